@@ -1,0 +1,19 @@
+package dev.elbo4j.backend;
+
+/**
+ * Adam / AdamW hyper-parameters. {@code weightDecay} is decoupled (AdamW); 0 gives plain Adam.
+ */
+public record AdamConfig(double lr, double beta1, double beta2, double eps, double weightDecay) {
+
+    public AdamConfig {
+        if (!(lr > 0) || !(beta1 >= 0 && beta1 < 1) || !(beta2 >= 0 && beta2 < 1) || !(eps > 0) || !(weightDecay >= 0)) {
+            throw new IllegalArgumentException("invalid Adam settings: lr=" + lr + " beta1=" + beta1 + " beta2=" + beta2
+                    + " eps=" + eps + " weightDecay=" + weightDecay);
+        }
+    }
+
+    /** PyTorch's defaults with the given learning rate. */
+    public static AdamConfig of(double lr) {
+        return new AdamConfig(lr, 0.9, 0.999, 1e-8, 0);
+    }
+}

@@ -1,0 +1,21 @@
+package dev.elbo4j.backend.cpu;
+
+/**
+ * Row-major GEMM on Java arrays: C = alpha op(A) op(B) + beta C, op(A) m x k, op(B) k x n,
+ * with leading dimensions (row strides) lda, ldb, ldc and element offsets. Implementations:
+ * {@link JavaBlas} (pure Java, always available) and
+ * {@code dev.elbo4j.backend.cpu.openblas.OpenBlas} (OpenBLAS through the FFM API, used when
+ * the library is installed). {@link Blases#best()} picks one.
+ */
+public interface Blas {
+
+    String name();
+
+    void sgemm(boolean transA, boolean transB, int m, int n, int k, float alpha,
+               float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
+               float beta, float[] c, int cOff, int ldc);
+
+    void dgemm(boolean transA, boolean transB, int m, int n, int k, double alpha,
+               double[] a, int aOff, int lda, double[] b, int bOff, int ldb,
+               double beta, double[] c, int cOff, int ldc);
+}
