@@ -46,6 +46,8 @@ public interface Backend extends AutoCloseable {
 
     void write(Tensor dst, int[] host);
 
+    void write(Tensor dst, double[] host);
+
     /** Copies a F32 or F64 tensor to a new host array of doubles. */
     double[] download(Tensor t);
 
@@ -56,6 +58,12 @@ public interface Backend extends AutoCloseable {
 
     /** Sum of all elements, in double, in a fixed order. Waits for pending work. */
     double sum(Tensor t);
+
+    /**
+     * acc[0] += scale * sum(x), on the backend, in a fixed order: lets a training loop keep a
+     * running loss without reading it back every step. {@code acc} is a 1-element F64 tensor.
+     */
+    void accumulate(Tensor x, double scale, Tensor acc);
 
     // ---- linear.cu ----------------------------------------------------------------------------
 

@@ -1,0 +1,233 @@
+package dev.elbo4j.backend.cpu;
+
+import dev.elbo4j.backend.Activation;
+import dev.elbo4j.backend.AdamConfig;
+import dev.elbo4j.backend.Backend;
+import dev.elbo4j.backend.Binarization;
+import dev.elbo4j.backend.Likelihood;
+import dev.elbo4j.rng.RngKey;
+import dev.elbo4j.tensor.DType;
+import dev.elbo4j.tensor.Shape;
+import dev.elbo4j.tensor.Tensor;
+
+/**
+ * The pure-Java reference backend: F32 for speed, F64 for gradient checks, the same Philox stream
+ * as the kernels. Each operation family lives in the class named after its kernel file.
+ */
+public final class CpuBackend implements Backend {
+    private final CpuLinear linear;
+
+    /** A CPU backend with the best available GEMM (OpenBLAS when installed, else pure Java). */
+    public CpuBackend() {
+        this(Blases.best());
+    }
+
+    public CpuBackend(Blas blas) {
+        this.linear = new CpuLinear(blas);
+    }
+
+    @Override
+    public String name() {
+        return "cpu";
+    }
+
+    @Override
+    public String description() {
+        return "cpu (" + Runtime.getRuntime().availableProcessors() + " cores, GEMM: " + linear.blas().name() + ")";
+    }
+
+    private static CpuTensor t(Tensor x) {
+        if (x == null) return null;
+        if (x instanceof CpuTensor c) return c;
+        throw new IllegalArgumentException("tensor " + x + " does not belong to the CPU backend");
+    }
+
+    private static CpuTensor floating(Tensor x, String what) {
+        CpuTensor c = t(x);
+        if (c.dtype() != DType.F32 && c.dtype() != DType.F64) {
+            throw new IllegalArgumentException(what + " must be F32 or F64, got " + c.dtype());
+        }
+        return c;
+    }
+
+    @Override
+    public Tensor alloc(DType dtype, Shape shape) {
+        return CpuTensor.zeros(dtype, shape);
+    }
+
+    @Override
+    public Tensor upload(float[] host, Shape shape) {
+        checkSize(host.length, shape);
+        return CpuTensor.of(host.clone(), shape);
+    }
+
+    @Override
+    public Tensor upload(double[] host, Shape shape) {
+        checkSize(host.length, shape);
+        return CpuTensor.of(host.clone(), shape);
+    }
+
+    @Override
+    public Tensor upload(byte[] host, Shape shape) {
+        checkSize(host.length, shape);
+        return CpuTensor.of(host.clone(), shape);
+    }
+
+    @Override
+    public Tensor upload(int[] host, Shape shape) {
+        checkSize(host.length, shape);
+        return CpuTensor.of(host.clone(), shape);
+    }
+
+    private static void checkSize(int n, Shape shape) {
+        if (n != shape.size()) {
+            throw new IllegalArgumentException(n + " host elements for shape " + shape);
+        }
+    }
+
+    @Override
+    public void write(Tensor dst, float[] host) {
+        CpuTensor c = t(dst);
+        checkSize(host.length, c.shape());
+        if (c.dtype() == DType.F32) {
+            System.arraycopy(host, 0, c.f, c.off, host.length);
+        } else {
+            for (int k = 0; k < host.length; k++) c.set(k, host[k]);
+        }
+    }
+
+    @Override
+    public void write(Tensor dst, double[] host) {
+        CpuTensor c = t(dst);
+        checkSize(host.length, c.shape());
+        for (int k = 0; k < host.length; k++) c.set(k, host[k]);
+    }
+
+    @Override
+    public void write(Tensor dst, int[] host) {
+        CpuTensor c = t(dst);
+        checkSize(host.length, c.shape());
+        if (c.dtype() != DType.I32) throw new IllegalArgumentException("write(int[]) needs an I32 tensor, got " + c.dtype());
+        System.arraycopy(host, 0, c.i, c.off, host.length);
+    }
+
+    @Override
+    public double[] download(Tensor x) {
+        CpuTensor c = t(x);
+        double[] out = new double[c.size()];
+        for (int k = 0; k < out.length; k++) out[k] = c.get(k);
+        return out;
+    }
+
+    @Override
+    public void copy(Tensor src, Tensor dst) {
+        CpuTensor s = t(src), d = t(dst);
+        if (s.dtype() != d.dtype() || s.size() != d.size()) {
+            throw new IllegalArgumentException("copy " + s + " to " + d);
+        }
+        switch (s.dtype()) {
+            case F32 -> System.arraycopy(s.f, s.off, d.f, d.off, s.size());
+            case F64 -> System.arraycopy(s.d, s.off, d.d, d.off, s.size());
+            case U8 -> System.arraycopy(s.b, s.off, d.b, d.off, s.size());
+            case I32 -> System.arraycopy(s.i, s.off, d.i, d.off, s.size());
+        }
+    }
+
+    @Override
+    public void fill(Tensor x, double value) {
+        CpuTensor c = t(x);
+        switch (c.dtype()) {
+            case F32 -> java.util.Arrays.fill(c.f, c.off, c.off + c.size(), (float) value);
+            case F64 -> java.util.Arrays.fill(c.d, c.off, c.off + c.size(), value);
+            default -> {
+                for (int k = 0; k < c.size(); k++) c.set(k, value);
+            }
+        }
+    }
+
+    @Override
+    public double sum(Tensor x) {
+        CpuTensor c = t(x);
+        double s = 0;
+        for (int k = 0; k < c.size(); k++) s += c.get(k);
+        return s;
+    }
+
+    @Override
+    public void accumulate(Tensor x, double scale, Tensor acc) {
+        CpuTensor a = t(acc);
+        if (a.dtype() != DType.F64 || a.size() != 1) {
+            throw new IllegalArgumentException("accumulator must be a 1-element F64 tensor, got " + a);
+        }
+        a.d[a.off] += scale * sum(x);
+    }
+
+    @Override
+    public void gemm(boolean transA, boolean transB, double alpha, Tensor a, Tensor b, double beta, Tensor c) {
+        CpuTensor ca = floating(a, "A"), cb = floating(b, "B"), cc = floating(c, "C");
+        if (ca.dtype() != cc.dtype() || cb.dtype() != cc.dtype()) {
+            throw new IllegalArgumentException("gemm needs one dtype, got " + ca.dtype() + ", " + cb.dtype() + ", " + cc.dtype());
+        }
+        linear.gemm(transA, transB, alpha, ca, cb, beta, cc);
+    }
+
+    @Override
+    public void biasActivation(Tensor y, Tensor bias, Activation act) {
+        CpuLinear.biasActivation(floating(y, "y"), t(bias), act);
+    }
+
+    @Override
+    public void biasActivationBackward(Tensor y, Tensor dy, Activation act, Tensor dBias) {
+        CpuLinear.biasActivationBackward(floating(y, "y"), floating(dy, "dy"), act, t(dBias));
+    }
+
+    @Override
+    public void latentForward(Tensor stats, RngKey key, Tensor eps, Tensor z, Tensor kl, Tensor logRatio) {
+        CpuLatent.forward(floating(stats, "stats"), key, floating(eps, "eps"), floating(z, "z"), t(kl), t(logRatio));
+    }
+
+    @Override
+    public void latentBackward(Tensor stats, Tensor eps, Tensor dz, double klWeight, Tensor dStats) {
+        CpuLatent.backward(floating(stats, "stats"), floating(eps, "eps"), floating(dz, "dz"), klWeight,
+                floating(dStats, "dStats"));
+    }
+
+    @Override
+    public void normal(RngKey key, Tensor z) {
+        CpuLatent.normal(key, floating(z, "z"));
+    }
+
+    @Override
+    public void likelihood(Likelihood lik, Tensor out, Tensor x, Tensor logVar, double gradScale, Tensor rowLoss,
+                           Tensor dOut, Tensor dLogVar) {
+        CpuLikelihood.forwardBackward(lik, floating(out, "out"), floating(x, "x"), t(logVar), gradScale,
+                floating(rowLoss, "rowLoss"), t(dOut), t(dLogVar));
+    }
+
+    @Override
+    public void likelihoodMean(Likelihood lik, Tensor out, Tensor mean) {
+        CpuLikelihood.mean(lik, floating(out, "out"), floating(mean, "mean"));
+    }
+
+    @Override
+    public void adam(Tensor param, Tensor grad, Tensor m, Tensor v, AdamConfig cfg, long step) {
+        CpuTensor p = floating(param, "param"), g = t(grad), mm = t(m), vv = t(v);
+        if (g.dtype() != p.dtype() || mm.dtype() != p.dtype() || vv.dtype() != p.dtype()) {
+            throw new IllegalArgumentException("adam buffers must share one dtype");
+        }
+        CpuOptim.adam(p, g, mm, vv, cfg, step);
+    }
+
+    @Override
+    public void gather(Tensor dataset, Tensor index, int from, Binarization mode, RngKey key, Tensor out) {
+        CpuTensor d = t(dataset), i = t(index);
+        if (d.dtype() != DType.U8 || i.dtype() != DType.I32) {
+            throw new IllegalArgumentException("gather needs a U8 data set and an I32 index, got " + d.dtype() + ", " + i.dtype());
+        }
+        CpuData.gather(d, i, from, mode, key, floating(out, "out"));
+    }
+
+    @Override
+    public void close() {
+    }
+}

@@ -1,0 +1,241 @@
+package dev.elbo4j.model;
+
+import dev.elbo4j.backend.Activation;
+import dev.elbo4j.backend.Backend;
+import dev.elbo4j.nn.Mlp;
+import dev.elbo4j.nn.Parameters;
+import dev.elbo4j.rng.RngKey;
+import dev.elbo4j.tensor.DType;
+import dev.elbo4j.tensor.Shape;
+import dev.elbo4j.tensor.Tensor;
+
+/**
+ * A variational autoencoder with a diagonal Gaussian encoder q(z|x) = N(mu, diag exp(lv)), the
+ * prior N(0, I) and a decoder p(x|z) of the configured {@link dev.elbo4j.backend.Likelihood}.
+ *
+ * <p>The training loss per example is {@code (1/L) sum_l -log p(x|z_l) + beta KL(q(z|x) || p(z))},
+ * averaged over the batch; with beta = 1 it is the negative ELBO. Parameters are named
+ * {@code encoder.i.weight|bias}, {@code decoder.i.weight|bias} and, for a learned-variance
+ * Gaussian, {@code decoder.logvar}; the encoder's last layer emits [mu, log sigma^2].
+ */
+public final class Vae implements AutoCloseable {
+    /** Name of the learned per-pixel log sigma^2 of the Gaussian decoder. */
+    public static final String LOGVAR = "decoder.logvar";
+
+    private final Backend backend;
+    private final VaeConfig cfg;
+    private final DType dtype;
+    private final Mlp encoder;
+    private final Mlp decoder;
+    private final Parameters params;
+
+    private Vae(Backend backend, VaeConfig cfg, DType dtype, long seed) {
+        this.backend = backend;
+        this.cfg = cfg;
+        this.dtype = dtype;
+        this.encoder = new Mlp("encoder", cfg.encoderSizes(), cfg.activation(), Activation.IDENTITY);
+        this.decoder = new Mlp("decoder", cfg.decoderSizes(), cfg.activation(), Activation.IDENTITY);
+        Parameters.Builder pb = new Parameters.Builder();
+        encoder.declare(pb);
+        decoder.declare(pb);
+        if (cfg.likelihood().learnsVariance()) {
+            pb.add(LOGVAR, Shape.of(cfg.inputDim()), Parameters.Init.constant(0));
+        }
+        this.params = pb.build(backend, dtype, seed);
+    }
+
+    /** A freshly initialised model in F32, parameters drawn from {@code seed}. */
+    public static Vae create(Backend backend, VaeConfig cfg, long seed) {
+        return new Vae(backend, cfg, DType.F32, seed);
+    }
+
+    /** A freshly initialised model in the given precision (F64 exists for gradient checks on the CPU). */
+    public static Vae create(Backend backend, VaeConfig cfg, DType dtype, long seed) {
+        if (dtype != DType.F32 && dtype != DType.F64) throw new IllegalArgumentException("a model is F32 or F64, not " + dtype);
+        return new Vae(backend, cfg, dtype, seed);
+    }
+
+    public VaeConfig config() {
+        return cfg;
+    }
+
+    public Backend backend() {
+        return backend;
+    }
+
+    public DType dtype() {
+        return dtype;
+    }
+
+    public Parameters parameters() {
+        return params;
+    }
+
+    public Mlp encoder() {
+        return encoder;
+    }
+
+    public Mlp decoder() {
+        return decoder;
+    }
+
+    /** Buffers for batches of up to {@code maxBatch} inputs with {@code samples} draws of z each. */
+    public Pass pass(int maxBatch, int samples, boolean training) {
+        return new Pass(maxBatch, samples, training);
+    }
+
+    /**
+     * One forward (and, for training, backward) evaluation of the model on a batch. Holds every
+     * activation buffer, allocated once; a smaller batch uses the leading rows.
+     */
+    public final class Pass implements AutoCloseable {
+        private final int maxBatch, samples;
+        private final boolean training;
+        private final Mlp.Workspace enc, dec;
+        private final Tensor eps, z, dz, rowLoss, kl, logRatio;
+        private int batch;
+
+        private Pass(int maxBatch, int samples, boolean training) {
+            if (maxBatch < 1 || samples < 1) throw new IllegalArgumentException("batch and samples must be >= 1");
+            if ((long) maxBatch * samples > Integer.MAX_VALUE / Math.max(cfg.inputDim(), 1)) {
+                throw new IllegalArgumentException("batch " + maxBatch + " x samples " + samples + " is too large");
+            }
+            this.maxBatch = maxBatch;
+            this.samples = samples;
+            this.training = training;
+            int rows = maxBatch * samples, zd = cfg.latent();
+            enc = encoder.workspace(backend, dtype, maxBatch, training);
+            dec = decoder.workspace(backend, dtype, rows, training);
+            eps = backend.alloc(dtype, rows, zd);
+            z = backend.alloc(dtype, rows, zd);
+            dz = training ? backend.alloc(dtype, rows, zd) : null;
+            rowLoss = backend.alloc(dtype, rows);
+            kl = backend.alloc(dtype, maxBatch);
+            logRatio = training ? null : backend.alloc(dtype, rows);
+        }
+
+        public int samples() {
+            return samples;
+        }
+
+        /**
+         * Evaluates the model on x (B x D, B <= maxBatch) with the noise of {@code key}; in a
+         * training pass also writes every parameter's gradient of the mean training loss.
+         */
+        public void run(Tensor x, RngKey key) {
+            int b = x.rows(), rows = b * samples;
+            if (b < 1 || b > maxBatch || x.cols() != cfg.inputDim()) {
+                throw new IllegalArgumentException("input " + x.shape() + " does not fit a pass of up to " + maxBatch
+                        + " rows of " + cfg.inputDim());
+            }
+            batch = b;
+            Tensor stats = encoder.forward(params, enc, x);
+            Tensor zz = z.rowSlice(0, rows), ee = eps.rowSlice(0, rows);
+            backend.latentForward(stats, key, ee, zz, kl.view(0, b), training ? null : logRatio.view(0, rows));
+            Tensor out = decoder.forward(params, dec, zz);
+            boolean learned = cfg.likelihood().learnsVariance();
+            Tensor logVar = learned ? params.value(LOGVAR) : null;
+            Tensor dOut = training ? dec.outputGrad(rows) : null;
+            Tensor dLogVar = training && learned ? params.grad(LOGVAR) : null;
+            backend.likelihood(cfg.likelihood(), out, x, logVar, 1.0 / rows, rowLoss.view(0, rows), dOut, dLogVar);
+            if (!training) return;
+            Tensor dzz = dz.rowSlice(0, rows);
+            decoder.backward(params, dec, zz, dzz);
+            backend.latentBackward(stats, ee, dzz, cfg.beta() / b, enc.outputGrad(b));
+            encoder.backward(params, enc, x, null);
+        }
+
+        /** -log p(x|z) for each of the last batch's L*B rows (row l*B + b). */
+        public Tensor rowLoss() {
+            return rowLoss.view(0, batch * samples);
+        }
+
+        /** KL(q(z|x_b) || p(z)) for each input of the last batch. */
+        public Tensor kl() {
+            return kl.view(0, batch);
+        }
+
+        /** log p(z) - log q(z|x) for each row of the last batch (evaluation passes only). */
+        public Tensor logRatio() {
+            if (logRatio == null) throw new IllegalStateException("log ratios exist in evaluation passes only");
+            return logRatio.view(0, batch * samples);
+        }
+
+        /** The encoder's [mu, log sigma^2] for the last batch. */
+        public Tensor stats() {
+            return enc.output(batch);
+        }
+
+        /** The decoder's raw output (logits or means) for the last batch's rows. */
+        public Tensor decoderOutput() {
+            return dec.output(batch * samples);
+        }
+
+        /** Adds the last batch's summed training loss, (sum rowLoss)/L + beta sum KL, into acc. */
+        public void accumulateLoss(Tensor acc) {
+            backend.accumulate(rowLoss(), 1.0 / samples, acc);
+            backend.accumulate(kl(), training ? cfg.beta() : 1, acc);
+        }
+
+        /** The last batch's mean loss per example, read back to the host. */
+        public double meanLoss() {
+            double beta = training ? cfg.beta() : 1;
+            return (backend.sum(rowLoss()) / samples + beta * backend.sum(kl())) / batch;
+        }
+
+        @Override
+        public void close() {
+            enc.close();
+            dec.close();
+            for (Tensor t : new Tensor[]{eps, z, dz, rowLoss, kl, logRatio}) if (t != null) t.close();
+        }
+    }
+
+    /**
+     * Decodes latent codes z (N x Z) into the likelihood's mean (sigmoid of the logits for
+     * Bernoulli, the mean for a Gaussian), as a host array N x D.
+     */
+    public float[] decodeMean(Tensor z) {
+        int n = z.rows();
+        try (Mlp.Workspace ws = decoder.workspace(backend, dtype, n, false);
+             Tensor mean = backend.alloc(dtype, n, cfg.inputDim())) {
+            Tensor out = decoder.forward(params, ws, z);
+            backend.likelihoodMean(cfg.likelihood(), out, mean);
+            double[] d = backend.download(mean);
+            float[] f = new float[d.length];
+            for (int i = 0; i < d.length; i++) f[i] = (float) d[i];
+            return f;
+        }
+    }
+
+    /** {@code n} samples from the model: z from the prior (noise of {@code key}), decoded to means. */
+    public float[] sample(int n, RngKey key) {
+        if (n < 1) throw new IllegalArgumentException("number of samples must be >= 1, got " + n);
+        try (Tensor z = backend.alloc(dtype, n, cfg.latent())) {
+            backend.normal(key, z);
+            return decodeMean(z);
+        }
+    }
+
+    /** Reconstructions of x (N x D): decoded at the posterior mean z = mu(x). */
+    public float[] reconstruct(Tensor x) {
+        int n = x.rows(), zd = cfg.latent();
+        double[] stats;
+        try (Mlp.Workspace ws = encoder.workspace(backend, dtype, n, false)) {
+            stats = backend.download(encoder.forward(params, ws, x));
+        }
+        float[] mu = new float[n * zd];
+        for (int r = 0; r < n; r++) {
+            for (int k = 0; k < zd; k++) mu[r * zd + k] = (float) stats[r * 2 * zd + k];
+        }
+        try (Tensor z = backend.alloc(dtype, n, zd)) {
+            backend.write(z, mu);
+            return decodeMean(z);
+        }
+    }
+
+    @Override
+    public void close() {
+        params.close();
+    }
+}

@@ -1,0 +1,162 @@
+package dev.elbo4j.model;
+
+import dev.elbo4j.backend.Activation;
+import dev.elbo4j.backend.Likelihood;
+
+import java.util.Arrays;
+
+/**
+ * The architecture and objective of a {@link Vae}. Defaults are the PyTorch examples' model:
+ * 784-400-(20, 20) / 20-400-784, ReLU, Bernoulli likelihood, one sample, beta 1.
+ *
+ * @param inputDim      D, pixels per example
+ * @param encoderHidden hidden sizes of the encoder, input side first
+ * @param latent        Z, the latent dimension
+ * @param decoderHidden hidden sizes of the decoder, latent side first
+ * @param activation    activation of every hidden layer
+ * @param likelihood    p(x|z)
+ * @param samples       L, Monte-Carlo samples of z per x in training
+ * @param beta          weight of the KL term in the training loss (1: the ELBO)
+ */
+public record VaeConfig(int inputDim, int[] encoderHidden, int latent, int[] decoderHidden, Activation activation,
+                        Likelihood likelihood, int samples, double beta) {
+
+    public VaeConfig {
+        encoderHidden = encoderHidden.clone();
+        decoderHidden = decoderHidden.clone();
+        if (inputDim <= 0) throw new IllegalArgumentException("input dimension must be positive, got " + inputDim);
+        if (latent <= 0) throw new IllegalArgumentException("latent dimension must be positive, got " + latent);
+        for (int h : encoderHidden) if (h <= 0) throw new IllegalArgumentException("encoder hidden sizes must be positive: " + Arrays.toString(encoderHidden));
+        for (int h : decoderHidden) if (h <= 0) throw new IllegalArgumentException("decoder hidden sizes must be positive: " + Arrays.toString(decoderHidden));
+        if (samples < 1) throw new IllegalArgumentException("samples per input must be >= 1, got " + samples);
+        if (!(beta >= 0) || Double.isInfinite(beta)) throw new IllegalArgumentException("beta must be >= 0, got " + beta);
+    }
+
+    @Override
+    public int[] encoderHidden() {
+        return encoderHidden.clone();
+    }
+
+    @Override
+    public int[] decoderHidden() {
+        return decoderHidden.clone();
+    }
+
+    /** in, hidden..., 2Z */
+    public int[] encoderSizes() {
+        int[] s = new int[encoderHidden.length + 2];
+        s[0] = inputDim;
+        System.arraycopy(encoderHidden, 0, s, 1, encoderHidden.length);
+        s[s.length - 1] = 2 * latent;
+        return s;
+    }
+
+    /** Z, hidden..., D */
+    public int[] decoderSizes() {
+        int[] s = new int[decoderHidden.length + 2];
+        s[0] = latent;
+        System.arraycopy(decoderHidden, 0, s, 1, decoderHidden.length);
+        s[s.length - 1] = inputDim;
+        return s;
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    public Builder toBuilder() {
+        return new Builder().inputDim(inputDim).encoderHidden(encoderHidden).latent(latent).decoderHidden(decoderHidden)
+                .activation(activation).likelihood(likelihood).samples(samples).beta(beta);
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof VaeConfig c && inputDim == c.inputDim && Arrays.equals(encoderHidden, c.encoderHidden)
+                && latent == c.latent && Arrays.equals(decoderHidden, c.decoderHidden) && activation == c.activation
+                && likelihood.equals(c.likelihood) && samples == c.samples && Double.compare(beta, c.beta) == 0;
+    }
+
+    @Override
+    public int hashCode() {
+        return Arrays.hashCode(new Object[]{inputDim, Arrays.hashCode(encoderHidden), latent, Arrays.hashCode(decoderHidden),
+                activation, likelihood, samples, beta});
+    }
+
+    @Override
+    public String toString() {
+        return "VAE " + inputDim + "-" + join(encoderHidden) + "(" + latent + "," + latent + ") / " + latent + "-"
+                + join(decoderHidden) + inputDim + ", " + activation.name().toLowerCase(java.util.Locale.ROOT) + ", "
+                + likelihood.id() + (likelihood.kind() == Likelihood.Kind.GAUSSIAN_FIXED ? "(sigma=" + likelihood.sigma() + ")" : "")
+                + ", L=" + samples + ", beta=" + beta;
+    }
+
+    private static String join(int[] h) {
+        StringBuilder b = new StringBuilder();
+        for (int v : h) b.append(v).append('-');
+        return b.toString();
+    }
+
+    /** Fluent construction with the reference model's defaults. */
+    public static final class Builder {
+        private int inputDim = 784;
+        private int[] encoderHidden = {400};
+        private int latent = 20;
+        private int[] decoderHidden = {400};
+        private Activation activation = Activation.RELU;
+        private Likelihood likelihood = Likelihood.bernoulli();
+        private int samples = 1;
+        private double beta = 1;
+
+        public Builder inputDim(int d) {
+            this.inputDim = d;
+            return this;
+        }
+
+        public Builder encoderHidden(int... h) {
+            this.encoderHidden = h.clone();
+            return this;
+        }
+
+        public Builder decoderHidden(int... h) {
+            this.decoderHidden = h.clone();
+            return this;
+        }
+
+        /** The same hidden sizes for the encoder and, mirrored, for the decoder. */
+        public Builder hidden(int... h) {
+            this.encoderHidden = h.clone();
+            this.decoderHidden = new int[h.length];
+            for (int i = 0; i < h.length; i++) decoderHidden[i] = h[h.length - 1 - i];
+            return this;
+        }
+
+        public Builder latent(int z) {
+            this.latent = z;
+            return this;
+        }
+
+        public Builder activation(Activation a) {
+            this.activation = a;
+            return this;
+        }
+
+        public Builder likelihood(Likelihood l) {
+            this.likelihood = l;
+            return this;
+        }
+
+        public Builder samples(int l) {
+            this.samples = l;
+            return this;
+        }
+
+        public Builder beta(double b) {
+            this.beta = b;
+            return this;
+        }
+
+        public VaeConfig build() {
+            return new VaeConfig(inputDim, encoderHidden, latent, decoderHidden, activation, likelihood, samples, beta);
+        }
+    }
+}

@@ -1,0 +1,59 @@
+package dev.elbo4j.optim;
+
+import dev.elbo4j.backend.AdamConfig;
+import dev.elbo4j.nn.Parameters;
+import dev.elbo4j.tensor.Tensor;
+
+/** Adam(W) over a model's flat parameter buffer: one backend call per step. */
+public final class Adam implements AutoCloseable {
+    private final Parameters params;
+    private final AdamConfig cfg;
+    private final Tensor m, v;
+    private long step;
+
+    public Adam(Parameters params, AdamConfig cfg) {
+        this.params = params;
+        this.cfg = cfg;
+        this.m = params.backend().alloc(params.values().dtype(), params.values().shape());
+        this.v = params.backend().alloc(params.values().dtype(), params.values().shape());
+    }
+
+    /** Applies the gradients in {@code params.grads()}. */
+    public void step() {
+        step++;
+        params.backend().adam(params.values(), params.grads(), m, v, cfg, step);
+    }
+
+    public AdamConfig config() {
+        return cfg;
+    }
+
+    /** Updates taken so far (the bias-correction counter). */
+    public long steps() {
+        return step;
+    }
+
+    /** First-moment buffer (for checkpoints). */
+    public Tensor m() {
+        return m;
+    }
+
+    /** Second-moment buffer (for checkpoints). */
+    public Tensor v() {
+        return v;
+    }
+
+    /** Restores the state saved in a checkpoint. */
+    public void restore(float[] mHost, float[] vHost, long steps) {
+        if (steps < 0) throw new IllegalArgumentException("negative optimizer step " + steps);
+        params.backend().write(m, mHost);
+        params.backend().write(v, vHost);
+        this.step = steps;
+    }
+
+    @Override
+    public void close() {
+        m.close();
+        v.close();
+    }
+}

@@ -1,0 +1,14 @@
+package dev.elbo4j.train;
+
+/**
+ * Figures of one finished epoch. ELBOs are in nats per example (higher is better); the training
+ * figure is the mean of the batch ELBOs seen during the epoch (beta-weighted when beta != 1).
+ *
+ * @param epoch     1-based number of the epoch just finished
+ * @param steps     global optimizer steps after it
+ * @param trainElbo mean training objective (negated loss) over the epoch
+ * @param testElbo  test-set ELBO with one sample, NaN without a test set
+ * @param seconds   wall time of the epoch's training steps (evaluation excluded)
+ */
+public record EpochResult(int epoch, long steps, double trainElbo, double testElbo, double seconds) {
+}

@@ -1,0 +1,157 @@
+package dev.elbo4j.train;
+
+import dev.elbo4j.backend.Backend;
+import dev.elbo4j.backend.Binarization;
+import dev.elbo4j.data.DeviceDataset;
+import dev.elbo4j.eval.Evaluator;
+import dev.elbo4j.io.Dataset;
+import dev.elbo4j.model.Vae;
+import dev.elbo4j.optim.Adam;
+import dev.elbo4j.rng.Philox;
+import dev.elbo4j.rng.RngKey;
+import dev.elbo4j.rng.Streams;
+import dev.elbo4j.tensor.DType;
+import dev.elbo4j.tensor.Tensor;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Trains a {@link Vae} with Adam on a data set resident on the model's backend.
+ *
+ * <p>Everything random is a function of the seed and the position, never of history: epoch e
+ * shuffles with (seed, SHUFFLE, e), binarises with (seed, BINARIZE, e), and global step s draws
+ * its noise from (seed, LATENT, s). So the position (epoch, batch in epoch, step) plus parameters
+ * and Adam's moments is the whole state, and a resumed run continues bit for bit.
+ */
+public final class Trainer implements AutoCloseable {
+    private final Vae vae;
+    private final TrainConfig cfg;
+    private final DeviceDataset train;
+    private final DeviceDataset test;
+    private final Adam adam;
+    private final Vae.Pass pass;
+    private final Tensor x;
+    private final Tensor lossAcc;
+    private int epoch;
+    private int batchInEpoch;
+
+    /**
+     * @param test may be null: no test ELBO per epoch
+     */
+    public Trainer(Vae vae, Dataset train, Dataset test, TrainConfig cfg) {
+        int d = train.rows() * train.cols();
+        if (d != vae.config().inputDim()) {
+            throw new IllegalArgumentException("training data has " + d + " pixels per example, the model expects "
+                    + vae.config().inputDim());
+        }
+        if (train.n() == 0) throw new IllegalArgumentException("training data is empty");
+        Backend be = vae.backend();
+        this.vae = vae;
+        this.cfg = cfg;
+        this.train = new DeviceDataset(be, train);
+        this.test = test == null ? null : new DeviceDataset(be, test);
+        this.adam = new Adam(vae.parameters(), cfg.adam());
+        int batch = Math.min(cfg.batchSize(), train.n());
+        this.pass = vae.pass(batch, vae.config().samples(), true);
+        this.x = be.alloc(vae.dtype(), batch, d);
+        this.lossAcc = be.alloc(DType.F64, 1);
+    }
+
+    public Vae model() {
+        return vae;
+    }
+
+    public Adam optimizer() {
+        return adam;
+    }
+
+    public TrainConfig config() {
+        return cfg;
+    }
+
+    /** Epochs completed (0-based index of the current epoch). */
+    public int epoch() {
+        return epoch;
+    }
+
+    /** Batches of the current epoch already done. */
+    public int batchInEpoch() {
+        return batchInEpoch;
+    }
+
+    /** Batches per epoch (the last one may be smaller). */
+    public int stepsPerEpoch() {
+        return (train.size() + cfg.batchSize() - 1) / cfg.batchSize();
+    }
+
+    /** Moves to a saved position; the caller restores parameters and optimizer state. */
+    public void restorePosition(int epoch, int batchInEpoch) {
+        if (epoch < 0 || batchInEpoch < 0 || batchInEpoch > stepsPerEpoch()) {
+            throw new IllegalArgumentException("invalid training position: epoch " + epoch + ", batch " + batchInEpoch);
+        }
+        this.epoch = epoch;
+        this.batchInEpoch = batchInEpoch;
+    }
+
+    /** Trains until {@code cfg.epochs()} epochs are complete; returns the epochs run by this call. */
+    public List<EpochResult> run(TrainListener listener) {
+        List<EpochResult> results = new ArrayList<>();
+        while (epoch < cfg.epochs()) {
+            results.add(runEpoch(listener));
+        }
+        return results;
+    }
+
+    /** Runs (the rest of) the current epoch. */
+    public EpochResult runEpoch(TrainListener listener) {
+        Backend be = vae.backend();
+        int n = train.size(), steps = stepsPerEpoch();
+        train.order(Philox.permutation(new RngKey(cfg.seed(), Streams.SHUFFLE, epoch), n));
+        RngKey binarize = cfg.binarization() == Binarization.FIXED
+                ? new RngKey(cfg.seed(), Streams.FIXED_BINARIZE, 0)
+                : new RngKey(cfg.seed(), Streams.BINARIZE, epoch);
+        be.fill(lossAcc, 0);
+        int seen = 0;
+        listener.epochStart(epoch, steps, batchInEpoch);
+        long t0 = System.nanoTime();
+        for (; batchInEpoch < steps; ) {
+            int from = batchInEpoch * cfg.batchSize();
+            int b = Math.min(cfg.batchSize(), n - from);
+            Tensor xb = x.rowSlice(0, b);
+            train.gather(from, cfg.binarization(), binarize, xb);
+            pass.run(xb, new RngKey(cfg.seed(), Streams.LATENT, adam.steps()));
+            adam.step();
+            pass.accumulateLoss(lossAcc);
+            seen += b;
+            batchInEpoch++;
+            listener.step(epoch, batchInEpoch, adam.steps());
+        }
+        double seconds = (System.nanoTime() - t0) / 1e9;
+        double trainElbo = seen == 0 ? Double.NaN : -be.sum(lossAcc) / seen;
+        double testElbo = Double.NaN;
+        if (test != null) {
+            testElbo = Evaluator.mean(new Evaluator(vae, test, cfg.binarization(), cfg.seed()).elbo(1));
+        }
+        epoch++;
+        batchInEpoch = 0;
+        EpochResult r = new EpochResult(epoch, adam.steps(), trainElbo, testElbo, seconds);
+        listener.epochEnd(r);
+        return r;
+    }
+
+    /** The mean training loss of the current epoch so far (reads the backend). */
+    public double runningLoss(int examplesSeen) {
+        return vae.backend().sum(lossAcc) / Math.max(1, examplesSeen);
+    }
+
+    @Override
+    public void close() {
+        pass.close();
+        x.close();
+        lossAcc.close();
+        adam.close();
+        train.close();
+        if (test != null) test.close();
+    }
+}
