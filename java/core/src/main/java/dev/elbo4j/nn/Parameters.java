@@ -46,9 +46,17 @@ public final class Parameters implements AutoCloseable {
             if (specs.containsKey(name)) {
                 throw new IllegalArgumentException("duplicate parameter name " + name);
             }
+            if ((long) size + shape.size() > Integer.MAX_VALUE) {
+                throw new IllegalArgumentException("more than 2^31-1 parameters in all");
+            }
             specs.put(name, new Spec(name, shape, init, size));
             size += shape.size();
             return specs.size() - 1;
+        }
+
+        /** The declarations so far, in order. */
+        public List<Spec> specs() {
+            return List.copyOf(specs.values());
         }
 
         public Parameters build(Backend backend, DType dtype, long seed) {
