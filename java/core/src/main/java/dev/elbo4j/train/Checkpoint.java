@@ -58,8 +58,11 @@ public record Checkpoint(VaeConfig model, int[] image, TrainConfig training, Sta
         f.putFloats(OPTIM_M, new int[]{vae.parameters().size()}, floats(vae.backend(), adam.m()));
         f.putFloats(OPTIM_V, new int[]{vae.parameters().size()}, floats(vae.backend(), adam.v()));
         f.putMetadata("training", Json.write(trainingJson(trainer.config())));
-        f.putMetadata("state", Json.write(Map.of("epoch", trainer.epoch(), "batch_in_epoch", trainer.batchInEpoch(),
-                "step", adam.steps())));
+        Map<String, Object> state = new LinkedHashMap<>();
+        state.put("epoch", trainer.epoch());
+        state.put("batch_in_epoch", trainer.batchInEpoch());
+        state.put("step", adam.steps());
+        f.putMetadata("state", Json.write(state));
         SafeTensors.write(path, f);
     }
 

@@ -1,0 +1,164 @@
+package dev.elbo4j.io;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * An image data set in memory: {@code n} grayscale images of {@code rows x cols} unsigned bytes,
+ * row-major, image after image, and optionally one u8 label per image. The arrays are shared, not
+ * copied; treat them as read-only.
+ *
+ * @param images {@code n * rows * cols} bytes, pixel values 0..255 (read with {@code & 0xff})
+ * @param labels {@code n} labels, or {@code null} for an unlabelled data set
+ * @param n the number of images
+ * @param rows image height
+ * @param cols image width
+ */
+public record Dataset(byte[] images, byte[] labels, int n, int rows, int cols) {
+
+    /** File names of the two MNIST-layout splits, as {images, labels}. */
+    private static final String[] TRAIN = {"train-images-idx3-ubyte", "train-labels-idx1-ubyte"};
+    private static final String[] TEST = {"t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"};
+
+    public Dataset {
+        if (images == null) throw new IllegalArgumentException("images must not be null");
+        if (n < 0 || rows <= 0 || cols <= 0) {
+            throw new IllegalArgumentException("need n >= 0 and positive rows, cols; got n=" + n
+                    + ", rows=" + rows + ", cols=" + cols);
+        }
+        if ((long) n * rows * cols != images.length) {
+            throw new IllegalArgumentException(n + " images of " + rows + "x" + cols + " need "
+                    + (long) n * rows * cols + " bytes, got " + images.length);
+        }
+        if (labels != null && labels.length != n) {
+            throw new IllegalArgumentException(n + " images but " + labels.length + " labels");
+        }
+    }
+
+    /** Pixels per image, {@code rows * cols}. */
+    public int dim() {
+        return rows * cols;
+    }
+
+    /** Whether the data set has labels. */
+    public boolean hasLabels() {
+        return labels != null;
+    }
+
+    /** The label of image {@code i} (0..255). */
+    public int label(int i) {
+        if (labels == null) throw new IllegalStateException("this data set has no labels");
+        return labels[i] & 0xff;
+    }
+
+    /** Pixel {@code p} (0..dim-1) of image {@code i}, 0..255. */
+    public int pixel(int i, int p) {
+        return images[i * dim() + p] & 0xff;
+    }
+
+    /**
+     * Loads images and (optionally) labels from IDX files, plain or gzip-compressed.
+     *
+     * @param images an IDX file with magic 0x00000803 (count, rows, cols)
+     * @param labels an IDX file with magic 0x00000801 (count), or {@code null} for no labels
+     * @throws DataFormatException if either file is malformed, or their counts differ
+     */
+    public static Dataset load(Path images, Path labels) throws IOException {
+        Idx.IdxArray im = Idx.read(images);
+        if (im.rank() != 3) {
+            throw new DataFormatException(images, String.format(
+                    "not an image file: magic 0x%08X has %d dimensions; images need 3 (magic 0x%08X)",
+                    im.magic(), im.rank(), Idx.MAGIC_IMAGES));
+        }
+        byte[] lab = null;
+        if (labels != null) {
+            Idx.IdxArray lb = Idx.read(labels);
+            if (lb.rank() != 1) {
+                throw new DataFormatException(labels, String.format(
+                        "not a label file: magic 0x%08X has %d dimensions; labels need 1 (magic 0x%08X)",
+                        lb.magic(), lb.rank(), Idx.MAGIC_LABELS));
+            }
+            if (lb.dim(0) != im.dim(0)) {
+                throw new DataFormatException(labels, "has " + lb.dim(0) + " labels but " + images + " has "
+                        + im.dim(0) + " images; the two files must come from the same split");
+            }
+            lab = lb.data();
+        }
+        return new Dataset(im.data(), lab, im.dim(0), im.dim(1), im.dim(2));
+    }
+
+    /**
+     * Loads a split from a directory laid out like MNIST: {@code train-images-idx3-ubyte} and
+     * {@code train-labels-idx1-ubyte} for "train", {@code t10k-images-idx3-ubyte} and
+     * {@code t10k-labels-idx1-ubyte} for "test" (or "t10k"); each may also be gzip-compressed with
+     * a {@code .gz} suffix (the uncompressed file wins when both exist).
+     *
+     * @throws NoSuchFileException naming the expected files if one is missing
+     * @throws IllegalArgumentException for a split other than "train", "test" or "t10k"
+     */
+    public static Dataset loadDir(Path dir, String split) throws IOException {
+        String[] names = switch (split) {
+            case "train" -> TRAIN;
+            case "test", "t10k" -> TEST;
+            default -> throw new IllegalArgumentException("unknown split '" + split + "'; use \"train\" or \"test\"");
+        };
+        if (!Files.isDirectory(dir)) {
+            throw new NoSuchFileException(dir.toString(), null, "no such directory; expected a directory with "
+                    + names[0] + " and " + names[1] + " (optionally .gz); `make data` fetches MNIST into data/mnist");
+        }
+        Path[] found = new Path[2];
+        List<String> missing = new ArrayList<>();
+        for (int i = 0; i < 2; i++) {
+            Path plain = dir.resolve(names[i]);
+            Path gz = dir.resolve(names[i] + ".gz");
+            if (Files.isRegularFile(plain)) found[i] = plain;
+            else if (Files.isRegularFile(gz)) found[i] = gz;
+            else missing.add(names[i]);
+        }
+        if (!missing.isEmpty()) {
+            throw new NoSuchFileException(dir.toString(), null, "the " + split + " split needs " + names[0]
+                    + " and " + names[1] + " (each optionally .gz); missing: " + String.join(", ", missing)
+                    + "; `make data` fetches MNIST into data/mnist");
+        }
+        return load(found[0], found[1]);
+    }
+
+    /** The first {@code count} images (and labels); {@code this} if {@code count == n}. */
+    public Dataset subset(int count) {
+        if (count == n) return this;
+        return slice(0, count);
+    }
+
+    /** Images {@code from .. from+count-1} (and their labels), copied. */
+    public Dataset slice(int from, int count) {
+        if (from < 0 || count < 0 || (long) from + count > n) {
+            throw new IndexOutOfBoundsException("slice [" + from + ", " + ((long) from + count)
+                    + ") is outside the data set's " + n + " images");
+        }
+        int d = dim();
+        byte[] im = Arrays.copyOfRange(images, from * d, (from + count) * d);
+        byte[] lab = labels == null ? null : Arrays.copyOfRange(labels, from, from + count);
+        return new Dataset(im, lab, count, rows, cols);
+    }
+
+    @Override
+    public String toString() {
+        return "Dataset[" + n + " images of " + rows + "x" + cols + (labels == null ? ", unlabelled" : ", labelled") + "]";
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof Dataset d && n == d.n && rows == d.rows && cols == d.cols
+                && Arrays.equals(images, d.images) && Arrays.equals(labels, d.labels);
+    }
+
+    @Override
+    public int hashCode() {
+        return 31 * (31 * Arrays.hashCode(images) + Arrays.hashCode(labels)) + n;
+    }
+}

@@ -1,0 +1,117 @@
+package dev.elbo4j.io;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.stream.Stream;
+import java.util.zip.GZIPOutputStream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class AtomicFilesTest {
+
+    @TempDir
+    Path dir;
+
+    private List<String> listing() throws IOException {
+        try (Stream<Path> s = Files.list(dir)) {
+            return s.map(p -> p.getFileName().toString()).sorted().toList();
+        }
+    }
+
+    @Test
+    void writesAndReplaces() throws IOException {
+        Path f = dir.resolve("out.txt");
+        AtomicFiles.writeString(f, "first");
+        assertEquals("first", Files.readString(f));
+        AtomicFiles.write(f, out -> out.write("second, longer".getBytes(StandardCharsets.UTF_8)));
+        assertEquals("second, longer", Files.readString(f));
+        AtomicFiles.writeBytes(f, new byte[0]);
+        assertEquals(0, Files.size(f));
+        assertEquals(List.of("out.txt"), listing());
+    }
+
+    @Test
+    void bodyWritesToAHiddenTempFileInTheSameDirectory() throws IOException {
+        Path f = dir.resolve("data.bin");
+        AtomicFiles.writeString(f, "old");
+        AtomicFiles.write(f, out -> {
+            out.write(1);
+            out.flush();
+            List<String> during = listing();
+            assertEquals(2, during.size(), during.toString());
+            assertTrue(during.get(0).startsWith(".data.bin.tmp-"), during.toString());
+            // Readers still see the old content while the body runs.
+            assertEquals("old", Files.readString(f));
+        });
+        assertArrayEquals(new byte[] {1}, Files.readAllBytes(f));
+        assertEquals(List.of("data.bin"), listing());
+    }
+
+    @Test
+    void failingBodyLeavesOldFileAndNoTemp() throws IOException {
+        Path f = dir.resolve("keep.txt");
+        AtomicFiles.writeString(f, "precious");
+        IOException io = new IOException("disk on fire");
+        IOException thrown = assertThrows(IOException.class, () -> AtomicFiles.write(f, out -> {
+            out.write("partial garbage".getBytes(StandardCharsets.UTF_8));
+            out.flush();
+            throw io;
+        }));
+        assertSame(io, thrown);
+        assertEquals("precious", Files.readString(f));
+        assertEquals(List.of("keep.txt"), listing());
+
+        assertThrows(UncheckedIOException.class, () -> AtomicFiles.write(f, out -> {
+            out.write(new byte[100_000]);
+            throw new UncheckedIOException(new IOException("boom"));
+        }));
+        assertThrows(OutOfMemoryError.class, () -> AtomicFiles.write(f, out -> {
+            throw new OutOfMemoryError("simulated");
+        }));
+        assertEquals("precious", Files.readString(f));
+        assertEquals(List.of("keep.txt"), listing());
+    }
+
+    @Test
+    void failingBodyCreatesNothingWhenThereWasNoFile() {
+        Path f = dir.resolve("new.txt");
+        assertThrows(IOException.class, () -> AtomicFiles.write(f, out -> {
+            throw new IOException("no");
+        }));
+        assertFalse(Files.exists(f));
+    }
+
+    @Test
+    void bodyMayCloseTheStream() throws IOException {
+        Path f = dir.resolve("z.gz");
+        AtomicFiles.write(f, out -> {
+            try (OutputStream gz = new GZIPOutputStream(out)) {
+                gz.write("hello".getBytes(StandardCharsets.UTF_8));
+            }
+        });
+        try (var in = new java.util.zip.GZIPInputStream(Files.newInputStream(f))) {
+            assertEquals("hello", new String(in.readAllBytes(), StandardCharsets.UTF_8));
+        }
+    }
+
+    @Test
+    void reportsMissingDirectoryAndDirectoryTarget() throws IOException {
+        assertThrows(IOException.class, () -> AtomicFiles.writeString(dir.resolve("no/such/dir/f"), "x"));
+        Path sub = Files.createDirectory(dir.resolve("sub"));
+        IOException e = assertThrows(IOException.class, () -> AtomicFiles.writeString(sub, "x"));
+        assertTrue(e.getMessage().contains("is a directory"), e.getMessage());
+        assertEquals(List.of("sub"), listing());
+    }
+}
