@@ -1,0 +1,52 @@
+package dev.elbo4j.cli;
+
+import dev.elbo4j.io.Dataset;
+import picocli.CommandLine.Option;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/** Where the data comes from: a named data set fetched by {@code make data}, or the user's IDX files. */
+final class DataOptions {
+
+    @Option(names = "--dataset", paramLabel = "NAME", defaultValue = "mnist",
+            description = "Data set under the data folder: mnist or fashion-mnist (default: ${DEFAULT-VALUE}).")
+    String dataset;
+
+    @Option(names = "--data", paramLabel = "DIR",
+            description = "Folder with your own IDX files (train-images-idx3-ubyte, train-labels-idx1-ubyte, "
+                    + "t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte; .gz accepted). Overrides --dataset.")
+    Path dir;
+
+    @Option(names = "--data-root", paramLabel = "DIR",
+            description = "Folder holding the named data sets (default: $ELBO4J_DATA, else ./data).")
+    Path root;
+
+    Path resolve() {
+        if (dir != null) {
+            if (!Files.isDirectory(dir)) throw new Main.UsageException("--data " + dir + ": not a folder");
+            return dir;
+        }
+        if (!dataset.equals("mnist") && !dataset.equals("fashion-mnist")) {
+            throw new Main.UsageException("--dataset " + dataset + ": unknown (known: mnist, fashion-mnist; or use --data DIR)");
+        }
+        Path base = root != null ? root
+                : System.getenv("ELBO4J_DATA") != null ? Path.of(System.getenv("ELBO4J_DATA")) : Path.of("data");
+        Path d = base.resolve(dataset);
+        if (!Files.isDirectory(d)) {
+            throw new Main.UsageException("data set '" + dataset + "' not found in " + base.toAbsolutePath()
+                    + ": run `make data` in the elbo4j folder, or pass --data DIR with IDX files");
+        }
+        return d;
+    }
+
+    Dataset load(String split, int limit) throws IOException {
+        Dataset d = Dataset.loadDir(resolve(), split);
+        return limit > 0 && limit < d.n() ? d.subset(limit) : d;
+    }
+
+    String name() {
+        return dir != null ? dir.toString() : dataset;
+    }
+}

@@ -1,0 +1,85 @@
+package dev.elbo4j.cli;
+
+import dev.elbo4j.backend.BackendUnavailableException;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.UncheckedIOException;
+
+/** {@code elbo4j}: train, evaluate and sample variational autoencoders. */
+@Command(name = "elbo4j", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
+        description = "Variational autoencoders trained at the speed of the hardware.%n"
+                + "Run `elbo4j COMMAND --help` for the options of each command.",
+        subcommands = {TrainCommand.class, EvalCommand.class, SampleCommand.class, ReconstructCommand.class,
+                CommandLine.HelpCommand.class})
+public final class Main implements Runnable {
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public void run() {
+        throw new CommandLine.ParameterException(spec.commandLine(), "a command is required (train, eval, sample, reconstruct)");
+    }
+
+    public static void main(String[] args) {
+        System.exit(run(args, new PrintWriter(System.out, true), new PrintWriter(System.err, true)));
+    }
+
+    /**
+     * Runs a command line; returns the exit code: 0 success, 1 failure (bad file, numeric or device
+     * error), 2 bad usage (unknown flag, bad value, flags that do not fit the files).
+     */
+    public static int run(String[] args, PrintWriter out, PrintWriter err) {
+        CommandLine cl = new CommandLine(new Main());
+        cl.setOut(out);
+        cl.setErr(err);
+        cl.setCaseInsensitiveEnumValuesAllowed(true);
+        cl.setOverwrittenOptionsAllowed(true); // the last of a repeated option wins, as in most tools
+        cl.setExecutionExceptionHandler((ex, line, parsed) -> {
+            line.getErr().println("elbo4j " + line.getCommandName() + ": error: " + describe(ex));
+            if (Boolean.getBoolean("elbo4j.debug")) ex.printStackTrace(line.getErr());
+            line.getErr().flush();
+            return ex instanceof UsageException ? 2 : 1;
+        });
+        cl.setParameterExceptionHandler((ex, strings) -> {
+            CommandLine c = ex.getCommandLine();
+            c.getErr().println("elbo4j " + c.getCommandName() + ": " + ex.getMessage());
+            c.getErr().println("Try 'elbo4j " + (c.getParent() == null ? "" : c.getCommandName() + " ") + "--help' for the options.");
+            c.getErr().flush();
+            return 2;
+        });
+        return cl.execute(args);
+    }
+
+    /** One line a user can act on, from the exceptions the library throws on bad input. */
+    static String describe(Throwable ex) {
+        Throwable t = ex instanceof UncheckedIOException u ? u.getCause() : ex;
+        if (t instanceof java.nio.file.NoSuchFileException n) {
+            return n.getFile() + ": " + (n.getReason() != null ? n.getReason() : "no such file");
+        }
+        if (t instanceof IOException || t instanceof IllegalArgumentException || t instanceof IllegalStateException
+                || t instanceof BackendUnavailableException || t instanceof UsageException) {
+            return t.getMessage();
+        }
+        return t.toString();
+    }
+
+    /** A problem with the user's request found after parsing (e.g. a file that does not fit a flag). */
+    static final class UsageException extends RuntimeException {
+        UsageException(String message) {
+            super(message);
+        }
+    }
+
+    static final class Version implements CommandLine.IVersionProvider {
+        @Override
+        public String[] getVersion() {
+            String v = Main.class.getPackage().getImplementationVersion();
+            return new String[]{"elbo4j " + (v == null ? "(development build)" : v),
+                    "Java " + Runtime.version() + " (" + System.getProperty("java.vm.name") + ")"};
+        }
+    }
+}

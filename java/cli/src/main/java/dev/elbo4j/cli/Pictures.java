@@ -1,0 +1,54 @@
+package dev.elbo4j.cli;
+
+import dev.elbo4j.backend.Backend;
+import dev.elbo4j.backend.Binarization;
+import dev.elbo4j.data.DeviceDataset;
+import dev.elbo4j.io.Dataset;
+import dev.elbo4j.io.Png;
+import dev.elbo4j.model.Vae;
+import dev.elbo4j.rng.RngKey;
+import dev.elbo4j.rng.Streams;
+import dev.elbo4j.tensor.Tensor;
+
+import java.io.IOException;
+import java.nio.file.Path;
+
+/** The PNG grids: prior samples, and test inputs above their reconstructions. */
+final class Pictures {
+    private Pictures() {
+    }
+
+    static void samples(Path file, Vae vae, int[] image, int n, long seed, long call) throws IOException {
+        float[] s = vae.sample(n, new RngKey(seed, Streams.SAMPLE, call));
+        int cols = (int) Math.ceil(Math.sqrt(n));
+        Png.writeGrid(file, s, n, image[0], image[1], cols, 2);
+    }
+
+    /**
+     * Rows of {@code cols} inputs, each followed by a row of their reconstructions. Inputs are shown
+     * as the model sees them (binarised with the evaluation draw when the model was trained so).
+     */
+    static void reconstructions(Path file, Vae vae, Dataset data, int n, Binarization mode, long seed) throws IOException {
+        Backend be = vae.backend();
+        n = Math.min(n, data.n());
+        int d = vae.config().inputDim(), cols = Math.min(n, 8);
+        Binarization shown = mode == Binarization.NONE ? Binarization.NONE : Binarization.FIXED;
+        float[] inputs = new float[n * d];
+        float[] recon;
+        try (DeviceDataset dd = new DeviceDataset(be, data.subset(n)); Tensor x = be.alloc(vae.dtype(), n, d)) {
+            dd.gather(0, shown, new RngKey(seed, Streams.EVAL_BINARIZE, 0), x);
+            double[] xs = be.download(x);
+            for (int i = 0; i < xs.length; i++) inputs[i] = (float) xs[i];
+            recon = vae.reconstruct(x);
+        }
+        int rowsOfPairs = (n + cols - 1) / cols;
+        float[] grid = new float[rowsOfPairs * 2 * cols * d];
+        java.util.Arrays.fill(grid, 0f);
+        for (int i = 0; i < n; i++) {
+            int r = i / cols, c = i % cols;
+            System.arraycopy(inputs, i * d, grid, ((2 * r) * cols + c) * d, d);
+            System.arraycopy(recon, i * d, grid, ((2 * r + 1) * cols + c) * d, d);
+        }
+        Png.writeGrid(file, grid, rowsOfPairs * 2 * cols, data.rows(), data.cols(), cols, 2);
+    }
+}

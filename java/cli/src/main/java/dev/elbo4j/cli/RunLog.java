@@ -1,0 +1,40 @@
+package dev.elbo4j.cli;
+
+import dev.elbo4j.io.Json;
+
+import java.io.IOException;
+import java.io.Writer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.Map;
+
+/** Appends one JSON object per line to a log file, flushed and synced after each line. */
+final class RunLog implements AutoCloseable {
+    private final Path path;
+    private final Writer out;
+    private final java.nio.channels.FileChannel channel;
+
+    RunLog(Path path) throws IOException {
+        this.path = path;
+        this.channel = java.nio.channels.FileChannel.open(path, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+                StandardOpenOption.APPEND);
+        this.out = java.nio.channels.Channels.newWriter(channel, StandardCharsets.UTF_8);
+    }
+
+    void write(Map<String, Object> record) throws IOException {
+        out.write(Json.write(record));
+        out.write('\n');
+        out.flush();
+        channel.force(false);
+    }
+
+    Path path() {
+        return path;
+    }
+
+    @Override
+    public void close() throws IOException {
+        out.close();
+    }
+}

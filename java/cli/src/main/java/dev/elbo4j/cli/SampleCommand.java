@@ -1,0 +1,44 @@
+package dev.elbo4j.cli;
+
+import dev.elbo4j.backend.Backend;
+import dev.elbo4j.model.Vae;
+import dev.elbo4j.train.Checkpoint;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+
+@Command(name = "sample", sortOptions = false, mixinStandardHelpOptions = true,
+        description = "Draw z from the prior N(0, I), decode, and write the likelihood's means as a PNG grid.")
+final class SampleCommand implements Callable<Integer> {
+
+    @Mixin
+    CheckpointOption checkpoint = new CheckpointOption();
+    @Mixin
+    DeviceOptions device = new DeviceOptions();
+
+    @Option(names = {"-n", "--count"}, paramLabel = "N", defaultValue = "64", description = "Number of samples (default: ${DEFAULT-VALUE}).")
+    int count;
+    @Option(names = {"-o", "--out"}, paramLabel = "FILE.png", defaultValue = "samples.png", description = "Output PNG (default: ${DEFAULT-VALUE}).")
+    Path out;
+    @Option(names = "--seed", paramLabel = "N", defaultValue = "1", description = "Seed of the draws (default: ${DEFAULT-VALUE}).")
+    long seed;
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public Integer call() throws IOException {
+        if (count < 1 || count > 10_000) throw new Main.UsageException("--count must be in 1..10000, got " + count);
+        Checkpoint c = checkpoint.load();
+        try (Backend be = device.open(); Vae vae = c.restoreModel(be)) {
+            Pictures.samples(out, vae, c.image(), count, seed, 0);
+        }
+        spec.commandLine().getOut().println("wrote " + count + " samples to " + out);
+        return 0;
+    }
+}

@@ -1,0 +1,214 @@
+package dev.elbo4j.cli;
+
+import dev.elbo4j.backend.Activation;
+import dev.elbo4j.backend.AdamConfig;
+import dev.elbo4j.backend.Backend;
+import dev.elbo4j.backend.Binarization;
+import dev.elbo4j.backend.Likelihood;
+import dev.elbo4j.data.DeviceDataset;
+import dev.elbo4j.eval.Evaluator;
+import dev.elbo4j.io.Dataset;
+import dev.elbo4j.model.Vae;
+import dev.elbo4j.model.VaeConfig;
+import dev.elbo4j.train.Checkpoint;
+import dev.elbo4j.train.EpochResult;
+import dev.elbo4j.train.TrainConfig;
+import dev.elbo4j.train.TrainListener;
+import dev.elbo4j.train.Trainer;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+
+@Command(name = "train", sortOptions = false, mixinStandardHelpOptions = true,
+        description = {"Train a VAE. Writes into --out: checkpoint.safetensors (after every epoch, with the optimizer "
+                + "state, so --resume continues exactly), log.jsonl (one line per epoch: train and test ELBO), "
+                + "samples.png (prior samples) and reconstructions.png (test inputs above their reconstructions); "
+                + "then prints the test ELBO and the importance-sampled log p(x).",
+                "Defaults: the PyTorch examples' VAE (784-400-20, ReLU, Bernoulli, Adam 1e-3, batch 128) on "
+                        + "dynamically binarised MNIST."})
+final class TrainCommand implements Callable<Integer> {
+
+    @Mixin
+    DataOptions data = new DataOptions();
+    @Mixin
+    DeviceOptions device = new DeviceOptions();
+
+    @Option(names = {"-o", "--out"}, paramLabel = "DIR", defaultValue = "runs/default",
+            description = "Run folder for checkpoint, log and pictures (default: ${DEFAULT-VALUE}).")
+    Path out;
+    @Option(names = "--epochs", paramLabel = "N", description = "Epochs to train in all (default: 10, or the checkpoint's with --resume).")
+    Integer epochs;
+    @Option(names = "--batch-size", paramLabel = "B", defaultValue = "128", description = "Examples per step (default: ${DEFAULT-VALUE}).")
+    int batchSize;
+    @Option(names = "--lr", paramLabel = "RATE", defaultValue = "1e-3", description = "Adam learning rate (default: ${DEFAULT-VALUE}).")
+    double lr;
+    @Option(names = "--weight-decay", paramLabel = "W", defaultValue = "0", description = "Decoupled weight decay, AdamW (default: ${DEFAULT-VALUE}).")
+    double weightDecay;
+    @Option(names = "--hidden", paramLabel = "H", split = ",", defaultValue = "400",
+            description = "Encoder hidden sizes, comma-separated; the decoder mirrors them (default: ${DEFAULT-VALUE}).")
+    int[] hidden;
+    @Option(names = "--decoder-hidden", paramLabel = "H", split = ",", description = "Decoder hidden sizes if not the mirror of --hidden.")
+    int[] decoderHidden;
+    @Option(names = "--latent", paramLabel = "Z", defaultValue = "20", description = "Latent dimension (default: ${DEFAULT-VALUE}).")
+    int latent;
+    @Option(names = "--activation", paramLabel = "ACT", defaultValue = "relu", description = "relu, tanh, sigmoid or identity (default: ${DEFAULT-VALUE}).")
+    String activation;
+    @Option(names = "--likelihood", paramLabel = "LIK", defaultValue = "bernoulli",
+            description = "bernoulli, gaussian (fixed --sigma) or gaussian-learned (per-pixel variance) (default: ${DEFAULT-VALUE}).")
+    String likelihood;
+    @Option(names = "--sigma", paramLabel = "S", defaultValue = "0.1", description = "Standard deviation of the fixed Gaussian (default: ${DEFAULT-VALUE}).")
+    double sigma;
+    @Option(names = "--samples", paramLabel = "L", defaultValue = "1", description = "Monte-Carlo samples of z per input (default: ${DEFAULT-VALUE}).")
+    int samples;
+    @Option(names = "--beta", paramLabel = "BETA", defaultValue = "1", description = "Weight of the KL term (default: ${DEFAULT-VALUE}).")
+    double beta;
+    @Option(names = "--binarize", paramLabel = "MODE", defaultValue = "dynamic",
+            description = "dynamic (fresh Bernoulli draw every epoch), fixed (one draw) or none (grey levels) (default: ${DEFAULT-VALUE}).")
+    String binarize;
+    @Option(names = "--seed", paramLabel = "N", defaultValue = "1", description = "Seed of every random choice (default: ${DEFAULT-VALUE}).")
+    long seed;
+    @Option(names = "--train-limit", paramLabel = "N", defaultValue = "0", description = "Use only the first N training examples (0: all).")
+    int trainLimit;
+    @Option(names = "--test-limit", paramLabel = "N", defaultValue = "0", description = "Use only the first N test examples (0: all).")
+    int testLimit;
+    @Option(names = "--eval-k", paramLabel = "K", defaultValue = "100",
+            description = "Importance samples per test input for log p(x) at the end; 0 skips it (default: ${DEFAULT-VALUE}; "
+                    + "published tables use 5000).")
+    int evalK;
+    @Option(names = "--resume", description = "Continue the run in --out from its checkpoint (same seed, data and model).")
+    boolean resume;
+    @Option(names = "--force", description = "Start afresh even if --out already holds a run (its files are replaced).")
+    boolean force;
+    @Option(names = "--no-progress", description = "No progress bar.")
+    boolean noProgress;
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public Integer call() throws IOException {
+        PrintWriter err = spec.commandLine().getErr(), outw = spec.commandLine().getOut();
+        Path ckpt = out.resolve("checkpoint.safetensors");
+        if (resume && force) throw new Main.UsageException("--resume and --force exclude each other");
+        if (resume && !Files.isRegularFile(ckpt)) {
+            throw new Main.UsageException("--resume: no checkpoint at " + ckpt);
+        }
+        if (!resume && !force && Files.exists(ckpt)) {
+            throw new Main.UsageException(out + " already holds a run (" + ckpt.getFileName()
+                    + "): pass --resume to continue it, --force to replace it, or another --out");
+        }
+        Dataset train = data.load("train", trainLimit), test = data.load("test", testLimit);
+        int[] image = {train.rows(), train.cols()};
+        Checkpoint from = resume ? Checkpoint.load(ckpt) : null;
+        if (from != null && from.state() == null) {
+            throw new Main.UsageException("--resume: " + ckpt + " holds a bare model without training state");
+        }
+        VaeConfig cfg = from != null ? from.model() : modelConfig(train.dim());
+        if (cfg.inputDim() != train.dim()) {
+            throw new Main.UsageException("the checkpoint's model takes " + cfg.inputDim() + " pixels, the data has " + train.dim());
+        }
+        TrainConfig tc = from != null
+                ? new TrainConfig(epochs != null ? epochs : from.training().epochs(), from.training().batchSize(),
+                from.training().adam(), from.training().binarization(), from.training().seed())
+                : new TrainConfig(epochs != null ? epochs : 10, batchSize, new AdamConfig(lr, 0.9, 0.999, 1e-8, weightDecay),
+                Binarization.parse(binarize), seed);
+        Files.createDirectories(out);
+        if (!resume) Files.deleteIfExists(out.resolve("log.jsonl")); // a new run starts a new log
+        try (Backend be = device.open();
+             Vae vae = from != null ? from.restoreModel(be) : Vae.create(be, cfg, tc.seed());
+             Trainer trainer = new Trainer(vae, train, test, tc);
+             RunLog log = new RunLog(out.resolve("log.jsonl"))) {
+            if (from != null) from.restoreTraining(trainer);
+            err.printf(Locale.ROOT, "elbo4j train: %s%n  data %s: %d train, %d test examples; %s%n  %s, %d epochs, batch %d, "
+                            + "Adam lr %s, %s binarisation, seed %d%n",
+                    cfg, data.name(), train.n(), test.n(), be.description(), from != null
+                            ? "resuming at epoch " + (trainer.epoch() + 1) + " step " + trainer.optimizer().steps() : "new run",
+                    tc.epochs(), tc.batchSize(), tc.adam().lr(), tc.binarization().name().toLowerCase(Locale.ROOT), tc.seed());
+            err.flush();
+            Progress progress = new Progress(err, !noProgress);
+            trainer.run(new TrainListener() {
+                @Override
+                public void epochStart(int epoch, int steps, int done) {
+                    progress.begin(String.format(Locale.ROOT, "epoch %d/%d", epoch + 1, tc.epochs()), steps, done);
+                }
+
+                @Override
+                public void step(int epoch, int stepInEpoch, long globalStep) {
+                    progress.update(stepInEpoch, tc.batchSize(), "samples/s", null);
+                }
+
+                @Override
+                public void epochEnd(EpochResult r) {
+                    try {
+                        Checkpoint.save(ckpt, trainer, image);
+                        Map<String, Object> rec = new LinkedHashMap<>();
+                        rec.put("epoch", r.epoch());
+                        rec.put("step", r.steps());
+                        rec.put("train_elbo", r.trainElbo());
+                        rec.put("test_elbo", r.testElbo());
+                        rec.put("seconds", r.seconds());
+                        rec.put("samples_per_s", train.n() / r.seconds());
+                        rec.put("device", be.name());
+                        log.write(rec);
+                    } catch (IOException e) {
+                        throw new UncheckedIOException(e);
+                    }
+                    err.printf(Locale.ROOT, "epoch %d/%d: train ELBO %.2f, test ELBO %.2f nats (%.1f s, %.0f samples/s)%n",
+                            r.epoch(), tc.epochs(), r.trainElbo(), r.testElbo(), r.seconds(), train.n() / r.seconds());
+                    err.flush();
+                }
+            });
+            Pictures.samples(out.resolve("samples.png"), vae, image, 64, tc.seed(), 0);
+            Pictures.reconstructions(out.resolve("reconstructions.png"), vae, test, 32, tc.binarization(), tc.seed());
+            try (DeviceDataset td = new DeviceDataset(be, test)) {
+                Evaluator ev = new Evaluator(vae, td, tc.binarization(), tc.seed());
+                double elbo = Evaluator.mean(ev.elbo(1));
+                Map<String, Object> rec = new LinkedHashMap<>();
+                rec.put("event", "final");
+                rec.put("epochs", trainer.epoch());
+                rec.put("test_elbo", elbo);
+                String line = String.format(Locale.ROOT, "test ELBO %.2f nats", elbo);
+                if (evalK > 0) {
+                    progress.begin("log p(x), k=" + evalK, test.n(), 0);
+                    long t0 = System.nanoTime();
+                    double lpx = Evaluator.mean(ev.logLikelihood(evalK, done -> progress.update(done, 1, "inputs/s", null)));
+                    rec.put("test_log_px", lpx);
+                    rec.put("k", evalK);
+                    rec.put("eval_seconds", (System.nanoTime() - t0) / 1e9);
+                    line += String.format(Locale.ROOT, ", log p(x) %.2f nats (importance sampling, k=%d)", lpx, evalK);
+                }
+                log.write(rec);
+                outw.println(line);
+                outw.println("wrote " + ckpt + ", " + log.path() + ", " + out.resolve("samples.png") + ", "
+                        + out.resolve("reconstructions.png"));
+            }
+        }
+        return 0;
+    }
+
+    private VaeConfig modelConfig(int inputDim) {
+        int[] dec = decoderHidden;
+        if (dec == null) {
+            dec = new int[hidden.length];
+            for (int i = 0; i < hidden.length; i++) dec[i] = hidden[hidden.length - 1 - i];
+        }
+        try {
+            return VaeConfig.builder().inputDim(inputDim).encoderHidden(hidden).latent(latent).decoderHidden(dec)
+                    .activation(Activation.parse(activation)).likelihood(Likelihood.parse(likelihood, sigma))
+                    .samples(samples).beta(beta).build();
+        } catch (IllegalArgumentException e) {
+            throw new Main.UsageException(e.getMessage());
+        }
+    }
+}

@@ -1,0 +1,231 @@
+package dev.elbo4j.cli;
+
+import dev.elbo4j.io.Dataset;
+import dev.elbo4j.io.Idx;
+import dev.elbo4j.io.SafeTensors;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/** The command line end to end on a small MNIST subset, and its answers to bad input. */
+class CliTest {
+    @TempDir
+    static Path tmp;
+    static Path data;
+
+    record Result(int code, String out, String err) {
+    }
+
+    static Result run(String... args) {
+        StringWriter out = new StringWriter(), err = new StringWriter();
+        int code = Main.run(args, new PrintWriter(out, true), new PrintWriter(err, true));
+        return new Result(code, out.toString(), err.toString());
+    }
+
+    static Path mnist() {
+        Path root = Path.of(System.getProperty("elbo4j.root", "../..")).toAbsolutePath().normalize();
+        Path d = root.resolve("data/mnist");
+        assertTrue(Files.isRegularFile(d.resolve("train-images-idx3-ubyte")), "MNIST missing under " + d + ": run `make data`");
+        return d;
+    }
+
+    /** A folder of IDX files holding the first 600 training and 200 test digits. */
+    @BeforeAll
+    static void subset() throws IOException {
+        data = tmp.resolve("subset");
+        Files.createDirectories(data);
+        writeSplit(Dataset.loadDir(mnist(), "train").subset(600), data, "train");
+        writeSplit(Dataset.loadDir(mnist(), "test").subset(200), data, "t10k");
+    }
+
+    static void writeSplit(Dataset d, Path dir, String prefix) throws IOException {
+        Idx.writeImages(dir.resolve(prefix + "-images-idx3-ubyte"), d.images(), d.n(), d.rows(), d.cols());
+        Idx.writeLabels(dir.resolve(prefix + "-labels-idx1-ubyte"), d.labels());
+    }
+
+    static String[] train(Path out, String... extra) {
+        List<String> a = new ArrayList<>(List.of("train", "--data", data.toString(), "--out", out.toString(), "--device", "cpu",
+                "--hidden", "48", "--latent", "6", "--batch-size", "64", "--eval-k", "10", "--no-progress"));
+        a.addAll(Arrays.asList(extra));
+        return a.toArray(String[]::new);
+    }
+
+    @Test
+    void trainEvalSampleReconstruct() throws IOException {
+        Path run = tmp.resolve("run");
+        Result r = run(train(run, "--epochs", "2"));
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("log p(x)") && r.out().contains("k=10"), r.out());
+        for (String f : List.of("checkpoint.safetensors", "log.jsonl", "samples.png", "reconstructions.png")) {
+            assertTrue(Files.size(run.resolve(f)) > 0, f);
+        }
+        List<String> log = Files.readAllLines(run.resolve("log.jsonl"));
+        assertEquals(3, log.size(), "two epochs and the final line: " + log);
+        assertTrue(log.get(1).contains("\"test_elbo\""));
+
+        Path csv = tmp.resolve("scores.csv");
+        r = run("eval", "-c", run.toString(), "--data", data.toString(), "-k", "20", "--scores", csv.toString(), "--no-progress");
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().matches("(?s)test ELBO -\\d+\\.\\d+ nats \\(L=1\\), log p\\(x\\) -\\d+\\.\\d+ nats \\(importance sampling, k=20.*"), r.out());
+        List<String> rows = Files.readAllLines(csv);
+        assertEquals(201, rows.size());
+        assertEquals("index,label,elbo,log_px", rows.getFirst());
+        // log p(x) >= ELBO in expectation per example; over 200 examples the mean must be higher.
+        double elbo = 0, lpx = 0;
+        for (String row : rows.subList(1, rows.size())) {
+            String[] c = row.split(",");
+            elbo += Double.parseDouble(c[2]);
+            lpx += Double.parseDouble(c[3]);
+        }
+        assertTrue(lpx > elbo, "mean log p(x) " + lpx / 200 + " should exceed the mean ELBO " + elbo / 200);
+
+        Path png = tmp.resolve("s.png");
+        r = run("sample", "-c", run.resolve("checkpoint.safetensors").toString(), "-n", "9", "-o", png.toString());
+        assertEquals(0, r.code(), r.err());
+        assertEquals(3 * 56 + 4 * 2, javax.imageio.ImageIO.read(png.toFile()).getWidth(), "3 columns of 28x28 at scale 2");
+
+        r = run("reconstruct", "-c", run.toString(), "--data", data.toString(), "-n", "8", "-o", tmp.resolve("r.png").toString());
+        assertEquals(0, r.code(), r.err());
+        assertEquals(2 * 56 + 3 * 2, javax.imageio.ImageIO.read(tmp.resolve("r.png").toFile()).getHeight(), "inputs over reconstructions");
+    }
+
+    @Test
+    void resumeContinuesExactly() throws IOException {
+        Path straight = tmp.resolve("straight"), resumed = tmp.resolve("resumed");
+        assertEquals(0, run(train(straight, "--epochs", "3", "--eval-k", "0")).code());
+        assertEquals(0, run(train(resumed, "--epochs", "1", "--eval-k", "0")).code());
+        Result r = run(train(resumed, "--epochs", "3", "--eval-k", "0", "--resume"));
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.err().contains("resuming at epoch 2"), r.err());
+        SafeTensors.File a = SafeTensors.read(straight.resolve("checkpoint.safetensors"));
+        SafeTensors.File b = SafeTensors.read(resumed.resolve("checkpoint.safetensors"));
+        for (String name : a.names()) {
+            assertArrayEquals(a.entry(name).bytes(), b.entry(name).bytes(), name);
+        }
+        assertEquals(a.metadata("state"), b.metadata("state"));
+        List<String> log = Files.readAllLines(resumed.resolve("log.jsonl"));
+        assertEquals(3, log.stream().filter(l -> l.contains("\"epoch\":")).count(), "one line per epoch, across both runs: " + log);
+        assertEquals(2, log.stream().filter(l -> l.contains("\"event\":\"final\"")).count(), "a final line per run: " + log);
+    }
+
+    @Test
+    void refusesToOverwriteARunWithoutForce() {
+        Path run = tmp.resolve("twice");
+        assertEquals(0, run(train(run, "--epochs", "1", "--eval-k", "0")).code());
+        Result r = run(train(run, "--epochs", "1", "--eval-k", "0"));
+        assertEquals(2, r.code());
+        assertTrue(r.err().contains("--resume") && r.err().contains("--force"), r.err());
+    }
+
+    @Test
+    void badFlagsAreUsageErrors() {
+        Result r = run("train", "--bogus");
+        assertEquals(2, r.code());
+        assertTrue(r.err().contains("Unknown option: '--bogus'"), r.err());
+        r = run("train", "--epochs", "many");
+        assertEquals(2, r.code());
+        assertTrue(r.err().contains("--epochs"), r.err());
+        r = run(train(tmp.resolve("bad-lik"), "--likelihood", "poisson"));
+        assertEquals(2, r.code());
+        assertTrue(r.err().contains("unknown likelihood 'poisson'"), r.err());
+        r = run(train(tmp.resolve("bad-shape"), "--latent", "0"));
+        assertEquals(2, r.code());
+        assertTrue(r.err().contains("latent dimension must be positive"), r.err());
+        r = run(train(tmp.resolve("bad-device"), "--device", "tpu"));
+        assertNotEquals(0, r.code());
+        assertTrue(r.err().contains("tpu"), r.err());
+        assertEquals(2, run().code(), "no command");
+    }
+
+    static Path copyData(String name) throws IOException {
+        Path d = tmp.resolve(name);
+        Files.createDirectories(d);
+        try (var s = Files.list(data)) {
+            for (Path f : s.toList()) Files.copy(f, d.resolve(f.getFileName()));
+        }
+        return d;
+    }
+
+    static void assertDataError(Path dir, String file, String problem) {
+        Path out = tmp.resolve("out-" + dir.getFileName());
+        Result r = run("train", "--data", dir.toString(), "--out", out.toString(), "--device", "cpu", "--epochs", "1", "--no-progress");
+        assertEquals(1, r.code(), r.err());
+        assertTrue(r.err().contains(file) && r.err().contains(problem), r.err());
+        assertEquals(1, r.err().strip().lines().count(), "one line: " + r.err());
+        assertFalse(Files.exists(out.resolve("checkpoint.safetensors")), "nothing written on failure");
+    }
+
+    @Test
+    void corruptDataFilesAreNamed() throws IOException {
+        Path magic = copyData("magic");
+        byte[] b = Files.readAllBytes(magic.resolve("train-images-idx3-ubyte"));
+        b[3] = 0x09;
+        Files.write(magic.resolve("train-images-idx3-ubyte"), b);
+        assertDataError(magic, "train-images-idx3-ubyte", "magic");
+
+        Path trunc = copyData("trunc");
+        Files.write(trunc.resolve("t10k-images-idx3-ubyte"),
+                Arrays.copyOf(Files.readAllBytes(trunc.resolve("t10k-images-idx3-ubyte")), 5000));
+        assertDataError(trunc, "t10k-images-idx3-ubyte", "truncated");
+
+        Path counts = copyData("counts");
+        Idx.writeLabels(counts.resolve("train-labels-idx1-ubyte"), new byte[599]);
+        assertDataError(counts, "train-labels-idx1-ubyte", "599");
+
+        Path missing = copyData("missing");
+        Files.delete(missing.resolve("train-labels-idx1-ubyte"));
+        assertDataError(missing, "train-labels-idx1-ubyte", "missing");
+    }
+
+    @Test
+    void corruptCheckpointsAreNamedAndNothingIsWritten() throws IOException {
+        Path run = tmp.resolve("ck");
+        assertEquals(0, run(train(run, "--epochs", "1", "--eval-k", "0")).code());
+        byte[] good = Files.readAllBytes(run.resolve("checkpoint.safetensors"));
+
+        Path trunc = tmp.resolve("trunc.safetensors");
+        Files.write(trunc, Arrays.copyOf(good, good.length - 100));
+        Path csv = tmp.resolve("never.csv");
+        Result r = run("eval", "-c", trunc.toString(), "--data", data.toString(), "--scores", csv.toString());
+        assertEquals(1, r.code());
+        assertTrue(r.err().contains("trunc.safetensors"), r.err());
+        assertFalse(Files.exists(csv), "no output after a failed load");
+
+        // A header that lies: claim a bigger first tensor than its offsets span.
+        long n = ByteBuffer.wrap(good, 0, 8).order(ByteOrder.LITTLE_ENDIAN).getLong();
+        String header = new String(good, 8, (int) n, java.nio.charset.StandardCharsets.UTF_8);
+        String lie = header.replaceFirst("\"shape\":\\[48,784\\]", "\"shape\":[49,784]");
+        assertNotEquals(header, lie);
+        byte[] bad = good.clone();
+        System.arraycopy(lie.getBytes(java.nio.charset.StandardCharsets.UTF_8), 0, bad, 8, (int) n);
+        Path liar = tmp.resolve("liar.safetensors");
+        Files.write(liar, bad);
+        r = run("sample", "-c", liar.toString(), "-o", tmp.resolve("never.png").toString());
+        assertEquals(1, r.code());
+        assertTrue(r.err().contains("liar.safetensors") && r.err().contains("encoder.0.weight"), r.err());
+        assertFalse(Files.exists(tmp.resolve("never.png")));
+
+        // A model file for another data shape.
+        Path other = copyData("other-shape");
+        Dataset small = Dataset.loadDir(data, "test").subset(10);
+        byte[] px = Arrays.copyOf(small.images(), 10 * 14 * 14);
+        Idx.writeImages(other.resolve("t10k-images-idx3-ubyte"), px, 10, 14, 14);
+        Idx.writeLabels(other.resolve("t10k-labels-idx1-ubyte"), Arrays.copyOf(small.labels(), 10));
+        r = run("eval", "-c", run.toString(), "--data", other.toString());
+        assertEquals(2, r.code());
+        assertTrue(r.err().contains("784") && r.err().contains("196"), r.err());
+    }
+}
