@@ -3,4 +3,6 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 JAVA_HOME=$("$here/find-jdk.sh") || exit 1
-exec "$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED ${ELBO4J_JAVA_OPTS:-} "$@"
+# --add-modules jdk.incubator.vector: SIMD maths on the CPU (the JVM prints one line saying it uses
+# an incubating module); without it elbo4j runs scalar code and says so.
+exec "$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED --add-modules jdk.incubator.vector ${ELBO4J_JAVA_OPTS:-} "$@"

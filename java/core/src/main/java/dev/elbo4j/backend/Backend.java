@@ -24,6 +24,13 @@ public interface Backend extends AutoCloseable {
     /** One line describing the implementation (BLAS library, device, ...). */
     String description();
 
+    /**
+     * Waits until all work queued on this backend has finished. The CPU backend runs each call to
+     * completion, so there is nothing to wait for; device backends override this.
+     */
+    default void synchronize() {
+    }
+
     // ---- memory -------------------------------------------------------------------------------
 
     /** A zero-filled tensor. */

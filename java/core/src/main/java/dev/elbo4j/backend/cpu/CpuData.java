@@ -15,26 +15,35 @@ final class CpuData {
             throw new IllegalArgumentException("gather: data " + data.shape() + ", index " + index.shape() + " from " + from
                     + " into " + out.shape());
         }
-        int[] w = new int[4];
         for (int r = 0; r < rows; r++) {
             int ex = index.i[index.off + from + r];
             if (ex < 0 || ex >= n) {
                 throw new IndexOutOfBoundsException("gather: index " + ex + " outside data set of " + n);
             }
-            int src = data.off + ex * d;
-            long first = (long) ex * d;
-            for (int c = 0; c < d; c++) {
-                float p = (data.b[src + c] & 0xff) / 255f;
-                float v;
-                if (mode == Binarization.NONE) {
-                    v = p;
-                } else {
-                    long j = first + c;
-                    if (c == 0 || (j & 3) == 0) Philox.block(key, j >>> 2, w);
-                    v = Philox.uniform(w[(int) (j & 3)]) < p ? 1f : 0f;
-                }
-                out.set(r * d + c, v);
-            }
         }
+        CpuParallel.rows(rows, d, (lo, hi) -> {
+            int[] w = new int[4];
+            float[] row = new float[d];
+            for (int r = lo; r < hi; r++) {
+                int ex = index.i[index.off + from + r];
+                int src = data.off + ex * d;
+                byte[] px = data.b;
+                if (mode == Binarization.NONE) {
+                    for (int c = 0; c < d; c++) row[c] = (px[src + c] & 0xff) / 255f;
+                } else {
+                    long first = (long) ex * d;
+                    for (int c = 0; c < d; c++) {
+                        long j = first + c;
+                        if (c == 0 || (j & 3) == 0) Philox.block(key, j >>> 2, w);
+                        row[c] = Philox.uniform(w[(int) (j & 3)]) < (px[src + c] & 0xff) / 255f ? 1f : 0f;
+                    }
+                }
+                if (out.isF64()) {
+                    for (int c = 0; c < d; c++) out.d[out.off + r * d + c] = row[c];
+                } else {
+                    System.arraycopy(row, 0, out.f, out.off + r * d, d);
+                }
+            }
+        });
     }
 }

@@ -47,22 +47,15 @@ final class CpuLikelihood {
 
     private static void bernoulliF32(CpuTensor out, CpuTensor x, double gradScale, CpuTensor rowLoss, CpuTensor dOut) {
         int rows = out.rows(), d = out.cols(), b = x.rows();
-        float[] o = out.f, xs = x.f;
+        F32Math math = F32Math.best();
         float gs = (float) gradScale;
-        for (int r = 0; r < rows; r++) {
-            int oo = out.off + r * d, ox = x.off + (r % b) * d;
-            double loss = 0;
-            for (int c = 0; c < d; c++) {
-                float l = o[oo + c], xv = xs[ox + c];
-                float e = (float) Math.exp(-Math.abs(l));
-                loss += Math.max(l, 0f) - xv * l + (float) Math.log1p(e);
-                if (dOut != null) {
-                    float sig = l >= 0 ? 1f / (1f + e) : e / (1f + e);
-                    dOut.f[dOut.off + r * d + c] = gs * (sig - xv);
-                }
+        CpuParallel.rows(rows, d, (from, to) -> {
+            for (int r = from; r < to; r++) {
+                double loss = math.bernoulliRow(out.f, out.off + r * d, x.f, x.off + (r % b) * d,
+                        dOut == null ? null : dOut.f, dOut == null ? 0 : dOut.off + r * d, d, gs);
+                rowLoss.set(r, loss);
             }
-            rowLoss.set(r, loss);
-        }
+        });
     }
 
     private static void bernoulliGeneric(CpuTensor out, CpuTensor x, double gradScale, CpuTensor rowLoss, CpuTensor dOut) {

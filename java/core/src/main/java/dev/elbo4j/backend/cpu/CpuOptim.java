@@ -37,13 +37,16 @@ final class CpuOptim {
         float ss = (float) stepSize, ib = (float) invSqrtBc2, eps = (float) cfg.eps(), dc = (float) decay;
         float[] pf = p.f, gf = g.f, mf = m.f, vf = v.f;
         int po = p.off, go = g.off, mo = m.off, vo = v.off;
-        for (int k = 0; k < n; k++) {
-            float gk = gf[go + k];
-            float mk = b1 * mf[mo + k] + c1 * gk;
-            float vk = b2 * vf[vo + k] + c2 * gk * gk;
-            mf[mo + k] = mk;
-            vf[vo + k] = vk;
-            pf[po + k] = pf[po + k] * dc - ss * mk / ((float) Math.sqrt(vk) * ib + eps);
-        }
+        // Elements are independent: the split across threads does not change any result.
+        CpuParallel.rows(n, 1, (from, to) -> {
+            for (int k = from; k < to; k++) {
+                float gk = gf[go + k];
+                float mk = b1 * mf[mo + k] + c1 * gk;
+                float vk = b2 * vf[vo + k] + c2 * gk * gk;
+                mf[mo + k] = mk;
+                vf[vo + k] = vk;
+                pf[po + k] = pf[po + k] * dc - ss * mk / ((float) Math.sqrt(vk) * ib + eps);
+            }
+        });
     }
 }

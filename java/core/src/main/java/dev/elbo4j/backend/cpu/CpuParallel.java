@@ -1,0 +1,41 @@
+package dev.elbo4j.backend.cpu;
+
+import java.util.concurrent.ForkJoinPool;
+import java.util.concurrent.ForkJoinTask;
+
+/**
+ * Splits row loops of the CPU backend across cores. Each row is computed by one thread in a fixed
+ * way, so results do not depend on the split: parallel runs are as deterministic as serial ones.
+ */
+final class CpuParallel {
+    /** Threads to use: -Delbo4j.threads, else every core. */
+    static final int THREADS = Math.max(1, Integer.getInteger("elbo4j.threads", Runtime.getRuntime().availableProcessors()));
+    /** Below this much work (rows x cost) a split costs more than it saves. */
+    private static final long MIN_WORK = 1 << 16;
+
+    /** Work on rows [from, to). */
+    @FunctionalInterface
+    interface RowRange {
+        void run(int from, int to);
+    }
+
+    private CpuParallel() {
+    }
+
+    /** Runs {@code body} over [0, rows), split into one contiguous range per thread when large enough. */
+    static void rows(int rows, int costPerRow, RowRange body) {
+        int parts = (int) Math.min(THREADS, Math.max(1, (long) rows * costPerRow / MIN_WORK));
+        parts = Math.min(parts, rows);
+        if (parts <= 1) {
+            body.run(0, rows);
+            return;
+        }
+        ForkJoinTask<?>[] tasks = new ForkJoinTask<?>[parts - 1];
+        for (int p = 1; p < parts; p++) {
+            int from = (int) ((long) rows * p / parts), to = (int) ((long) rows * (p + 1) / parts);
+            tasks[p - 1] = ForkJoinPool.commonPool().submit(() -> body.run(from, to));
+        }
+        body.run(0, (int) ((long) rows / parts));
+        for (ForkJoinTask<?> t : tasks) t.join();
+    }
+}

@@ -1,0 +1,27 @@
+package dev.elbo4j.backend.cpu;
+
+/** Plain-Java {@link F32Math}. */
+final class ScalarF32Math implements F32Math {
+
+    @Override
+    public String name() {
+        return "scalar";
+    }
+
+    @Override
+    public double bernoulliRow(float[] l, int lo, float[] x, int xo, float[] g, int go, int n, float scale) {
+        double loss = 0;
+        for (int c = 0; c < n; c++) {
+            float lv = l[lo + c], xv = x[xo + c];
+            float e = (float) Math.exp(-Math.abs(lv));
+            // log(1 + e) rather than log1p(e): Math.log is an intrinsic, log1p is not, and for
+            // e < 2^-53 the absolute error (at most e) is far below the float loss's rounding.
+            loss += Math.max(lv, 0f) - xv * lv + (float) Math.log(1.0 + e);
+            if (g != null) {
+                float sig = lv >= 0 ? 1f / (1f + e) : e / (1f + e);
+                g[go + c] = scale * (sig - xv);
+            }
+        }
+        return loss;
+    }
+}

@@ -1,0 +1,72 @@
+package dev.elbo4j.backend.cpu;
+
+import dev.elbo4j.testing.Rand;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.api.Test;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** Both F32Math implementations against the Bernoulli likelihood computed in double. */
+class F32MathTest {
+
+    static F32Math vector() {
+        Assumptions.assumeTrue(ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent(),
+                "the JVM runs without --add-modules jdk.incubator.vector");
+        return F32Math.best();
+    }
+
+    @ParameterizedTest
+    @ValueSource(ints = {1, 7, 8, 9, 31, 784, 1001})
+    void bernoulliRowMatchesDouble(int n) {
+        for (F32Math m : new F32Math[]{new ScalarF32Math(), vector()}) {
+            // Logits from -40 to 40: both tails of softplus and sigmoid.
+            float[] l = Rand.toFloat(Rand.uniform(n, n, -40, 40));
+            float[] x = Rand.toFloat(Rand.uniform(n + 1, n, 0, 1));
+            float[] g = new float[n + 3];
+            float scale = 0.37f;
+            double loss = m.bernoulliRow(l, 0, x, 0, g, 3, n, scale);
+            double want = 0, abs = 0;
+            for (int i = 0; i < n; i++) {
+                double lv = l[i], xv = x[i];
+                double term = CpuLikelihood.bernoulliNll(lv, xv);
+                want += term;
+                abs += Math.abs(term);
+                double sig = lv >= 0 ? 1 / (1 + Math.exp(-lv)) : Math.exp(lv) / (1 + Math.exp(lv));
+                assertEquals(scale * (sig - xv), g[3 + i], 2e-7, m.name() + " gradient " + i + " of " + n);
+            }
+            assertEquals(want, loss, 2e-6 * abs + 1e-6, m.name() + " loss of " + n);
+        }
+    }
+
+    @Test
+    void vectorTranscendentalsAreAccurate() {
+        vector();
+        int n = 4096;
+        float[] x = new float[n], e = new float[n];
+        double worstExp = 0, worstLog = 0;
+        for (int i = 0; i < n; i++) x[i] = -90f * i / (n - 1);
+        for (int i = 0; i + 8 <= n; i += 8) {
+            var v = jdk.incubator.vector.FloatVector.fromArray(jdk.incubator.vector.FloatVector.SPECIES_256, x, i);
+            VectorF32Math.expNonPositive(v).intoArray(e, i);
+        }
+        for (int i = 0; i < n; i++) {
+            double want = Math.exp(Math.max(x[i], -87f));
+            worstExp = Math.max(worstExp, Math.abs(e[i] - want) / want);
+        }
+        float[] u = new float[n], y = new float[n];
+        for (int i = 0; i < n; i++) u[i] = (float) Math.pow(2, -30.0 * i / n) * (i % 2 == 0 ? 1 : 0.7f);
+        for (int i = 0; i + 8 <= n; i += 8) {
+            var v = jdk.incubator.vector.FloatVector.fromArray(jdk.incubator.vector.FloatVector.SPECIES_256, u, i);
+            VectorF32Math.log1pUnit(v).intoArray(y, i);
+        }
+        for (int i = 0; i < n; i++) {
+            double want = Math.log1p(u[i]);
+            worstLog = Math.max(worstLog, Math.abs(y[i] - want) / want);
+        }
+        assertTrue(worstExp < 2.5e-7, "exp relative error " + worstExp);
+        assertTrue(worstLog < 2.5e-7, "log1p relative error " + worstLog);
+    }
+}

@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# Compiles kernels/*.cu into one fatbin, build/kernels/elbo4j.fatbin: SASS for sm_80, sm_86,
+# sm_89 and sm_90 plus PTX for compute_90 (JIT-compiled by the driver on newer GPUs). The CUDA
+# backend loads it from the classpath (dev/elbo4j/kernels/elbo4j.fatbin); no GPU is needed to
+# build it.
+#
+# Usage: scripts/build-kernels.sh           build the fatbin (warnings are errors)
+#        scripts/build-kernels.sh --each    also compile every .cu alone (self-contained, warning-free)
+#        scripts/build-kernels.sh --verbose also print ptxas register / spill reports
+# Environment: NVCC (the compiler; default: nvcc on PATH, else $CUDA_HOME/bin/nvcc,
+#              /usr/local/cuda/bin/nvcc).
+#
+# Without nvcc it says so and exits 0, writing nothing: the CPU backend builds and runs without
+# kernels, and the CUDA backend then reports that this build has none.
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+src="$root/kernels"
+out_dir="$root/build/kernels"
+out="$out_dir/elbo4j.fatbin"
+
+each=0
+verbose=0
+for arg in "$@"; do
+  case "$arg" in
+    --each) each=1 ;;
+    --verbose) verbose=1 ;;
+    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
+    *) echo "build-kernels: unknown option '$arg' (known: --each, --verbose)" >&2; exit 2 ;;
+  esac
+done
+
+nvcc="${NVCC:-}"
+if [ -z "$nvcc" ]; then
+  for c in "$(command -v nvcc 2>/dev/null || true)" "${CUDA_HOME:+$CUDA_HOME/bin/nvcc}" /usr/local/cuda/bin/nvcc; do
+    if [ -n "$c" ] && [ -x "$c" ]; then nvcc="$c"; break; fi
+  done
+fi
+if [ -z "$nvcc" ] || [ ! -x "$nvcc" ]; then
+  echo "build-kernels: nvcc not found (set NVCC, CUDA_HOME or PATH); skipping the CUDA kernels." >&2
+  echo "build-kernels: the CPU backend is unaffected; the CUDA backend will report that this build has no kernels." >&2
+  exit 0
+fi
+
+gencode=(
+  -gencode arch=compute_80,code=sm_80
+  -gencode arch=compute_86,code=sm_86
+  -gencode arch=compute_89,code=sm_89
+  -gencode "arch=compute_90,code=[sm_90,compute_90]"
+)
+# -O3 -lineinfo: full optimisation with source lines for Nsight Compute and compute-sanitizer.
+# No --use_fast_math: the kernels rely on IEEE division, square root and denormals for parity
+# with the Java reference. -Werror all-warnings: a warning fails the build.
+flags=(-O3 -lineinfo --std=c++17 -Werror all-warnings "-I$src")
+if [ "$verbose" = 1 ]; then flags+=(-Xptxas -v); fi
+
+sources=()
+while IFS= read -r f; do sources+=("$f"); done < <(cd "$src" && ls -1 *.cu | LC_ALL=C sort)
+if [ "${#sources[@]}" -eq 0 ]; then
+  echo "build-kernels: no kernels/*.cu found" >&2
+  exit 1
+fi
+
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+if [ "$each" = 1 ]; then
+  for f in "${sources[@]}"; do
+    "$nvcc" -cubin "${flags[@]}" -arch=sm_90 "$src/$f" -o "$tmp/${f%.cu}.cubin"
+    echo "build-kernels: $f compiles alone, no warnings"
+  done
+fi
+
+# One translation unit (nvcc -fatbin takes a single input): a file that includes every .cu, kept
+# outside the repository. Entry points are extern "C" and prefixed elbo4j_, helpers are static.
+unit="$tmp/elbo4j_kernels.cu"
+for f in "${sources[@]}"; do echo "#include \"$src/$f\""; done > "$unit"
+
+mkdir -p "$out_dir"
+start=$(date +%s.%N)
+"$nvcc" -fatbin "${flags[@]}" "${gencode[@]}" "$unit" -o "$tmp/elbo4j.fatbin"
+mv "$tmp/elbo4j.fatbin" "$out"
+end=$(date +%s.%N)
+printf 'build-kernels: %s (%s bytes, %s kernels files, %.1f s, %s)\n' "${out#"$root"/}" "$(stat -c %s "$out")" \
+  "${#sources[@]}" "$(echo "$end - $start" | bc)" "$("$nvcc" --version | sed -n 's/.*release \([0-9.]*\).*/nvcc \1/p')"
