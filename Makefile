@@ -39,6 +39,7 @@ data-fashion:
 	@scripts/fetch-data.sh fashion-mnist
 
 test: deps data-mnist
+	@scripts/deps.sh numpy
 	$(MVN) install
 
 train: build data-mnist

@@ -2,6 +2,7 @@
 # Installs the optional native libraries elbo4j can use, when it can (root + apt-get).
 # Never fails the build: elbo4j runs without them and says so.
 #   openblas   Debian's libopenblas0-pthread (CPU GEMM)
+#   numpy      Debian's python3-numpy (the test that reads a checkpoint with tools/vae_elbo.py)
 #   torch      Debian's python3-torch and python3-numpy (the CPU peer for make bench-cpu)
 set -u
 want=("$@")
@@ -10,6 +11,7 @@ pkgs=()
 for w in "${want[@]}"; do
   case "$w" in
     openblas) installed libopenblas0-pthread || pkgs+=(libopenblas0-pthread) ;;
+    numpy) installed python3-numpy || pkgs+=(python3-numpy) ;;
     torch) for p in python3-torch python3-numpy libopenblas0-pthread; do installed "$p" || pkgs+=("$p"); done ;;
     *) echo "deps: unknown component $w" >&2; exit 2 ;;
   esac

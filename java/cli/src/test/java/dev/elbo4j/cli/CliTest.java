@@ -102,6 +102,31 @@ class CliTest {
         assertEquals(2 * 56 + 3 * 2, javax.imageio.ImageIO.read(tmp.resolve("r.png").toFile()).getHeight(), "inputs over reconstructions");
     }
 
+    /**
+     * docs/FORMAT.md is enough to rebuild the model: tools/vae_elbo.py (numpy, no elbo4j code)
+     * reads the checkpoint, reproduces the evaluation's binarisation and noise from the documented
+     * Philox layout, and gets the ELBO elbo4j prints, to float rounding.
+     */
+    @Test
+    void anIndependentReaderGetsTheSameElbo() throws Exception {
+        Path python = Path.of("/usr/bin/python3");
+        org.junit.jupiter.api.Assumptions.assumeTrue(Files.isExecutable(python)
+                && new ProcessBuilder(python.toString(), "-c", "import numpy").start().waitFor() == 0,
+                "needs /usr/bin/python3 with numpy (apt-get install python3-numpy)");
+        Path run = tmp.resolve("independent");
+        assertEquals(0, run(train(run, "--epochs", "1", "--eval-k", "0", "--likelihood", "bernoulli")).code());
+        Result r = run("eval", "-c", run.toString(), "--data", data.toString(), "-k", "1", "--no-progress");
+        assertEquals(0, r.code(), r.err());
+        double ours = Double.parseDouble(r.out().replaceAll("(?s)^test ELBO (-?[0-9.]+) nats.*", "$1"));
+        Path script = Path.of(System.getProperty("elbo4j.root", "../..")).resolve("tools/vae_elbo.py");
+        Process p = new ProcessBuilder(python.toString(), script.toString(), run.resolve("checkpoint.safetensors").toString(),
+                data.toString(), "--limit", "200").redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes());
+        assertEquals(0, p.waitFor(), out);
+        double theirs = Double.parseDouble(out.replaceAll("(?s).*\"elbo\": (-?[0-9.]+).*", "$1"));
+        assertEquals(ours, theirs, 2e-3, "elbo4j " + ours + " vs numpy " + theirs);
+    }
+
     @Test
     void resumeContinuesExactly() throws IOException {
         Path straight = tmp.resolve("straight"), resumed = tmp.resolve("resumed");
