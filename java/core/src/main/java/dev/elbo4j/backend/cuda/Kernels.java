@@ -1,0 +1,146 @@
+package dev.elbo4j.backend.cuda;
+
+import java.util.List;
+
+import static dev.elbo4j.backend.cuda.KernelArgs.Kind.F32;
+import static dev.elbo4j.backend.cuda.KernelArgs.Kind.F64;
+import static dev.elbo4j.backend.cuda.KernelArgs.Kind.I32;
+import static dev.elbo4j.backend.cuda.KernelArgs.Kind.I64;
+import static dev.elbo4j.backend.cuda.KernelArgs.Kind.PTR;
+
+/**
+ * Every kernel entry point of {@code kernels/*.cu} with its parameter kinds, and the launch
+ * constants shared with {@code kernels/common.cuh} (KernelSourceTest parses the sources and checks
+ * both). {@code kernels/README.md} documents each kernel's shapes, launch configuration and
+ * tolerance.
+ */
+public final class Kernels {
+    private Kernels() {
+    }
+
+    // ---- launch constants: the ELBO4J_* macros of kernels/common.cuh ------------------------------
+    /** Threads per block of the element-wise kernels. */
+    public static final int BLOCK_ELEMENTWISE = 256;
+    /** Threads per block of the row kernels (likelihood): one block per range of rows. */
+    public static final int BLOCK_ROW = 128;
+    /** Threads per block of the latent forward kernel. */
+    public static final int BLOCK_LATENT = 256;
+    /** Column-reduction tile (bias gradient): x = columns (one warp), y = row lanes. */
+    public static final int COLS_TILE_X = 32;
+    public static final int COLS_TILE_Y = 8;
+    /** Threads per block and maximum blocks of the full reductions. */
+    public static final int BLOCK_REDUCE = 256;
+    public static final int REDUCE_MAX_BLOCKS = 256;
+
+    // ---- host-side launch policy (not in the sources) ---------------------------------------------
+    /** Row blocks of a likelihood launch: at most this many, each a contiguous range of rows. */
+    public static final int MAX_ROW_BLOCKS = 1024;
+    /** Shared memory a block may use without an opt-in (all targets). */
+    public static final int MAX_STATIC_SHARED_BYTES = 48 * 1024;
+
+    private static final KernelArgs.Kind[] KEY = {I32, I32, I32, I64, PTR};
+
+    private static KernelArgs.Kind[] withKey(KernelArgs.Kind... head) {
+        KernelArgs.Kind[] all = java.util.Arrays.copyOf(head, head.length + KEY.length);
+        System.arraycopy(KEY, 0, all, head.length, KEY.length);
+        return all;
+    }
+
+    // random.cu
+    public static final KernelSpec PHILOX_U32 = KernelSpec.of("random.cu", "elbo4j_philox_u32", BLOCK_ELEMENTWISE, withKey(PTR, I64, I64));
+    public static final KernelSpec UNIFORM_F32 = KernelSpec.of("random.cu", "elbo4j_uniform_f32", BLOCK_ELEMENTWISE, withKey(PTR, I64));
+    public static final KernelSpec NORMAL_F32 = KernelSpec.of("random.cu", "elbo4j_normal_f32", BLOCK_ELEMENTWISE, withKey(PTR, I64));
+    public static final KernelSpec COUNTER_ADD_U64 = KernelSpec.of("random.cu", "elbo4j_counter_add_u64", 32, PTR, I64);
+
+    // latent.cu
+    public static final KernelSpec LATENT_FORWARD = KernelSpec.of("latent.cu", "elbo4j_latent_forward_f32",
+            BLOCK_LATENT, withKey(PTR, PTR, PTR, PTR, PTR, I32, I32, I32, I32));
+    public static final KernelSpec LATENT_BACKWARD = KernelSpec.of("latent.cu", "elbo4j_latent_backward_f32",
+            BLOCK_ELEMENTWISE, PTR, PTR, PTR, PTR, I32, I32, I32, F64);
+
+    // likelihood.cu
+    public static final KernelSpec BERNOULLI = KernelSpec.of("likelihood.cu", "elbo4j_bernoulli_f32",
+            BLOCK_ROW, PTR, PTR, PTR, PTR, I32, I32, I32, I32, F32);
+    public static final KernelSpec GAUSSIAN = KernelSpec.of("likelihood.cu", "elbo4j_gaussian_f32",
+            BLOCK_ROW, PTR, PTR, PTR, PTR, PTR, PTR, I32, I32, I32, I32, I32, F64, F32, F32);
+    public static final KernelSpec GAUSSIAN_DLOGVAR = KernelSpec.of("likelihood.cu", "elbo4j_gaussian_dlogvar_f32",
+            BLOCK_ELEMENTWISE, PTR, PTR, I32, I32, F64);
+    public static final KernelSpec SIGMOID = KernelSpec.of("likelihood.cu", "elbo4j_sigmoid_f32", BLOCK_ELEMENTWISE, PTR, PTR, I64);
+
+    // linear.cu
+    public static final KernelSpec BIAS_ACT = KernelSpec.of("linear.cu", "elbo4j_bias_act_f32", BLOCK_ELEMENTWISE, PTR, PTR, I32, I32, I32);
+    public static final KernelSpec ACT_BACKWARD = KernelSpec.of("linear.cu", "elbo4j_act_backward_f32", BLOCK_ELEMENTWISE, PTR, PTR, I64, I32);
+    public static final KernelSpec BIAS_ACT_BACKWARD = KernelSpec.of("linear.cu", "elbo4j_bias_act_backward_f32",
+            COLS_TILE_X * COLS_TILE_Y, PTR, PTR, PTR, I32, I32, I32);
+
+    // optim.cu
+    public static final KernelSpec ADAM = KernelSpec.of("optim.cu", "elbo4j_adam_f32",
+            BLOCK_ELEMENTWISE, PTR, PTR, PTR, PTR, I64, F32, F32, F32, F32, F32, F32, F32, F32, PTR, F64, F64, F64);
+
+    // data.cu
+    public static final KernelSpec GATHER = KernelSpec.of("data.cu", "elbo4j_gather_u8_f32",
+            BLOCK_ELEMENTWISE, withKey(PTR, PTR, PTR, PTR, I32, I32, I32, I32, I32));
+
+    // reduce.cu
+    public static final KernelSpec SUM_F32 = KernelSpec.of("reduce.cu", "elbo4j_sum_f32", BLOCK_REDUCE, PTR, I64, PTR, PTR, PTR, F64, I32);
+    public static final KernelSpec SUM_F64 = KernelSpec.of("reduce.cu", "elbo4j_sum_f64", BLOCK_REDUCE, PTR, I64, PTR, PTR, PTR, F64, I32);
+    public static final KernelSpec SUM_I32 = KernelSpec.of("reduce.cu", "elbo4j_sum_i32", BLOCK_REDUCE, PTR, I64, PTR, PTR, PTR, F64, I32);
+    public static final KernelSpec SUM_U8 = KernelSpec.of("reduce.cu", "elbo4j_sum_u8", BLOCK_REDUCE, PTR, I64, PTR, PTR, PTR, F64, I32);
+
+    // memory.cu
+    public static final KernelSpec FILL_U64 = KernelSpec.of("memory.cu", "elbo4j_fill_u64", BLOCK_ELEMENTWISE, PTR, I64, I64);
+
+    /** All entry points; the backend resolves each one when it loads the module. */
+    public static final List<KernelSpec> ALL = List.of(
+            PHILOX_U32, UNIFORM_F32, NORMAL_F32, COUNTER_ADD_U64,
+            LATENT_FORWARD, LATENT_BACKWARD,
+            BERNOULLI, GAUSSIAN, GAUSSIAN_DLOGVAR, SIGMOID,
+            BIAS_ACT, ACT_BACKWARD, BIAS_ACT_BACKWARD,
+            ADAM, GATHER,
+            SUM_F32, SUM_F64, SUM_I32, SUM_U8,
+            FILL_U64);
+
+    // ---- grid sizing ------------------------------------------------------------------------------
+
+    public static long ceilDiv(long a, long b) {
+        return (a + b - 1) / b;
+    }
+
+    /**
+     * Blocks for a grid-stride kernel over {@code work} items at {@code perBlock} items per block
+     * pass: enough to cover the work once, at least 1, at most {@code maxBlocks} (the loop inside
+     * the kernel covers the rest).
+     */
+    public static int blocks(long work, int perBlock, int maxBlocks) {
+        long b = ceilDiv(Math.max(work, 1), perBlock);
+        return (int) Math.max(1, Math.min(b, maxBlocks));
+    }
+
+    /** Smallest power of two >= n (n >= 1). */
+    public static int nextPow2(int n) {
+        if (n <= 1) return 1;
+        return Integer.highestOneBit(n - 1) << 1;
+    }
+
+    /**
+     * Lanes per row of {@code elbo4j_latent_forward_f32}: a row of Z elements touches at most
+     * ceil(Z / 4) + 1 Philox blocks; the group is the next power of two, at most a warp.
+     */
+    public static int latentGroup(int latent) {
+        return Math.min(32, nextPow2((int) ceilDiv(latent, 4) + 1));
+    }
+
+    /** Blocks of a full reduction over n elements: a function of n alone, so the sum's bits are too. */
+    public static int reduceBlocks(long n) {
+        return blocks(n, 4 * BLOCK_REDUCE, REDUCE_MAX_BLOCKS);
+    }
+
+    /**
+     * Rows per block of a likelihood launch over {@code rows} rows: a function of the row count alone,
+     * so the learned-variance column sums are added in the same order on every run.
+     */
+    public static int rowsPerBlock(int rows) {
+        int blocks = Math.max(1, Math.min(rows, MAX_ROW_BLOCKS));
+        return (int) ceilDiv(Math.max(rows, 1), blocks);
+    }
+}

@@ -1,0 +1,45 @@
+package dev.elbo4j.backend.cuda.ffm;
+
+import dev.elbo4j.backend.cuda.CudaBinding;
+import dev.elbo4j.backend.cuda.CudaBlas;
+import dev.elbo4j.backend.cuda.CudaDriver;
+import dev.elbo4j.backend.cuda.LibrarySearch;
+
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * The CUDA binding through the FFM API ({@code java.lang.foreign}): this package is the only one
+ * that touches it for CUDA. Needs {@code --enable-native-access=ALL-UNNAMED} (or the module's name)
+ * to run without the JDK's restricted-method warnings.
+ */
+public final class FfmBinding implements CudaBinding {
+    private final LibrarySearch driverSearch;
+    private final LibrarySearch blasSearch;
+
+    /** The usual search paths, system properties and environment. */
+    public FfmBinding() {
+        this(LibrarySearch.cudaDriver(), LibrarySearch.cublas());
+    }
+
+    /** Explicit searches (tests, embedding applications). */
+    public FfmBinding(LibrarySearch driverSearch, LibrarySearch blasSearch) {
+        this.driverSearch = driverSearch;
+        this.blasSearch = blasSearch;
+    }
+
+    @Override
+    public String name() {
+        return "ffm";
+    }
+
+    @Override
+    public Optional<CudaDriver> loadDriver(List<String> reasons) {
+        return FfmCudaDriver.load(driverSearch, reasons);
+    }
+
+    @Override
+    public Optional<CudaBlas.Library> loadBlas(List<String> reasons) {
+        return FfmCublas.load(blasSearch, reasons);
+    }
+}
