@@ -18,7 +18,8 @@ import java.util.Optional;
  *       {@code openblas} fails with {@link IllegalStateException} when the library cannot be
  *       loaded;</li>
  *   <li>{@value #THREADS_PROPERTY} = threads per GEMM for either implementation (default:
- *       available processors). For OpenBLAS this sets its process-global thread count;</li>
+ *       available processors). OpenBLAS itself runs single-threaded and {@link SplitBlas} cuts
+ *       each large product across that many threads;</li>
  *   <li>{@value OpenBlas#LIBRARY_PROPERTY} (or environment {@value OpenBlas#LIBRARY_ENV}) =
  *       the OpenBLAS shared library file to load.</li>
  * </ul>
@@ -77,8 +78,9 @@ public final class Blases {
     }
 
     /**
-     * OpenBLAS with its thread count set to {@value #THREADS_PROPERTY}, loaded on the first call
-     * (shared instance); empty when it cannot be loaded, see {@link #openBlasReasons()}.
+     * OpenBLAS running single-threaded, loaded on the first call (shared instance); empty when it
+     * cannot be loaded, see {@link #openBlasReasons()}. {@link #best()} spreads it over
+     * {@value #THREADS_PROPERTY} threads itself ({@link SplitBlas} says why).
      */
     public static synchronized Optional<OpenBlas> openBlas() {
         if (openBlasReasons == null) {
@@ -86,7 +88,7 @@ public final class Blases {
             Optional<OpenBlas> loaded = OpenBlas.load(reasons);
             if (loaded.isPresent() && loaded.get().canSetThreads()) {
                 try {
-                    loaded.get().setThreads(threads());
+                    loaded.get().setThreads(1);
                 } catch (RuntimeException e) {
                     reasons.add(loaded.get().library() + ": " + e.getMessage());
                     loaded = Optional.empty();
@@ -131,15 +133,16 @@ public final class Blases {
             case "java":
                 return java();
             case "openblas":
-                return openBlas().orElseThrow(() -> new IllegalStateException(
+                OpenBlas ob = openBlas().orElseThrow(() -> new IllegalStateException(
                         BLAS_PROPERTY + "=openblas but OpenBLAS could not be loaded: "
                                 + String.join("; ", openBlasReasons())
                                 + ". " + installHint()));
+                return threads() > 1 ? new SplitBlas(ob, threads()) : ob;
             case "auto":
             case "":
                 Optional<OpenBlas> o = openBlas();
                 if (o.isPresent()) {
-                    return o.get();
+                    return threads() > 1 ? new SplitBlas(o.get(), threads()) : o.get();
                 }
                 warnOnce();
                 return java();

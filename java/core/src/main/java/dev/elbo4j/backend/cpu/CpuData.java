@@ -23,25 +23,25 @@ final class CpuData {
         }
         CpuParallel.rows(rows, d, (lo, hi) -> {
             int[] w = new int[4];
-            float[] row = new float[d];
+            boolean direct = !out.isF64();
+            float[] row = direct ? out.f : new float[d];
             for (int r = lo; r < hi; r++) {
+                int at = direct ? out.off + r * d : 0;
                 int ex = index.i[index.off + from + r];
                 int src = data.off + ex * d;
                 byte[] px = data.b;
                 if (mode == Binarization.NONE) {
-                    for (int c = 0; c < d; c++) row[c] = (px[src + c] & 0xff) / 255f;
+                    for (int c = 0; c < d; c++) row[at + c] = (px[src + c] & 0xff) / 255f;
                 } else {
                     long first = (long) ex * d;
                     for (int c = 0; c < d; c++) {
                         long j = first + c;
                         if (c == 0 || (j & 3) == 0) Philox.block(key, j >>> 2, w);
-                        row[c] = Philox.uniform(w[(int) (j & 3)]) < (px[src + c] & 0xff) / 255f ? 1f : 0f;
+                        row[at + c] = Philox.uniform(w[(int) (j & 3)]) < (px[src + c] & 0xff) / 255f ? 1f : 0f;
                     }
                 }
-                if (out.isF64()) {
+                if (!direct) {
                     for (int c = 0; c < d; c++) out.d[out.off + r * d + c] = row[c];
-                } else {
-                    System.arraycopy(row, 0, out.f, out.off + r * d, d);
                 }
             }
         });

@@ -47,27 +47,29 @@ final class CpuLinear {
             return;
         }
         float[] v = y.f;
-        for (int r = 0; r < rows; r++) {
-            int o = y.off + r * cols;
-            switch (act) {
-                case RELU -> {
-                    for (int c = 0; c < cols; c++) {
-                        float s = v[o + c] + (bias == null ? 0f : bias.f[bias.off + c]);
-                        v[o + c] = Math.max(s, 0f);
+        CpuParallel.rows(rows, cols, (from, to) -> {
+            for (int r = from; r < to; r++) {
+                int o = y.off + r * cols;
+                switch (act) {
+                    case RELU -> {
+                        for (int c = 0; c < cols; c++) {
+                            float s = v[o + c] + (bias == null ? 0f : bias.f[bias.off + c]);
+                            v[o + c] = Math.max(s, 0f);
+                        }
                     }
-                }
-                case IDENTITY -> {
-                    if (bias != null) {
-                        for (int c = 0; c < cols; c++) v[o + c] += bias.f[bias.off + c];
+                    case IDENTITY -> {
+                        if (bias != null) {
+                            for (int c = 0; c < cols; c++) v[o + c] += bias.f[bias.off + c];
+                        }
                     }
-                }
-                default -> {
-                    for (int c = 0; c < cols; c++) {
-                        v[o + c] = (float) act.apply(v[o + c] + (bias == null ? 0f : bias.f[bias.off + c]));
+                    default -> {
+                        for (int c = 0; c < cols; c++) {
+                            v[o + c] = (float) act.apply(v[o + c] + (bias == null ? 0f : bias.f[bias.off + c]));
+                        }
                     }
                 }
             }
-        }
+        });
     }
 
     static void biasActivationBackward(CpuTensor y, CpuTensor dy, Activation act, CpuTensor dBias) {
@@ -93,28 +95,40 @@ final class CpuLinear {
             return;
         }
         float[] g = dy.f, v = y.f;
-        if (act != Activation.IDENTITY) {
-            for (int r = 0; r < rows; r++) {
+        F32Math math = F32Math.best();
+        int parts = CpuParallel.parts(rows, cols);
+        double[][] partial = dBias == null ? null : new double[parts][cols];
+        CpuParallel.split(rows, parts, (p, from, to) -> {
+            // Column sums: float over blocks of 32 rows (vectorised), blocks added in double.
+            float[] block = partial == null ? null : new float[cols];
+            for (int r = from; r < to; r++) {
                 int oy = y.off + r * cols, og = dy.off + r * cols;
-                if (act == Activation.RELU) {
-                    for (int c = 0; c < cols; c++) {
-                        if (!(v[oy + c] > 0f)) g[og + c] = 0f;
+                switch (act) {
+                    case RELU -> math.reluBackward(v, oy, g, og, cols);
+                    case IDENTITY -> {
                     }
-                } else {
-                    for (int c = 0; c < cols; c++) {
-                        g[og + c] *= (float) act.derivativeFromOutput(v[oy + c]);
+                    default -> {
+                        for (int c = 0; c < cols; c++) g[og + c] *= (float) act.derivativeFromOutput(v[oy + c]);
+                    }
+                }
+                if (block != null) {
+                    for (int c = 0; c < cols; c++) block[c] += g[og + c];
+                    if ((r - from) % 32 == 31 || r == to - 1) {
+                        double[] acc = partial[p];
+                        for (int c = 0; c < cols; c++) {
+                            acc[c] += block[c];
+                            block[c] = 0f;
+                        }
                     }
                 }
             }
-        }
+        });
         if (dBias != null) {
-            // Column sums in a fixed order (row by row), accumulated in double for accuracy.
-            double[] acc = new double[cols];
-            for (int r = 0; r < rows; r++) {
-                int og = dy.off + r * cols;
-                for (int c = 0; c < cols; c++) acc[c] += g[og + c];
+            for (int c = 0; c < cols; c++) {
+                double s = 0;
+                for (double[] acc : partial) s += acc[c];
+                dBias.f[dBias.off + c] = (float) s;
             }
-            for (int c = 0; c < cols; c++) dBias.f[dBias.off + c] = (float) acc[c];
         }
     }
 }

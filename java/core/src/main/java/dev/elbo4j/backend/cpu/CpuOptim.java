@@ -38,15 +38,8 @@ final class CpuOptim {
         float[] pf = p.f, gf = g.f, mf = m.f, vf = v.f;
         int po = p.off, go = g.off, mo = m.off, vo = v.off;
         // Elements are independent: the split across threads does not change any result.
-        CpuParallel.rows(n, 1, (from, to) -> {
-            for (int k = from; k < to; k++) {
-                float gk = gf[go + k];
-                float mk = b1 * mf[mo + k] + c1 * gk;
-                float vk = b2 * vf[vo + k] + c2 * gk * gk;
-                mf[mo + k] = mk;
-                vf[vo + k] = vk;
-                pf[po + k] = pf[po + k] * dc - ss * mk / ((float) Math.sqrt(vk) * ib + eps);
-            }
-        });
+        F32Math math = F32Math.best();
+        CpuParallel.rows(n, 1, (from, to) -> math.adam(pf, po, gf, go, mf, mo, vf, vo, from, to,
+                b1, c1, b2, c2, ss, ib, eps, dc));
     }
 }

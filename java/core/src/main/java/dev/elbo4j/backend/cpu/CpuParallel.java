@@ -22,20 +22,39 @@ final class CpuParallel {
     private CpuParallel() {
     }
 
+    /** Part p of a split: rows [from, to). */
+    @FunctionalInterface
+    interface Part {
+        void run(int part, int from, int to);
+    }
+
+    /** How many parts {@link #rows} splits this much work into (1 when too small to gain). */
+    static int parts(int rows, int costPerRow) {
+        int parts = (int) Math.min(THREADS, Math.max(1, (long) rows * costPerRow / MIN_WORK));
+        return Math.max(1, Math.min(parts, rows));
+    }
+
     /** Runs {@code body} over [0, rows), split into one contiguous range per thread when large enough. */
     static void rows(int rows, int costPerRow, RowRange body) {
-        int parts = (int) Math.min(THREADS, Math.max(1, (long) rows * costPerRow / MIN_WORK));
-        parts = Math.min(parts, rows);
+        split(rows, parts(rows, costPerRow), (p, from, to) -> body.run(from, to));
+    }
+
+    /**
+     * Runs part p of {@code parts} contiguous ranges of [0, rows) for every p, the first on the
+     * calling thread. Part boundaries depend only on (rows, parts), so per-part partial results
+     * combined in part order are deterministic.
+     */
+    static void split(int rows, int parts, Part body) {
         if (parts <= 1) {
-            body.run(0, rows);
+            body.run(0, 0, rows);
             return;
         }
         ForkJoinTask<?>[] tasks = new ForkJoinTask<?>[parts - 1];
         for (int p = 1; p < parts; p++) {
-            int from = (int) ((long) rows * p / parts), to = (int) ((long) rows * (p + 1) / parts);
-            tasks[p - 1] = ForkJoinPool.commonPool().submit(() -> body.run(from, to));
+            int part = p, from = (int) ((long) rows * p / parts), to = (int) ((long) rows * (p + 1) / parts);
+            tasks[p - 1] = ForkJoinPool.commonPool().submit(() -> body.run(part, from, to));
         }
-        body.run(0, (int) ((long) rows / parts));
+        body.run(0, 0, (int) ((long) rows / parts));
         for (ForkJoinTask<?> t : tasks) t.join();
     }
 }

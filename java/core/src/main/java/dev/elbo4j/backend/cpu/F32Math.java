@@ -17,6 +17,16 @@ interface F32Math {
      */
     double bernoulliRow(float[] l, int lo, float[] x, int xo, float[] g, int go, int n, float scale);
 
+    /** ReLU backward on one row, from the output: g_i = y_i > 0 ? g_i : 0. */
+    void reluBackward(float[] y, int yo, float[] g, int go, int n);
+
+    /**
+     * Adam(W) on elements [from, to): m = b1 m + c1 g; v = b2 v + c2 g^2;
+     * p = p dc - ss m / (sqrt(v) ib + eps), in float, in that order of operations.
+     */
+    void adam(float[] p, int po, float[] g, int go, float[] m, int mo, float[] v, int vo, int from, int to,
+              float b1, float c1, float b2, float c2, float ss, float ib, float eps, float dc);
+
     static F32Math best() {
         return Holder.BEST;
     }

@@ -24,4 +24,24 @@ final class ScalarF32Math implements F32Math {
         }
         return loss;
     }
+
+    @Override
+    public void reluBackward(float[] y, int yo, float[] g, int go, int n) {
+        for (int c = 0; c < n; c++) {
+            if (!(y[yo + c] > 0f)) g[go + c] = 0f;
+        }
+    }
+
+    @Override
+    public void adam(float[] p, int po, float[] g, int go, float[] m, int mo, float[] v, int vo, int from, int to,
+                     float b1, float c1, float b2, float c2, float ss, float ib, float eps, float dc) {
+        for (int k = from; k < to; k++) {
+            float gk = g[go + k];
+            float mk = b1 * m[mo + k] + c1 * gk;
+            float vk = b2 * v[vo + k] + c2 * gk * gk;
+            m[mo + k] = mk;
+            v[vo + k] = vk;
+            p[po + k] = p[po + k] * dc - ss * mk / ((float) Math.sqrt(vk) * ib + eps);
+        }
+    }
 }

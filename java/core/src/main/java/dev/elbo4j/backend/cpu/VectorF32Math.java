@@ -87,4 +87,33 @@ final class VectorF32Math implements F32Math {
         for (float v : a) loss += v;
         return loss + tail.bernoulliRow(l, lo + c, x, xo + c, g, g == null ? 0 : go + c, n - c, scale);
     }
+
+    @Override
+    public void reluBackward(float[] y, int yo, float[] g, int go, int n) {
+        // A blend, not a branch: ReLU outputs are zero about half the time, in no pattern.
+        int c = 0;
+        for (int bound = S.loopBound(n); c < bound; c += S.length()) {
+            FloatVector gv = FloatVector.fromArray(S, g, go + c);
+            VectorMask<Float> off = FloatVector.fromArray(S, y, yo + c).compare(VectorOperators.GT, 0f).not();
+            gv.blend(0f, off).intoArray(g, go + c);
+        }
+        tail.reluBackward(y, yo + c, g, go + c, n - c);
+    }
+
+    @Override
+    public void adam(float[] p, int po, float[] g, int go, float[] m, int mo, float[] v, int vo, int from, int to,
+                     float b1, float c1, float b2, float c2, float ss, float ib, float eps, float dc) {
+        // The scalar loop's operations, lane by lane (no FMA contraction: the same roundings).
+        int k = from;
+        for (int bound = from + S.loopBound(to - from); k < bound; k += S.length()) {
+            FloatVector gk = FloatVector.fromArray(S, g, go + k);
+            FloatVector mk = FloatVector.fromArray(S, m, mo + k).mul(b1).add(gk.mul(c1));
+            FloatVector vk = FloatVector.fromArray(S, v, vo + k).mul(b2).add(gk.mul(c2).mul(gk));
+            mk.intoArray(m, mo + k);
+            vk.intoArray(v, vo + k);
+            FloatVector denom = vk.lanewise(VectorOperators.SQRT).mul(ib).add(eps);
+            FloatVector.fromArray(S, p, po + k).mul(dc).sub(mk.mul(ss).div(denom)).intoArray(p, po + k);
+        }
+        tail.adam(p, po, g, go, m, mo, v, vo, k, to, b1, c1, b2, c2, ss, ib, eps, dc);
+    }
 }

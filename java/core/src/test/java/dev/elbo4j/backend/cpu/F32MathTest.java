@@ -69,4 +69,22 @@ class F32MathTest {
         assertTrue(worstExp < 2.5e-7, "exp relative error " + worstExp);
         assertTrue(worstLog < 2.5e-7, "log1p relative error " + worstLog);
     }
+
+    /** The vector Adam performs the scalar one's operations in the same order: identical bits. */
+    @ParameterizedTest
+    @ValueSource(ints = {1, 7, 8, 9, 1001})
+    void vectorAdamEqualsScalarAdam(int n) {
+        F32Math vec = vector();
+        float[][] a = new float[4][], b = new float[4][];
+        for (int t = 0; t < 4; t++) {
+            a[t] = Rand.toFloat(Rand.normal(10 + t, n + 2, t == 3 ? 0.01 : 1));
+            if (t == 3) for (int i = 0; i < a[t].length; i++) a[t][i] = Math.abs(a[t][i]); // v >= 0
+            b[t] = a[t].clone();
+        }
+        for (int step = 0; step < 3; step++) {
+            new ScalarF32Math().adam(a[0], 1, a[1], 1, a[2], 1, a[3], 1, 0, n, 0.9f, 0.1f, 0.999f, 0.001f, 1e-3f, 1.2f, 1e-8f, 0.99f);
+            vec.adam(b[0], 1, b[1], 1, b[2], 1, b[3], 1, 0, n, 0.9f, 0.1f, 0.999f, 0.001f, 1e-3f, 1.2f, 1e-8f, 0.99f);
+        }
+        for (int t = 0; t < 4; t++) org.junit.jupiter.api.Assertions.assertArrayEquals(a[t], b[t], "buffer " + t);
+    }
 }
