@@ -46,6 +46,16 @@ final class DataOptions {
         return limit > 0 && limit < d.n() ? d.subset(limit) : d;
     }
 
+    /** Loads a split and checks it fits a model taking {@code inputDim} pixels per example. */
+    Dataset loadFor(String split, int limit, int inputDim) throws IOException {
+        Dataset d = load(split, limit);
+        if (d.dim() != inputDim) {
+            throw new Main.UsageException("the model takes " + inputDim + " pixels per example, " + name() + " has "
+                    + d.dim() + " (" + d.rows() + "x" + d.cols() + ")");
+        }
+        return d;
+    }
+
     String name() {
         return dir != null ? dir.toString() : dataset;
     }

@@ -59,11 +59,7 @@ final class EvalCommand implements Callable<Integer> {
         if (elboSamples < 1) throw new Main.UsageException("--elbo-samples must be >= 1, got " + elboSamples);
         if (!split.equals("test") && !split.equals("train")) throw new Main.UsageException("--split must be test or train, got " + split);
         Checkpoint c = checkpoint.load();
-        Dataset test = data.load(split, limit);
-        if (test.dim() != c.model().inputDim()) {
-            throw new Main.UsageException("the model takes " + c.model().inputDim() + " pixels per example, " + data.name()
-                    + " has " + test.dim());
-        }
+        Dataset test = data.loadFor(split, limit, c.model().inputDim());
         Binarization mode = c.training() == null ? Binarization.DYNAMIC : c.training().binarization();
         long s = seed != null ? seed : c.training() == null ? 1 : c.training().seed();
         try (Backend be = device.open(); Vae vae = c.restoreModel(be); DeviceDataset td = new DeviceDataset(be, test)) {

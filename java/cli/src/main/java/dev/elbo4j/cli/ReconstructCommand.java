@@ -39,12 +39,8 @@ final class ReconstructCommand implements Callable<Integer> {
     public Integer call() throws IOException {
         if (count < 1 || count > 10_000) throw new Main.UsageException("--count must be in 1..10000, got " + count);
         Checkpoint c = checkpoint.load();
-        Dataset test = data.load("test", 0);
+        Dataset test = data.loadFor("test", 0, c.model().inputDim());
         if (from < 0 || from >= test.n()) throw new Main.UsageException("--from must be in 0.." + (test.n() - 1) + ", got " + from);
-        if (test.dim() != c.model().inputDim()) {
-            throw new Main.UsageException("the model takes " + c.model().inputDim() + " pixels per example, " + data.name()
-                    + " has " + test.dim());
-        }
         Dataset part = test.slice(from, Math.min(count, test.n() - from));
         Binarization mode = c.training() == null ? Binarization.NONE : c.training().binarization();
         long seed = c.training() == null ? 1 : c.training().seed();

@@ -140,11 +140,6 @@ public final class Trainer implements AutoCloseable {
         return r;
     }
 
-    /** The mean training loss of the current epoch so far (reads the backend). */
-    public double runningLoss(int examplesSeen) {
-        return vae.backend().sum(lossAcc) / Math.max(1, examplesSeen);
-    }
-
     @Override
     public void close() {
         pass.close();
