@@ -62,6 +62,7 @@ gpu-bundle: build
 	$(MVN) dependency:copy -Dartifact=org.junit.platform:junit-platform-console-standalone:1.11.4 -DoutputDirectory=$(CURDIR)/$(BUNDLE)/lib
 	cp build/kernels/elbo4j.fatbin $(BUNDLE)/
 	install -m 755 scripts/run-gpu-tests.sh $(BUNDLE)/
+	@[ ! -d .git ] || mkdir -p .git/info   # pack-jre records .device/ in .git/info/exclude
 	../shared/device/pack-jre
 
 clean:
