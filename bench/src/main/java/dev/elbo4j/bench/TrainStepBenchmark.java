@@ -1,14 +1,16 @@
 package dev.elbo4j.bench;
 
+import dev.elbo4j.backend.AdamConfig;
 import dev.elbo4j.backend.Backend;
-import dev.elbo4j.backend.Backends;
 import dev.elbo4j.backend.Binarization;
+import dev.elbo4j.backend.cuda.CudaBackend;
+import dev.elbo4j.backend.cuda.CudaGraph;
+import dev.elbo4j.backend.cuda.DeviceCounter;
 import dev.elbo4j.data.DeviceDataset;
 import dev.elbo4j.io.Dataset;
 import dev.elbo4j.model.Vae;
 import dev.elbo4j.model.VaeConfig;
 import dev.elbo4j.optim.Adam;
-import dev.elbo4j.backend.AdamConfig;
 import dev.elbo4j.rng.Philox;
 import dev.elbo4j.rng.RngKey;
 import dev.elbo4j.rng.Streams;
@@ -30,18 +32,42 @@ import java.util.concurrent.TimeUnit;
  * One training step of the reference VAE (784-400-20 / 20-400-784, ReLU, Bernoulli, Adam 1e-3),
  * exactly the work {@code ../shared/peers/pytorch_vae.py} times: gather a batch from a resident
  * {0,1} data set of 60,000 x 784 by a permutation redrawn every epoch, forward, backward, Adam.
- * The result is seconds per step; samples/s = batch / that.
+ * The result is time per step; samples/s = batch / that.
+ *
+ * <ul>
+ *   <li>{@code device}: cpu or cuda (cuda fails in setup, with the reasons, where no GPU is usable).</li>
+ *   <li>{@code precision}: fp32, or tf32 (CUDA only: cuBLAS TF32 tensor-core GEMMs,
+ *       {@link CudaBackend#setTf32}; the peer's {@code --precision tf32}).</li>
+ *   <li>{@code mode}: eager (every kernel launched from Java each step, as {@code Trainer} does), or
+ *       graph (CUDA only: forward, backward and Adam captured once as a CUDA graph and replayed, the
+ *       noise and Adam steps read from a device counter; the gather stays eager because its batch
+ *       offset is a launch argument. This is the analogue of the peer's {@code graph} mode, which
+ *       also copies the batch and draws the noise outside its graph.)</li>
+ * </ul>
+ *
+ * <p>The epochs' permutations are drawn once in setup and cycled (16 of them), so the step pays the
+ * permutation's upload (the peer's {@code randperm} on the device) but not a host-side Philox
+ * shuffle of 60,000 indices, and allocates nothing itself per epoch: {@code -prof gc}'s
+ * {@code gc.alloc.rate.norm} is then the library's own host allocation per step (plus the
+ * {@link RngKey} record the eager step creates, 32 bytes unless escape analysis removes it).
  */
 @State(Scope.Thread)
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.MILLISECONDS)
 public class TrainStepBenchmark {
+    static final int EPOCH_ORDERS = 16;
 
-    @Param({"128", "1024"})
+    @Param({"128", "1024", "8192"})
     public int batch;
 
-    @Param({"cpu"})
+    @Param({"cpu", "cuda"})
     public String device;
+
+    @Param({"fp32", "tf32"})
+    public String precision;
+
+    @Param({"eager", "graph"})
+    public String mode;
 
     private Backend backend;
     private Vae vae;
@@ -53,44 +79,82 @@ public class TrainStepBenchmark {
     private int stepInEpoch;
     private int epoch;
     private long step;
+    private int[][] orders;
+    private DeviceCounter counter;
+    private CudaGraph graph;
+    private final Runnable eagerStep = this::eagerStep, graphStep = this::graphStep;
 
     @Setup(Level.Trial)
     public void setUp() {
+        if (!mode.equals("eager") && !mode.equals("graph")) {
+            throw new IllegalArgumentException("mode must be eager or graph, got " + mode);
+        }
         n = 60_000;
         byte[] px = new byte[n * 784];
         float[] u = new float[px.length];
         Philox.uniforms(new RngKey(0, Streams.INIT, 99), 0, u, 0, u.length);
         for (int i = 0; i < px.length; i++) px[i] = u[i] < 0.5f ? (byte) 255 : 0;
-        backend = Backends.select(device);
+        orders = new int[EPOCH_ORDERS][];
+        for (int e = 0; e < EPOCH_ORDERS; e++) orders[e] = Philox.permutation(new RngKey(1, Streams.SHUFFLE, e), n);
+        backend = BenchDevice.open(device, precision);
         vae = Vae.create(backend, VaeConfig.builder().build(), 1);
         data = new DeviceDataset(backend, new Dataset(px, null, n, 28, 28));
         adam = new Adam(vae.parameters(), AdamConfig.of(1e-3));
         pass = vae.pass(batch, 1, true);
         x = backend.alloc(vae.dtype(), batch, 784);
         newEpoch();
+        if (mode.equals("graph")) capture(BenchDevice.cuda(backend, "mode=graph"));
+        backend.synchronize();
+    }
+
+    /** Binds the noise and Adam steps to a device counter, runs the pass once eagerly, captures the rest. */
+    private void capture(CudaBackend gpu) {
+        counter = gpu.counter(0);
+        gpu.bindRngStep(Streams.LATENT, counter);
+        gpu.bindAdamStep(counter);
+        RngKey key = new RngKey(1, Streams.LATENT, 0);   // the step comes from the counter
+        data.gather(0, Binarization.NONE, null, x);
+        pass.run(x, key);                                // scratch buffers get allocated now
+        gpu.synchronize();
+        graph = gpu.capture(() -> {
+            pass.run(x, key);
+            counter.add(1);                              // Adam's step = noise step + 1, as in Trainer
+            gpu.adam(vae.parameters().values(), vae.parameters().grads(), adam.m(), adam.v(), adam.config(), 1);
+        });
     }
 
     private void newEpoch() {
-        data.order(Philox.permutation(new RngKey(1, Streams.SHUFFLE, epoch++), n));
+        data.order(orders[epoch++ % EPOCH_ORDERS]);
         stepInEpoch = 0;
     }
 
-    @Benchmark
-    public void step() {
+    private void eagerStep() {
         if ((stepInEpoch + 1) * batch > n) newEpoch();
         data.gather(stepInEpoch++ * batch, Binarization.NONE, null, x);
         pass.run(x, new RngKey(1, Streams.LATENT, step++));
         adam.step();
-        backend.synchronize();
+    }
+
+    private void graphStep() {
+        if ((stepInEpoch + 1) * batch > n) newEpoch();
+        data.gather(stepInEpoch++ * batch, Binarization.NONE, null, x);
+        graph.launch();
+    }
+
+    @Benchmark
+    public void step(DeviceTimer t) {
+        BenchDevice.run(backend, graph == null ? eagerStep : graphStep, 1, t);
     }
 
     @TearDown(Level.Trial)
     public void tearDown() {
-        x.close();
-        pass.close();
-        adam.close();
-        data.close();
-        vae.close();
-        backend.close();
+        if (graph != null) graph.close();
+        if (counter != null) counter.close();
+        if (x != null) x.close();
+        if (pass != null) pass.close();
+        if (adam != null) adam.close();
+        if (data != null) data.close();
+        if (vae != null) vae.close();
+        if (backend != null) backend.close();
     }
 }
