@@ -3,6 +3,7 @@ package dev.elbo4j.backend;
 import dev.elbo4j.backend.cpu.CpuBackend;
 import dev.elbo4j.backend.cuda.CudaBackend;
 import dev.elbo4j.backend.cuda.CudaBinding;
+import dev.elbo4j.backend.cuda.CudaBindings;
 import dev.elbo4j.backend.cuda.ffm.FfmBinding;
 
 import java.util.Locale;
@@ -36,6 +37,18 @@ public final class Backends {
     /** {@link #select(String, CudaBinding, Consumer)} with the FFM binding (a CLI passes its error writer). */
     public static Backend select(String device, Consumer<String> warnings) {
         return select(device, new FfmBinding(), warnings);
+    }
+
+    /**
+     * {@link #select(String, CudaBinding, Consumer)} with the binding named by {@code --binding}
+     * ({@link CudaBindings#named}: {@code ffm}, the default, {@code jcuda} or {@code jcuda:strict}).
+     * The binding is only created here; it loads nothing unless the device is {@code cuda} or
+     * {@code auto}, so {@code --device cpu --binding jcuda} never touches JCuda.
+     *
+     * @throws IllegalArgumentException for an unknown device or binding
+     */
+    public static Backend select(String device, String binding, Consumer<String> warnings) {
+        return select(device, CudaBindings.named(binding, warnings), warnings);
     }
 
     /**

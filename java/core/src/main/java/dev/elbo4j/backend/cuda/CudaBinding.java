@@ -5,13 +5,14 @@ import java.util.Optional;
 
 /**
  * A way to reach the CUDA driver and cuBLAS: {@code dev.elbo4j.backend.cuda.ffm.FfmBinding} (the
- * FFM API, the default). Loading never throws for a missing or unusable library: it returns empty
+ * FFM API, the default) or {@code dev.elbo4j.backend.cuda.jcuda.JCudaBinding} (JCuda 12.6), chosen
+ * by name with {@link CudaBindings#named}. Loading never throws for a missing or unusable library: it returns empty
  * and appends one line per problem to {@code reasons}, so the backend can list every reason the
  * GPU path cannot run.
  */
 public interface CudaBinding {
 
-    /** A short name for messages: "ffm". */
+    /** A short name for messages: "ffm", "jcuda", "jcuda:strict". */
     String name();
 
     /** Loads the driver library and binds its entry points (does not call {@code cuInit}). */
