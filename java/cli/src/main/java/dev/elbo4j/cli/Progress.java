@@ -60,6 +60,14 @@ final class Progress {
         err.flush();
     }
 
+    /** Erases a bar drawn in place, so that a message can take the line (no-op when not interactive). */
+    void clear() {
+        if (enabled && interactive && lastDraw != 0) {
+            err.print("\r" + " ".repeat(100) + "\r");
+            err.flush();
+        }
+    }
+
     private static String clock(double s) {
         long t = Math.round(s);
         return t >= 3600 ? String.format(Locale.ROOT, "%d:%02d:%02d", t / 3600, t / 60 % 60, t % 60)

@@ -22,8 +22,15 @@ final class RunLog implements AutoCloseable {
         this.out = java.nio.channels.Channels.newWriter(channel, StandardCharsets.UTF_8);
     }
 
+    /**
+     * Appends {@code record}. A NaN or infinite number (a diverged model's ELBO, the train ELBO of
+     * an epoch whose batches were all skipped by {@code --on-nan skip}) is written as {@code null},
+     * since JSON has no representation for it.
+     */
     void write(Map<String, Object> record) throws IOException {
-        out.write(Json.write(record));
+        Map<String, Object> clean = new java.util.LinkedHashMap<>();
+        record.forEach((k, v) -> clean.put(k, v instanceof Double d && !Double.isFinite(d) ? null : v));
+        out.write(Json.write(clean));
         out.write('\n');
         out.flush();
         channel.force(false);

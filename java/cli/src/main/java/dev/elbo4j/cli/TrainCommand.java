@@ -12,6 +12,7 @@ import dev.elbo4j.model.Vae;
 import dev.elbo4j.model.VaeConfig;
 import dev.elbo4j.train.Checkpoint;
 import dev.elbo4j.train.EpochResult;
+import dev.elbo4j.train.NanPolicy;
 import dev.elbo4j.train.TrainConfig;
 import dev.elbo4j.train.TrainListener;
 import dev.elbo4j.train.Trainer;
@@ -26,13 +27,16 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import java.util.stream.Stream;
 
 @Command(name = "train", sortOptions = false, mixinStandardHelpOptions = true,
-        description = {"Train a VAE. Writes into --out: checkpoint.safetensors (after every epoch, with the optimizer "
-                + "state, so --resume continues exactly), log.jsonl (one line per epoch: train and test ELBO), "
+        description = {"Train a VAE. Writes into --out: checkpoint.safetensors (every --checkpoint-every steps, after "
+                + "every epoch and at the end, atomically, with the optimizer state, so --resume continues exactly, "
+                + "even after a crash or kill -9), log.jsonl (one line per epoch: train and test ELBO), "
                 + "samples.png (prior samples) and reconstructions.png (test inputs above their reconstructions); "
                 + "then prints the test ELBO and the importance-sampled log p(x).",
                 "Defaults: the PyTorch examples' VAE (784-400-20, ReLU, Bernoulli, Adam 1e-3, batch 128) on "
@@ -90,6 +94,15 @@ final class TrainCommand implements Callable<Integer> {
     boolean resume;
     @Option(names = "--force", description = "Start afresh even if --out already holds a run (its files are replaced).")
     boolean force;
+    @Option(names = "--checkpoint-every", paramLabel = "N", defaultValue = "500",
+            description = "Also write the checkpoint every N optimizer steps within an epoch; 0: only at epoch ends "
+                    + "(default: ${DEFAULT-VALUE}).")
+    int checkpointEvery;
+    @Option(names = "--on-nan", paramLabel = "POLICY", defaultValue = "stop",
+            description = "When a step's loss or gradients are NaN or infinite: stop (exit 1 naming the step and the "
+                    + "first bad tensor; the last checkpoint is kept) or skip (drop the batch and go on) "
+                    + "(default: ${DEFAULT-VALUE}).")
+    String onNan;
     @Option(names = "--no-progress", description = "No progress bar.")
     boolean noProgress;
 
@@ -101,6 +114,13 @@ final class TrainCommand implements Callable<Integer> {
         PrintWriter err = spec.commandLine().getErr(), outw = spec.commandLine().getOut();
         Path ckpt = out.resolve("checkpoint.safetensors");
         if (resume && force) throw new Main.UsageException("--resume and --force exclude each other");
+        if (checkpointEvery < 0) throw new Main.UsageException("--checkpoint-every must be >= 0, got " + checkpointEvery);
+        NanPolicy nanPolicy;
+        try {
+            nanPolicy = NanPolicy.parse(onNan);
+        } catch (IllegalArgumentException e) {
+            throw new Main.UsageException("--on-nan: " + e.getMessage());
+        }
         if (resume && !Files.isRegularFile(ckpt)) {
             throw new Main.UsageException("--resume: no checkpoint at " + ckpt);
         }
@@ -124,12 +144,14 @@ final class TrainCommand implements Callable<Integer> {
                 : new TrainConfig(epochs != null ? epochs : 10, batchSize, new AdamConfig(lr, 0.9, 0.999, 1e-8, weightDecay),
                 Binarization.parse(binarize), seed);
         Files.createDirectories(out);
+        removeStaleTemporaries(err);
         if (!resume) Files.deleteIfExists(out.resolve("log.jsonl")); // a new run starts a new log
         try (Backend be = device.open();
              Vae vae = from != null ? from.restoreModel(be) : Vae.create(be, cfg, tc.seed());
              Trainer trainer = new Trainer(vae, train, test, tc);
              RunLog log = new RunLog(out.resolve("log.jsonl"))) {
             if (from != null) from.restoreTraining(trainer);
+            trainer.onNonFinite(nanPolicy);
             err.printf(Locale.ROOT, "elbo4j train: %s%n  data %s: %d train, %d test examples; %s%n  %s, %d epochs, batch %d, "
                             + "Adam lr %s, %s binarisation, seed %d%n",
                     cfg, data.name(), train.n(), test.n(), be.description(), from != null
@@ -138,18 +160,43 @@ final class TrainCommand implements Callable<Integer> {
             err.flush();
             Progress progress = new Progress(err, !noProgress);
             trainer.run(new TrainListener() {
+                private int stepsInEpoch;
+                private int sinceCheckpoint;
+                private int skippedInEpoch;
+
                 @Override
                 public void epochStart(int epoch, int steps, int done) {
+                    stepsInEpoch = steps;
+                    skippedInEpoch = 0;
                     progress.begin(String.format(Locale.ROOT, "epoch %d/%d", epoch + 1, tc.epochs()), steps, done);
                 }
 
                 @Override
                 public void step(int epoch, int stepInEpoch, long globalStep) {
                     progress.update(stepInEpoch, tc.batchSize(), "samples/s", null);
+                    // The epoch's last step is saved by epochEnd, after the test ELBO.
+                    if (checkpointEvery > 0 && ++sinceCheckpoint >= checkpointEvery && stepInEpoch < stepsInEpoch) {
+                        sinceCheckpoint = 0;
+                        try {
+                            Checkpoint.save(ckpt, trainer, image);
+                        } catch (IOException e) {
+                            throw new UncheckedIOException(e);
+                        }
+                    }
+                }
+
+                @Override
+                public void stepSkipped(int epoch, int stepInEpoch, long step, String what) {
+                    skippedInEpoch++;
+                    progress.clear();
+                    err.printf(Locale.ROOT, "elbo4j train: warning: skipped batch %d of epoch %d (step %d): %s%n",
+                            stepInEpoch, epoch + 1, step, what);
+                    err.flush();
                 }
 
                 @Override
                 public void epochEnd(EpochResult r) {
+                    sinceCheckpoint = 0;
                     try {
                         Checkpoint.save(ckpt, trainer, image);
                         Map<String, Object> rec = new LinkedHashMap<>();
@@ -160,6 +207,7 @@ final class TrainCommand implements Callable<Integer> {
                         rec.put("seconds", r.seconds());
                         rec.put("samples_per_s", train.n() / r.seconds());
                         rec.put("device", be.name());
+                        if (skippedInEpoch > 0) rec.put("skipped_batches", skippedInEpoch);
                         log.write(rec);
                     } catch (IOException e) {
                         throw new UncheckedIOException(e);
@@ -195,6 +243,23 @@ final class TrainCommand implements Callable<Integer> {
             }
         }
         return 0;
+    }
+
+    /**
+     * Deletes temporary checkpoint files ({@code .checkpoint.safetensors.tmp-*}) that a run killed
+     * during a checkpoint write left in --out. They are never read: the checkpoint itself is
+     * always the previous complete one, since it is replaced only by an atomic rename.
+     */
+    private void removeStaleTemporaries(PrintWriter err) throws IOException {
+        List<Path> stale;
+        try (Stream<Path> s = Files.list(out)) {
+            stale = s.filter(p -> p.getFileName().toString().startsWith(".checkpoint.safetensors.tmp-")).toList();
+        }
+        for (Path p : stale) Files.deleteIfExists(p);
+        if (!stale.isEmpty()) {
+            err.printf(Locale.ROOT, "elbo4j train: removed %d temporary checkpoint file(s) left in %s by an interrupted run%n",
+                    stale.size(), out);
+        }
     }
 
     private VaeConfig modelConfig(int inputDim) {

@@ -67,6 +67,15 @@ public interface Backend extends AutoCloseable {
     double sum(Tensor t);
 
     /**
+     * True when no element is NaN or infinite (the training step's NaN guard). The default sums
+     * the tensor, which is non-finite exactly when an element is (a sum of finite floats in double
+     * does not overflow); backends may answer faster. Waits for pending work.
+     */
+    default boolean allFinite(Tensor t) {
+        return Double.isFinite(sum(t));
+    }
+
+    /**
      * acc[0] += scale * sum(x), on the backend, in a fixed order: lets a training loop keep a
      * running loss without reading it back every step. {@code acc} is a 1-element F64 tensor.
      */

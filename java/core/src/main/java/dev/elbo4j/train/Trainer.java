@@ -23,6 +23,10 @@ import java.util.List;
  * shuffles with (seed, SHUFFLE, e), binarises with (seed, BINARIZE, e), and global step s draws
  * its noise from (seed, LATENT, s). So the position (epoch, batch in epoch, step) plus parameters
  * and Adam's moments is the whole state, and a resumed run continues bit for bit.
+ *
+ * <p>Before each update the trainer checks the batch's loss and gradients ({@link FiniteGuard});
+ * a NaN or infinity never reaches the parameters: the run stops with a {@link NonFiniteException}
+ * naming the step and the first bad tensor, or, under {@link NanPolicy#SKIP}, drops the batch.
  */
 public final class Trainer implements AutoCloseable {
     private final Vae vae;
@@ -33,6 +37,9 @@ public final class Trainer implements AutoCloseable {
     private final Vae.Pass pass;
     private final Tensor x;
     private final Tensor lossAcc;
+    private final FiniteGuard guard;
+    private NanPolicy nanPolicy = NanPolicy.STOP;
+    private long skipped;
     private int epoch;
     private int batchInEpoch;
 
@@ -56,6 +63,21 @@ public final class Trainer implements AutoCloseable {
         this.pass = vae.pass(batch, vae.config().samples(), true);
         this.x = be.alloc(vae.dtype(), batch, d);
         this.lossAcc = be.alloc(DType.F64, 1);
+        this.guard = new FiniteGuard(vae);
+    }
+
+    /**
+     * What to do when a step's loss or gradients are NaN or infinite (default {@link NanPolicy#STOP}).
+     * The check runs before every update; see {@link NanPolicy}.
+     */
+    public Trainer onNonFinite(NanPolicy policy) {
+        this.nanPolicy = java.util.Objects.requireNonNull(policy, "policy");
+        return this;
+    }
+
+    /** Batches dropped by {@link NanPolicy#SKIP} since this trainer was created. */
+    public long skippedSteps() {
+        return skipped;
     }
 
     public Vae model() {
@@ -121,9 +143,14 @@ public final class Trainer implements AutoCloseable {
             Tensor xb = x.rowSlice(0, b);
             train.gather(from, cfg.binarization(), binarize, xb);
             pass.run(xb, new RngKey(cfg.seed(), Streams.LATENT, adam.steps()));
-            adam.step();
-            pass.accumulateLoss(lossAcc);
-            seen += b;
+            listener.gradientsReady(epoch, batchInEpoch + 1, adam.steps() + 1);
+            if (guard.stepIsFinite(pass)) {
+                adam.step();
+                pass.accumulateLoss(lossAcc);
+                seen += b;
+            } else {
+                nonFinite(listener);
+            }
             batchInEpoch++;
             listener.step(epoch, batchInEpoch, adam.steps());
         }
@@ -138,6 +165,23 @@ public final class Trainer implements AutoCloseable {
         EpochResult r = new EpochResult(epoch, adam.steps(), trainElbo, testElbo, seconds);
         listener.epochEnd(r);
         return r;
+    }
+
+    /** Stops or skips a step whose loss or gradients are not finite; the update has not been applied. */
+    private void nonFinite(TrainListener listener) {
+        long step = adam.steps() + 1;
+        String what = guard.diagnose(pass);
+        if (nanPolicy == NanPolicy.SKIP && !what.startsWith("parameter ")) {
+            skipped++;
+            listener.stepSkipped(epoch, batchInEpoch + 1, step, what);
+            return;
+        }
+        String where = String.format(java.util.Locale.ROOT, "step %d (epoch %d, batch %d of %d)", step, epoch + 1,
+                batchInEpoch + 1, stepsPerEpoch());
+        String msg = "non-finite values at " + where + ": " + what + "; the update was not applied"
+                + (nanPolicy == NanPolicy.SKIP ? " (skipping cannot get past a non-finite parameter)" : "")
+                + "; the parameters are those after step " + (step - 1);
+        throw new NonFiniteException(msg, step, FiniteGuard.nameOf(what));
     }
 
     @Override

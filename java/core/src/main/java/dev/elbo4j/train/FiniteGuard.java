@@ -1,0 +1,80 @@
+package dev.elbo4j.train;
+
+import dev.elbo4j.backend.Backend;
+import dev.elbo4j.model.Vae;
+import dev.elbo4j.nn.Parameters;
+import dev.elbo4j.tensor.Tensor;
+
+import java.util.Locale;
+
+/**
+ * The per-step NaN/Inf check of a {@link Trainer}, run after the backward pass and before Adam's
+ * update. The check itself reads two things from the backend: the batch's mean loss (two small
+ * sums) and whether the gradient buffer is all finite ({@link dev.elbo4j.backend.Backend#allFinite}:
+ * on the CPU a vectorised scan, elsewhere by default one sum, which a NaN or infinity anywhere makes
+ * non-finite). Only when that fails does it download the tensors one by one to name the first bad one.
+ */
+final class FiniteGuard {
+    private final Vae vae;
+
+    FiniteGuard(Vae vae) {
+        this.vae = vae;
+    }
+
+    /** True when the last pass's loss and every gradient are finite. */
+    boolean stepIsFinite(Vae.Pass pass) {
+        return Double.isFinite(pass.meanLoss()) && vae.backend().allFinite(vae.parameters().grads());
+    }
+
+    /** True when some parameter value is NaN or infinite. */
+    boolean parametersBad() {
+        return firstBad(true) != null;
+    }
+
+    /**
+     * Names the first non-finite tensor, searching where the fault most likely started: the
+     * parameters (in checkpoint order), then the loss terms, then the gradients.
+     */
+    String diagnose(Vae.Pass pass) {
+        String p = firstBad(true);
+        if (p != null) return p;
+        Backend be = vae.backend();
+        String r = describe("loss (reconstruction term, -log p(x|z))", be.download(pass.rowLoss()));
+        if (r != null) return r;
+        r = describe("loss (KL term)", be.download(pass.kl()));
+        if (r != null) return r;
+        String g = firstBad(false);
+        return g != null ? g : "loss (the sum overflowed; every element is finite)";
+    }
+
+    private String firstBad(boolean values) {
+        Parameters ps = vae.parameters();
+        Backend be = vae.backend();
+        for (Parameters.Spec s : ps.specs()) {
+            Tensor t = values ? ps.value(s.name()) : ps.grad(s.name());
+            String d = describe((values ? "parameter " : "gradient of ") + s.name(), be.download(t));
+            if (d != null) return d;
+        }
+        return null;
+    }
+
+    /** "NAME (k of n values non-finite, first at index i: NaN)", or null when all are finite. */
+    private static String describe(String name, double[] v) {
+        int bad = 0, first = -1;
+        for (int i = 0; i < v.length; i++) {
+            if (!Double.isFinite(v[i])) {
+                if (first < 0) first = i;
+                bad++;
+            }
+        }
+        if (bad == 0) return null;
+        return String.format(Locale.ROOT, "%s (%d of %d values non-finite, first at index %d: %s)",
+                name, bad, v.length, first, v[first]);
+    }
+
+    /** The tensor's name without the count, e.g. "gradient of decoder.1.weight". */
+    static String nameOf(String description) {
+        int i = description.indexOf(" (");
+        return i < 0 ? description : description.substring(0, i);
+    }
+}

@@ -1,0 +1,26 @@
+package dev.elbo4j.train;
+
+/**
+ * A training step produced a NaN or infinite loss or gradient, or found a non-finite parameter.
+ * The update was not applied: the model and optimizer hold the state after the last good step.
+ */
+public final class NonFiniteException extends IllegalStateException {
+    private final long step;
+    private final String tensor;
+
+    NonFiniteException(String message, long step, String tensor) {
+        super(message);
+        this.step = step;
+        this.tensor = tensor;
+    }
+
+    /** The 1-based number of the optimizer step that failed (the steps taken before it, plus one). */
+    public long step() {
+        return step;
+    }
+
+    /** The first tensor found non-finite, e.g. {@code "gradient of decoder.1.weight"} or {@code "loss"}. */
+    public String tensor() {
+        return tensor;
+    }
+}
