@@ -10,7 +10,7 @@ import dev.elbo4j.tensor.Tensor;
  * output; backward takes the input and output back from the caller.
  */
 public final class Linear {
-    private final String name;
+    private final String name, weight, bias;
     private final int in, out;
     private final Activation act;
 
@@ -19,6 +19,8 @@ public final class Linear {
             throw new IllegalArgumentException("layer " + name + " needs positive sizes, got " + in + " -> " + out);
         }
         this.name = name;
+        this.weight = name + ".weight";
+        this.bias = name + ".bias";
         this.in = in;
         this.out = out;
         this.act = act;
@@ -27,8 +29,8 @@ public final class Linear {
     /** Declares W and b, initialised like PyTorch's default: U(-1/sqrt(in), 1/sqrt(in)). */
     public void declare(Parameters.Builder p) {
         double bound = 1 / Math.sqrt(in);
-        p.add(name + ".weight", Shape.of(out, in), Parameters.Init.uniform(bound));
-        p.add(name + ".bias", Shape.of(out), Parameters.Init.uniform(bound));
+        p.add(weight, Shape.of(out, in), Parameters.Init.uniform(bound));
+        p.add(bias, Shape.of(out), Parameters.Init.uniform(bound));
     }
 
     public String name() {
@@ -50,8 +52,8 @@ public final class Linear {
     /** y (R x out) = act(x (R x in) W^T + b). */
     public void forward(Parameters p, Tensor x, Tensor y) {
         Backend be = p.backend();
-        be.gemm(false, true, 1, x, p.value(name + ".weight"), 0, y);
-        be.biasActivation(y, p.value(name + ".bias"), act);
+        be.gemm(false, true, 1, x, p.value(weight), 0, y);
+        be.biasActivation(y, p.value(bias), act);
     }
 
     /**
@@ -60,10 +62,10 @@ public final class Linear {
      */
     public void backward(Parameters p, Tensor x, Tensor y, Tensor dy, Tensor dx) {
         Backend be = p.backend();
-        be.biasActivationBackward(y, dy, act, p.grad(name + ".bias"));
-        be.gemm(true, false, 1, dy, x, 0, p.grad(name + ".weight"));
+        be.biasActivationBackward(y, dy, act, p.grad(bias));
+        be.gemm(true, false, 1, dy, x, 0, p.grad(weight));
         if (dx != null) {
-            be.gemm(false, false, 1, dy, p.value(name + ".weight"), 0, dx);
+            be.gemm(false, false, 1, dy, p.value(weight), 0, dx);
         }
     }
 }
