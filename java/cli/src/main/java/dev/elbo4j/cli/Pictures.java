@@ -42,8 +42,7 @@ final class Pictures {
             recon = vae.reconstruct(x);
         }
         int rowsOfPairs = (n + cols - 1) / cols;
-        float[] grid = new float[rowsOfPairs * 2 * cols * d];
-        java.util.Arrays.fill(grid, 0f);
+        float[] grid = new float[rowsOfPairs * 2 * cols * d]; // unused cells stay black (0)
         for (int i = 0; i < n; i++) {
             int r = i / cols, c = i % cols;
             System.arraycopy(inputs, i * d, grid, ((2 * r) * cols + c) * d, d);

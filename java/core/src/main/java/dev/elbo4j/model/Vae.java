@@ -33,15 +33,31 @@ public final class Vae implements AutoCloseable {
         this.backend = backend;
         this.cfg = cfg;
         this.dtype = dtype;
-        this.encoder = new Mlp("encoder", cfg.encoderSizes(), cfg.activation(), Activation.IDENTITY);
-        this.decoder = new Mlp("decoder", cfg.decoderSizes(), cfg.activation(), Activation.IDENTITY);
+        this.encoder = encoder(cfg);
+        this.decoder = decoder(cfg);
+        this.params = parameterLayout(cfg).build(backend, dtype, seed);
+    }
+
+    private static Mlp encoder(VaeConfig cfg) {
+        return new Mlp("encoder", cfg.encoderSizes(), cfg.activation(), Activation.IDENTITY);
+    }
+
+    private static Mlp decoder(VaeConfig cfg) {
+        return new Mlp("decoder", cfg.decoderSizes(), cfg.activation(), Activation.IDENTITY);
+    }
+
+    /**
+     * The parameters a model of {@code cfg} has, by name, shape and initialisation, in checkpoint
+     * order, without allocating them: what a checkpoint reader checks a file against.
+     */
+    public static Parameters.Builder parameterLayout(VaeConfig cfg) {
         Parameters.Builder pb = new Parameters.Builder();
-        encoder.declare(pb);
-        decoder.declare(pb);
+        encoder(cfg).declare(pb);
+        decoder(cfg).declare(pb);
         if (cfg.likelihood().learnsVariance()) {
             pb.add(LOGVAR, Shape.of(cfg.inputDim()), Parameters.Init.constant(0));
         }
-        this.params = pb.build(backend, dtype, seed);
+        return pb;
     }
 
     /** A freshly initialised model in F32, parameters drawn from {@code seed}. */

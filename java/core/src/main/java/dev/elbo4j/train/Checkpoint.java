@@ -148,9 +148,6 @@ public record Checkpoint(VaeConfig model, int[] image, TrainConfig training, Sta
         } catch (IllegalArgumentException e) {
             throw new DataFormatException(path, "metadata 'model' is invalid: " + e.getMessage());
         }
-        // Every parameter the architecture implies must be there with its exact shape.
-        Parameters.Builder pb = new Parameters.Builder();
-        declare(cfg, pb);
         TrainConfig training = null;
         State state = null;
         if (f.metadata("training") != null) {
@@ -170,8 +167,9 @@ public record Checkpoint(VaeConfig model, int[] image, TrainConfig training, Sta
             }
         }
         Checkpoint c = new Checkpoint(cfg, image, training, state, f);
+        // Every parameter the architecture implies must be there with its exact shape.
         int total = 0;
-        for (Parameters.Spec s : c.specs()) {
+        for (Parameters.Spec s : Vae.parameterLayout(cfg).specs()) {
             f.require(s.name(), "F32", s.shape().dims());
             total += s.shape().size();
         }
@@ -180,21 +178,6 @@ public record Checkpoint(VaeConfig model, int[] image, TrainConfig training, Sta
             f.require(OPTIM_V, "F32", total);
         }
         return c;
-    }
-
-    private static void declare(VaeConfig cfg, Parameters.Builder pb) {
-        // Mirror of Vae's constructor, without allocating: names and shapes only.
-        new dev.elbo4j.nn.Mlp("encoder", cfg.encoderSizes(), cfg.activation(), Activation.IDENTITY).declare(pb);
-        new dev.elbo4j.nn.Mlp("decoder", cfg.decoderSizes(), cfg.activation(), Activation.IDENTITY).declare(pb);
-        if (cfg.likelihood().learnsVariance()) {
-            pb.add(Vae.LOGVAR, dev.elbo4j.tensor.Shape.of(cfg.inputDim()), Parameters.Init.constant(0));
-        }
-    }
-
-    private List<Parameters.Spec> specs() {
-        Parameters.Builder pb = new Parameters.Builder();
-        declare(model, pb);
-        return pb.specs();
     }
 
     /** A model on {@code backend} with this checkpoint's parameters. */
