@@ -36,35 +36,41 @@ final class SplitBlas implements Blas {
         return Math.min(threads, Math.max(m, n) / NARROW);
     }
 
+    /** One block of C: rows m, columns n, and where its op(A), op(B) and C start. */
+    @FunctionalInterface
+    private interface Block {
+        void run(int m, int n, int aOff, int bOff, int cOff);
+    }
+
+    /**
+     * Runs {@code block} over C whole or cut into parts: rows [i0, i1) of C need rows [i0, i1) of
+     * op(A) (row offsets of A, or column offsets of A^T); columns [j0, j1) need columns of op(B).
+     */
+    private void blocks(boolean ta, boolean tb, int m, int n, int k, int aOff, int lda, int bOff, int ldb,
+                        int cOff, int ldc, Block block) {
+        int parts = parts(m, n, k);
+        if (parts <= 1) {
+            block.run(m, n, aOff, bOff, cOff);
+        } else if (m >= n) {
+            CpuParallel.split(m, parts, (p, i0, i1) ->
+                    block.run(i1 - i0, n, ta ? aOff + i0 : aOff + i0 * lda, bOff, cOff + i0 * ldc));
+        } else {
+            CpuParallel.split(n, parts, (p, j0, j1) ->
+                    block.run(m, j1 - j0, aOff, tb ? bOff + j0 * ldb : bOff + j0, cOff + j0));
+        }
+    }
+
     @Override
     public void sgemm(boolean ta, boolean tb, int m, int n, int k, float alpha, float[] a, int aOff, int lda,
                       float[] b, int bOff, int ldb, float beta, float[] c, int cOff, int ldc) {
-        int parts = parts(m, n, k);
-        if (parts <= 1) {
-            inner.sgemm(ta, tb, m, n, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc);
-        } else if (m >= n) {
-            // Rows [i0, i1) of C need rows [i0, i1) of op(A): row offsets of A, or column offsets of A^T.
-            CpuParallel.split(m, parts, (p, i0, i1) -> inner.sgemm(ta, tb, i1 - i0, n, k, alpha,
-                    a, ta ? aOff + i0 : aOff + i0 * lda, lda, b, bOff, ldb, beta, c, cOff + i0 * ldc, ldc));
-        } else {
-            // Columns [j0, j1) of C need columns [j0, j1) of op(B).
-            CpuParallel.split(n, parts, (p, j0, j1) -> inner.sgemm(ta, tb, m, j1 - j0, k, alpha,
-                    a, aOff, lda, b, tb ? bOff + j0 * ldb : bOff + j0, ldb, beta, c, cOff + j0, ldc));
-        }
+        blocks(ta, tb, m, n, k, aOff, lda, bOff, ldb, cOff, ldc, (mm, nn, ao, bo, co) ->
+                inner.sgemm(ta, tb, mm, nn, k, alpha, a, ao, lda, b, bo, ldb, beta, c, co, ldc));
     }
 
     @Override
     public void dgemm(boolean ta, boolean tb, int m, int n, int k, double alpha, double[] a, int aOff, int lda,
                       double[] b, int bOff, int ldb, double beta, double[] c, int cOff, int ldc) {
-        int parts = parts(m, n, k);
-        if (parts <= 1) {
-            inner.dgemm(ta, tb, m, n, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc);
-        } else if (m >= n) {
-            CpuParallel.split(m, parts, (p, i0, i1) -> inner.dgemm(ta, tb, i1 - i0, n, k, alpha,
-                    a, ta ? aOff + i0 : aOff + i0 * lda, lda, b, bOff, ldb, beta, c, cOff + i0 * ldc, ldc));
-        } else {
-            CpuParallel.split(n, parts, (p, j0, j1) -> inner.dgemm(ta, tb, m, j1 - j0, k, alpha,
-                    a, aOff, lda, b, tb ? bOff + j0 * ldb : bOff + j0, ldb, beta, c, cOff + j0, ldc));
-        }
+        blocks(ta, tb, m, n, k, aOff, lda, bOff, ldb, cOff, ldc, (mm, nn, ao, bo, co) ->
+                inner.dgemm(ta, tb, mm, nn, k, alpha, a, ao, lda, b, bo, ldb, beta, c, co, ldc));
     }
 }
