@@ -62,7 +62,21 @@ final class EvalCommand implements Callable<Integer> {
         Dataset test = data.loadFor(split, limit, c.model().inputDim());
         Binarization mode = c.training() == null ? Binarization.DYNAMIC : c.training().binarization();
         long s = seed != null ? seed : c.training() == null ? 1 : c.training().seed();
-        try (Backend be = device.open(); Vae vae = c.restoreModel(be); DeviceDataset td = new DeviceDataset(be, test)) {
+        if (!(c.model() instanceof dev.elbo4j.model.VaeConfig)) {
+            // Models without importance-sampled likelihood: the model's own test objective and metrics.
+            int classes = c.model().labelUse() == dev.elbo4j.model.LabelUse.NONE ? 0 : c.model().classes();
+            try (Backend be = device.open(); dev.elbo4j.model.Model m = c.restoreModel(be);
+                 DeviceDataset td = new DeviceDataset(be, test, classes)) {
+                err.printf(Locale.ROOT, "elbo4j eval: %s%n  %d %s examples of %s; %s%n", c.model(), test.n(), split, data.name(),
+                        be.description());
+                StringBuilder line = new StringBuilder(String.format(Locale.ROOT, "%s %s %.3f nats", split,
+                        c.model().objectiveName(), m.testObjective(td, mode, s)));
+                m.testMetrics(td, mode, s).forEach((key, v) -> line.append(String.format(Locale.ROOT, ", %s %.4f", key, v)));
+                out.println(line.append(", ").append(test.n()).append(" examples"));
+            }
+            return 0;
+        }
+        try (Backend be = device.open(); Vae vae = c.restoreModel(be, Vae.class); DeviceDataset td = new DeviceDataset(be, test)) {
             err.printf(Locale.ROOT, "elbo4j eval: %s%n  %d %s examples of %s; %s%n", c.model(), test.n(), split, data.name(),
                     be.description());
             Evaluator ev = new Evaluator(vae, td, mode, s);

@@ -5,7 +5,9 @@ import dev.elbo4j.backend.Binarization;
 import dev.elbo4j.data.DeviceDataset;
 import dev.elbo4j.io.Dataset;
 import dev.elbo4j.io.Png;
-import dev.elbo4j.model.Vae;
+import dev.elbo4j.model.Generative;
+import dev.elbo4j.model.LabelUse;
+import dev.elbo4j.model.Reconstructing;
 import dev.elbo4j.rng.RngKey;
 import dev.elbo4j.rng.Streams;
 import dev.elbo4j.tensor.Tensor;
@@ -18,8 +20,9 @@ final class Pictures {
     private Pictures() {
     }
 
-    static void samples(Path file, Vae vae, int[] image, int n, long seed, long call) throws IOException {
-        float[] s = vae.sample(n, new RngKey(seed, Streams.SAMPLE, call));
+    /** A grid of n samples; a conditional model cycles through its classes (label < 0) or draws one class. */
+    static void samples(Path file, Generative vae, int[] image, int n, long seed, long call, int label) throws IOException {
+        float[] s = vae.sample(n, new RngKey(seed, Streams.SAMPLE, call), label);
         int cols = (int) Math.ceil(Math.sqrt(n));
         Png.writeGrid(file, s, n, image[0], image[1], cols, 2);
     }
@@ -28,18 +31,21 @@ final class Pictures {
      * Rows of {@code cols} inputs, each followed by a row of their reconstructions. Inputs are shown
      * as the model sees them (binarised with the evaluation draw when the model was trained so).
      */
-    static void reconstructions(Path file, Vae vae, Dataset data, int n, Binarization mode, long seed) throws IOException {
+    static void reconstructions(Path file, Reconstructing vae, Dataset data, int n, Binarization mode, long seed) throws IOException {
         Backend be = vae.backend();
         n = Math.min(n, data.n());
-        int d = vae.config().inputDim(), cols = Math.min(n, 8);
+        int d = vae.config().inputDim(), cols = Math.min(n, 8), classes = vae.config().classes();
         Binarization shown = mode == Binarization.NONE ? Binarization.NONE : Binarization.FIXED;
         float[] inputs = new float[n * d];
         float[] recon;
-        try (DeviceDataset dd = new DeviceDataset(be, data.subset(n)); Tensor x = be.alloc(vae.dtype(), n, d)) {
+        boolean conditional = vae.config().labelUse() == LabelUse.ALL;
+        try (DeviceDataset dd = new DeviceDataset(be, data.subset(n), conditional ? classes : 0);
+             Tensor x = be.alloc(vae.dtype(), n, d); Tensor y = conditional ? be.alloc(vae.dtype(), n, classes) : null) {
             dd.gather(0, shown, new RngKey(seed, Streams.EVAL_BINARIZE, 0), x);
+            if (y != null) dd.gatherLabels(0, y);
             double[] xs = be.download(x);
             for (int i = 0; i < xs.length; i++) inputs[i] = (float) xs[i];
-            recon = vae.reconstruct(x);
+            recon = vae.reconstruct(x, y);
         }
         int rowsOfPairs = (n + cols - 1) / cols;
         float[] grid = new float[rowsOfPairs * 2 * cols * d]; // unused cells stay black (0)

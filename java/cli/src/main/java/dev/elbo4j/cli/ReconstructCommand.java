@@ -3,7 +3,7 @@ package dev.elbo4j.cli;
 import dev.elbo4j.backend.Backend;
 import dev.elbo4j.backend.Binarization;
 import dev.elbo4j.io.Dataset;
-import dev.elbo4j.model.Vae;
+import dev.elbo4j.model.Reconstructing;
 import dev.elbo4j.train.Checkpoint;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -44,7 +44,7 @@ final class ReconstructCommand implements Callable<Integer> {
         Dataset part = test.slice(from, Math.min(count, test.n() - from));
         Binarization mode = c.training() == null ? Binarization.NONE : c.training().binarization();
         long seed = c.training() == null ? 1 : c.training().seed();
-        try (Backend be = device.open(); Vae vae = c.restoreModel(be)) {
+        try (Backend be = device.open(); Reconstructing vae = c.restoreModel(be, Reconstructing.class)) {
             Pictures.reconstructions(out, vae, part, part.n(), mode, seed);
         }
         spec.commandLine().getOut().println("wrote " + part.n() + " inputs and reconstructions to " + out);

@@ -1,7 +1,7 @@
 package dev.elbo4j.cli;
 
 import dev.elbo4j.backend.Backend;
-import dev.elbo4j.model.Vae;
+import dev.elbo4j.model.Generative;
 import dev.elbo4j.train.Checkpoint;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -27,6 +27,8 @@ final class SampleCommand implements Callable<Integer> {
     Path out;
     @Option(names = "--seed", paramLabel = "N", defaultValue = "1", description = "Seed of the draws (default: ${DEFAULT-VALUE}).")
     long seed;
+    @Option(names = "--label", paramLabel = "C", description = "Class to draw, for conditional models (default: cycle through the classes).")
+    Integer label;
 
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
@@ -35,8 +37,16 @@ final class SampleCommand implements Callable<Integer> {
     public Integer call() throws IOException {
         if (count < 1 || count > 10_000) throw new Main.UsageException("--count must be in 1..10000, got " + count);
         Checkpoint c = checkpoint.load();
-        try (Backend be = device.open(); Vae vae = c.restoreModel(be)) {
-            Pictures.samples(out, vae, c.image(), count, seed, 0);
+        int classes = c.model().classes();
+        if (label != null) {
+            if (classes == 0) throw new Main.UsageException("--label: the checkpoint's '" + c.model().type()
+                    + "' model is unconditional; it takes no label");
+            if (label < 0 || label >= classes) {
+                throw new Main.UsageException("--label must be in 0.." + (classes - 1) + ", got " + label);
+            }
+        }
+        try (Backend be = device.open(); Generative vae = c.restoreModel(be, Generative.class)) {
+            Pictures.samples(out, vae, c.image(), count, seed, 0, label == null ? -1 : label);
         }
         spec.commandLine().getOut().println("wrote " + count + " samples to " + out);
         return 0;

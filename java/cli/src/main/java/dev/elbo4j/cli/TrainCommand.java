@@ -1,15 +1,18 @@
 package dev.elbo4j.cli;
 
-import dev.elbo4j.backend.Activation;
 import dev.elbo4j.backend.AdamConfig;
 import dev.elbo4j.backend.Backend;
 import dev.elbo4j.backend.Binarization;
-import dev.elbo4j.backend.Likelihood;
 import dev.elbo4j.data.DeviceDataset;
 import dev.elbo4j.eval.Evaluator;
 import dev.elbo4j.io.Dataset;
+import dev.elbo4j.model.Generative;
+import dev.elbo4j.model.LabelUse;
+import dev.elbo4j.model.Model;
+import dev.elbo4j.model.ModelConfig;
+import dev.elbo4j.model.Reconstructing;
 import dev.elbo4j.model.Vae;
-import dev.elbo4j.model.VaeConfig;
+import dev.elbo4j.tensor.DType;
 import dev.elbo4j.train.Checkpoint;
 import dev.elbo4j.train.EpochResult;
 import dev.elbo4j.train.NanPolicy;
@@ -34,7 +37,7 @@ import java.util.concurrent.Callable;
 import java.util.stream.Stream;
 
 @Command(name = "train", sortOptions = false, mixinStandardHelpOptions = true,
-        description = {"Train a VAE. Writes into --out: checkpoint.safetensors (every --checkpoint-every steps, after "
+        description = {"Train a model (--model). Writes into --out: checkpoint.safetensors (every --checkpoint-every steps, after "
                 + "every epoch and at the end, atomically, with the optimizer state, so --resume continues exactly, "
                 + "even after a crash or kill -9), log.jsonl (one line per epoch: train and test ELBO), "
                 + "samples.png (prior samples) and reconstructions.png (test inputs above their reconstructions); "
@@ -59,24 +62,16 @@ final class TrainCommand implements Callable<Integer> {
     double lr;
     @Option(names = "--weight-decay", paramLabel = "W", defaultValue = "0", description = "Decoupled weight decay, AdamW (default: ${DEFAULT-VALUE}).")
     double weightDecay;
-    @Option(names = "--hidden", paramLabel = "H", split = ",", defaultValue = "400",
-            description = "Encoder hidden sizes, comma-separated; the decoder mirrors them (default: ${DEFAULT-VALUE}).")
-    int[] hidden;
-    @Option(names = "--decoder-hidden", paramLabel = "H", split = ",", description = "Decoder hidden sizes if not the mirror of --hidden.")
-    int[] decoderHidden;
-    @Option(names = "--latent", paramLabel = "Z", defaultValue = "20", description = "Latent dimension (default: ${DEFAULT-VALUE}).")
-    int latent;
-    @Option(names = "--activation", paramLabel = "ACT", defaultValue = "relu", description = "relu, tanh, sigmoid or identity (default: ${DEFAULT-VALUE}).")
-    String activation;
-    @Option(names = "--likelihood", paramLabel = "LIK", defaultValue = "bernoulli",
-            description = "bernoulli, gaussian (fixed --sigma) or gaussian-learned (per-pixel variance) (default: ${DEFAULT-VALUE}).")
-    String likelihood;
-    @Option(names = "--sigma", paramLabel = "S", defaultValue = "0.1", description = "Standard deviation of the fixed Gaussian (default: ${DEFAULT-VALUE}).")
-    double sigma;
-    @Option(names = "--samples", paramLabel = "L", defaultValue = "1", description = "Monte-Carlo samples of z per input (default: ${DEFAULT-VALUE}).")
-    int samples;
-    @Option(names = "--beta", paramLabel = "BETA", defaultValue = "1", description = "Weight of the KL term (default: ${DEFAULT-VALUE}).")
-    double beta;
+    @Mixin
+    ModelOptions modelOptions = new ModelOptions();
+    @Option(names = "--warmup", paramLabel = "EPOCHS", defaultValue = "0",
+            description = "KL warm-up: the KL term's weight rises linearly from 0 to 1 over this many epochs "
+                    + "(default: ${DEFAULT-VALUE}, none).")
+    double warmup;
+    @Option(names = "--labels", paramLabel = "N", defaultValue = "100",
+            description = "Labelled training examples of a semi-supervised model, balanced over the classes "
+                    + "(default: ${DEFAULT-VALUE}).")
+    int labels;
     @Option(names = "--binarize", paramLabel = "MODE", defaultValue = "dynamic",
             description = "dynamic (fresh Bernoulli draw every epoch), fixed (one draw) or none (grey levels) (default: ${DEFAULT-VALUE}).")
     String binarize;
@@ -134,20 +129,26 @@ final class TrainCommand implements Callable<Integer> {
         if (from != null && from.state() == null) {
             throw new Main.UsageException("--resume: " + ckpt + " holds a bare model without training state");
         }
-        VaeConfig cfg = from != null ? from.model() : modelConfig(train.dim());
+        ModelConfig cfg = from != null ? from.model() : modelOptions.config(train.dim());
         if (cfg.inputDim() != train.dim()) {
             throw new Main.UsageException("the checkpoint's model takes " + cfg.inputDim() + " pixels, the data has " + train.dim());
         }
+        if (warmup < 0) throw new Main.UsageException("--warmup must be >= 0, got " + warmup);
+        if (cfg.labelUse() == LabelUse.SOME && (labels < 1 || labels > train.n())) {
+            throw new Main.UsageException("--labels must be in 1.." + train.n() + ", got " + labels);
+        }
+        if (cfg.labelUse() != LabelUse.NONE && !train.hasLabels()) {
+            throw new Main.UsageException("the '" + cfg.type() + "' model needs labels; " + data.name() + " has none");
+        }
         TrainConfig tc = from != null
-                ? new TrainConfig(epochs != null ? epochs : from.training().epochs(), from.training().batchSize(),
-                from.training().adam(), from.training().binarization(), from.training().seed())
+                ? from.training().withEpochs(epochs != null ? epochs : from.training().epochs())
                 : new TrainConfig(epochs != null ? epochs : 10, batchSize, new AdamConfig(lr, 0.9, 0.999, 1e-8, weightDecay),
-                Binarization.parse(binarize), seed);
+                Binarization.parse(binarize), seed, warmup, cfg.labelUse() == LabelUse.SOME ? labels : 0);
         Files.createDirectories(out);
         removeStaleTemporaries(err);
         if (!resume) Files.deleteIfExists(out.resolve("log.jsonl")); // a new run starts a new log
         try (Backend be = device.open();
-             Vae vae = from != null ? from.restoreModel(be) : Vae.create(be, cfg, tc.seed());
+             Model vae = from != null ? from.restoreModel(be) : cfg.create(be, DType.F32, tc.seed());
              Trainer trainer = new Trainer(vae, train, test, tc);
              RunLog log = new RunLog(out.resolve("log.jsonl"))) {
             if (from != null) from.restoreTraining(trainer);
@@ -159,6 +160,7 @@ final class TrainCommand implements Callable<Integer> {
                     tc.epochs(), tc.batchSize(), tc.adam().lr(), tc.binarization().name().toLowerCase(Locale.ROOT), tc.seed());
             err.flush();
             Progress progress = new Progress(err, !noProgress);
+            String objective = cfg.objectiveName();
             trainer.run(new TrainListener() {
                 private int stepsInEpoch;
                 private int sinceCheckpoint;
@@ -208,39 +210,62 @@ final class TrainCommand implements Callable<Integer> {
                         rec.put("samples_per_s", train.n() / r.seconds());
                         rec.put("device", be.name());
                         if (skippedInEpoch > 0) rec.put("skipped_batches", skippedInEpoch);
+                        r.testMetrics().forEach((k, v) -> rec.put("test_" + k, v));
                         log.write(rec);
                     } catch (IOException e) {
                         throw new UncheckedIOException(e);
                     }
-                    err.printf(Locale.ROOT, "epoch %d/%d: train ELBO %.2f, test ELBO %.2f nats (%.1f s, %.0f samples/s)%n",
-                            r.epoch(), tc.epochs(), r.trainElbo(), r.testElbo(), r.seconds(), train.n() / r.seconds());
+                    StringBuilder extra = new StringBuilder();
+                    r.testMetrics().forEach((k, v) -> extra.append(String.format(Locale.ROOT, ", test %s %.4f", k, v)));
+                    err.printf(Locale.ROOT, "epoch %d/%d: train %s %.2f, test %s %.2f nats%s (%.1f s, %.0f samples/s)%n",
+                            r.epoch(), tc.epochs(), objective, r.trainElbo(), objective, r.testElbo(), extra,
+                            r.seconds(), train.n() / r.seconds());
                     err.flush();
                 }
             });
-            Pictures.samples(out.resolve("samples.png"), vae, image, 64, tc.seed(), 0);
-            Pictures.reconstructions(out.resolve("reconstructions.png"), vae, test, 32, tc.binarization(), tc.seed());
-            try (DeviceDataset td = new DeviceDataset(be, test)) {
-                Evaluator ev = new Evaluator(vae, td, tc.binarization(), tc.seed());
-                double elbo = Evaluator.mean(ev.elbo(1));
-                Map<String, Object> rec = new LinkedHashMap<>();
-                rec.put("event", "final");
-                rec.put("epochs", trainer.epoch());
-                rec.put("test_elbo", elbo);
-                String line = String.format(Locale.ROOT, "test ELBO %.2f nats", elbo);
-                if (evalK > 0) {
-                    progress.begin("log p(x), k=" + evalK, test.n(), 0);
-                    long t0 = System.nanoTime();
-                    double lpx = Evaluator.mean(ev.logLikelihood(evalK, done -> progress.update(done, 1, "inputs/s", null)));
-                    rec.put("test_log_px", lpx);
-                    rec.put("k", evalK);
-                    rec.put("eval_seconds", (System.nanoTime() - t0) / 1e9);
-                    line += String.format(Locale.ROOT, ", log p(x) %.2f nats (importance sampling, k=%d)", lpx, evalK);
-                }
-                log.write(rec);
-                outw.println(line);
-                outw.println("wrote " + ckpt + ", " + log.path() + ", " + out.resolve("samples.png") + ", "
-                        + out.resolve("reconstructions.png"));
+            List<Path> wrote = new java.util.ArrayList<>(List.of(ckpt, log.path()));
+            if (vae instanceof Generative g) {
+                Pictures.samples(out.resolve("samples.png"), g, image, 64, tc.seed(), 0, -1);
+                wrote.add(out.resolve("samples.png"));
             }
+            if (vae instanceof Reconstructing rm) {
+                Pictures.reconstructions(out.resolve("reconstructions.png"), rm, test, 32, tc.binarization(), tc.seed());
+                wrote.add(out.resolve("reconstructions.png"));
+            }
+            Map<String, Object> rec = new LinkedHashMap<>();
+            rec.put("event", "final");
+            rec.put("epochs", trainer.epoch());
+            String line;
+            if (vae instanceof Vae v) {
+                try (DeviceDataset td = new DeviceDataset(be, test)) {
+                    Evaluator ev = new Evaluator(v, td, tc.binarization(), tc.seed());
+                    double elbo = Evaluator.mean(ev.elbo(1));
+                    rec.put("test_elbo", elbo);
+                    line = String.format(Locale.ROOT, "test ELBO %.2f nats", elbo);
+                    if (evalK > 0) {
+                        progress.begin("log p(x), k=" + evalK, test.n(), 0);
+                        long t0 = System.nanoTime();
+                        double lpx = Evaluator.mean(ev.logLikelihood(evalK, done -> progress.update(done, 1, "inputs/s", null)));
+                        rec.put("test_log_px", lpx);
+                        rec.put("k", evalK);
+                        rec.put("eval_seconds", (System.nanoTime() - t0) / 1e9);
+                        line += String.format(Locale.ROOT, ", log p(x) %.2f nats (importance sampling, k=%d)", lpx, evalK);
+                    }
+                }
+            } else {
+                try (DeviceDataset td = new DeviceDataset(be, test, cfg.labelUse() == LabelUse.NONE ? 0 : cfg.classes())) {
+                    double obj = vae.testObjective(td, tc.binarization(), tc.seed());
+                    rec.put("test_elbo", obj);
+                    line = String.format(Locale.ROOT, "test %s %.2f nats", objective, obj);
+                    for (var m : vae.testMetrics(td, tc.binarization(), tc.seed()).entrySet()) {
+                        rec.put("test_" + m.getKey(), m.getValue());
+                        line += String.format(Locale.ROOT, ", test %s %.4f", m.getKey(), m.getValue());
+                    }
+                }
+            }
+            log.write(rec);
+            outw.println(line);
+            outw.println("wrote " + String.join(", ", wrote.stream().map(Path::toString).toList()));
         }
         return 0;
     }
@@ -259,21 +284,6 @@ final class TrainCommand implements Callable<Integer> {
         if (!stale.isEmpty()) {
             err.printf(Locale.ROOT, "elbo4j train: removed %d temporary checkpoint file(s) left in %s by an interrupted run%n",
                     stale.size(), out);
-        }
-    }
-
-    private VaeConfig modelConfig(int inputDim) {
-        int[] dec = decoderHidden;
-        if (dec == null) {
-            dec = new int[hidden.length];
-            for (int i = 0; i < hidden.length; i++) dec[i] = hidden[hidden.length - 1 - i];
-        }
-        try {
-            return VaeConfig.builder().inputDim(inputDim).encoderHidden(hidden).latent(latent).decoderHidden(dec)
-                    .activation(Activation.parse(activation)).likelihood(Likelihood.parse(likelihood, sigma))
-                    .samples(samples).beta(beta).build();
-        } catch (IllegalArgumentException e) {
-            throw new Main.UsageException(e.getMessage());
         }
     }
 }

@@ -16,11 +16,38 @@ public final class DeviceDataset implements AutoCloseable {
     private final Dataset host;
     private final Tensor pixels;
     private final Tensor index;
+    private final Tensor oneHot;
+    /** Scaling without binarisation draws no random numbers; the gather still takes a key. */
+    private static final RngKey UNUSED_KEY = new RngKey(0, 0, 0);
 
     public DeviceDataset(Backend backend, Dataset host) {
+        this(backend, host, 0);
+    }
+
+    /**
+     * With {@code classes > 0} the labels are uploaded too, as one-hot rows (N x classes, 8-bit),
+     * so {@link #gatherLabels} fetches them through the same kernel and order as the pixels.
+     */
+    public DeviceDataset(Backend backend, Dataset host, int classes) {
         this.backend = backend;
         this.host = host;
         int n = host.n(), d = host.rows() * host.cols();
+        if (classes < 0) throw new IllegalArgumentException("classes must be >= 0, got " + classes);
+        if (classes > 0) {
+            if (!host.hasLabels()) throw new IllegalArgumentException("the model needs labels; the data set has none");
+            byte[] hot = new byte[n * classes];
+            for (int i = 0; i < n; i++) {
+                int y = host.label(i);
+                if (y >= classes) {
+                    throw new IllegalArgumentException("example " + i + " has label " + y + ", the model knows "
+                            + classes + " classes (0.." + (classes - 1) + ")");
+                }
+                hot[i * classes + y] = (byte) 255;
+            }
+            this.oneHot = backend.upload(hot, Shape.of(n, classes));
+        } else {
+            this.oneHot = null;
+        }
         this.pixels = backend.upload(host.images(), Shape.of(n, d));
         int[] identity = new int[n];
         for (int i = 0; i < n; i++) identity[i] = i;
@@ -53,8 +80,20 @@ public final class DeviceDataset implements AutoCloseable {
         backend.gather(pixels, index, from, mode, key, out);
     }
 
+    /** Classes of the one-hot labels (0 when the labels were not uploaded). */
+    public int classes() {
+        return oneHot == null ? 0 : oneHot.cols();
+    }
+
+    /** Writes the one-hot labels of examples order[from .. from + out.rows) into out (F32, rows x classes). */
+    public void gatherLabels(int from, Tensor out) {
+        if (oneHot == null) throw new IllegalStateException("this data set was uploaded without labels");
+        backend.gather(oneHot, index, from, Binarization.NONE, UNUSED_KEY, out);
+    }
+
     @Override
     public void close() {
+        if (oneHot != null) oneHot.close();
         pixels.close();
         index.close();
     }

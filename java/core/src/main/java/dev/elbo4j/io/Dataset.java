@@ -146,6 +146,20 @@ public record Dataset(byte[] images, byte[] labels, int n, int rows, int cols) {
         return new Dataset(im, lab, count, rows, cols);
     }
 
+    /** The images at {@code indices} (and their labels), in that order, copied. */
+    public Dataset pick(int[] indices) {
+        int d = dim();
+        byte[] im = new byte[indices.length * d];
+        byte[] lab = labels == null ? null : new byte[indices.length];
+        for (int k = 0; k < indices.length; k++) {
+            int i = indices[k];
+            if (i < 0 || i >= n) throw new IndexOutOfBoundsException("index " + i + " is outside the data set's " + n + " images");
+            System.arraycopy(images, i * d, im, k * d, d);
+            if (lab != null) lab[k] = labels[i];
+        }
+        return new Dataset(im, lab, indices.length, rows, cols);
+    }
+
     @Override
     public String toString() {
         return "Dataset[" + n + " images of " + rows + "x" + cols + (labels == null ? ", unlabelled" : ", labelled") + "]";

@@ -2,12 +2,18 @@ package dev.elbo4j.model;
 
 import dev.elbo4j.backend.Activation;
 import dev.elbo4j.backend.Backend;
+import dev.elbo4j.backend.Binarization;
+import dev.elbo4j.data.DeviceDataset;
+import dev.elbo4j.eval.Evaluator;
 import dev.elbo4j.nn.Mlp;
 import dev.elbo4j.nn.Parameters;
 import dev.elbo4j.rng.RngKey;
 import dev.elbo4j.tensor.DType;
 import dev.elbo4j.tensor.Shape;
 import dev.elbo4j.tensor.Tensor;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
 
 /**
  * A variational autoencoder with a diagonal Gaussian encoder q(z|x) = N(mu, diag exp(lv)), the
@@ -18,7 +24,7 @@ import dev.elbo4j.tensor.Tensor;
  * {@code encoder.i.weight|bias}, {@code decoder.i.weight|bias} and, for a learned-variance
  * Gaussian, {@code decoder.logvar}; the encoder's last layer emits [mu, log sigma^2].
  */
-public final class Vae implements AutoCloseable {
+public final class Vae implements LatentModel {
     /** Name of the learned per-pixel log sigma^2 of the Gaussian decoder. */
     public static final String LOGVAR = "decoder.logvar";
 
@@ -71,18 +77,22 @@ public final class Vae implements AutoCloseable {
         return new Vae(backend, cfg, dtype, seed);
     }
 
+    @Override
     public VaeConfig config() {
         return cfg;
     }
 
+    @Override
     public Backend backend() {
         return backend;
     }
 
+    @Override
     public DType dtype() {
         return dtype;
     }
 
+    @Override
     public Parameters parameters() {
         return params;
     }
@@ -95,6 +105,18 @@ public final class Vae implements AutoCloseable {
         return decoder;
     }
 
+    /** A training pass with the configured L samples per input. */
+    @Override
+    public Pass trainStep(int maxBatch) {
+        return pass(maxBatch, cfg.samples(), true);
+    }
+
+    /** The test ELBO with one sample of z per input. */
+    @Override
+    public double testObjective(DeviceDataset data, Binarization trainBinarization, long seed) {
+        return Evaluator.mean(new Evaluator(this, data, trainBinarization, seed).elbo(1));
+    }
+
     /** Buffers for batches of up to {@code maxBatch} inputs with {@code samples} draws of z each. */
     public Pass pass(int maxBatch, int samples, boolean training) {
         return new Pass(maxBatch, samples, training);
@@ -104,9 +126,10 @@ public final class Vae implements AutoCloseable {
      * One forward (and, for training, backward) evaluation of the model on a batch. Holds every
      * activation buffer, allocated once; a smaller batch uses the leading rows.
      */
-    public final class Pass implements AutoCloseable {
+    public final class Pass implements TrainStep {
         private final int maxBatch, samples;
         private final boolean training;
+        private double klWeight = 1;
         private final Mlp.Workspace enc, dec;
         private final Tensor eps, z, dz, rowLoss, kl, logRatio;
         private int batch;
@@ -134,6 +157,31 @@ public final class Vae implements AutoCloseable {
             return samples;
         }
 
+        @Override
+        public void run(Batch batch, RngKey key) {
+            run(batch.x(), key);
+        }
+
+        /** KL warm-up: the KL term's weight is {@code weight * beta} from the next run on. */
+        @Override
+        public void klWeight(double weight) {
+            if (!(weight >= 0) || Double.isInfinite(weight)) throw new IllegalArgumentException("KL weight must be >= 0, got " + weight);
+            this.klWeight = weight;
+        }
+
+        /** The weight of the KL term in this pass's loss: beta (times the warm-up weight) in training, 1 in evaluation. */
+        private double beta() {
+            return training ? klWeight * cfg.beta() : 1;
+        }
+
+        @Override
+        public Map<String, Tensor> lossTerms() {
+            Map<String, Tensor> m = new LinkedHashMap<>();
+            m.put("loss (reconstruction term, -log p(x|z))", rowLoss());
+            m.put("loss (KL term)", kl());
+            return m;
+        }
+
         /**
          * Evaluates the model on x (B x D, B <= maxBatch) with the noise of {@code key}; in a
          * training pass also writes every parameter's gradient of the mean training loss.
@@ -157,7 +205,7 @@ public final class Vae implements AutoCloseable {
             if (!training) return;
             Tensor dzz = dz.rowSlice(0, rows);
             decoder.backward(params, dec, zz, dzz);
-            backend.latentBackward(stats, ee, dzz, cfg.beta() / b, enc.outputGrad(b));
+            backend.latentBackward(stats, ee, dzz, beta() / b, enc.outputGrad(b));
             encoder.backward(params, enc, x, null);
         }
 
@@ -188,15 +236,16 @@ public final class Vae implements AutoCloseable {
         }
 
         /** Adds the last batch's summed training loss, (sum rowLoss)/L + beta sum KL, into acc. */
+        @Override
         public void accumulateLoss(Tensor acc) {
             backend.accumulate(rowLoss(), 1.0 / samples, acc);
-            backend.accumulate(kl(), training ? cfg.beta() : 1, acc);
+            backend.accumulate(kl(), beta(), acc);
         }
 
         /** The last batch's mean loss per example, read back to the host. */
+        @Override
         public double meanLoss() {
-            double beta = training ? cfg.beta() : 1;
-            return (backend.sum(rowLoss()) / samples + beta * backend.sum(kl())) / batch;
+            return (backend.sum(rowLoss()) / samples + beta() * backend.sum(kl())) / batch;
         }
 
         @Override
@@ -205,6 +254,42 @@ public final class Vae implements AutoCloseable {
             dec.close();
             for (Tensor t : new Tensor[]{eps, z, dz, rowLoss, kl, logRatio}) if (t != null) t.close();
         }
+    }
+
+    @Override
+    public int latent() {
+        return cfg.latent();
+    }
+
+    @Override
+    public float[] decodeMean(Tensor z, Tensor y) {
+        return decodeMean(z);
+    }
+
+    @Override
+    public float[] reconstruct(Tensor x, Tensor y) {
+        return reconstruct(x);
+    }
+
+    @Override
+    public float[] sample(int n, RngKey key, int label) {
+        if (label >= 0) throw new IllegalArgumentException("a VAE is unconditional: it takes no label");
+        return sample(n, key);
+    }
+
+    /** The posterior means mu(x), N x Z. */
+    @Override
+    public float[] encodeMean(Tensor x, Tensor y) {
+        int n = x.rows(), zd = cfg.latent();
+        double[] stats;
+        try (Mlp.Workspace ws = encoder.workspace(backend, dtype, n, false)) {
+            stats = backend.download(encoder.forward(params, ws, x));
+        }
+        float[] mu = new float[n * zd];
+        for (int r = 0; r < n; r++) {
+            for (int k = 0; k < zd; k++) mu[r * zd + k] = (float) stats[r * 2 * zd + k];
+        }
+        return mu;
     }
 
     /**
@@ -236,14 +321,7 @@ public final class Vae implements AutoCloseable {
     /** Reconstructions of x (N x D): decoded at the posterior mean z = mu(x). */
     public float[] reconstruct(Tensor x) {
         int n = x.rows(), zd = cfg.latent();
-        double[] stats;
-        try (Mlp.Workspace ws = encoder.workspace(backend, dtype, n, false)) {
-            stats = backend.download(encoder.forward(params, ws, x));
-        }
-        float[] mu = new float[n * zd];
-        for (int r = 0; r < n; r++) {
-            for (int k = 0; k < zd; k++) mu[r * zd + k] = (float) stats[r * 2 * zd + k];
-        }
+        float[] mu = encodeMean(x, null);
         try (Tensor z = backend.alloc(dtype, n, zd)) {
             backend.write(z, mu);
             return decodeMean(z);

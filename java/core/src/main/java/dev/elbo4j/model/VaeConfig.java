@@ -1,9 +1,16 @@
 package dev.elbo4j.model;
 
 import dev.elbo4j.backend.Activation;
+import dev.elbo4j.backend.Backend;
 import dev.elbo4j.backend.Likelihood;
+import dev.elbo4j.io.JsonFields;
+import dev.elbo4j.nn.Parameters;
+import dev.elbo4j.tensor.DType;
 
 import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
 
 /**
  * The architecture and objective of a {@link Vae}. Defaults are the PyTorch examples' model:
@@ -19,7 +26,7 @@ import java.util.Arrays;
  * @param beta          weight of the KL term in the training loss (1: the ELBO)
  */
 public record VaeConfig(int inputDim, int[] encoderHidden, int latent, int[] decoderHidden, Activation activation,
-                        Likelihood likelihood, int samples, double beta) {
+                        Likelihood likelihood, int samples, double beta) implements ModelConfig {
 
     public VaeConfig {
         encoderHidden = encoderHidden.clone();
@@ -58,6 +65,47 @@ public record VaeConfig(int inputDim, int[] encoderHidden, int latent, int[] dec
         System.arraycopy(decoderHidden, 0, s, 1, decoderHidden.length);
         s[s.length - 1] = inputDim;
         return s;
+    }
+
+    @Override
+    public String type() {
+        return "vae";
+    }
+
+    @Override
+    public Parameters.Builder parameterLayout() {
+        return Vae.parameterLayout(this);
+    }
+
+    @Override
+    public Vae create(Backend backend, DType dtype, long seed) {
+        return Vae.create(backend, this, dtype, seed);
+    }
+
+    @Override
+    public Map<String, Object> toJson() {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("input_dim", inputDim);
+        m.put("encoder_hidden", encoderHidden);
+        m.put("latent", latent);
+        m.put("decoder_hidden", decoderHidden);
+        m.put("activation", activation.name().toLowerCase(Locale.ROOT));
+        m.put("likelihood", likelihood.id());
+        if (likelihood.kind() == Likelihood.Kind.GAUSSIAN_FIXED) m.put("sigma", likelihood.sigma());
+        m.put("samples", samples);
+        m.put("beta", beta);
+        return m;
+    }
+
+    /** The inverse of {@link #toJson}. */
+    public static VaeConfig fromJson(Map<String, Object> m) {
+        String lik = JsonFields.string(m, "likelihood");
+        return builder().inputDim(JsonFields.integer(m, "input_dim"))
+                .encoderHidden(JsonFields.ints(m, "encoder_hidden")).latent(JsonFields.integer(m, "latent"))
+                .decoderHidden(JsonFields.ints(m, "decoder_hidden"))
+                .activation(Activation.parse(JsonFields.string(m, "activation")))
+                .likelihood(Likelihood.parse(lik, "gaussian".equals(lik) ? JsonFields.number(m, "sigma") : 0))
+                .samples(JsonFields.integer(m, "samples")).beta(JsonFields.number(m, "beta")).build();
     }
 
     public static Builder builder() {

@@ -18,6 +18,16 @@ public final class Streams {
     public static final int SAMPLE = 7;
     /** Binarisation of evaluation data; step = 0. */
     public static final int EVAL_BINARIZE = 8;
+    /** Input corruption of denoising autoencoders; step = global training step. */
+    public static final int CORRUPT = 9;
+    /** Noise of the labelled half of a semi-supervised step; step = global training step. */
+    public static final int LABELLED_LATENT = 10;
+    /** Which training examples are the labelled ones of a semi-supervised run; step = 0. */
+    public static final int LABELLED_PICK = 11;
+    /** Order of the labelled subset; step = epoch. */
+    public static final int LABELLED_SHUFFLE = 12;
+    /** Binarisation of the labelled subset (dynamic: step = epoch). */
+    public static final int LABELLED_BINARIZE = 13;
 
     private Streams() {
     }

@@ -1,15 +1,16 @@
 package dev.elbo4j.train;
 
-import dev.elbo4j.backend.Activation;
 import dev.elbo4j.backend.AdamConfig;
 import dev.elbo4j.backend.Backend;
 import dev.elbo4j.backend.Binarization;
-import dev.elbo4j.backend.Likelihood;
 import dev.elbo4j.io.DataFormatException;
 import dev.elbo4j.io.Json;
+import dev.elbo4j.io.JsonFields;
 import dev.elbo4j.io.SafeTensors;
-import dev.elbo4j.model.Vae;
-import dev.elbo4j.model.VaeConfig;
+import dev.elbo4j.model.Model;
+import dev.elbo4j.model.ModelConfig;
+import dev.elbo4j.model.ModelConfigs;
+import dev.elbo4j.tensor.DType;
 import dev.elbo4j.nn.Parameters;
 import dev.elbo4j.optim.Adam;
 import dev.elbo4j.tensor.Tensor;
@@ -22,9 +23,9 @@ import java.util.Map;
 
 /**
  * A trained model, and optionally the training state, in a safetensors file: every parameter as
- * an F32 tensor named as in {@link Vae} (weights [out, in] like PyTorch's {@code nn.Linear}),
+ * an F32 tensor named as the model names it (weights [out, in] like PyTorch's {@code nn.Linear}),
  * Adam's moments as {@code optim.m} / {@code optim.v} (flat, in parameter order), and JSON
- * metadata: {@code model} (architecture), {@code training} (hyper-parameters and seed) and
+ * metadata: {@code model} (architecture, with its {@code type}: vae, ae, cvae, m2), {@code training} (hyper-parameters and seed) and
  * {@code state} (position). {@code docs/FORMAT.md} documents every key.
  *
  * @param model    the architecture
@@ -33,7 +34,7 @@ import java.util.Map;
  * @param state    where training stopped (null for a bare model)
  * @param file     the parsed file, for the tensors
  */
-public record Checkpoint(VaeConfig model, int[] image, TrainConfig training, State state, SafeTensors.File file) {
+public record Checkpoint(ModelConfig model, int[] image, TrainConfig training, State state, SafeTensors.File file) {
 
     public static final String FORMAT = "elbo4j.vae/1";
     public static final String OPTIM_M = "optim.m";
@@ -52,7 +53,7 @@ public record Checkpoint(VaeConfig model, int[] image, TrainConfig training, Sta
 
     /** Writes the model and the trainer's complete state atomically. */
     public static void save(Path path, Trainer trainer, int[] image) throws IOException {
-        Vae vae = trainer.model();
+        Model vae = trainer.model();
         SafeTensors.File f = modelFile(vae, image);
         Adam adam = trainer.optimizer();
         f.putFloats(OPTIM_M, new int[]{vae.parameters().size()}, floats(vae.backend(), adam.m()));
@@ -67,11 +68,11 @@ public record Checkpoint(VaeConfig model, int[] image, TrainConfig training, Sta
     }
 
     /** Writes the model alone (no optimizer state): enough for eval, sample and reconstruct. */
-    public static void saveModel(Path path, Vae vae, int[] image) throws IOException {
+    public static void saveModel(Path path, Model vae, int[] image) throws IOException {
         SafeTensors.write(path, modelFile(vae, image));
     }
 
-    private static SafeTensors.File modelFile(Vae vae, int[] image) {
+    private static SafeTensors.File modelFile(Model vae, int[] image) {
         SafeTensors.File f = new SafeTensors.File();
         f.putMetadata("format", FORMAT);
         f.putMetadata("model", Json.write(modelJson(vae.config(), image)));
@@ -89,19 +90,11 @@ public record Checkpoint(VaeConfig model, int[] image, TrainConfig training, Sta
         return f;
     }
 
-    static Map<String, Object> modelJson(VaeConfig c, int[] image) {
+    static Map<String, Object> modelJson(ModelConfig c, int[] image) {
         Map<String, Object> m = new LinkedHashMap<>();
-        m.put("type", "vae");
-        m.put("input_dim", c.inputDim());
+        m.put("type", c.type());
         m.put("image_shape", image);
-        m.put("encoder_hidden", c.encoderHidden());
-        m.put("latent", c.latent());
-        m.put("decoder_hidden", c.decoderHidden());
-        m.put("activation", c.activation().name().toLowerCase(java.util.Locale.ROOT));
-        m.put("likelihood", c.likelihood().id());
-        if (c.likelihood().kind() == Likelihood.Kind.GAUSSIAN_FIXED) m.put("sigma", c.likelihood().sigma());
-        m.put("samples", c.samples());
-        m.put("beta", c.beta());
+        m.putAll(c.toJson());
         return m;
     }
 
@@ -117,6 +110,8 @@ public record Checkpoint(VaeConfig model, int[] image, TrainConfig training, Sta
         m.put("weight_decay", t.adam().weightDecay());
         m.put("binarization", t.binarization().name().toLowerCase(java.util.Locale.ROOT));
         m.put("seed", Long.toString(t.seed()));
+        m.put("warmup_epochs", t.warmupEpochs());
+        m.put("labelled", t.labelled());
         return m;
     }
 
@@ -130,17 +125,11 @@ public record Checkpoint(VaeConfig model, int[] image, TrainConfig training, Sta
                     + (format == null ? "missing" : "'" + format + "'") + ", expected '" + FORMAT + "')");
         }
         Map<String, Object> m = meta.object("model");
-        VaeConfig cfg;
+        ModelConfig cfg;
         int[] image;
         try {
-            String lik = meta.string(m, "likelihood");
-            cfg = VaeConfig.builder().inputDim(meta.integer(m, "input_dim"))
-                    .encoderHidden(meta.ints(m, "encoder_hidden")).latent(meta.integer(m, "latent"))
-                    .decoderHidden(meta.ints(m, "decoder_hidden"))
-                    .activation(Activation.parse(meta.string(m, "activation")))
-                    .likelihood(Likelihood.parse(lik, "gaussian".equals(lik) ? meta.number(m, "sigma") : 0))
-                    .samples(meta.integer(m, "samples")).beta(meta.number(m, "beta")).build();
-            image = meta.ints(m, "image_shape");
+            cfg = ModelConfigs.fromJson(m);
+            image = JsonFields.ints(m, "image_shape");
             if (image.length != 2 || (long) image[0] * image[1] != cfg.inputDim()) {
                 throw new IllegalArgumentException("image_shape " + java.util.Arrays.toString(image)
                         + " does not multiply to input_dim " + cfg.inputDim());
@@ -154,11 +143,13 @@ public record Checkpoint(VaeConfig model, int[] image, TrainConfig training, Sta
             Map<String, Object> t = meta.object("training");
             Map<String, Object> s = meta.object("state");
             try {
-                training = new TrainConfig(meta.integer(t, "epochs"), meta.integer(t, "batch_size"),
-                        new AdamConfig(meta.number(t, "lr"), meta.number(t, "beta1"), meta.number(t, "beta2"),
-                                meta.number(t, "eps"), meta.number(t, "weight_decay")),
-                        Binarization.parse(meta.string(t, "binarization")), Long.parseLong(meta.string(t, "seed")));
-                state = new State(meta.integer(s, "epoch"), meta.integer(s, "batch_in_epoch"), meta.longValue(s, "step"));
+                training = new TrainConfig(JsonFields.integer(t, "epochs"), JsonFields.integer(t, "batch_size"),
+                        new AdamConfig(JsonFields.number(t, "lr"), JsonFields.number(t, "beta1"), JsonFields.number(t, "beta2"),
+                                JsonFields.number(t, "eps"), JsonFields.number(t, "weight_decay")),
+                        Binarization.parse(JsonFields.string(t, "binarization")), Long.parseLong(JsonFields.string(t, "seed")),
+                        JsonFields.has(t, "warmup_epochs") ? JsonFields.number(t, "warmup_epochs") : 0,
+                        JsonFields.has(t, "labelled") ? JsonFields.integer(t, "labelled") : 0);
+                state = new State(JsonFields.integer(s, "epoch"), JsonFields.integer(s, "batch_in_epoch"), JsonFields.longValue(s, "step"));
                 if (state.epoch() < 0 || state.batchInEpoch() < 0 || state.step() < 0) {
                     throw new IllegalArgumentException("negative position " + state);
                 }
@@ -169,7 +160,7 @@ public record Checkpoint(VaeConfig model, int[] image, TrainConfig training, Sta
         Checkpoint c = new Checkpoint(cfg, image, training, state, f);
         // Every parameter the architecture implies must be there with its exact shape.
         int total = 0;
-        for (Parameters.Spec s : Vae.parameterLayout(cfg).specs()) {
+        for (Parameters.Spec s : cfg.parameterLayout().specs()) {
             f.require(s.name(), "F32", s.shape().dims());
             total += s.shape().size();
         }
@@ -181,12 +172,26 @@ public record Checkpoint(VaeConfig model, int[] image, TrainConfig training, Sta
     }
 
     /** A model on {@code backend} with this checkpoint's parameters. */
-    public Vae restoreModel(Backend backend) {
-        Vae vae = Vae.create(backend, model, 0);
+    public Model restoreModel(Backend backend) {
+        Model vae = model.create(backend, DType.F32, 0);
         for (Parameters.Spec s : vae.parameters().specs()) {
             backend.write(vae.parameters().value(s.name()), file.getFloats(s.name()));
         }
         return vae;
+    }
+
+    /**
+     * The model as the given class (e.g. {@code Vae.class}); an IllegalArgumentException saying
+     * which type the file holds when it is another.
+     */
+    public <M extends Model> M restoreModel(Backend backend, Class<M> type) {
+        Model m = restoreModel(backend);
+        if (!type.isInstance(m)) {
+            m.close();
+            throw new IllegalArgumentException("the checkpoint holds a '" + model.type() + "' model; this needs a "
+                    + type.getSimpleName());
+        }
+        return type.cast(m);
     }
 
     /**
@@ -209,46 +214,6 @@ public record Checkpoint(VaeConfig model, int[] image, TrainConfig training, Sta
             } catch (IllegalArgumentException e) {
                 throw new DataFormatException(path, "metadata '" + key + "' is not a JSON object: " + e.getMessage());
             }
-        }
-
-        private Object get(Map<String, Object> m, String key) {
-            Object v = m.get(key);
-            if (v == null) throw new IllegalArgumentException("'" + key + "' is missing");
-            return v;
-        }
-
-        String string(Map<String, Object> m, String key) {
-            if (get(m, key) instanceof String s) return s;
-            throw new IllegalArgumentException("'" + key + "' must be a string");
-        }
-
-        double number(Map<String, Object> m, String key) {
-            if (get(m, key) instanceof Number n) return n.doubleValue();
-            throw new IllegalArgumentException("'" + key + "' must be a number");
-        }
-
-        long longValue(Map<String, Object> m, String key) {
-            if (get(m, key) instanceof Long n) return n;
-            throw new IllegalArgumentException("'" + key + "' must be an integer");
-        }
-
-        int integer(Map<String, Object> m, String key) {
-            long v = longValue(m, key);
-            if (v < Integer.MIN_VALUE || v > Integer.MAX_VALUE) throw new IllegalArgumentException("'" + key + "' is out of range");
-            return (int) v;
-        }
-
-        int[] ints(Map<String, Object> m, String key) {
-            if (!(get(m, key) instanceof List<?> l)) throw new IllegalArgumentException("'" + key + "' must be an array");
-            if (l.size() > 64) throw new IllegalArgumentException("'" + key + "' has too many entries");
-            int[] r = new int[l.size()];
-            for (int i = 0; i < r.length; i++) {
-                if (!(l.get(i) instanceof Long n) || n < 0 || n > Integer.MAX_VALUE) {
-                    throw new IllegalArgumentException("'" + key + "' must hold non-negative integers");
-                }
-                r[i] = (int) (long) n;
-            }
-            return r;
         }
     }
 }

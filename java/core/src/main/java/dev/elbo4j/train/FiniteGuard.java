@@ -1,7 +1,8 @@
 package dev.elbo4j.train;
 
 import dev.elbo4j.backend.Backend;
-import dev.elbo4j.model.Vae;
+import dev.elbo4j.model.Model;
+import dev.elbo4j.model.TrainStep;
 import dev.elbo4j.nn.Parameters;
 import dev.elbo4j.tensor.Tensor;
 
@@ -15,14 +16,14 @@ import java.util.Locale;
  * non-finite). Only when that fails does it download the tensors one by one to name the first bad one.
  */
 final class FiniteGuard {
-    private final Vae vae;
+    private final Model vae;
 
-    FiniteGuard(Vae vae) {
-        this.vae = vae;
+    FiniteGuard(Model model) {
+        this.vae = model;
     }
 
     /** True when the last pass's loss and every gradient are finite. */
-    boolean stepIsFinite(Vae.Pass pass) {
+    boolean stepIsFinite(TrainStep pass) {
         return Double.isFinite(pass.meanLoss()) && vae.backend().allFinite(vae.parameters().grads());
     }
 
@@ -35,14 +36,14 @@ final class FiniteGuard {
      * Names the first non-finite tensor, searching where the fault most likely started: the
      * parameters (in checkpoint order), then the loss terms, then the gradients.
      */
-    String diagnose(Vae.Pass pass) {
+    String diagnose(TrainStep pass) {
         String p = firstBad(true);
         if (p != null) return p;
         Backend be = vae.backend();
-        String r = describe("loss (reconstruction term, -log p(x|z))", be.download(pass.rowLoss()));
-        if (r != null) return r;
-        r = describe("loss (KL term)", be.download(pass.kl()));
-        if (r != null) return r;
+        for (var term : pass.lossTerms().entrySet()) {
+            String r = describe(term.getKey(), be.download(term.getValue()));
+            if (r != null) return r;
+        }
         String g = firstBad(false);
         return g != null ? g : "loss (the sum overflowed; every element is finite)";
     }

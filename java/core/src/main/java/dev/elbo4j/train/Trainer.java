@@ -3,9 +3,11 @@ package dev.elbo4j.train;
 import dev.elbo4j.backend.Backend;
 import dev.elbo4j.backend.Binarization;
 import dev.elbo4j.data.DeviceDataset;
-import dev.elbo4j.eval.Evaluator;
 import dev.elbo4j.io.Dataset;
-import dev.elbo4j.model.Vae;
+import dev.elbo4j.model.Batch;
+import dev.elbo4j.model.LabelUse;
+import dev.elbo4j.model.Model;
+import dev.elbo4j.model.TrainStep;
 import dev.elbo4j.optim.Adam;
 import dev.elbo4j.rng.Philox;
 import dev.elbo4j.rng.RngKey;
@@ -17,7 +19,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Trains a {@link Vae} with Adam on a data set resident on the model's backend.
+ * Trains a {@link Model} with Adam on a data set resident on the model's backend.
  *
  * <p>Everything random is a function of the seed and the position, never of history: epoch e
  * shuffles with (seed, SHUFFLE, e), binarises with (seed, BINARIZE, e), and global step s draws
@@ -29,13 +31,14 @@ import java.util.List;
  * naming the step and the first bad tensor, or, under {@link NanPolicy#SKIP}, drops the batch.
  */
 public final class Trainer implements AutoCloseable {
-    private final Vae vae;
+    private final Model model;
     private final TrainConfig cfg;
     private final DeviceDataset train;
     private final DeviceDataset test;
+    private final DeviceDataset labelled;
     private final Adam adam;
-    private final Vae.Pass pass;
-    private final Tensor x;
+    private final TrainStep pass;
+    private final Tensor x, y, xl, yl;
     private final Tensor lossAcc;
     private final FiniteGuard guard;
     private NanPolicy nanPolicy = NanPolicy.STOP;
@@ -46,24 +49,63 @@ public final class Trainer implements AutoCloseable {
     /**
      * @param test may be null: no test ELBO per epoch
      */
-    public Trainer(Vae vae, Dataset train, Dataset test, TrainConfig cfg) {
+    public Trainer(Model model, Dataset train, Dataset test, TrainConfig cfg) {
         int d = train.rows() * train.cols();
-        if (d != vae.config().inputDim()) {
+        if (d != model.config().inputDim()) {
             throw new IllegalArgumentException("training data has " + d + " pixels per example, the model expects "
-                    + vae.config().inputDim());
+                    + model.config().inputDim());
         }
         if (train.n() == 0) throw new IllegalArgumentException("training data is empty");
-        Backend be = vae.backend();
-        this.vae = vae;
+        Backend be = model.backend();
+        LabelUse use = model.config().labelUse();
+        int classes = model.config().classes();
+        if (use == LabelUse.SOME && (cfg.labelled() < 1 || cfg.labelled() > train.n())) {
+            throw new IllegalArgumentException("a semi-supervised model needs 1.." + train.n()
+                    + " labelled examples, got " + cfg.labelled());
+        }
+        this.model = model;
         this.cfg = cfg;
-        this.train = new DeviceDataset(be, train);
-        this.test = test == null ? null : new DeviceDataset(be, test);
-        this.adam = new Adam(vae.parameters(), cfg.adam());
+        this.train = new DeviceDataset(be, train, use == LabelUse.ALL ? classes : 0);
+        this.test = test == null ? null : new DeviceDataset(be, test, use == LabelUse.NONE ? 0 : classes);
+        this.labelled = use == LabelUse.SOME ? new DeviceDataset(be, pickLabelled(train, classes, cfg), classes) : null;
+        this.adam = new Adam(model.parameters(), cfg.adam());
         int batch = Math.min(cfg.batchSize(), train.n());
-        this.pass = vae.pass(batch, vae.config().samples(), true);
-        this.x = be.alloc(vae.dtype(), batch, d);
+        this.pass = model.trainStep(batch);
+        this.x = be.alloc(model.dtype(), batch, d);
+        this.y = use == LabelUse.ALL ? be.alloc(model.dtype(), batch, classes) : null;
+        int lb = labelled == null ? 0 : Math.min(cfg.batchSize(), labelled.size());
+        this.xl = labelled == null ? null : be.alloc(model.dtype(), lb, d);
+        this.yl = labelled == null ? null : be.alloc(model.dtype(), lb, classes);
         this.lossAcc = be.alloc(DType.F64, 1);
-        this.guard = new FiniteGuard(vae);
+        this.guard = new FiniteGuard(model);
+    }
+
+    /**
+     * The labelled subset of a semi-supervised run: {@code cfg.labelled()} examples, as balanced over
+     * the classes as the count allows, the first of each class in a permutation drawn from the seed.
+     */
+    static Dataset pickLabelled(Dataset train, int classes, TrainConfig cfg) {
+        if (!train.hasLabels()) throw new IllegalArgumentException("a semi-supervised model needs labels; the data set has none");
+        int n = train.n(), want = cfg.labelled();
+        int[] perm = Philox.permutation(new RngKey(cfg.seed(), Streams.LABELLED_PICK, 0), n);
+        int[] quota = new int[classes];
+        for (int c = 0; c < classes; c++) quota[c] = want / classes + (c < want % classes ? 1 : 0);
+        int[] picked = new int[want];
+        int k = 0;
+        for (int i = 0; i < n && k < want; i++) {
+            int c = train.label(perm[i]);
+            if (c >= classes) {
+                throw new IllegalArgumentException("example " + perm[i] + " has label " + c + ", the model knows " + classes + " classes");
+            }
+            if (quota[c] > 0) {
+                quota[c]--;
+                picked[k++] = perm[i];
+            }
+        }
+        if (k < want) throw new IllegalArgumentException("the training data has too few examples of some class for "
+                + want + " balanced labelled examples");
+        java.util.Arrays.sort(picked);
+        return train.pick(picked);
     }
 
     /**
@@ -80,8 +122,8 @@ public final class Trainer implements AutoCloseable {
         return skipped;
     }
 
-    public Vae model() {
-        return vae;
+    public Model model() {
+        return model;
     }
 
     public Adam optimizer() {
@@ -127,12 +169,20 @@ public final class Trainer implements AutoCloseable {
 
     /** Runs (the rest of) the current epoch. */
     public EpochResult runEpoch(TrainListener listener) {
-        Backend be = vae.backend();
+        Backend be = model.backend();
         int n = train.size(), steps = stepsPerEpoch();
         train.order(Philox.permutation(new RngKey(cfg.seed(), Streams.SHUFFLE, epoch), n));
         RngKey binarize = cfg.binarization() == Binarization.FIXED
                 ? new RngKey(cfg.seed(), Streams.FIXED_BINARIZE, 0)
                 : new RngKey(cfg.seed(), Streams.BINARIZE, epoch);
+        int lbatches = 0;
+        RngKey binarizeLabelled = null;
+        if (labelled != null) {
+            labelled.order(Philox.permutation(new RngKey(cfg.seed(), Streams.LABELLED_SHUFFLE, epoch), labelled.size()));
+            lbatches = (labelled.size() + xl.rows() - 1) / xl.rows();
+            binarizeLabelled = new RngKey(cfg.seed(), Streams.LABELLED_BINARIZE,
+                    cfg.binarization() == Binarization.FIXED ? 0 : epoch + 1L);
+        }
         be.fill(lossAcc, 0);
         int seen = 0;
         listener.epochStart(epoch, steps, batchInEpoch);
@@ -142,7 +192,20 @@ public final class Trainer implements AutoCloseable {
             int b = Math.min(cfg.batchSize(), n - from);
             Tensor xb = x.rowSlice(0, b);
             train.gather(from, cfg.binarization(), binarize, xb);
-            pass.run(xb, new RngKey(cfg.seed(), Streams.LATENT, adam.steps()));
+            Tensor yb = null, xlb = null, ylb = null;
+            if (y != null) {
+                yb = y.rowSlice(0, b);
+                train.gatherLabels(from, yb);
+            }
+            if (labelled != null) {
+                int lfrom = (batchInEpoch % lbatches) * xl.rows(), lb = Math.min(xl.rows(), labelled.size() - lfrom);
+                xlb = xl.rowSlice(0, lb);
+                ylb = yl.rowSlice(0, lb);
+                labelled.gather(lfrom, cfg.binarization(), binarizeLabelled, xlb);
+                labelled.gatherLabels(lfrom, ylb);
+            }
+            pass.klWeight(cfg.klWeight(epoch + (double) batchInEpoch / steps));
+            pass.run(new Batch(xb, yb, xlb, ylb), new RngKey(cfg.seed(), Streams.LATENT, adam.steps()));
             listener.gradientsReady(epoch, batchInEpoch + 1, adam.steps() + 1);
             if (guard.stepIsFinite(pass)) {
                 adam.step();
@@ -157,12 +220,14 @@ public final class Trainer implements AutoCloseable {
         double seconds = (System.nanoTime() - t0) / 1e9;
         double trainElbo = seen == 0 ? Double.NaN : -be.sum(lossAcc) / seen;
         double testElbo = Double.NaN;
+        java.util.Map<String, Double> metrics = java.util.Map.of();
         if (test != null) {
-            testElbo = Evaluator.mean(new Evaluator(vae, test, cfg.binarization(), cfg.seed()).elbo(1));
+            testElbo = model.testObjective(test, cfg.binarization(), cfg.seed());
+            metrics = model.testMetrics(test, cfg.binarization(), cfg.seed());
         }
         epoch++;
         batchInEpoch = 0;
-        EpochResult r = new EpochResult(epoch, adam.steps(), trainElbo, testElbo, seconds);
+        EpochResult r = new EpochResult(epoch, adam.steps(), trainElbo, testElbo, seconds, metrics);
         listener.epochEnd(r);
         return r;
     }
@@ -188,6 +253,8 @@ public final class Trainer implements AutoCloseable {
     public void close() {
         pass.close();
         x.close();
+        for (Tensor t : new Tensor[]{y, xl, yl}) if (t != null) t.close();
+        if (labelled != null) labelled.close();
         lossAcc.close();
         adam.close();
         train.close();

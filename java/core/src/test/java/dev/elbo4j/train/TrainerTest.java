@@ -82,7 +82,7 @@ class TrainerTest {
             }
             Checkpoint c = Checkpoint.load(ck);
             assertEquals(stopAt, c.state().step());
-            try (Vae vae = c.restoreModel(be); Trainer t = new Trainer(vae, train, null, c.training())) {
+            try (Vae vae = c.restoreModel(be, Vae.class); Trainer t = new Trainer(vae, train, null, c.training())) {
                 c.restoreTraining(t);
                 t.run(new TrainListener() {
                 });
@@ -101,7 +101,7 @@ class TrainerTest {
             Checkpoint c = Checkpoint.load(f);
             assertEquals(cfg, c.model());
             assertNull(c.state());
-            try (Vae back = c.restoreModel(be)) {
+            try (Vae back = c.restoreModel(be, Vae.class)) {
                 assertArrayEquals(be.download(vae.parameters().values()), be.download(back.parameters().values()));
             }
         }

@@ -1,0 +1,48 @@
+package dev.elbo4j.model;
+
+import dev.elbo4j.backend.Backend;
+import dev.elbo4j.backend.Binarization;
+import dev.elbo4j.data.DeviceDataset;
+import dev.elbo4j.nn.Parameters;
+import dev.elbo4j.tensor.DType;
+
+import java.util.Map;
+
+/**
+ * A model the {@link dev.elbo4j.train.Trainer} can fit: parameters in one flat buffer on a backend,
+ * a training step that writes the gradient of a mean loss, and a test figure. Every model family
+ * of elbo4j (VAE, autoencoders, conditional and semi-supervised VAEs, ...) implements it; the
+ * trainer, the checkpoint format and the NaN guard know nothing else about a model.
+ */
+public interface Model extends AutoCloseable {
+
+    /** The architecture, enough to build the same model again (and to write a checkpoint). */
+    ModelConfig config();
+
+    Backend backend();
+
+    DType dtype();
+
+    Parameters parameters();
+
+    /** Buffers for training steps on batches of up to {@code maxBatch} examples. */
+    TrainStep trainStep(int maxBatch);
+
+    /**
+     * The test figure reported after each epoch, per example, higher is better, in the same units
+     * as the training objective (-loss): the ELBO for latent-variable models, minus the
+     * reconstruction loss for autoencoders. Stochastic binarisations are evaluated on one fixed
+     * draw from {@code seed}.
+     */
+    double testObjective(DeviceDataset data, Binarization trainBinarization, long seed);
+
+    /**
+     * Further test figures by name (e.g. "accuracy"), computed after each epoch; none by default.
+     */
+    default Map<String, Double> testMetrics(DeviceDataset data, Binarization trainBinarization, long seed) {
+        return Map.of();
+    }
+
+    @Override
+    void close();
+}

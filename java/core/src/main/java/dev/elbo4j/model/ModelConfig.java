@@ -1,0 +1,47 @@
+package dev.elbo4j.model;
+
+import dev.elbo4j.backend.Backend;
+import dev.elbo4j.nn.Parameters;
+import dev.elbo4j.tensor.DType;
+
+import java.util.Map;
+
+/**
+ * The architecture of a {@link Model}: what a checkpoint stores under metadata {@code model} and
+ * what rebuilds the model. {@link ModelConfigs#fromJson} reads it back by its {@link #type()}.
+ */
+public interface ModelConfig {
+
+    /** The model family as written in checkpoints and on the command line: "vae", "ae", "cvae", "m2". */
+    String type();
+
+    /** D, pixels per example. */
+    int inputDim();
+
+    /** What the trainer reports as the objective (-loss per example): "ELBO" for bounds, "-loss" otherwise. */
+    default String objectiveName() {
+        return "ELBO";
+    }
+
+    /** How the model uses labels in training. */
+    default LabelUse labelUse() {
+        return LabelUse.NONE;
+    }
+
+    /** Classes of the one-hot labels the model takes (0 when it takes none). */
+    default int classes() {
+        return 0;
+    }
+
+    /**
+     * The parameters a model of this architecture has, by name, shape and initialisation, in
+     * checkpoint order, without allocating them: what a checkpoint reader checks a file against.
+     */
+    Parameters.Builder parameterLayout();
+
+    /** A freshly initialised model, parameters drawn from {@code seed}; dtype F32, or F64 for checks. */
+    Model create(Backend backend, DType dtype, long seed);
+
+    /** The architecture as JSON values (without "type" and "image_shape", which the checkpoint adds). */
+    Map<String, Object> toJson();
+}

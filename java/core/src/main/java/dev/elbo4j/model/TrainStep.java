@@ -1,0 +1,41 @@
+package dev.elbo4j.model;
+
+import dev.elbo4j.rng.RngKey;
+import dev.elbo4j.tensor.Tensor;
+
+import java.util.Map;
+
+/**
+ * The buffers and the work of one training step of a {@link Model}: forward, loss and backward on
+ * a batch, allocated once for a maximum batch size.
+ */
+public interface TrainStep extends AutoCloseable {
+
+    /**
+     * Evaluates the loss on {@code batch} with the noise of {@code key} and overwrites every
+     * parameter gradient with the gradient of the batch's mean loss.
+     */
+    void run(Batch batch, RngKey key);
+
+    /**
+     * The weight of the KL term from the next {@link #run} on, relative to the model's own beta:
+     * the trainer's KL warm-up sets it from 0 to 1. Models without a KL term ignore it.
+     */
+    default void klWeight(double weight) {
+    }
+
+    /** The last batch's mean loss per example (a host read; waits for the backend). */
+    double meanLoss();
+
+    /** Adds the last batch's summed loss (mean loss x batch size) into the 1-element F64 {@code acc}, on the backend. */
+    void accumulateLoss(Tensor acc);
+
+    /**
+     * The last batch's loss terms by name (e.g. "reconstruction term, -log p(x|z)"), per example or
+     * per row, for naming the first non-finite one when a step fails.
+     */
+    Map<String, Tensor> lossTerms();
+
+    @Override
+    void close();
+}
