@@ -42,11 +42,23 @@ final class ModelOptions {
     @Option(names = "--beta", paramLabel = "BETA", defaultValue = "1", description = "Weight of the KL term (default: ${DEFAULT-VALUE}).")
     double beta;
 
+    // ---- ae (autoencoders: plain, denoising, sparse, tied) -----------------------------------
+
+    // ---- end ae
+
+    // ---- cvae and m2 ---------------------------------------------------------------------------
+
+    // ---- end cvae and m2
+
     /** The model the flags describe, for inputs of {@code inputDim} pixels. */
     ModelConfig config(int inputDim) {
         try {
             return switch (model) {
                 case "vae" -> vae(inputDim);
+                // case "ae"
+
+                // case "cvae", "m2"
+
                 default -> throw new Main.UsageException("--model must be one of " + String.join(", ", MODELS) + ", got '" + model + "'");
             };
         } catch (IllegalArgumentException e) {
@@ -62,6 +74,10 @@ final class ModelOptions {
         }
         return dec;
     }
+
+    // builders of ae
+
+    // builders of cvae and m2
 
     private VaeConfig vae(int inputDim) {
         return VaeConfig.builder().inputDim(inputDim).encoderHidden(hidden).latent(latent).decoderHidden(decoderHidden())

@@ -154,6 +154,21 @@ public interface Backend extends AutoCloseable {
      */
     void gather(Tensor dataset, Tensor index, int from, Binarization mode, RngKey key, Tensor out);
 
+    // ==== autoencoder.cu: denoising and sparse autoencoders (issue 6) ====
+    // (methods of this group go below this line)
+
+    // ==== end of autoencoder.cu ====
+
+    // ==== iwae.cu: importance-weighted objective (issue 6) ====
+    // (methods of this group go below this line)
+
+    // ==== end of iwae.cu ====
+
+    // ==== classify.cu: conditional and semi-supervised models (issue 6) ====
+    // (methods of this group go below this line)
+
+    // ==== end of classify.cu ====
+
     @Override
     void close();
 }

@@ -11,7 +11,7 @@ public final class ModelConfigs {
     }
 
     /** The model types a checkpoint may hold. */
-    public static final List<String> TYPES = List.of("vae");
+    public static final List<String> TYPES = List.of("vae" /* ae */ /* cvae */ /* m2 */);
 
     /**
      * The architecture in {@code m}; throws IllegalArgumentException naming the bad key (the
@@ -21,6 +21,12 @@ public final class ModelConfigs {
         String type = JsonFields.string(m, "type");
         return switch (type) {
             case "vae" -> VaeConfig.fromJson(m);
+            // autoencoders (ae)
+
+            // conditional VAE (cvae)
+
+            // semi-supervised M2 (m2)
+
             default -> throw new IllegalArgumentException("unknown model type '" + type + "' (known: "
                     + String.join(", ", TYPES) + ")");
         };

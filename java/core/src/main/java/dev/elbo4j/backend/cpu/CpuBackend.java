@@ -245,6 +245,21 @@ public final class CpuBackend implements Backend {
         CpuData.gather(d, i, from, mode, key, floating(out, "out"));
     }
 
+    // ==== autoencoder.cu: denoising and sparse autoencoders (issue 6) ====
+    // (methods of this group go below this line)
+
+    // ==== end of autoencoder.cu ====
+
+    // ==== iwae.cu: importance-weighted objective (issue 6) ====
+    // (methods of this group go below this line)
+
+    // ==== end of iwae.cu ====
+
+    // ==== classify.cu: conditional and semi-supervised models (issue 6) ====
+    // (methods of this group go below this line)
+
+    // ==== end of classify.cu ====
+
     @Override
     public void close() {
     }

@@ -922,6 +922,21 @@ public final class CudaBackend implements Backend {
     }
 
     /** Frees every device object of this backend and releases the context; idempotent. */
+    // ==== autoencoder.cu: denoising and sparse autoencoders (issue 6) ====
+    // (methods of this group go below this line)
+
+    // ==== end of autoencoder.cu ====
+
+    // ==== iwae.cu: importance-weighted objective (issue 6) ====
+    // (methods of this group go below this line)
+
+    // ==== end of iwae.cu ====
+
+    // ==== classify.cu: conditional and semi-supervised models (issue 6) ====
+    // (methods of this group go below this line)
+
+    // ==== end of classify.cu ====
+
     @Override
     public void close() {
         if (closed) return;

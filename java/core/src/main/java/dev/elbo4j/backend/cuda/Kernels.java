@@ -90,6 +90,21 @@ public final class Kernels {
     // memory.cu
     public static final KernelSpec FILL_U64 = KernelSpec.of("memory.cu", "elbo4j_fill_u64", BLOCK_ELEMENTWISE, PTR, I64, I64);
 
+    // ==== autoencoder.cu: denoising and sparse autoencoders (issue 6) ====
+    // (methods of this group go below this line)
+
+    // ==== end of autoencoder.cu ====
+
+    // ==== iwae.cu: importance-weighted objective (issue 6) ====
+    // (methods of this group go below this line)
+
+    // ==== end of iwae.cu ====
+
+    // ==== classify.cu: conditional and semi-supervised models (issue 6) ====
+    // (methods of this group go below this line)
+
+    // ==== end of classify.cu ====
+
     /** All entry points; the backend resolves each one when it loads the module. */
     public static final List<KernelSpec> ALL = List.of(
             PHILOX_U32, UNIFORM_F32, NORMAL_F32, COUNTER_ADD_U64,
@@ -98,7 +113,13 @@ public final class Kernels {
             BIAS_ACT, ACT_BACKWARD, BIAS_ACT_BACKWARD,
             ADAM, GATHER,
             SUM_F32, SUM_F64, SUM_I32, SUM_U8,
-            FILL_U64);
+            FILL_U64
+            // autoencoder.cu entries
+
+            // iwae.cu entries
+
+            // classify.cu entries
+    );
 
     // ---- grid sizing ------------------------------------------------------------------------------
 
