@@ -50,6 +50,14 @@ final class ModelOptions {
 
     // ---- end cvae and m2
 
+    // ---- rbm, dbn, fvbm ------------------------------------------------------------------------
+
+    // ---- end rbm, dbn, fvbm
+
+    // ---- nice and flows ------------------------------------------------------------------------
+
+    // ---- end nice and flows
+
     /** The model the flags describe, for inputs of {@code inputDim} pixels. */
     ModelConfig config(int inputDim) {
         try {
@@ -58,6 +66,10 @@ final class ModelOptions {
                 // case "ae"
 
                 // case "cvae", "m2"
+
+                // case "rbm", "dbn", "fvbm"
+
+                // case "nice"
 
                 default -> throw new Main.UsageException("--model must be one of " + String.join(", ", MODELS) + ", got '" + model + "'");
             };
@@ -78,6 +90,10 @@ final class ModelOptions {
     // builders of ae
 
     // builders of cvae and m2
+
+    // builders of rbm, dbn, fvbm
+
+    // builders of nice
 
     private VaeConfig vae(int inputDim) {
         return VaeConfig.builder().inputDim(inputDim).encoderHidden(hidden).latent(latent).decoderHidden(decoderHidden())

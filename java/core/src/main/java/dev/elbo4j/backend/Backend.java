@@ -169,6 +169,17 @@ public interface Backend extends AutoCloseable {
 
     // ==== end of classify.cu ====
 
+
+    // ==== rbm.cu: RBMs, Gibbs sampling, AIS (issue 7) ====
+    // (methods of this group go below this line)
+
+    // ==== end of rbm.cu ====
+
+    // ==== flow.cu: planar and NICE flows (issue 7) ====
+    // (methods of this group go below this line)
+
+    // ==== end of flow.cu ====
+
     @Override
     void close();
 }

@@ -11,7 +11,7 @@ public final class ModelConfigs {
     }
 
     /** The model types a checkpoint may hold. */
-    public static final List<String> TYPES = List.of("vae" /* ae */ /* cvae */ /* m2 */);
+    public static final List<String> TYPES = List.of("vae" /* ae */ /* cvae */ /* m2 */ /* rbm, dbn, fvbm */ /* nice */);
 
     /**
      * The architecture in {@code m}; throws IllegalArgumentException naming the bad key (the
@@ -26,6 +26,10 @@ public final class ModelConfigs {
             // conditional VAE (cvae)
 
             // semi-supervised M2 (m2)
+
+            // RBM, DBN, fully visible BM (rbm, dbn, fvbm)
+
+            // NICE flow (nice)
 
             default -> throw new IllegalArgumentException("unknown model type '" + type + "' (known: "
                     + String.join(", ", TYPES) + ")");

@@ -260,6 +260,17 @@ public final class CpuBackend implements Backend {
 
     // ==== end of classify.cu ====
 
+
+    // ==== rbm.cu: RBMs, Gibbs sampling, AIS (issue 7) ====
+    // (methods of this group go below this line)
+
+    // ==== end of rbm.cu ====
+
+    // ==== flow.cu: planar and NICE flows (issue 7) ====
+    // (methods of this group go below this line)
+
+    // ==== end of flow.cu ====
+
     @Override
     public void close() {
     }

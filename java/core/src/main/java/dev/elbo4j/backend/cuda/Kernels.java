@@ -105,6 +105,17 @@ public final class Kernels {
 
     // ==== end of classify.cu ====
 
+
+    // ==== rbm.cu: RBMs, Gibbs sampling, AIS (issue 7) ====
+    // (methods of this group go below this line)
+
+    // ==== end of rbm.cu ====
+
+    // ==== flow.cu: planar and NICE flows (issue 7) ====
+    // (methods of this group go below this line)
+
+    // ==== end of flow.cu ====
+
     /** All entry points; the backend resolves each one when it loads the module. */
     public static final List<KernelSpec> ALL = List.of(
             PHILOX_U32, UNIFORM_F32, NORMAL_F32, COUNTER_ADD_U64,
@@ -119,6 +130,10 @@ public final class Kernels {
             // iwae.cu entries
 
             // classify.cu entries
+
+            // rbm.cu entries
+
+            // flow.cu entries
     );
 
     // ---- grid sizing ------------------------------------------------------------------------------
