@@ -4,6 +4,7 @@ import dev.elbo4j.backend.Activation;
 import dev.elbo4j.backend.Likelihood;
 import dev.elbo4j.model.ModelConfig;
 import dev.elbo4j.model.VaeConfig;
+import dev.elbo4j.model.VaeObjective;
 import picocli.CommandLine.Option;
 
 import java.util.List;
@@ -41,6 +42,10 @@ final class ModelOptions {
     int samples;
     @Option(names = "--beta", paramLabel = "BETA", defaultValue = "1", description = "Weight of the KL term (default: ${DEFAULT-VALUE}).")
     double beta;
+    @Option(names = "--objective", paramLabel = "OBJ", defaultValue = "elbo",
+            description = "Training objective: elbo, or iwae (importance-weighted bound with k = --samples; "
+                    + "needs --beta 1 and no --warmup) (default: ${DEFAULT-VALUE}).")
+    String objective;
 
     // ---- ae (autoencoders: plain, denoising, sparse, tied) -----------------------------------
 
@@ -82,6 +87,6 @@ final class ModelOptions {
     private VaeConfig vae(int inputDim) {
         return VaeConfig.builder().inputDim(inputDim).encoderHidden(hidden).latent(latent).decoderHidden(decoderHidden())
                 .activation(Activation.parse(activation)).likelihood(Likelihood.parse(likelihood, sigma))
-                .samples(samples).beta(beta).build();
+                .samples(samples).beta(beta).objective(VaeObjective.parse(objective)).build();
     }
 }

@@ -12,6 +12,8 @@ import dev.elbo4j.model.Model;
 import dev.elbo4j.model.ModelConfig;
 import dev.elbo4j.model.Reconstructing;
 import dev.elbo4j.model.Vae;
+import dev.elbo4j.model.VaeConfig;
+import dev.elbo4j.model.VaeObjective;
 import dev.elbo4j.tensor.DType;
 import dev.elbo4j.train.Checkpoint;
 import dev.elbo4j.train.EpochResult;
@@ -66,7 +68,7 @@ final class TrainCommand implements Callable<Integer> {
     ModelOptions modelOptions = new ModelOptions();
     @Option(names = "--warmup", paramLabel = "EPOCHS", defaultValue = "0",
             description = "KL warm-up: the KL term's weight rises linearly from 0 to 1 over this many epochs "
-                    + "(default: ${DEFAULT-VALUE}, none).")
+                    + "(default: ${DEFAULT-VALUE}, none; not with --objective iwae).")
     double warmup;
     @Option(names = "--labels", paramLabel = "N", defaultValue = "100",
             description = "Labelled training examples of a semi-supervised model, balanced over the classes "
@@ -134,6 +136,9 @@ final class TrainCommand implements Callable<Integer> {
             throw new Main.UsageException("the checkpoint's model takes " + cfg.inputDim() + " pixels, the data has " + train.dim());
         }
         if (warmup < 0) throw new Main.UsageException("--warmup must be >= 0, got " + warmup);
+        if (warmup > 0 && cfg instanceof VaeConfig vc && vc.objective() == VaeObjective.IWAE) {
+            throw new Main.UsageException("--warmup does not apply to --objective iwae (the bound has no separate KL term)");
+        }
         if (cfg.labelUse() == LabelUse.SOME && (labels < 1 || labels > train.n())) {
             throw new Main.UsageException("--labels must be in 1.." + train.n() + ", got " + labels);
         }
