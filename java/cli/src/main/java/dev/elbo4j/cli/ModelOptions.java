@@ -4,7 +4,6 @@ import dev.elbo4j.backend.Activation;
 import dev.elbo4j.backend.Likelihood;
 import dev.elbo4j.model.ModelConfig;
 import dev.elbo4j.model.VaeConfig;
-import dev.elbo4j.model.VaeObjective;
 import picocli.CommandLine.Option;
 
 import java.util.List;
@@ -87,6 +86,6 @@ final class ModelOptions {
     private VaeConfig vae(int inputDim) {
         return VaeConfig.builder().inputDim(inputDim).encoderHidden(hidden).latent(latent).decoderHidden(decoderHidden())
                 .activation(Activation.parse(activation)).likelihood(Likelihood.parse(likelihood, sigma))
-                .samples(samples).beta(beta).objective(VaeObjective.parse(objective)).build();
+                .samples(samples).beta(beta).objective(dev.elbo4j.model.VaeObjective.parse(objective)).build();
     }
 }

@@ -12,8 +12,6 @@ import dev.elbo4j.model.Model;
 import dev.elbo4j.model.ModelConfig;
 import dev.elbo4j.model.Reconstructing;
 import dev.elbo4j.model.Vae;
-import dev.elbo4j.model.VaeConfig;
-import dev.elbo4j.model.VaeObjective;
 import dev.elbo4j.tensor.DType;
 import dev.elbo4j.train.Checkpoint;
 import dev.elbo4j.train.EpochResult;
@@ -136,7 +134,8 @@ final class TrainCommand implements Callable<Integer> {
             throw new Main.UsageException("the checkpoint's model takes " + cfg.inputDim() + " pixels, the data has " + train.dim());
         }
         if (warmup < 0) throw new Main.UsageException("--warmup must be >= 0, got " + warmup);
-        if (warmup > 0 && cfg instanceof VaeConfig vc && vc.objective() == VaeObjective.IWAE) {
+        if (warmup > 0 && cfg instanceof dev.elbo4j.model.VaeConfig vc
+                && vc.objective() == dev.elbo4j.model.VaeObjective.IWAE) {
             throw new Main.UsageException("--warmup does not apply to --objective iwae (the bound has no separate KL term)");
         }
         if (cfg.labelUse() == LabelUse.SOME && (labels < 1 || labels > train.n())) {
