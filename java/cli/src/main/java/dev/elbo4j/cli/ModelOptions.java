@@ -41,6 +41,10 @@ final class ModelOptions {
     int samples;
     @Option(names = "--beta", paramLabel = "BETA", defaultValue = "1", description = "Weight of the KL term (default: ${DEFAULT-VALUE}).")
     double beta;
+    @Option(names = "--objective", paramLabel = "OBJ", defaultValue = "elbo",
+            description = "Training objective: elbo, or iwae (importance-weighted bound with k = --samples; "
+                    + "needs --beta 1 and no --warmup) (default: ${DEFAULT-VALUE}).")
+    String objective;
 
     // ---- ae (autoencoders: plain, denoising, sparse, tied) -----------------------------------
 
@@ -98,6 +102,6 @@ final class ModelOptions {
     private VaeConfig vae(int inputDim) {
         return VaeConfig.builder().inputDim(inputDim).encoderHidden(hidden).latent(latent).decoderHidden(decoderHidden())
                 .activation(Activation.parse(activation)).likelihood(Likelihood.parse(likelihood, sigma))
-                .samples(samples).beta(beta).build();
+                .samples(samples).beta(beta).objective(dev.elbo4j.model.VaeObjective.parse(objective)).build();
     }
 }

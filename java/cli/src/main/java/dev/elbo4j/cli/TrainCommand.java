@@ -66,7 +66,7 @@ final class TrainCommand implements Callable<Integer> {
     ModelOptions modelOptions = new ModelOptions();
     @Option(names = "--warmup", paramLabel = "EPOCHS", defaultValue = "0",
             description = "KL warm-up: the KL term's weight rises linearly from 0 to 1 over this many epochs "
-                    + "(default: ${DEFAULT-VALUE}, none).")
+                    + "(default: ${DEFAULT-VALUE}, none; not with --objective iwae).")
     double warmup;
     @Option(names = "--labels", paramLabel = "N", defaultValue = "100",
             description = "Labelled training examples of a semi-supervised model, balanced over the classes "
@@ -134,6 +134,10 @@ final class TrainCommand implements Callable<Integer> {
             throw new Main.UsageException("the checkpoint's model takes " + cfg.inputDim() + " pixels, the data has " + train.dim());
         }
         if (warmup < 0) throw new Main.UsageException("--warmup must be >= 0, got " + warmup);
+        if (warmup > 0 && cfg instanceof dev.elbo4j.model.VaeConfig vc
+                && vc.objective() == dev.elbo4j.model.VaeObjective.IWAE) {
+            throw new Main.UsageException("--warmup does not apply to --objective iwae (the bound has no separate KL term)");
+        }
         if (cfg.labelUse() == LabelUse.SOME && (labels < 1 || labels > train.n())) {
             throw new Main.UsageException("--labels must be in 1.." + train.n() + ", got " + labels);
         }

@@ -162,6 +162,42 @@ public interface Backend extends AutoCloseable {
     // ==== iwae.cu: importance-weighted objective (issue 6) ====
     // (methods of this group go below this line)
 
+    /**
+     * The importance weights and the loss of the IWAE bound (Burda et al. 2015). {@code rowLoss}
+     * and {@code logRatio} have R = L*B elements, element l*B + b being sample l of input b (the
+     * layout of {@link #latentForward}); B = loss.size, L = R / B. With the log weights
+     * lw[l*B+b] = -rowLoss[l*B+b] + logRatio[l*B+b] = log p(x_b|z_l) + log p(z_l) - log q(z_l|x_b)
+     * and m_b = max_l lw[l*B+b]:
+     * loss[b] = -log((1/L) sum_l exp(lw[l*B+b])) = -(m_b + log sum_l exp(lw[l*B+b] - m_b) - log L),
+     * weights[l*B+b] = exp(lw[l*B+b] - m_b) / sum_l' exp(lw[l'*B+b] - m_b) (a softmax over l, so
+     * they sum to 1 for each b). In double, l in increasing order. Overwrites weights (R) and loss (B).
+     */
+    void iwaeWeights(Tensor rowLoss, Tensor logRatio, Tensor weights, Tensor loss);
+
+    /**
+     * Weights the decoder-output gradient of the IWAE loss, in place: dOut[r, c] *= scale *
+     * weights[r] (dOut R x D, weights R). On entry dOut must be d rowLoss[r] / d out[r, c] (the
+     * gradient of {@link #likelihood} with gradScale 1). For {@link Likelihood.Kind#GAUSSIAN_LEARNED}
+     * pass the log variance {@code logVar} (D) and {@code dLogVar} (D, overwritten):
+     * dLogVar[c] = scale * sum_r weights[r] (1 - g[r, c]^2 exp(logVar[c])) / 2, g being dOut on entry,
+     * which is scale * sum_r weights[r] d rowLoss[r] / d logVar[c] because g = (out - x) exp(-logVar);
+     * the sum runs over r in increasing order in double. Both are null for the other likelihoods.
+     */
+    void iwaeScaleRows(Tensor weights, double scale, Tensor dOut, Tensor logVar, Tensor dLogVar);
+
+    /**
+     * Backward of the IWAE loss scale * sum_b loss[b] ({@link #iwaeWeights}) to the encoder's
+     * statistics, with eps fixed (z = mu + exp(lv/2) eps). stats is B x 2Z, eps, z, dz are R x Z with
+     * R = L*B, weights R. {@code dz} is the gradient that reached z through the decoder, already
+     * weighted (scale * weights[r] * d rowLoss[r] / d z[r], from {@link #iwaeScaleRows}); the log
+     * ratio adds scale * weights[r] * z[r, k]. With g[r, k] = dz[r, k] + scale * weights[r] * z[r, k]:
+     * dStats[b, k] = sum_l g[l*B+b, k] and
+     * dStats[b, Z+k] = exp(lv[b, k] / 2) / 2 * sum_l g[l*B+b, k] eps[l*B+b, k] - scale / 2
+     * (the last term is d(-log q)/d lv at fixed eps, times the weights' sum 1). Sums over l in
+     * increasing order in double. Overwrites dStats.
+     */
+    void iwaeLatentBackward(Tensor stats, Tensor eps, Tensor z, Tensor dz, Tensor weights, double scale, Tensor dStats);
+
     // ==== end of iwae.cu ====
 
     // ==== classify.cu: conditional and semi-supervised models (issue 6) ====

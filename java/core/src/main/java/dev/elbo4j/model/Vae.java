@@ -20,7 +20,9 @@ import java.util.Map;
  * prior N(0, I) and a decoder p(x|z) of the configured {@link dev.elbo4j.backend.Likelihood}.
  *
  * <p>The training loss per example is {@code (1/L) sum_l -log p(x|z_l) + beta KL(q(z|x) || p(z))},
- * averaged over the batch; with beta = 1 it is the negative ELBO. Parameters are named
+ * averaged over the batch; with beta = 1 it is the negative ELBO. With the {@link VaeObjective#IWAE}
+ * objective it is {@code -log (1/L) sum_l exp(lw_l)}, lw_l = log p(x|z_l) + log p(z_l) - log q(z_l|x)
+ * (Burda et al. 2015, k = L), averaged over the batch. Parameters are named
  * {@code encoder.i.weight|bias}, {@code decoder.i.weight|bias} and, for a learned-variance
  * Gaussian, {@code decoder.logvar}; the encoder's last layer emits [mu, log sigma^2].
  */
@@ -111,10 +113,16 @@ public final class Vae implements LatentModel {
         return pass(maxBatch, cfg.samples(), true);
     }
 
-    /** The test ELBO with one sample of z per input. */
+    /**
+     * The test set's mean of the training objective: the ELBO with one sample of z per input, or for
+     * the iwae objective the IWAE bound with k = L samples (the importance-sampled log p(x) estimate
+     * of {@link Evaluator#logLikelihood} with k = L).
+     */
     @Override
     public double testObjective(DeviceDataset data, Binarization trainBinarization, long seed) {
-        return Evaluator.mean(new Evaluator(this, data, trainBinarization, seed).elbo(1));
+        Evaluator ev = new Evaluator(this, data, trainBinarization, seed);
+        return Evaluator.mean(cfg.objective() == VaeObjective.IWAE ? ev.logLikelihood(cfg.samples(), done -> {
+        }) : ev.elbo(1));
     }
 
     /** Buffers for batches of up to {@code maxBatch} inputs with {@code samples} draws of z each. */
@@ -124,14 +132,17 @@ public final class Vae implements LatentModel {
 
     /**
      * One forward (and, for training, backward) evaluation of the model on a batch. Holds every
-     * activation buffer, allocated once; a smaller batch uses the leading rows.
+     * activation buffer, allocated once; a smaller batch uses the leading rows. A training pass
+     * optimises the configured objective; an evaluation pass computes the ELBO's terms and the log
+     * ratios whatever the objective.
      */
     public final class Pass implements TrainStep {
         private final int maxBatch, samples;
         private final boolean training;
         private double klWeight = 1;
         private final Mlp.Workspace enc, dec;
-        private final Tensor eps, z, dz, rowLoss, kl, logRatio;
+        private final boolean iwae;
+        private final Tensor eps, z, dz, rowLoss, kl, logRatio, weights, iwaeLoss;
         private int batch;
 
         private Pass(int maxBatch, int samples, boolean training) {
@@ -150,7 +161,10 @@ public final class Vae implements LatentModel {
             dz = training ? backend.alloc(dtype, rows, zd) : null;
             rowLoss = backend.alloc(dtype, rows);
             kl = backend.alloc(dtype, maxBatch);
-            logRatio = training ? null : backend.alloc(dtype, rows);
+            iwae = training && cfg.objective() == VaeObjective.IWAE;
+            logRatio = training && !iwae ? null : backend.alloc(dtype, rows);
+            weights = iwae ? backend.alloc(dtype, rows) : null;
+            iwaeLoss = iwae ? backend.alloc(dtype, maxBatch) : null;
         }
 
         public int samples() {
@@ -162,10 +176,17 @@ public final class Vae implements LatentModel {
             run(batch.x(), key);
         }
 
-        /** KL warm-up: the KL term's weight is {@code weight * beta} from the next run on. */
+        /**
+         * KL warm-up: the KL term's weight is {@code weight * beta} from the next run on. The iwae
+         * objective has no separate KL term: it accepts only weight 1 (IllegalArgumentException otherwise).
+         */
         @Override
         public void klWeight(double weight) {
             if (!(weight >= 0) || Double.isInfinite(weight)) throw new IllegalArgumentException("KL weight must be >= 0, got " + weight);
+            if (iwae && weight != 1) {
+                throw new IllegalArgumentException("KL warm-up does not apply to the iwae objective (no separate KL term), got weight "
+                        + weight);
+            }
             this.klWeight = weight;
         }
 
@@ -178,7 +199,12 @@ public final class Vae implements LatentModel {
         public Map<String, Tensor> lossTerms() {
             Map<String, Tensor> m = new LinkedHashMap<>();
             m.put("loss (reconstruction term, -log p(x|z))", rowLoss());
-            m.put("loss (KL term)", kl());
+            if (iwae) {
+                m.put("loss (log p(z) - log q(z|x))", logRatio());
+                m.put("loss (IWAE, -log mean_l p(x, z_l) / q(z_l|x))", iwaeLoss());
+            } else {
+                m.put("loss (KL term)", kl());
+            }
             return m;
         }
 
@@ -195,12 +221,24 @@ public final class Vae implements LatentModel {
             batch = b;
             Tensor stats = encoder.forward(params, enc, x);
             Tensor zz = z.rowSlice(0, rows), ee = eps.rowSlice(0, rows);
-            backend.latentForward(stats, key, ee, zz, kl.view(0, b), training ? null : logRatio.view(0, rows));
+            backend.latentForward(stats, key, ee, zz, kl.view(0, b), logRatio == null ? null : logRatio.view(0, rows));
             Tensor out = decoder.forward(params, dec, zz);
             boolean learned = cfg.likelihood().learnsVariance();
             Tensor logVar = learned ? params.value(LOGVAR) : null;
             Tensor dOut = training ? dec.outputGrad(rows) : null;
             Tensor dLogVar = training && learned ? params.grad(LOGVAR) : null;
+            if (iwae) {
+                // Unweighted d rowLoss / d out first; the weights need every row's loss.
+                backend.likelihood(cfg.likelihood(), out, x, logVar, 1, rowLoss.view(0, rows), dOut, dLogVar);
+                Tensor w = weights.view(0, rows);
+                backend.iwaeWeights(rowLoss.view(0, rows), logRatio.view(0, rows), w, iwaeLoss.view(0, b));
+                backend.iwaeScaleRows(w, 1.0 / b, dOut, logVar, dLogVar);
+                Tensor dzz = dz.rowSlice(0, rows);
+                decoder.backward(params, dec, zz, dzz);
+                backend.iwaeLatentBackward(stats, ee, zz, dzz, w, 1.0 / b, enc.outputGrad(b));
+                encoder.backward(params, enc, x, null);
+                return;
+            }
             backend.likelihood(cfg.likelihood(), out, x, logVar, 1.0 / rows, rowLoss.view(0, rows), dOut, dLogVar);
             if (!training) return;
             Tensor dzz = dz.rowSlice(0, rows);
@@ -219,10 +257,25 @@ public final class Vae implements LatentModel {
             return kl.view(0, batch);
         }
 
-        /** log p(z) - log q(z|x) for each row of the last batch (evaluation passes only). */
+        /** log p(z) - log q(z|x) for each row of the last batch (evaluation passes and iwae training passes). */
         public Tensor logRatio() {
-            if (logRatio == null) throw new IllegalStateException("log ratios exist in evaluation passes only");
+            if (logRatio == null) throw new IllegalStateException("log ratios exist in evaluation passes and iwae training passes only");
             return logRatio.view(0, batch * samples);
+        }
+
+        /**
+         * The IWAE loss -log (1/L) sum_l exp(-rowLoss[l*B+b] + logRatio[l*B+b]) of each input of the
+         * last batch (iwae training passes only).
+         */
+        public Tensor iwaeLoss() {
+            if (iwaeLoss == null) throw new IllegalStateException("the IWAE loss exists in iwae training passes only");
+            return iwaeLoss.view(0, batch);
+        }
+
+        /** The normalised importance weights softmax_l(lw) of the last batch's rows (iwae training passes only). */
+        public Tensor weights() {
+            if (weights == null) throw new IllegalStateException("importance weights exist in iwae training passes only");
+            return weights.view(0, batch * samples);
         }
 
         /** The encoder's [mu, log sigma^2] for the last batch. */
@@ -235,9 +288,13 @@ public final class Vae implements LatentModel {
             return dec.output(batch * samples);
         }
 
-        /** Adds the last batch's summed training loss, (sum rowLoss)/L + beta sum KL, into acc. */
+        /** Adds the last batch's summed training loss, (sum rowLoss)/L + beta sum KL (iwae: sum of the IWAE losses), into acc. */
         @Override
         public void accumulateLoss(Tensor acc) {
+            if (iwae) {
+                backend.accumulate(iwaeLoss(), 1, acc);
+                return;
+            }
             backend.accumulate(rowLoss(), 1.0 / samples, acc);
             backend.accumulate(kl(), beta(), acc);
         }
@@ -245,6 +302,7 @@ public final class Vae implements LatentModel {
         /** The last batch's mean loss per example, read back to the host. */
         @Override
         public double meanLoss() {
+            if (iwae) return backend.sum(iwaeLoss()) / batch;
             return (backend.sum(rowLoss()) / samples + beta() * backend.sum(kl())) / batch;
         }
 
@@ -252,7 +310,7 @@ public final class Vae implements LatentModel {
         public void close() {
             enc.close();
             dec.close();
-            for (Tensor t : new Tensor[]{eps, z, dz, rowLoss, kl, logRatio}) if (t != null) t.close();
+            for (Tensor t : new Tensor[]{eps, z, dz, rowLoss, kl, logRatio, weights, iwaeLoss}) if (t != null) t.close();
         }
     }
 

@@ -24,9 +24,10 @@ import java.util.Map;
  * @param likelihood    p(x|z)
  * @param samples       L, Monte-Carlo samples of z per x in training
  * @param beta          weight of the KL term in the training loss (1: the ELBO)
+ * @param objective     the training objective: the ELBO, or the IWAE bound with k = samples (which needs beta = 1)
  */
 public record VaeConfig(int inputDim, int[] encoderHidden, int latent, int[] decoderHidden, Activation activation,
-                        Likelihood likelihood, int samples, double beta) implements ModelConfig {
+                        Likelihood likelihood, int samples, double beta, VaeObjective objective) implements ModelConfig {
 
     public VaeConfig {
         encoderHidden = encoderHidden.clone();
@@ -37,6 +38,10 @@ public record VaeConfig(int inputDim, int[] encoderHidden, int latent, int[] dec
         for (int h : decoderHidden) if (h <= 0) throw new IllegalArgumentException("decoder hidden sizes must be positive: " + Arrays.toString(decoderHidden));
         if (samples < 1) throw new IllegalArgumentException("samples per input must be >= 1, got " + samples);
         if (!(beta >= 0) || Double.isInfinite(beta)) throw new IllegalArgumentException("beta must be >= 0, got " + beta);
+        if (objective == null) throw new IllegalArgumentException("objective must be elbo or iwae, got null");
+        if (objective == VaeObjective.IWAE && beta != 1) {
+            throw new IllegalArgumentException("the iwae objective has no separate KL term to weight: beta must be 1, got " + beta);
+        }
     }
 
     @Override
@@ -67,6 +72,12 @@ public record VaeConfig(int inputDim, int[] encoderHidden, int latent, int[] dec
         return s;
     }
 
+    /** "IWAE bound" for the iwae objective (the train figure is -loss, a bound on log p(x)), else "ELBO". */
+    @Override
+    public String objectiveName() {
+        return objective == VaeObjective.IWAE ? "IWAE bound" : "ELBO";
+    }
+
     @Override
     public String type() {
         return "vae";
@@ -94,10 +105,11 @@ public record VaeConfig(int inputDim, int[] encoderHidden, int latent, int[] dec
         if (likelihood.kind() == Likelihood.Kind.GAUSSIAN_FIXED) m.put("sigma", likelihood.sigma());
         m.put("samples", samples);
         m.put("beta", beta);
+        m.put("objective", objective.id());
         return m;
     }
 
-    /** The inverse of {@link #toJson}. */
+    /** The inverse of {@link #toJson}; a file without "objective" (written before it existed) reads as elbo. */
     public static VaeConfig fromJson(Map<String, Object> m) {
         String lik = JsonFields.string(m, "likelihood");
         return builder().inputDim(JsonFields.integer(m, "input_dim"))
@@ -105,7 +117,9 @@ public record VaeConfig(int inputDim, int[] encoderHidden, int latent, int[] dec
                 .decoderHidden(JsonFields.ints(m, "decoder_hidden"))
                 .activation(Activation.parse(JsonFields.string(m, "activation")))
                 .likelihood(Likelihood.parse(lik, "gaussian".equals(lik) ? JsonFields.number(m, "sigma") : 0))
-                .samples(JsonFields.integer(m, "samples")).beta(JsonFields.number(m, "beta")).build();
+                .samples(JsonFields.integer(m, "samples")).beta(JsonFields.number(m, "beta"))
+                .objective(JsonFields.has(m, "objective") ? VaeObjective.parse(JsonFields.string(m, "objective")) : VaeObjective.ELBO)
+                .build();
     }
 
     public static Builder builder() {
@@ -114,20 +128,21 @@ public record VaeConfig(int inputDim, int[] encoderHidden, int latent, int[] dec
 
     public Builder toBuilder() {
         return new Builder().inputDim(inputDim).encoderHidden(encoderHidden).latent(latent).decoderHidden(decoderHidden)
-                .activation(activation).likelihood(likelihood).samples(samples).beta(beta);
+                .activation(activation).likelihood(likelihood).samples(samples).beta(beta).objective(objective);
     }
 
     @Override
     public boolean equals(Object o) {
         return o instanceof VaeConfig c && inputDim == c.inputDim && Arrays.equals(encoderHidden, c.encoderHidden)
                 && latent == c.latent && Arrays.equals(decoderHidden, c.decoderHidden) && activation == c.activation
-                && likelihood.equals(c.likelihood) && samples == c.samples && Double.compare(beta, c.beta) == 0;
+                && likelihood.equals(c.likelihood) && samples == c.samples && Double.compare(beta, c.beta) == 0
+                && objective == c.objective;
     }
 
     @Override
     public int hashCode() {
         return Arrays.hashCode(new Object[]{inputDim, Arrays.hashCode(encoderHidden), latent, Arrays.hashCode(decoderHidden),
-                activation, likelihood, samples, beta});
+                activation, likelihood, samples, beta, objective});
     }
 
     @Override
@@ -135,7 +150,7 @@ public record VaeConfig(int inputDim, int[] encoderHidden, int latent, int[] dec
         return "VAE " + inputDim + "-" + join(encoderHidden) + "(" + latent + "," + latent + ") / " + latent + "-"
                 + join(decoderHidden) + inputDim + ", " + activation.name().toLowerCase(java.util.Locale.ROOT) + ", "
                 + likelihood.id() + (likelihood.kind() == Likelihood.Kind.GAUSSIAN_FIXED ? "(sigma=" + likelihood.sigma() + ")" : "")
-                + ", L=" + samples + ", beta=" + beta;
+                + ", L=" + samples + ", beta=" + beta + ", objective=" + objective.id();
     }
 
     private static String join(int[] h) {
@@ -154,6 +169,7 @@ public record VaeConfig(int inputDim, int[] encoderHidden, int latent, int[] dec
         private Likelihood likelihood = Likelihood.bernoulli();
         private int samples = 1;
         private double beta = 1;
+        private VaeObjective objective = VaeObjective.ELBO;
 
         public Builder inputDim(int d) {
             this.inputDim = d;
@@ -203,8 +219,14 @@ public record VaeConfig(int inputDim, int[] encoderHidden, int latent, int[] dec
             return this;
         }
 
+        /** The training objective (default elbo); iwae uses k = {@link #samples} draws and needs beta = 1. */
+        public Builder objective(VaeObjective o) {
+            this.objective = o;
+            return this;
+        }
+
         public VaeConfig build() {
-            return new VaeConfig(inputDim, encoderHidden, latent, decoderHidden, activation, likelihood, samples, beta);
+            return new VaeConfig(inputDim, encoderHidden, latent, decoderHidden, activation, likelihood, samples, beta, objective);
         }
     }
 }

@@ -253,6 +253,24 @@ public final class CpuBackend implements Backend {
     // ==== iwae.cu: importance-weighted objective (issue 6) ====
     // (methods of this group go below this line)
 
+    @Override
+    public void iwaeWeights(Tensor rowLoss, Tensor logRatio, Tensor weights, Tensor loss) {
+        CpuIwae.weights(floating(rowLoss, "rowLoss"), floating(logRatio, "logRatio"), floating(weights, "weights"),
+                floating(loss, "loss"));
+    }
+
+    @Override
+    public void iwaeScaleRows(Tensor weights, double scale, Tensor dOut, Tensor logVar, Tensor dLogVar) {
+        CpuIwae.scaleRows(floating(weights, "weights"), scale, floating(dOut, "dOut"),
+                logVar == null ? null : floating(logVar, "logVar"), dLogVar == null ? null : floating(dLogVar, "dLogVar"));
+    }
+
+    @Override
+    public void iwaeLatentBackward(Tensor stats, Tensor eps, Tensor z, Tensor dz, Tensor weights, double scale, Tensor dStats) {
+        CpuIwae.latentBackward(floating(stats, "stats"), floating(eps, "eps"), floating(z, "z"), floating(dz, "dz"),
+                floating(weights, "weights"), scale, floating(dStats, "dStats"));
+    }
+
     // ==== end of iwae.cu ====
 
     // ==== classify.cu: conditional and semi-supervised models (issue 6) ====

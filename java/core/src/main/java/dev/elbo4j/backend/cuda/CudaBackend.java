@@ -930,6 +930,71 @@ public final class CudaBackend implements Backend {
     // ==== iwae.cu: importance-weighted objective (issue 6) ====
     // (methods of this group go below this line)
 
+    @Override
+    public void iwaeWeights(Tensor rowLoss, Tensor logRatio, Tensor weights, Tensor loss) {
+        DeviceTensor rl = f32(rowLoss, "rowLoss"), lr = f32(logRatio, "logRatio"), w = f32(weights, "weights"),
+                l = f32(loss, "loss");
+        int b = l.size(), rows = rl.size();
+        if (b == 0 || rows == 0 || rows % b != 0 || lr.size() != rows || w.size() != rows) {
+            throw new IllegalArgumentException("iwaeWeights: rowLoss " + rl.shape() + ", logRatio " + lr.shape()
+                    + " and weights " + w.shape() + " must have L*B elements for loss " + l.shape());
+        }
+        if (w.overlaps(rl) || w.overlaps(lr) || l.overlaps(rl) || l.overlaps(lr) || l.overlaps(w)) {
+            throw new IllegalArgumentException("iwaeWeights: weights and loss must not overlap the inputs or each other");
+        }
+        prepare();
+        args.clear().ptr(rl.address()).ptr(lr.address()).ptr(w.address()).ptr(l.address()).i32(b).i32(rows / b);
+        launch(Kernels.IWAE_WEIGHTS, Kernels.blocks(b, Kernels.BLOCK_ELEMENTWISE, maxBlocks));
+    }
+
+    @Override
+    public void iwaeScaleRows(Tensor weights, double scale, Tensor dOut, Tensor logVar, Tensor dLogVar) {
+        DeviceTensor w = f32(weights, "weights"), g = f32(dOut, "dOut");
+        DeviceTensor lv = logVar == null ? null : f32(logVar, "logVar"), dlv = dLogVar == null ? null : f32(dLogVar, "dLogVar");
+        int rows = g.rows(), d = g.cols();
+        if (w.size() != rows) {
+            throw new IllegalArgumentException("iwaeScaleRows: weights " + w.shape() + " need one element per row of dOut "
+                    + g.shape());
+        }
+        if ((lv == null) != (dlv == null) || (lv != null && (lv.size() != d || dlv.size() != d))) {
+            throw new IllegalArgumentException("iwaeScaleRows: logVar and dLogVar must both be null or both have " + d
+                    + " elements (dOut " + g.shape() + ")");
+        }
+        if (g.overlaps(w) || (dlv != null && (dlv.overlaps(g) || dlv.overlaps(w) || dlv.overlaps(lv)))) {
+            throw new IllegalArgumentException("iwaeScaleRows: dOut and dLogVar must not overlap the other arguments");
+        }
+        prepare();
+        if (g.size() == 0) return;
+        if (lv != null) {
+            args.clear().ptr(w.address()).ptr(g.address()).ptr(lv.address()).ptr(dlv.address()).i32(rows).i32(d).f64(scale);
+            launch(Kernels.IWAE_DLOGVAR, Kernels.blocks(d, Kernels.BLOCK_ELEMENTWISE, maxBlocks));
+        }
+        args.clear().ptr(w.address()).ptr(g.address()).i64(g.size()).i32(d).f64(scale);
+        launch(Kernels.IWAE_SCALE_ROWS, Kernels.blocks(g.size(), Kernels.BLOCK_ELEMENTWISE, maxBlocks));
+    }
+
+    @Override
+    public void iwaeLatentBackward(Tensor stats, Tensor eps, Tensor z, Tensor dz, Tensor weights, double scale, Tensor dStats) {
+        DeviceTensor s = f32(stats, "stats"), e = f32(eps, "eps"), zz = f32(z, "z"), g = f32(dz, "dz"),
+                w = f32(weights, "weights"), ds = f32(dStats, "dStats");
+        checkLatentShapes(s, e, g);
+        if (zz.rows() != g.rows() || zz.cols() != g.cols() || w.size() != g.rows()) {
+            throw new IllegalArgumentException("iwaeLatentBackward: z " + zz.shape() + " and weights " + w.shape()
+                    + " must match dz " + g.shape() + " (and its rows)");
+        }
+        if (ds.size() != s.size()) {
+            throw new IllegalArgumentException("iwaeLatentBackward: dStats " + ds.shape() + " must match stats " + s.shape());
+        }
+        if (ds.overlaps(s) || ds.overlaps(e) || ds.overlaps(zz) || ds.overlaps(g) || ds.overlaps(w)) {
+            throw new IllegalArgumentException("iwaeLatentBackward: dStats must not overlap the inputs");
+        }
+        prepare();
+        int b = s.rows(), zd = s.cols() / 2, samples = g.rows() / b;
+        args.clear().ptr(s.address()).ptr(e.address()).ptr(zz.address()).ptr(g.address()).ptr(w.address()).ptr(ds.address())
+                .i32(b).i32(zd).i32(samples).f64(scale);
+        launch(Kernels.IWAE_LATENT_BACKWARD, Kernels.blocks((long) b * zd, Kernels.BLOCK_ELEMENTWISE, maxBlocks));
+    }
+
     // ==== end of iwae.cu ====
 
     // ==== classify.cu: conditional and semi-supervised models (issue 6) ====

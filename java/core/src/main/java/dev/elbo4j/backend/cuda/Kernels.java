@@ -97,6 +97,14 @@ public final class Kernels {
 
     // ==== iwae.cu: importance-weighted objective (issue 6) ====
     // (methods of this group go below this line)
+    public static final KernelSpec IWAE_WEIGHTS = KernelSpec.of("iwae.cu", "elbo4j_iwae_weights_f32",
+            BLOCK_ELEMENTWISE, PTR, PTR, PTR, PTR, I32, I32);
+    public static final KernelSpec IWAE_DLOGVAR = KernelSpec.of("iwae.cu", "elbo4j_iwae_dlogvar_f32",
+            BLOCK_ELEMENTWISE, PTR, PTR, PTR, PTR, I32, I32, F64);
+    public static final KernelSpec IWAE_SCALE_ROWS = KernelSpec.of("iwae.cu", "elbo4j_iwae_scale_rows_f32",
+            BLOCK_ELEMENTWISE, PTR, PTR, I64, I32, F64);
+    public static final KernelSpec IWAE_LATENT_BACKWARD = KernelSpec.of("iwae.cu", "elbo4j_iwae_latent_backward_f32",
+            BLOCK_ELEMENTWISE, PTR, PTR, PTR, PTR, PTR, PTR, I32, I32, I32, F64);
 
     // ==== end of iwae.cu ====
 
@@ -128,6 +136,7 @@ public final class Kernels {
             // autoencoder.cu entries
 
             // iwae.cu entries
+            , IWAE_WEIGHTS, IWAE_DLOGVAR, IWAE_SCALE_ROWS, IWAE_LATENT_BACKWARD
 
             // classify.cu entries
 

@@ -235,6 +235,71 @@ class CudaParityTest {
         }
     }
 
+    // ---- iwae.cu (issue 6) ------------------------------------------------------------------------------
+    // The same double operations in the same order as CpuIwae: results equal after rounding to float
+    // unless CUDA's and Java's double exp/log differ by an ulp next to a rounding boundary (1 float ulp).
+
+    static Stream<Arguments> iwaeShapes() {
+        List<Arguments> a = new ArrayList<>();
+        for (int b : new int[]{1, 7, 129}) for (int l : new int[]{1, 3, 5}) a.add(Arguments.of(b, l));
+        a.add(Arguments.of(4097, 2));
+        return a.stream();
+    }
+
+    @ParameterizedTest
+    @MethodSource("iwaeShapes")
+    void iwaeWeights(int b, int l) {
+        int rows = l * b;
+        long seed = 3000L * b + l;
+        float[] rowLoss = uniform(seed, rows, 50, 250), logRatio = normal(seed + 1, rows, 4);
+        Tensor cw = cpu.alloc(DType.F32, rows), cl = cpu.alloc(DType.F32, b);
+        cpu.iwaeWeights(cup(rowLoss, rows), cup(logRatio, rows), cw, cl);
+        try (Tensor grl = up(rowLoss, rows); Tensor glr = up(logRatio, rows); Tensor gw = poisoned(gpu, DType.F32, rows);
+             Tensor gl = poisoned(gpu, DType.F32, b)) {
+            gpu.iwaeWeights(grl, glr, gw, gl);
+            assertUlps("weights B=" + b + " L=" + l, down(cw), down(gw), 2);
+            assertClose("loss B=" + b + " L=" + l, toDouble(down(cl)), toDouble(down(gl)), 2.4e-7, 1e-12);
+        }
+    }
+
+    @ParameterizedTest
+    @MethodSource("rowsByCols")
+    void iwaeScaleRows(int r, int d) {
+        long seed = 4000L * r + d;
+        float[] w = uniform(seed, r, 0, 1), dOut = normal(seed + 1, r * d, 2), lv = normal(seed + 2, d, 0.5);
+        double scale = 1.0 / 37;
+        Tensor cg = cup(dOut, r, d), cdlv = cpu.alloc(DType.F32, d);
+        cpu.iwaeScaleRows(cup(w, r), scale, cg, cup(lv, d), cdlv);
+        Tensor cg2 = cup(dOut, r, d);
+        cpu.iwaeScaleRows(cup(w, r), scale, cg2, null, null);
+        try (Tensor gw = up(w, r); Tensor gg = up(dOut, r, d); Tensor glv = up(lv, d); Tensor gdlv = poisoned(gpu, DType.F32, d);
+             Tensor gg2 = up(dOut, r, d)) {
+            gpu.iwaeScaleRows(gw, scale, gg, glv, gdlv);
+            gpu.iwaeScaleRows(gw, scale, gg2, null, null);
+            String at = "R=" + r + " D=" + d;
+            assertBits("dOut " + at, down(cg), down(gg));
+            assertBits("dOut without logVar " + at, down(cg2), down(gg2));
+            assertClose("dLogVar " + at, toDouble(down(cdlv)), toDouble(down(gdlv)), 2.4e-7, 1e-12);
+        }
+    }
+
+    @ParameterizedTest
+    @MethodSource("latentShapes")
+    void iwaeLatentBackward(int b, int zd, int l) {
+        int rows = l * b;
+        long seed = 5000L * b + 10L * zd + l;
+        float[] stats = normal(seed, b * 2 * zd, 0.8), eps = normal(seed + 1, rows * zd, 1), z = normal(seed + 2, rows * zd, 1);
+        float[] dz = normal(seed + 3, rows * zd, 0.1), w = uniform(seed + 4, rows, 0, 1);
+        double scale = 1.0 / b;
+        Tensor cds = cpu.alloc(DType.F32, b, 2 * zd);
+        cpu.iwaeLatentBackward(cup(stats, b, 2 * zd), cup(eps, rows, zd), cup(z, rows, zd), cup(dz, rows, zd), cup(w, rows), scale, cds);
+        try (Tensor gs = up(stats, b, 2 * zd); Tensor ge = up(eps, rows, zd); Tensor gz = up(z, rows, zd); Tensor gdz = up(dz, rows, zd);
+             Tensor gw = up(w, rows); Tensor gds = poisoned(gpu, DType.F32, b, 2 * zd)) {
+            gpu.iwaeLatentBackward(gs, ge, gz, gdz, gw, scale, gds);
+            assertClose("iwae dStats B=" + b + " Z=" + zd + " L=" + l, toDouble(down(cds)), toDouble(down(gds)), 2.4e-7, 1e-12);
+        }
+    }
+
     // ---- likelihood.cu --------------------------------------------------------------------------------
 
     @ParameterizedTest
