@@ -12,7 +12,7 @@ import java.io.UncheckedIOException;
 @Command(name = "elbo4j", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "Variational autoencoders trained at the speed of the hardware.%n"
                 + "Run `elbo4j COMMAND --help` for the options of each command.",
-        subcommands = {TrainCommand.class, EvalCommand.class, SampleCommand.class, ReconstructCommand.class,
+        subcommands = {TrainCommand.class, EvalCommand.class, SampleCommand.class, ReconstructCommand.class, LatentCommand.class,
                 CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
 
