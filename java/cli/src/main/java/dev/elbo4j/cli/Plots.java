@@ -5,6 +5,7 @@ import dev.elbo4j.io.Json;
 import org.knowm.xchart.XYChart;
 import org.knowm.xchart.XYSeries;
 import org.knowm.xchart.style.Styler;
+import org.knowm.xchart.style.XYStyler;
 import org.knowm.xchart.style.markers.SeriesMarkers;
 
 import javax.imageio.ImageIO;
@@ -116,6 +117,8 @@ final class Plots {
         style(chart);
         chart.getStyler().setLegendPosition(Styler.LegendPosition.InsideSE);
         chart.getStyler().setMarkerSize(7);
+        chart.getStyler().setXAxisDecimalPattern("0.#");
+        chart.getStyler().setYAxisDecimalPattern("0.0");
         boolean any = addLine(chart, "train", c.epochs(), c.train(), PALETTE[0]);
         any |= addLine(chart, "test", c.epochs(), c.test(), PALETTE[1]);
         if (!any) return false;
@@ -176,11 +179,12 @@ final class Plots {
     }
 
     private static void style(XYChart chart) {
-        Styler st = chart.getStyler();
+        XYStyler st = chart.getStyler();
         st.setChartBackgroundColor(Color.WHITE);
         st.setPlotBackgroundColor(Color.WHITE);
         st.setLegendBorderColor(Color.LIGHT_GRAY);
         st.setAntiAlias(true);
+        st.setLocale(Locale.ROOT);
     }
 
     /** Paints the chart onto a width x height RGB image and writes it as PNG through {@link AtomicFiles}. */
