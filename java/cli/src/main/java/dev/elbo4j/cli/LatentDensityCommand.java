@@ -55,7 +55,7 @@ final class LatentDensityCommand implements Callable<Integer> {
         try (LatentSession s = common.open()) {
             if (!(s.model instanceof Vae vae)) {
                 throw new Main.UsageException("density needs a 'vae' checkpoint (importance-sampled log p(x)); this one holds '"
-                        + s.checkpoint.model().type() + "'");
+                        + s.model.config().type() + "'");
             }
             int n = s.n();
             double[] lpx;

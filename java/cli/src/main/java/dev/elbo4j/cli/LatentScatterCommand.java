@@ -31,8 +31,10 @@ final class LatentScatterCommand implements Callable<Integer> {
         try (LatentSession s = common.open()) {
             s.requireTwoDimensions("latent scatter");
             float[] codes = s.encodeAll();
+            Path dataName = Path.of(common.data.name()).getFileName();
             String t = title != null ? title : String.format(Locale.ROOT, "Codes of %d %s test inputs (%s, %s)", s.n(),
-                    common.data.name(), s.checkpoint.model().type(), common.checkpoint.path.getFileName());
+                    dataName == null ? common.data.name() : dataName, s.model.config().type(),
+                    common.checkpoint.path.getFileName());
             Plots.scatter(out, codes, s.labels(), t);
             spec.commandLine().getOut().printf(Locale.ROOT, "wrote the codes of %d test inputs to %s%n", s.n(), out);
         }

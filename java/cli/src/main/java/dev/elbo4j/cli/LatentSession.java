@@ -29,7 +29,6 @@ final class LatentSession implements AutoCloseable {
     /** Rows encoded in one call. */
     private static final int BATCH = 1000;
 
-    final Checkpoint checkpoint;
     final Dataset test;
     final Backend backend;
     final LatentModel model;
@@ -37,15 +36,20 @@ final class LatentSession implements AutoCloseable {
     final long seed;
     /** How the model trained: {@link Binarization#NONE} for grey levels. */
     final Binarization training;
+    private final int[] image;
     private float[] inputs;
 
-    private LatentSession(Checkpoint c, Dataset test, Backend backend, LatentModel model, long seed, Binarization training) {
-        this.checkpoint = c;
+    /**
+     * A session over an open backend and model (closed with the session); {@code test} may be
+     * null for decoding only; {@code image} is the inputs' height and width.
+     */
+    LatentSession(Dataset test, Backend backend, LatentModel model, long seed, Binarization training, int[] image) {
         this.test = test;
         this.backend = backend;
         this.model = model;
         this.seed = seed;
         this.training = training;
+        this.image = image.clone();
     }
 
     /**
@@ -88,7 +92,7 @@ final class LatentSession implements AutoCloseable {
             throw new Main.UsageException("the checkpoint holds a '" + c.model().type()
                     + "' model, which has no latent code to encode and decode (latent needs a vae or cvae)");
         }
-        return new LatentSession(c, test, be, lm, s, mode);
+        return new LatentSession(test, be, lm, s, mode, c.image());
     }
 
     /** N, the test examples in use. */
@@ -217,7 +221,7 @@ final class LatentSession implements AutoCloseable {
 
     /** Image height and width, as the checkpoint records them. */
     int[] image() {
-        return checkpoint.image();
+        return image.clone();
     }
 
     /** A usage error unless the code is 2-D; {@code what} names the subcommand. */
