@@ -39,6 +39,11 @@ final class LatentAttributeCommand implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
+    /** A usage error unless 0 <= c <= maxLabel (the largest label in the test data). */
+    private static void checkClass(String flag, int c, int maxLabel) {
+        if (c < 0 || c > maxLabel) throw new Main.UsageException(flag + " must be a class in 0.." + maxLabel + ", got " + c);
+    }
+
     @Override
     public Integer call() throws IOException {
         if (count < 1 || count > 100) throw new Main.UsageException("--count must be in 1..100, got " + count);
@@ -49,10 +54,8 @@ final class LatentAttributeCommand implements Callable<Integer> {
             if (labels == null) throw new Main.UsageException("attribute vectors need labelled test data; " + common.data.name() + " has none");
             int maxLabel = 0;
             for (int l : labels) maxLabel = Math.max(maxLabel, l);
-            for (var f : List.of(new Object[]{"--class-a", classA}, new Object[]{"--class-b", classB})) {
-                int c = (Integer) f[1];
-                if (c < 0 || c > maxLabel) throw new Main.UsageException(f[0] + " must be a class in 0.." + maxLabel + ", got " + c);
-            }
+            checkClass("--class-a", classA, maxLabel);
+            checkClass("--class-b", classB, maxLabel);
             float[] codes = s.encodeAll();
             int z = s.latent(), d = s.dim();
             double[] meanA = LatentMath.classMean(codes, z, labels, classA), meanB = LatentMath.classMean(codes, z, labels, classB);

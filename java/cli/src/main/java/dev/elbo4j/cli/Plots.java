@@ -17,6 +17,7 @@ import java.awt.Graphics2D;
 import java.awt.RenderingHints;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
+import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -124,6 +125,24 @@ final class Plots {
         if (!any) return false;
         write(chart, CURVES_WIDTH, CURVES_HEIGHT, png);
         return true;
+    }
+
+    /**
+     * The end of {@code elbo4j train}: {@link #lossCurves} of the run's log into
+     * {@code runFolder/curves.png}, titled by {@link LatentCurvesCommand#defaultTitle}. A log that
+     * cannot be plotted (a line torn by a killed run, no finite figure) costs the picture, not the
+     * run: a warning on {@code err} and null. Returns the PNG's path when written.
+     */
+    static Path runCurves(Path runFolder, Path log, PrintWriter err) throws IOException {
+        Path png = runFolder.resolve("curves.png");
+        try {
+            if (lossCurves(log, png, LatentCurvesCommand.defaultTitle(runFolder))) return png;
+            err.println("elbo4j train: warning: no curves.png: " + log + " has no finite ELBO to plot");
+        } catch (IllegalArgumentException e) {
+            err.println("elbo4j train: warning: no curves.png: " + e.getMessage());
+        }
+        err.flush();
+        return null;
     }
 
     private static boolean addLine(XYChart chart, String name, double[] x, double[] y, Color color) {

@@ -79,6 +79,24 @@ class PlotsTest {
         assertFalse(Files.exists(png));
     }
 
+    /** train's curves.png: a torn log line (a killed run) costs the picture with a warning, not the run. */
+    @Test
+    void aRunsCurvesSurviveATornLog() throws IOException {
+        Path run = tmp.resolve("run");
+        Files.createDirectories(run);
+        Path log = run.resolve("log.jsonl");
+        Files.writeString(log, "{\"epoch\":1,\"train_elbo\":-200,\"test_elbo\":-190}\n");
+        java.io.StringWriter err = new java.io.StringWriter();
+        assertEquals(run.resolve("curves.png"), Plots.runCurves(run, log, new java.io.PrintWriter(err)));
+        assertEquals(Plots.CURVES_WIDTH, ImageIO.read(run.resolve("curves.png").toFile()).getWidth());
+        assertEquals("", err.toString());
+        Files.delete(run.resolve("curves.png"));
+        Files.writeString(log, "{\"epoch\":1,\"train_e{\"epoch\":2,\"train_elbo\":-150}\n", java.nio.file.StandardOpenOption.APPEND);
+        assertNull(Plots.runCurves(run, log, new java.io.PrintWriter(err)));
+        assertTrue(err.toString().startsWith("elbo4j train: warning: no curves.png: ") && err.toString().contains("line 2"), err.toString());
+        assertFalse(Files.exists(run.resolve("curves.png")));
+    }
+
     @Test
     void scatterPlotColoursEachLabel() throws IOException {
         int n = 300;
