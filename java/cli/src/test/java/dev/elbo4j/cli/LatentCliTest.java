@@ -252,9 +252,17 @@ class LatentCliTest {
         assertEquals(Plots.CURVES_HEIGHT, png(out).getHeight());
     }
 
+    /**
+     * Exit 2 and one line naming the command in full ("elbo4j latent SUB: ...") with every
+     * fragment; a parse error adds picocli's second line pointing at the command's --help.
+     */
     static void assertUsageError(CliTest.Result r, String... fragments) {
         assertEquals(2, r.code(), r.out() + r.err());
-        String line = r.err().strip().lines().findFirst().orElse("");
+        List<String> lines = r.err().strip().lines().toList();
+        String line = lines.getFirst();
+        assertTrue(line.startsWith("elbo4j latent"), r.err());
+        assertTrue(lines.size() == 1 || lines.size() == 2 && lines.get(1).startsWith("Try 'elbo4j latent") && lines.get(1)
+                .endsWith(" --help' for the options."), "one line: " + r.err());
         for (String f : fragments) assertTrue(line.contains(f), "'" + f + "' in " + r.err());
     }
 
@@ -262,9 +270,12 @@ class LatentCliTest {
     void badFlagsAreOneLineUsageErrors() throws IOException {
         for (CliTest.Result r : List.of(latent("interpolate", "--from", "200", "-o", tmp.resolve("x.png").toString()),
                 latent("interpolate", "--to", "-1", "-o", tmp.resolve("x.png").toString()))) {
-            assertUsageError(r, "must be a test index in 0..199");
+            assertUsageError(r, "elbo4j latent interpolate: error: --", "must be a test index in 0..199");
             assertEquals(1, r.err().strip().lines().count(), r.err());
         }
+        CliTest.Result unknown = latent("scatter", "--bogus");
+        assertUsageError(unknown, "elbo4j latent scatter: Unknown option: '--bogus'");
+        assertTrue(unknown.err().contains("Try 'elbo4j latent scatter --help'"), unknown.err());
         assertUsageError(latent("interpolate", "--steps", "1"), "--steps must be in 2..100");
         assertUsageError(latent("interpolate", "--mode", "cubic"), "--mode must be linear or slerp");
         assertUsageError(latent("interpolate", "--label", "3"), "--label", "unconditional");
