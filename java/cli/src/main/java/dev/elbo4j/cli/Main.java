@@ -12,7 +12,7 @@ import java.io.UncheckedIOException;
 @Command(name = "elbo4j", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "Variational autoencoders trained at the speed of the hardware.%n"
                 + "Run `elbo4j COMMAND --help` for the options of each command.",
-        subcommands = {TrainCommand.class, EvalCommand.class, SampleCommand.class, ReconstructCommand.class,
+        subcommands = {TrainCommand.class, EvalCommand.class, SampleCommand.class, ReconstructCommand.class, LatentCommand.class,
                 CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
 
@@ -39,15 +39,16 @@ public final class Main implements Runnable {
         cl.setCaseInsensitiveEnumValuesAllowed(true);
         cl.setOverwrittenOptionsAllowed(true); // the last of a repeated option wins, as in most tools
         cl.setExecutionExceptionHandler((ex, line, parsed) -> {
-            line.getErr().println("elbo4j " + line.getCommandName() + ": error: " + describe(ex));
+            line.getErr().println(line.getCommandSpec().qualifiedName() + ": error: " + describe(ex));
             if (Boolean.getBoolean("elbo4j.debug")) ex.printStackTrace(line.getErr());
             line.getErr().flush();
             return ex instanceof UsageException ? 2 : 1;
         });
         cl.setParameterExceptionHandler((ex, strings) -> {
             CommandLine c = ex.getCommandLine();
-            c.getErr().println("elbo4j " + c.getCommandName() + ": " + ex.getMessage());
-            c.getErr().println("Try 'elbo4j " + (c.getParent() == null ? "" : c.getCommandName() + " ") + "--help' for the options.");
+            // The qualified name ("elbo4j latent scatter") so nested commands are named in full.
+            c.getErr().println(c.getCommandSpec().qualifiedName() + ": " + ex.getMessage());
+            c.getErr().println("Try '" + c.getCommandSpec().qualifiedName() + " --help' for the options.");
             c.getErr().flush();
             return 2;
         });

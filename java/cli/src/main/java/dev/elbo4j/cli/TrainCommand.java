@@ -268,6 +268,8 @@ final class TrainCommand implements Callable<Integer> {
                 }
             }
             log.write(rec);
+            Path curves = Plots.runCurves(out, log.path(), err);
+            if (curves != null) wrote.add(curves);
             outw.println(line);
             outw.println("wrote " + String.join(", ", wrote.stream().map(Path::toString).toList()));
         }

@@ -1,0 +1,118 @@
+package dev.elbo4j.cli;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import javax.imageio.ImageIO;
+import java.awt.image.BufferedImage;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashSet;
+import java.util.Set;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/** Reading run logs and drawing the plots headless. */
+class PlotsTest {
+    @TempDir
+    Path tmp;
+
+    @Test
+    void readsEpochLinesLaterWinsNullIsNaN() throws IOException {
+        Path log = tmp.resolve("log.jsonl");
+        Files.writeString(log, """
+                {"epoch":1,"step":4,"train_elbo":-200.5,"test_elbo":-190.25}
+                {"epoch":2,"step":8,"train_elbo":null,"test_elbo":-180}
+                {"event":"final","epochs":2,"test_elbo":-180}
+
+                {"epoch":2,"step":8,"train_elbo":-170,"test_elbo":-175}
+                {"epoch":3,"step":12,"test_elbo":-160}
+                """);
+        Plots.Curves c = Plots.readCurves(log);
+        assertArrayEquals(new double[]{1, 2, 3}, c.epochs());
+        assertArrayEquals(new double[]{-200.5, -170, Double.NaN}, c.train());
+        assertArrayEquals(new double[]{-190.25, -175, -160}, c.test());
+    }
+
+    @Test
+    void badLinesAreNamed() throws IOException {
+        Path log = tmp.resolve("log.jsonl");
+        Files.writeString(log, "{\"epoch\":1,\"train_elbo\":-1}\n{\"epoch\":\n");
+        var e = assertThrows(IllegalArgumentException.class, () -> Plots.readCurves(log));
+        assertTrue(e.getMessage().contains("line 2"), e.getMessage());
+        Files.writeString(log, "{\"epoch\":\"one\"}\n");
+        e = assertThrows(IllegalArgumentException.class, () -> Plots.readCurves(log));
+        assertTrue(e.getMessage().contains("line 1") && e.getMessage().contains("epoch"), e.getMessage());
+    }
+
+    private static int colours(BufferedImage img) {
+        Set<Integer> s = new HashSet<>();
+        for (int y = 0; y < img.getHeight(); y += 2) for (int x = 0; x < img.getWidth(); x += 2) s.add(img.getRGB(x, y));
+        return s.size();
+    }
+
+    @Test
+    void curvesPngHasItsSizeAndItsTwoLineColours() throws IOException {
+        Path log = tmp.resolve("log.jsonl"), png = tmp.resolve("c.png");
+        Files.writeString(log, "{\"epoch\":1,\"train_elbo\":-200,\"test_elbo\":-190}\n{\"epoch\":2,\"train_elbo\":-150,\"test_elbo\":-160}\n");
+        assertTrue(Plots.lossCurves(log, png, "t"));
+        BufferedImage img = ImageIO.read(png.toFile());
+        assertEquals(Plots.CURVES_WIDTH, img.getWidth());
+        assertEquals(Plots.CURVES_HEIGHT, img.getHeight());
+        int blue = 0, orange = 0;
+        for (int y = 0; y < img.getHeight(); y++) {
+            for (int x = 0; x < img.getWidth(); x++) {
+                int rgb = img.getRGB(x, y) & 0xffffff;
+                if (rgb == 0x1f77b4) blue++;
+                if (rgb == 0xff7f0e) orange++;
+            }
+        }
+        assertTrue(blue > 100 && orange > 100, "train (blue) and test (orange) lines drawn: " + blue + ", " + orange);
+    }
+
+    @Test
+    void aLogWithoutFiniteFiguresDrawsNothing() throws IOException {
+        Path log = tmp.resolve("log.jsonl"), png = tmp.resolve("c.png");
+        Files.writeString(log, "{\"epoch\":1,\"train_elbo\":null,\"test_elbo\":null}\n{\"event\":\"final\"}\n");
+        assertFalse(Plots.lossCurves(log, png, "t"));
+        assertFalse(Files.exists(png));
+    }
+
+    /** train's curves.png: a torn log line (a killed run) costs the picture with a warning, not the run. */
+    @Test
+    void aRunsCurvesSurviveATornLog() throws IOException {
+        Path run = tmp.resolve("run");
+        Files.createDirectories(run);
+        Path log = run.resolve("log.jsonl");
+        Files.writeString(log, "{\"epoch\":1,\"train_elbo\":-200,\"test_elbo\":-190}\n");
+        java.io.StringWriter err = new java.io.StringWriter();
+        assertEquals(run.resolve("curves.png"), Plots.runCurves(run, log, new java.io.PrintWriter(err)));
+        assertEquals(Plots.CURVES_WIDTH, ImageIO.read(run.resolve("curves.png").toFile()).getWidth());
+        assertEquals("", err.toString());
+        Files.delete(run.resolve("curves.png"));
+        Files.writeString(log, "{\"epoch\":1,\"train_e{\"epoch\":2,\"train_elbo\":-150}\n", java.nio.file.StandardOpenOption.APPEND);
+        assertNull(Plots.runCurves(run, log, new java.io.PrintWriter(err)));
+        assertTrue(err.toString().startsWith("elbo4j train: warning: no curves.png: ") && err.toString().contains("line 2"), err.toString());
+        assertFalse(Files.exists(run.resolve("curves.png")));
+    }
+
+    @Test
+    void scatterPlotColoursEachLabel() throws IOException {
+        int n = 300;
+        float[] codes = new float[2 * n];
+        int[] labels = new int[n];
+        java.util.Random r = new java.util.Random(3);
+        for (int i = 0; i < n; i++) {
+            labels[i] = i % 10;
+            codes[2 * i] = (float) (labels[i] + 0.2 * r.nextGaussian());
+            codes[2 * i + 1] = (float) r.nextGaussian();
+        }
+        Path png = tmp.resolve("s.png");
+        Plots.scatter(png, codes, labels, "codes");
+        BufferedImage img = ImageIO.read(png.toFile());
+        assertEquals(Plots.SCATTER_WIDTH, img.getWidth());
+        assertEquals(Plots.SCATTER_HEIGHT, img.getHeight());
+        assertTrue(colours(img) > 20, "ten label colours, text and axes: " + colours(img));
+    }
+}
