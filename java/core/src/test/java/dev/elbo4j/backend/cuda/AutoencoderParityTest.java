@@ -1,6 +1,14 @@
 package dev.elbo4j.backend.cuda;
 
+import dev.elbo4j.backend.AdamConfig;
+import dev.elbo4j.backend.Backend;
+import dev.elbo4j.backend.Binarization;
 import dev.elbo4j.backend.Corruption;
+import dev.elbo4j.data.DeviceDataset;
+import dev.elbo4j.io.Dataset;
+import dev.elbo4j.model.Autoencoder;
+import dev.elbo4j.model.AutoencoderConfig;
+import dev.elbo4j.optim.Adam;
 import dev.elbo4j.backend.cpu.CpuBackend;
 import dev.elbo4j.rng.Philox;
 import dev.elbo4j.rng.RngKey;
@@ -15,7 +23,9 @@ import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.stream.Stream;
 
 import static dev.elbo4j.backend.cuda.Parity.assertBits;
@@ -24,6 +34,8 @@ import static dev.elbo4j.backend.cuda.Parity.assertUlps;
 import static dev.elbo4j.backend.cuda.Parity.assertWithin;
 import static dev.elbo4j.backend.cuda.Parity.floats;
 import static dev.elbo4j.backend.cuda.Parity.poisoned;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -117,5 +129,64 @@ class AutoencoderParityTest {
             gpu.sparsityBackward(gq, rho, 0.3 / b, gg);
             assertUlps("dCode " + at, down(cg), down(gg), 1);
         }
+    }
+
+    // ---- the whole model ------------------------------------------------------------------------------
+
+    static Stream<AutoencoderConfig> models() {
+        AutoencoderConfig base = AutoencoderConfig.builder().hidden(64).latent(16).build();
+        return Stream.of(base.toBuilder().tied(true).corruption(Corruption.MASK, 0.25).sparsity(0.05, 0.1).build(),
+                base.toBuilder().reconstruction(AutoencoderConfig.Reconstruction.MSE).corruption(Corruption.GAUSSIAN, 0.2).build());
+    }
+
+    private record Run(double[] losses, Map<String, double[]> firstGrads, Map<String, float[]> params, double test) {
+    }
+
+    /** 30 Adam steps on synthetic 28 x 28 images (CudaTrainingParityTest's), batch 64, from one seed. */
+    private static Run train(Backend be, AutoencoderConfig cfg) {
+        int n = 512, batch = 64, steps = 30;
+        long seed = 5;
+        Dataset data = CudaTrainingParityTest.synthetic(n, 3), test = CudaTrainingParityTest.synthetic(100, 4);
+        try (Autoencoder ae = Autoencoder.create(be, cfg, DType.F32, seed); DeviceDataset dd = new DeviceDataset(be, data);
+             DeviceDataset td = new DeviceDataset(be, test); Autoencoder.Pass pass = ae.pass(batch, true);
+             Adam adam = new Adam(ae.parameters(), AdamConfig.of(1e-3)); Tensor x = be.alloc(DType.F32, batch, 784)) {
+            double[] losses = new double[steps];
+            Map<String, double[]> first = null;
+            for (int s = 0; s < steps; s++) {
+                dd.gather((s % (n / batch)) * batch, Binarization.DYNAMIC, new RngKey(seed, Streams.BINARIZE, s / (n / batch)), x);
+                pass.run(x, new RngKey(seed, Streams.LATENT, adam.steps()));
+                losses[s] = pass.meanLoss();
+                if (s == 0) {
+                    first = new LinkedHashMap<>();
+                    for (String name : ae.parameters().names()) first.put(name, be.download(ae.parameters().grad(name)));
+                }
+                adam.step();
+            }
+            Map<String, float[]> params = new LinkedHashMap<>();
+            for (String name : ae.parameters().names()) params.put(name, floats(be.download(ae.parameters().value(name))));
+            return new Run(losses, first, params, ae.testObjective(td, Binarization.DYNAMIC, seed));
+        }
+    }
+
+    /**
+     * A training step (loss and every gradient, within 1e-4 relative), 30 steps (parameters within
+     * 2e-3, as the VAE's suite), the test figure, and a second GPU run bit for bit.
+     */
+    @ParameterizedTest
+    @MethodSource("models")
+    void trainingTracksTheCpuAndRepeats(AutoencoderConfig cfg) {
+        Run c = train(cpu, cfg), g = train(gpu, cfg), g2 = train(gpu, cfg);
+        assertEquals(c.losses()[0], g.losses()[0], 1e-5 * Math.abs(c.losses()[0]), cfg + ": first loss");
+        for (String name : c.firstGrads().keySet()) {
+            double rel = Parity.relativeError(c.firstGrads().get(name), g.firstGrads().get(name));
+            assertTrue(rel < 1e-4, cfg + ": " + name + " gradient, relative error " + rel);
+        }
+        for (String name : c.params().keySet()) {
+            double rel = Parity.relativeError(toDouble(c.params().get(name)), toDouble(g.params().get(name)));
+            assertTrue(rel < 2e-3, cfg + ": " + name + " after 30 steps, relative difference " + rel);
+            assertBits(name + " on a second GPU run", g.params().get(name), g2.params().get(name));
+        }
+        assertArrayEquals(g.losses(), g2.losses(), 0, "losses on a second GPU run");
+        assertEquals(c.test(), g.test(), 1e-3 * Math.abs(c.test()), cfg + ": test figure");
     }
 }
