@@ -124,6 +124,7 @@ public final class Autoencoder implements Reconstructing {
         return params;
     }
 
+    /** A training pass (corruption, penalty, gradients) for batches of up to {@code maxBatch}. */
     @Override
     public Pass trainStep(int maxBatch) {
         return new Pass(maxBatch, true);
@@ -229,6 +230,7 @@ public final class Autoencoder implements Reconstructing {
             backend.fill(offset, -lossOffset());
         }
 
+        /** {@link #run(Tensor, RngKey)} on the batch's inputs (labels are not used). */
         @Override
         public void run(Batch batch, RngKey key) {
             run(batch.x(), key);

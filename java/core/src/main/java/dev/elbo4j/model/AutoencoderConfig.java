@@ -41,10 +41,12 @@ public record AutoencoderConfig(int inputDim, int[] hidden, int latent, Activati
         /** sum_d (x_d - out_d)^2. */
         MSE;
 
+        /** The name on the command line and in checkpoints: "bernoulli", "mse". */
         public String id() {
             return name().toLowerCase(Locale.ROOT);
         }
 
+        /** The inverse of {@link #id}; IllegalArgumentException listing the known names. */
         public static Reconstruction parse(String s) {
             return switch (s.trim().toLowerCase(Locale.ROOT)) {
                 case "bernoulli" -> BERNOULLI;
@@ -143,10 +145,12 @@ public record AutoencoderConfig(int inputDim, int[] hidden, int latent, Activati
                 JsonFields.number(m, "sparsity"), JsonFields.number(m, "sparsity_weight"));
     }
 
+    /** A builder with the defaults above. */
     public static Builder builder() {
         return new Builder();
     }
 
+    /** A builder holding this configuration. */
     public Builder toBuilder() {
         return new Builder().inputDim(inputDim).hidden(hidden).latent(latent).activation(activation)
                 .reconstruction(reconstruction).tied(tied).corruption(corruption, corruptionLevel)

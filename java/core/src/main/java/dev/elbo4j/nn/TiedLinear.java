@@ -40,6 +40,7 @@ public final class TiedLinear {
         p.add(bias, Shape.of(out), Parameters.Init.uniform(1 / Math.sqrt(in)));
     }
 
+    /** The layer's name (its bias is {@code name + ".bias"}). */
     public String name() {
         return name;
     }
@@ -49,14 +50,17 @@ public final class TiedLinear {
         return weight;
     }
 
+    /** Input size. */
     public int in() {
         return in;
     }
 
+    /** Output size. */
     public int out() {
         return out;
     }
 
+    /** The activation applied after the bias. */
     public Activation activation() {
         return act;
     }

@@ -38,14 +38,17 @@ public final class TiedMlp {
         this.layers = List.copyOf(l);
     }
 
+    /** The layers, code side first. */
     public List<TiedLinear> layers() {
         return layers;
     }
 
+    /** Input size: the owner's output size. */
     public int in() {
         return layers.getFirst().in();
     }
 
+    /** Output size: the owner's input size. */
     public int out() {
         return layers.getLast().out();
     }
@@ -88,6 +91,7 @@ public final class TiedMlp {
         }
     }
 
+    /** Buffers for up to {@code maxRows} rows; gradient buffers only for {@code training}. */
     public Workspace workspace(Backend be, DType dtype, int maxRows, boolean training) {
         return new Workspace(be, dtype, maxRows, training);
     }
