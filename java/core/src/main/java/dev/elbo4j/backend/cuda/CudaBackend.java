@@ -925,6 +925,7 @@ public final class CudaBackend implements Backend {
     // ==== autoencoder.cu: denoising and sparse autoencoders (issue 6) ====
     // (methods of this group go below this line)
 
+    /** {@link Backend#corrupt} with {@code elbo4j_corrupt_f32}: one thread per Philox block of four elements. */
     @Override
     public void corrupt(dev.elbo4j.backend.Corruption kind, double level, RngKey key, Tensor x, Tensor out) {
         DeviceTensor dx = f32(x, "x"), o = f32(out, "out");
@@ -943,6 +944,7 @@ public final class CudaBackend implements Backend {
         launch(Kernels.CORRUPT, Kernels.blocks(Kernels.ceilDiv(n, 4), Kernels.BLOCK_ELEMENTWISE, maxBlocks));
     }
 
+    /** {@link Backend#sparsityForward} with {@code elbo4j_sparsity_forward_f32}: one thread per code unit. */
     @Override
     public void sparsityForward(Tensor code, double rho, Tensor rhoHat, Tensor kl) {
         DeviceTensor c = f32(code, "code"), q = f32(rhoHat, "rhoHat"), k = f32(kl, "kl");
@@ -959,6 +961,7 @@ public final class CudaBackend implements Backend {
         launch(Kernels.SPARSITY_FORWARD, Kernels.blocks(z, Kernels.BLOCK_ELEMENTWISE, maxBlocks));
     }
 
+    /** {@link Backend#sparsityBackward} with {@code elbo4j_sparsity_backward_f32}: one thread per element of dCode. */
     @Override
     public void sparsityBackward(Tensor rhoHat, double rho, double scale, Tensor dCode) {
         DeviceTensor q = f32(rhoHat, "rhoHat"), g = f32(dCode, "dCode");
