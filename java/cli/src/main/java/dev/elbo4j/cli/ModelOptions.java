@@ -14,10 +14,10 @@ import java.util.List;
  */
 final class ModelOptions {
     /** The values {@code --model} accepts. */
-    static final List<String> MODELS = List.of("vae");
+    static final List<String> MODELS = List.of("vae" /* ae */, "ae");
 
     @Option(names = "--model", paramLabel = "MODEL", defaultValue = "vae",
-            description = "Model family: vae (default: ${DEFAULT-VALUE}).")
+            description = "Model family: vae, or ae (autoencoder: plain, denoising, sparse, tied) (default: ${DEFAULT-VALUE}).")
     String model;
 
     // ---- shared by every family --------------------------------------------------------------
@@ -47,6 +47,92 @@ final class ModelOptions {
     String objective;
 
     // ---- ae (autoencoders: plain, denoising, sparse, tied) -----------------------------------
+    @Option(names = "--reconstruction", paramLabel = "LOSS",
+            description = "ae: reconstruction loss per example, bernoulli (cross-entropy with logits) or mse (sum of squares) "
+                    + "(default: bernoulli).")
+    String reconstruction;
+    @Option(names = "--tied", description = "ae: the decoder uses the transposed encoder weights (only its biases are its own).")
+    boolean tied;
+    @Option(names = "--corruption", paramLabel = "KIND",
+            description = "ae: denoising input corruption, none, gaussian (x + level * N(0, 1)) or mask (pixels zeroed with "
+                    + "probability level) (default: none).")
+    String corruption;
+    @Option(names = "--corruption-level", paramLabel = "LEVEL",
+            description = "ae: Gaussian noise standard deviation, or masking probability in [0, 1) (default: "
+                    + DEFAULT_CORRUPTION_LEVEL + " with --corruption gaussian or mask).")
+    Double corruptionLevel;
+    @Option(names = "--sparsity", paramLabel = "RHO",
+            description = "ae: target mean activation of each code unit, in (0, 1) (default: 0.05; needs --sparsity-weight).")
+    Double sparsity;
+    @Option(names = "--sparsity-weight", paramLabel = "W",
+            description = "ae: weight of the sparsity penalty sum_j KL(rho || mean activation of unit j); > 0 makes the code "
+                    + "layer a sigmoid (default: 0, off).")
+    Double sparsityWeight;
+    @picocli.CommandLine.Spec(picocli.CommandLine.Spec.Target.MIXEE)
+    picocli.CommandLine.Model.CommandSpec aeMixee;
+
+    /** --corruption-level when --corruption is gaussian or mask and no level is given. */
+    static final double DEFAULT_CORRUPTION_LEVEL = 0.25;
+    /** The ae-only flags, rejected with any other --model. */
+    private static final List<String> AE_FLAGS = List.of("--reconstruction", "--tied", "--corruption", "--corruption-level",
+            "--sparsity", "--sparsity-weight");
+    /** Flags of other families that an autoencoder does not take, with what to use instead. */
+    private static final List<String[]> NOT_FOR_AE = List.of(new String[]{"--likelihood", "use --reconstruction bernoulli|mse"},
+            new String[]{"--sigma", "--reconstruction mse is the plain sum of squares"},
+            new String[]{"--decoder-hidden", "the decoder mirrors --hidden"},
+            new String[]{"--samples", "an autoencoder has no latent samples"},
+            new String[]{"--beta", "an autoencoder has no KL term"});
+
+    private boolean matched(String flag) {
+        return aeMixee != null && aeMixee.commandLine() != null && aeMixee.commandLine().getParseResult() != null
+                && aeMixee.commandLine().getParseResult().hasMatchedOption(flag);
+    }
+
+    /** Rejects the ae flags with another --model, and other families' flags with --model ae. */
+    private void checkAeFlags() {
+        if ("ae".equals(model)) {
+            for (String[] f : NOT_FOR_AE) {
+                if (matched(f[0])) throw new Main.UsageException(f[0] + " does not apply to --model ae (" + f[1] + ")");
+            }
+        } else {
+            for (String f : AE_FLAGS) {
+                if (matched(f)) throw new Main.UsageException(f + " applies to --model ae only, not --model " + model);
+            }
+        }
+    }
+
+    private dev.elbo4j.model.AutoencoderConfig ae(int inputDim) {
+        dev.elbo4j.backend.Corruption kind;
+        try {
+            kind = dev.elbo4j.backend.Corruption.parse(corruption == null ? "none" : corruption);
+        } catch (IllegalArgumentException e) {
+            throw new Main.UsageException("--corruption: " + e.getMessage());
+        }
+        if (kind == dev.elbo4j.backend.Corruption.NONE && corruptionLevel != null) {
+            throw new Main.UsageException("--corruption-level needs --corruption gaussian or mask");
+        }
+        double level = kind == dev.elbo4j.backend.Corruption.NONE ? 0
+                : corruptionLevel != null ? corruptionLevel : DEFAULT_CORRUPTION_LEVEL;
+        try {
+            kind.checkLevel(level);
+        } catch (IllegalArgumentException e) {
+            throw new Main.UsageException("--corruption-level: " + e.getMessage());
+        }
+        double w = sparsityWeight == null ? 0 : sparsityWeight;
+        if (!(w >= 0) || Double.isInfinite(w)) throw new Main.UsageException("--sparsity-weight must be a finite number >= 0, got " + w);
+        if (sparsity != null && w == 0) throw new Main.UsageException("--sparsity needs --sparsity-weight > 0 (the penalty is off without it)");
+        double rho = sparsity == null ? 0.05 : sparsity;
+        if (!(rho > 0 && rho < 1)) throw new Main.UsageException("--sparsity must be in (0, 1), got " + rho);
+        dev.elbo4j.model.AutoencoderConfig.Reconstruction rec;
+        try {
+            rec = dev.elbo4j.model.AutoencoderConfig.Reconstruction.parse(reconstruction == null ? "bernoulli" : reconstruction);
+        } catch (IllegalArgumentException e) {
+            throw new Main.UsageException("--reconstruction: " + e.getMessage());
+        }
+        return dev.elbo4j.model.AutoencoderConfig.builder().inputDim(inputDim).hidden(hidden).latent(latent)
+                .activation(Activation.parse(activation)).reconstruction(rec).tied(tied).corruption(kind, level)
+                .sparsity(rho, w).build();
+    }
 
     // ---- end ae
 
@@ -65,9 +151,11 @@ final class ModelOptions {
     /** The model the flags describe, for inputs of {@code inputDim} pixels. */
     ModelConfig config(int inputDim) {
         try {
+            checkAeFlags();
             return switch (model) {
                 case "vae" -> vae(inputDim);
                 // case "ae"
+                case "ae" -> ae(inputDim);
 
                 // case "cvae", "m2"
 

@@ -157,6 +157,37 @@ public interface Backend extends AutoCloseable {
     // ==== autoencoder.cu: denoising and sparse autoencoders (issue 6) ====
     // (methods of this group go below this line)
 
+    /**
+     * Input corruption of a denoising autoencoder: out (R x D, same dtype and shape as x) gets, for
+     * element j = r*D + d of x,
+     * <ul>
+     *   <li>{@link Corruption#NONE}: x[j] (level must be 0);</li>
+     *   <li>{@link Corruption#GAUSSIAN}: x[j] + level * eps_j, eps_j the normal of element j of
+     *       {@code key} rounded to float (as {@link #normal}), the sum in double rounded once;</li>
+     *   <li>{@link Corruption#MASK}: 0 if u_j &lt; level, else x[j], u_j the uniform float of element
+     *       j of {@code key} (0 &lt;= level &lt; 1).</li>
+     * </ul>
+     * {@code out} may be {@code x} itself (element-wise).
+     */
+    void corrupt(Corruption kind, double level, RngKey key, Tensor x, Tensor out);
+
+    /**
+     * Sparsity penalty of a sparse autoencoder, forward. {@code code} is B x Z with activations in
+     * (0, 1); for each unit k: rhoHat[k] = (1/B) sum_b code[b, k] (in row order, in double) and
+     * kl[k] = KL(rho || rhoHat[k]) = rho log(rho / rhoHat[k]) + (1 - rho) log((1 - rho) / (1 - rhoHat[k])),
+     * computed from the unrounded mean. 0 &lt; rho &lt; 1. Overwrites rhoHat and kl (Z elements each).
+     * A mean of exactly 0 or 1 gives an infinite kl (the trainer's NaN guard reports it).
+     */
+    void sparsityForward(Tensor code, double rho, Tensor rhoHat, Tensor kl);
+
+    /**
+     * Backward of {@link #sparsityForward} for the loss scale * B * sum_k kl[k] (i.e. a penalty weight W
+     * added to a batch-mean loss takes scale = W / B): ACCUMULATES
+     * dCode[b, k] += scale * ((1 - rho) / (1 - rhoHat[k]) - rho / rhoHat[k]) for every row b of
+     * dCode (B x Z), from the stored rhoHat (Z).
+     */
+    void sparsityBackward(Tensor rhoHat, double rho, double scale, Tensor dCode);
+
     // ==== end of autoencoder.cu ====
 
     // ==== iwae.cu: importance-weighted objective (issue 6) ====

@@ -11,7 +11,7 @@ public final class ModelConfigs {
     }
 
     /** The model types a checkpoint may hold. */
-    public static final List<String> TYPES = List.of("vae" /* ae */ /* cvae */ /* m2 */ /* rbm, dbn, fvbm */ /* nice */);
+    public static final List<String> TYPES = List.of("vae", "ae" /* cvae */ /* m2 */ /* rbm, dbn, fvbm */ /* nice */);
 
     /**
      * The architecture in {@code m}; throws IllegalArgumentException naming the bad key (the
@@ -22,6 +22,7 @@ public final class ModelConfigs {
         return switch (type) {
             case "vae" -> VaeConfig.fromJson(m);
             // autoencoders (ae)
+            case "ae" -> AutoencoderConfig.fromJson(m);
 
             // conditional VAE (cvae)
 

@@ -248,6 +248,23 @@ public final class CpuBackend implements Backend {
     // ==== autoencoder.cu: denoising and sparse autoencoders (issue 6) ====
     // (methods of this group go below this line)
 
+    @Override
+    public void corrupt(dev.elbo4j.backend.Corruption kind, double level, RngKey key, Tensor x, Tensor out) {
+        CpuTensor cx = floating(x, "x"), co = floating(out, "out");
+        if (cx.dtype() != co.dtype()) throw new IllegalArgumentException("corrupt: x is " + cx.dtype() + ", out " + co.dtype());
+        CpuAutoencoder.corrupt(kind, level, key, cx, co);
+    }
+
+    @Override
+    public void sparsityForward(Tensor code, double rho, Tensor rhoHat, Tensor kl) {
+        CpuAutoencoder.sparsityForward(floating(code, "code"), rho, floating(rhoHat, "rhoHat"), floating(kl, "kl"));
+    }
+
+    @Override
+    public void sparsityBackward(Tensor rhoHat, double rho, double scale, Tensor dCode) {
+        CpuAutoencoder.sparsityBackward(floating(rhoHat, "rhoHat"), rho, scale, floating(dCode, "dCode"));
+    }
+
     // ==== end of autoencoder.cu ====
 
     // ==== iwae.cu: importance-weighted objective (issue 6) ====

@@ -925,6 +925,60 @@ public final class CudaBackend implements Backend {
     // ==== autoencoder.cu: denoising and sparse autoencoders (issue 6) ====
     // (methods of this group go below this line)
 
+    /** {@link Backend#corrupt} with {@code elbo4j_corrupt_f32}: one thread per Philox block of four elements. */
+    @Override
+    public void corrupt(dev.elbo4j.backend.Corruption kind, double level, RngKey key, Tensor x, Tensor out) {
+        DeviceTensor dx = f32(x, "x"), o = f32(out, "out");
+        if (dx.size() != o.size() || dx.rows() != o.rows()) {
+            throw new IllegalArgumentException("corrupt: out " + o.shape() + " must match x " + dx.shape());
+        }
+        if (o.overlaps(dx) && o.address() != dx.address()) {
+            throw new IllegalArgumentException("corrupt: out overlaps x without being x");
+        }
+        kind.checkLevel(level);
+        prepare();
+        long n = dx.size();
+        if (n == 0) return;
+        args.clear().ptr(dx.address()).ptr(o.address()).i64(n).i32(kind.ordinal()).f64(level);
+        key(key);
+        launch(Kernels.CORRUPT, Kernels.blocks(Kernels.ceilDiv(n, 4), Kernels.BLOCK_ELEMENTWISE, maxBlocks));
+    }
+
+    /** {@link Backend#sparsityForward} with {@code elbo4j_sparsity_forward_f32}: one thread per code unit. */
+    @Override
+    public void sparsityForward(Tensor code, double rho, Tensor rhoHat, Tensor kl) {
+        DeviceTensor c = f32(code, "code"), q = f32(rhoHat, "rhoHat"), k = f32(kl, "kl");
+        int b = c.rows(), z = c.cols();
+        if (!(rho > 0 && rho < 1)) throw new IllegalArgumentException("sparsity target rho must be in (0, 1), got " + rho);
+        if (b == 0 || q.size() != z || k.size() != z) {
+            throw new IllegalArgumentException("sparsity: code " + c.shape() + " needs rhoHat and kl of " + z
+                    + " elements, got " + q.shape() + ", " + k.shape());
+        }
+        if (q.overlaps(c) || k.overlaps(c) || q.overlaps(k)) throw new IllegalArgumentException("sparsity: outputs overlap");
+        prepare();
+        if (z == 0) return;
+        args.clear().ptr(c.address()).ptr(q.address()).ptr(k.address()).i32(b).i32(z).f64(rho);
+        launch(Kernels.SPARSITY_FORWARD, Kernels.blocks(z, Kernels.BLOCK_ELEMENTWISE, maxBlocks));
+    }
+
+    /** {@link Backend#sparsityBackward} with {@code elbo4j_sparsity_backward_f32}: one thread per element of dCode. */
+    @Override
+    public void sparsityBackward(Tensor rhoHat, double rho, double scale, Tensor dCode) {
+        DeviceTensor q = f32(rhoHat, "rhoHat"), g = f32(dCode, "dCode");
+        int b = g.rows(), z = g.cols();
+        if (!(rho > 0 && rho < 1)) throw new IllegalArgumentException("sparsity target rho must be in (0, 1), got " + rho);
+        if (q.size() != z) {
+            throw new IllegalArgumentException("sparsity backward: rhoHat " + q.shape() + " must have " + z
+                    + " elements for dCode " + g.shape());
+        }
+        if (q.overlaps(g)) throw new IllegalArgumentException("sparsity backward: rhoHat overlaps dCode");
+        prepare();
+        long n = g.size();
+        if (n == 0) return;
+        args.clear().ptr(q.address()).ptr(g.address()).i32(b).i32(z).f64(rho).f64(scale);
+        launch(Kernels.SPARSITY_BACKWARD, Kernels.blocks(n, Kernels.BLOCK_ELEMENTWISE, maxBlocks));
+    }
+
     // ==== end of autoencoder.cu ====
 
     // ==== iwae.cu: importance-weighted objective (issue 6) ====

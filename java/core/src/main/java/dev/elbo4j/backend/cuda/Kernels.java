@@ -92,6 +92,12 @@ public final class Kernels {
 
     // ==== autoencoder.cu: denoising and sparse autoencoders (issue 6) ====
     // (methods of this group go below this line)
+    public static final KernelSpec CORRUPT = KernelSpec.of("autoencoder.cu", "elbo4j_corrupt_f32",
+            BLOCK_ELEMENTWISE, withKey(PTR, PTR, I64, I32, F64));
+    public static final KernelSpec SPARSITY_FORWARD = KernelSpec.of("autoencoder.cu", "elbo4j_sparsity_forward_f32",
+            BLOCK_ELEMENTWISE, PTR, PTR, PTR, I32, I32, F64);
+    public static final KernelSpec SPARSITY_BACKWARD = KernelSpec.of("autoencoder.cu", "elbo4j_sparsity_backward_f32",
+            BLOCK_ELEMENTWISE, PTR, PTR, I32, I32, F64, F64);
 
     // ==== end of autoencoder.cu ====
 
@@ -134,6 +140,7 @@ public final class Kernels {
             SUM_F32, SUM_F64, SUM_I32, SUM_U8,
             FILL_U64
             // autoencoder.cu entries
+            , CORRUPT, SPARSITY_FORWARD, SPARSITY_BACKWARD
 
             // iwae.cu entries
             , IWAE_WEIGHTS, IWAE_DLOGVAR, IWAE_SCALE_ROWS, IWAE_LATENT_BACKWARD

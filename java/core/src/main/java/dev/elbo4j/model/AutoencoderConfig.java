@@ -1,0 +1,254 @@
+package dev.elbo4j.model;
+
+import dev.elbo4j.backend.Activation;
+import dev.elbo4j.backend.Backend;
+import dev.elbo4j.backend.Corruption;
+import dev.elbo4j.io.JsonFields;
+import dev.elbo4j.nn.Parameters;
+import dev.elbo4j.tensor.DType;
+
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * The architecture and loss of an {@link Autoencoder}: encoder D -> hidden... -> code, decoder
+ * code -> mirrored hidden... -> D (logits for {@link Reconstruction#BERNOULLI}, values for
+ * {@link Reconstruction#MSE}). Defaults: 784-400-20 / 20-400-784, ReLU, Bernoulli cross-entropy,
+ * untied, no corruption, no sparsity penalty.
+ *
+ * @param inputDim        D, pixels per example
+ * @param hidden          hidden sizes of the encoder, input side first; the decoder mirrors them
+ * @param latent          size of the code
+ * @param activation      activation of every hidden layer
+ * @param reconstruction  the per-example reconstruction loss
+ * @param tied            decoder layer i uses the transpose of encoder layer (n-1-i)'s weight
+ * @param corruption      input corruption in training (denoising autoencoder)
+ * @param corruptionLevel Gaussian noise standard deviation, or the masking probability (in [0, 1)); 0 for none
+ * @param sparsity        rho, the target mean activation of each code unit, in (0, 1)
+ * @param sparsityWeight  weight of the penalty sum_j KL(rho || rho_hat_j); 0 turns it off. When it is
+ *                        positive the code layer's activation is the sigmoid, otherwise the identity
+ */
+public record AutoencoderConfig(int inputDim, int[] hidden, int latent, Activation activation, Reconstruction reconstruction,
+                                boolean tied, Corruption corruption, double corruptionLevel, double sparsity,
+                                double sparsityWeight) implements ModelConfig {
+
+    /** The per-example reconstruction loss, summed over pixels. */
+    public enum Reconstruction {
+        /** sum_d softplus(l_d) - x_d l_d: Bernoulli cross-entropy with logits l (x in [0, 1]). */
+        BERNOULLI,
+        /** sum_d (x_d - out_d)^2. */
+        MSE;
+
+        /** The name on the command line and in checkpoints: "bernoulli", "mse". */
+        public String id() {
+            return name().toLowerCase(Locale.ROOT);
+        }
+
+        /** The inverse of {@link #id}; IllegalArgumentException listing the known names. */
+        public static Reconstruction parse(String s) {
+            return switch (s.trim().toLowerCase(Locale.ROOT)) {
+                case "bernoulli" -> BERNOULLI;
+                case "mse" -> MSE;
+                default -> throw new IllegalArgumentException("unknown reconstruction loss '" + s + "' (known: bernoulli, mse)");
+            };
+        }
+    }
+
+    public AutoencoderConfig {
+        hidden = hidden.clone();
+        if (inputDim <= 0) throw new IllegalArgumentException("input dimension must be positive, got " + inputDim);
+        if (latent <= 0) throw new IllegalArgumentException("code size (latent) must be positive, got " + latent);
+        for (int h : hidden) if (h <= 0) throw new IllegalArgumentException("hidden sizes must be positive: " + Arrays.toString(hidden));
+        if (activation == null || reconstruction == null || corruption == null) throw new IllegalArgumentException("null setting");
+        corruption.checkLevel(corruptionLevel);
+        if (!(sparsity > 0 && sparsity < 1)) throw new IllegalArgumentException("sparsity target must be in (0, 1), got " + sparsity);
+        if (!(sparsityWeight >= 0) || Double.isInfinite(sparsityWeight)) {
+            throw new IllegalArgumentException("sparsity weight must be a finite number >= 0, got " + sparsityWeight);
+        }
+    }
+
+    @Override
+    public int[] hidden() {
+        return hidden.clone();
+    }
+
+    /** Whether the sparsity penalty is on (weight > 0). */
+    public boolean sparse() {
+        return sparsityWeight > 0;
+    }
+
+    /** The code layer's activation: sigmoid with the sparsity penalty (rho_hat must lie in (0, 1)), else identity. */
+    public Activation codeActivation() {
+        return sparse() ? Activation.SIGMOID : Activation.IDENTITY;
+    }
+
+    /** D, hidden..., code */
+    public int[] encoderSizes() {
+        int[] s = new int[hidden.length + 2];
+        s[0] = inputDim;
+        System.arraycopy(hidden, 0, s, 1, hidden.length);
+        s[s.length - 1] = latent;
+        return s;
+    }
+
+    /** code, hidden reversed..., D */
+    public int[] decoderSizes() {
+        int[] e = encoderSizes(), s = new int[e.length];
+        for (int i = 0; i < e.length; i++) s[i] = e[e.length - 1 - i];
+        return s;
+    }
+
+    @Override
+    public String type() {
+        return "ae";
+    }
+
+    @Override
+    public String objectiveName() {
+        return "-loss";
+    }
+
+    @Override
+    public Parameters.Builder parameterLayout() {
+        return Autoencoder.parameterLayout(this);
+    }
+
+    @Override
+    public Autoencoder create(Backend backend, DType dtype, long seed) {
+        return Autoencoder.create(backend, this, dtype, seed);
+    }
+
+    @Override
+    public Map<String, Object> toJson() {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("input_dim", inputDim);
+        m.put("hidden", hidden);
+        m.put("latent", latent);
+        m.put("activation", activation.name().toLowerCase(Locale.ROOT));
+        m.put("reconstruction", reconstruction.id());
+        m.put("tied", tied);
+        m.put("corruption", corruption.id());
+        m.put("corruption_level", corruptionLevel);
+        m.put("sparsity", sparsity);
+        m.put("sparsity_weight", sparsityWeight);
+        return m;
+    }
+
+    /** The inverse of {@link #toJson}; every field is required. */
+    public static AutoencoderConfig fromJson(Map<String, Object> m) {
+        return new AutoencoderConfig(JsonFields.integer(m, "input_dim"), JsonFields.ints(m, "hidden"),
+                JsonFields.integer(m, "latent"), Activation.parse(JsonFields.string(m, "activation")),
+                Reconstruction.parse(JsonFields.string(m, "reconstruction")), JsonFields.bool(m, "tied"),
+                Corruption.parse(JsonFields.string(m, "corruption")), JsonFields.number(m, "corruption_level"),
+                JsonFields.number(m, "sparsity"), JsonFields.number(m, "sparsity_weight"));
+    }
+
+    /** A builder with the defaults above. */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** A builder holding this configuration. */
+    public Builder toBuilder() {
+        return new Builder().inputDim(inputDim).hidden(hidden).latent(latent).activation(activation)
+                .reconstruction(reconstruction).tied(tied).corruption(corruption, corruptionLevel)
+                .sparsity(sparsity, sparsityWeight);
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof AutoencoderConfig c && inputDim == c.inputDim && Arrays.equals(hidden, c.hidden)
+                && latent == c.latent && activation == c.activation && reconstruction == c.reconstruction && tied == c.tied
+                && corruption == c.corruption && Double.compare(corruptionLevel, c.corruptionLevel) == 0
+                && Double.compare(sparsity, c.sparsity) == 0 && Double.compare(sparsityWeight, c.sparsityWeight) == 0;
+    }
+
+    @Override
+    public int hashCode() {
+        return Arrays.hashCode(new Object[]{inputDim, Arrays.hashCode(hidden), latent, activation, reconstruction, tied,
+                corruption, corruptionLevel, sparsity, sparsityWeight});
+    }
+
+    /** E.g. "AE 784-400-20 / 20-400-784, relu, bernoulli, tied, mask corruption 0.3, sparsity 0.05 x 0.1". */
+    @Override
+    public String toString() {
+        StringBuilder b = new StringBuilder("AE ").append(join(encoderSizes())).append(" / ").append(join(decoderSizes()))
+                .append(", ").append(activation.name().toLowerCase(Locale.ROOT)).append(", ").append(reconstruction.id());
+        if (tied) b.append(", tied");
+        if (corruption != Corruption.NONE) {
+            b.append(String.format(Locale.ROOT, ", %s corruption %s", corruption.id(), corruptionLevel));
+        }
+        if (sparse()) b.append(String.format(Locale.ROOT, ", sparsity %s x %s", sparsity, sparsityWeight));
+        return b.toString();
+    }
+
+    private static String join(int[] s) {
+        StringBuilder b = new StringBuilder();
+        for (int i = 0; i < s.length; i++) b.append(i == 0 ? "" : "-").append(s[i]);
+        return b.toString();
+    }
+
+    /** Fluent construction with the defaults above. */
+    public static final class Builder {
+        private int inputDim = 784;
+        private int[] hidden = {400};
+        private int latent = 20;
+        private Activation activation = Activation.RELU;
+        private Reconstruction reconstruction = Reconstruction.BERNOULLI;
+        private boolean tied;
+        private Corruption corruption = Corruption.NONE;
+        private double corruptionLevel;
+        private double sparsity = 0.05;
+        private double sparsityWeight;
+
+        public Builder inputDim(int d) {
+            this.inputDim = d;
+            return this;
+        }
+
+        public Builder hidden(int... h) {
+            this.hidden = h.clone();
+            return this;
+        }
+
+        public Builder latent(int z) {
+            this.latent = z;
+            return this;
+        }
+
+        public Builder activation(Activation a) {
+            this.activation = a;
+            return this;
+        }
+
+        public Builder reconstruction(Reconstruction r) {
+            this.reconstruction = r;
+            return this;
+        }
+
+        public Builder tied(boolean t) {
+            this.tied = t;
+            return this;
+        }
+
+        public Builder corruption(Corruption kind, double level) {
+            this.corruption = kind;
+            this.corruptionLevel = level;
+            return this;
+        }
+
+        /** Target mean activation rho and the penalty's weight (0: off). */
+        public Builder sparsity(double rho, double weight) {
+            this.sparsity = rho;
+            this.sparsityWeight = weight;
+            return this;
+        }
+
+        public AutoencoderConfig build() {
+            return new AutoencoderConfig(inputDim, hidden, latent, activation, reconstruction, tied, corruption,
+                    corruptionLevel, sparsity, sparsityWeight);
+        }
+    }
+}
