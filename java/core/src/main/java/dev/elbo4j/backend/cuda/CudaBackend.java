@@ -921,7 +921,6 @@ public final class CudaBackend implements Backend {
         throw new IllegalArgumentException(what + " must be F32, got " + d.dtype());
     }
 
-    /** Frees every device object of this backend and releases the context; idempotent. */
     // ==== autoencoder.cu: denoising and sparse autoencoders (issue 6) ====
     // (methods of this group go below this line)
 
@@ -1067,6 +1066,7 @@ public final class CudaBackend implements Backend {
 
     // ==== end of flow.cu ====
 
+    /** Frees every device object of this backend and releases the context; idempotent. */
     @Override
     public void close() {
         if (closed) return;
