@@ -178,6 +178,32 @@ public interface Backend extends AutoCloseable {
     // ==== flow.cu: planar and NICE flows (issue 7) ====
     // (methods of this group go below this line)
 
+    /**
+     * The K-step planar flow (Rezende and Mohamed 2015) on R = L*B rows of z0 (R x Z); {@code u},
+     * {@code w} are K x Z and {@code b} has K elements. Step k maps z to
+     * z + u_hat_k tanh(w_k . z + b_k) with u_hat_k = u_k + (m(w_k . u_k) - w_k . u_k) w_k / |w_k|^2,
+     * m(a) = -1 + softplus(a), so w_k . u_hat_k >= -1 and every step is invertible. Writes zK (the
+     * last z) and logDet[r] = sum_k log|1 + (1 - tanh^2(w_k . z_k + b_k)) m(w_k . u_k)|, the
+     * log-determinant of dz_K/dz_0. With flowKl[r] = |zK[r]|^2 / 2 - |z0[r]|^2 / 2 - logDet[r]
+     * (= log p(z0) - log p(zK) - logDet for p = N(0, I)): if {@code kl} (B elements) is not null,
+     * kl[b] += (1/L) sum_l flowKl[l*B + b] (l in order), turning the closed-form KL(q0 || p) of
+     * {@link #latentForward} into the flow posterior's single-sample KL estimate; if
+     * {@code logRatio} (R) is not null, logRatio[r] -= flowKl[r], turning log p(z0) - log q0(z0)
+     * into log p(zK) - log qK(zK). All tensors share one floating dtype.
+     */
+    void planarForward(Tensor z0, Tensor u, Tensor w, Tensor b, Tensor zK, Tensor logDet, Tensor kl, Tensor logRatio);
+
+    /**
+     * Backward of {@link #planarForward} for the loss
+     * sum_r dzK[r] . zK[r] + weight * sum_r flowKl[r] (flowKl as there: |zK|^2/2 - |z0|^2/2 - logDet).
+     * Overwrites dz0 (R x Z) with d loss / d z0, and dU, dW (K x Z) and dB (K) with the gradients
+     * of the flow parameters (sums over rows in row order). {@code scratch} holds at least
+     * R x K(2Z+2) elements of the dtype and is overwritten (per row and step: [tanh(a) g (Z),
+     * ga z_k (Z), ga, -weight h'/(1 + h' m)], ga = d loss / d a_k), as on the GPU.
+     */
+    void planarBackward(Tensor z0, Tensor u, Tensor w, Tensor b, Tensor dzK, double weight,
+                        Tensor dz0, Tensor dU, Tensor dW, Tensor dB, Tensor scratch);
+
     // ==== end of flow.cu ====
 
     @Override

@@ -63,6 +63,7 @@ public final class Vae implements LatentModel {
         if (cfg.likelihood().learnsVariance()) {
             pb.add(LOGVAR, Shape.of(cfg.inputDim()), Parameters.Init.constant(0));
         }
+        if (cfg.hasFlow()) PlanarPosterior.declare(cfg, pb); // ---- planar flow
         return pb;
     }
 
@@ -132,6 +133,7 @@ public final class Vae implements LatentModel {
         private double klWeight = 1;
         private final Mlp.Workspace enc, dec;
         private final Tensor eps, z, dz, rowLoss, kl, logRatio;
+        private final PlanarPosterior.Buffers flow; // ---- planar flow (null without)
         private int batch;
 
         private Pass(int maxBatch, int samples, boolean training) {
@@ -151,6 +153,7 @@ public final class Vae implements LatentModel {
             rowLoss = backend.alloc(dtype, rows);
             kl = backend.alloc(dtype, maxBatch);
             logRatio = training ? null : backend.alloc(dtype, rows);
+            flow = cfg.hasFlow() ? new PlanarPosterior.Buffers(backend, params, dtype, rows, zd, cfg.flowSteps(), training) : null;
         }
 
         public int samples() {
@@ -196,7 +199,9 @@ public final class Vae implements LatentModel {
             Tensor stats = encoder.forward(params, enc, x);
             Tensor zz = z.rowSlice(0, rows), ee = eps.rowSlice(0, rows);
             backend.latentForward(stats, key, ee, zz, kl.view(0, b), training ? null : logRatio.view(0, rows));
-            Tensor out = decoder.forward(params, dec, zz);
+            // ---- planar flow: the decoder reads z_K; kl and logRatio become the flow posterior's
+            Tensor zDec = flow == null ? zz : flow.forward(zz, kl.view(0, b), training ? null : logRatio.view(0, rows));
+            Tensor out = decoder.forward(params, dec, zDec);
             boolean learned = cfg.likelihood().learnsVariance();
             Tensor logVar = learned ? params.value(LOGVAR) : null;
             Tensor dOut = training ? dec.outputGrad(rows) : null;
@@ -204,7 +209,8 @@ public final class Vae implements LatentModel {
             backend.likelihood(cfg.likelihood(), out, x, logVar, 1.0 / rows, rowLoss.view(0, rows), dOut, dLogVar);
             if (!training) return;
             Tensor dzz = dz.rowSlice(0, rows);
-            decoder.backward(params, dec, zz, dzz);
+            decoder.backward(params, dec, zDec, dzz);
+            if (flow != null) dzz = flow.backward(zz, dzz, beta() / rows); // ---- planar flow: dz_K -> dz_0
             backend.latentBackward(stats, ee, dzz, beta() / b, enc.outputGrad(b));
             encoder.backward(params, enc, x, null);
         }
@@ -214,12 +220,16 @@ public final class Vae implements LatentModel {
             return rowLoss.view(0, batch * samples);
         }
 
-        /** KL(q(z|x_b) || p(z)) for each input of the last batch. */
+        /**
+         * KL(q(z|x_b) || p(z)) for each input of the last batch: closed form for the Gaussian
+         * posterior; with a planar flow, the closed form plus the flow's single-sample correction
+         * (see {@link PlanarPosterior}).
+         */
         public Tensor kl() {
             return kl.view(0, batch);
         }
 
-        /** log p(z) - log q(z|x) for each row of the last batch (evaluation passes only). */
+        /** log p(z) - log q(z|x) for each row of the last batch (evaluation passes only); z = z_K with a flow. */
         public Tensor logRatio() {
             if (logRatio == null) throw new IllegalStateException("log ratios exist in evaluation passes only");
             return logRatio.view(0, batch * samples);
@@ -253,6 +263,7 @@ public final class Vae implements LatentModel {
             enc.close();
             dec.close();
             for (Tensor t : new Tensor[]{eps, z, dz, rowLoss, kl, logRatio}) if (t != null) t.close();
+            if (flow != null) flow.close();
         }
     }
 

@@ -24,9 +24,16 @@ import java.util.Map;
  * @param likelihood    p(x|z)
  * @param samples       L, Monte-Carlo samples of z per x in training
  * @param beta          weight of the KL term in the training loss (1: the ELBO)
+ * @param flow          the posterior's normalizing flow: "none" (q(z|x) Gaussian) or "planar" ({@link PlanarPosterior})
+ * @param flowSteps     K, planar steps after the Gaussian (0 exactly when flow is "none")
  */
 public record VaeConfig(int inputDim, int[] encoderHidden, int latent, int[] decoderHidden, Activation activation,
-                        Likelihood likelihood, int samples, double beta) implements ModelConfig {
+                        Likelihood likelihood, int samples, double beta,
+                        String flow, int flowSteps) implements ModelConfig {
+    /** No flow: q(z|x) is the encoder's Gaussian. */
+    public static final String FLOW_NONE = "none";
+    /** K planar steps after the Gaussian ({@link PlanarPosterior}). */
+    public static final String FLOW_PLANAR = "planar";
 
     public VaeConfig {
         encoderHidden = encoderHidden.clone();
@@ -37,6 +44,18 @@ public record VaeConfig(int inputDim, int[] encoderHidden, int latent, int[] dec
         for (int h : decoderHidden) if (h <= 0) throw new IllegalArgumentException("decoder hidden sizes must be positive: " + Arrays.toString(decoderHidden));
         if (samples < 1) throw new IllegalArgumentException("samples per input must be >= 1, got " + samples);
         if (!(beta >= 0) || Double.isInfinite(beta)) throw new IllegalArgumentException("beta must be >= 0, got " + beta);
+        if (FLOW_NONE.equals(flow)) {
+            if (flowSteps != 0) throw new IllegalArgumentException("flow steps must be 0 without a flow, got " + flowSteps);
+        } else if (FLOW_PLANAR.equals(flow)) {
+            if (flowSteps < 1) throw new IllegalArgumentException("flow steps must be >= 1, got " + flowSteps);
+        } else {
+            throw new IllegalArgumentException("flow must be none or planar, got '" + flow + "'");
+        }
+    }
+
+    /** True when q(z|x) ends in a planar flow. */
+    public boolean hasFlow() {
+        return FLOW_PLANAR.equals(flow);
     }
 
     @Override
@@ -94,6 +113,10 @@ public record VaeConfig(int inputDim, int[] encoderHidden, int latent, int[] dec
         if (likelihood.kind() == Likelihood.Kind.GAUSSIAN_FIXED) m.put("sigma", likelihood.sigma());
         m.put("samples", samples);
         m.put("beta", beta);
+        if (hasFlow()) {
+            m.put("flow", flow);
+            m.put("flow_steps", flowSteps);
+        }
         return m;
     }
 
@@ -105,7 +128,9 @@ public record VaeConfig(int inputDim, int[] encoderHidden, int latent, int[] dec
                 .decoderHidden(JsonFields.ints(m, "decoder_hidden"))
                 .activation(Activation.parse(JsonFields.string(m, "activation")))
                 .likelihood(Likelihood.parse(lik, "gaussian".equals(lik) ? JsonFields.number(m, "sigma") : 0))
-                .samples(JsonFields.integer(m, "samples")).beta(JsonFields.number(m, "beta")).build();
+                .samples(JsonFields.integer(m, "samples")).beta(JsonFields.number(m, "beta"))
+                .flow(m.containsKey("flow") ? JsonFields.string(m, "flow") : FLOW_NONE,
+                        m.containsKey("flow_steps") ? JsonFields.integer(m, "flow_steps") : 0).build();
     }
 
     public static Builder builder() {
@@ -114,20 +139,21 @@ public record VaeConfig(int inputDim, int[] encoderHidden, int latent, int[] dec
 
     public Builder toBuilder() {
         return new Builder().inputDim(inputDim).encoderHidden(encoderHidden).latent(latent).decoderHidden(decoderHidden)
-                .activation(activation).likelihood(likelihood).samples(samples).beta(beta);
+                .activation(activation).likelihood(likelihood).samples(samples).beta(beta).flow(flow, flowSteps);
     }
 
     @Override
     public boolean equals(Object o) {
         return o instanceof VaeConfig c && inputDim == c.inputDim && Arrays.equals(encoderHidden, c.encoderHidden)
                 && latent == c.latent && Arrays.equals(decoderHidden, c.decoderHidden) && activation == c.activation
-                && likelihood.equals(c.likelihood) && samples == c.samples && Double.compare(beta, c.beta) == 0;
+                && likelihood.equals(c.likelihood) && samples == c.samples && Double.compare(beta, c.beta) == 0
+                && flow.equals(c.flow) && flowSteps == c.flowSteps;
     }
 
     @Override
     public int hashCode() {
         return Arrays.hashCode(new Object[]{inputDim, Arrays.hashCode(encoderHidden), latent, Arrays.hashCode(decoderHidden),
-                activation, likelihood, samples, beta});
+                activation, likelihood, samples, beta, flow, flowSteps});
     }
 
     @Override
@@ -135,7 +161,7 @@ public record VaeConfig(int inputDim, int[] encoderHidden, int latent, int[] dec
         return "VAE " + inputDim + "-" + join(encoderHidden) + "(" + latent + "," + latent + ") / " + latent + "-"
                 + join(decoderHidden) + inputDim + ", " + activation.name().toLowerCase(java.util.Locale.ROOT) + ", "
                 + likelihood.id() + (likelihood.kind() == Likelihood.Kind.GAUSSIAN_FIXED ? "(sigma=" + likelihood.sigma() + ")" : "")
-                + ", L=" + samples + ", beta=" + beta;
+                + ", L=" + samples + ", beta=" + beta + (hasFlow() ? ", planar flow K=" + flowSteps : "");
     }
 
     private static String join(int[] h) {
@@ -154,6 +180,8 @@ public record VaeConfig(int inputDim, int[] encoderHidden, int latent, int[] dec
         private Likelihood likelihood = Likelihood.bernoulli();
         private int samples = 1;
         private double beta = 1;
+        private String flow = FLOW_NONE;
+        private int flowSteps = 0;
 
         public Builder inputDim(int d) {
             this.inputDim = d;
@@ -203,8 +231,16 @@ public record VaeConfig(int inputDim, int[] encoderHidden, int latent, int[] dec
             return this;
         }
 
+        /** The posterior's flow: "none" with 0 steps, or "planar" with K >= 1 steps. */
+        public Builder flow(String flow, int steps) {
+            this.flow = flow;
+            this.flowSteps = steps;
+            return this;
+        }
+
         public VaeConfig build() {
-            return new VaeConfig(inputDim, encoderHidden, latent, decoderHidden, activation, likelihood, samples, beta);
+            return new VaeConfig(inputDim, encoderHidden, latent, decoderHidden, activation, likelihood, samples, beta,
+                    flow, flowSteps);
         }
     }
 }

@@ -269,6 +269,21 @@ public final class CpuBackend implements Backend {
     // ==== flow.cu: planar and NICE flows (issue 7) ====
     // (methods of this group go below this line)
 
+    @Override
+    public void planarForward(Tensor z0, Tensor u, Tensor w, Tensor b, Tensor zK, Tensor logDet, Tensor kl, Tensor logRatio) {
+        CpuTensor ld = floating(logDet, "logDet"), k = kl == null ? null : floating(kl, "kl");
+        CpuTensor lr = logRatio == null ? null : floating(logRatio, "logRatio");
+        CpuFlow.forward(floating(z0, "z0"), floating(u, "u"), floating(w, "w"), floating(b, "b"), floating(zK, "zK"), ld, k, lr);
+    }
+
+    @Override
+    public void planarBackward(Tensor z0, Tensor u, Tensor w, Tensor b, Tensor dzK, double weight,
+                               Tensor dz0, Tensor dU, Tensor dW, Tensor dB, Tensor scratch) {
+        CpuFlow.backward(floating(z0, "z0"), floating(u, "u"), floating(w, "w"), floating(b, "b"), floating(dzK, "dzK"),
+                weight, floating(dz0, "dz0"), floating(dU, "dU"), floating(dW, "dW"), floating(dB, "dB"),
+                floating(scratch, "scratch"));
+    }
+
     // ==== end of flow.cu ====
 
     @Override

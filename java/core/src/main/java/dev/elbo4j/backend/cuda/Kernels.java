@@ -113,6 +113,18 @@ public final class Kernels {
 
     // ==== flow.cu: planar and NICE flows (issue 7) ====
     // (methods of this group go below this line)
+    /** Planar flow forward, one thread per row: z0, u, w, b, zK, logDet, logRatio; rows, Z, K. */
+    public static final KernelSpec PLANAR_FORWARD = KernelSpec.of("flow.cu", "elbo4j_planar_forward_f32",
+            BLOCK_ELEMENTWISE, PTR, PTR, PTR, PTR, PTR, PTR, PTR, I32, I32, I32);
+    /** The flow's KL correction per input, one thread per input: z0, zK, logDet, kl; B, Z, L. */
+    public static final KernelSpec PLANAR_KL = KernelSpec.of("flow.cu", "elbo4j_planar_kl_f32",
+            BLOCK_ELEMENTWISE, PTR, PTR, PTR, PTR, I32, I32, I32);
+    /** Planar flow backward, one thread per row: z0, u, w, b, dzK, dz0, scratch; rows, Z, K; weight. */
+    public static final KernelSpec PLANAR_BACKWARD = KernelSpec.of("flow.cu", "elbo4j_planar_backward_f32",
+            BLOCK_ELEMENTWISE, PTR, PTR, PTR, PTR, PTR, PTR, PTR, I32, I32, I32, F64);
+    /** The flow parameters' gradients, one block per step (2Z+2 doubles of shared memory): u, w, scratch, dU, dW, dB; rows, Z, K. */
+    public static final KernelSpec PLANAR_REDUCE = KernelSpec.of("flow.cu", "elbo4j_planar_reduce_f32",
+            BLOCK_ROW, PTR, PTR, PTR, PTR, PTR, PTR, I32, I32, I32);
 
     // ==== end of flow.cu ====
 
@@ -134,6 +146,7 @@ public final class Kernels {
             // rbm.cu entries
 
             // flow.cu entries
+            , PLANAR_FORWARD, PLANAR_KL, PLANAR_BACKWARD, PLANAR_REDUCE
     );
 
     // ---- grid sizing ------------------------------------------------------------------------------
