@@ -583,6 +583,71 @@ class CudaParityTest {
         }
     }
 
+    // ---- flow.cu: planar flow ------------------------------------------------------------------------------
+
+    static Stream<Arguments> planarShapes() {
+        // batch, Z, K, L
+        return Stream.of(Arguments.of(1, 1, 1, 1), Arguments.of(7, 3, 2, 3), Arguments.of(129, 20, 10, 1),
+                Arguments.of(1366, 20, 10, 3), Arguments.of(5, 50, 4, 2));
+    }
+
+    private static double[] scaleTol(double[] ref, double rel) {
+        double m = 0;
+        for (double v : ref) m = Math.max(m, Math.abs(v));
+        double[] t = new double[ref.length];
+        java.util.Arrays.fill(t, rel * Math.max(m, 1));
+        return t;
+    }
+
+    /** Planar forward: zK, logDet, and kl / logRatio updated in place (read-modify-write, so not poisoned). */
+    @ParameterizedTest
+    @MethodSource("planarShapes")
+    void planarForward(int b, int zd, int k, int l) {
+        int rows = b * l;
+        long seed = 7000L * b + 10L * zd + k;
+        float[] z0 = normal(seed, rows * zd, 1), u = normal(seed + 1, k * zd, 0.7), w = normal(seed + 2, k * zd, 0.7);
+        float[] bb = normal(seed + 3, k, 0.3), kl0 = normal(seed + 4, b, 1), lr0 = normal(seed + 5, rows, 1);
+        Tensor czk = cpu.alloc(DType.F32, rows, zd), cld = cpu.alloc(DType.F32, rows), ckl = cup(kl0, b), clr = cup(lr0, rows);
+        cpu.planarForward(cup(z0, rows, zd), cup(u, k, zd), cup(w, k, zd), cup(bb, k), czk, cld, ckl, clr);
+        try (Tensor gz0 = up(z0, rows, zd); Tensor gu = up(u, k, zd); Tensor gw = up(w, k, zd); Tensor gb = up(bb, k);
+             Tensor gzk = poisoned(gpu, DType.F32, rows, zd); Tensor gld = poisoned(gpu, DType.F32, rows);
+             Tensor gkl = up(kl0, b); Tensor glr = up(lr0, rows)) {
+            gpu.planarForward(gz0, gu, gw, gb, gzk, gld, gkl, glr);
+            String at = "B=" + b + " Z=" + zd + " K=" + k + " L=" + l;
+            double[] zk = toDouble(down(czk)), ld = toDouble(down(cld)), kl = toDouble(down(ckl)), lr = toDouble(down(clr));
+            assertWithin("zK " + at, zk, toDouble(down(gzk)), scaleTol(zk, 2e-6 * k));
+            assertWithin("logDet " + at, ld, toDouble(down(gld)), scaleTol(ld, 2e-6 * k));
+            assertWithin("kl " + at, kl, toDouble(down(gkl)), scaleTol(kl, 1e-5 * k));
+            assertWithin("logRatio " + at, lr, toDouble(down(glr)), scaleTol(lr, 1e-5 * k));
+        }
+    }
+
+    /** Planar backward: dz0 and the flow parameters' gradients (row sums in row order on both sides). */
+    @ParameterizedTest
+    @MethodSource("planarShapes")
+    void planarBackward(int b, int zd, int k, int l) {
+        int rows = b * l;
+        long seed = 8000L * b + 10L * zd + k;
+        float[] z0 = normal(seed, rows * zd, 1), u = normal(seed + 1, k * zd, 0.7), w = normal(seed + 2, k * zd, 0.7);
+        float[] bb = normal(seed + 3, k, 0.3), dzk = normal(seed + 4, rows * zd, 0.1);
+        Tensor cdz = cpu.alloc(DType.F32, rows, zd), cdu = cpu.alloc(DType.F32, k, zd), cdw = cpu.alloc(DType.F32, k, zd);
+        Tensor cdb = cpu.alloc(DType.F32, k);
+        cpu.planarBackward(cup(z0, rows, zd), cup(u, k, zd), cup(w, k, zd), cup(bb, k), cup(dzk, rows, zd), 0.01,
+                cdz, cdu, cdw, cdb, cpu.alloc(DType.F32, rows, k * (2 * zd + 2)));
+        try (Tensor gz0 = up(z0, rows, zd); Tensor gu = up(u, k, zd); Tensor gw = up(w, k, zd); Tensor gb = up(bb, k);
+             Tensor gdzk = up(dzk, rows, zd); Tensor gdz = poisoned(gpu, DType.F32, rows, zd);
+             Tensor gdu = poisoned(gpu, DType.F32, k, zd); Tensor gdw = poisoned(gpu, DType.F32, k, zd);
+             Tensor gdb = poisoned(gpu, DType.F32, k); Tensor gsc = poisoned(gpu, DType.F32, rows, k * (2 * zd + 2))) {
+            gpu.planarBackward(gz0, gu, gw, gb, gdzk, 0.01, gdz, gdu, gdw, gdb, gsc);
+            String at = "B=" + b + " Z=" + zd + " K=" + k + " L=" + l;
+            double[] dz = toDouble(down(cdz)), du = toDouble(down(cdu)), dw = toDouble(down(cdw)), db = toDouble(down(cdb));
+            assertWithin("dz0 " + at, dz, toDouble(down(gdz)), scaleTol(dz, 1e-5 * k));
+            assertWithin("dU " + at, du, toDouble(down(gdu)), scaleTol(du, 1e-5 * k));
+            assertWithin("dW " + at, dw, toDouble(down(gdw)), scaleTol(dw, 1e-5 * k));
+            assertWithin("dB " + at, db, toDouble(down(gdb)), scaleTol(db, 1e-5 * k));
+        }
+    }
+
     // ---- determinism across the fused kernels -----------------------------------------------------------
 
     @Test
