@@ -55,14 +55,20 @@ final class ModelOptions {
     // ---- end rbm, dbn, fvbm
 
     // ---- nice and flows ------------------------------------------------------------------------
+    @Option(names = "--flow", paramLabel = "FLOW",
+            description = "vae: normalizing flow after the Gaussian posterior: none or planar (default: none).")
+    String flow;
+    @Option(names = "--flow-steps", paramLabel = "K", description = "vae: planar flow steps K >= 1 (default with --flow planar: 10).")
+    Integer flowSteps;
 
     // ---- end nice and flows
 
     /** The model the flags describe, for inputs of {@code inputDim} pixels. */
     ModelConfig config(int inputDim) {
         try {
+            rejectFlowFlags(model);
             return switch (model) {
-                case "vae" -> vae(inputDim);
+                case "vae" -> flows(vae(inputDim));
                 // case "ae"
 
                 // case "cvae", "m2"
@@ -94,6 +100,26 @@ final class ModelOptions {
     // builders of rbm, dbn, fvbm
 
     // builders of nice
+
+    /** The flow flags apply to the VAE only; naming them with another model is a usage error. */
+    private void rejectFlowFlags(String model) {
+        if (!"vae".equals(model) && (flow != null || flowSteps != null)) {
+            throw new Main.UsageException((flow != null ? "--flow" : "--flow-steps") + " applies to --model vae only, not '" + model + "'");
+        }
+    }
+
+    /** The VAE with the posterior flow of --flow / --flow-steps. */
+    private VaeConfig flows(VaeConfig cfg) {
+        String f = flow == null ? VaeConfig.FLOW_NONE : flow;
+        if (VaeConfig.FLOW_NONE.equals(f)) {
+            if (flowSteps != null) throw new Main.UsageException("--flow-steps needs --flow planar");
+            return cfg;
+        }
+        if (!VaeConfig.FLOW_PLANAR.equals(f)) throw new Main.UsageException("--flow must be none or planar, got '" + f + "'");
+        int k = flowSteps == null ? 10 : flowSteps;
+        if (k < 1) throw new Main.UsageException("--flow-steps must be >= 1, got " + k);
+        return cfg.toBuilder().flow(f, k).build();
+    }
 
     private VaeConfig vae(int inputDim) {
         return VaeConfig.builder().inputDim(inputDim).encoderHidden(hidden).latent(latent).decoderHidden(decoderHidden())
