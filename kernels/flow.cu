@@ -217,3 +217,108 @@ elbo4j_planar_reduce_f32(const float* __restrict__ u, const float* __restrict__ 
     }
     if (threadIdx.x == 0) db[k] = static_cast<float>(sums[2 * latent]);
 }
+
+// ---- NICE (Dinh et al. 2014): reference CpuFlow.niceSplit / niceAdd / nicePrior / nicePriorSample ----
+//
+// Shapes: x N x D; a N x ceil(D/2) (even columns), b N x floor(D/2) (odd columns); h, dh N x C;
+// s, ds C; row_logp N. All element-wise or per row / per column, no atomics.
+
+// One thread per element of x: a[n, j] = v(x[n, 2j]), b[n, j] = v(x[n, 2j+1]), dequantized
+// v = (rint(255 x) + u) / 256 (u: uniform of element n*D + d of the key) when has_key, else v = x.
+extern "C" __global__ void __launch_bounds__(ELBO4J_BLOCK_ELEMENTWISE)
+elbo4j_nice_split_f32(const float* __restrict__ x, float* __restrict__ a, float* __restrict__ b,
+                      int rows, int dim, int has_key,
+                      unsigned int seed_lo, unsigned int seed_hi, unsigned int stream,
+                      unsigned long long step, const unsigned long long* __restrict__ step_ptr) {
+    const PhiloxKey key = make_key(seed_lo, seed_hi, stream, step, step_ptr);
+    const long long n = static_cast<long long>(rows) * dim;
+    const int ca = (dim + 1) / 2, cb = dim / 2;
+    for (long long i = global_thread(); i < n; i += grid_threads()) {
+        const long long r = i / dim;
+        const int c = static_cast<int>(i - r * dim);
+        double v = x[i];
+        if (has_key) {
+            const float u = uniform01(word(philox(static_cast<unsigned long long>(i >> 2), key), static_cast<int>(i & 3)));
+            v = add_rn(rint(mul_rn(255.0, v)), static_cast<double>(u)) / 256.0;
+        }
+        if (c % 2 == 0) a[r * ca + c / 2] = static_cast<float>(v);
+        else b[r * cb + c / 2] = static_cast<float>(v);
+    }
+}
+
+// One thread per element: y += sign * shift.
+extern "C" __global__ void __launch_bounds__(ELBO4J_BLOCK_ELEMENTWISE)
+elbo4j_nice_add_f32(float* __restrict__ y, const float* __restrict__ shift, long long n, double sign) {
+    for (long long i = global_thread(); i < n; i += grid_threads()) {
+        y[i] = static_cast<float>(add_rn(static_cast<double>(y[i]), mul_rn(sign, static_cast<double>(shift[i]))));
+    }
+}
+
+namespace {
+
+__device__ __forceinline__ double log_prior(double z, int logistic) {
+    return logistic ? -add_rn(softplus_d(z), softplus_d(-z)) : sub_rn(mul_rn(-0.5, mul_rn(z, z)), 0.9189385332046727);
+}
+
+__device__ __forceinline__ double d_log_prior(double z, int logistic) {
+    return logistic ? -tanh(mul_rn(0.5, z)) : -z;
+}
+
+}  // namespace
+
+// One thread per row: row_logp (written or accumulated) and, if dh is not null, dh of the row.
+extern "C" __global__ void __launch_bounds__(ELBO4J_BLOCK_ELEMENTWISE)
+elbo4j_nice_prior_rows_f32(const float* __restrict__ h, const float* __restrict__ s, float* __restrict__ row_logp,
+                           float* __restrict__ dh, int rows, int cols, int logistic, int accumulate, double grad_scale) {
+    for (long long r = global_thread(); r < rows; r += grid_threads()) {
+        double lp = 0.0;
+        for (int j = 0; j < cols; ++j) {
+            const double sj = s[j], e = exp(sj), z = mul_rn(e, static_cast<double>(h[r * cols + j]));
+            lp = add_rn(lp, add_rn(log_prior(z, logistic), sj));
+            if (dh != nullptr) dh[r * cols + j] = static_cast<float>(mul_rn(mul_rn(-grad_scale, e), d_log_prior(z, logistic)));
+        }
+        row_logp[r] = static_cast<float>(accumulate ? add_rn(static_cast<double>(row_logp[r]), lp) : lp);
+    }
+}
+
+// One thread per column: ds[c] = -grad_scale sum_n (g(z) z + 1), rows in order.
+extern "C" __global__ void __launch_bounds__(ELBO4J_BLOCK_ELEMENTWISE)
+elbo4j_nice_prior_ds_f32(const float* __restrict__ h, const float* __restrict__ s, float* __restrict__ ds,
+                         int rows, int cols, int logistic, double grad_scale) {
+    for (long long j = global_thread(); j < cols; j += grid_threads()) {
+        const double e = exp(static_cast<double>(s[j]));
+        double g = 0.0;
+        for (long long r = 0; r < rows; ++r) {
+            const double z = mul_rn(e, static_cast<double>(h[r * cols + j]));
+            g = add_rn(g, add_rn(mul_rn(d_log_prior(z, logistic), z), 1.0));
+        }
+        ds[j] = static_cast<float>(mul_rn(-grad_scale, g));
+    }
+}
+
+// One thread per Philox block (4 elements): h = z exp(-s[c]), z logistic (log v - log(1 - v),
+// v = uniform + 2^-25) or the normals of elbo4j_normal_f32.
+extern "C" __global__ void __launch_bounds__(ELBO4J_BLOCK_ELEMENTWISE)
+elbo4j_nice_prior_sample_f32(const float* __restrict__ s, float* __restrict__ h, int rows, int cols, int logistic,
+                             unsigned int seed_lo, unsigned int seed_hi, unsigned int stream,
+                             unsigned long long step, const unsigned long long* __restrict__ step_ptr) {
+    const PhiloxKey key = make_key(seed_lo, seed_hi, stream, step, step_ptr);
+    const long long n = static_cast<long long>(rows) * cols, blocks = ceil_div(n, 4);
+    for (long long q = global_thread(); q < blocks; q += grid_threads()) {
+        const uint4 w = philox(static_cast<unsigned long long>(q), key);
+        const float4 g = normals4(w);
+        for (int lane = 0; lane < 4; ++lane) {
+            const long long i = 4 * q + lane;
+            if (i >= n) break;
+            float z;
+            if (logistic) {
+                const double v = add_rn(static_cast<double>(uniform01(word(w, lane))), 0x1p-25);
+                z = static_cast<float>(sub_rn(log(v), log1p(-v)));
+            } else {
+                z = lane_of(g, lane);
+            }
+            const int c = static_cast<int>(i % cols);
+            h[i] = static_cast<float>(mul_rn(static_cast<double>(z), exp(-static_cast<double>(s[c]))));
+        }
+    }
+}

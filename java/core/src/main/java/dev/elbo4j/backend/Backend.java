@@ -204,6 +204,37 @@ public interface Backend extends AutoCloseable {
     void planarBackward(Tensor z0, Tensor u, Tensor w, Tensor b, Tensor dzK, double weight,
                         Tensor dz0, Tensor dU, Tensor dW, Tensor dB, Tensor scratch);
 
+
+    /**
+     * NICE input: splits x (N x D, F32/F64, values pixel/255) into its even columns a (N x ceil(D/2),
+     * a[n, j] from column 2j) and odd columns b (N x floor(D/2), b[n, j] from column 2j + 1). With a
+     * key, each value is dequantized: v = (rint(255 x) + u) / 256 with u the uniform (Philox.uniform)
+     * of element n*D + d of the key, so v is uniform in the pixel's cell [p/256, (p+1)/256); with
+     * {@code key} null the values are copied unchanged.
+     */
+    void niceSplit(Tensor x, RngKey key, Tensor a, Tensor b);
+
+    /** In place y += sign * shift (same size): the additive coupling (sign 1) and its inverse (sign -1). */
+    void niceAdd(Tensor y, Tensor shift, double sign);
+
+    /**
+     * NICE's diagonal scaling and prior on one half of the columns: z = exp(s) h (h N x C, s C),
+     * rowLogP[n] = sum_c (log p_H(z[n, c]) + s[c]) (added to rowLogP if {@code accumulate}, else
+     * written), with p_H the standard logistic, log p_H(z) = -softplus(z) - softplus(-z), or, if
+     * {@code logistic} is false, the standard normal, log p_H(z) = -z^2/2 - log(2 pi)/2. If
+     * {@code dh} is not null, the gradient of the loss -gradScale * sum_n rowLogP[n] is written:
+     * dh[n, c] = -gradScale exp(s[c]) g(z), g = d log p_H / dz (-tanh(z/2) logistic, -z normal),
+     * and ds[c] = -gradScale sum_n (g(z[n, c]) z[n, c] + 1) (rows in order).
+     */
+    void nicePrior(Tensor h, Tensor s, boolean logistic, boolean accumulate, double gradScale,
+                   Tensor rowLogP, Tensor dh, Tensor ds);
+
+    /**
+     * Samples of one half for NICE's inverse: h[r, c] = z exp(-s[c]) with z ~ p_H element r*C + c of
+     * {@code key}: logistic z = log(v) - log(1 - v), v = uniform + 2^-25 in (0, 1) (the uniform of
+     * that element's Philox word), or standard normal z (the normals of {@link #normal}).
+     */
+    void nicePriorSample(RngKey key, Tensor s, boolean logistic, Tensor h);
     // ==== end of flow.cu ====
 
     @Override

@@ -284,6 +284,28 @@ public final class CpuBackend implements Backend {
                 floating(scratch, "scratch"));
     }
 
+
+    @Override
+    public void niceSplit(Tensor x, RngKey key, Tensor a, Tensor b) {
+        CpuFlow.niceSplit(floating(x, "x"), key, floating(a, "a"), floating(b, "b"));
+    }
+
+    @Override
+    public void niceAdd(Tensor y, Tensor shift, double sign) {
+        CpuFlow.niceAdd(floating(y, "y"), floating(shift, "shift"), sign);
+    }
+
+    @Override
+    public void nicePrior(Tensor h, Tensor s, boolean logistic, boolean accumulate, double gradScale,
+                          Tensor rowLogP, Tensor dh, Tensor ds) {
+        CpuFlow.nicePrior(floating(h, "h"), floating(s, "s"), logistic, accumulate, gradScale, floating(rowLogP, "rowLogP"),
+                dh == null ? null : floating(dh, "dh"), ds == null ? null : floating(ds, "ds"));
+    }
+
+    @Override
+    public void nicePriorSample(RngKey key, Tensor s, boolean logistic, Tensor h) {
+        CpuFlow.nicePriorSample(key, floating(s, "s"), logistic, floating(h, "h"));
+    }
     // ==== end of flow.cu ====
 
     @Override

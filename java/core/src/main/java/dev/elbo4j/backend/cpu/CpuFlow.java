@@ -1,5 +1,8 @@
 package dev.elbo4j.backend.cpu;
 
+import dev.elbo4j.rng.Philox;
+import dev.elbo4j.rng.RngKey;
+
 /**
  * CPU reference of {@code kernels/flow.cu}: the K-step planar flow (Rezende and Mohamed 2015),
  * forward and backward, fused over the steps. Semantics: {@link dev.elbo4j.backend.Backend#planarForward}
@@ -12,6 +15,8 @@ package dev.elbo4j.backend.cpu;
  * the tensors' rounding, exactly as the kernels do; scalars are double. Every sum runs in index order.
  */
 final class CpuFlow {
+    private static final double HALF_LOG_2PI = 0.5 * Math.log(2 * Math.PI);
+
     private CpuFlow() {
     }
 
@@ -208,5 +213,87 @@ final class CpuFlow {
             }
             dB.set(k, sum[2 * zd]);
         }
+    }
+
+    static void niceSplit(CpuTensor x, RngKey key, CpuTensor a, CpuTensor b) {
+        int n = x.rows(), d = x.cols(), ca = (d + 1) / 2, cb = d / 2;
+        if (a.rows() != n || a.cols() != ca || b.rows() != n || b.cols() != cb || (cb == 0 && b.size() != 0)) {
+            throw new IllegalArgumentException("niceSplit of x " + x.shape() + " needs a " + n + " x " + ca + " and b " + n + " x " + cb
+                    + ", got a " + a.shape() + ", b " + b.shape());
+        }
+        float[] u = new float[d];
+        for (int r = 0; r < n; r++) {
+            if (key != null) Philox.uniforms(key, (long) r * d, u, 0, d);
+            for (int c = 0; c < d; c++) {
+                double v = x.get(r * d + c);
+                if (key != null) v = (Math.rint(255 * v) + (double) u[c]) / 256;
+                if (c % 2 == 0) a.set(r * ca + c / 2, v);
+                else b.set(r * cb + c / 2, v);
+            }
+        }
+    }
+
+    static void niceAdd(CpuTensor y, CpuTensor shift, double sign) {
+        if (y.size() != shift.size()) throw new IllegalArgumentException("niceAdd: y " + y.shape() + " and shift " + shift.shape() + " differ in size");
+        for (int i = 0; i < y.size(); i++) y.set(i, y.get(i) + sign * shift.get(i));
+    }
+
+    /** log p_H(z): standard logistic or standard normal. */
+    static double logPrior(double z, boolean logistic) {
+        return logistic ? -softplus(z) - softplus(-z) : -0.5 * z * z - HALF_LOG_2PI;
+    }
+
+    /** d log p_H / dz. */
+    static double dLogPrior(double z, boolean logistic) {
+        return logistic ? -Math.tanh(0.5 * z) : -z;
+    }
+
+    static void nicePrior(CpuTensor h, CpuTensor s, boolean logistic, boolean accumulate, double gradScale,
+                          CpuTensor rowLogP, CpuTensor dh, CpuTensor ds) {
+        int n = h.rows(), c = h.cols();
+        if (s.size() != c) throw new IllegalArgumentException("nicePrior: s needs " + c + " elements for h " + h.shape() + ", has " + s.shape());
+        if (rowLogP.size() != n) throw new IllegalArgumentException("nicePrior: rowLogP needs " + n + " elements, has " + rowLogP.shape());
+        if (dh != null && (dh.size() != h.size() || ds == null || ds.size() != c)) {
+            throw new IllegalArgumentException("nicePrior: dh must match h " + h.shape() + " and ds have " + c + " elements");
+        }
+        for (int r = 0; r < n; r++) {
+            double lp = 0;
+            for (int j = 0; j < c; j++) {
+                double sj = s.get(j), e = Math.exp(sj), z = e * h.get(r * c + j);
+                lp += logPrior(z, logistic) + sj;
+                if (dh != null) dh.set(r * c + j, -gradScale * e * dLogPrior(z, logistic));
+            }
+            rowLogP.set(r, accumulate ? rowLogP.get(r) + lp : lp);
+        }
+        if (dh != null) {
+            for (int j = 0; j < c; j++) {
+                double e = Math.exp(s.get(j)), g = 0;
+                for (int r = 0; r < n; r++) {
+                    double z = e * h.get(r * c + j);
+                    g += dLogPrior(z, logistic) * z + 1;
+                }
+                ds.set(j, -gradScale * g);
+            }
+        }
+    }
+
+    static void nicePriorSample(RngKey key, CpuTensor s, boolean logistic, CpuTensor h) {
+        int n = h.rows(), c = h.cols();
+        if (s.size() != c) throw new IllegalArgumentException("nicePriorSample: s needs " + c + " elements for h " + h.shape() + ", has " + s.shape());
+        int total = n * c;
+        float[] z = new float[total];
+        if (logistic) {
+            int[] w = new int[4];
+            for (int i = 0; i < total; i += 4) {
+                Philox.block(key, i >>> 2, w);
+                for (int lane = 0; lane < 4 && i + lane < total; lane++) {
+                    double v = (double) Philox.uniform(w[lane]) + 0x1p-25;
+                    z[i + lane] = (float) (Math.log(v) - Math.log1p(-v));
+                }
+            }
+        } else {
+            Philox.normals(key, 0, z, 0, total);
+        }
+        for (int i = 0; i < total; i++) h.set(i, (double) z[i] * Math.exp(-s.get(i % c)));
     }
 }

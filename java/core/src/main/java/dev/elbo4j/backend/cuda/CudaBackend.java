@@ -1014,6 +1014,65 @@ public final class CudaBackend implements Backend {
         }
     }
 
+
+    @Override
+    public void niceSplit(Tensor x, RngKey key, Tensor a, Tensor b) {
+        DeviceTensor xx = f32(x, "x"), aa = f32(a, "a"), bb = f32(b, "b");
+        int n = xx.rows(), d = xx.cols(), ca = (d + 1) / 2, cb = d / 2;
+        if (aa.rows() != n || aa.cols() != ca || bb.rows() != n || bb.cols() != cb) {
+            throw new IllegalArgumentException("niceSplit of x " + xx.shape() + " needs a " + n + " x " + ca + " and b " + n + " x " + cb
+                    + ", got a " + aa.shape() + ", b " + bb.shape());
+        }
+        prepare();
+        if (xx.size() == 0) return;
+        args.clear().ptr(xx.address()).ptr(aa.address()).ptr(bb.address()).i32(n).i32(d).i32(key == null ? 0 : 1);
+        key(key == null ? new RngKey(0, 0, 0) : key);
+        launch(Kernels.NICE_SPLIT, Kernels.blocks(xx.size(), Kernels.BLOCK_ELEMENTWISE, maxBlocks));
+    }
+
+    @Override
+    public void niceAdd(Tensor y, Tensor shift, double sign) {
+        DeviceTensor yy = f32(y, "y"), sh = f32(shift, "shift");
+        if (yy.size() != sh.size()) throw new IllegalArgumentException("niceAdd: y " + yy.shape() + " and shift " + sh.shape() + " differ in size");
+        prepare();
+        if (yy.size() == 0) return;
+        args.clear().ptr(yy.address()).ptr(sh.address()).i64(yy.size()).f64(sign);
+        launch(Kernels.NICE_ADD, Kernels.blocks(yy.size(), Kernels.BLOCK_ELEMENTWISE, maxBlocks));
+    }
+
+    @Override
+    public void nicePrior(Tensor h, Tensor s, boolean logistic, boolean accumulate, double gradScale,
+                          Tensor rowLogP, Tensor dh, Tensor ds) {
+        DeviceTensor hh = f32(h, "h"), ss = f32(s, "s"), lp = f32(rowLogP, "rowLogP");
+        DeviceTensor g = dh == null ? null : f32(dh, "dh"), gs = ds == null ? null : f32(ds, "ds");
+        int n = hh.rows(), c = hh.cols();
+        if (ss.size() != c) throw new IllegalArgumentException("nicePrior: s needs " + c + " elements for h " + hh.shape() + ", has " + ss.shape());
+        if (lp.size() != n) throw new IllegalArgumentException("nicePrior: rowLogP needs " + n + " elements, has " + lp.shape());
+        if (g != null && (g.size() != hh.size() || gs == null || gs.size() != c)) {
+            throw new IllegalArgumentException("nicePrior: dh must match h " + hh.shape() + " and ds have " + c + " elements");
+        }
+        prepare();
+        if (n == 0) return;
+        args.clear().ptr(hh.address()).ptr(ss.address()).ptr(lp.address()).ptr(g == null ? 0 : g.address())
+                .i32(n).i32(c).i32(logistic ? 1 : 0).i32(accumulate ? 1 : 0).f64(gradScale);
+        launch(Kernels.NICE_PRIOR_ROWS, Kernels.blocks(n, Kernels.BLOCK_ELEMENTWISE, maxBlocks));
+        if (g != null && c > 0) {
+            args.clear().ptr(hh.address()).ptr(ss.address()).ptr(gs.address()).i32(n).i32(c).i32(logistic ? 1 : 0).f64(gradScale);
+            launch(Kernels.NICE_PRIOR_DS, Kernels.blocks(c, Kernels.BLOCK_ELEMENTWISE, maxBlocks));
+        }
+    }
+
+    @Override
+    public void nicePriorSample(RngKey key, Tensor s, boolean logistic, Tensor h) {
+        DeviceTensor ss = f32(s, "s"), hh = f32(h, "h");
+        int n = hh.rows(), c = hh.cols();
+        if (ss.size() != c) throw new IllegalArgumentException("nicePriorSample: s needs " + c + " elements for h " + hh.shape() + ", has " + ss.shape());
+        prepare();
+        if (hh.size() == 0) return;
+        args.clear().ptr(ss.address()).ptr(hh.address()).i32(n).i32(c).i32(logistic ? 1 : 0);
+        key(key);
+        launch(Kernels.NICE_PRIOR_SAMPLE, Kernels.blocks(Kernels.ceilDiv(hh.size(), 4), Kernels.BLOCK_ELEMENTWISE, maxBlocks));
+    }
     // ==== end of flow.cu ====
 
     @Override

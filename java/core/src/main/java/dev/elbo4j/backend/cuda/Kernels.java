@@ -126,6 +126,20 @@ public final class Kernels {
     public static final KernelSpec PLANAR_REDUCE = KernelSpec.of("flow.cu", "elbo4j_planar_reduce_f32",
             BLOCK_ROW, PTR, PTR, PTR, PTR, PTR, PTR, I32, I32, I32);
 
+    /** NICE dequantizing even/odd split, one thread per element: x, a, b; rows, D, has key; key. */
+    public static final KernelSpec NICE_SPLIT = KernelSpec.of("flow.cu", "elbo4j_nice_split_f32",
+            BLOCK_ELEMENTWISE, withKey(PTR, PTR, PTR, I32, I32, I32));
+    /** NICE coupling add, one thread per element: y, shift, n, sign. */
+    public static final KernelSpec NICE_ADD = KernelSpec.of("flow.cu", "elbo4j_nice_add_f32", BLOCK_ELEMENTWISE, PTR, PTR, I64, F64);
+    /** NICE scaling + prior per row: h, s, rowLogP, dh; rows, cols, logistic, accumulate; gradScale. */
+    public static final KernelSpec NICE_PRIOR_ROWS = KernelSpec.of("flow.cu", "elbo4j_nice_prior_rows_f32",
+            BLOCK_ELEMENTWISE, PTR, PTR, PTR, PTR, I32, I32, I32, I32, F64);
+    /** NICE scaling gradient per column: h, s, ds; rows, cols, logistic; gradScale. */
+    public static final KernelSpec NICE_PRIOR_DS = KernelSpec.of("flow.cu", "elbo4j_nice_prior_ds_f32",
+            BLOCK_ELEMENTWISE, PTR, PTR, PTR, I32, I32, I32, F64);
+    /** NICE prior samples, one thread per Philox block: s, h; rows, cols, logistic; key. */
+    public static final KernelSpec NICE_PRIOR_SAMPLE = KernelSpec.of("flow.cu", "elbo4j_nice_prior_sample_f32",
+            BLOCK_ELEMENTWISE, withKey(PTR, PTR, I32, I32, I32));
     // ==== end of flow.cu ====
 
     /** All entry points; the backend resolves each one when it loads the module. */
@@ -147,6 +161,7 @@ public final class Kernels {
 
             // flow.cu entries
             , PLANAR_FORWARD, PLANAR_KL, PLANAR_BACKWARD, PLANAR_REDUCE
+            , NICE_SPLIT, NICE_ADD, NICE_PRIOR_ROWS, NICE_PRIOR_DS, NICE_PRIOR_SAMPLE
     );
 
     // ---- grid sizing ------------------------------------------------------------------------------
