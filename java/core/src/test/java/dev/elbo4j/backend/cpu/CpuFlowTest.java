@@ -203,4 +203,98 @@ class CpuFlowTest {
                 () -> be.planarForward(z0, u, be.alloc(DType.F32, K, Z), b, zk, ld, null, null));
         assertTrue(e.getMessage().contains("one dtype"), e.getMessage());
     }
+
+    // ---- NICE ops -------------------------------------------------------------------------------
+
+    /** Even columns to a, odd to b; with a key each value is uniform in its pixel's cell [p/256, (p+1)/256). */
+    @Test
+    void niceSplitDequantizesIntoThePixelsCell() {
+        int n = 50, d = 7;
+        double[] px = new double[n * d];
+        double[] r = Rand.uniform(3, px.length, 0, 256);
+        for (int i = 0; i < px.length; i++) px[i] = Math.floor(r[i]) / 255.0;
+        for (DType dt : new DType[]{DType.F64, DType.F32}) {
+            Tensor x = dt == DType.F64 ? up(px, n, d) : be.upload(Rand.toFloat(px), Shape.of(n, d));
+            Tensor a = be.alloc(dt, n, 4), b = be.alloc(dt, n, 3);
+            be.niceSplit(x, null, a, b);
+            double[] av = be.download(a), bv = be.download(b), xv = be.download(x);
+            for (int i = 0; i < n; i++) {
+                for (int c = 0; c < d; c++) assertEquals(xv[i * d + c], c % 2 == 0 ? av[i * 4 + c / 2] : bv[i * 3 + c / 2]);
+            }
+            be.niceSplit(x, new dev.elbo4j.rng.RngKey(1, dev.elbo4j.rng.Streams.LATENT, 0), a, b);
+            av = be.download(a);
+            bv = be.download(b);
+            double mean = 0;
+            for (int i = 0; i < n; i++) {
+                for (int c = 0; c < d; c++) {
+                    double v = c % 2 == 0 ? av[i * 4 + c / 2] : bv[i * 3 + c / 2], p = Math.rint(255 * px[i * d + c]);
+                    assertTrue(v >= p / 256 && v < (p + 1) / 256, dt + " value " + v + " for pixel " + p);
+                    mean += (256 * v - p) / (n * d);
+                }
+            }
+            assertEquals(0.5, mean, 0.05, "the noise u is uniform on [0, 1)");
+        }
+        var e = assertThrows(IllegalArgumentException.class, () -> be.niceSplit(be.alloc(DType.F64, 2, 7), null,
+                be.alloc(DType.F64, 2, 3), be.alloc(DType.F64, 2, 3)));
+        assertTrue(e.getMessage().startsWith("niceSplit of x"), e.getMessage());
+    }
+
+    @Test
+    void niceAddAddsAndSubtracts() {
+        Tensor y = up(new double[]{1, 2, 3}, 3), s = up(new double[]{0.5, -1, 2}, 3);
+        be.niceAdd(y, s, 1);
+        assertEquals(java.util.List.of(1.5, 1.0, 5.0), java.util.Arrays.stream(be.download(y)).boxed().toList());
+        be.niceAdd(y, s, -1);
+        assertEquals(java.util.List.of(1.0, 2.0, 3.0), java.util.Arrays.stream(be.download(y)).boxed().toList());
+        assertThrows(IllegalArgumentException.class, () -> be.niceAdd(y, up(new double[]{1, 2}, 2), 1));
+    }
+
+    /** The prior layer's log-density against the closed forms, and its gradient against central differences. */
+    @Test
+    void nicePriorValueAndGradient() {
+        int n = 3, c = 4;
+        for (boolean logistic : new boolean[]{true, false}) {
+            Tensor h = up(Rand.normal(1, n * c, 2), n, c), s = up(Rand.normal(2, c, 0.4), c);
+            Tensor lp = up(new double[]{1, 2, 3}, n);
+            be.nicePrior(h, s, logistic, true, 0.5, lp, null, null);
+            double[] hv = be.download(h), sv = be.download(s), got = be.download(lp);
+            for (int r = 0; r < n; r++) {
+                double want = r + 1;
+                for (int j = 0; j < c; j++) {
+                    double z = Math.exp(sv[j]) * hv[r * c + j];
+                    double logistic1 = -z - 2 * Math.log1p(Math.exp(-z)); // log(e^-z / (1 + e^-z)^2)
+                    want += (logistic ? logistic1 : -0.5 * z * z - 0.5 * Math.log(2 * Math.PI)) + sv[j];
+                }
+                assertEquals(want, got[r], 1e-12, "row " + r + (logistic ? " logistic" : " gaussian") + " (accumulated)");
+            }
+            Tensor dh = be.alloc(DType.F64, n, c), ds = be.alloc(DType.F64, c);
+            java.util.function.DoubleSupplier loss = () -> {
+                be.nicePrior(h, s, logistic, false, 0.5, lp, null, null);
+                return -0.5 * be.sum(lp);
+            };
+            be.nicePrior(h, s, logistic, false, 0.5, lp, dh, ds);
+            GradCheck.check("dh", be, h, be.download(dh), loss, 1e-6, 1e-7);
+            GradCheck.check("ds", be, s, be.download(ds), loss, 1e-6, 1e-7);
+        }
+    }
+
+    /** Prior samples: h exp(s) has the prior's mean 0 and variance (pi^2/3 logistic, 1 normal). */
+    @Test
+    void nicePriorSampleHasThePriorsMoments() {
+        int n = 20000, c = 2;
+        Tensor s = up(new double[]{0.7, -0.4}, c);
+        for (boolean logistic : new boolean[]{true, false}) {
+            Tensor h = be.alloc(DType.F64, n, c);
+            be.nicePriorSample(new dev.elbo4j.rng.RngKey(4, dev.elbo4j.rng.Streams.SAMPLE, 1), s, logistic, h);
+            double[] hv = be.download(h);
+            double want = logistic ? Math.PI * Math.PI / 3 : 1;
+            for (int j = 0; j < c; j++) {
+                double m = 0, v = 0, e = Math.exp(j == 0 ? 0.7 : -0.4);
+                for (int r = 0; r < n; r++) m += hv[r * c + j] * e / n;
+                for (int r = 0; r < n; r++) v += Math.pow(hv[r * c + j] * e - m, 2) / n;
+                assertEquals(0, m, 4 * Math.sqrt(want / n), "mean, column " + j);
+                assertEquals(want, v, 0.05 * want, (logistic ? "logistic" : "normal") + " variance, column " + j);
+            }
+        }
+    }
 }

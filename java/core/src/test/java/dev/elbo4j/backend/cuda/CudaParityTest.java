@@ -648,6 +648,69 @@ class CudaParityTest {
         }
     }
 
+    // ---- flow.cu: NICE ------------------------------------------------------------------------------------
+
+    @ParameterizedTest
+    @MethodSource("rowsByCols")
+    void niceSplitAndAdd(int n, int d) {
+        if (d < 2) return;
+        long seed = 9000L * n + d;
+        float[] x = new float[n * d];
+        float[] r = uniform(seed, n * d, 0, 256);
+        for (int i = 0; i < x.length; i++) x[i] = (float) Math.floor(r[i]) / 255f;
+        int ca = (d + 1) / 2, cb = d / 2;
+        RngKey key = new RngKey(seed, Streams.LATENT, 3);
+        Tensor ca1 = cpu.alloc(DType.F32, n, ca), cb1 = cpu.alloc(DType.F32, n, cb);
+        cpu.niceSplit(cup(x, n, d), key, ca1, cb1);
+        try (Tensor gx = up(x, n, d); Tensor ga = poisoned(gpu, DType.F32, n, ca); Tensor gb = poisoned(gpu, DType.F32, n, cb)) {
+            gpu.niceSplit(gx, key, ga, gb);
+            assertBits("niceSplit a n=" + n + " D=" + d, down(ca1), down(ga));
+            assertBits("niceSplit b n=" + n + " D=" + d, down(cb1), down(gb));
+            float[] shift = normal(seed + 1, n * cb, 1);
+            cpu.niceAdd(cb1, cup(shift, n, cb), -1);
+            try (Tensor gs = up(shift, n, cb)) {
+                gpu.niceAdd(gb, gs, -1);
+            }
+            assertBits("niceAdd n=" + n + " D=" + d, down(cb1), down(gb));
+        }
+    }
+
+    @ParameterizedTest
+    @MethodSource("rowsByCols")
+    void nicePrior(int n, int c) {
+        long seed = 9100L * n + c;
+        float[] h = normal(seed, n * c, 2), s = normal(seed + 1, c, 0.4), lp0 = normal(seed + 2, n, 1);
+        for (boolean logistic : new boolean[]{true, false}) {
+            Tensor clp = cup(lp0, n), cdh = cpu.alloc(DType.F32, n, c), cds = cpu.alloc(DType.F32, c);
+            cpu.nicePrior(cup(h, n, c), cup(s, c), logistic, true, 0.01, clp, cdh, cds);
+            try (Tensor gh = up(h, n, c); Tensor gs = up(s, c); Tensor glp = up(lp0, n); Tensor gdh = poisoned(gpu, DType.F32, n, c);
+                 Tensor gds = poisoned(gpu, DType.F32, c)) {
+                gpu.nicePrior(gh, gs, logistic, true, 0.01, glp, gdh, gds);
+                String at = "n=" + n + " C=" + c + (logistic ? " logistic" : " gaussian");
+                double[] lp = toDouble(down(clp)), ds = toDouble(down(cds));
+                assertWithin("rowLogP " + at, lp, toDouble(down(glp)), scaleTol(lp, 1e-6));
+                assertClose("dh " + at, toDouble(down(cdh)), toDouble(down(gdh)), 1e-6, 1e-12);
+                assertWithin("ds " + at, ds, toDouble(down(gds)), scaleTol(ds, 1e-6));
+            }
+        }
+    }
+
+    @ParameterizedTest
+    @MethodSource("rowsByCols")
+    void nicePriorSample(int n, int c) {
+        long seed = 9200L * n + c;
+        float[] s = normal(seed, c, 0.4);
+        RngKey key = new RngKey(seed, Streams.SAMPLE, 2);
+        for (boolean logistic : new boolean[]{true, false}) {
+            Tensor ch = cpu.alloc(DType.F32, n, c);
+            cpu.nicePriorSample(key, cup(s, c), logistic, ch);
+            try (Tensor gs = up(s, c); Tensor gh = poisoned(gpu, DType.F32, n, c)) {
+                gpu.nicePriorSample(key, gs, logistic, gh);
+                assertMostlyEqual("nicePriorSample n=" + n + " C=" + c + (logistic ? " logistic" : " gaussian"), down(ch), down(gh), 2, 1e-3);
+            }
+        }
+    }
+
     // ---- determinism across the fused kernels -----------------------------------------------------------
 
     @Test
