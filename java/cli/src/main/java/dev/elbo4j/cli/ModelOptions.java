@@ -3,6 +3,7 @@ package dev.elbo4j.cli;
 import dev.elbo4j.backend.Activation;
 import dev.elbo4j.backend.Likelihood;
 import dev.elbo4j.model.ModelConfig;
+import dev.elbo4j.model.NiceConfig;
 import dev.elbo4j.model.VaeConfig;
 import picocli.CommandLine.Option;
 
@@ -14,10 +15,10 @@ import java.util.List;
  */
 final class ModelOptions {
     /** The values {@code --model} accepts. */
-    static final List<String> MODELS = List.of("vae");
+    static final List<String> MODELS = List.of("vae", "nice");
 
     @Option(names = "--model", paramLabel = "MODEL", defaultValue = "vae",
-            description = "Model family: vae (default: ${DEFAULT-VALUE}).")
+            description = "Model family: vae or nice (default: ${DEFAULT-VALUE}).")
     String model;
 
     // ---- shared by every family --------------------------------------------------------------
@@ -60,6 +61,12 @@ final class ModelOptions {
     String flow;
     @Option(names = "--flow-steps", paramLabel = "K", description = "vae: planar flow steps K >= 1 (default with --flow planar: 10).")
     Integer flowSteps;
+    @Option(names = "--couplings", paramLabel = "N", defaultValue = "4",
+            description = "nice: additive coupling layers; their shift MLPs have the --hidden sizes (default: ${DEFAULT-VALUE}).")
+    int couplings;
+    @Option(names = "--prior", paramLabel = "PRIOR", defaultValue = "logistic",
+            description = "nice: prior of the latent space, logistic or gaussian (default: ${DEFAULT-VALUE}).")
+    String prior;
 
     // ---- end nice and flows
 
@@ -76,6 +83,7 @@ final class ModelOptions {
                 // case "rbm", "dbn", "fvbm"
 
                 // case "nice"
+                case "nice" -> nice(inputDim);
 
                 default -> throw new Main.UsageException("--model must be one of " + String.join(", ", MODELS) + ", got '" + model + "'");
             };
@@ -100,6 +108,16 @@ final class ModelOptions {
     // builders of rbm, dbn, fvbm
 
     // builders of nice
+
+    /** NICE with --couplings shift MLPs of the --hidden sizes and the --prior. */
+    private NiceConfig nice(int inputDim) {
+        if (couplings < 1) throw new Main.UsageException("--couplings must be >= 1, got " + couplings);
+        try {
+            return new NiceConfig(inputDim, couplings, hidden, NiceConfig.parsePrior(prior));
+        } catch (IllegalArgumentException e) {
+            throw new Main.UsageException((e.getMessage().startsWith("prior") ? "--" : "") + e.getMessage());
+        }
+    }
 
     /** The flow flags apply to the VAE only; naming them with another model is a usage error. */
     private void rejectFlowFlags(String model) {
