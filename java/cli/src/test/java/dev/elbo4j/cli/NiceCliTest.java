@@ -58,6 +58,11 @@ class NiceCliTest {
         assertEquals("nice", Json.parseObject(ckpt.metadata("model")).get("type"));
         r = CliTest.run("sample", "-c", run.resolve("checkpoint.safetensors").toString(), "-n", "4", "-o", tmp.resolve("s.png").toString());
         assertEquals(0, r.code(), r.err());
+        // eval recomputes the final test figure from the checkpoint: the same dequantization noise, the same number
+        r = CliTest.run("eval", "-c", run.toString(), "--data", data.toString(), "--no-progress");
+        assertEquals(0, r.code(), r.err());
+        double fin = ((Number) Json.parseObject(log.get(2)).get("test_elbo")).doubleValue();
+        assertTrue(r.out().startsWith(String.format(java.util.Locale.ROOT, "test log-likelihood %.3f nats, bits_per_dim ", fin)), r.out() + " vs " + fin);
         r = CliTest.run(train(run, "--epochs", "3", "--resume"));
         assertEquals(0, r.code(), r.err());
         assertEquals(5, Files.readAllLines(run.resolve("log.jsonl")).size(), "epoch 3 and a second final line after resume");
