@@ -29,6 +29,8 @@ RUNS=(
   "sparse-ae|--model ae --sparsity 0.05 --sparsity-weight 0.1"
   "cvae|--model cvae"
   "m2-100|--model m2 --labels 100"
+  "vae-planar10|--model vae --flow planar --flow-steps 10"
+  "nice|--model nice --binarize none"
 )
 
 want=("$@")

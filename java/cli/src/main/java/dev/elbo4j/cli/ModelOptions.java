@@ -3,6 +3,7 @@ package dev.elbo4j.cli;
 import dev.elbo4j.backend.Activation;
 import dev.elbo4j.backend.Likelihood;
 import dev.elbo4j.model.ModelConfig;
+import dev.elbo4j.model.NiceConfig;
 import dev.elbo4j.model.VaeConfig;
 import picocli.CommandLine.Option;
 
@@ -14,10 +15,11 @@ import java.util.List;
  */
 final class ModelOptions {
     /** The values {@code --model} accepts. */
-    static final List<String> MODELS = List.of("vae" /* ae */, "ae");
+    static final List<String> MODELS = List.of("vae", "ae", "nice");
 
     @Option(names = "--model", paramLabel = "MODEL", defaultValue = "vae",
-            description = "Model family: vae, or ae (autoencoder: plain, denoising, sparse, tied) (default: ${DEFAULT-VALUE}).")
+            description = "Model family: vae; ae (autoencoder: plain, denoising, sparse, tied); "
+                    + "nice (NICE flow density model) (default: ${DEFAULT-VALUE}).")
     String model;
 
     // ---- shared by every family --------------------------------------------------------------
@@ -145,6 +147,17 @@ final class ModelOptions {
     // ---- end rbm, dbn, fvbm
 
     // ---- nice and flows ------------------------------------------------------------------------
+    @Option(names = "--flow", paramLabel = "FLOW",
+            description = "vae: normalizing flow after the Gaussian posterior: none or planar (default: none).")
+    String flow;
+    @Option(names = "--flow-steps", paramLabel = "K", description = "vae: planar flow steps K >= 1 (default with --flow planar: 10).")
+    Integer flowSteps;
+    @Option(names = "--couplings", paramLabel = "N", defaultValue = "4",
+            description = "nice: additive coupling layers; their shift MLPs have the --hidden sizes (default: ${DEFAULT-VALUE}).")
+    int couplings;
+    @Option(names = "--prior", paramLabel = "PRIOR", defaultValue = "logistic",
+            description = "nice: prior of the latent space, logistic or gaussian (default: ${DEFAULT-VALUE}).")
+    String prior;
 
     // ---- end nice and flows
 
@@ -152,8 +165,9 @@ final class ModelOptions {
     ModelConfig config(int inputDim) {
         try {
             checkAeFlags();
+            rejectFlowFlags(model);
             return switch (model) {
-                case "vae" -> vae(inputDim);
+                case "vae" -> flows(vae(inputDim));
                 // case "ae"
                 case "ae" -> ae(inputDim);
 
@@ -162,6 +176,7 @@ final class ModelOptions {
                 // case "rbm", "dbn", "fvbm"
 
                 // case "nice"
+                case "nice" -> nice(inputDim);
 
                 default -> throw new Main.UsageException("--model must be one of " + String.join(", ", MODELS) + ", got '" + model + "'");
             };
@@ -186,6 +201,36 @@ final class ModelOptions {
     // builders of rbm, dbn, fvbm
 
     // builders of nice
+
+    /** NICE with --couplings shift MLPs of the --hidden sizes and the --prior. */
+    private NiceConfig nice(int inputDim) {
+        if (couplings < 1) throw new Main.UsageException("--couplings must be >= 1, got " + couplings);
+        try {
+            return new NiceConfig(inputDim, couplings, hidden, NiceConfig.parsePrior(prior));
+        } catch (IllegalArgumentException e) {
+            throw new Main.UsageException((e.getMessage().startsWith("prior") ? "--" : "") + e.getMessage());
+        }
+    }
+
+    /** The flow flags apply to the VAE only; naming them with another model is a usage error. */
+    private void rejectFlowFlags(String model) {
+        if (!"vae".equals(model) && (flow != null || flowSteps != null)) {
+            throw new Main.UsageException((flow != null ? "--flow" : "--flow-steps") + " applies to --model vae only, not '" + model + "'");
+        }
+    }
+
+    /** The VAE with the posterior flow of --flow / --flow-steps. */
+    private VaeConfig flows(VaeConfig cfg) {
+        String f = flow == null ? VaeConfig.FLOW_NONE : flow;
+        if (VaeConfig.FLOW_NONE.equals(f)) {
+            if (flowSteps != null) throw new Main.UsageException("--flow-steps needs --flow planar");
+            return cfg;
+        }
+        if (!VaeConfig.FLOW_PLANAR.equals(f)) throw new Main.UsageException("--flow must be none or planar, got '" + f + "'");
+        int k = flowSteps == null ? 10 : flowSteps;
+        if (k < 1) throw new Main.UsageException("--flow-steps must be >= 1, got " + k);
+        return cfg.toBuilder().flow(f, k).build();
+    }
 
     private VaeConfig vae(int inputDim) {
         return VaeConfig.builder().inputDim(inputDim).encoderHidden(hidden).latent(latent).decoderHidden(decoderHidden())

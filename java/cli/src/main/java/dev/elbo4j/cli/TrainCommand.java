@@ -144,6 +144,9 @@ final class TrainCommand implements Callable<Integer> {
         if (cfg.labelUse() != LabelUse.NONE && !train.hasLabels()) {
             throw new Main.UsageException("the '" + cfg.type() + "' model needs labels; " + data.name() + " has none");
         }
+        if (from == null && "nice".equals(cfg.type()) && Binarization.parse(binarize) != Binarization.NONE) { // nice and flows
+            throw new Main.UsageException("--model nice models the 256 grey levels: it needs --binarize none, got " + binarize);
+        }
         TrainConfig tc = from != null
                 ? from.training().withEpochs(epochs != null ? epochs : from.training().epochs())
                 : new TrainConfig(epochs != null ? epochs : 10, batchSize, new AdamConfig(lr, 0.9, 0.999, 1e-8, weightDecay),

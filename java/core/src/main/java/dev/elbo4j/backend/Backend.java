@@ -245,6 +245,63 @@ public interface Backend extends AutoCloseable {
     // ==== flow.cu: planar and NICE flows (issue 7) ====
     // (methods of this group go below this line)
 
+    /**
+     * The K-step planar flow (Rezende and Mohamed 2015) on R = L*B rows of z0 (R x Z); {@code u},
+     * {@code w} are K x Z and {@code b} has K elements. Step k maps z to
+     * z + u_hat_k tanh(w_k . z + b_k) with u_hat_k = u_k + (m(w_k . u_k) - w_k . u_k) w_k / |w_k|^2,
+     * m(a) = -1 + softplus(a), so w_k . u_hat_k >= -1 and every step is invertible. Writes zK (the
+     * last z) and logDet[r] = sum_k log|1 + (1 - tanh^2(w_k . z_k + b_k)) m(w_k . u_k)|, the
+     * log-determinant of dz_K/dz_0. With flowKl[r] = |zK[r]|^2 / 2 - |z0[r]|^2 / 2 - logDet[r]
+     * (= log p(z0) - log p(zK) - logDet for p = N(0, I)): if {@code kl} (B elements) is not null,
+     * kl[b] += (1/L) sum_l flowKl[l*B + b] (l in order), turning the closed-form KL(q0 || p) of
+     * {@link #latentForward} into the flow posterior's single-sample KL estimate; if
+     * {@code logRatio} (R) is not null, logRatio[r] -= flowKl[r], turning log p(z0) - log q0(z0)
+     * into log p(zK) - log qK(zK). All tensors share one floating dtype.
+     */
+    void planarForward(Tensor z0, Tensor u, Tensor w, Tensor b, Tensor zK, Tensor logDet, Tensor kl, Tensor logRatio);
+
+    /**
+     * Backward of {@link #planarForward} for the loss
+     * sum_r dzK[r] . zK[r] + weight * sum_r flowKl[r] (flowKl as there: |zK|^2/2 - |z0|^2/2 - logDet).
+     * Overwrites dz0 (R x Z) with d loss / d z0, and dU, dW (K x Z) and dB (K) with the gradients
+     * of the flow parameters (sums over rows in row order). {@code scratch} holds at least
+     * R x K(2Z+2) elements of the dtype and is overwritten (per row and step: [tanh(a) g (Z),
+     * ga z_k (Z), ga, -weight h'/(1 + h' m)], ga = d loss / d a_k), as on the GPU.
+     */
+    void planarBackward(Tensor z0, Tensor u, Tensor w, Tensor b, Tensor dzK, double weight,
+                        Tensor dz0, Tensor dU, Tensor dW, Tensor dB, Tensor scratch);
+
+
+    /**
+     * NICE input: splits x (N x D, F32/F64, values pixel/255) into its even columns a (N x ceil(D/2),
+     * a[n, j] from column 2j) and odd columns b (N x floor(D/2), b[n, j] from column 2j + 1). With a
+     * key, each value is dequantized: v = (rint(255 x) + u) / 256 with u the uniform (Philox.uniform)
+     * of element n*D + d of the key, so v is uniform in the pixel's cell [p/256, (p+1)/256); with
+     * {@code key} null the values are copied unchanged.
+     */
+    void niceSplit(Tensor x, RngKey key, Tensor a, Tensor b);
+
+    /** In place y += sign * shift (same size): the additive coupling (sign 1) and its inverse (sign -1). */
+    void niceAdd(Tensor y, Tensor shift, double sign);
+
+    /**
+     * NICE's diagonal scaling and prior on one half of the columns: z = exp(s) h (h N x C, s C),
+     * rowLogP[n] = sum_c (log p_H(z[n, c]) + s[c]) (added to rowLogP if {@code accumulate}, else
+     * written), with p_H the standard logistic, log p_H(z) = -softplus(z) - softplus(-z), or, if
+     * {@code logistic} is false, the standard normal, log p_H(z) = -z^2/2 - log(2 pi)/2. If
+     * {@code dh} is not null, the gradient of the loss -gradScale * sum_n rowLogP[n] is written:
+     * dh[n, c] = -gradScale exp(s[c]) g(z), g = d log p_H / dz (-tanh(z/2) logistic, -z normal),
+     * and ds[c] = -gradScale sum_n (g(z[n, c]) z[n, c] + 1) (rows in order).
+     */
+    void nicePrior(Tensor h, Tensor s, boolean logistic, boolean accumulate, double gradScale,
+                   Tensor rowLogP, Tensor dh, Tensor ds);
+
+    /**
+     * Samples of one half for NICE's inverse: h[r, c] = z exp(-s[c]) with z ~ p_H element r*C + c of
+     * {@code key}: logistic z = log(v) - log(1 - v), v = uniform + 2^-25 in (0, 1) (the uniform of
+     * that element's Philox word), or standard normal z (the normals of {@link #normal}).
+     */
+    void nicePriorSample(RngKey key, Tensor s, boolean logistic, Tensor h);
     // ==== end of flow.cu ====
 
     @Override

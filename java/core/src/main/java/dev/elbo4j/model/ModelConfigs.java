@@ -11,7 +11,7 @@ public final class ModelConfigs {
     }
 
     /** The model types a checkpoint may hold. */
-    public static final List<String> TYPES = List.of("vae", "ae" /* cvae */ /* m2 */ /* rbm, dbn, fvbm */ /* nice */);
+    public static final List<String> TYPES = List.of("vae", "ae", "nice" /* cvae */ /* m2 */ /* rbm, dbn, fvbm */);
 
     /**
      * The architecture in {@code m}; throws IllegalArgumentException naming the bad key (the
@@ -31,6 +31,7 @@ public final class ModelConfigs {
             // RBM, DBN, fully visible BM (rbm, dbn, fvbm)
 
             // NICE flow (nice)
+            case "nice" -> NiceConfig.fromJson(m);
 
             default -> throw new IllegalArgumentException("unknown model type '" + type + "' (known: "
                     + String.join(", ", TYPES) + ")");

@@ -65,6 +65,7 @@ public final class Vae implements LatentModel {
         if (cfg.likelihood().learnsVariance()) {
             pb.add(LOGVAR, Shape.of(cfg.inputDim()), Parameters.Init.constant(0));
         }
+        if (cfg.hasFlow()) PlanarPosterior.declare(cfg, pb); // ---- planar flow
         return pb;
     }
 
@@ -143,6 +144,7 @@ public final class Vae implements LatentModel {
         private final Mlp.Workspace enc, dec;
         private final boolean iwae;
         private final Tensor eps, z, dz, rowLoss, kl, logRatio, weights, iwaeLoss;
+        private final PlanarPosterior.Buffers flow; // ---- planar flow (null without)
         private int batch;
 
         private Pass(int maxBatch, int samples, boolean training) {
@@ -165,6 +167,7 @@ public final class Vae implements LatentModel {
             logRatio = training && !iwae ? null : backend.alloc(dtype, rows);
             weights = iwae ? backend.alloc(dtype, rows) : null;
             iwaeLoss = iwae ? backend.alloc(dtype, maxBatch) : null;
+            flow = cfg.hasFlow() ? new PlanarPosterior.Buffers(backend, params, dtype, rows, zd, cfg.flowSteps(), training) : null;
         }
 
         public int samples() {
@@ -222,7 +225,9 @@ public final class Vae implements LatentModel {
             Tensor stats = encoder.forward(params, enc, x);
             Tensor zz = z.rowSlice(0, rows), ee = eps.rowSlice(0, rows);
             backend.latentForward(stats, key, ee, zz, kl.view(0, b), logRatio == null ? null : logRatio.view(0, rows));
-            Tensor out = decoder.forward(params, dec, zz);
+            // ---- planar flow: the decoder reads z_K; kl and logRatio become the flow posterior's
+            Tensor zDec = flow == null ? zz : flow.forward(zz, kl.view(0, b), logRatio == null ? null : logRatio.view(0, rows));
+            Tensor out = decoder.forward(params, dec, zDec);
             boolean learned = cfg.likelihood().learnsVariance();
             Tensor logVar = learned ? params.value(LOGVAR) : null;
             Tensor dOut = training ? dec.outputGrad(rows) : null;
@@ -242,7 +247,8 @@ public final class Vae implements LatentModel {
             backend.likelihood(cfg.likelihood(), out, x, logVar, 1.0 / rows, rowLoss.view(0, rows), dOut, dLogVar);
             if (!training) return;
             Tensor dzz = dz.rowSlice(0, rows);
-            decoder.backward(params, dec, zz, dzz);
+            decoder.backward(params, dec, zDec, dzz);
+            if (flow != null) dzz = flow.backward(zz, dzz, beta() / rows); // ---- planar flow: dz_K -> dz_0
             backend.latentBackward(stats, ee, dzz, beta() / b, enc.outputGrad(b));
             encoder.backward(params, enc, x, null);
         }
@@ -252,12 +258,16 @@ public final class Vae implements LatentModel {
             return rowLoss.view(0, batch * samples);
         }
 
-        /** KL(q(z|x_b) || p(z)) for each input of the last batch. */
+        /**
+         * KL(q(z|x_b) || p(z)) for each input of the last batch: closed form for the Gaussian
+         * posterior; with a planar flow, the closed form plus the flow's single-sample correction
+         * (see {@link PlanarPosterior}).
+         */
         public Tensor kl() {
             return kl.view(0, batch);
         }
 
-        /** log p(z) - log q(z|x) for each row of the last batch (evaluation passes and iwae training passes). */
+        /** log p(z) - log q(z|x) for each row of the last batch (evaluation passes and iwae training passes); z = z_K with a flow. */
         public Tensor logRatio() {
             if (logRatio == null) throw new IllegalStateException("log ratios exist in evaluation passes and iwae training passes only");
             return logRatio.view(0, batch * samples);
@@ -311,6 +321,7 @@ public final class Vae implements LatentModel {
             enc.close();
             dec.close();
             for (Tensor t : new Tensor[]{eps, z, dz, rowLoss, kl, logRatio, weights, iwaeLoss}) if (t != null) t.close();
+            if (flow != null) flow.close();
         }
     }
 

@@ -25,9 +25,16 @@ import java.util.Map;
  * @param samples       L, Monte-Carlo samples of z per x in training
  * @param beta          weight of the KL term in the training loss (1: the ELBO)
  * @param objective     the training objective: the ELBO, or the IWAE bound with k = samples (which needs beta = 1)
+ * @param flow          the posterior's normalizing flow: "none" (q(z|x) Gaussian) or "planar" ({@link PlanarPosterior})
+ * @param flowSteps     K, planar steps after the Gaussian (0 exactly when flow is "none")
  */
 public record VaeConfig(int inputDim, int[] encoderHidden, int latent, int[] decoderHidden, Activation activation,
-                        Likelihood likelihood, int samples, double beta, VaeObjective objective) implements ModelConfig {
+                        Likelihood likelihood, int samples, double beta, VaeObjective objective,
+                        String flow, int flowSteps) implements ModelConfig {
+    /** No flow: q(z|x) is the encoder's Gaussian. */
+    public static final String FLOW_NONE = "none";
+    /** K planar steps after the Gaussian ({@link PlanarPosterior}). */
+    public static final String FLOW_PLANAR = "planar";
 
     public VaeConfig {
         encoderHidden = encoderHidden.clone();
@@ -42,6 +49,21 @@ public record VaeConfig(int inputDim, int[] encoderHidden, int latent, int[] dec
         if (objective == VaeObjective.IWAE && beta != 1) {
             throw new IllegalArgumentException("the iwae objective has no separate KL term to weight: beta must be 1, got " + beta);
         }
+        if (FLOW_NONE.equals(flow)) {
+            if (flowSteps != 0) throw new IllegalArgumentException("flow steps must be 0 without a flow, got " + flowSteps);
+        } else if (FLOW_PLANAR.equals(flow)) {
+            if (flowSteps < 1) throw new IllegalArgumentException("flow steps must be >= 1, got " + flowSteps);
+            if (objective == VaeObjective.IWAE) {
+                throw new IllegalArgumentException("the planar flow posterior is trained with the elbo objective; iwae with a flow is not supported");
+            }
+        } else {
+            throw new IllegalArgumentException("flow must be none or planar, got '" + flow + "'");
+        }
+    }
+
+    /** True when q(z|x) ends in a planar flow. */
+    public boolean hasFlow() {
+        return FLOW_PLANAR.equals(flow);
     }
 
     @Override
@@ -106,6 +128,10 @@ public record VaeConfig(int inputDim, int[] encoderHidden, int latent, int[] dec
         m.put("samples", samples);
         m.put("beta", beta);
         m.put("objective", objective.id());
+        if (hasFlow()) {
+            m.put("flow", flow);
+            m.put("flow_steps", flowSteps);
+        }
         return m;
     }
 
@@ -119,7 +145,8 @@ public record VaeConfig(int inputDim, int[] encoderHidden, int latent, int[] dec
                 .likelihood(Likelihood.parse(lik, "gaussian".equals(lik) ? JsonFields.number(m, "sigma") : 0))
                 .samples(JsonFields.integer(m, "samples")).beta(JsonFields.number(m, "beta"))
                 .objective(JsonFields.has(m, "objective") ? VaeObjective.parse(JsonFields.string(m, "objective")) : VaeObjective.ELBO)
-                .build();
+                .flow(m.containsKey("flow") ? JsonFields.string(m, "flow") : FLOW_NONE,
+                        m.containsKey("flow_steps") ? JsonFields.integer(m, "flow_steps") : 0).build();
     }
 
     public static Builder builder() {
@@ -128,7 +155,7 @@ public record VaeConfig(int inputDim, int[] encoderHidden, int latent, int[] dec
 
     public Builder toBuilder() {
         return new Builder().inputDim(inputDim).encoderHidden(encoderHidden).latent(latent).decoderHidden(decoderHidden)
-                .activation(activation).likelihood(likelihood).samples(samples).beta(beta).objective(objective);
+                .activation(activation).likelihood(likelihood).samples(samples).beta(beta).objective(objective).flow(flow, flowSteps);
     }
 
     @Override
@@ -136,13 +163,13 @@ public record VaeConfig(int inputDim, int[] encoderHidden, int latent, int[] dec
         return o instanceof VaeConfig c && inputDim == c.inputDim && Arrays.equals(encoderHidden, c.encoderHidden)
                 && latent == c.latent && Arrays.equals(decoderHidden, c.decoderHidden) && activation == c.activation
                 && likelihood.equals(c.likelihood) && samples == c.samples && Double.compare(beta, c.beta) == 0
-                && objective == c.objective;
+                && objective == c.objective && flow.equals(c.flow) && flowSteps == c.flowSteps;
     }
 
     @Override
     public int hashCode() {
         return Arrays.hashCode(new Object[]{inputDim, Arrays.hashCode(encoderHidden), latent, Arrays.hashCode(decoderHidden),
-                activation, likelihood, samples, beta, objective});
+                activation, likelihood, samples, beta, objective, flow, flowSteps});
     }
 
     @Override
@@ -150,7 +177,7 @@ public record VaeConfig(int inputDim, int[] encoderHidden, int latent, int[] dec
         return "VAE " + inputDim + "-" + join(encoderHidden) + "(" + latent + "," + latent + ") / " + latent + "-"
                 + join(decoderHidden) + inputDim + ", " + activation.name().toLowerCase(java.util.Locale.ROOT) + ", "
                 + likelihood.id() + (likelihood.kind() == Likelihood.Kind.GAUSSIAN_FIXED ? "(sigma=" + likelihood.sigma() + ")" : "")
-                + ", L=" + samples + ", beta=" + beta + ", objective=" + objective.id();
+                + ", L=" + samples + ", beta=" + beta + ", objective=" + objective.id() + (hasFlow() ? ", planar flow K=" + flowSteps : "");
     }
 
     private static String join(int[] h) {
@@ -170,6 +197,8 @@ public record VaeConfig(int inputDim, int[] encoderHidden, int latent, int[] dec
         private int samples = 1;
         private double beta = 1;
         private VaeObjective objective = VaeObjective.ELBO;
+        private String flow = FLOW_NONE;
+        private int flowSteps = 0;
 
         public Builder inputDim(int d) {
             this.inputDim = d;
@@ -225,8 +254,16 @@ public record VaeConfig(int inputDim, int[] encoderHidden, int latent, int[] dec
             return this;
         }
 
+        /** The posterior's flow: "none" with 0 steps, or "planar" with K >= 1 steps. */
+        public Builder flow(String flow, int steps) {
+            this.flow = flow;
+            this.flowSteps = steps;
+            return this;
+        }
+
         public VaeConfig build() {
-            return new VaeConfig(inputDim, encoderHidden, latent, decoderHidden, activation, likelihood, samples, beta, objective);
+            return new VaeConfig(inputDim, encoderHidden, latent, decoderHidden, activation, likelihood, samples, beta,
+                    objective, flow, flowSteps);
         }
     }
 }

@@ -304,6 +304,43 @@ public final class CpuBackend implements Backend {
     // ==== flow.cu: planar and NICE flows (issue 7) ====
     // (methods of this group go below this line)
 
+    @Override
+    public void planarForward(Tensor z0, Tensor u, Tensor w, Tensor b, Tensor zK, Tensor logDet, Tensor kl, Tensor logRatio) {
+        CpuTensor ld = floating(logDet, "logDet"), k = kl == null ? null : floating(kl, "kl");
+        CpuTensor lr = logRatio == null ? null : floating(logRatio, "logRatio");
+        CpuFlow.forward(floating(z0, "z0"), floating(u, "u"), floating(w, "w"), floating(b, "b"), floating(zK, "zK"), ld, k, lr);
+    }
+
+    @Override
+    public void planarBackward(Tensor z0, Tensor u, Tensor w, Tensor b, Tensor dzK, double weight,
+                               Tensor dz0, Tensor dU, Tensor dW, Tensor dB, Tensor scratch) {
+        CpuFlow.backward(floating(z0, "z0"), floating(u, "u"), floating(w, "w"), floating(b, "b"), floating(dzK, "dzK"),
+                weight, floating(dz0, "dz0"), floating(dU, "dU"), floating(dW, "dW"), floating(dB, "dB"),
+                floating(scratch, "scratch"));
+    }
+
+
+    @Override
+    public void niceSplit(Tensor x, RngKey key, Tensor a, Tensor b) {
+        CpuFlow.niceSplit(floating(x, "x"), key, floating(a, "a"), floating(b, "b"));
+    }
+
+    @Override
+    public void niceAdd(Tensor y, Tensor shift, double sign) {
+        CpuFlow.niceAdd(floating(y, "y"), floating(shift, "shift"), sign);
+    }
+
+    @Override
+    public void nicePrior(Tensor h, Tensor s, boolean logistic, boolean accumulate, double gradScale,
+                          Tensor rowLogP, Tensor dh, Tensor ds) {
+        CpuFlow.nicePrior(floating(h, "h"), floating(s, "s"), logistic, accumulate, gradScale, floating(rowLogP, "rowLogP"),
+                dh == null ? null : floating(dh, "dh"), ds == null ? null : floating(ds, "ds"));
+    }
+
+    @Override
+    public void nicePriorSample(RngKey key, Tensor s, boolean logistic, Tensor h) {
+        CpuFlow.nicePriorSample(key, floating(s, "s"), logistic, floating(h, "h"));
+    }
     // ==== end of flow.cu ====
 
     @Override

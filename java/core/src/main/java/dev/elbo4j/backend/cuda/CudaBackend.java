@@ -1064,6 +1064,133 @@ public final class CudaBackend implements Backend {
     // ==== flow.cu: planar and NICE flows (issue 7) ====
     // (methods of this group go below this line)
 
+    @Override
+    public void planarForward(Tensor z0, Tensor u, Tensor w, Tensor b, Tensor zK, Tensor logDet, Tensor kl, Tensor logRatio) {
+        DeviceTensor z = f32(z0, "z0"), uu = f32(u, "u"), ww = f32(w, "w"), bb = f32(b, "b"), zk = f32(zK, "zK");
+        DeviceTensor ld = f32(logDet, "logDet"), k = kl == null ? null : f32(kl, "kl");
+        DeviceTensor lr = logRatio == null ? null : f32(logRatio, "logRatio");
+        checkPlanarShapes(z, uu, ww, bb, zk);
+        int rows = z.rows(), zd = z.cols(), steps = bb.size();
+        if (ld.size() != rows) throw new IllegalArgumentException("logDet needs " + rows + " elements, has " + ld.shape());
+        if (k != null && (k.size() == 0 || rows % k.size() != 0)) {
+            throw new IllegalArgumentException("kl must have B elements with R = L*B = " + rows + ", has " + k.shape());
+        }
+        if (lr != null && lr.size() != rows) throw new IllegalArgumentException("logRatio needs " + rows + " elements, has " + lr.shape());
+        prepare();
+        args.clear().ptr(z.address()).ptr(uu.address()).ptr(ww.address()).ptr(bb.address()).ptr(zk.address())
+                .ptr(ld.address()).ptr(lr == null ? 0 : lr.address()).i32(rows).i32(zd).i32(steps);
+        launch(Kernels.PLANAR_FORWARD, Kernels.blocks(rows, Kernels.BLOCK_ELEMENTWISE, maxBlocks));
+        if (k != null) {
+            int batch = k.size();
+            args.clear().ptr(z.address()).ptr(zk.address()).ptr(ld.address()).ptr(k.address()).i32(batch).i32(zd)
+                    .i32(rows / batch);
+            launch(Kernels.PLANAR_KL, Kernels.blocks(batch, Kernels.BLOCK_ELEMENTWISE, maxBlocks));
+        }
+    }
+
+    @Override
+    public void planarBackward(Tensor z0, Tensor u, Tensor w, Tensor b, Tensor dzK, double weight,
+                               Tensor dz0, Tensor dU, Tensor dW, Tensor dB, Tensor scratch) {
+        DeviceTensor z = f32(z0, "z0"), uu = f32(u, "u"), ww = f32(w, "w"), bb = f32(b, "b"), g = f32(dzK, "dzK");
+        DeviceTensor dz = f32(dz0, "dz0"), du = f32(dU, "dU"), dw = f32(dW, "dW"), db = f32(dB, "dB");
+        DeviceTensor sc = f32(scratch, "scratch");
+        checkPlanarShapes(z, uu, ww, bb, g);
+        checkPlanarShapes(z, uu, ww, bb, dz);
+        int rows = z.rows(), zd = z.cols(), steps = bb.size();
+        if (du.size() != uu.size() || dw.size() != ww.size() || db.size() != bb.size()) {
+            throw new IllegalArgumentException("dU, dW, dB must match u " + uu.shape() + ", w " + ww.shape() + ", b " + bb.shape());
+        }
+        long per = (long) steps * (2L * zd + 2);
+        if (sc.size() < rows * per) {
+            throw new IllegalArgumentException("scratch needs R x K(2Z+2) = " + rows + " x " + per + " elements, has " + sc.shape());
+        }
+        long shared = (2L * zd + 2) * Double.BYTES;
+        if (shared > Kernels.MAX_STATIC_SHARED_BYTES) {
+            throw new IllegalArgumentException("planar flow latent dimension " + zd + " is too large for the reduction's shared memory");
+        }
+        prepare();
+        args.clear().ptr(z.address()).ptr(uu.address()).ptr(ww.address()).ptr(bb.address()).ptr(g.address())
+                .ptr(dz.address()).ptr(sc.address()).i32(rows).i32(zd).i32(steps).f64(weight);
+        launch(Kernels.PLANAR_BACKWARD, Kernels.blocks(rows, Kernels.BLOCK_ELEMENTWISE, maxBlocks));
+        args.clear().ptr(uu.address()).ptr(ww.address()).ptr(sc.address()).ptr(du.address()).ptr(dw.address())
+                .ptr(db.address()).i32(rows).i32(zd).i32(steps);
+        launch(Kernels.PLANAR_REDUCE, steps, 1, Kernels.BLOCK_ROW, 1, (int) shared);
+    }
+
+    private static void checkPlanarShapes(DeviceTensor z0, DeviceTensor u, DeviceTensor w, DeviceTensor b, DeviceTensor zK) {
+        int zd = z0.cols(), steps = b.size();
+        if (z0.rows() == 0 || zd == 0) throw new IllegalArgumentException("z0 must be R x Z with R, Z >= 1, got " + z0.shape());
+        if (steps == 0) throw new IllegalArgumentException("planar flow needs K >= 1 steps, b has " + b.shape());
+        if (u.size() != (long) steps * zd || u.cols() != zd) {
+            throw new IllegalArgumentException("u must be K x Z = " + steps + " x " + zd + ", got " + u.shape());
+        }
+        if (w.size() != (long) steps * zd || w.cols() != zd) {
+            throw new IllegalArgumentException("w must be K x Z = " + steps + " x " + zd + ", got " + w.shape());
+        }
+        if (zK.rows() != z0.rows() || zK.cols() != zd) {
+            throw new IllegalArgumentException("zK must match z0 " + z0.shape() + ", got " + zK.shape());
+        }
+    }
+
+
+    @Override
+    public void niceSplit(Tensor x, RngKey key, Tensor a, Tensor b) {
+        DeviceTensor xx = f32(x, "x"), aa = f32(a, "a"), bb = f32(b, "b");
+        int n = xx.rows(), d = xx.cols(), ca = (d + 1) / 2, cb = d / 2;
+        if (aa.rows() != n || aa.cols() != ca || bb.rows() != n || bb.cols() != cb) {
+            throw new IllegalArgumentException("niceSplit of x " + xx.shape() + " needs a " + n + " x " + ca + " and b " + n + " x " + cb
+                    + ", got a " + aa.shape() + ", b " + bb.shape());
+        }
+        prepare();
+        if (xx.size() == 0) return;
+        args.clear().ptr(xx.address()).ptr(aa.address()).ptr(bb.address()).i32(n).i32(d).i32(key == null ? 0 : 1);
+        key(key == null ? new RngKey(0, 0, 0) : key);
+        launch(Kernels.NICE_SPLIT, Kernels.blocks(xx.size(), Kernels.BLOCK_ELEMENTWISE, maxBlocks));
+    }
+
+    @Override
+    public void niceAdd(Tensor y, Tensor shift, double sign) {
+        DeviceTensor yy = f32(y, "y"), sh = f32(shift, "shift");
+        if (yy.size() != sh.size()) throw new IllegalArgumentException("niceAdd: y " + yy.shape() + " and shift " + sh.shape() + " differ in size");
+        prepare();
+        if (yy.size() == 0) return;
+        args.clear().ptr(yy.address()).ptr(sh.address()).i64(yy.size()).f64(sign);
+        launch(Kernels.NICE_ADD, Kernels.blocks(yy.size(), Kernels.BLOCK_ELEMENTWISE, maxBlocks));
+    }
+
+    @Override
+    public void nicePrior(Tensor h, Tensor s, boolean logistic, boolean accumulate, double gradScale,
+                          Tensor rowLogP, Tensor dh, Tensor ds) {
+        DeviceTensor hh = f32(h, "h"), ss = f32(s, "s"), lp = f32(rowLogP, "rowLogP");
+        DeviceTensor g = dh == null ? null : f32(dh, "dh"), gs = ds == null ? null : f32(ds, "ds");
+        int n = hh.rows(), c = hh.cols();
+        if (ss.size() != c) throw new IllegalArgumentException("nicePrior: s needs " + c + " elements for h " + hh.shape() + ", has " + ss.shape());
+        if (lp.size() != n) throw new IllegalArgumentException("nicePrior: rowLogP needs " + n + " elements, has " + lp.shape());
+        if (g != null && (g.size() != hh.size() || gs == null || gs.size() != c)) {
+            throw new IllegalArgumentException("nicePrior: dh must match h " + hh.shape() + " and ds have " + c + " elements");
+        }
+        prepare();
+        if (n == 0) return;
+        args.clear().ptr(hh.address()).ptr(ss.address()).ptr(lp.address()).ptr(g == null ? 0 : g.address())
+                .i32(n).i32(c).i32(logistic ? 1 : 0).i32(accumulate ? 1 : 0).f64(gradScale);
+        launch(Kernels.NICE_PRIOR_ROWS, Kernels.blocks(n, Kernels.BLOCK_ELEMENTWISE, maxBlocks));
+        if (g != null && c > 0) {
+            args.clear().ptr(hh.address()).ptr(ss.address()).ptr(gs.address()).i32(n).i32(c).i32(logistic ? 1 : 0).f64(gradScale);
+            launch(Kernels.NICE_PRIOR_DS, Kernels.blocks(c, Kernels.BLOCK_ELEMENTWISE, maxBlocks));
+        }
+    }
+
+    @Override
+    public void nicePriorSample(RngKey key, Tensor s, boolean logistic, Tensor h) {
+        DeviceTensor ss = f32(s, "s"), hh = f32(h, "h");
+        int n = hh.rows(), c = hh.cols();
+        if (ss.size() != c) throw new IllegalArgumentException("nicePriorSample: s needs " + c + " elements for h " + hh.shape() + ", has " + ss.shape());
+        prepare();
+        if (hh.size() == 0) return;
+        args.clear().ptr(ss.address()).ptr(hh.address()).i32(n).i32(c).i32(logistic ? 1 : 0);
+        key(key);
+        launch(Kernels.NICE_PRIOR_SAMPLE, Kernels.blocks(Kernels.ceilDiv(hh.size(), 4), Kernels.BLOCK_ELEMENTWISE, maxBlocks));
+    }
     // ==== end of flow.cu ====
 
     /** Frees every device object of this backend and releases the context; idempotent. */

@@ -127,7 +127,33 @@ public final class Kernels {
 
     // ==== flow.cu: planar and NICE flows (issue 7) ====
     // (methods of this group go below this line)
+    /** Planar flow forward, one thread per row: z0, u, w, b, zK, logDet, logRatio; rows, Z, K. */
+    public static final KernelSpec PLANAR_FORWARD = KernelSpec.of("flow.cu", "elbo4j_planar_forward_f32",
+            BLOCK_ELEMENTWISE, PTR, PTR, PTR, PTR, PTR, PTR, PTR, I32, I32, I32);
+    /** The flow's KL correction per input, one thread per input: z0, zK, logDet, kl; B, Z, L. */
+    public static final KernelSpec PLANAR_KL = KernelSpec.of("flow.cu", "elbo4j_planar_kl_f32",
+            BLOCK_ELEMENTWISE, PTR, PTR, PTR, PTR, I32, I32, I32);
+    /** Planar flow backward, one thread per row: z0, u, w, b, dzK, dz0, scratch; rows, Z, K; weight. */
+    public static final KernelSpec PLANAR_BACKWARD = KernelSpec.of("flow.cu", "elbo4j_planar_backward_f32",
+            BLOCK_ELEMENTWISE, PTR, PTR, PTR, PTR, PTR, PTR, PTR, I32, I32, I32, F64);
+    /** The flow parameters' gradients, one block per step (2Z+2 doubles of shared memory): u, w, scratch, dU, dW, dB; rows, Z, K. */
+    public static final KernelSpec PLANAR_REDUCE = KernelSpec.of("flow.cu", "elbo4j_planar_reduce_f32",
+            BLOCK_ROW, PTR, PTR, PTR, PTR, PTR, PTR, I32, I32, I32);
 
+    /** NICE dequantizing even/odd split, one thread per element: x, a, b; rows, D, has key; key. */
+    public static final KernelSpec NICE_SPLIT = KernelSpec.of("flow.cu", "elbo4j_nice_split_f32",
+            BLOCK_ELEMENTWISE, withKey(PTR, PTR, PTR, I32, I32, I32));
+    /** NICE coupling add, one thread per element: y, shift, n, sign. */
+    public static final KernelSpec NICE_ADD = KernelSpec.of("flow.cu", "elbo4j_nice_add_f32", BLOCK_ELEMENTWISE, PTR, PTR, I64, F64);
+    /** NICE scaling + prior per row: h, s, rowLogP, dh; rows, cols, logistic, accumulate; gradScale. */
+    public static final KernelSpec NICE_PRIOR_ROWS = KernelSpec.of("flow.cu", "elbo4j_nice_prior_rows_f32",
+            BLOCK_ELEMENTWISE, PTR, PTR, PTR, PTR, I32, I32, I32, I32, F64);
+    /** NICE scaling gradient per column: h, s, ds; rows, cols, logistic; gradScale. */
+    public static final KernelSpec NICE_PRIOR_DS = KernelSpec.of("flow.cu", "elbo4j_nice_prior_ds_f32",
+            BLOCK_ELEMENTWISE, PTR, PTR, PTR, I32, I32, I32, F64);
+    /** NICE prior samples, one thread per Philox block: s, h; rows, cols, logistic; key. */
+    public static final KernelSpec NICE_PRIOR_SAMPLE = KernelSpec.of("flow.cu", "elbo4j_nice_prior_sample_f32",
+            BLOCK_ELEMENTWISE, withKey(PTR, PTR, I32, I32, I32));
     // ==== end of flow.cu ====
 
     /** All entry points; the backend resolves each one when it loads the module. */
@@ -150,6 +176,8 @@ public final class Kernels {
             // rbm.cu entries
 
             // flow.cu entries
+            , PLANAR_FORWARD, PLANAR_KL, PLANAR_BACKWARD, PLANAR_REDUCE
+            , NICE_SPLIT, NICE_ADD, NICE_PRIOR_ROWS, NICE_PRIOR_DS, NICE_PRIOR_SAMPLE
     );
 
     // ---- grid sizing ------------------------------------------------------------------------------

@@ -648,6 +648,134 @@ class CudaParityTest {
         }
     }
 
+    // ---- flow.cu: planar flow ------------------------------------------------------------------------------
+
+    static Stream<Arguments> planarShapes() {
+        // batch, Z, K, L
+        return Stream.of(Arguments.of(1, 1, 1, 1), Arguments.of(7, 3, 2, 3), Arguments.of(129, 20, 10, 1),
+                Arguments.of(1366, 20, 10, 3), Arguments.of(5, 50, 4, 2));
+    }
+
+    private static double[] scaleTol(double[] ref, double rel) {
+        double m = 0;
+        for (double v : ref) m = Math.max(m, Math.abs(v));
+        double[] t = new double[ref.length];
+        java.util.Arrays.fill(t, rel * Math.max(m, 1));
+        return t;
+    }
+
+    /** Planar forward: zK, logDet, and kl / logRatio updated in place (read-modify-write, so not poisoned). */
+    @ParameterizedTest
+    @MethodSource("planarShapes")
+    void planarForward(int b, int zd, int k, int l) {
+        int rows = b * l;
+        long seed = 7000L * b + 10L * zd + k;
+        float[] z0 = normal(seed, rows * zd, 1), u = normal(seed + 1, k * zd, 0.7), w = normal(seed + 2, k * zd, 0.7);
+        float[] bb = normal(seed + 3, k, 0.3), kl0 = normal(seed + 4, b, 1), lr0 = normal(seed + 5, rows, 1);
+        Tensor czk = cpu.alloc(DType.F32, rows, zd), cld = cpu.alloc(DType.F32, rows), ckl = cup(kl0, b), clr = cup(lr0, rows);
+        cpu.planarForward(cup(z0, rows, zd), cup(u, k, zd), cup(w, k, zd), cup(bb, k), czk, cld, ckl, clr);
+        try (Tensor gz0 = up(z0, rows, zd); Tensor gu = up(u, k, zd); Tensor gw = up(w, k, zd); Tensor gb = up(bb, k);
+             Tensor gzk = poisoned(gpu, DType.F32, rows, zd); Tensor gld = poisoned(gpu, DType.F32, rows);
+             Tensor gkl = up(kl0, b); Tensor glr = up(lr0, rows)) {
+            gpu.planarForward(gz0, gu, gw, gb, gzk, gld, gkl, glr);
+            String at = "B=" + b + " Z=" + zd + " K=" + k + " L=" + l;
+            double[] zk = toDouble(down(czk)), ld = toDouble(down(cld)), kl = toDouble(down(ckl)), lr = toDouble(down(clr));
+            assertWithin("zK " + at, zk, toDouble(down(gzk)), scaleTol(zk, 2e-6 * k));
+            assertWithin("logDet " + at, ld, toDouble(down(gld)), scaleTol(ld, 2e-6 * k));
+            assertWithin("kl " + at, kl, toDouble(down(gkl)), scaleTol(kl, 1e-5 * k));
+            assertWithin("logRatio " + at, lr, toDouble(down(glr)), scaleTol(lr, 1e-5 * k));
+        }
+    }
+
+    /** Planar backward: dz0 and the flow parameters' gradients (row sums in row order on both sides). */
+    @ParameterizedTest
+    @MethodSource("planarShapes")
+    void planarBackward(int b, int zd, int k, int l) {
+        int rows = b * l;
+        long seed = 8000L * b + 10L * zd + k;
+        float[] z0 = normal(seed, rows * zd, 1), u = normal(seed + 1, k * zd, 0.7), w = normal(seed + 2, k * zd, 0.7);
+        float[] bb = normal(seed + 3, k, 0.3), dzk = normal(seed + 4, rows * zd, 0.1);
+        Tensor cdz = cpu.alloc(DType.F32, rows, zd), cdu = cpu.alloc(DType.F32, k, zd), cdw = cpu.alloc(DType.F32, k, zd);
+        Tensor cdb = cpu.alloc(DType.F32, k);
+        cpu.planarBackward(cup(z0, rows, zd), cup(u, k, zd), cup(w, k, zd), cup(bb, k), cup(dzk, rows, zd), 0.01,
+                cdz, cdu, cdw, cdb, cpu.alloc(DType.F32, rows, k * (2 * zd + 2)));
+        try (Tensor gz0 = up(z0, rows, zd); Tensor gu = up(u, k, zd); Tensor gw = up(w, k, zd); Tensor gb = up(bb, k);
+             Tensor gdzk = up(dzk, rows, zd); Tensor gdz = poisoned(gpu, DType.F32, rows, zd);
+             Tensor gdu = poisoned(gpu, DType.F32, k, zd); Tensor gdw = poisoned(gpu, DType.F32, k, zd);
+             Tensor gdb = poisoned(gpu, DType.F32, k); Tensor gsc = poisoned(gpu, DType.F32, rows, k * (2 * zd + 2))) {
+            gpu.planarBackward(gz0, gu, gw, gb, gdzk, 0.01, gdz, gdu, gdw, gdb, gsc);
+            String at = "B=" + b + " Z=" + zd + " K=" + k + " L=" + l;
+            double[] dz = toDouble(down(cdz)), du = toDouble(down(cdu)), dw = toDouble(down(cdw)), db = toDouble(down(cdb));
+            assertWithin("dz0 " + at, dz, toDouble(down(gdz)), scaleTol(dz, 1e-5 * k));
+            assertWithin("dU " + at, du, toDouble(down(gdu)), scaleTol(du, 1e-5 * k));
+            assertWithin("dW " + at, dw, toDouble(down(gdw)), scaleTol(dw, 1e-5 * k));
+            assertWithin("dB " + at, db, toDouble(down(gdb)), scaleTol(db, 1e-5 * k));
+        }
+    }
+
+    // ---- flow.cu: NICE ------------------------------------------------------------------------------------
+
+    @ParameterizedTest
+    @MethodSource("rowsByCols")
+    void niceSplitAndAdd(int n, int d) {
+        if (d < 2) return;
+        long seed = 9000L * n + d;
+        float[] x = new float[n * d];
+        float[] r = uniform(seed, n * d, 0, 256);
+        for (int i = 0; i < x.length; i++) x[i] = (float) Math.floor(r[i]) / 255f;
+        int ca = (d + 1) / 2, cb = d / 2;
+        RngKey key = new RngKey(seed, Streams.LATENT, 3);
+        Tensor ca1 = cpu.alloc(DType.F32, n, ca), cb1 = cpu.alloc(DType.F32, n, cb);
+        cpu.niceSplit(cup(x, n, d), key, ca1, cb1);
+        try (Tensor gx = up(x, n, d); Tensor ga = poisoned(gpu, DType.F32, n, ca); Tensor gb = poisoned(gpu, DType.F32, n, cb)) {
+            gpu.niceSplit(gx, key, ga, gb);
+            assertBits("niceSplit a n=" + n + " D=" + d, down(ca1), down(ga));
+            assertBits("niceSplit b n=" + n + " D=" + d, down(cb1), down(gb));
+            float[] shift = normal(seed + 1, n * cb, 1);
+            cpu.niceAdd(cb1, cup(shift, n, cb), -1);
+            try (Tensor gs = up(shift, n, cb)) {
+                gpu.niceAdd(gb, gs, -1);
+            }
+            assertBits("niceAdd n=" + n + " D=" + d, down(cb1), down(gb));
+        }
+    }
+
+    @ParameterizedTest
+    @MethodSource("rowsByCols")
+    void nicePrior(int n, int c) {
+        long seed = 9100L * n + c;
+        float[] h = normal(seed, n * c, 2), s = normal(seed + 1, c, 0.4), lp0 = normal(seed + 2, n, 1);
+        for (boolean logistic : new boolean[]{true, false}) {
+            Tensor clp = cup(lp0, n), cdh = cpu.alloc(DType.F32, n, c), cds = cpu.alloc(DType.F32, c);
+            cpu.nicePrior(cup(h, n, c), cup(s, c), logistic, true, 0.01, clp, cdh, cds);
+            try (Tensor gh = up(h, n, c); Tensor gs = up(s, c); Tensor glp = up(lp0, n); Tensor gdh = poisoned(gpu, DType.F32, n, c);
+                 Tensor gds = poisoned(gpu, DType.F32, c)) {
+                gpu.nicePrior(gh, gs, logistic, true, 0.01, glp, gdh, gds);
+                String at = "n=" + n + " C=" + c + (logistic ? " logistic" : " gaussian");
+                double[] lp = toDouble(down(clp)), ds = toDouble(down(cds));
+                assertWithin("rowLogP " + at, lp, toDouble(down(glp)), scaleTol(lp, 1e-6));
+                assertClose("dh " + at, toDouble(down(cdh)), toDouble(down(gdh)), 1e-6, 1e-12);
+                assertWithin("ds " + at, ds, toDouble(down(gds)), scaleTol(ds, 1e-6));
+            }
+        }
+    }
+
+    @ParameterizedTest
+    @MethodSource("rowsByCols")
+    void nicePriorSample(int n, int c) {
+        long seed = 9200L * n + c;
+        float[] s = normal(seed, c, 0.4);
+        RngKey key = new RngKey(seed, Streams.SAMPLE, 2);
+        for (boolean logistic : new boolean[]{true, false}) {
+            Tensor ch = cpu.alloc(DType.F32, n, c);
+            cpu.nicePriorSample(key, cup(s, c), logistic, ch);
+            try (Tensor gs = up(s, c); Tensor gh = poisoned(gpu, DType.F32, n, c)) {
+                gpu.nicePriorSample(key, gs, logistic, gh);
+                assertMostlyEqual("nicePriorSample n=" + n + " C=" + c + (logistic ? " logistic" : " gaussian"), down(ch), down(gh), 2, 1e-3);
+            }
+        }
+    }
+
     // ---- determinism across the fused kernels -----------------------------------------------------------
 
     @Test

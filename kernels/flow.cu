@@ -1,0 +1,324 @@
+// The K-step planar flow (Rezende and Mohamed 2015) of a VAE posterior: forward (z0 -> zK, the
+// summed log-determinant, the flow's KL correction) and backward (dz0 and the gradients of the
+// flow parameters u, w, b). Reference: dev.elbo4j.backend.cpu.CpuFlow; semantics:
+// Backend.planarForward / planarBackward.
+//
+// Shapes: z0, zK, dzK, dz0 R x Z (R = L*B rows, row l*B + b is sample l of input b); u, w K x Z;
+// b, dB K; log_det, log_ratio R; kl B; scratch R x K(2Z+2).
+//
+// Step k: a = w_k . z + b_k, z += u_hat_k tanh(a), u_hat_k = u_k + (m - alpha) / |w_k|^2 w_k with
+// alpha = w_k . u_k, m = -1 + softplus(alpha) (so w_k . u_hat_k = m >= -1: invertible), and
+// log|det| = log(1 + (1 - tanh^2 a) m), computed as log(tanh^2 a + (1 - tanh^2 a) softplus(alpha)). One thread per row runs all K steps; the row's working
+// vector lives in its output row (zK forward, dz0 backward) and the per-step values in its scratch
+// row, stored as float exactly where CpuFlow stores them; scalars are double, operation for
+// operation as the reference. The gradients of u, w, b are sums over rows: a second kernel, one
+// block per step, sums the scratch in row order (no atomics, deterministic) and applies the chain
+// rule through u_hat and m.
+#include "common.cuh"
+
+using namespace elbo4j;
+
+namespace {
+
+__device__ __forceinline__ double softplus_d(double a) {
+    return a > 0.0 ? add_rn(a, log1p(exp(-a))) : log1p(exp(a));
+}
+
+__device__ __forceinline__ double sigmoid_d(double a) {
+    return a >= 0.0 ? 1.0 / add_rn(1.0, exp(-a)) : exp(a) / add_rn(1.0, exp(a));
+}
+
+// alpha = w.u, n = |w|^2, m = -1 + softplus(alpha), beta = (m - alpha) / n for step k.
+struct PlanarStep {
+    double alpha, norm2, sp, m, beta;
+};
+
+// 1 + h' m written as tanh^2 + h' softplus(alpha) (positive even where m rounds to -1), as CpuFlow.
+__device__ __forceinline__ double planar_det(const PlanarStep& s, double t, double hp) {
+    return add_rn(mul_rn(t, t), mul_rn(hp, s.sp));
+}
+
+__device__ __forceinline__ PlanarStep planar_step(const float* __restrict__ u, const float* __restrict__ w,
+                                                  int k, int latent) {
+    double alpha = 0.0, n = 0.0;
+    const float* uk = u + static_cast<long long>(k) * latent;
+    const float* wk = w + static_cast<long long>(k) * latent;
+    for (int j = 0; j < latent; ++j) {
+        const double wj = wk[j];
+        alpha = add_rn(alpha, mul_rn(wj, static_cast<double>(uk[j])));
+        n = add_rn(n, mul_rn(wj, wj));
+    }
+    PlanarStep s;
+    s.alpha = alpha;
+    s.norm2 = n;
+    s.sp = softplus_d(alpha);
+    s.m = add_rn(-1.0, s.sp);
+    s.beta = sub_rn(s.m, alpha) / n;
+    return s;
+}
+
+}  // namespace
+
+// One thread per row: zK, log_det and (if not null) log_ratio[r] -= |zK|^2/2 - |z0|^2/2 - log_det.
+extern "C" __global__ void __launch_bounds__(ELBO4J_BLOCK_ELEMENTWISE)
+elbo4j_planar_forward_f32(const float* __restrict__ z0, const float* __restrict__ u, const float* __restrict__ w,
+                          const float* __restrict__ b, float* __restrict__ zk, float* __restrict__ log_det,
+                          float* __restrict__ log_ratio, int rows, int latent, int steps) {
+    for (long long r = global_thread(); r < rows; r += grid_threads()) {
+        float* z = zk + r * latent;
+        const float* src = z0 + r * latent;
+        for (int j = 0; j < latent; ++j) z[j] = src[j];
+        double ld = 0.0;
+        for (int k = 0; k < steps; ++k) {
+            const PlanarStep s = planar_step(u, w, k, latent);
+            const float* uk = u + static_cast<long long>(k) * latent;
+            const float* wk = w + static_cast<long long>(k) * latent;
+            double a = b[k];
+            for (int j = 0; j < latent; ++j) a = add_rn(a, mul_rn(static_cast<double>(wk[j]), static_cast<double>(z[j])));
+            const double t = tanh(a);
+            for (int j = 0; j < latent; ++j) {
+                const double uh = add_rn(static_cast<double>(uk[j]), mul_rn(s.beta, static_cast<double>(wk[j])));
+                z[j] = static_cast<float>(add_rn(static_cast<double>(z[j]), mul_rn(uh, t)));
+            }
+            ld = add_rn(ld, log(planar_det(s, t, sub_rn(1.0, mul_rn(t, t)))));
+        }
+        const float ldf = static_cast<float>(ld);
+        log_det[r] = ldf;
+        if (log_ratio != nullptr) {
+            double sq = 0.0;
+            for (int j = 0; j < latent; ++j) {
+                const double a = z[j], c = src[j];
+                sq = add_rn(sq, sub_rn(mul_rn(a, a), mul_rn(c, c)));
+            }
+            const double fk = sub_rn(mul_rn(0.5, sq), static_cast<double>(ldf));
+            log_ratio[r] = static_cast<float>(sub_rn(static_cast<double>(log_ratio[r]), fk));
+        }
+    }
+}
+
+// One thread per input b: kl[b] += (1/L) sum_l (|zK|^2/2 - |z0|^2/2 - log_det) over its L rows, in order.
+extern "C" __global__ void __launch_bounds__(ELBO4J_BLOCK_ELEMENTWISE)
+elbo4j_planar_kl_f32(const float* __restrict__ z0, const float* __restrict__ zk, const float* __restrict__ log_det,
+                     float* __restrict__ kl, int batch, int latent, int samples) {
+    for (long long i = global_thread(); i < batch; i += grid_threads()) {
+        double s = 0.0;
+        for (int l = 0; l < samples; ++l) {
+            const long long r = static_cast<long long>(l) * batch + i;
+            double sq = 0.0;
+            for (int j = 0; j < latent; ++j) {
+                const double a = zk[r * latent + j], c = z0[r * latent + j];
+                sq = add_rn(sq, sub_rn(mul_rn(a, a), mul_rn(c, c)));
+            }
+            s = add_rn(s, sub_rn(mul_rn(0.5, sq), static_cast<double>(log_det[r])));
+        }
+        kl[i] = static_cast<float>(add_rn(static_cast<double>(kl[i]), s / samples));
+    }
+}
+
+// One thread per row: the forward again (z in dz0's row, z_k and tanh(a_k) in the scratch), then
+// back through the steps from g = dzK + weight zK, writing the per-row terms of the parameter
+// gradients to the scratch and dz0 = g - weight z0.
+extern "C" __global__ void __launch_bounds__(ELBO4J_BLOCK_ELEMENTWISE)
+elbo4j_planar_backward_f32(const float* __restrict__ z0, const float* __restrict__ u, const float* __restrict__ w,
+                           const float* __restrict__ b, const float* __restrict__ dzk, float* __restrict__ dz0,
+                           float* __restrict__ scratch, int rows, int latent, int steps, double weight) {
+    const long long blk = 2LL * latent + 2, per = blk * steps;
+    for (long long r = global_thread(); r < rows; r += grid_threads()) {
+        float* g = dz0 + r * latent;
+        const float* src = z0 + r * latent;
+        float* sc = scratch + r * per;
+        for (int j = 0; j < latent; ++j) g[j] = src[j];
+        for (int k = 0; k < steps; ++k) {
+            const PlanarStep s = planar_step(u, w, k, latent);
+            const float* uk = u + static_cast<long long>(k) * latent;
+            const float* wk = w + static_cast<long long>(k) * latent;
+            float* at = sc + k * blk;
+            double a = b[k];
+            for (int j = 0; j < latent; ++j) {
+                const float zj = g[j];
+                at[latent + j] = zj;
+                a = add_rn(a, mul_rn(static_cast<double>(wk[j]), static_cast<double>(zj)));
+            }
+            const float t = static_cast<float>(tanh(a));
+            at[2 * latent] = t;
+            for (int j = 0; j < latent; ++j) {
+                const double uh = add_rn(static_cast<double>(uk[j]), mul_rn(s.beta, static_cast<double>(wk[j])));
+                g[j] = static_cast<float>(add_rn(static_cast<double>(g[j]), mul_rn(uh, static_cast<double>(t))));
+            }
+        }
+        const float* dr = dzk + r * latent;
+        for (int j = 0; j < latent; ++j) {
+            g[j] = static_cast<float>(add_rn(static_cast<double>(dr[j]), mul_rn(weight, static_cast<double>(g[j]))));
+        }
+        for (int k = steps - 1; k >= 0; --k) {
+            const PlanarStep s = planar_step(u, w, k, latent);
+            const float* uk = u + static_cast<long long>(k) * latent;
+            const float* wk = w + static_cast<long long>(k) * latent;
+            float* at = sc + k * blk;
+            const double t = at[2 * latent];
+            const double hp = sub_rn(1.0, mul_rn(t, t)), hpp = mul_rn(mul_rn(-2.0, t), hp);
+            const double denom = planar_det(s, t, hp);
+            double ga = 0.0;
+            for (int j = 0; j < latent; ++j) {
+                const double uh = add_rn(static_cast<double>(uk[j]), mul_rn(s.beta, static_cast<double>(wk[j])));
+                ga = add_rn(ga, mul_rn(static_cast<double>(g[j]), uh));
+            }
+            // dz_{k+1}/da = u_hat h'(a); the log-det enters the loss with -weight
+            ga = sub_rn(mul_rn(hp, ga), mul_rn(mul_rn(weight, hpp), s.m) / denom);
+            for (int j = 0; j < latent; ++j) {
+                at[latent + j] = static_cast<float>(mul_rn(ga, static_cast<double>(at[latent + j])));
+                at[j] = static_cast<float>(mul_rn(t, static_cast<double>(g[j])));
+            }
+            at[2 * latent] = static_cast<float>(ga);
+            at[2 * latent + 1] = static_cast<float>(mul_rn(-weight, hp) / denom);
+            for (int j = 0; j < latent; ++j) {
+                g[j] = static_cast<float>(add_rn(static_cast<double>(g[j]), mul_rn(ga, static_cast<double>(wk[j]))));
+            }
+        }
+        for (int j = 0; j < latent; ++j) {
+            g[j] = static_cast<float>(sub_rn(static_cast<double>(g[j]), mul_rn(weight, static_cast<double>(src[j]))));
+        }
+    }
+}
+
+// One block per step k (dynamic shared memory: 2Z+2 doubles): the block's threads sum the scratch
+// over rows in row order, one element each (strided), then write dU, dW (chain rule through u_hat
+// and m) and dB. The sums are in the same order as CpuFlow's.
+extern "C" __global__ void __launch_bounds__(ELBO4J_BLOCK_ROW)
+elbo4j_planar_reduce_f32(const float* __restrict__ u, const float* __restrict__ w, const float* __restrict__ scratch,
+                         float* __restrict__ du, float* __restrict__ dw, float* __restrict__ db,
+                         int rows, int latent, int steps) {
+    extern __shared__ double sums[];
+    const int k = blockIdx.x;
+    if (k >= steps) return;
+    const long long blk = 2LL * latent + 2, per = blk * steps;
+    for (long long e = threadIdx.x; e < blk; e += blockDim.x) {
+        double s = 0.0;
+        for (long long r = 0; r < rows; ++r) s = add_rn(s, static_cast<double>(scratch[r * per + k * blk + e]));
+        sums[e] = s;
+    }
+    __syncthreads();
+    const PlanarStep st = planar_step(u, w, k, latent);
+    const float* uk = u + static_cast<long long>(k) * latent;
+    const float* wk = w + static_cast<long long>(k) * latent;
+    const double gm = sums[2 * latent + 1];
+    const double sg = sigmoid_d(st.alpha);
+    const double d_beta_d_alpha = sub_rn(sg, 1.0) / st.norm2;
+    const double d_beta_d_norm = -sub_rn(st.m, st.alpha) / mul_rn(st.norm2, st.norm2);
+    double sw = 0.0;
+    for (int j = 0; j < latent; ++j) sw = add_rn(sw, mul_rn(sums[j], static_cast<double>(wk[j])));
+    for (int j = threadIdx.x; j < latent; j += blockDim.x) {
+        const double wj = wk[j], uj = uk[j], gu = sums[j];
+        const long long at = static_cast<long long>(k) * latent + j;
+        du[at] = static_cast<float>(add_rn(gu, mul_rn(add_rn(mul_rn(sw, d_beta_d_alpha), mul_rn(gm, sg)), wj)));
+        const double t1 = add_rn(sums[latent + j], mul_rn(st.beta, gu));
+        const double t2 = mul_rn(sw, add_rn(mul_rn(d_beta_d_alpha, uj), mul_rn(mul_rn(d_beta_d_norm, 2.0), wj)));
+        dw[at] = static_cast<float>(add_rn(add_rn(t1, t2), mul_rn(mul_rn(gm, sg), uj)));
+    }
+    if (threadIdx.x == 0) db[k] = static_cast<float>(sums[2 * latent]);
+}
+
+// ---- NICE (Dinh et al. 2014): reference CpuFlow.niceSplit / niceAdd / nicePrior / nicePriorSample ----
+//
+// Shapes: x N x D; a N x ceil(D/2) (even columns), b N x floor(D/2) (odd columns); h, dh N x C;
+// s, ds C; row_logp N. All element-wise or per row / per column, no atomics.
+
+// One thread per element of x: a[n, j] = v(x[n, 2j]), b[n, j] = v(x[n, 2j+1]), dequantized
+// v = (rint(255 x) + u) / 256 (u: uniform of element n*D + d of the key) when has_key, else v = x.
+extern "C" __global__ void __launch_bounds__(ELBO4J_BLOCK_ELEMENTWISE)
+elbo4j_nice_split_f32(const float* __restrict__ x, float* __restrict__ a, float* __restrict__ b,
+                      int rows, int dim, int has_key,
+                      unsigned int seed_lo, unsigned int seed_hi, unsigned int stream,
+                      unsigned long long step, const unsigned long long* __restrict__ step_ptr) {
+    const PhiloxKey key = make_key(seed_lo, seed_hi, stream, step, step_ptr);
+    const long long n = static_cast<long long>(rows) * dim;
+    const int ca = (dim + 1) / 2, cb = dim / 2;
+    for (long long i = global_thread(); i < n; i += grid_threads()) {
+        const long long r = i / dim;
+        const int c = static_cast<int>(i - r * dim);
+        double v = x[i];
+        if (has_key) {
+            const float u = uniform01(word(philox(static_cast<unsigned long long>(i >> 2), key), static_cast<int>(i & 3)));
+            v = add_rn(rint(mul_rn(255.0, v)), static_cast<double>(u)) / 256.0;
+        }
+        if (c % 2 == 0) a[r * ca + c / 2] = static_cast<float>(v);
+        else b[r * cb + c / 2] = static_cast<float>(v);
+    }
+}
+
+// One thread per element: y += sign * shift.
+extern "C" __global__ void __launch_bounds__(ELBO4J_BLOCK_ELEMENTWISE)
+elbo4j_nice_add_f32(float* __restrict__ y, const float* __restrict__ shift, long long n, double sign) {
+    for (long long i = global_thread(); i < n; i += grid_threads()) {
+        y[i] = static_cast<float>(add_rn(static_cast<double>(y[i]), mul_rn(sign, static_cast<double>(shift[i]))));
+    }
+}
+
+namespace {
+
+__device__ __forceinline__ double log_prior(double z, int logistic) {
+    return logistic ? -add_rn(softplus_d(z), softplus_d(-z)) : sub_rn(mul_rn(-0.5, mul_rn(z, z)), 0.9189385332046727);
+}
+
+__device__ __forceinline__ double d_log_prior(double z, int logistic) {
+    return logistic ? -tanh(mul_rn(0.5, z)) : -z;
+}
+
+}  // namespace
+
+// One thread per row: row_logp (written or accumulated) and, if dh is not null, dh of the row.
+extern "C" __global__ void __launch_bounds__(ELBO4J_BLOCK_ELEMENTWISE)
+elbo4j_nice_prior_rows_f32(const float* __restrict__ h, const float* __restrict__ s, float* __restrict__ row_logp,
+                           float* __restrict__ dh, int rows, int cols, int logistic, int accumulate, double grad_scale) {
+    for (long long r = global_thread(); r < rows; r += grid_threads()) {
+        double lp = 0.0;
+        for (int j = 0; j < cols; ++j) {
+            const double sj = s[j], e = exp(sj), z = mul_rn(e, static_cast<double>(h[r * cols + j]));
+            lp = add_rn(lp, add_rn(log_prior(z, logistic), sj));
+            if (dh != nullptr) dh[r * cols + j] = static_cast<float>(mul_rn(mul_rn(-grad_scale, e), d_log_prior(z, logistic)));
+        }
+        row_logp[r] = static_cast<float>(accumulate ? add_rn(static_cast<double>(row_logp[r]), lp) : lp);
+    }
+}
+
+// One thread per column: ds[c] = -grad_scale sum_n (g(z) z + 1), rows in order.
+extern "C" __global__ void __launch_bounds__(ELBO4J_BLOCK_ELEMENTWISE)
+elbo4j_nice_prior_ds_f32(const float* __restrict__ h, const float* __restrict__ s, float* __restrict__ ds,
+                         int rows, int cols, int logistic, double grad_scale) {
+    for (long long j = global_thread(); j < cols; j += grid_threads()) {
+        const double e = exp(static_cast<double>(s[j]));
+        double g = 0.0;
+        for (long long r = 0; r < rows; ++r) {
+            const double z = mul_rn(e, static_cast<double>(h[r * cols + j]));
+            g = add_rn(g, add_rn(mul_rn(d_log_prior(z, logistic), z), 1.0));
+        }
+        ds[j] = static_cast<float>(mul_rn(-grad_scale, g));
+    }
+}
+
+// One thread per Philox block (4 elements): h = z exp(-s[c]), z logistic (log v - log(1 - v),
+// v = uniform + 2^-25) or the normals of elbo4j_normal_f32.
+extern "C" __global__ void __launch_bounds__(ELBO4J_BLOCK_ELEMENTWISE)
+elbo4j_nice_prior_sample_f32(const float* __restrict__ s, float* __restrict__ h, int rows, int cols, int logistic,
+                             unsigned int seed_lo, unsigned int seed_hi, unsigned int stream,
+                             unsigned long long step, const unsigned long long* __restrict__ step_ptr) {
+    const PhiloxKey key = make_key(seed_lo, seed_hi, stream, step, step_ptr);
+    const long long n = static_cast<long long>(rows) * cols, blocks = ceil_div(n, 4);
+    for (long long q = global_thread(); q < blocks; q += grid_threads()) {
+        const uint4 w = philox(static_cast<unsigned long long>(q), key);
+        const float4 g = normals4(w);
+        for (int lane = 0; lane < 4; ++lane) {
+            const long long i = 4 * q + lane;
+            if (i >= n) break;
+            float z;
+            if (logistic) {
+                const double v = add_rn(static_cast<double>(uniform01(word(w, lane))), 0x1p-25);
+                z = static_cast<float>(sub_rn(log(v), log1p(-v)));
+            } else {
+                z = lane_of(g, lane);
+            }
+            const int c = static_cast<int>(i % cols);
+            h[i] = static_cast<float>(mul_rn(static_cast<double>(z), exp(-static_cast<double>(s[c]))));
+        }
+    }
+}
