@@ -58,8 +58,9 @@ final class TrainCommand implements Callable<Integer> {
     Integer epochs;
     @Option(names = "--batch-size", paramLabel = "B", defaultValue = "128", description = "Examples per step (default: ${DEFAULT-VALUE}).")
     int batchSize;
-    @Option(names = "--lr", paramLabel = "RATE", defaultValue = "1e-3", description = "Adam learning rate (default: ${DEFAULT-VALUE}).")
-    double lr;
+    @Option(names = "--lr", paramLabel = "RATE",
+            description = "Adam learning rate (default: the model's: 1e-3; nice 3e-3).")
+    Double lr;
     @Option(names = "--weight-decay", paramLabel = "W", defaultValue = "0", description = "Decoupled weight decay, AdamW (default: ${DEFAULT-VALUE}).")
     double weightDecay;
     @Mixin
@@ -72,8 +73,9 @@ final class TrainCommand implements Callable<Integer> {
             description = "Labelled training examples of a semi-supervised model, balanced over the classes "
                     + "(default: ${DEFAULT-VALUE}).")
     int labels;
-    @Option(names = "--binarize", paramLabel = "MODE", defaultValue = "dynamic",
-            description = "dynamic (fresh Bernoulli draw every epoch), fixed (one draw) or none (grey levels) (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--binarize", paramLabel = "MODE",
+            description = "dynamic (fresh Bernoulli draw every epoch), fixed (one draw) or none (grey levels) "
+                    + "(default: the model's: dynamic; nice none).")
     String binarize;
     @Option(names = "--seed", paramLabel = "N", defaultValue = "1", description = "Seed of every random choice (default: ${DEFAULT-VALUE}).")
     long seed;
@@ -144,13 +146,19 @@ final class TrainCommand implements Callable<Integer> {
         if (cfg.labelUse() != LabelUse.NONE && !train.hasLabels()) {
             throw new Main.UsageException("the '" + cfg.type() + "' model needs labels; " + data.name() + " has none");
         }
-        if (from == null && "nice".equals(cfg.type()) && Binarization.parse(binarize) != Binarization.NONE) { // nice and flows
+        Binarization binarization;
+        try {
+            binarization = binarize == null ? cfg.defaultBinarization() : Binarization.parse(binarize);
+        } catch (IllegalArgumentException e) {
+            throw new Main.UsageException("--binarize: " + e.getMessage());
+        }
+        if (from == null && "nice".equals(cfg.type()) && binarization != Binarization.NONE) { // nice and flows
             throw new Main.UsageException("--model nice models the 256 grey levels: it needs --binarize none, got " + binarize);
         }
         TrainConfig tc = from != null
                 ? from.training().withEpochs(epochs != null ? epochs : from.training().epochs())
-                : new TrainConfig(epochs != null ? epochs : 10, batchSize, new AdamConfig(lr, 0.9, 0.999, 1e-8, weightDecay),
-                Binarization.parse(binarize), seed, warmup, cfg.labelUse() == LabelUse.SOME ? labels : 0);
+                : new TrainConfig(epochs != null ? epochs : 10, batchSize, new AdamConfig(lr != null ? lr : cfg.defaultLearningRate(),
+                0.9, 0.999, 1e-8, weightDecay), binarization, seed, warmup, cfg.labelUse() == LabelUse.SOME ? labels : 0);
         Files.createDirectories(out);
         removeStaleTemporaries(err);
         if (!resume) Files.deleteIfExists(out.resolve("log.jsonl")); // a new run starts a new log

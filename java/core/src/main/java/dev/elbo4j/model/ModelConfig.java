@@ -23,6 +23,19 @@ public interface ModelConfig {
         return "ELBO";
     }
 
+    /** Adam's learning rate when the user gives none (1e-3 unless a family trains better with another). */
+    default double defaultLearningRate() {
+        return 1e-3;
+    }
+
+    /**
+     * The input binarisation when the user gives none: dynamic for the binary likelihoods; models
+     * of grey levels (NICE) use none.
+     */
+    default dev.elbo4j.backend.Binarization defaultBinarization() {
+        return dev.elbo4j.backend.Binarization.DYNAMIC;
+    }
+
     /** How the model uses labels in training. */
     default LabelUse labelUse() {
         return LabelUse.NONE;

@@ -35,6 +35,18 @@ public record NiceConfig(int inputDim, int couplings, int[] hidden, boolean logi
         return hidden.clone();
     }
 
+    /** 3e-3: in short runs NICE spends its first epochs growing the scaling layer at 1e-3 (docs/FLOWS.md). */
+    @Override
+    public double defaultLearningRate() {
+        return 3e-3;
+    }
+
+    /** NICE models the 256 grey levels (dequantised), never binarised pixels. */
+    @Override
+    public dev.elbo4j.backend.Binarization defaultBinarization() {
+        return dev.elbo4j.backend.Binarization.NONE;
+    }
+
     @Override
     public String type() {
         return "nice";
