@@ -14,10 +14,10 @@ import java.util.List;
  */
 final class ModelOptions {
     /** The values {@code --model} accepts. */
-    static final List<String> MODELS = List.of("vae");
+    static final List<String> MODELS = List.of("vae", "cvae", "m2");
 
     @Option(names = "--model", paramLabel = "MODEL", defaultValue = "vae",
-            description = "Model family: vae (default: ${DEFAULT-VALUE}).")
+            description = "Model family: vae, cvae (conditional VAE, needs labels) or m2 (semi-supervised VAE with a classifier, uses --labels labelled examples) (default: ${DEFAULT-VALUE}).")
     String model;
 
     // ---- shared by every family --------------------------------------------------------------
@@ -47,6 +47,16 @@ final class ModelOptions {
     // ---- end ae
 
     // ---- cvae and m2 ---------------------------------------------------------------------------
+    @Option(names = "--classes", paramLabel = "C", defaultValue = "10",
+            description = "cvae, m2: classes of the one-hot label; every label of the data must be below C (default: ${DEFAULT-VALUE}).")
+    int classes;
+    @Option(names = "--alpha", paramLabel = "A", defaultValue = "" + dev.elbo4j.model.M2Config.DEFAULT_ALPHA,
+            description = "m2: weight of the labelled examples' cross-entropy -log q(y|x) against the per-example bounds "
+                    + "(default: ${DEFAULT-VALUE}).")
+    double alpha;
+    @Option(names = "--classifier-hidden", paramLabel = "H", split = ",",
+            description = "m2: hidden sizes of the classifier q(y|x), comma-separated (default: those of --hidden).")
+    int[] classifierHidden;
 
     // ---- end cvae and m2
 
@@ -58,6 +68,8 @@ final class ModelOptions {
                 // case "ae"
 
                 // case "cvae", "m2"
+                case "cvae" -> cvae(inputDim);
+                case "m2" -> m2(inputDim);
 
                 default -> throw new Main.UsageException("--model must be one of " + String.join(", ", MODELS) + ", got '" + model + "'");
             };
@@ -78,6 +90,15 @@ final class ModelOptions {
     // builders of ae
 
     // builders of cvae and m2
+    private dev.elbo4j.model.CvaeConfig cvae(int inputDim) {
+        return new dev.elbo4j.model.CvaeConfig(inputDim, classes, hidden, latent, decoderHidden(), Activation.parse(activation),
+                Likelihood.parse(likelihood, sigma), samples, beta);
+    }
+
+    private dev.elbo4j.model.M2Config m2(int inputDim) {
+        return new dev.elbo4j.model.M2Config(inputDim, classes, classifierHidden != null ? classifierHidden : hidden, hidden, latent, decoderHidden(),
+                Activation.parse(activation), Likelihood.parse(likelihood, sigma), alpha);
+    }
 
     private VaeConfig vae(int inputDim) {
         return VaeConfig.builder().inputDim(inputDim).encoderHidden(hidden).latent(latent).decoderHidden(decoderHidden())

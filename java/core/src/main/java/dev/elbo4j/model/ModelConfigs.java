@@ -11,7 +11,7 @@ public final class ModelConfigs {
     }
 
     /** The model types a checkpoint may hold. */
-    public static final List<String> TYPES = List.of("vae" /* ae */ /* cvae */ /* m2 */);
+    public static final List<String> TYPES = List.of("vae" /* ae */ /* cvae */, "cvae" /* m2 */, "m2");
 
     /**
      * The architecture in {@code m}; throws IllegalArgumentException naming the bad key (the
@@ -24,8 +24,10 @@ public final class ModelConfigs {
             // autoencoders (ae)
 
             // conditional VAE (cvae)
+            case "cvae" -> CvaeConfig.fromJson(m);
 
             // semi-supervised M2 (m2)
+            case "m2" -> M2Config.fromJson(m);
 
             default -> throw new IllegalArgumentException("unknown model type '" + type + "' (known: "
                     + String.join(", ", TYPES) + ")");
