@@ -140,6 +140,14 @@ final class TrainCommand implements Callable<Integer> {
         if (cfg.labelUse() != LabelUse.NONE && !train.hasLabels()) {
             throw new Main.UsageException("the '" + cfg.type() + "' model needs labels; " + data.name() + " has none");
         }
+        for (Dataset d : cfg.classes() > 0 ? List.of(train, test) : List.<Dataset>of()) {
+            for (int i = 0; i < d.n(); i++) {
+                if (d.label(i) >= cfg.classes()) {
+                    throw new Main.UsageException("--classes: the model knows " + cfg.classes() + " classes (0.." + (cfg.classes() - 1)
+                            + "), but " + data.name() + " has label " + d.label(i) + " (example " + i + ")");
+                }
+            }
+        }
         TrainConfig tc = from != null
                 ? from.training().withEpochs(epochs != null ? epochs : from.training().epochs())
                 : new TrainConfig(epochs != null ? epochs : 10, batchSize, new AdamConfig(lr, 0.9, 0.999, 1e-8, weightDecay),

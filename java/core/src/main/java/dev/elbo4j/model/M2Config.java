@@ -31,7 +31,7 @@ import java.util.Map;
 public record M2Config(int inputDim, int classes, int[] classifierHidden, int[] encoderHidden, int latent, int[] decoderHidden,
                        Activation activation, Likelihood likelihood, double alpha) implements ModelConfig {
     /** Default alpha; see {@link M2}. */
-    public static final double DEFAULT_ALPHA = 10;
+    public static final double DEFAULT_ALPHA = 50;
 
     public M2Config {
         classifierHidden = classifierHidden.clone();
