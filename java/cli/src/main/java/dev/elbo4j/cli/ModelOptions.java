@@ -97,7 +97,7 @@ final class ModelOptions {
 
     private dev.elbo4j.model.M2Config m2(int inputDim) {
         return new dev.elbo4j.model.M2Config(inputDim, classes, classifierHidden != null ? classifierHidden : hidden, hidden, latent, decoderHidden(),
-                Activation.parse(activation), Likelihood.parse(likelihood, sigma), alpha);
+                Activation.parse(activation), Likelihood.parse(likelihood, sigma), alpha, beta);
     }
 
     private VaeConfig vae(int inputDim) {

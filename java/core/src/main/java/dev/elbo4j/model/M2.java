@@ -22,8 +22,8 @@ import java.util.Map;
  * uniform p(y) over the C classes.
  *
  * <p>For a labelled example, with one sample z ~ q(z|x,y):
- * {@code L(x,y) = -log p(x|y,z) + w KL(q(z|x,y) || p(z)) + log C} (-log p(y) = log C), w the
- * trainer's KL warm-up weight (1 without warm-up). For an unlabelled example, exactly over the
+ * {@code L(x,y) = -log p(x|y,z) + w KL(q(z|x,y) || p(z)) + log C} (-log p(y) = log C), w = beta
+ * (the configured KL weight, 1 for the bound) times the trainer's KL warm-up weight (1 without warm-up). For an unlabelled example, exactly over the
  * classes (the conditional pass runs on the C*B rows (x_b, e_c)):
  * {@code U(x) = sum_y q(y|x) L(x,y) - H(q(y|x)) = sum_y q(y|x) (L(x,y) + log q(y|x))}.
  * The training loss of a step with B unlabelled and Bl labelled examples is
@@ -153,6 +153,11 @@ public final class M2 implements LatentModel {
             backend.fill(logCTensor, logC());
         }
 
+        /** The KL weight w of the class javadoc: the configured beta times the warm-up weight. */
+        private double beta() {
+            return klWeight * cfg.beta();
+        }
+
         @Override
         public void klWeight(double weight) {
             if (!(weight >= 0) || Double.isInfinite(weight)) throw new IllegalArgumentException("KL weight must be >= 0, got " + weight);
@@ -179,9 +184,9 @@ public final class M2 implements LatentModel {
             // Unlabelled: U(x) over all classes.
             Tensor logits = classifier.forward(params, cls, x);
             pass.forward(x, yAll.rowSlice(0, c * n), key, 1.0 / n);
-            backend.unlabelledBound(logits, pass.rowLoss(), pass.kl(), klWeight, logC(), 1.0 / n, u.view(0, n),
+            backend.unlabelledBound(logits, pass.rowLoss(), pass.kl(), beta(), logC(), 1.0 / n, u.view(0, n),
                     weights.view(0, c * n), cls.outputGrad(n));
-            pass.backward(weights.view(0, c * n), klWeight / n);
+            pass.backward(weights.view(0, c * n), beta() / n);
             classifier.backward(params, cls, x, null);
             labelled = 0;
             if (b.xLabelled() == null) return;
@@ -198,7 +203,7 @@ public final class M2 implements LatentModel {
             Tensor ll = classifier.forward(params, cls, xl);
             backend.softmaxCrossEntropy(ll, yl, cfg.alpha() / nl, ce.view(0, nl), cls.outputGrad(nl));
             pass.forward(xl, yl, new RngKey(key.seed(), Streams.LABELLED_LATENT, key.step()), 1.0 / nl);
-            pass.backward(null, klWeight / nl);
+            pass.backward(null, beta() / nl);
             classifier.backward(params, cls, xl, null);
             backend.gemm(false, false, 1, saved, one, 1, grads);
         }
@@ -208,7 +213,7 @@ public final class M2 implements LatentModel {
         public double meanLoss() {
             double m = backend.sum(u.view(0, batch)) / batch;
             if (labelled > 0) {
-                m += (backend.sum(pass.rowLoss()) + klWeight * backend.sum(pass.kl())
+                m += (backend.sum(pass.rowLoss()) + beta() * backend.sum(pass.kl())
                         + cfg.alpha() * backend.sum(ce.view(0, labelled))) / labelled + logC();
             }
             return m;
@@ -220,7 +225,7 @@ public final class M2 implements LatentModel {
             if (labelled > 0) {
                 double s = (double) batch / labelled;
                 backend.accumulate(pass.rowLoss(), s, acc);
-                backend.accumulate(pass.kl(), klWeight * s, acc);
+                backend.accumulate(pass.kl(), beta() * s, acc);
                 backend.accumulate(ce.view(0, labelled), cfg.alpha() * s, acc);
                 backend.accumulate(logCTensor, batch, acc);
             }

@@ -27,9 +27,10 @@ import java.util.Map;
  * @param likelihood       p(x|y,z): Bernoulli or a fixed-variance Gaussian (a learned variance is
  *                         not supported: its gradient would ignore the per-class weights q(y|x))
  * @param alpha            weight of the labelled examples' cross-entropy -log q(y|x)
+ * @param beta             weight of KL(q(z|x,y) || p(z)) in training (1: the bound); the test figure always uses 1
  */
 public record M2Config(int inputDim, int classes, int[] classifierHidden, int[] encoderHidden, int latent, int[] decoderHidden,
-                       Activation activation, Likelihood likelihood, double alpha) implements ModelConfig {
+                       Activation activation, Likelihood likelihood, double alpha, double beta) implements ModelConfig {
     /** Default alpha; see {@link M2}. */
     public static final double DEFAULT_ALPHA = 50;
 
@@ -47,6 +48,7 @@ public record M2Config(int inputDim, int classes, int[] classifierHidden, int[] 
             throw new IllegalArgumentException("the M2 model supports the bernoulli and gaussian likelihoods, not " + likelihood.id());
         }
         if (!(alpha >= 0) || Double.isInfinite(alpha)) throw new IllegalArgumentException("alpha must be >= 0, got " + alpha);
+        if (!(beta >= 0) || Double.isInfinite(beta)) throw new IllegalArgumentException("beta must be >= 0, got " + beta);
     }
 
     @Override
@@ -107,22 +109,24 @@ public record M2Config(int inputDim, int classes, int[] classifierHidden, int[] 
         m.put("likelihood", likelihood.id());
         if (likelihood.kind() == Likelihood.Kind.GAUSSIAN_FIXED) m.put("sigma", likelihood.sigma());
         m.put("alpha", alpha);
+        m.put("beta", beta);
         return m;
     }
 
-    /** The inverse of {@link #toJson}. */
+    /** The inverse of {@link #toJson}; a missing "beta" (files written before it existed) reads as 1. */
     public static M2Config fromJson(Map<String, Object> m) {
         String lik = JsonFields.string(m, "likelihood");
         return new M2Config(JsonFields.integer(m, "input_dim"), JsonFields.integer(m, "classes"),
                 JsonFields.ints(m, "classifier_hidden"), JsonFields.ints(m, "encoder_hidden"), JsonFields.integer(m, "latent"),
                 JsonFields.ints(m, "decoder_hidden"), Activation.parse(JsonFields.string(m, "activation")),
-                Likelihood.parse(lik, "gaussian".equals(lik) ? JsonFields.number(m, "sigma") : 0), JsonFields.number(m, "alpha"));
+                Likelihood.parse(lik, "gaussian".equals(lik) ? JsonFields.number(m, "sigma") : 0), JsonFields.number(m, "alpha"),
+                JsonFields.has(m, "beta") ? JsonFields.number(m, "beta") : 1);
     }
 
     /** Hidden sizes 500 for all three networks, Z = 50, ReLU, Bernoulli, alpha {@link #DEFAULT_ALPHA}. */
     public static M2Config defaults(int inputDim, int classes) {
         return new M2Config(inputDim, classes, new int[]{500}, new int[]{500}, 50, new int[]{500}, Activation.RELU,
-                Likelihood.bernoulli(), DEFAULT_ALPHA);
+                Likelihood.bernoulli(), DEFAULT_ALPHA, 1);
     }
 
     @Override
@@ -130,20 +134,21 @@ public record M2Config(int inputDim, int classes, int[] classifierHidden, int[] 
         return o instanceof M2Config c && inputDim == c.inputDim && classes == c.classes
                 && Arrays.equals(classifierHidden, c.classifierHidden) && Arrays.equals(encoderHidden, c.encoderHidden)
                 && latent == c.latent && Arrays.equals(decoderHidden, c.decoderHidden) && activation == c.activation
-                && likelihood.equals(c.likelihood) && Double.compare(alpha, c.alpha) == 0;
+                && likelihood.equals(c.likelihood) && Double.compare(alpha, c.alpha) == 0
+                && Double.compare(beta, c.beta) == 0;
     }
 
     @Override
     public int hashCode() {
         return Arrays.hashCode(new Object[]{inputDim, classes, Arrays.hashCode(classifierHidden), Arrays.hashCode(encoderHidden),
-                latent, Arrays.hashCode(decoderHidden), activation, likelihood, alpha});
+                latent, Arrays.hashCode(decoderHidden), activation, likelihood, alpha, beta});
     }
 
     @Override
     public String toString() {
-        return String.format(Locale.ROOT, "M2 q(y|x) %d-%s%d, q(z|x,y) %d(+y)-%s(%d,%d), p(x|y,z) %d(+y)-%s%d, %s, %s%s, alpha=%s",
+        return String.format(Locale.ROOT, "M2 q(y|x) %d-%s%d, q(z|x,y) %d(+y)-%s(%d,%d), p(x|y,z) %d(+y)-%s%d, %s, %s%s, alpha=%s, beta=%s",
                 inputDim, CvaeConfig.join(classifierHidden), classes, inputDim, CvaeConfig.join(encoderHidden), latent, latent,
                 latent, CvaeConfig.join(decoderHidden), inputDim, activation.name().toLowerCase(Locale.ROOT), likelihood.id(),
-                likelihood.kind() == Likelihood.Kind.GAUSSIAN_FIXED ? "(sigma=" + likelihood.sigma() + ")" : "", alpha);
+                likelihood.kind() == Likelihood.Kind.GAUSSIAN_FIXED ? "(sigma=" + likelihood.sigma() + ")" : "", alpha, beta);
     }
 }

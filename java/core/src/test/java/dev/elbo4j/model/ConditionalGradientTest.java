@@ -72,7 +72,7 @@ class ConditionalGradientTest {
     }
 
     private M2Config m2(String act) {
-        return new M2Config(D, C, new int[]{4}, new int[]{5}, 2, new int[]{4}, Activation.parse(act), Likelihood.bernoulli(), 0.8);
+        return new M2Config(D, C, new int[]{4}, new int[]{5}, 2, new int[]{4}, Activation.parse(act), Likelihood.bernoulli(), 0.8, 1.3);
     }
 
     @ParameterizedTest
@@ -132,20 +132,20 @@ class ConditionalGradientTest {
             double[] g = be.download(m.parameters().grads());
             for (int i = 0; i < g.length; i++) g[i] -= gu[i];
             GradCheck.check("labelled", be, m.parameters().values(), g, labelled, 1e-6, 1e-5);
-            // Its value: mean of rec + KL + log C + alpha CE over the labelled rows.
+            // Its value: mean of rec + beta KL + log C + alpha CE over the labelled rows.
             double l = labelled.getAsDouble();
             java.util.Map<String, Tensor> t = step.lossTerms();
             var it = t.values().iterator();
             it.next();
             double rec = be.sum(it.next()), kl = be.sum(it.next()), ce = be.sum(it.next());
-            assertEquals((rec + kl + 0.8 * ce) / 3 + Math.log(C), l, 1e-10);
+            assertEquals((rec + 1.3 * kl + 0.8 * ce) / 3 + Math.log(C), l, 1e-10);
         }
     }
 
     /** F32 and F64 M2 steps agree within float rounding. */
     @Test
     void m2FloatMatchesDouble() {
-        M2Config cfg = new M2Config(30, 4, new int[]{9}, new int[]{11}, 3, new int[]{7}, Activation.RELU, Likelihood.bernoulli(), 10);
+        M2Config cfg = new M2Config(30, 4, new int[]{9}, new int[]{11}, 3, new int[]{7}, Activation.RELU, Likelihood.bernoulli(), 10, 1);
         double[] xs = Rand.uniform(4, 5 * 30, 0, 1), xl = Rand.uniform(5, 3 * 30, 0, 1);
         double[] yl = new double[3 * 4];
         yl[1] = yl[4 + 3] = yl[8] = 1;
