@@ -17,7 +17,7 @@ final class ModelOptions {
     static final List<String> MODELS = List.of("vae", "cvae", "m2");
 
     @Option(names = "--model", paramLabel = "MODEL", defaultValue = "vae",
-            description = "Model family: vae, cvae (conditional VAE, needs labels) or m2 (semi-supervised VAE with a classifier, uses --labels labelled examples) (default: ${DEFAULT-VALUE}).")
+            description = "Model family: vae, cvae (conditional VAE, needs labels) or m2 (semi-supervised VAE with a classifier, uses --labels labelled examples; its --beta defaults to 3) (default: ${DEFAULT-VALUE}).")
     String model;
 
     // ---- shared by every family --------------------------------------------------------------
@@ -54,6 +54,9 @@ final class ModelOptions {
             description = "m2: weight of the labelled examples' cross-entropy -log q(y|x) against the per-example bounds "
                     + "(default: ${DEFAULT-VALUE}).")
     double alpha;
+    /** The train command, to tell an explicit --beta from its default (m2 has a default of its own). */
+    @picocli.CommandLine.Spec(picocli.CommandLine.Spec.Target.MIXEE)
+    picocli.CommandLine.Model.CommandSpec mixee;
     @Option(names = "--classifier-hidden", paramLabel = "H", split = ",",
             description = "m2: hidden sizes of the classifier q(y|x), comma-separated (default: those of --hidden).")
     int[] classifierHidden;
@@ -96,8 +99,12 @@ final class ModelOptions {
     }
 
     private dev.elbo4j.model.M2Config m2(int inputDim) {
+        // m2 weighs the KL term on z by M2Config.DEFAULT_BETA unless --beta is given.
+        boolean betaGiven = mixee != null && mixee.commandLine() != null && mixee.commandLine().getParseResult() != null
+                && mixee.commandLine().getParseResult().hasMatchedOption("--beta");
         return new dev.elbo4j.model.M2Config(inputDim, classes, classifierHidden != null ? classifierHidden : hidden, hidden, latent, decoderHidden(),
-                Activation.parse(activation), Likelihood.parse(likelihood, sigma), alpha, beta);
+                Activation.parse(activation), Likelihood.parse(likelihood, sigma), alpha,
+                betaGiven ? beta : dev.elbo4j.model.M2Config.DEFAULT_BETA);
     }
 
     private VaeConfig vae(int inputDim) {

@@ -80,7 +80,7 @@ class ConditionalCliTest {
         Path run = tmp.resolve("m2");
         CliTest.Result r = CliTest.run(train(run, "m2", "--epochs", "1", "--labels", "50", "--alpha", "20"));
         assertEquals(0, r.code(), r.err());
-        assertTrue(r.err().contains("M2 q(y|x) 784-48-10") && r.err().contains("alpha=20"), r.err());
+        assertTrue(r.err().contains("M2 q(y|x) 784-48-10") && r.err().contains("alpha=20.0, beta=3.0"), r.err());  // m2's own --beta default
         assertTrue(r.out().matches("(?s)test ELBO -\\d+\\.\\d+ nats, test accuracy 0\\.\\d{4}.*"), r.out());
         String log = Files.readString(run.resolve("log.jsonl"));
         assertTrue(log.contains("\"test_accuracy\""), log);
@@ -103,10 +103,11 @@ class ConditionalCliTest {
         assertUsage(CliTest.run(train(tmp.resolve("b2"), "m2", "--labels", "601")), "--labels must be in 1..600, got 601");
         assertUsage(CliTest.run(train(tmp.resolve("b3"), "m2", "--alpha", "-1")), "alpha must be >= 0");
         assertUsage(CliTest.run(train(tmp.resolve("b4"), "cvae", "--classes", "1")), "at least 2 classes");
+        assertUsage(CliTest.run(train(tmp.resolve("b8"), "m2", "--beta", "-1")), "beta must be >= 0");  // an explicit --beta reaches m2
         assertUsage(CliTest.run(train(tmp.resolve("b5"), "cvae", "--classes", "5")), "--classes", "5 classes", "has label");
         assertUsage(CliTest.run(train(tmp.resolve("b6"), "m2", "--likelihood", "gaussian-learned")), "gaussian-learned");
         assertUsage(CliTest.run(train(tmp.resolve("b7"), "m3")), "--model must be one of vae, cvae, m2");
-        for (String b : List.of("b1", "b2", "b3", "b4", "b5", "b6", "b7")) {
+        for (String b : List.of("b1", "b2", "b3", "b4", "b5", "b6", "b7", "b8")) {
             assertTrue(!Files.exists(tmp.resolve(b).resolve("checkpoint.safetensors")), "nothing written for " + b);
         }
     }

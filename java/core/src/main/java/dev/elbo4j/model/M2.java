@@ -37,6 +37,12 @@ import java.util.Map;
  * 46 on per-batch sums. On 10,000 MNIST digits with 100 labels (3 epochs) alpha = 10, 50 and 100
  * gave test accuracies of 73.1%, 74.5% and 75.0%: the choice matters little early on.
  *
+ * <p>Default beta = {@value M2Config#DEFAULT_BETA} (the command line's m2 default), not 1: with
+ * beta = 1 the encoder carries the class in z, the decoder hardly uses y, and the classifier is
+ * pulled towards the generative model's poor class posterior softmax(-L(x, .)); on all of MNIST
+ * with 100 labels its test accuracy fell from 71.1% after one epoch to 61.7% after six. Weighing
+ * the KL term on z by 3 moves the class into y: 80.0% after one epoch, 80.3% after two.
+ *
  * <p>With w = 1, -U(x) is a lower bound on log p(x) (the test figure); -L(x, y) one on log p(x, y).
  */
 public final class M2 implements LatentModel {

@@ -33,6 +33,8 @@ public record M2Config(int inputDim, int classes, int[] classifierHidden, int[] 
                        Activation activation, Likelihood likelihood, double alpha, double beta) implements ModelConfig {
     /** Default alpha; see {@link M2}. */
     public static final double DEFAULT_ALPHA = 50;
+    /** Default beta, the training weight of the KL term on z; see {@link M2}. */
+    public static final double DEFAULT_BETA = 3;
 
     public M2Config {
         classifierHidden = classifierHidden.clone();
@@ -123,10 +125,13 @@ public record M2Config(int inputDim, int classes, int[] classifierHidden, int[] 
                 JsonFields.has(m, "beta") ? JsonFields.number(m, "beta") : 1);
     }
 
-    /** Hidden sizes 500 for all three networks, Z = 50, ReLU, Bernoulli, alpha {@link #DEFAULT_ALPHA}. */
+    /**
+     * The command line's defaults: hidden size 400 for all three networks, Z = 20, ReLU, Bernoulli,
+     * alpha {@link #DEFAULT_ALPHA}, beta {@link #DEFAULT_BETA}.
+     */
     public static M2Config defaults(int inputDim, int classes) {
-        return new M2Config(inputDim, classes, new int[]{500}, new int[]{500}, 50, new int[]{500}, Activation.RELU,
-                Likelihood.bernoulli(), DEFAULT_ALPHA, 1);
+        return new M2Config(inputDim, classes, new int[]{400}, new int[]{400}, 20, new int[]{400}, Activation.RELU,
+                Likelihood.bernoulli(), DEFAULT_ALPHA, DEFAULT_BETA);
     }
 
     @Override

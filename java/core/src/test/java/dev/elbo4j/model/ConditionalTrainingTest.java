@@ -86,20 +86,18 @@ class ConditionalTrainingTest {
     }
 
     /**
-     * M2 on 4,000 training digits with 100 labels (2 epochs) against its own classifier trained on
-     * the same 100 labelled examples alone (same initial weights, same labelled batches and step
-     * count, cross-entropy only). Measured (seed 2): M2 72.1%, the baseline 72.0%. In runs this
-     * short the unlabelled bound does not lift M2 above its baseline (the decoder still leans on z,
-     * so the per-class bounds hardly differ; see the report of issue 6), so this asserts that M2
-     * learns to classify and is no worse than the baseline by more than 3 points: a sign error or
-     * a wrong layout in the unlabelled term drives the accuracy far lower.
+     * M2 (beta 3, its default) on 20,000 training digits with 100 labels, 2 epochs, against its own
+     * classifier trained on the same 100 labelled examples alone (same initial weights, same
+     * labelled batches and step count, cross-entropy only): M2's test accuracy is higher. Measured
+     * (seed 2, OpenBLAS): M2 71.3%, the baseline 68.8%. With beta = 1 M2 trails its baseline in
+     * such short runs (10,000 digits, 3 epochs: 70.3% against 73.9%; see {@link M2}).
      */
     @Test
-    void m2KeepsUpWithItsSupervisedOnlyBaseline() {
-        Dataset train = Mnist.train().subset(4000), test = Mnist.test().subset(1000);
+    void m2BeatsItsSupervisedOnlyBaseline() {
+        Dataset train = Mnist.train().subset(20000), test = Mnist.test().subset(1000);
         M2Config cfg = new M2Config(784, 10, new int[]{200}, new int[]{200}, 10, new int[]{200}, Activation.RELU,
-                Likelihood.bernoulli(), 10, 1);
-        TrainConfig tc = TrainConfig.builder().epochs(2).batchSize(100).seed(2).labelled(100).build();
+                Likelihood.bernoulli(), 50, M2Config.DEFAULT_BETA);
+        TrainConfig tc = TrainConfig.builder().epochs(2).batchSize(200).seed(2).labelled(100).build();
         double m2Accuracy;
         long steps;
         try (M2 m = M2.create(be, cfg, DType.F32, tc.seed()); Trainer t = new Trainer(m, train, test, tc)) {
@@ -112,8 +110,7 @@ class ConditionalTrainingTest {
         double baseline = supervisedOnly(cfg, train, test, tc, steps);
         System.out.printf(Locale.ROOT, "supervised-only classifier: accuracy %.4f%n", baseline);
         assertTrue(baseline > 0.4, "the baseline should learn something from 100 labels, got " + baseline);
-        assertTrue(m2Accuracy > 0.6, "M2 should classify well above chance, got " + m2Accuracy);
-        assertTrue(m2Accuracy >= baseline - 0.03, "M2 " + m2Accuracy + " should not trail the supervised-only " + baseline);
+        assertTrue(m2Accuracy > baseline + 0.015, "M2 " + m2Accuracy + " should beat the supervised-only " + baseline);
     }
 
     /** A conditional or semi-supervised model on data without labels fails up front, saying so. */
