@@ -15,11 +15,12 @@ import java.util.List;
  */
 final class ModelOptions {
     /** The values {@code --model} accepts. */
-    static final List<String> MODELS = List.of("vae", "ae", "nice");
+    static final List<String> MODELS = List.of("vae", "ae", "cvae", "m2", "nice");
 
     @Option(names = "--model", paramLabel = "MODEL", defaultValue = "vae",
             description = "Model family: vae; ae (autoencoder: plain, denoising, sparse, tied); "
-                    + "nice (NICE flow density model) (default: ${DEFAULT-VALUE}).")
+                    + "cvae (conditional VAE, needs labels); m2 (semi-supervised VAE with a classifier, uses --labels "
+                    + "labelled examples; its --beta defaults to 3); nice (NICE flow density model) (default: ${DEFAULT-VALUE}).")
     String model;
 
     // ---- shared by every family --------------------------------------------------------------
@@ -139,6 +140,19 @@ final class ModelOptions {
     // ---- end ae
 
     // ---- cvae and m2 ---------------------------------------------------------------------------
+    @Option(names = "--classes", paramLabel = "C", defaultValue = "10",
+            description = "cvae, m2: classes of the one-hot label; every label of the data must be below C (default: ${DEFAULT-VALUE}).")
+    int classes;
+    @Option(names = "--alpha", paramLabel = "A", defaultValue = "" + dev.elbo4j.model.M2Config.DEFAULT_ALPHA,
+            description = "m2: weight of the labelled examples' cross-entropy -log q(y|x) against the per-example bounds "
+                    + "(default: ${DEFAULT-VALUE}).")
+    double alpha;
+    /** The train command, to tell an explicit --beta from its default (m2 has a default of its own). */
+    @picocli.CommandLine.Spec(picocli.CommandLine.Spec.Target.MIXEE)
+    picocli.CommandLine.Model.CommandSpec mixee;
+    @Option(names = "--classifier-hidden", paramLabel = "H", split = ",",
+            description = "m2: hidden sizes of the classifier q(y|x), comma-separated (default: those of --hidden).")
+    int[] classifierHidden;
 
     // ---- end cvae and m2
 
@@ -172,6 +186,8 @@ final class ModelOptions {
                 case "ae" -> ae(inputDim);
 
                 // case "cvae", "m2"
+                case "cvae" -> cvae(inputDim);
+                case "m2" -> m2(inputDim);
 
                 // case "rbm", "dbn", "fvbm"
 
@@ -197,6 +213,19 @@ final class ModelOptions {
     // builders of ae
 
     // builders of cvae and m2
+    private dev.elbo4j.model.CvaeConfig cvae(int inputDim) {
+        return new dev.elbo4j.model.CvaeConfig(inputDim, classes, hidden, latent, decoderHidden(), Activation.parse(activation),
+                Likelihood.parse(likelihood, sigma), samples, beta);
+    }
+
+    private dev.elbo4j.model.M2Config m2(int inputDim) {
+        // m2 weighs the KL term on z by M2Config.DEFAULT_BETA unless --beta is given.
+        boolean betaGiven = mixee != null && mixee.commandLine() != null && mixee.commandLine().getParseResult() != null
+                && mixee.commandLine().getParseResult().hasMatchedOption("--beta");
+        return new dev.elbo4j.model.M2Config(inputDim, classes, classifierHidden != null ? classifierHidden : hidden, hidden, latent, decoderHidden(),
+                Activation.parse(activation), Likelihood.parse(likelihood, sigma), alpha,
+                betaGiven ? beta : dev.elbo4j.model.M2Config.DEFAULT_BETA);
+    }
 
     // builders of rbm, dbn, fvbm
 

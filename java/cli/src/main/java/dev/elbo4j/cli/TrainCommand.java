@@ -155,6 +155,14 @@ final class TrainCommand implements Callable<Integer> {
         if (from == null && "nice".equals(cfg.type()) && binarization != Binarization.NONE) { // nice and flows
             throw new Main.UsageException("--model nice models the 256 grey levels: it needs --binarize none, got " + binarize);
         }
+        for (Dataset d : cfg.classes() > 0 ? List.of(train, test) : List.<Dataset>of()) {
+            for (int i = 0; i < d.n(); i++) {
+                if (d.label(i) >= cfg.classes()) {
+                    throw new Main.UsageException("--classes: the model knows " + cfg.classes() + " classes (0.." + (cfg.classes() - 1)
+                            + "), but " + data.name() + " has label " + d.label(i) + " (example " + i + ")");
+                }
+            }
+        }
         TrainConfig tc = from != null
                 ? from.training().withEpochs(epochs != null ? epochs : from.training().epochs())
                 : new TrainConfig(epochs != null ? epochs : 10, batchSize, new AdamConfig(lr != null ? lr : cfg.defaultLearningRate(),

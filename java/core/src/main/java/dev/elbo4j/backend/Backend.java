@@ -234,6 +234,44 @@ public interface Backend extends AutoCloseable {
     // ==== classify.cu: conditional and semi-supervised models (issue 6) ====
     // (methods of this group go below this line)
 
+    /**
+     * Softmax cross-entropy of each row, with its gradient. {@code logits} and {@code target} are
+     * B x C; with lse_b = log sum_c exp(logits[b, c]) and q[b, c] = exp(logits[b, c] - lse_b),
+     * loss[b] = sum_c target[b, c] (lse_b - logits[b, c]) (for a one-hot target: -log q[b, y_b]),
+     * and, if {@code dLogits} is not null, dLogits[b, c] = gradScale (q[b, c] sum_c' target[b, c'] -
+     * target[b, c]) (overwritten): gradScale times the gradient of loss[b]. Computed in double per
+     * row, the max subtracted first; loss is B elements.
+     */
+    void softmaxCrossEntropy(Tensor logits, Tensor target, double gradScale, Tensor loss, Tensor dLogits);
+
+    /**
+     * The unlabelled bound of the semi-supervised VAE M2 (Kingma et al. 2014), exactly over the C
+     * classes. {@code logits} is B x C (the classifier's q(y|x)); {@code rec} and {@code kl} have
+     * C*B elements, element c*B + b belonging to input b with class c. With
+     * L[c*B + b] = rec[c*B + b] + klWeight kl[c*B + b] + offset, q = softmax(logits[b]):
+     * u[b] = sum_c q[b, c] (L[c*B + b] + log q[b, c]) (= sum_c q L - H(q)),
+     * weights[c*B + b] = q[b, c] and, if {@code dLogits} is not null,
+     * dLogits[b, c] = gradScale q[b, c] (L[c*B + b] + log q[b, c] - u[b]), the gradient of
+     * gradScale u[b] with respect to the logits. All outputs are overwritten; double inside.
+     */
+    void unlabelledBound(Tensor logits, Tensor rec, Tensor kl, double klWeight, double offset, double gradScale,
+                         Tensor u, Tensor weights, Tensor dLogits);
+
+    /**
+     * In place: x[r, j] = x[r, j] (scale w[r]) for an R x N {@code x} and R weights {@code w} (the
+     * factor formed in double, the product in double rounded to x's dtype).
+     */
+    void scaleRows(Tensor x, Tensor w, double scale);
+
+    /**
+     * {@link #latentBackward} for one sample per input with a KL weight per row: for stats R x 2Z,
+     * eps and dz R x Z, with a[r] = klScale klWeights[r]:
+     * dStats[r, k] = dz[r, k] + a[r] mu and
+     * dStats[r, Z+k] = dz[r, k] eps[r, k] exp(lv/2) / 2 + a[r] (exp(lv) - 1) / 2. Overwrites dStats.
+     * The gradient of sum(dz . z) + sum_r a[r] kl[r].
+     */
+    void latentBackwardRows(Tensor stats, Tensor eps, Tensor dz, Tensor klWeights, double klScale, Tensor dStats);
+
     // ==== end of classify.cu ====
 
 

@@ -11,7 +11,7 @@ public final class ModelConfigs {
     }
 
     /** The model types a checkpoint may hold. */
-    public static final List<String> TYPES = List.of("vae", "ae", "nice" /* cvae */ /* m2 */ /* rbm, dbn, fvbm */);
+    public static final List<String> TYPES = List.of("vae", "ae", "cvae", "m2", "nice" /* rbm, dbn, fvbm */);
 
     /**
      * The architecture in {@code m}; throws IllegalArgumentException naming the bad key (the
@@ -25,8 +25,10 @@ public final class ModelConfigs {
             case "ae" -> AutoencoderConfig.fromJson(m);
 
             // conditional VAE (cvae)
+            case "cvae" -> CvaeConfig.fromJson(m);
 
             // semi-supervised M2 (m2)
+            case "m2" -> M2Config.fromJson(m);
 
             // RBM, DBN, fully visible BM (rbm, dbn, fvbm)
 

@@ -293,6 +293,30 @@ public final class CpuBackend implements Backend {
     // ==== classify.cu: conditional and semi-supervised models (issue 6) ====
     // (methods of this group go below this line)
 
+    @Override
+    public void softmaxCrossEntropy(Tensor logits, Tensor target, double gradScale, Tensor loss, Tensor dLogits) {
+        CpuClassify.softmaxCrossEntropy(floating(logits, "logits"), floating(target, "target"), gradScale,
+                floating(loss, "loss"), dLogits == null ? null : floating(dLogits, "dLogits"));
+    }
+
+    @Override
+    public void unlabelledBound(Tensor logits, Tensor rec, Tensor kl, double klWeight, double offset, double gradScale,
+                                Tensor u, Tensor weights, Tensor dLogits) {
+        CpuClassify.unlabelledBound(floating(logits, "logits"), floating(rec, "rec"), floating(kl, "kl"), klWeight, offset,
+                gradScale, floating(u, "u"), floating(weights, "weights"), dLogits == null ? null : floating(dLogits, "dLogits"));
+    }
+
+    @Override
+    public void scaleRows(Tensor x, Tensor w, double scale) {
+        CpuClassify.scaleRows(floating(x, "x"), floating(w, "w"), scale);
+    }
+
+    @Override
+    public void latentBackwardRows(Tensor stats, Tensor eps, Tensor dz, Tensor klWeights, double klScale, Tensor dStats) {
+        CpuClassify.latentBackwardRows(floating(stats, "stats"), floating(eps, "eps"), floating(dz, "dz"),
+                floating(klWeights, "klWeights"), klScale, floating(dStats, "dStats"));
+    }
+
     // ==== end of classify.cu ====
 
 

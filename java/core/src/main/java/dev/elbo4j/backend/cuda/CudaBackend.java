@@ -1053,6 +1053,70 @@ public final class CudaBackend implements Backend {
     // ==== classify.cu: conditional and semi-supervised models (issue 6) ====
     // (methods of this group go below this line)
 
+    @Override
+    public void softmaxCrossEntropy(Tensor logits, Tensor target, double gradScale, Tensor loss, Tensor dLogits) {
+        DeviceTensor l = f32(logits, "logits"), t = f32(target, "target"), lo = f32(loss, "loss");
+        DeviceTensor g = dLogits == null ? null : f32(dLogits, "dLogits");
+        int b = l.rows(), c = l.cols();
+        if (l.shape().rank() != 2 || b == 0 || c == 0 || !t.shape().equals(l.shape()) || lo.size() != b
+                || (g != null && !g.shape().equals(l.shape()))) {
+            throw new IllegalArgumentException("softmaxCrossEntropy: logits " + l.shape() + " needs target of the same shape, loss of "
+                    + b + (g == null ? "" : " and dLogits of the same shape") + ", got target " + t.shape() + ", loss " + lo.shape()
+                    + (g == null ? "" : ", dLogits " + g.shape()));
+        }
+        prepare();
+        args.clear().ptr(l.address()).ptr(t.address()).ptr(lo.address()).ptr(g == null ? 0 : g.address()).i32(b).i32(c)
+                .f64(gradScale);
+        launch(Kernels.SOFTMAX_XENT, Kernels.blocks(b, Kernels.BLOCK_ELEMENTWISE, maxBlocks));
+    }
+
+    @Override
+    public void unlabelledBound(Tensor logits, Tensor rec, Tensor kl, double klWeight, double offset, double gradScale,
+                                Tensor u, Tensor weights, Tensor dLogits) {
+        DeviceTensor l = f32(logits, "logits"), r = f32(rec, "rec"), k = f32(kl, "kl"), uu = f32(u, "u"), w = f32(weights, "weights");
+        DeviceTensor g = dLogits == null ? null : f32(dLogits, "dLogits");
+        int b = l.rows(), c = l.cols(), n = b * c;
+        if (l.shape().rank() != 2 || b == 0 || c == 0 || r.size() != n || k.size() != n || uu.size() != b || w.size() != n
+                || (g != null && !g.shape().equals(l.shape()))) {
+            throw new IllegalArgumentException("unlabelledBound: logits " + l.shape() + " needs rec, kl and weights of " + n
+                    + " elements and u of " + b + ", got rec " + r.shape() + ", kl " + k.shape() + ", weights " + w.shape()
+                    + ", u " + uu.shape() + (g == null ? "" : ", dLogits " + g.shape()));
+        }
+        prepare();
+        args.clear().ptr(l.address()).ptr(r.address()).ptr(k.address()).ptr(uu.address()).ptr(w.address())
+                .ptr(g == null ? 0 : g.address()).i32(b).i32(c).f64(klWeight).f64(offset).f64(gradScale);
+        launch(Kernels.UNLABELLED_BOUND, Kernels.blocks(b, Kernels.BLOCK_ELEMENTWISE, maxBlocks));
+    }
+
+    @Override
+    public void scaleRows(Tensor x, Tensor w, double scale) {
+        DeviceTensor xx = f32(x, "x"), ww = f32(w, "w");
+        if (xx.shape().rank() != 2 || ww.size() != xx.rows()) {
+            throw new IllegalArgumentException("scaleRows: x " + xx.shape() + " needs one weight per row, got w " + ww.shape());
+        }
+        prepare();
+        if (xx.size() == 0) return;
+        args.clear().ptr(xx.address()).ptr(ww.address()).i32(xx.rows()).i32(xx.cols()).f64(scale);
+        launch(Kernels.SCALE_ROWS, Kernels.blocks(xx.size(), Kernels.BLOCK_ELEMENTWISE, maxBlocks));
+    }
+
+    @Override
+    public void latentBackwardRows(Tensor stats, Tensor eps, Tensor dz, Tensor klWeights, double klScale, Tensor dStats) {
+        DeviceTensor s = f32(stats, "stats"), e = f32(eps, "eps"), g = f32(dz, "dz"), w = f32(klWeights, "klWeights");
+        DeviceTensor ds = f32(dStats, "dStats");
+        int r = s.rows(), zd = s.cols() / 2;
+        if (s.shape().rank() != 2 || s.cols() % 2 != 0 || r == 0 || zd == 0 || e.rows() != r || e.cols() != zd
+                || !g.shape().equals(e.shape()) || w.size() != r || !ds.shape().equals(s.shape())) {
+            throw new IllegalArgumentException("latentBackwardRows: stats " + s.shape() + " (R x 2Z) needs eps and dz of R x Z, "
+                    + "klWeights of R and dStats of R x 2Z, got eps " + e.shape() + ", dz " + g.shape() + ", klWeights "
+                    + w.shape() + ", dStats " + ds.shape());
+        }
+        prepare();
+        args.clear().ptr(s.address()).ptr(e.address()).ptr(g.address()).ptr(w.address()).ptr(ds.address()).i32(r).i32(zd)
+                .f64(klScale);
+        launch(Kernels.LATENT_BACKWARD_ROWS, Kernels.blocks((long) r * zd, Kernels.BLOCK_ELEMENTWISE, maxBlocks));
+    }
+
     // ==== end of classify.cu ====
 
 

@@ -116,6 +116,14 @@ public final class Kernels {
 
     // ==== classify.cu: conditional and semi-supervised models (issue 6) ====
     // (methods of this group go below this line)
+    public static final KernelSpec SOFTMAX_XENT = KernelSpec.of("classify.cu", "elbo4j_softmax_xent_f32",
+            BLOCK_ELEMENTWISE, PTR, PTR, PTR, PTR, I32, I32, F64);
+    public static final KernelSpec UNLABELLED_BOUND = KernelSpec.of("classify.cu", "elbo4j_unlabelled_bound_f32",
+            BLOCK_ELEMENTWISE, PTR, PTR, PTR, PTR, PTR, PTR, I32, I32, F64, F64, F64);
+    public static final KernelSpec SCALE_ROWS = KernelSpec.of("classify.cu", "elbo4j_scale_rows_f32",
+            BLOCK_ELEMENTWISE, PTR, PTR, I32, I32, F64);
+    public static final KernelSpec LATENT_BACKWARD_ROWS = KernelSpec.of("classify.cu", "elbo4j_latent_backward_rows_f32",
+            BLOCK_ELEMENTWISE, PTR, PTR, PTR, PTR, PTR, I32, I32, F64);
 
     // ==== end of classify.cu ====
 
@@ -172,6 +180,7 @@ public final class Kernels {
             , IWAE_WEIGHTS, IWAE_DLOGVAR, IWAE_SCALE_ROWS, IWAE_LATENT_BACKWARD
 
             // classify.cu entries
+            , SOFTMAX_XENT, UNLABELLED_BOUND, SCALE_ROWS, LATENT_BACKWARD_ROWS
 
             // rbm.cu entries
 

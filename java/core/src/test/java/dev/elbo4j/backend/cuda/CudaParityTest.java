@@ -806,6 +806,75 @@ class CudaParityTest {
         }
     }
 
+    // ==== classify.cu: conditional and semi-supervised models (issue 6) ====
+
+    static Stream<Arguments> classifyShapes() {
+        return Stream.of(Arguments.of(1, 2), Arguments.of(7, 10), Arguments.of(129, 3), Arguments.of(4097, 10));
+    }
+
+    @ParameterizedTest
+    @MethodSource("classifyShapes")
+    void softmaxCrossEntropy(int b, int c) {
+        long seed = 7000L * b + c;
+        float[] logits = normal(seed, b * c, 4), target = uniform(seed + 1, b * c, 0, 1);
+        Tensor cl = cpu.alloc(DType.F32, b), cg = cpu.alloc(DType.F32, b, c);
+        cpu.softmaxCrossEntropy(cup(logits, b, c), cup(target, b, c), 0.25, cl, cg);
+        try (Tensor gl = up(logits, b, c); Tensor gt = up(target, b, c); Tensor loss = poisoned(gpu, DType.F32, b);
+             Tensor g = poisoned(gpu, DType.F32, b, c)) {
+            gpu.softmaxCrossEntropy(gl, gt, 0.25, loss, g);
+            assertClose("xent loss B=" + b + " C=" + c, toDouble(down(cl)), toDouble(down(loss)), 1e-6, 1e-6);
+            assertClose("xent dLogits B=" + b + " C=" + c, toDouble(down(cg)), toDouble(down(g)), 1e-6, 1e-7);
+            gpu.softmaxCrossEntropy(gl, gt, 0.25, loss, null);
+            assertClose("xent loss (no gradient) B=" + b, toDouble(down(cl)), toDouble(down(loss)), 1e-6, 1e-6);
+        }
+    }
+
+    @ParameterizedTest
+    @MethodSource("classifyShapes")
+    void unlabelledBound(int b, int c) {
+        long seed = 8000L * b + c;
+        float[] logits = normal(seed, b * c, 2), rec = uniform(seed + 1, b * c, 50, 200), kl = uniform(seed + 2, b * c, 0, 30);
+        Tensor cu = cpu.alloc(DType.F32, b), cw = cpu.alloc(DType.F32, b * c), cg = cpu.alloc(DType.F32, b, c);
+        cpu.unlabelledBound(cup(logits, b, c), cup(rec, b * c), cup(kl, b * c), 0.7, Math.log(c), 1.0 / b, cu, cw, cg);
+        try (Tensor gl = up(logits, b, c); Tensor gr = up(rec, b * c); Tensor gk = up(kl, b * c); Tensor u = poisoned(gpu, DType.F32, b);
+             Tensor w = poisoned(gpu, DType.F32, b * c); Tensor g = poisoned(gpu, DType.F32, b, c)) {
+            gpu.unlabelledBound(gl, gr, gk, 0.7, Math.log(c), 1.0 / b, u, w, g);
+            String at = "B=" + b + " C=" + c;
+            assertClose("U " + at, toDouble(down(cu)), toDouble(down(u)), 1e-6, 1e-5);
+            assertClose("weights " + at, toDouble(down(cw)), toDouble(down(w)), 1e-6, 1e-9);
+            assertClose("dLogits " + at, toDouble(down(cg)), toDouble(down(g)), 1e-6, 1e-6 / b);
+        }
+    }
+
+    @ParameterizedTest
+    @MethodSource("rowsByCols")
+    void scaleRowsIsExact(int r, int n) {
+        float[] x = normal(9000L * r + n, r * n, 1), w = uniform(9001L * r + n, r, 0, 1);
+        Tensor cx = cup(x, r, n);
+        cpu.scaleRows(cx, cup(w, r), 0.125);
+        try (Tensor gx = up(x, r, n); Tensor gw = up(w, r)) {
+            gpu.scaleRows(gx, gw, 0.125);
+            assertBits("scaleRows R=" + r + " N=" + n, down(cx), down(gx));
+        }
+    }
+
+    @ParameterizedTest
+    @MethodSource("classifyShapes")
+    void latentBackwardRows(int r, int zd) {
+        long seed = 9500L * r + zd;
+        float[] stats = normal(seed, r * 2 * zd, 0.8), eps = normal(seed + 1, r * zd, 1), dz = normal(seed + 2, r * zd, 0.1);
+        float[] w = uniform(seed + 3, r, 0, 1);
+        Tensor cds = cpu.alloc(DType.F32, r, 2 * zd);
+        cpu.latentBackwardRows(cup(stats, r, 2 * zd), cup(eps, r, zd), cup(dz, r, zd), cup(w, r), 0.37, cds);
+        try (Tensor gs = up(stats, r, 2 * zd); Tensor ge = up(eps, r, zd); Tensor gdz = up(dz, r, zd); Tensor gw = up(w, r);
+             Tensor gds = poisoned(gpu, DType.F32, r, 2 * zd)) {
+            gpu.latentBackwardRows(gs, ge, gdz, gw, 0.37, gds);
+            assertClose("dStats (per-row KL) R=" + r + " Z=" + zd, toDouble(down(cds)), toDouble(down(gds)), 2.4e-7, 1e-12);
+        }
+    }
+
+    // ==== end of classify.cu ====
+
     static double[] toDouble(float[] f) {
         double[] d = new double[f.length];
         for (int i = 0; i < f.length; i++) d[i] = f[i];

@@ -1,0 +1,224 @@
+package dev.elbo4j.model;
+
+import dev.elbo4j.backend.Backend;
+import dev.elbo4j.backend.Binarization;
+import dev.elbo4j.data.DeviceDataset;
+import dev.elbo4j.nn.Parameters;
+import dev.elbo4j.rng.RngKey;
+import dev.elbo4j.rng.Streams;
+import dev.elbo4j.tensor.DType;
+import dev.elbo4j.tensor.Tensor;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * A conditional VAE (Sohn et al. 2015): encoder q(z|x,y) = N(mu, diag exp(lv)), prior N(0, I),
+ * decoder p(x|z,y) of the configured likelihood, with y the one-hot label (C classes) joining the
+ * first layer of both networks ({@link dev.elbo4j.nn.ConditionalLinear}).
+ *
+ * <p>Training loss per example: {@code (1/L) sum_l -log p(x|z_l,y) + beta KL(q(z|x,y) || p(z))},
+ * averaged over the batch (the negative conditional ELBO, a bound on -log p(x|y), for beta = 1).
+ * Parameters: {@code encoder.0.weight|label_weight|bias}, {@code encoder.i.weight|bias},
+ * the same for {@code decoder}, and {@code decoder.logvar} for a learned-variance Gaussian.
+ */
+public final class Cvae implements LatentModel {
+    /** Examples per evaluation pass. */
+    private static final int EVAL_BATCH = 1000;
+
+    private final Backend backend;
+    private final CvaeConfig cfg;
+    private final DType dtype;
+    private final ConditionalElbo elbo;
+    private final Parameters params;
+
+    private Cvae(Backend backend, CvaeConfig cfg, DType dtype, long seed) {
+        this.backend = backend;
+        this.cfg = cfg;
+        this.dtype = dtype;
+        this.elbo = network(cfg);
+        this.params = parameterLayout(cfg).build(backend, dtype, seed);
+    }
+
+    private static ConditionalElbo network(CvaeConfig cfg) {
+        return new ConditionalElbo(cfg.inputDim(), cfg.classes(), cfg.encoderHidden(), cfg.latent(), cfg.decoderHidden(),
+                cfg.activation(), cfg.likelihood());
+    }
+
+    /** The parameters of a model of {@code cfg}, in checkpoint order, without allocating them. */
+    public static Parameters.Builder parameterLayout(CvaeConfig cfg) {
+        Parameters.Builder pb = new Parameters.Builder();
+        network(cfg).declare(pb);
+        return pb;
+    }
+
+    /** A freshly initialised model in F32 or F64 (F64 for gradient checks on the CPU). */
+    public static Cvae create(Backend backend, CvaeConfig cfg, DType dtype, long seed) {
+        if (dtype != DType.F32 && dtype != DType.F64) throw new IllegalArgumentException("a model is F32 or F64, not " + dtype);
+        return new Cvae(backend, cfg, dtype, seed);
+    }
+
+    @Override
+    public CvaeConfig config() {
+        return cfg;
+    }
+
+    @Override
+    public Backend backend() {
+        return backend;
+    }
+
+    @Override
+    public DType dtype() {
+        return dtype;
+    }
+
+    @Override
+    public Parameters parameters() {
+        return params;
+    }
+
+    @Override
+    public int latent() {
+        return cfg.latent();
+    }
+
+    @Override
+    public Step trainStep(int maxBatch) {
+        return new Step(maxBatch);
+    }
+
+    /**
+     * The test ELBO per example with the test labels, one sample of z per input:
+     * mean_n [log p(x_n|z, y_n) - KL(q(z|x_n,y_n) || p(z))] (beta 1), a lower bound on log p(x|y).
+     * Stochastic binarisations are evaluated on one fixed draw from {@code seed}; the noise of
+     * chunk i is RngKey(seed, EVAL, i).
+     */
+    @Override
+    public double testObjective(DeviceDataset data, Binarization trainBinarization, long seed) {
+        checkData(data);
+        int n = data.size(), batch = Math.min(n, EVAL_BATCH);
+        Binarization mode = trainBinarization == Binarization.NONE ? Binarization.NONE : Binarization.FIXED;
+        double total = 0;
+        try (ConditionalElbo.Pass pass = elbo.pass(params, dtype, batch, 1, false);
+             Tensor x = backend.alloc(dtype, batch, cfg.inputDim()); Tensor y = backend.alloc(dtype, batch, cfg.classes())) {
+            long chunk = 0;
+            for (int from = 0; from < n; from += batch) {
+                int b = Math.min(batch, n - from);
+                Tensor xb = x.rowSlice(0, b), yb = y.rowSlice(0, b);
+                data.gather(from, mode, new RngKey(seed, Streams.EVAL_BINARIZE, 0), xb);
+                data.gatherLabels(from, yb);
+                pass.forward(xb, yb, new RngKey(seed, Streams.EVAL, chunk++), 1);
+                total -= backend.sum(pass.rowLoss()) + backend.sum(pass.kl());
+            }
+        }
+        return total / n;
+    }
+
+    private void checkData(DeviceDataset data) {
+        if (data.dim() != cfg.inputDim()) {
+            throw new IllegalArgumentException("data has " + data.dim() + " pixels per example, the model expects " + cfg.inputDim());
+        }
+        if (data.classes() != cfg.classes()) {
+            throw new IllegalArgumentException("the CVAE needs the data's labels as " + cfg.classes() + " one-hot classes, got "
+                    + data.classes());
+        }
+    }
+
+    /** One training step: the loss of the class javadoc on a labelled batch. */
+    public final class Step implements TrainStep {
+        private final ConditionalElbo.Pass pass;
+        private double klWeight = 1;
+        private int batch;
+
+        private Step(int maxBatch) {
+            if (maxBatch < 1) throw new IllegalArgumentException("batch must be >= 1, got " + maxBatch);
+            pass = elbo.pass(params, dtype, maxBatch, cfg.samples(), true);
+        }
+
+        /** Needs {@code batch.y()}, the one-hot labels of {@code batch.x()}. */
+        @Override
+        public void run(Batch b, RngKey key) {
+            if (b.y() == null) throw new IllegalArgumentException("a CVAE step needs the batch's labels (Batch.y)");
+            if (b.y().rows() != b.x().rows()) {
+                throw new IllegalArgumentException("labels " + b.y().shape() + " do not match inputs " + b.x().shape());
+            }
+            batch = b.size();
+            pass.forward(b.x(), b.y(), key, 1.0 / ((double) batch * cfg.samples()));
+            pass.backward(null, beta() / batch);
+        }
+
+        private double beta() {
+            return klWeight * cfg.beta();
+        }
+
+        @Override
+        public void klWeight(double weight) {
+            if (!(weight >= 0) || Double.isInfinite(weight)) throw new IllegalArgumentException("KL weight must be >= 0, got " + weight);
+            this.klWeight = weight;
+        }
+
+        @Override
+        public double meanLoss() {
+            return (backend.sum(pass.rowLoss()) / cfg.samples() + beta() * backend.sum(pass.kl())) / batch;
+        }
+
+        @Override
+        public void accumulateLoss(Tensor acc) {
+            backend.accumulate(pass.rowLoss(), 1.0 / cfg.samples(), acc);
+            backend.accumulate(pass.kl(), beta(), acc);
+        }
+
+        @Override
+        public Map<String, Tensor> lossTerms() {
+            Map<String, Tensor> m = new LinkedHashMap<>();
+            m.put("loss (reconstruction term, -log p(x|z,y))", pass.rowLoss());
+            m.put("loss (KL term)", pass.kl());
+            return m;
+        }
+
+        @Override
+        public void close() {
+            pass.close();
+        }
+    }
+
+    private void checkLabels(Tensor x, Tensor y) {
+        if (y == null) throw new IllegalArgumentException("a CVAE needs the one-hot labels y of its inputs");
+        if (y.rows() != x.rows() || y.cols() != cfg.classes()) {
+            throw new IllegalArgumentException("labels " + y.shape() + " must be " + x.rows() + " x " + cfg.classes());
+        }
+    }
+
+    /** The posterior means mu(x, y), N x Z; y (N x C one-hot) is required. */
+    @Override
+    public float[] encodeMean(Tensor x, Tensor y) {
+        checkLabels(x, y);
+        return elbo.encodeMean(params, dtype, x, y);
+    }
+
+    /** Means of p(x|z,y), N x D; y (N x C one-hot) is required. */
+    @Override
+    public float[] decodeMean(Tensor z, Tensor y) {
+        checkLabels(z, y);
+        return elbo.decodeMean(params, dtype, z, y);
+    }
+
+    /** Decoded at z = mu(x, y); y (N x C one-hot) is required. */
+    @Override
+    public float[] reconstruct(Tensor x, Tensor y) {
+        checkLabels(x, y);
+        return elbo.reconstruct(params, dtype, x, y);
+    }
+
+    /** z from the prior (noise of {@code key}), class {@code label}, or i mod C for sample i when label < 0. */
+    @Override
+    public float[] sample(int n, RngKey key, int label) {
+        return elbo.sample(params, dtype, n, key, label);
+    }
+
+    @Override
+    public void close() {
+        params.close();
+    }
+}
