@@ -136,7 +136,7 @@ class AutoencoderCliTest {
             "--model ae --sparsity-weight -1|--sparsity-weight must be a finite number >= 0, got -1.0",
             "--model ae --latent 0|code size (latent) must be positive, got 0",
             "--model ae --activation swish|unknown activation 'swish'",
-            "--model gan|--model must be one of vae, ae, "})
+            "--model gan|--model must be one of vae, ae, cvae, m2, "})
     void badFlagsExitTwoWithOneClearLine(String flags, String message) {
         List<String> a = new ArrayList<>(List.of("train", "--data", tiny.toString(), "--out", tmp.resolve("bad").toString(),
                 "--device", "cpu", "--epochs", "1", "--no-progress"));

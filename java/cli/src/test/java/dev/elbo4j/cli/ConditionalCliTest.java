@@ -106,7 +106,7 @@ class ConditionalCliTest {
         assertUsage(CliTest.run(train(tmp.resolve("b8"), "m2", "--beta", "-1")), "beta must be >= 0");  // an explicit --beta reaches m2
         assertUsage(CliTest.run(train(tmp.resolve("b5"), "cvae", "--classes", "5")), "--classes", "5 classes", "has label");
         assertUsage(CliTest.run(train(tmp.resolve("b6"), "m2", "--likelihood", "gaussian-learned")), "gaussian-learned");
-        assertUsage(CliTest.run(train(tmp.resolve("b7"), "m3")), "--model must be one of vae, cvae, m2");
+        assertUsage(CliTest.run(train(tmp.resolve("b7"), "m3")), "--model must be one of vae, ae, cvae, m2, ");
         for (String b : List.of("b1", "b2", "b3", "b4", "b5", "b6", "b7", "b8")) {
             assertTrue(!Files.exists(tmp.resolve(b).resolve("checkpoint.safetensors")), "nothing written for " + b);
         }
