@@ -4,14 +4,14 @@
 # bench/results/models-<date>.txt. The figures in docs/MODELS.md come from this script.
 #
 # Usage: scripts/model-runs.sh [NAME ...]   (default: all; names are the first column of RUNS below)
-# Environment: EPOCHS (override every run's epoch count, e.g. EPOCHS=1 for a smoke run),
+# Environment: JAR (the CLI jar; default the build's), EPOCHS (override every run's epoch count, e.g. EPOCHS=1 for a smoke run),
 #              OUT (run folders; default runs/models).
 # Needs: make build and make data.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 out=${OUT:-runs/models}
-jar=java/cli/target/elbo4j-cli-0.1.0-SNAPSHOT.jar
+jar=${JAR:-java/cli/target/elbo4j-cli-0.1.0-SNAPSHOT.jar}
 [ -f "$jar" ] || { echo "model-runs: $jar is missing: run make build" >&2; exit 1; }
 mkdir -p bench/results "$out"
 log=bench/results/models-$(date -u +%Y%m%d-%H%M%S).txt
