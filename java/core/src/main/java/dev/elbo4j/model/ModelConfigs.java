@@ -11,7 +11,7 @@ public final class ModelConfigs {
     }
 
     /** The model types a checkpoint may hold. */
-    public static final List<String> TYPES = List.of("vae" /* ae */ /* cvae */ /* m2 */ /* rbm, dbn, fvbm */ /* nice */);
+    public static final List<String> TYPES = List.of("vae" /* ae */ /* cvae */ /* m2 */ /* rbm, dbn, fvbm */, "rbm", "dbn", "fvbm" /* nice */);
 
     /**
      * The architecture in {@code m}; throws IllegalArgumentException naming the bad key (the
@@ -28,6 +28,9 @@ public final class ModelConfigs {
             // semi-supervised M2 (m2)
 
             // RBM, DBN, fully visible BM (rbm, dbn, fvbm)
+            case "rbm" -> RbmConfig.fromJson(m);
+            case "dbn" -> DbnConfig.fromJson(m);
+            case "fvbm" -> FvbmConfig.fromJson(m);
 
             // NICE flow (nice)
 
