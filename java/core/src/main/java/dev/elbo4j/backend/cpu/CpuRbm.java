@@ -32,21 +32,25 @@ final class CpuRbm {
             bb[c] = bias.get(c);
             ba[c] = base == null ? 0 : base.get(c);
         }
-        int[] w = new int[4];
-        long n = (long) rows * cols;
-        for (int j = 0; j < n; j++) {
-            int c = j % cols;
-            double a = beta * (act.get(j) + bb[c]) + oneMinus * ba[c];
-            act.set(j, a);
-            double p = Activation.sigmoid(act.get(j));
-            // p rounded to the tensor's type is what the draw compares with (as the kernel does).
-            double pr = act.isF64() ? p : (float) p;
-            if (prob != null) prob.set(j, pr);
-            if (sample != null) {
-                if ((j & 3) == 0 || j == 0) Philox.block(key, j >>> 2, w);
-                sample.set(j, Philox.uniform(w[j & 3]) < pr ? 1 : 0);
+        // Rows in parallel: every element's value and draw depend on its index alone, so the split does
+        // not change a bit.
+        CpuParallel.rows(rows, 8 * cols, (from, to) -> {
+            int[] w = new int[4];
+            int first = from * cols;
+            for (int j = first; j < to * cols; j++) {
+                int c = j % cols;
+                double a = beta * (act.get(j) + bb[c]) + oneMinus * ba[c];
+                act.set(j, a);
+                double p = Activation.sigmoid(act.get(j));
+                // p rounded to the tensor's type is what the draw compares with (as the kernel does).
+                double pr = act.isF64() ? p : (float) p;
+                if (prob != null) prob.set(j, pr);
+                if (sample != null) {
+                    if ((j & 3) == 0 || j == first) Philox.block(key, j >>> 2, w);
+                    sample.set(j, Philox.uniform(w[j & 3]) < pr ? 1 : 0);
+                }
             }
-        }
+        });
     }
 
     /** softplus(x) = log(1 + e^x) = max(x, 0) + log1p(e^-|x|), in double. */
@@ -68,11 +72,13 @@ final class CpuRbm {
         double[] vb = new double[vis], hb = new double[hid];
         for (int i = 0; i < vis; i++) vb[i] = beta * visBias.get(i) + oneMinus * (base == null ? 0 : base.get(i));
         for (int j = 0; j < hid; j++) hb[j] = hidBias.get(j);
-        for (int r = 0; r < rows; r++) {
-            double s = 0;
-            for (int i = 0; i < vis; i++) s -= vb[i] * v.get(r * vis + i);
-            for (int j = 0; j < hid; j++) s -= softplus(beta * (hAct.get(r * hid + j) + hb[j]));
-            out.set(r, s);
-        }
+        CpuParallel.rows(rows, 8 * (vis + hid), (from, to) -> {
+            for (int r = from; r < to; r++) {
+                double s = 0;
+                for (int i = 0; i < vis; i++) s -= vb[i] * v.get(r * vis + i);
+                for (int j = 0; j < hid; j++) s -= softplus(beta * (hAct.get(r * hid + j) + hb[j]));
+                out.set(r, s);
+            }
+        });
     }
 }
