@@ -18,7 +18,7 @@ import dev.elbo4j.tensor.Tensor;
  * {@link #subKey(RngKey, int) subKey(key, i)}, element r * cols + c of the half-sweep's R x C output.
  */
 public final class RbmLayer {
-    /** Standard deviation scale of the initial weights: uniform in [-0.02, 0.02] (std 0.0115, near Hinton's 0.01). */
+    /** Initial weights are uniform in [-INIT_BOUND, INIT_BOUND]: std 0.0115, near the 0.01 of Hinton's guide. */
     public static final double INIT_BOUND = 0.02;
     private static final long MIX = 0x9E3779B97F4A7C15L;
 
