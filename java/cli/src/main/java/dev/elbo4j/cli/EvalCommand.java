@@ -48,6 +48,8 @@ final class EvalCommand implements Callable<Integer> {
     Long seed;
     @Option(names = "--no-progress", description = "No progress bar.")
     boolean noProgress;
+    @Mixin
+    AisOptions ais = new AisOptions(); // rbm: log Z by AIS
 
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
@@ -62,6 +64,11 @@ final class EvalCommand implements Callable<Integer> {
         Dataset test = data.loadFor(split, limit, c.model().inputDim());
         Binarization mode = c.training() == null ? Binarization.DYNAMIC : c.training().binarization();
         long s = seed != null ? seed : c.training() == null ? 1 : c.training().seed();
+        if (c.model() instanceof dev.elbo4j.model.RbmConfig) { // rbm: AIS
+            try (Backend be = device.open()) {
+                return ais.evaluate(c, data, test, split, be, mode, s, !noProgress, out, err);
+            }
+        }
         if (!(c.model() instanceof dev.elbo4j.model.VaeConfig)) {
             // Models without importance-sampled likelihood: the model's own test objective and metrics.
             int classes = c.model().labelUse() == dev.elbo4j.model.LabelUse.NONE ? 0 : c.model().classes();

@@ -15,12 +15,14 @@ import java.util.List;
  */
 final class ModelOptions {
     /** The values {@code --model} accepts. */
-    static final List<String> MODELS = List.of("vae", "ae", "cvae", "m2", "nice");
+    static final List<String> MODELS = List.of("vae", "ae", "cvae", "m2", "nice", "rbm", "dbn", "fvbm");
 
     @Option(names = "--model", paramLabel = "MODEL", defaultValue = "vae",
             description = "Model family: vae; ae (autoencoder: plain, denoising, sparse, tied); "
                     + "cvae (conditional VAE, needs labels); m2 (semi-supervised VAE with a classifier, uses --labels "
-                    + "labelled examples; its --beta defaults to 3); nice (NICE flow density model) (default: ${DEFAULT-VALUE}).")
+                    + "labelled examples; its --beta defaults to 3); nice (NICE flow density model); rbm (restricted "
+                    + "Boltzmann machine, CD-k or PCD); dbn (deep belief net, greedy RBM stack); fvbm (fully visible "
+                    + "Boltzmann machine, d <= 20, exact likelihood) (default: ${DEFAULT-VALUE}).")
     String model;
 
     // ---- shared by every family --------------------------------------------------------------
@@ -157,6 +159,19 @@ final class ModelOptions {
     // ---- end cvae and m2
 
     // ---- rbm, dbn, fvbm ------------------------------------------------------------------------
+    // rbm: --hidden H (one size); dbn: --hidden H1,H2,... bottom up; fvbm: no size (d = the pixels, <= 20).
+    @Option(names = "--cd-k", paramLabel = "K", defaultValue = "1",
+            description = "rbm, dbn: Gibbs sweeps of contrastive divergence per step, CD-K (default: ${DEFAULT-VALUE}).")
+    int cdK;
+    @Option(names = "--pcd", description = "rbm, dbn: persistent CD (one chain per batch row, kept across steps) instead of CD from the data.")
+    boolean pcd;
+    @Option(names = "--gibbs-steps", paramLabel = "N", defaultValue = "1000",
+            description = "rbm, dbn: Gibbs sweeps of the sampling chains from noise for samples.png (default: ${DEFAULT-VALUE}).")
+    int gibbsSteps;
+    @Option(names = "--layer-steps", paramLabel = "N", defaultValue = "6000",
+            description = "dbn: optimizer steps per layer of the greedy stacking; the top layer trains on to the end "
+                    + "(default: ${DEFAULT-VALUE}, 10 epochs of MNIST at batch 100).")
+    int layerSteps;
 
     // ---- end rbm, dbn, fvbm
 
@@ -190,6 +205,9 @@ final class ModelOptions {
                 case "m2" -> m2(inputDim);
 
                 // case "rbm", "dbn", "fvbm"
+                case "rbm" -> rbm(inputDim);
+                case "dbn" -> new dev.elbo4j.model.DbnConfig(inputDim, hidden, cdK, pcd, layerSteps, gibbsSteps);
+                case "fvbm" -> new dev.elbo4j.model.FvbmConfig(inputDim);
 
                 // case "nice"
                 case "nice" -> nice(inputDim);
@@ -228,6 +246,11 @@ final class ModelOptions {
     }
 
     // builders of rbm, dbn, fvbm
+    private dev.elbo4j.model.RbmConfig rbm(int inputDim) {
+        if (hidden.length != 1) throw new Main.UsageException("--hidden: an rbm has one hidden layer, got " + hidden.length
+                + " sizes (use --model dbn for a stack)");
+        return new dev.elbo4j.model.RbmConfig(inputDim, hidden[0], cdK, pcd, gibbsSteps);
+    }
 
     // builders of nice
 

@@ -29,6 +29,9 @@ final class SampleCommand implements Callable<Integer> {
     long seed;
     @Option(names = "--label", paramLabel = "C", description = "Class to draw, for conditional models (default: cycle through the classes).")
     Integer label;
+    @Option(names = "--gibbs-steps", paramLabel = "N",
+            description = "rbm, dbn: Gibbs sweeps of the chains from noise (default: the checkpoint's, 1000 unless trained with another).")
+    Integer gibbsSteps;
 
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
@@ -46,6 +49,7 @@ final class SampleCommand implements Callable<Integer> {
             }
         }
         try (Backend be = device.open(); Generative vae = c.restoreModel(be, Generative.class)) {
+            if (gibbsSteps != null) GibbsSteps.apply(vae, gibbsSteps); // rbm, dbn
             Pictures.samples(out, vae, c.image(), count, seed, 0, label == null ? -1 : label);
         }
         spec.commandLine().getOut().println("wrote " + count + " samples to " + out);

@@ -59,7 +59,7 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--batch-size", paramLabel = "B", defaultValue = "128", description = "Examples per step (default: ${DEFAULT-VALUE}).")
     int batchSize;
     @Option(names = "--lr", paramLabel = "RATE",
-            description = "Adam learning rate (default: the model's: 1e-3; nice 3e-3).")
+            description = "Adam learning rate (default: the model's: 1e-3; nice, rbm and dbn 3e-3).")
     Double lr;
     @Option(names = "--weight-decay", paramLabel = "W", defaultValue = "0", description = "Decoupled weight decay, AdamW (default: ${DEFAULT-VALUE}).")
     double weightDecay;

@@ -278,6 +278,37 @@ public interface Backend extends AutoCloseable {
     // ==== rbm.cu: RBMs, Gibbs sampling, AIS (issue 7) ====
     // (methods of this group go below this line)
 
+    /**
+     * One half-sweep of block Gibbs sampling in a binary RBM, fused (the product before it, v W or
+     * h W^T, is a {@link #gemm}). With R x C = {@code act.shape}, for every element, in place:
+     * <pre>
+     *   act[r, c]    = beta (act[r, c] + bias[c]) + (1 - beta) base[c]     (base null: the last term is 0)
+     *   prob[r, c]   = sigmoid(act[r, c])
+     *   sample[r, c] = u(r C + c) &lt; prob[r, c] ? 1 : 0
+     * </pre>
+     * so {@code act} ends as the logit. u(j) is the uniform of element j of {@code key} (word j % 4
+     * of Philox block j / 4, the top 24 bits times 2^-24), indexed from the first element of
+     * {@code act}: the same draw on every backend. beta is the inverse temperature of annealed
+     * importance sampling (1 for plain Gibbs sampling); the logit is computed in double and rounded
+     * once, the sigmoid in double and rounded once. {@code prob} and {@code sample} have act's shape;
+     * either may be null (not written), and {@code prob} may be {@code act} itself. bias and base have C
+     * elements.
+     */
+    void rbmGibbsHalf(Tensor act, Tensor bias, double beta, Tensor base, RngKey key, Tensor prob, Tensor sample);
+
+    /**
+     * The free energy of each row of v (R x V) in a binary RBM at inverse temperature beta:
+     * <pre>
+     *   out[r] = - sum_i (beta visBias[i] + (1 - beta) base[i]) v[r, i]
+     *            - sum_j softplus(beta (hAct[r, j] + hidBias[j]))
+     * </pre>
+     * with hAct = v W (R x H, a {@link #gemm}, not modified), softplus(x) = log(1 + e^x), base null
+     * meaning 0. At beta = 1 this is F(v) = -b^T v - sum_j softplus(c_j + (W^T v)_j), so
+     * p(v) = exp(-F(v)) / Z. Each row is summed in double, visible terms then hidden terms in index
+     * order; out (R elements) is overwritten.
+     */
+    void rbmFreeEnergy(Tensor v, Tensor hAct, Tensor visBias, Tensor hidBias, double beta, Tensor base, Tensor out);
+
     // ==== end of rbm.cu ====
 
     // ==== flow.cu: planar and NICE flows (issue 7) ====

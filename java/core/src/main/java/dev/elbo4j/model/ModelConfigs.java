@@ -11,7 +11,7 @@ public final class ModelConfigs {
     }
 
     /** The model types a checkpoint may hold. */
-    public static final List<String> TYPES = List.of("vae", "ae", "cvae", "m2", "nice" /* rbm, dbn, fvbm */);
+    public static final List<String> TYPES = List.of("vae", "ae", "cvae", "m2", "nice", "rbm", "dbn", "fvbm");
 
     /**
      * The architecture in {@code m}; throws IllegalArgumentException naming the bad key (the
@@ -31,6 +31,9 @@ public final class ModelConfigs {
             case "m2" -> M2Config.fromJson(m);
 
             // RBM, DBN, fully visible BM (rbm, dbn, fvbm)
+            case "rbm" -> RbmConfig.fromJson(m);
+            case "dbn" -> DbnConfig.fromJson(m);
+            case "fvbm" -> FvbmConfig.fromJson(m);
 
             // NICE flow (nice)
             case "nice" -> NiceConfig.fromJson(m);

@@ -323,6 +323,18 @@ public final class CpuBackend implements Backend {
     // ==== rbm.cu: RBMs, Gibbs sampling, AIS (issue 7) ====
     // (methods of this group go below this line)
 
+    @Override
+    public void rbmGibbsHalf(Tensor act, Tensor bias, double beta, Tensor base, RngKey key, Tensor prob, Tensor sample) {
+        CpuRbm.gibbsHalf(floating(act, "act"), floating(bias, "bias"), beta, base == null ? null : floating(base, "base"), key,
+                prob == null ? null : floating(prob, "prob"), sample == null ? null : floating(sample, "sample"));
+    }
+
+    @Override
+    public void rbmFreeEnergy(Tensor v, Tensor hAct, Tensor visBias, Tensor hidBias, double beta, Tensor base, Tensor out) {
+        CpuRbm.freeEnergy(floating(v, "v"), floating(hAct, "hAct"), floating(visBias, "visBias"), floating(hidBias, "hidBias"),
+                beta, base == null ? null : floating(base, "base"), floating(out, "out"));
+    }
+
     // ==== end of rbm.cu ====
 
     // ==== flow.cu: planar and NICE flows (issue 7) ====

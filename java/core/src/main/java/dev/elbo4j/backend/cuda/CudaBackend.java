@@ -1123,6 +1123,47 @@ public final class CudaBackend implements Backend {
     // ==== rbm.cu: RBMs, Gibbs sampling, AIS (issue 7) ====
     // (methods of this group go below this line)
 
+    @Override
+    public void rbmGibbsHalf(Tensor act, Tensor bias, double beta, Tensor base, RngKey key, Tensor prob, Tensor sample) {
+        DeviceTensor a = f32(act, "act"), b = f32(bias, "bias");
+        DeviceTensor ba = base == null ? null : f32(base, "base");
+        DeviceTensor p = prob == null ? null : f32(prob, "prob"), s = sample == null ? null : f32(sample, "sample");
+        int rows = a.rows(), cols = a.cols();
+        if (b.size() != cols || (ba != null && ba.size() != cols)) {
+            throw new IllegalArgumentException("rbmGibbsHalf: bias " + b.shape() + (ba == null ? "" : " / base " + ba.shape())
+                    + " must have " + cols + " elements for act " + a.shape());
+        }
+        if ((p != null && p.size() != a.size()) || (s != null && s.size() != a.size())) {
+            throw new IllegalArgumentException("rbmGibbsHalf: prob / sample must match act " + a.shape());
+        }
+        if (!Double.isFinite(beta)) throw new IllegalArgumentException("rbmGibbsHalf: beta must be finite, got " + beta);
+        if (s != null && key == null) throw new IllegalArgumentException("rbmGibbsHalf: a sample needs a key");
+        prepare();
+        if (a.size() == 0) return;
+        args.clear().ptr(a.address()).ptr(b.address()).ptr(ba == null ? 0 : ba.address()).ptr(p == null ? 0 : p.address())
+                .ptr(s == null ? 0 : s.address()).i32(rows).i32(cols).f64(beta);
+        key(key == null ? new RngKey(0, 0, 0) : key);
+        launch(Kernels.RBM_GIBBS, Kernels.blocks(Kernels.ceilDiv(a.size(), 4), Kernels.BLOCK_ELEMENTWISE, maxBlocks));
+    }
+
+    @Override
+    public void rbmFreeEnergy(Tensor v, Tensor hAct, Tensor visBias, Tensor hidBias, double beta, Tensor base, Tensor out) {
+        DeviceTensor vv = f32(v, "v"), h = f32(hAct, "hAct"), vb = f32(visBias, "visBias"), hb = f32(hidBias, "hidBias");
+        DeviceTensor ba = base == null ? null : f32(base, "base"), o = f32(out, "out");
+        int rows = vv.rows(), vis = vv.cols(), hid = h.cols();
+        if (h.rows() != rows || vb.size() != vis || hb.size() != hid || (ba != null && ba.size() != vis) || o.size() != rows) {
+            throw new IllegalArgumentException("rbmFreeEnergy: v " + vv.shape() + ", hAct " + h.shape() + ", visBias "
+                    + vb.shape() + ", hidBias " + hb.shape() + (ba == null ? "" : ", base " + ba.shape())
+                    + ", out " + o.shape() + " do not fit (R x V, R x H, V, H, V, R)");
+        }
+        if (!Double.isFinite(beta)) throw new IllegalArgumentException("rbmFreeEnergy: beta must be finite, got " + beta);
+        prepare();
+        if (rows == 0) return;
+        args.clear().ptr(vv.address()).ptr(h.address()).ptr(vb.address()).ptr(hb.address()).ptr(ba == null ? 0 : ba.address())
+                .ptr(o.address()).i32(rows).i32(vis).i32(hid).f64(beta);
+        launch(Kernels.RBM_FREE_ENERGY, Math.min(rows, 65_535));
+    }
+
     // ==== end of rbm.cu ====
 
     // ==== flow.cu: planar and NICE flows (issue 7) ====

@@ -131,6 +131,13 @@ public final class Kernels {
     // ==== rbm.cu: RBMs, Gibbs sampling, AIS (issue 7) ====
     // (methods of this group go below this line)
 
+    /** Fused Gibbs half-sweep: logit in place, sigmoid, Bernoulli draw (one thread per Philox block of 4 elements). */
+    public static final KernelSpec RBM_GIBBS = KernelSpec.of("rbm.cu", "elbo4j_rbm_gibbs_f32",
+            BLOCK_ELEMENTWISE, withKey(PTR, PTR, PTR, PTR, PTR, I32, I32, F64));
+    /** Free energy per row: one block of BLOCK_ROW threads per row, double sums, fixed tree. */
+    public static final KernelSpec RBM_FREE_ENERGY = KernelSpec.of("rbm.cu", "elbo4j_rbm_free_energy_f32",
+            BLOCK_ROW, PTR, PTR, PTR, PTR, PTR, PTR, I32, I32, I32, F64);
+
     // ==== end of rbm.cu ====
 
     // ==== flow.cu: planar and NICE flows (issue 7) ====
@@ -183,6 +190,7 @@ public final class Kernels {
             , SOFTMAX_XENT, UNLABELLED_BOUND, SCALE_ROWS, LATENT_BACKWARD_ROWS
 
             // rbm.cu entries
+            , RBM_GIBBS, RBM_FREE_ENERGY
 
             // flow.cu entries
             , PLANAR_FORWARD, PLANAR_KL, PLANAR_BACKWARD, PLANAR_REDUCE
