@@ -15,13 +15,13 @@
 
 using namespace elbo4j;
 
-static __device__ __forceinline__ double sigmoid_d(double v) {
+static __device__ __forceinline__ double rbm_sigmoid_d(double v) {
     if (v >= 0.0) return 1.0 / (1.0 + exp(-v));
     const double e = exp(v);
     return e / (1.0 + e);
 }
 
-static __device__ __forceinline__ double softplus_d(double x) {
+static __device__ __forceinline__ double rbm_softplus_d(double x) {
     return fmax(x, 0.0) + log1p(exp(-fabs(x)));
 }
 
@@ -46,7 +46,7 @@ elbo4j_rbm_gibbs_f32(float* act, const float* __restrict__ bias, const float* __
             const double a = add_rn(mul_rn(beta, add_rn(static_cast<double>(act[j]), bb)), mul_rn(one_minus, ba));
             const float af = static_cast<float>(a);
             act[j] = af;
-            const float p = static_cast<float>(sigmoid_d(static_cast<double>(af)));
+            const float p = static_cast<float>(rbm_sigmoid_d(static_cast<double>(af)));
             if (prob != nullptr) prob[j] = p;
             if (sample != nullptr) sample[j] = uniform01(word(w, k)) < p ? 1.0f : 0.0f;
         }
@@ -71,7 +71,7 @@ elbo4j_rbm_free_energy_f32(const float* __restrict__ v, const float* __restrict_
         }
         for (int j = threadIdx.x; j < hid; j += blockDim.x) {
             const double x = mul_rn(beta, add_rn(static_cast<double>(hr[j]), static_cast<double>(hid_bias[j])));
-            s = sub_rn(s, softplus_d(x));
+            s = sub_rn(s, rbm_softplus_d(x));
         }
         const double total = block_sum<ELBO4J_BLOCK_ROW>(s, scratch);
         if (threadIdx.x == 0) out[r] = static_cast<float>(total);
