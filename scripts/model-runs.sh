@@ -31,7 +31,12 @@ RUNS=(
   "m2-100|--model m2 --labels 100"
   "vae-planar10|--model vae --flow planar --flow-steps 10"
   "nice|--model nice --binarize none"
+  "rbm|--model rbm --hidden 500"
+  "rbm-pcd|--model rbm --hidden 500 --pcd"
+  "dbn|--model dbn --hidden 500,500 --layer-steps 2345"
 )
+# Runs whose checkpoint also gets `elbo4j eval` (AIS for RBMs: log Z and the test log p(x)).
+EVAL=(rbm rbm-pcd)
 
 want=("$@")
 selected() {
@@ -58,5 +63,13 @@ for r in "${RUNS[@]}"; do
     echo "## $name: FAILED" | tee -a "$log"
   fi
   echo "## $name: $(( $(date +%s) - start )) s wall" | tee -a "$log"
+  for e in "${EVAL[@]}"; do
+    [ "$e" = "$name" ] || continue
+    cmd="scripts/java.sh -jar $jar eval -c $out/$name --no-progress"
+    echo "## $name eval: $cmd" | tee -a "$log"
+    start=$(date +%s)
+    $cmd 2>&1 | grep -v "^elbo4j: using the CPU backend" | tee -a "$log" || echo "## $name eval: FAILED" | tee -a "$log"
+    echo "## $name eval: $(( $(date +%s) - start )) s wall" | tee -a "$log"
+  done
 done
 echo "wrote $log"
