@@ -1,5 +1,6 @@
 package dev.elbo4j.model;
 
+import dev.elbo4j.nn.Workspace;
 import dev.elbo4j.backend.Backend;
 import dev.elbo4j.backend.Binarization;
 import dev.elbo4j.backend.Corruption;
@@ -165,7 +166,7 @@ public final class Autoencoder implements Reconstructing {
 
     /** The codes enc(x) of clean inputs x (N x D), a host array N x Z. */
     public float[] encode(Tensor x) {
-        try (Mlp.Workspace ws = encoder.workspace(backend, dtype, x.rows(), false)) {
+        try (Workspace ws = encoder.workspace(backend, dtype, x.rows(), false)) {
             return floats(backend.download(encoder.forward(params, ws, x)));
         }
     }
@@ -175,17 +176,17 @@ public final class Autoencoder implements Reconstructing {
     public float[] reconstruct(Tensor x, Tensor y) {
         int n = x.rows();
         if (x.cols() != cfg.inputDim()) throw new IllegalArgumentException("input " + x.shape() + " needs " + cfg.inputDim() + " columns");
-        try (Mlp.Workspace ws = encoder.workspace(backend, dtype, n, false);
+        try (Workspace ws = encoder.workspace(backend, dtype, n, false);
              Tensor mean = backend.alloc(dtype, n, cfg.inputDim())) {
             Tensor code = encoder.forward(params, ws, x);
             Tensor out;
             if (cfg.tied()) {
-                try (TiedMlp.Workspace dw = tiedDecoder.workspace(backend, dtype, n, false)) {
+                try (Workspace dw = tiedDecoder.workspace(backend, dtype, n, false)) {
                     out = tiedDecoder.forward(params, dw, code);
                     backend.likelihoodMean(likelihood, out, mean);
                 }
             } else {
-                try (Mlp.Workspace dw = decoder.workspace(backend, dtype, n, false)) {
+                try (Workspace dw = decoder.workspace(backend, dtype, n, false)) {
                     out = decoder.forward(params, dw, code);
                     backend.likelihoodMean(likelihood, out, mean);
                 }
@@ -209,8 +210,8 @@ public final class Autoencoder implements Reconstructing {
     public final class Pass implements TrainStep {
         private final int maxBatch;
         private final boolean training;
-        private final Mlp.Workspace enc, dec;
-        private final TiedMlp.Workspace tdec;
+        private final Workspace enc, dec;
+        private final Workspace tdec;
         private final Tensor corrupted, rowLoss, rhoHat, kl, offset;
         private int batch;
 

@@ -1,5 +1,6 @@
 package dev.elbo4j.model;
 
+import dev.elbo4j.nn.Workspace;
 import dev.elbo4j.backend.Activation;
 import dev.elbo4j.backend.Backend;
 import dev.elbo4j.backend.Likelihood;
@@ -60,7 +61,7 @@ final class ConditionalElbo {
         Backend be = p.backend();
         int n = x.rows();
         double[] stats;
-        try (ConditionalMlp.Workspace ws = encoder.workspace(be, dtype, n, false)) {
+        try (Workspace ws = encoder.workspace(be, dtype, n, false)) {
             stats = be.download(encoder.forward(p, ws, x, y));
         }
         float[] mu = new float[n * latent];
@@ -74,7 +75,7 @@ final class ConditionalElbo {
     float[] decodeMean(Parameters p, DType dtype, Tensor z, Tensor y) {
         Backend be = p.backend();
         int n = z.rows();
-        try (ConditionalMlp.Workspace ws = decoder.workspace(be, dtype, n, false);
+        try (Workspace ws = decoder.workspace(be, dtype, n, false);
              Tensor mean = be.alloc(dtype, n, inputDim)) {
             be.likelihoodMean(likelihood, decoder.forward(p, ws, z, y), mean);
             double[] d = be.download(mean);
@@ -120,7 +121,7 @@ final class ConditionalElbo {
         private final Backend be;
         private final int maxRows, samples;
         private final boolean training;
-        private final ConditionalMlp.Workspace enc, dec;
+        private final Workspace enc, dec;
         private final Tensor eps, z, dz, rowLoss, kl, yRep;
         private Tensor x, y;
         private int rows;

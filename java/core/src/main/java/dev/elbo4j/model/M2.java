@@ -1,5 +1,6 @@
 package dev.elbo4j.model;
 
+import dev.elbo4j.nn.Workspace;
 import dev.elbo4j.backend.Activation;
 import dev.elbo4j.backend.Backend;
 import dev.elbo4j.backend.Binarization;
@@ -136,7 +137,7 @@ public final class M2 implements LatentModel {
      */
     public final class Step implements TrainStep {
         private final int maxBatch;
-        private final Mlp.Workspace cls;
+        private final Workspace cls;
         private final ConditionalElbo.Pass pass;
         private final Tensor yAll, u, weights, ce, saved, one, logCTensor;
         private double klWeight = 1;
@@ -293,7 +294,7 @@ public final class M2 implements LatentModel {
     public double testObjective(DeviceDataset data, Binarization trainBinarization, long seed) {
         int c = cfg.classes(), batch = Math.min(data.size(), EVAL_BATCH);
         double[] total = {0};
-        try (Mlp.Workspace ws = classifier.workspace(backend, dtype, batch, false);
+        try (Workspace ws = classifier.workspace(backend, dtype, batch, false);
              ConditionalElbo.Pass pass = elbo.pass(params, dtype, c * batch, 1, false);
              Tensor yAll = backend.alloc(dtype, c * batch, c); Tensor u = backend.alloc(dtype, batch);
              Tensor w = backend.alloc(dtype, c * batch)) {
@@ -327,7 +328,7 @@ public final class M2 implements LatentModel {
 
     /** The classifier's logits q(y|x) before the softmax, N x C, as a host array. */
     public double[] logits(Tensor x) {
-        try (Mlp.Workspace ws = classifier.workspace(backend, dtype, x.rows(), false)) {
+        try (Workspace ws = classifier.workspace(backend, dtype, x.rows(), false)) {
             return backend.download(classifier.forward(params, ws, x));
         }
     }

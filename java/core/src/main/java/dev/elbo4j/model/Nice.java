@@ -1,5 +1,6 @@
 package dev.elbo4j.model;
 
+import dev.elbo4j.nn.Workspace;
 import dev.elbo4j.backend.Activation;
 import dev.elbo4j.backend.Backend;
 import dev.elbo4j.backend.Binarization;
@@ -157,7 +158,7 @@ public final class Nice implements Generative {
         private final boolean training;
         private final Tensor even, odd, rowLogP, dEven, dOdd, tmpEven, tmpOdd;
         private final Tensor[] cond;
-        private final Mlp.Workspace[] ws;
+        private final Workspace[] ws;
         private int batch;
 
         private Pass(int maxBatch, boolean training) {
@@ -173,7 +174,7 @@ public final class Nice implements Generative {
             tmpEven = training ? backend.alloc(dtype, maxBatch, ce) : null;
             tmpOdd = training ? backend.alloc(dtype, maxBatch, co) : null;
             cond = new Tensor[shifts.length];
-            ws = new Mlp.Workspace[shifts.length];
+            ws = new Workspace[shifts.length];
             for (int i = 0; i < shifts.length; i++) {
                 cond[i] = training ? backend.alloc(dtype, maxBatch, i % 2 == 0 ? ce : co) : null;
                 ws[i] = shifts[i].workspace(backend, dtype, maxBatch, training);
@@ -256,7 +257,7 @@ public final class Nice implements Generative {
         public void close() {
             for (Tensor t : new Tensor[]{even, odd, rowLogP, dEven, dOdd, tmpEven, tmpOdd}) if (t != null) t.close();
             for (Tensor t : cond) if (t != null) t.close();
-            for (Mlp.Workspace w : ws) w.close();
+            for (Workspace w : ws) w.close();
         }
     }
 
@@ -282,7 +283,7 @@ public final class Nice implements Generative {
         int n = e.rows();
         for (int i = shifts.length - 1; i >= 0; i--) {
             Tensor c = i % 2 == 0 ? e : o, u = i % 2 == 0 ? o : e;
-            try (Mlp.Workspace w = shifts[i].workspace(backend, dtype, n, false)) {
+            try (Workspace w = shifts[i].workspace(backend, dtype, n, false)) {
                 backend.niceAdd(u, shifts[i].forward(params, w, c), -1);
             }
         }

@@ -1,5 +1,6 @@
 package dev.elbo4j.model;
 
+import dev.elbo4j.nn.Workspace;
 import dev.elbo4j.backend.Activation;
 import dev.elbo4j.backend.Backend;
 import dev.elbo4j.backend.Binarization;
@@ -141,7 +142,7 @@ public final class Vae implements LatentModel {
         private final int maxBatch, samples;
         private final boolean training;
         private double klWeight = 1;
-        private final Mlp.Workspace enc, dec;
+        private final Workspace enc, dec;
         private final boolean iwae;
         private final Tensor eps, z, dz, rowLoss, kl, logRatio, weights, iwaeLoss;
         private final PlanarPosterior.Buffers flow; // ---- planar flow (null without)
@@ -351,7 +352,7 @@ public final class Vae implements LatentModel {
     public float[] encodeMean(Tensor x, Tensor y) {
         int n = x.rows(), zd = cfg.latent();
         double[] stats;
-        try (Mlp.Workspace ws = encoder.workspace(backend, dtype, n, false)) {
+        try (Workspace ws = encoder.workspace(backend, dtype, n, false)) {
             stats = backend.download(encoder.forward(params, ws, x));
         }
         float[] mu = new float[n * zd];
@@ -367,7 +368,7 @@ public final class Vae implements LatentModel {
      */
     public float[] decodeMean(Tensor z) {
         int n = z.rows();
-        try (Mlp.Workspace ws = decoder.workspace(backend, dtype, n, false);
+        try (Workspace ws = decoder.workspace(backend, dtype, n, false);
              Tensor mean = backend.alloc(dtype, n, cfg.inputDim())) {
             Tensor out = decoder.forward(params, ws, z);
             backend.likelihoodMean(cfg.likelihood(), out, mean);

@@ -54,50 +54,20 @@ public final class ConditionalMlp {
         return i == 0 ? first.out() : rest.get(i - 1).out();
     }
 
-    /** Activation buffers for up to {@code maxRows} output rows: each layer's output and its gradient. */
-    public final class Workspace implements AutoCloseable {
-        private final Tensor[] acts, grads;
-        private final int maxRows;
-
-        Workspace(Backend be, DType dtype, int maxRows, boolean training) {
-            this.maxRows = maxRows;
-            int n = rest.size() + 1;
-            acts = new Tensor[n];
-            grads = new Tensor[n];
-            for (int i = 0; i < n; i++) {
-                acts[i] = be.alloc(dtype, maxRows, width(i));
-                if (training) grads[i] = be.alloc(dtype, maxRows, width(i));
-            }
-        }
-
-        /** The output of the last layer for the first {@code rows} rows. */
-        public Tensor output(int rows) {
-            return acts[acts.length - 1].rowSlice(0, rows);
-        }
-
-        /** The gradient buffer of the last layer's output, to be filled by the loss. */
-        public Tensor outputGrad(int rows) {
-            return grads[grads.length - 1].rowSlice(0, rows);
-        }
-
-        @Override
-        public void close() {
-            for (Tensor t : acts) t.close();
-            for (Tensor t : grads) if (t != null) t.close();
-        }
-    }
-
+    /** Buffers for up to {@code maxRows} output rows; gradient buffers only for {@code training}. */
     public Workspace workspace(Backend be, DType dtype, int maxRows, boolean training) {
-        return new Workspace(be, dtype, maxRows, training);
+        int[] widths = new int[rest.size() + 1];
+        for (int i = 0; i < widths.length; i++) widths[i] = width(i);
+        return new Workspace(be, dtype, maxRows, training, widths);
     }
 
     /** Runs the stack on x (Rx x in) with labels y (R x C, R = k Rx); the result is {@code ws.output(R)}. */
     public Tensor forward(Parameters p, Workspace ws, Tensor x, Tensor y) {
-        int rows = checkRows(ws, y);
-        Tensor h = ws.acts[0].rowSlice(0, rows);
+        int rows = ws.check(y.rows());
+        Tensor h = ws.act(0, rows);
         first.forward(p, x, y, h);
         for (int i = 0; i < rest.size(); i++) {
-            Tensor o = ws.acts[i + 1].rowSlice(0, rows);
+            Tensor o = ws.act(i + 1, rows);
             rest.get(i).forward(p, h, o);
             h = o;
         }
@@ -110,17 +80,11 @@ public final class ConditionalMlp {
      * the k blocks). Needs the activations of the last {@link #forward} on the same x and y.
      */
     public void backward(Parameters p, Workspace ws, Tensor x, Tensor y, Tensor dx) {
-        int rows = checkRows(ws, y);
+        int rows = ws.check(y.rows());
         for (int i = rest.size() - 1; i >= 0; i--) {
-            rest.get(i).backward(p, ws.acts[i].rowSlice(0, rows), ws.acts[i + 1].rowSlice(0, rows),
-                    ws.grads[i + 1].rowSlice(0, rows), ws.grads[i].rowSlice(0, rows));
+            rest.get(i).backward(p, ws.act(i, rows), ws.act(i + 1, rows),
+                    ws.grad(i + 1, rows), ws.grad(i, rows));
         }
-        first.backward(p, x, y, ws.acts[0].rowSlice(0, rows), ws.grads[0].rowSlice(0, rows), dx);
-    }
-
-    private static int checkRows(Workspace ws, Tensor y) {
-        int rows = y.rows();
-        if (rows > ws.maxRows) throw new IllegalArgumentException(rows + " rows for a workspace of " + ws.maxRows);
-        return rows;
+        first.backward(p, x, y, ws.act(0, rows), ws.grad(0, rows), dx);
     }
 }

@@ -46,50 +46,19 @@ public final class Mlp {
         for (Linear l : layers) l.declare(p);
     }
 
-    /** Activation buffers for up to {@code maxRows} rows: the output of each layer and its gradient. */
-    public final class Workspace implements AutoCloseable {
-        private final Tensor[] acts;
-        private final Tensor[] grads;
-        private final int maxRows;
-
-        Workspace(Backend be, DType dtype, int maxRows, boolean training) {
-            this.maxRows = maxRows;
-            acts = new Tensor[layers.size()];
-            grads = new Tensor[layers.size()];
-            for (int i = 0; i < layers.size(); i++) {
-                acts[i] = be.alloc(dtype, maxRows, layers.get(i).out());
-                if (training) grads[i] = be.alloc(dtype, maxRows, layers.get(i).out());
-            }
-        }
-
-        /** The output of the last layer for the first {@code rows} rows. */
-        public Tensor output(int rows) {
-            return acts[acts.length - 1].rowSlice(0, rows);
-        }
-
-        /** The gradient buffer of the last layer's output, to be filled by the loss. */
-        public Tensor outputGrad(int rows) {
-            return grads[grads.length - 1].rowSlice(0, rows);
-        }
-
-        @Override
-        public void close() {
-            for (Tensor t : acts) t.close();
-            for (Tensor t : grads) if (t != null) t.close();
-        }
-    }
-
+    /** Buffers for up to {@code maxRows} rows; gradient buffers only for {@code training}. */
     public Workspace workspace(Backend be, DType dtype, int maxRows, boolean training) {
-        return new Workspace(be, dtype, maxRows, training);
+        int[] widths = new int[layers.size()];
+        for (int i = 0; i < widths.length; i++) widths[i] = layers.get(i).out();
+        return new Workspace(be, dtype, maxRows, training, widths);
     }
 
     /** Runs the stack on x (rows x in); the result is {@code ws.output(rows)}. */
     public Tensor forward(Parameters p, Workspace ws, Tensor x) {
-        int rows = x.rows();
-        checkRows(ws, rows);
+        int rows = ws.check(x.rows());
         Tensor in = x;
         for (int i = 0; i < layers.size(); i++) {
-            Tensor y = ws.acts[i].rowSlice(0, rows);
+            Tensor y = ws.act(i, rows);
             layers.get(i).forward(p, in, y);
             in = y;
         }
@@ -101,18 +70,11 @@ public final class Mlp {
      * writing parameter gradients and, if dx is not null, the input gradient.
      */
     public void backward(Parameters p, Workspace ws, Tensor x, Tensor dx) {
-        int rows = x.rows();
-        checkRows(ws, rows);
+        int rows = ws.check(x.rows());
         for (int i = layers.size() - 1; i >= 0; i--) {
-            Tensor in = i == 0 ? x : ws.acts[i - 1].rowSlice(0, rows);
-            Tensor dIn = i == 0 ? dx : ws.grads[i - 1].rowSlice(0, rows);
-            layers.get(i).backward(p, in, ws.acts[i].rowSlice(0, rows), ws.grads[i].rowSlice(0, rows), dIn);
-        }
-    }
-
-    private static void checkRows(Workspace ws, int rows) {
-        if (rows > ws.maxRows) {
-            throw new IllegalArgumentException(rows + " rows for a workspace of " + ws.maxRows);
+            Tensor in = i == 0 ? x : ws.act(i - 1, rows);
+            Tensor dIn = i == 0 ? dx : ws.grad(i - 1, rows);
+            layers.get(i).backward(p, in, ws.act(i, rows), ws.grad(i, rows), dIn);
         }
     }
 }

@@ -58,51 +58,19 @@ public final class TiedMlp {
         for (TiedLinear l : layers) l.declare(p);
     }
 
-    /** Activation buffers for up to {@code maxRows} rows: the output of each layer and its gradient. */
-    public final class Workspace implements AutoCloseable {
-        private final Tensor[] acts;
-        private final Tensor[] grads;
-        private final int maxRows;
-
-        private Workspace(Backend be, DType dtype, int maxRows, boolean training) {
-            this.maxRows = maxRows;
-            acts = new Tensor[layers.size()];
-            grads = new Tensor[layers.size()];
-            for (int i = 0; i < layers.size(); i++) {
-                acts[i] = be.alloc(dtype, maxRows, layers.get(i).out());
-                if (training) grads[i] = be.alloc(dtype, maxRows, layers.get(i).out());
-            }
-        }
-
-        /** The output of the last layer for the first {@code rows} rows. */
-        public Tensor output(int rows) {
-            return acts[acts.length - 1].rowSlice(0, rows);
-        }
-
-        /** The gradient buffer of the last layer's output, to be filled by the loss. */
-        public Tensor outputGrad(int rows) {
-            return grads[grads.length - 1].rowSlice(0, rows);
-        }
-
-        @Override
-        public void close() {
-            for (Tensor t : acts) t.close();
-            for (Tensor t : grads) if (t != null) t.close();
-        }
-    }
-
     /** Buffers for up to {@code maxRows} rows; gradient buffers only for {@code training}. */
     public Workspace workspace(Backend be, DType dtype, int maxRows, boolean training) {
-        return new Workspace(be, dtype, maxRows, training);
+        int[] widths = new int[layers.size()];
+        for (int i = 0; i < widths.length; i++) widths[i] = layers.get(i).out();
+        return new Workspace(be, dtype, maxRows, training, widths);
     }
 
     /** Runs the stack on x (rows x in); the result is {@code ws.output(rows)}. */
     public Tensor forward(Parameters p, Workspace ws, Tensor x) {
-        int rows = x.rows();
-        checkRows(ws, rows);
+        int rows = ws.check(x.rows());
         Tensor in = x;
         for (int i = 0; i < layers.size(); i++) {
-            Tensor y = ws.acts[i].rowSlice(0, rows);
+            Tensor y = ws.act(i, rows);
             layers.get(i).forward(p, in, y);
             in = y;
         }
@@ -115,11 +83,10 @@ public final class TiedMlp {
      * pre-activation gradient in the workspace for {@link #accumulateWeightGrads}.
      */
     public void backward(Parameters p, Workspace ws, Tensor x, Tensor dx) {
-        int rows = x.rows();
-        checkRows(ws, rows);
+        int rows = ws.check(x.rows());
         for (int i = layers.size() - 1; i >= 0; i--) {
-            Tensor dIn = i == 0 ? dx : ws.grads[i - 1].rowSlice(0, rows);
-            layers.get(i).backwardInput(p, ws.acts[i].rowSlice(0, rows), ws.grads[i].rowSlice(0, rows), dIn);
+            Tensor dIn = i == 0 ? dx : ws.grad(i - 1, rows);
+            layers.get(i).backwardInput(p, ws.act(i, rows), ws.grad(i, rows), dIn);
         }
     }
 
@@ -129,17 +96,10 @@ public final class TiedMlp {
      * owner has written its own gradients.
      */
     public void accumulateWeightGrads(Parameters p, Workspace ws, Tensor x) {
-        int rows = x.rows();
-        checkRows(ws, rows);
+        int rows = ws.check(x.rows());
         for (int i = 0; i < layers.size(); i++) {
-            Tensor in = i == 0 ? x : ws.acts[i - 1].rowSlice(0, rows);
-            layers.get(i).accumulateWeightGrad(p, in, ws.grads[i].rowSlice(0, rows));
-        }
-    }
-
-    private static void checkRows(Workspace ws, int rows) {
-        if (rows > ws.maxRows) {
-            throw new IllegalArgumentException(rows + " rows for a workspace of " + ws.maxRows);
+            Tensor in = i == 0 ? x : ws.act(i - 1, rows);
+            layers.get(i).accumulateWeightGrad(p, in, ws.grad(i, rows));
         }
     }
 }

@@ -1,5 +1,6 @@
 package dev.elbo4j.model;
 
+import dev.elbo4j.nn.Workspace;
 import dev.elbo4j.backend.Activation;
 import dev.elbo4j.backend.AdamConfig;
 import dev.elbo4j.backend.Backend;
@@ -137,7 +138,7 @@ class ConditionalTrainingTest {
         try (Parameters p = pb.build(be, DType.F32, tc.seed()); Adam adam = new Adam(p, tc.adam());
              M2 reference = M2.create(be, cfg, DType.F32, tc.seed());
              DeviceDataset ld = new DeviceDataset(be, labelled, c); DeviceDataset td = new DeviceDataset(be, test, c);
-             Mlp.Workspace ws = cls.workspace(be, DType.F32, Math.max(b, 1), true);
+             Workspace ws = cls.workspace(be, DType.F32, Math.max(b, 1), true);
              Tensor x = be.alloc(DType.F32, b, 784); Tensor y = be.alloc(DType.F32, b, c); Tensor ce = be.alloc(DType.F32, b)) {
             // Same initial classifier as the M2 model.
             assertEquals(be.sum(reference.parameters().value("classifier.0.weight")), be.sum(p.value("classifier.0.weight")), 0);
@@ -156,7 +157,7 @@ class ConditionalTrainingTest {
                 adam.step();
             }
             int right = 0;
-            try (Mlp.Workspace ev = cls.workspace(be, DType.F32, test.n(), false); Tensor tx = be.alloc(DType.F32, test.n(), 784)) {
+            try (Workspace ev = cls.workspace(be, DType.F32, test.n(), false); Tensor tx = be.alloc(DType.F32, test.n(), 784)) {
                 td.gather(0, Binarization.FIXED, new RngKey(tc.seed(), Streams.EVAL_BINARIZE, 0), tx);
                 double[] l = be.download(cls.forward(p, ev, tx));
                 for (int i = 0; i < test.n(); i++) {
