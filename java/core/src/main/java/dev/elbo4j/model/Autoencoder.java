@@ -35,27 +35,20 @@ import java.util.Map;
  * {@code decoder.i.bias} only, decoder layer i using {@code encoder.(n-1-i).weight} transposed, its
  * gradient the sum of both uses.
  */
-public final class Autoencoder implements Reconstructing {
+public final class Autoencoder extends ModelBase<AutoencoderConfig> implements Reconstructing {
     private static final int EVAL_BATCH = 500;
 
-    private final Backend backend;
-    private final AutoencoderConfig cfg;
-    private final DType dtype;
     private final Mlp encoder;
     private final Mlp decoder;
     private final TiedMlp tiedDecoder;
     private final Likelihood likelihood;
-    private final Parameters params;
 
     private Autoencoder(Backend backend, AutoencoderConfig cfg, DType dtype, long seed) {
-        this.backend = backend;
-        this.cfg = cfg;
-        this.dtype = dtype;
+        super(backend, cfg, dtype, seed);
         this.encoder = encoder(cfg);
         this.decoder = cfg.tied() ? null : decoder(cfg);
         this.tiedDecoder = cfg.tied() ? tiedDecoder(cfg) : null;
         this.likelihood = likelihood(cfg);
-        this.params = parameterLayout(cfg).build(backend, dtype, seed);
     }
 
     private static Mlp encoder(AutoencoderConfig cfg) {
@@ -103,26 +96,6 @@ public final class Autoencoder implements Reconstructing {
     public static Autoencoder create(Backend backend, AutoencoderConfig cfg, DType dtype, long seed) {
         if (dtype != DType.F32 && dtype != DType.F64) throw new IllegalArgumentException("a model is F32 or F64, not " + dtype);
         return new Autoencoder(backend, cfg, dtype, seed);
-    }
-
-    @Override
-    public AutoencoderConfig config() {
-        return cfg;
-    }
-
-    @Override
-    public Backend backend() {
-        return backend;
-    }
-
-    @Override
-    public DType dtype() {
-        return dtype;
-    }
-
-    @Override
-    public Parameters parameters() {
-        return params;
     }
 
     /** A training pass (corruption, penalty, gradients) for batches of up to {@code maxBatch}. */

@@ -22,22 +22,15 @@ import java.util.Map;
  * Parameters: {@code encoder.0.weight|label_weight|bias}, {@code encoder.i.weight|bias},
  * the same for {@code decoder}, and {@code decoder.logvar} for a learned-variance Gaussian.
  */
-public final class Cvae implements LatentModel {
+public final class Cvae extends ModelBase<CvaeConfig> implements LatentModel {
     /** Examples per evaluation pass. */
     private static final int EVAL_BATCH = 1000;
 
-    private final Backend backend;
-    private final CvaeConfig cfg;
-    private final DType dtype;
     private final ConditionalElbo elbo;
-    private final Parameters params;
 
     private Cvae(Backend backend, CvaeConfig cfg, DType dtype, long seed) {
-        this.backend = backend;
-        this.cfg = cfg;
-        this.dtype = dtype;
+        super(backend, cfg, dtype, seed);
         this.elbo = network(cfg);
-        this.params = parameterLayout(cfg).build(backend, dtype, seed);
     }
 
     private static ConditionalElbo network(CvaeConfig cfg) {
@@ -56,26 +49,6 @@ public final class Cvae implements LatentModel {
     public static Cvae create(Backend backend, CvaeConfig cfg, DType dtype, long seed) {
         if (dtype != DType.F32 && dtype != DType.F64) throw new IllegalArgumentException("a model is F32 or F64, not " + dtype);
         return new Cvae(backend, cfg, dtype, seed);
-    }
-
-    @Override
-    public CvaeConfig config() {
-        return cfg;
-    }
-
-    @Override
-    public Backend backend() {
-        return backend;
-    }
-
-    @Override
-    public DType dtype() {
-        return dtype;
-    }
-
-    @Override
-    public Parameters parameters() {
-        return params;
     }
 
     @Override

@@ -32,20 +32,12 @@ import java.util.Map;
  * probabilities sigmoid(b_0 + W_0 h_0) at the bottom. The test figure is the mean-field up-down
  * reconstruction cross-entropy through the whole stack (negated).
  */
-public final class Dbn implements Generative, Reconstructing {
-    private final Backend backend;
-    private final DbnConfig cfg;
-    private final DType dtype;
-    private final Parameters params;
+public final class Dbn extends ModelBase<DbnConfig> implements Generative, Reconstructing {
     private final List<RbmLayer> layers = new ArrayList<>();
     private int sampleSteps;
 
     private Dbn(Backend backend, DbnConfig cfg, DType dtype, long seed) {
-        if (dtype != DType.F32 && dtype != DType.F64) throw new IllegalArgumentException("a model is F32 or F64, not " + dtype);
-        this.backend = backend;
-        this.cfg = cfg;
-        this.dtype = dtype;
-        this.params = parameterLayout(cfg).build(backend, dtype, seed);
+        super(backend, cfg, dtype, seed);
         for (int l = 0; l < cfg.layers(); l++) {
             layers.add(new RbmLayer(params, dtype, prefix(l), cfg.visibleOf(l), cfg.hidden()[l]));
         }
@@ -65,26 +57,6 @@ public final class Dbn implements Generative, Reconstructing {
 
     public static Dbn create(Backend backend, DbnConfig cfg, DType dtype, long seed) {
         return new Dbn(backend, cfg, dtype, seed);
-    }
-
-    @Override
-    public DbnConfig config() {
-        return cfg;
-    }
-
-    @Override
-    public Backend backend() {
-        return backend;
-    }
-
-    @Override
-    public DType dtype() {
-        return dtype;
-    }
-
-    @Override
-    public Parameters parameters() {
-        return params;
     }
 
     /** Layer l (0 at the bottom). */

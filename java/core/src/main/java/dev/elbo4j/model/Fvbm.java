@@ -25,18 +25,10 @@ import java.util.Map;
  * dW_ij = (E_model[x_i x_j] - mean_data x_i x_j) / 2 for i != j (0 on the diagonal). The loss
  * is -log p(x) per example, exactly; the test figure is the exact mean log p(x).
  */
-public final class Fvbm implements Generative {
-    private final Backend backend;
-    private final FvbmConfig cfg;
-    private final DType dtype;
-    private final Parameters params;
+public final class Fvbm extends ModelBase<FvbmConfig> implements Generative {
 
     private Fvbm(Backend backend, FvbmConfig cfg, DType dtype, long seed) {
-        if (dtype != DType.F32 && dtype != DType.F64) throw new IllegalArgumentException("a model is F32 or F64, not " + dtype);
-        this.backend = backend;
-        this.cfg = cfg;
-        this.dtype = dtype;
-        this.params = parameterLayout(cfg).build(backend, dtype, seed);
+        super(backend, cfg, dtype, seed);
     }
 
     /** visible_bias (d, 0), weight (d x d, 0). */
@@ -49,26 +41,6 @@ public final class Fvbm implements Generative {
 
     public static Fvbm create(Backend backend, FvbmConfig cfg, DType dtype, long seed) {
         return new Fvbm(backend, cfg, dtype, seed);
-    }
-
-    @Override
-    public FvbmConfig config() {
-        return cfg;
-    }
-
-    @Override
-    public Backend backend() {
-        return backend;
-    }
-
-    @Override
-    public DType dtype() {
-        return dtype;
-    }
-
-    @Override
-    public Parameters parameters() {
-        return params;
     }
 
     /**

@@ -46,23 +46,16 @@ import java.util.Map;
  *
  * <p>With w = 1, -U(x) is a lower bound on log p(x) (the test figure); -L(x, y) one on log p(x, y).
  */
-public final class M2 implements LatentModel {
+public final class M2 extends ModelBase<M2Config> implements LatentModel {
     private static final int EVAL_BATCH = 500;
 
-    private final Backend backend;
-    private final M2Config cfg;
-    private final DType dtype;
     private final Mlp classifier;
     private final ConditionalElbo elbo;
-    private final Parameters params;
 
     private M2(Backend backend, M2Config cfg, DType dtype, long seed) {
-        this.backend = backend;
-        this.cfg = cfg;
-        this.dtype = dtype;
+        super(backend, cfg, dtype, seed);
         this.classifier = classifier(cfg);
         this.elbo = network(cfg);
-        this.params = parameterLayout(cfg).build(backend, dtype, seed);
     }
 
     private static Mlp classifier(M2Config cfg) {
@@ -86,26 +79,6 @@ public final class M2 implements LatentModel {
     public static M2 create(Backend backend, M2Config cfg, DType dtype, long seed) {
         if (dtype != DType.F32 && dtype != DType.F64) throw new IllegalArgumentException("a model is F32 or F64, not " + dtype);
         return new M2(backend, cfg, dtype, seed);
-    }
-
-    @Override
-    public M2Config config() {
-        return cfg;
-    }
-
-    @Override
-    public Backend backend() {
-        return backend;
-    }
-
-    @Override
-    public DType dtype() {
-        return dtype;
-    }
-
-    @Override
-    public Parameters parameters() {
-        return params;
     }
 
     @Override

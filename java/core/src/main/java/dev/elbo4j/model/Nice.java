@@ -34,7 +34,7 @@ import java.util.Map;
  * grey levels then has log P(p) >= E_u log p(x) - D log 256, so bits per dimension are
  * (D log 256 - log p(x)) / (D log 2). The training loss is -log p(x) per example.
  */
-public final class Nice implements Generative {
+public final class Nice extends ModelBase<NiceConfig> implements Generative {
     /** log s of the even half. */
     public static final String SCALE_EVEN = "scale.even";
     /** log s of the odd half. */
@@ -42,19 +42,12 @@ public final class Nice implements Generative {
     /** Examples per evaluation chunk. */
     private static final int EVAL_BATCH = 500;
 
-    private final Backend backend;
-    private final NiceConfig cfg;
-    private final DType dtype;
     private final Mlp[] shifts;
-    private final Parameters params;
 
     private Nice(Backend backend, NiceConfig cfg, DType dtype, long seed) {
-        this.backend = backend;
-        this.cfg = cfg;
-        this.dtype = dtype;
+        super(backend, cfg, dtype, seed);
         this.shifts = new Mlp[cfg.couplings()];
         for (int i = 0; i < shifts.length; i++) shifts[i] = shift(cfg, i);
-        this.params = parameterLayout(cfg).build(backend, dtype, seed);
     }
 
     /** Even couplings read the even half and shift the odd one; odd couplings the reverse. */
@@ -80,26 +73,6 @@ public final class Nice implements Generative {
     public static Nice create(Backend backend, NiceConfig cfg, DType dtype, long seed) {
         if (dtype != DType.F32 && dtype != DType.F64) throw new IllegalArgumentException("a model is F32 or F64, not " + dtype);
         return new Nice(backend, cfg, dtype, seed);
-    }
-
-    @Override
-    public NiceConfig config() {
-        return cfg;
-    }
-
-    @Override
-    public Backend backend() {
-        return backend;
-    }
-
-    @Override
-    public DType dtype() {
-        return dtype;
-    }
-
-    @Override
-    public Parameters parameters() {
-        return params;
     }
 
     @Override

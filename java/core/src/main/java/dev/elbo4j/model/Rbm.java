@@ -25,20 +25,12 @@ import java.util.Map;
  * example); it is a monitor, not the likelihood: {@link dev.elbo4j.eval.Ais} estimates log Z and
  * with it log p(x) = -F(x) - log Z.
  */
-public final class Rbm implements Generative, Reconstructing {
-    private final Backend backend;
-    private final RbmConfig cfg;
-    private final DType dtype;
-    private final Parameters params;
+public final class Rbm extends ModelBase<RbmConfig> implements Generative, Reconstructing {
     private final RbmLayer layer;
     private int sampleSteps;
 
     private Rbm(Backend backend, RbmConfig cfg, DType dtype, long seed) {
-        if (dtype != DType.F32 && dtype != DType.F64) throw new IllegalArgumentException("a model is F32 or F64, not " + dtype);
-        this.backend = backend;
-        this.cfg = cfg;
-        this.dtype = dtype;
-        this.params = parameterLayout(cfg).build(backend, dtype, seed);
+        super(backend, cfg, dtype, seed);
         this.layer = new RbmLayer(params, dtype, "", cfg.inputDim(), cfg.hidden());
         this.sampleSteps = cfg.gibbsSteps();
     }
@@ -53,26 +45,6 @@ public final class Rbm implements Generative, Reconstructing {
     /** A freshly initialised RBM in F32 or F64, weights drawn from {@code seed}. */
     public static Rbm create(Backend backend, RbmConfig cfg, DType dtype, long seed) {
         return new Rbm(backend, cfg, dtype, seed);
-    }
-
-    @Override
-    public RbmConfig config() {
-        return cfg;
-    }
-
-    @Override
-    public Backend backend() {
-        return backend;
-    }
-
-    @Override
-    public DType dtype() {
-        return dtype;
-    }
-
-    @Override
-    public Parameters parameters() {
-        return params;
     }
 
     /** The RBM's weights and biases with their operations. */

@@ -27,24 +27,17 @@ import java.util.Map;
  * {@code encoder.i.weight|bias}, {@code decoder.i.weight|bias} and, for a learned-variance
  * Gaussian, {@code decoder.logvar}; the encoder's last layer emits [mu, log sigma^2].
  */
-public final class Vae implements LatentModel {
+public final class Vae extends ModelBase<VaeConfig> implements LatentModel {
     /** Name of the learned per-pixel log sigma^2 of the Gaussian decoder. */
     public static final String LOGVAR = "decoder.logvar";
 
-    private final Backend backend;
-    private final VaeConfig cfg;
-    private final DType dtype;
     private final Mlp encoder;
     private final Mlp decoder;
-    private final Parameters params;
 
     private Vae(Backend backend, VaeConfig cfg, DType dtype, long seed) {
-        this.backend = backend;
-        this.cfg = cfg;
-        this.dtype = dtype;
+        super(backend, cfg, dtype, seed);
         this.encoder = encoder(cfg);
         this.decoder = decoder(cfg);
-        this.params = parameterLayout(cfg).build(backend, dtype, seed);
     }
 
     private static Mlp encoder(VaeConfig cfg) {
@@ -79,26 +72,6 @@ public final class Vae implements LatentModel {
     public static Vae create(Backend backend, VaeConfig cfg, DType dtype, long seed) {
         if (dtype != DType.F32 && dtype != DType.F64) throw new IllegalArgumentException("a model is F32 or F64, not " + dtype);
         return new Vae(backend, cfg, dtype, seed);
-    }
-
-    @Override
-    public VaeConfig config() {
-        return cfg;
-    }
-
-    @Override
-    public Backend backend() {
-        return backend;
-    }
-
-    @Override
-    public DType dtype() {
-        return dtype;
-    }
-
-    @Override
-    public Parameters parameters() {
-        return params;
     }
 
     public Mlp encoder() {

@@ -1,0 +1,54 @@
+package dev.elbo4j.model;
+
+import dev.elbo4j.backend.Backend;
+import dev.elbo4j.nn.Parameters;
+import dev.elbo4j.tensor.DType;
+
+/**
+ * What every model family holds the same way: its backend, architecture, precision and the flat
+ * parameter buffer built from {@link ModelConfig#parameterLayout()}. Families extend it and add
+ * their networks and their {@link TrainStep}.
+ *
+ * @param <C> the family's config
+ */
+public abstract class ModelBase<C extends ModelConfig> implements Model {
+    protected final Backend backend;
+    protected final C cfg;
+    protected final DType dtype;
+    protected final Parameters params;
+
+    /** Allocates the parameters of {@code cfg} on {@code backend}, initialised from {@code seed}. */
+    protected ModelBase(Backend backend, C cfg, DType dtype, long seed) {
+        if (dtype != DType.F32 && dtype != DType.F64) throw new IllegalArgumentException("a model is F32 or F64, not " + dtype);
+        this.backend = backend;
+        this.cfg = cfg;
+        this.dtype = dtype;
+        this.params = cfg.parameterLayout().build(backend, dtype, seed);
+    }
+
+    @Override
+    public C config() {
+        return cfg;
+    }
+
+    @Override
+    public Backend backend() {
+        return backend;
+    }
+
+    @Override
+    public DType dtype() {
+        return dtype;
+    }
+
+    @Override
+    public Parameters parameters() {
+        return params;
+    }
+
+    /** Frees the parameters; families with more device memory free it too. */
+    @Override
+    public void close() {
+        params.close();
+    }
+}
