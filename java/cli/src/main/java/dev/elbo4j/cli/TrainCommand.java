@@ -175,6 +175,7 @@ final class TrainCommand implements Callable<Integer> {
              Trainer trainer = new Trainer(vae, train, test, tc);
              RunLog log = new RunLog(out.resolve("log.jsonl"))) {
             if (from != null) from.restoreTraining(trainer);
+            else vae.initializeFrom(train);
             trainer.onNonFinite(nanPolicy);
             err.printf(Locale.ROOT, "elbo4j train: %s%n  data %s: %d train, %d test examples; %s%n  %s, %d epochs, batch %d, "
                             + "Adam lr %s, %s binarisation, seed %d%n",

@@ -36,6 +36,12 @@ public final class Dbn extends ModelBase<DbnConfig> implements Generative, Recon
     private final List<RbmLayer> layers = new ArrayList<>();
     private int sampleSteps;
 
+    /** The first layer's visible biases start at the data's log-odds, as in {@link Rbm#initializeFrom}. */
+    @Override
+    public void initializeFrom(dev.elbo4j.io.Dataset train) {
+        backend.write(params.value(prefix(0) + "visible_bias"), RbmLayer.logOdds(train, cfg.inputDim()));
+    }
+
     private Dbn(Backend backend, DbnConfig cfg, DType dtype, long seed) {
         super(backend, cfg, dtype, seed);
         for (int l = 0; l < cfg.layers(); l++) {

@@ -43,6 +43,14 @@ public interface Model extends AutoCloseable {
         return Map.of();
     }
 
+    /**
+     * A data-dependent initialisation before the first step of a new run (not of a resumed one):
+     * e.g. an RBM starts its visible biases at the training data's log-odds (Hinton's practical
+     * guide, section 8). The default does nothing. {@code train} calls it for new runs.
+     */
+    default void initializeFrom(dev.elbo4j.io.Dataset train) {
+    }
+
     @Override
     void close();
 }

@@ -42,6 +42,17 @@ public final class Rbm extends ModelBase<RbmConfig> implements Generative, Recon
         return pb;
     }
 
+    /**
+     * Sets the visible biases to log(p_i / (1 - p_i)), p_i the mean intensity of pixel i over
+     * {@code train} (0..255 scaled to [0, 1], clamped to [1e-3, 1 - 1e-3]): the model starts from
+     * the data's pixel marginals instead of 0.5 everywhere (Hinton, "A practical guide to training
+     * RBMs", section 8), so Gibbs chains do not settle in grey states.
+     */
+    @Override
+    public void initializeFrom(dev.elbo4j.io.Dataset train) {
+        backend.write(params.value("visible_bias"), RbmLayer.logOdds(train, cfg.inputDim()));
+    }
+
     /** A freshly initialised RBM in F32 or F64, weights drawn from {@code seed}. */
     public static Rbm create(Backend backend, RbmConfig cfg, DType dtype, long seed) {
         return new Rbm(backend, cfg, dtype, seed);

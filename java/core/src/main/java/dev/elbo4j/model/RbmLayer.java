@@ -228,4 +228,17 @@ public final class RbmLayer {
             for (Tensor t : new Tensor[]{hAct, ph0, hs, vAct, vk, phk, ones, rowLoss, chain}) t.close();
         }
     }
+
+    /** Per-pixel log-odds of the mean intensity of {@code data} (clamped to [1e-3, 1 - 1e-3]), as doubles. */
+    static double[] logOdds(dev.elbo4j.io.Dataset data, int dim) {
+        if (data.dim() != dim) throw new IllegalArgumentException("data has " + data.dim() + " pixels, the model " + dim);
+        if (data.n() == 0) throw new IllegalArgumentException("cannot initialise from an empty data set");
+        double[] b = new double[dim];
+        for (int i = 0; i < data.n(); i++) for (int d = 0; d < dim; d++) b[d] += data.pixel(i, d);
+        for (int d = 0; d < dim; d++) {
+            double p = Math.min(1 - 1e-3, Math.max(1e-3, b[d] / (255.0 * data.n())));
+            b[d] = Math.log(p / (1 - p));
+        }
+        return b;
+    }
 }
