@@ -94,7 +94,6 @@ public final class Autoencoder extends ModelBase<AutoencoderConfig> implements R
 
     /** A freshly initialised model in F32 or F64 (F64 for gradient checks on the CPU), parameters drawn from {@code seed}. */
     public static Autoencoder create(Backend backend, AutoencoderConfig cfg, DType dtype, long seed) {
-        if (dtype != DType.F32 && dtype != DType.F64) throw new IllegalArgumentException("a model is F32 or F64, not " + dtype);
         return new Autoencoder(backend, cfg, dtype, seed);
     }
 
