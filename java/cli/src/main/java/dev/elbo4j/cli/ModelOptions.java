@@ -139,8 +139,6 @@ final class ModelOptions {
                 .sparsity(rho, w).build();
     }
 
-    // ---- end ae
-
     // ---- cvae and m2 ---------------------------------------------------------------------------
     @Option(names = "--classes", paramLabel = "C", defaultValue = "10",
             description = "cvae, m2: classes of the one-hot label; every label of the data must be below C (default: ${DEFAULT-VALUE}).")
@@ -155,8 +153,6 @@ final class ModelOptions {
     @Option(names = "--classifier-hidden", paramLabel = "H", split = ",",
             description = "m2: hidden sizes of the classifier q(y|x), comma-separated (default: those of --hidden).")
     int[] classifierHidden;
-
-    // ---- end cvae and m2
 
     // ---- rbm, dbn, fvbm ------------------------------------------------------------------------
     // rbm: --hidden H (one size); dbn: --hidden H1,H2,... bottom up; fvbm: no size (d = the pixels, <= 20).
@@ -173,8 +169,6 @@ final class ModelOptions {
                     + "(default: ${DEFAULT-VALUE}, 10 epochs of MNIST at batch 100).")
     int layerSteps;
 
-    // ---- end rbm, dbn, fvbm
-
     // ---- nice and flows ------------------------------------------------------------------------
     @Option(names = "--flow", paramLabel = "FLOW",
             description = "vae: normalizing flow after the Gaussian posterior: none or planar (default: none).")
@@ -188,8 +182,6 @@ final class ModelOptions {
             description = "nice: prior of the latent space, logistic or gaussian (default: ${DEFAULT-VALUE}).")
     String prior;
 
-    // ---- end nice and flows
-
     /** The model the flags describe, for inputs of {@code inputDim} pixels. */
     ModelConfig config(int inputDim) {
         try {
@@ -197,19 +189,15 @@ final class ModelOptions {
             rejectFlowFlags(model);
             return switch (model) {
                 case "vae" -> flows(vae(inputDim));
-                // case "ae"
                 case "ae" -> ae(inputDim);
 
-                // case "cvae", "m2"
                 case "cvae" -> cvae(inputDim);
                 case "m2" -> m2(inputDim);
 
-                // case "rbm", "dbn", "fvbm"
                 case "rbm" -> rbm(inputDim);
                 case "dbn" -> new dev.elbo4j.model.DbnConfig(inputDim, hidden, cdK, pcd, layerSteps, gibbsSteps);
                 case "fvbm" -> new dev.elbo4j.model.FvbmConfig(inputDim);
 
-                // case "nice"
                 case "nice" -> nice(inputDim);
 
                 default -> throw new Main.UsageException("--model must be one of " + String.join(", ", MODELS) + ", got '" + model + "'");
@@ -228,9 +216,6 @@ final class ModelOptions {
         return dec;
     }
 
-    // builders of ae
-
-    // builders of cvae and m2
     private dev.elbo4j.model.CvaeConfig cvae(int inputDim) {
         return new dev.elbo4j.model.CvaeConfig(inputDim, classes, hidden, latent, decoderHidden(), Activation.parse(activation),
                 Likelihood.parse(likelihood, sigma), samples, beta);
@@ -245,14 +230,11 @@ final class ModelOptions {
                 betaGiven ? beta : dev.elbo4j.model.M2Config.DEFAULT_BETA);
     }
 
-    // builders of rbm, dbn, fvbm
     private dev.elbo4j.model.RbmConfig rbm(int inputDim) {
         if (hidden.length != 1) throw new Main.UsageException("--hidden: an rbm has one hidden layer, got " + hidden.length
                 + " sizes (use --model dbn for a stack)");
         return new dev.elbo4j.model.RbmConfig(inputDim, hidden[0], cdK, pcd, gibbsSteps);
     }
-
-    // builders of nice
 
     /** NICE with --couplings shift MLPs of the --hidden sizes and the --prior. */
     private NiceConfig nice(int inputDim) {

@@ -154,8 +154,7 @@ public interface Backend extends AutoCloseable {
      */
     void gather(Tensor dataset, Tensor index, int from, Binarization mode, RngKey key, Tensor out);
 
-    // ==== autoencoder.cu: denoising and sparse autoencoders (issue 6) ====
-    // (methods of this group go below this line)
+    // ---- autoencoder.cu: denoising and sparse autoencoders (issue 6) ----
 
     /**
      * Input corruption of a denoising autoencoder: out (R x D, same dtype and shape as x) gets, for
@@ -188,10 +187,7 @@ public interface Backend extends AutoCloseable {
      */
     void sparsityBackward(Tensor rhoHat, double rho, double scale, Tensor dCode);
 
-    // ==== end of autoencoder.cu ====
-
-    // ==== iwae.cu: importance-weighted objective (issue 6) ====
-    // (methods of this group go below this line)
+    // ---- iwae.cu: importance-weighted objective (issue 6) ----
 
     /**
      * The importance weights and the loss of the IWAE bound (Burda et al. 2015). {@code rowLoss}
@@ -229,10 +225,7 @@ public interface Backend extends AutoCloseable {
      */
     void iwaeLatentBackward(Tensor stats, Tensor eps, Tensor z, Tensor dz, Tensor weights, double scale, Tensor dStats);
 
-    // ==== end of iwae.cu ====
-
-    // ==== classify.cu: conditional and semi-supervised models (issue 6) ====
-    // (methods of this group go below this line)
+    // ---- classify.cu: conditional and semi-supervised models (issue 6) ----
 
     /**
      * Softmax cross-entropy of each row, with its gradient. {@code logits} and {@code target} are
@@ -272,11 +265,7 @@ public interface Backend extends AutoCloseable {
      */
     void latentBackwardRows(Tensor stats, Tensor eps, Tensor dz, Tensor klWeights, double klScale, Tensor dStats);
 
-    // ==== end of classify.cu ====
-
-
-    // ==== rbm.cu: RBMs, Gibbs sampling, AIS (issue 7) ====
-    // (methods of this group go below this line)
+    // ---- rbm.cu: RBMs, Gibbs sampling, AIS (issue 7) ----
 
     /**
      * One half-sweep of block Gibbs sampling in a binary RBM, fused (the product before it, v W or
@@ -309,10 +298,7 @@ public interface Backend extends AutoCloseable {
      */
     void rbmFreeEnergy(Tensor v, Tensor hAct, Tensor visBias, Tensor hidBias, double beta, Tensor base, Tensor out);
 
-    // ==== end of rbm.cu ====
-
-    // ==== flow.cu: planar and NICE flows (issue 7) ====
-    // (methods of this group go below this line)
+    // ---- flow.cu: planar and NICE flows (issue 7) ----
 
     /**
      * The K-step planar flow (Rezende and Mohamed 2015) on R = L*B rows of z0 (R x Z); {@code u},
@@ -339,7 +325,6 @@ public interface Backend extends AutoCloseable {
      */
     void planarBackward(Tensor z0, Tensor u, Tensor w, Tensor b, Tensor dzK, double weight,
                         Tensor dz0, Tensor dU, Tensor dW, Tensor dB, Tensor scratch);
-
 
     /**
      * NICE input: splits x (N x D, F32/F64, values pixel/255) into its even columns a (N x ceil(D/2),
@@ -371,7 +356,6 @@ public interface Backend extends AutoCloseable {
      * that element's Philox word), or standard normal z (the normals of {@link #normal}).
      */
     void nicePriorSample(RngKey key, Tensor s, boolean logistic, Tensor h);
-    // ==== end of flow.cu ====
 
     @Override
     void close();

@@ -21,23 +21,13 @@ public final class ModelConfigs {
         String type = JsonFields.string(m, "type");
         return switch (type) {
             case "vae" -> VaeConfig.fromJson(m);
-            // autoencoders (ae)
             case "ae" -> AutoencoderConfig.fromJson(m);
-
-            // conditional VAE (cvae)
             case "cvae" -> CvaeConfig.fromJson(m);
-
-            // semi-supervised M2 (m2)
             case "m2" -> M2Config.fromJson(m);
-
-            // RBM, DBN, fully visible BM (rbm, dbn, fvbm)
+            case "nice" -> NiceConfig.fromJson(m);
             case "rbm" -> RbmConfig.fromJson(m);
             case "dbn" -> DbnConfig.fromJson(m);
             case "fvbm" -> FvbmConfig.fromJson(m);
-
-            // NICE flow (nice)
-            case "nice" -> NiceConfig.fromJson(m);
-
             default -> throw new IllegalArgumentException("unknown model type '" + type + "' (known: "
                     + String.join(", ", TYPES) + ")");
         };

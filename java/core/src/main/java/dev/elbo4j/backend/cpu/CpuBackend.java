@@ -245,8 +245,7 @@ public final class CpuBackend implements Backend {
         CpuData.gather(d, i, from, mode, key, floating(out, "out"));
     }
 
-    // ==== autoencoder.cu: denoising and sparse autoencoders (issue 6) ====
-    // (methods of this group go below this line)
+    // ---- autoencoder.cu: denoising and sparse autoencoders (issue 6) ----
 
     @Override
     public void corrupt(dev.elbo4j.backend.Corruption kind, double level, RngKey key, Tensor x, Tensor out) {
@@ -265,10 +264,7 @@ public final class CpuBackend implements Backend {
         CpuAutoencoder.sparsityBackward(floating(rhoHat, "rhoHat"), rho, scale, floating(dCode, "dCode"));
     }
 
-    // ==== end of autoencoder.cu ====
-
-    // ==== iwae.cu: importance-weighted objective (issue 6) ====
-    // (methods of this group go below this line)
+    // ---- iwae.cu: importance-weighted objective (issue 6) ----
 
     @Override
     public void iwaeWeights(Tensor rowLoss, Tensor logRatio, Tensor weights, Tensor loss) {
@@ -288,10 +284,7 @@ public final class CpuBackend implements Backend {
                 floating(weights, "weights"), scale, floating(dStats, "dStats"));
     }
 
-    // ==== end of iwae.cu ====
-
-    // ==== classify.cu: conditional and semi-supervised models (issue 6) ====
-    // (methods of this group go below this line)
+    // ---- classify.cu: conditional and semi-supervised models (issue 6) ----
 
     @Override
     public void softmaxCrossEntropy(Tensor logits, Tensor target, double gradScale, Tensor loss, Tensor dLogits) {
@@ -317,11 +310,7 @@ public final class CpuBackend implements Backend {
                 floating(klWeights, "klWeights"), klScale, floating(dStats, "dStats"));
     }
 
-    // ==== end of classify.cu ====
-
-
-    // ==== rbm.cu: RBMs, Gibbs sampling, AIS (issue 7) ====
-    // (methods of this group go below this line)
+    // ---- rbm.cu: RBMs, Gibbs sampling, AIS (issue 7) ----
 
     @Override
     public void rbmGibbsHalf(Tensor act, Tensor bias, double beta, Tensor base, RngKey key, Tensor prob, Tensor sample) {
@@ -335,10 +324,7 @@ public final class CpuBackend implements Backend {
                 beta, base == null ? null : floating(base, "base"), floating(out, "out"));
     }
 
-    // ==== end of rbm.cu ====
-
-    // ==== flow.cu: planar and NICE flows (issue 7) ====
-    // (methods of this group go below this line)
+    // ---- flow.cu: planar and NICE flows (issue 7) ----
 
     @Override
     public void planarForward(Tensor z0, Tensor u, Tensor w, Tensor b, Tensor zK, Tensor logDet, Tensor kl, Tensor logRatio) {
@@ -354,7 +340,6 @@ public final class CpuBackend implements Backend {
                 weight, floating(dz0, "dz0"), floating(dU, "dU"), floating(dW, "dW"), floating(dB, "dB"),
                 floating(scratch, "scratch"));
     }
-
 
     @Override
     public void niceSplit(Tensor x, RngKey key, Tensor a, Tensor b) {
@@ -377,7 +362,6 @@ public final class CpuBackend implements Backend {
     public void nicePriorSample(RngKey key, Tensor s, boolean logistic, Tensor h) {
         CpuFlow.nicePriorSample(key, floating(s, "s"), logistic, floating(h, "h"));
     }
-    // ==== end of flow.cu ====
 
     @Override
     public void close() {

@@ -921,8 +921,7 @@ public final class CudaBackend implements Backend {
         throw new IllegalArgumentException(what + " must be F32, got " + d.dtype());
     }
 
-    // ==== autoencoder.cu: denoising and sparse autoencoders (issue 6) ====
-    // (methods of this group go below this line)
+    // ---- autoencoder.cu: denoising and sparse autoencoders (issue 6) ----
 
     /** {@link Backend#corrupt} with {@code elbo4j_corrupt_f32}: one thread per Philox block of four elements. */
     @Override
@@ -978,10 +977,7 @@ public final class CudaBackend implements Backend {
         launch(Kernels.SPARSITY_BACKWARD, Kernels.blocks(n, Kernels.BLOCK_ELEMENTWISE, maxBlocks));
     }
 
-    // ==== end of autoencoder.cu ====
-
-    // ==== iwae.cu: importance-weighted objective (issue 6) ====
-    // (methods of this group go below this line)
+    // ---- iwae.cu: importance-weighted objective (issue 6) ----
 
     @Override
     public void iwaeWeights(Tensor rowLoss, Tensor logRatio, Tensor weights, Tensor loss) {
@@ -1048,10 +1044,7 @@ public final class CudaBackend implements Backend {
         launch(Kernels.IWAE_LATENT_BACKWARD, Kernels.blocks((long) b * zd, Kernels.BLOCK_ELEMENTWISE, maxBlocks));
     }
 
-    // ==== end of iwae.cu ====
-
-    // ==== classify.cu: conditional and semi-supervised models (issue 6) ====
-    // (methods of this group go below this line)
+    // ---- classify.cu: conditional and semi-supervised models (issue 6) ----
 
     @Override
     public void softmaxCrossEntropy(Tensor logits, Tensor target, double gradScale, Tensor loss, Tensor dLogits) {
@@ -1117,11 +1110,7 @@ public final class CudaBackend implements Backend {
         launch(Kernels.LATENT_BACKWARD_ROWS, Kernels.blocks((long) r * zd, Kernels.BLOCK_ELEMENTWISE, maxBlocks));
     }
 
-    // ==== end of classify.cu ====
-
-
-    // ==== rbm.cu: RBMs, Gibbs sampling, AIS (issue 7) ====
-    // (methods of this group go below this line)
+    // ---- rbm.cu: RBMs, Gibbs sampling, AIS (issue 7) ----
 
     @Override
     public void rbmGibbsHalf(Tensor act, Tensor bias, double beta, Tensor base, RngKey key, Tensor prob, Tensor sample) {
@@ -1164,10 +1153,7 @@ public final class CudaBackend implements Backend {
         launch(Kernels.RBM_FREE_ENERGY, Math.min(rows, 65_535));
     }
 
-    // ==== end of rbm.cu ====
-
-    // ==== flow.cu: planar and NICE flows (issue 7) ====
-    // (methods of this group go below this line)
+    // ---- flow.cu: planar and NICE flows (issue 7) ----
 
     @Override
     public void planarForward(Tensor z0, Tensor u, Tensor w, Tensor b, Tensor zK, Tensor logDet, Tensor kl, Tensor logRatio) {
@@ -1237,7 +1223,6 @@ public final class CudaBackend implements Backend {
         }
     }
 
-
     @Override
     public void niceSplit(Tensor x, RngKey key, Tensor a, Tensor b) {
         DeviceTensor xx = f32(x, "x"), aa = f32(a, "a"), bb = f32(b, "b");
@@ -1296,7 +1281,6 @@ public final class CudaBackend implements Backend {
         key(key);
         launch(Kernels.NICE_PRIOR_SAMPLE, Kernels.blocks(Kernels.ceilDiv(hh.size(), 4), Kernels.BLOCK_ELEMENTWISE, maxBlocks));
     }
-    // ==== end of flow.cu ====
 
     /** Frees every device object of this backend and releases the context; idempotent. */
     @Override

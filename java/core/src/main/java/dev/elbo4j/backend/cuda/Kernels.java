@@ -90,8 +90,7 @@ public final class Kernels {
     // memory.cu
     public static final KernelSpec FILL_U64 = KernelSpec.of("memory.cu", "elbo4j_fill_u64", BLOCK_ELEMENTWISE, PTR, I64, I64);
 
-    // ==== autoencoder.cu: denoising and sparse autoencoders (issue 6) ====
-    // (methods of this group go below this line)
+    // ---- autoencoder.cu: denoising and sparse autoencoders (issue 6) ----
     public static final KernelSpec CORRUPT = KernelSpec.of("autoencoder.cu", "elbo4j_corrupt_f32",
             BLOCK_ELEMENTWISE, withKey(PTR, PTR, I64, I32, F64));
     public static final KernelSpec SPARSITY_FORWARD = KernelSpec.of("autoencoder.cu", "elbo4j_sparsity_forward_f32",
@@ -99,10 +98,7 @@ public final class Kernels {
     public static final KernelSpec SPARSITY_BACKWARD = KernelSpec.of("autoencoder.cu", "elbo4j_sparsity_backward_f32",
             BLOCK_ELEMENTWISE, PTR, PTR, I32, I32, F64, F64);
 
-    // ==== end of autoencoder.cu ====
-
-    // ==== iwae.cu: importance-weighted objective (issue 6) ====
-    // (methods of this group go below this line)
+    // ---- iwae.cu: importance-weighted objective (issue 6) ----
     public static final KernelSpec IWAE_WEIGHTS = KernelSpec.of("iwae.cu", "elbo4j_iwae_weights_f32",
             BLOCK_ELEMENTWISE, PTR, PTR, PTR, PTR, I32, I32);
     public static final KernelSpec IWAE_DLOGVAR = KernelSpec.of("iwae.cu", "elbo4j_iwae_dlogvar_f32",
@@ -112,10 +108,7 @@ public final class Kernels {
     public static final KernelSpec IWAE_LATENT_BACKWARD = KernelSpec.of("iwae.cu", "elbo4j_iwae_latent_backward_f32",
             BLOCK_ELEMENTWISE, PTR, PTR, PTR, PTR, PTR, PTR, I32, I32, I32, F64);
 
-    // ==== end of iwae.cu ====
-
-    // ==== classify.cu: conditional and semi-supervised models (issue 6) ====
-    // (methods of this group go below this line)
+    // ---- classify.cu: conditional and semi-supervised models (issue 6) ----
     public static final KernelSpec SOFTMAX_XENT = KernelSpec.of("classify.cu", "elbo4j_softmax_xent_f32",
             BLOCK_ELEMENTWISE, PTR, PTR, PTR, PTR, I32, I32, F64);
     public static final KernelSpec UNLABELLED_BOUND = KernelSpec.of("classify.cu", "elbo4j_unlabelled_bound_f32",
@@ -125,11 +118,7 @@ public final class Kernels {
     public static final KernelSpec LATENT_BACKWARD_ROWS = KernelSpec.of("classify.cu", "elbo4j_latent_backward_rows_f32",
             BLOCK_ELEMENTWISE, PTR, PTR, PTR, PTR, PTR, I32, I32, F64);
 
-    // ==== end of classify.cu ====
-
-
-    // ==== rbm.cu: RBMs, Gibbs sampling, AIS (issue 7) ====
-    // (methods of this group go below this line)
+    // ---- rbm.cu: RBMs, Gibbs sampling, AIS (issue 7) ----
 
     /** Fused Gibbs half-sweep: logit in place, sigmoid, Bernoulli draw (one thread per Philox block of 4 elements). */
     public static final KernelSpec RBM_GIBBS = KernelSpec.of("rbm.cu", "elbo4j_rbm_gibbs_f32",
@@ -138,10 +127,7 @@ public final class Kernels {
     public static final KernelSpec RBM_FREE_ENERGY = KernelSpec.of("rbm.cu", "elbo4j_rbm_free_energy_f32",
             BLOCK_ROW, PTR, PTR, PTR, PTR, PTR, PTR, I32, I32, I32, F64);
 
-    // ==== end of rbm.cu ====
-
-    // ==== flow.cu: planar and NICE flows (issue 7) ====
-    // (methods of this group go below this line)
+    // ---- flow.cu: planar and NICE flows (issue 7) ----
     /** Planar flow forward, one thread per row: z0, u, w, b, zK, logDet, logRatio; rows, Z, K. */
     public static final KernelSpec PLANAR_FORWARD = KernelSpec.of("flow.cu", "elbo4j_planar_forward_f32",
             BLOCK_ELEMENTWISE, PTR, PTR, PTR, PTR, PTR, PTR, PTR, I32, I32, I32);
@@ -169,7 +155,6 @@ public final class Kernels {
     /** NICE prior samples, one thread per Philox block: s, h; rows, cols, logistic; key. */
     public static final KernelSpec NICE_PRIOR_SAMPLE = KernelSpec.of("flow.cu", "elbo4j_nice_prior_sample_f32",
             BLOCK_ELEMENTWISE, withKey(PTR, PTR, I32, I32, I32));
-    // ==== end of flow.cu ====
 
     /** All entry points; the backend resolves each one when it loads the module. */
     public static final List<KernelSpec> ALL = List.of(
@@ -180,19 +165,19 @@ public final class Kernels {
             ADAM, GATHER,
             SUM_F32, SUM_F64, SUM_I32, SUM_U8,
             FILL_U64
-            // autoencoder.cu entries
+            // autoencoder.cu
             , CORRUPT, SPARSITY_FORWARD, SPARSITY_BACKWARD
 
-            // iwae.cu entries
+            // iwae.cu
             , IWAE_WEIGHTS, IWAE_DLOGVAR, IWAE_SCALE_ROWS, IWAE_LATENT_BACKWARD
 
-            // classify.cu entries
+            // classify.cu
             , SOFTMAX_XENT, UNLABELLED_BOUND, SCALE_ROWS, LATENT_BACKWARD_ROWS
 
-            // rbm.cu entries
+            // rbm.cu
             , RBM_GIBBS, RBM_FREE_ENERGY
 
-            // flow.cu entries
+            // flow.cu
             , PLANAR_FORWARD, PLANAR_KL, PLANAR_BACKWARD, PLANAR_REDUCE
             , NICE_SPLIT, NICE_ADD, NICE_PRIOR_ROWS, NICE_PRIOR_DS, NICE_PRIOR_SAMPLE
     );

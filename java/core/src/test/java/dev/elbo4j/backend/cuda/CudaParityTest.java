@@ -873,8 +873,6 @@ class CudaParityTest {
         }
     }
 
-    // ==== end of classify.cu ====
-
     static double[] toDouble(float[] f) {
         double[] d = new double[f.length];
         for (int i = 0; i < f.length; i++) d[i] = f[i];
