@@ -34,6 +34,7 @@ RUNS=(
   "rbm|--model rbm --hidden 500"
   "rbm-pcd|--model rbm --hidden 500 --pcd"
   "dbn|--model dbn --hidden 500,500 --layer-steps 2345"
+  "fvbm-4x4|--model fvbm --downsample 4x4"
 )
 # Runs whose checkpoint also gets `elbo4j eval` (AIS for RBMs: log Z and the test log p(x)).
 EVAL=(rbm rbm-pcd)

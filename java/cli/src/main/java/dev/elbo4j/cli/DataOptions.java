@@ -23,6 +23,12 @@ final class DataOptions {
             description = "Folder holding the named data sets (default: $ELBO4J_DATA, else ./data).")
     Path root;
 
+    @Option(names = "--downsample", paramLabel = "RxC",
+            description = "Shrink every image to R x C pixels by block means (e.g. 4x4 for a fully visible Boltzmann "
+                    + "machine, which needs <= 20 pixels); R and C must divide the image size. Give it again to eval, "
+                    + "sample and reconstruct a model trained so.")
+    String downsample;
+
     Path resolve() {
         if (dir != null) {
             if (!Files.isDirectory(dir)) throw new Main.UsageException("--data " + dir + ": not a folder");
@@ -43,7 +49,24 @@ final class DataOptions {
 
     Dataset load(String split, int limit) throws IOException {
         Dataset d = Dataset.loadDir(resolve(), split);
-        return limit > 0 && limit < d.n() ? d.subset(limit) : d;
+        d = limit > 0 && limit < d.n() ? d.subset(limit) : d;
+        if (downsample != null) {
+            String[] rc = downsample.toLowerCase(java.util.Locale.ROOT).split("x");
+            int r, c;
+            try {
+                if (rc.length != 2) throw new NumberFormatException();
+                r = Integer.parseInt(rc[0].trim());
+                c = Integer.parseInt(rc[1].trim());
+            } catch (NumberFormatException e) {
+                throw new Main.UsageException("--downsample must be ROWSxCOLS, e.g. 4x4; got '" + downsample + "'");
+            }
+            try {
+                d = d.downsample(r, c);
+            } catch (IllegalArgumentException e) {
+                throw new Main.UsageException("--downsample: " + e.getMessage());
+            }
+        }
+        return d;
     }
 
     /** Loads a split and checks it fits a model taking {@code inputDim} pixels per example. */
@@ -51,7 +74,8 @@ final class DataOptions {
         Dataset d = load(split, limit);
         if (d.dim() != inputDim) {
             throw new Main.UsageException("the model takes " + inputDim + " pixels per example, " + name() + " has "
-                    + d.dim() + " (" + d.rows() + "x" + d.cols() + ")");
+                    + d.dim() + " (" + d.rows() + "x" + d.cols() + ")"
+                    + (downsample == null && inputDim < d.dim() ? "; a model trained on smaller images needs --downsample" : ""));
         }
         return d;
     }

@@ -146,6 +146,33 @@ public record Dataset(byte[] images, byte[] labels, int n, int rows, int cols) {
         return new Dataset(im, lab, count, rows, cols);
     }
 
+    /**
+     * The images shrunk to {@code newRows x newCols} by block means (average pooling over
+     * (rows/newRows) x (cols/newCols) blocks, rounded to the nearest level), labels kept: how a
+     * small model (a fully visible Boltzmann machine, d <= 20) sees MNIST. The sizes must divide
+     * the image's.
+     */
+    public Dataset downsample(int newRows, int newCols) {
+        if (newRows < 1 || newCols < 1 || rows % newRows != 0 || cols % newCols != 0) {
+            throw new IllegalArgumentException("cannot downsample " + rows + "x" + cols + " images to " + newRows + "x"
+                    + newCols + ": the new sizes must divide the old ones");
+        }
+        int br = rows / newRows, bc = cols / newCols, d = newRows * newCols;
+        byte[] px = new byte[n * d];
+        for (int i = 0; i < n; i++) {
+            for (int r = 0; r < newRows; r++) {
+                for (int c = 0; c < newCols; c++) {
+                    int sum = 0;
+                    for (int y = 0; y < br; y++) {
+                        for (int x = 0; x < bc; x++) sum += pixel(i, (r * br + y) * cols + c * bc + x);
+                    }
+                    px[i * d + r * newCols + c] = (byte) Math.round(sum / (double) (br * bc));
+                }
+            }
+        }
+        return new Dataset(px, labels, n, newRows, newCols);
+    }
+
     /** The images at {@code indices} (and their labels), in that order, copied. */
     public Dataset pick(int[] indices) {
         int d = dim();
