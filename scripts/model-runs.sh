@@ -32,12 +32,13 @@ RUNS=(
   "vae-planar10|--model vae --flow planar --flow-steps 10"
   "nice|--model nice --binarize none"
   "rbm|--model rbm --hidden 500"
-  "rbm-pcd|--model rbm --hidden 500 --pcd"
+  "rbm-cd1|--model rbm --hidden 500 --cd-k 1"
+  "rbm-pcd|--model rbm --hidden 500 --pcd --cd-k 1"
   "dbn|--model dbn --hidden 500,500 --layer-steps 2345"
   "fvbm-4x4|--model fvbm --downsample 4x4"
 )
 # Runs whose checkpoint also gets `elbo4j eval` (AIS for RBMs: log Z and the test log p(x)).
-EVAL=(rbm rbm-pcd)
+EVAL=(rbm rbm-cd1 rbm-pcd)
 
 want=("$@")
 selected() {
