@@ -102,7 +102,7 @@ class EnergyCliTest {
         CliTest.Result r = CliTest.run(train(data, tmp.resolve("rbm-pcd"), "--model", "rbm", "--hidden", "24", "--pcd",
                 "--epochs", "1", "--gibbs-steps", "10"));
         assertEquals(0, r.code(), r.err());
-        assertTrue(r.err().contains("RBM 784-24, PCD-1"), r.err());
+        assertTrue(r.err().contains("RBM 784-24, PCD-5"), "CD-5 is the default: " + r.err());
 
         Path dbn = tmp.resolve("dbn");
         r = CliTest.run(train(data, dbn, "--model", "dbn", "--hidden", "40,20", "--layer-steps", "3", "--epochs", "1",
