@@ -108,7 +108,7 @@ class EnergyCliTest {
         r = CliTest.run(train(data, dbn, "--model", "dbn", "--hidden", "40,20", "--layer-steps", "3", "--epochs", "1",
                 "--gibbs-steps", "10"));
         assertEquals(0, r.code(), r.err());
-        assertTrue(r.err().contains("DBN 784-40-20, greedy CD-1, 3 steps per layer"), r.err());
+        assertTrue(r.err().contains("DBN 784-40-20, greedy CD-5, 3 steps per layer"), r.err());
         r = CliTest.run("eval", "-c", dbn.toString(), "--data", data.toString(), "--no-progress");
         assertEquals(0, r.code(), r.err());
         assertTrue(r.out().startsWith("test -recon CE -"), r.out());
