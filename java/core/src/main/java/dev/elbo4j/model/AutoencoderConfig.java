@@ -86,11 +86,7 @@ public record AutoencoderConfig(int inputDim, int[] hidden, int latent, Activati
 
     /** D, hidden..., code */
     public int[] encoderSizes() {
-        int[] s = new int[hidden.length + 2];
-        s[0] = inputDim;
-        System.arraycopy(hidden, 0, s, 1, hidden.length);
-        s[s.length - 1] = latent;
-        return s;
+        return ConfigJson.sizes(inputDim, hidden, latent);
     }
 
     /** code, hidden reversed..., D */
@@ -126,7 +122,7 @@ public record AutoencoderConfig(int inputDim, int[] hidden, int latent, Activati
         m.put("input_dim", inputDim);
         m.put("hidden", hidden);
         m.put("latent", latent);
-        m.put("activation", activation.name().toLowerCase(Locale.ROOT));
+        ConfigJson.putActivation(m, activation);
         m.put("reconstruction", reconstruction.id());
         m.put("tied", tied);
         m.put("corruption", corruption.id());
@@ -139,7 +135,7 @@ public record AutoencoderConfig(int inputDim, int[] hidden, int latent, Activati
     /** The inverse of {@link #toJson}; every field is required. */
     public static AutoencoderConfig fromJson(Map<String, Object> m) {
         return new AutoencoderConfig(JsonFields.integer(m, "input_dim"), JsonFields.ints(m, "hidden"),
-                JsonFields.integer(m, "latent"), Activation.parse(JsonFields.string(m, "activation")),
+                JsonFields.integer(m, "latent"), ConfigJson.activation(m),
                 Reconstruction.parse(JsonFields.string(m, "reconstruction")), JsonFields.bool(m, "tied"),
                 Corruption.parse(JsonFields.string(m, "corruption")), JsonFields.number(m, "corruption_level"),
                 JsonFields.number(m, "sparsity"), JsonFields.number(m, "sparsity_weight"));

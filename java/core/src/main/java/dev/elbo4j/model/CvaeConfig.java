@@ -81,9 +81,8 @@ public record CvaeConfig(int inputDim, int classes, int[] encoderHidden, int lat
         m.put("encoder_hidden", encoderHidden);
         m.put("latent", latent);
         m.put("decoder_hidden", decoderHidden);
-        m.put("activation", activation.name().toLowerCase(Locale.ROOT));
-        m.put("likelihood", likelihood.id());
-        if (likelihood.kind() == Likelihood.Kind.GAUSSIAN_FIXED) m.put("sigma", likelihood.sigma());
+        ConfigJson.putActivation(m, activation);
+        ConfigJson.putLikelihood(m, likelihood);
         m.put("samples", samples);
         m.put("beta", beta);
         return m;
@@ -91,11 +90,9 @@ public record CvaeConfig(int inputDim, int classes, int[] encoderHidden, int lat
 
     /** The inverse of {@link #toJson}. */
     public static CvaeConfig fromJson(Map<String, Object> m) {
-        String lik = JsonFields.string(m, "likelihood");
         return new CvaeConfig(JsonFields.integer(m, "input_dim"), JsonFields.integer(m, "classes"),
                 JsonFields.ints(m, "encoder_hidden"), JsonFields.integer(m, "latent"), JsonFields.ints(m, "decoder_hidden"),
-                Activation.parse(JsonFields.string(m, "activation")),
-                Likelihood.parse(lik, "gaussian".equals(lik) ? JsonFields.number(m, "sigma") : 0),
+                ConfigJson.activation(m), ConfigJson.likelihood(m),
                 JsonFields.integer(m, "samples"), JsonFields.number(m, "beta"));
     }
 

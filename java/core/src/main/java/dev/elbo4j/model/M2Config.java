@@ -70,11 +70,7 @@ public record M2Config(int inputDim, int classes, int[] classifierHidden, int[] 
 
     /** D, classifierHidden..., C */
     public int[] classifierSizes() {
-        int[] s = new int[classifierHidden.length + 2];
-        s[0] = inputDim;
-        System.arraycopy(classifierHidden, 0, s, 1, classifierHidden.length);
-        s[s.length - 1] = classes;
-        return s;
+        return ConfigJson.sizes(inputDim, classifierHidden, classes);
     }
 
     @Override
@@ -107,9 +103,8 @@ public record M2Config(int inputDim, int classes, int[] classifierHidden, int[] 
         m.put("encoder_hidden", encoderHidden);
         m.put("latent", latent);
         m.put("decoder_hidden", decoderHidden);
-        m.put("activation", activation.name().toLowerCase(Locale.ROOT));
-        m.put("likelihood", likelihood.id());
-        if (likelihood.kind() == Likelihood.Kind.GAUSSIAN_FIXED) m.put("sigma", likelihood.sigma());
+        ConfigJson.putActivation(m, activation);
+        ConfigJson.putLikelihood(m, likelihood);
         m.put("alpha", alpha);
         m.put("beta", beta);
         return m;
@@ -117,11 +112,10 @@ public record M2Config(int inputDim, int classes, int[] classifierHidden, int[] 
 
     /** The inverse of {@link #toJson}; a missing "beta" (files written before it existed) reads as 1. */
     public static M2Config fromJson(Map<String, Object> m) {
-        String lik = JsonFields.string(m, "likelihood");
         return new M2Config(JsonFields.integer(m, "input_dim"), JsonFields.integer(m, "classes"),
                 JsonFields.ints(m, "classifier_hidden"), JsonFields.ints(m, "encoder_hidden"), JsonFields.integer(m, "latent"),
-                JsonFields.ints(m, "decoder_hidden"), Activation.parse(JsonFields.string(m, "activation")),
-                Likelihood.parse(lik, "gaussian".equals(lik) ? JsonFields.number(m, "sigma") : 0), JsonFields.number(m, "alpha"),
+                JsonFields.ints(m, "decoder_hidden"), ConfigJson.activation(m),
+                ConfigJson.likelihood(m), JsonFields.number(m, "alpha"),
                 JsonFields.has(m, "beta") ? JsonFields.number(m, "beta") : 1);
     }
 

@@ -78,20 +78,12 @@ public record VaeConfig(int inputDim, int[] encoderHidden, int latent, int[] dec
 
     /** in, hidden..., 2Z */
     public int[] encoderSizes() {
-        int[] s = new int[encoderHidden.length + 2];
-        s[0] = inputDim;
-        System.arraycopy(encoderHidden, 0, s, 1, encoderHidden.length);
-        s[s.length - 1] = 2 * latent;
-        return s;
+        return ConfigJson.sizes(inputDim, encoderHidden, 2 * latent);
     }
 
     /** Z, hidden..., D */
     public int[] decoderSizes() {
-        int[] s = new int[decoderHidden.length + 2];
-        s[0] = latent;
-        System.arraycopy(decoderHidden, 0, s, 1, decoderHidden.length);
-        s[s.length - 1] = inputDim;
-        return s;
+        return ConfigJson.sizes(latent, decoderHidden, inputDim);
     }
 
     /** "IWAE bound" for the iwae objective (the train figure is -loss, a bound on log p(x)), else "ELBO". */
@@ -122,9 +114,8 @@ public record VaeConfig(int inputDim, int[] encoderHidden, int latent, int[] dec
         m.put("encoder_hidden", encoderHidden);
         m.put("latent", latent);
         m.put("decoder_hidden", decoderHidden);
-        m.put("activation", activation.name().toLowerCase(Locale.ROOT));
-        m.put("likelihood", likelihood.id());
-        if (likelihood.kind() == Likelihood.Kind.GAUSSIAN_FIXED) m.put("sigma", likelihood.sigma());
+        ConfigJson.putActivation(m, activation);
+        ConfigJson.putLikelihood(m, likelihood);
         m.put("samples", samples);
         m.put("beta", beta);
         m.put("objective", objective.id());
@@ -137,12 +128,10 @@ public record VaeConfig(int inputDim, int[] encoderHidden, int latent, int[] dec
 
     /** The inverse of {@link #toJson}; a file without "objective" (written before it existed) reads as elbo. */
     public static VaeConfig fromJson(Map<String, Object> m) {
-        String lik = JsonFields.string(m, "likelihood");
         return builder().inputDim(JsonFields.integer(m, "input_dim"))
                 .encoderHidden(JsonFields.ints(m, "encoder_hidden")).latent(JsonFields.integer(m, "latent"))
                 .decoderHidden(JsonFields.ints(m, "decoder_hidden"))
-                .activation(Activation.parse(JsonFields.string(m, "activation")))
-                .likelihood(Likelihood.parse(lik, "gaussian".equals(lik) ? JsonFields.number(m, "sigma") : 0))
+                .activation(ConfigJson.activation(m)).likelihood(ConfigJson.likelihood(m))
                 .samples(JsonFields.integer(m, "samples")).beta(JsonFields.number(m, "beta"))
                 .objective(JsonFields.has(m, "objective") ? VaeObjective.parse(JsonFields.string(m, "objective")) : VaeObjective.ELBO)
                 .flow(m.containsKey("flow") ? JsonFields.string(m, "flow") : FLOW_NONE,
