@@ -16,15 +16,15 @@ import java.util.Locale;
  * non-finite). Only when that fails does it download the tensors one by one to name the first bad one.
  */
 final class FiniteGuard {
-    private final Model vae;
+    private final Model model;
 
     FiniteGuard(Model model) {
-        this.vae = model;
+        this.model = model;
     }
 
     /** True when the last pass's loss and every gradient are finite. */
     boolean stepIsFinite(TrainStep pass) {
-        return Double.isFinite(pass.meanLoss()) && vae.backend().allFinite(vae.parameters().grads());
+        return Double.isFinite(pass.meanLoss()) && model.backend().allFinite(model.parameters().grads());
     }
 
     /** True when some parameter value is NaN or infinite. */
@@ -39,7 +39,7 @@ final class FiniteGuard {
     String diagnose(TrainStep pass) {
         String p = firstBad(true);
         if (p != null) return p;
-        Backend be = vae.backend();
+        Backend be = model.backend();
         for (var term : pass.lossTerms().entrySet()) {
             String r = describe(term.getKey(), be.download(term.getValue()));
             if (r != null) return r;
@@ -49,8 +49,8 @@ final class FiniteGuard {
     }
 
     private String firstBad(boolean values) {
-        Parameters ps = vae.parameters();
-        Backend be = vae.backend();
+        Parameters ps = model.parameters();
+        Backend be = model.backend();
         for (Parameters.Spec s : ps.specs()) {
             Tensor t = values ? ps.value(s.name()) : ps.grad(s.name());
             String d = describe((values ? "parameter " : "gradient of ") + s.name(), be.download(t));
