@@ -121,7 +121,7 @@ public record Checkpoint(ModelConfig model, int[] image, TrainConfig training, S
         Meta meta = new Meta(path, f);
         String format = f.metadata("format");
         if (!FORMAT.equals(format)) {
-            throw new DataFormatException(path, "not an elbo4j VAE checkpoint (metadata format is "
+            throw new DataFormatException(path, "not an elbo4j checkpoint (metadata format is "
                     + (format == null ? "missing" : "'" + format + "'") + ", expected '" + FORMAT + "')");
         }
         Map<String, Object> m = meta.object("model");
