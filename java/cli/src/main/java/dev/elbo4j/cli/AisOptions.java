@@ -4,6 +4,7 @@ import dev.elbo4j.backend.Backend;
 import dev.elbo4j.backend.Binarization;
 import dev.elbo4j.data.DeviceDataset;
 import dev.elbo4j.eval.Ais;
+import dev.elbo4j.io.AtomicFiles;
 import dev.elbo4j.io.Dataset;
 import dev.elbo4j.model.Rbm;
 import dev.elbo4j.model.RbmEval;
@@ -14,6 +15,7 @@ import dev.elbo4j.train.Checkpoint;
 import picocli.CommandLine.Option;
 
 import java.io.IOException;
+import java.nio.file.Path;
 import java.io.PrintWriter;
 import java.util.Locale;
 
@@ -33,6 +35,13 @@ final class AisOptions {
             description = "rbm: AIS base-rate model: data (visible biases from the training data's pixel means) or "
                     + "uniform (all 0) (default: ${DEFAULT-VALUE}).")
     String base;
+    @Option(names = "--ais-weights", paramLabel = "FILE.csv",
+            description = "rbm: also write each AIS run's log importance weight (run, log_weight) to this CSV, "
+                    + "to inspect how many runs carry the estimate.")
+    Path weightsFile;
+
+    /** Effective runs below this fraction of the runs make eval warn that log Z rests on a few runs. */
+    static final double FEW_RUNS = 0.1;
 
     /** Checks the flags; throws a usage error naming the bad one. */
     double[] betas() {
@@ -72,6 +81,20 @@ final class AisOptions {
                             + "%d runs, %d betas, %.1f s), mean free energy %.3f, %d examples%n",
                     split, -meanF - est.logZ(), est.logZ(), est.low(), est.high(), -meanF - est.high(), -meanF - est.low(),
                     runs, betas.length - 1, secs, meanF, test.n());
+            double ess = est.effectiveRuns();
+            out.printf(Locale.ROOT, "AIS weights: %.1f effective runs of %d, log-weight std %.3f%n", ess, runs, est.logWeightStd());
+            if (runs > 1 && (ess < Math.max(2, FEW_RUNS * runs) || est.low() == Double.NEGATIVE_INFINITY)) {
+                err.printf(Locale.ROOT, "elbo4j eval: warning: the AIS estimate rests on a few runs (%.1f effective of %d): "
+                        + "log Z is then likely underestimated and log p(x) optimistic; use more betas (--ais-schedule) "
+                        + "until estimates from different --seed values agree%n", ess, runs);
+            }
+            if (weightsFile != null) {
+                StringBuilder csv = new StringBuilder("run,log_weight\n");
+                double[] lw = est.logWeights();
+                for (int m = 0; m < lw.length; m++) csv.append(m).append(',').append(String.format(Locale.ROOT, "%.6f", lw[m])).append('\n');
+                AtomicFiles.writeString(weightsFile, csv.toString());
+                out.println("wrote " + weightsFile);
+            }
         }
         return 0;
     }

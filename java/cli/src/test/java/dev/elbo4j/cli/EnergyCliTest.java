@@ -80,9 +80,21 @@ class EnergyCliTest {
         for (String f : List.of("checkpoint.safetensors", "log.jsonl", "samples.png", "reconstructions.png")) {
             assertTrue(Files.size(run.resolve(f)) > 0, f);
         }
+        Path weights = tmp.resolve("ais-weights.csv");
         r = CliTest.run("eval", "-c", run.toString(), "--data", data.toString(), "--ais-runs", "20", "--ais-schedule",
-                "100:0.5,200:1.0", "--no-progress");
+                "100:0.5,200:1.0", "--no-progress", "--ais-weights", weights.toString());
         assertEquals(0, r.code(), r.err());
+        // The weights file holds the 20 runs' log weights; the printed effective runs are (sum w)^2 / sum w^2 of them.
+        List<String> lines = Files.readAllLines(weights);
+        assertEquals("run,log_weight", lines.get(0));
+        assertEquals(21, lines.size());
+        double[] lw = lines.stream().skip(1).mapToDouble(l -> Double.parseDouble(l.split(",")[1])).toArray();
+        double top = java.util.Arrays.stream(lw).max().orElseThrow(), s1 = 0, s2 = 0;
+        for (double w : lw) {
+            s1 += Math.exp(w - top);
+            s2 += Math.exp(2 * (w - top));
+        }
+        assertEquals(s1 * s1 / s2, number(r.out(), "AIS weights: (\\d+\\.\\d+) effective runs of 20"), 0.05);
         double lpx = number(r.out(), "test log p\\(x\\) (-?\\d+\\.\\d+) nats");
         double logZ = number(r.out(), "AIS log Z (-?\\d+\\.\\d+)");
         double meanF = number(r.out(), "mean free energy (-?\\d+\\.\\d+)");

@@ -100,10 +100,41 @@ public final class Ais {
      * @param steps      K, the intermediate distributions
      */
     public record Estimate(double logZ, double low, double high, double logZBase, double[] logWeights, int steps) {
+        /**
+         * The effective sample size of the runs' weights, (sum w)^2 / sum w^2, between 1 (one run
+         * carries all the weight) and M (equal weights). A small value (Neal 2001; Salakhutdinov and
+         * Murray 2008 report their runs' variance) means the estimate rests on a few runs: log Z is then
+         * likely underestimated (so log p(x) overestimated), whatever the +-3 std interval says, and
+         * more betas are needed.
+         */
+        public double effectiveRuns() {
+            double a = Double.NEGATIVE_INFINITY;
+            for (double w : logWeights) a = Math.max(a, w);
+            double s = 0, s2 = 0;
+            for (double w : logWeights) {
+                double e = Math.exp(w - a);
+                s += e;
+                s2 += e * e;
+            }
+            return s * s / s2;
+        }
+
+        /** The standard deviation of the runs' log weights (0 when every run agrees). */
+        public double logWeightStd() {
+            int m = logWeights.length;
+            if (m < 2) return 0;
+            double mean = 0;
+            for (double w : logWeights) mean += w;
+            mean /= m;
+            double v = 0;
+            for (double w : logWeights) v += (w - mean) * (w - mean);
+            return Math.sqrt(v / (m - 1));
+        }
+
         @Override
         public String toString() {
-            return String.format(Locale.ROOT, "log Z %.4f (-3 std: %.4f, +3 std: %.4f; %d runs, %d betas)",
-                    logZ, low, high, logWeights.length, steps);
+            return String.format(Locale.ROOT, "log Z %.4f (-3 std: %.4f, +3 std: %.4f; %d runs, %d betas, ESS %.1f)",
+                    logZ, low, high, logWeights.length, steps, effectiveRuns());
         }
     }
 

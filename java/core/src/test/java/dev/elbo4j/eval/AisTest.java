@@ -82,6 +82,21 @@ class AisTest {
     }
 
     @Test
+    void effectiveRunsAndLogWeightSpreadFollowTheirDefinitions() {
+        double[] equal = {3, 3, 3, 3};
+        Ais.Estimate e = new Ais.Estimate(0, 0, 0, 0, equal, 1);
+        assertEquals(4, e.effectiveRuns(), 1e-12);
+        assertEquals(0, e.logWeightStd(), 1e-12);
+        // Weights 1, e^-1000, e^-1000: one run carries everything (and no exp overflows at large log weights).
+        e = new Ais.Estimate(0, 0, 0, 0, new double[]{5000, 4000, 4000}, 1);
+        assertEquals(1, e.effectiveRuns(), 1e-12);
+        // Weights 1 and 2 (log weights 0 and log 2): (1 + 2)^2 / (1 + 4) = 1.8; std of {0, log 2} = log 2 / sqrt 2.
+        e = new Ais.Estimate(0, 0, 0, 0, new double[]{100, 100 + Math.log(2)}, 1);
+        assertEquals(1.8, e.effectiveRuns(), 1e-12);
+        assertEquals(Math.log(2) / Math.sqrt(2), e.logWeightStd(), 1e-12);
+    }
+
+    @Test
     void withoutWeightsExactLogZIsClosedFormAndAisIsExact() {
         // An RBM with no hidden influence (W = 0) is a product of Bernoullis: log Z = H log 2 + sum softplus(b).
         try (Rbm r = rbm(6, 3, 1.0, 13, DType.F64)) {
