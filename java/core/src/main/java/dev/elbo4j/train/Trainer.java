@@ -49,8 +49,11 @@ public final class Trainer implements AutoCloseable {
 
     /**
      * @param test may be null: no test ELBO per epoch
+     * @throws IllegalArgumentException when the data or the training config does not fit the model
+     *                                  (including its own {@link dev.elbo4j.model.ModelConfig#checkTraining} checks)
      */
     public Trainer(Model model, Dataset train, Dataset test, TrainConfig cfg) {
+        model.config().checkTraining(cfg.binarization(), cfg.warmupEpochs());
         int d = train.rows() * train.cols();
         if (d != model.config().inputDim()) {
             throw new IllegalArgumentException("training data has " + d + " pixels per example, the model expects "
