@@ -136,10 +136,6 @@ final class TrainCommand implements Callable<Integer> {
             throw new Main.UsageException("the checkpoint's model takes " + cfg.inputDim() + " pixels, the data has " + train.dim());
         }
         if (warmup < 0) throw new Main.UsageException("--warmup must be >= 0, got " + warmup);
-        if (warmup > 0 && cfg instanceof dev.elbo4j.model.VaeConfig vc
-                && vc.objective() == dev.elbo4j.model.VaeObjective.IWAE) {
-            throw new Main.UsageException("--warmup does not apply to --objective iwae (the bound has no separate KL term)");
-        }
         if (cfg.labelUse() == LabelUse.SOME && (labels < 1 || labels > train.n())) {
             throw new Main.UsageException("--labels must be in 1.." + train.n() + ", got " + labels);
         }
@@ -152,8 +148,10 @@ final class TrainCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw new Main.UsageException("--binarize: " + e.getMessage());
         }
-        if (from == null && "nice".equals(cfg.type()) && binarization != Binarization.NONE) { // nice and flows
-            throw new Main.UsageException("--model nice models the 256 grey levels: it needs --binarize none, got " + binarize);
+        try { // the model's own checks (NICE needs grey levels, IWAE takes no warm-up), as the trainer would make them
+            cfg.checkTraining(from != null ? from.training().binarization() : binarization, warmup);
+        } catch (IllegalArgumentException e) {
+            throw new Main.UsageException(e.getMessage());
         }
         for (Dataset d : cfg.classes() > 0 ? List.of(train, test) : List.<Dataset>of()) {
             for (int i = 0; i < d.n(); i++) {

@@ -126,6 +126,30 @@ class EnergyCliTest {
         assertTrue(r.out().startsWith("test -recon CE -"), r.out());
     }
 
+    /** train --resume of a PCD RBM continues its persistent chains: two epochs in one go or one plus one agree bit for bit. */
+    @Test
+    void pcdRbmResumesBitExact() throws IOException {
+        String[] model = {"--model", "rbm", "--hidden", "8", "--pcd", "--cd-k", "1", "--gibbs-steps", "2", "--train-limit", "120",
+                "--test-limit", "20", "--eval-k", "0"};
+        Path straight = tmp.resolve("pcd-straight"), resumed = tmp.resolve("pcd-resumed");
+        List<String> two = new ArrayList<>(Arrays.asList(model));
+        two.addAll(List.of("--epochs", "2"));
+        assertEquals(0, CliTest.run(train(data, straight, two.toArray(String[]::new))).code());
+        List<String> one = new ArrayList<>(Arrays.asList(model));
+        one.addAll(List.of("--epochs", "1"));
+        assertEquals(0, CliTest.run(train(data, resumed, one.toArray(String[]::new))).code());
+        var first = dev.elbo4j.io.SafeTensors.read(resumed.resolve("checkpoint.safetensors"));
+        assertTrue(Arrays.equals(new int[]{50, 784}, first.entry("train.chains").shape()), "the chains are in the checkpoint");
+        CliTest.Result r = CliTest.run(train(data, resumed, "--resume", "--epochs", "2", "--train-limit", "120", "--test-limit", "20",
+                "--eval-k", "0"));
+        assertEquals(0, r.code(), r.err());
+        var a = dev.elbo4j.io.SafeTensors.read(straight.resolve("checkpoint.safetensors"));
+        var b = dev.elbo4j.io.SafeTensors.read(resumed.resolve("checkpoint.safetensors"));
+        for (String name : List.of("weight", "visible_bias", "hidden_bias", "optim.m", "optim.v", "train.chains")) {
+            assertTrue(Arrays.equals(a.getFloats(name), b.getFloats(name)), name + " differs after --resume");
+        }
+    }
+
     @Test
     void fvbmOnDownsampledDigitsReportsTheExactLogLikelihood() throws IOException {
         Path run = tmp.resolve("fvbm");

@@ -131,6 +131,30 @@ public final class Dbn extends ModelBase<DbnConfig> implements Generative, Recon
             cds.get(stage).run(in, key, cfg.cdK(), cfg.persistent());
         }
 
+        /** PCD: {@code layer<l>.chains}, the started persistent chains of each layer that has trained. */
+        @Override
+        public Map<String, Tensor> state() {
+            Map<String, Tensor> m = new LinkedHashMap<>();
+            if (!cfg.persistent()) return m;
+            for (int l = 0; l < cds.size(); l++) {
+                Tensor c = cds.get(l).startedChains();
+                if (c != null) m.put(prefix(l) + Rbm.CHAINS, c);
+            }
+            return m;
+        }
+
+        @Override
+        public void restoreState(String name, int[] shape, float[] values) {
+            int l = -1;
+            for (int i = 0; i < cds.size(); i++) if (name.equals(prefix(i) + Rbm.CHAINS)) l = i;
+            if (l < 0) {
+                throw new IllegalArgumentException("a DBN of " + cds.size() + " layers keeps no training state of that name (only '"
+                        + prefix(0) + Rbm.CHAINS + "' .. '" + prefix(cds.size() - 1) + Rbm.CHAINS + "')");
+            }
+            if (!cfg.persistent()) throw new IllegalArgumentException("this DBN trains by plain CD: it keeps no persistent chains");
+            cds.get(l).restoreChains(shape, values);
+        }
+
         @Override
         public double meanLoss() {
             RbmLayer.Cd cd = cds.get(stage);

@@ -36,6 +36,20 @@ public interface ModelConfig {
         return dev.elbo4j.backend.Binarization.DYNAMIC;
     }
 
+    /**
+     * Refuses training settings the model cannot be trained with, before anything is allocated
+     * ({@link dev.elbo4j.train.Trainer}'s constructor calls it with its config's values; the CLI
+     * calls it first, as a usage error): e.g. NICE, a model of grey levels, on binarised pixels, or
+     * a KL warm-up for an objective without a separate KL term. Accepts everything by default.
+     * (It takes the values, not the trainer's config, so that models do not depend on the trainer.)
+     *
+     * @param binarization the training data's binarisation
+     * @param warmupEpochs the KL warm-up's length in epochs (0: none)
+     * @throws IllegalArgumentException saying what does not fit, in the command line's words
+     */
+    default void checkTraining(dev.elbo4j.backend.Binarization binarization, double warmupEpochs) {
+    }
+
     /** How the model uses labels in training. */
     default LabelUse labelUse() {
         return LabelUse.NONE;

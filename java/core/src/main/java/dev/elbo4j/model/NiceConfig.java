@@ -47,6 +47,15 @@ public record NiceConfig(int inputDim, int couplings, int[] hidden, boolean logi
         return dev.elbo4j.backend.Binarization.NONE;
     }
 
+    /** Refuses binarised training data: the flow's likelihood is of the 256 dequantised grey levels. */
+    @Override
+    public void checkTraining(dev.elbo4j.backend.Binarization binarization, double warmupEpochs) {
+        if (binarization != dev.elbo4j.backend.Binarization.NONE) {
+            throw new IllegalArgumentException("--model nice models the 256 grey levels: it needs --binarize none, got "
+                    + binarization.name().toLowerCase(Locale.ROOT));
+        }
+    }
+
     @Override
     public String type() {
         return "nice";

@@ -26,6 +26,8 @@ import java.util.Map;
  * with it log p(x) = -F(x) - log Z.
  */
 public final class Rbm extends ModelBase<RbmConfig> implements Generative, Reconstructing {
+    /** The name of the persistent chains in {@link TrainStep#state()} (checkpoint tensor {@code train.chains}). */
+    public static final String CHAINS = "chains";
     private final RbmLayer layer;
     private int sampleSteps;
 
@@ -90,6 +92,20 @@ public final class Rbm extends ModelBase<RbmConfig> implements Generative, Recon
         /** The CD machinery (persistent chains). */
         public RbmLayer.Cd cd() {
             return cd;
+        }
+
+        /** PCD: {@code chains}, the started persistent chains (R x V), once the first step has run. */
+        @Override
+        public Map<String, Tensor> state() {
+            Tensor c = cfg.persistent() ? cd.startedChains() : null;
+            return c == null ? Map.of() : Map.of(CHAINS, c);
+        }
+
+        @Override
+        public void restoreState(String name, int[] shape, float[] values) {
+            if (!CHAINS.equals(name)) throw new IllegalArgumentException("an RBM keeps no training state of that name (only '" + CHAINS + "')");
+            if (!cfg.persistent()) throw new IllegalArgumentException("this RBM trains by plain CD: it keeps no persistent chains");
+            cd.restoreChains(shape, values);
         }
 
         @Override

@@ -164,6 +164,39 @@ public final class RbmLayer {
         }
 
         /**
+         * The persistent chains started so far (rows x V, a view of {@link #chains()}; rows grows to
+         * the largest batch seen), or null before the first persistent step: with the row count it
+         * is the whole PCD state, what a checkpoint saves.
+         */
+        public Tensor startedChains() {
+            return chainRows == 0 ? null : chain.rowSlice(0, chainRows);
+        }
+
+        /**
+         * Puts back chains saved from {@link #startedChains()}: {@code shape} must be [R, V] with
+         * 1 <= R <= maxBatch and every value 0 or 1 (the chains hold binary visible states).
+         *
+         * @throws IllegalArgumentException saying what does not fit
+         */
+        public void restoreChains(int[] shape, float[] values) {
+            if (shape.length != 2 || shape[1] != vis || shape[0] < 1 || shape[0] > maxBatch) {
+                throw new IllegalArgumentException("shape " + java.util.Arrays.toString(shape) + " does not fit the persistent chains: "
+                        + "expected [R, " + vis + "] with 1 <= R <= " + maxBatch + " (the batch size)");
+            }
+            if (values.length != shape[0] * shape[1]) {
+                throw new IllegalArgumentException(values.length + " values for shape " + java.util.Arrays.toString(shape));
+            }
+            for (int i = 0; i < values.length; i++) {
+                if (values[i] != 0 && values[i] != 1) {
+                    throw new IllegalArgumentException("the chains hold binary states, but element " + i + " (row " + i / vis
+                            + ", unit " + i % vis + ") is " + values[i]);
+                }
+            }
+            backend.write(chain.rowSlice(0, shape[0]), values);
+            chainRows = shape[0];
+        }
+
+        /**
          * One CD-k (persistent: PCD-k) gradient estimate on v0 (B x V, B <= maxBatch) with the noise
          * of {@code key}; overwrites the layer's parameter gradients and {@link #rowLoss}. The
          * persistent chains start as copies of the first data rows they meet (chain r from the first

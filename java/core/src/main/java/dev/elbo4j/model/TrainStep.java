@@ -36,6 +36,27 @@ public interface TrainStep extends AutoCloseable {
      */
     Map<String, Tensor> lossTerms();
 
+    /**
+     * Training state the step carries from one step to the next besides the parameters and the
+     * optimizer (e.g. the persistent chains of PCD), as named tensors: live views, read when a
+     * checkpoint is written (which stores each as F32 {@code train.<name>} with its shape). Only
+     * state that exists is listed (chains not yet started are absent). None by default.
+     */
+    default Map<String, Tensor> state() {
+        return Map.of();
+    }
+
+    /**
+     * Puts back one tensor of {@link #state()} from a checkpoint, before the first {@link #run}.
+     * State a checkpoint lacks (an older file) is left as a new step starts it.
+     *
+     * @throws IllegalArgumentException for a name the step does not keep, or a shape or values it
+     *                                  cannot take; the message says why (the caller adds the file and name)
+     */
+    default void restoreState(String name, int[] shape, float[] values) {
+        throw new IllegalArgumentException("this model keeps no training state of that name");
+    }
+
     @Override
     void close();
 }

@@ -92,6 +92,14 @@ public record VaeConfig(int inputDim, int[] encoderHidden, int latent, int[] dec
         return objective == VaeObjective.IWAE ? "IWAE bound" : "ELBO";
     }
 
+    /** Refuses a KL warm-up with the iwae objective: the bound has no separate KL term to weight. */
+    @Override
+    public void checkTraining(dev.elbo4j.backend.Binarization binarization, double warmupEpochs) {
+        if (warmupEpochs > 0 && objective == VaeObjective.IWAE) {
+            throw new IllegalArgumentException("--warmup does not apply to --objective iwae (the bound has no separate KL term)");
+        }
+    }
+
     @Override
     public String type() {
         return "vae";

@@ -24,7 +24,8 @@ import java.util.Map;
 /**
  * A trained model, and optionally the training state, in a safetensors file: every parameter as
  * an F32 tensor named as the model names it (weights [out, in] like PyTorch's {@code nn.Linear}),
- * Adam's moments as {@code optim.m} / {@code optim.v} (flat, in parameter order), and JSON
+ * Adam's moments as {@code optim.m} / {@code optim.v} (flat, in parameter order), the training
+ * step's own state as {@code train.<name>} (e.g. {@code train.chains}, PCD's persistent chains), and JSON
  * metadata: {@code model} (architecture, with its {@code type}: vae, ae, cvae, m2), {@code training} (hyper-parameters and seed) and
  * {@code state} (position). {@code docs/FORMAT.md} documents every key.
  *
@@ -39,6 +40,8 @@ public record Checkpoint(ModelConfig model, int[] image, TrainConfig training, S
     public static final String FORMAT = "elbo4j.vae/1";
     public static final String OPTIM_M = "optim.m";
     public static final String OPTIM_V = "optim.v";
+    /** Prefix of the training step's own state ({@link Trainer#stepState()}): tensor {@code train.<name>}. */
+    public static final String TRAIN_STATE = "train.";
 
     /**
      * The position of a training run. Random numbers are a pure function of (seed, epoch, step),
@@ -58,6 +61,9 @@ public record Checkpoint(ModelConfig model, int[] image, TrainConfig training, S
         Adam adam = trainer.optimizer();
         f.putFloats(OPTIM_M, new int[]{vae.parameters().size()}, floats(vae.backend(), adam.m()));
         f.putFloats(OPTIM_V, new int[]{vae.parameters().size()}, floats(vae.backend(), adam.v()));
+        for (Map.Entry<String, Tensor> e : trainer.stepState().entrySet()) {
+            f.putFloats(TRAIN_STATE + e.getKey(), e.getValue().shape().dims(), floats(vae.backend(), e.getValue()));
+        }
         f.putMetadata("training", Json.write(trainingJson(trainer.config())));
         Map<String, Object> state = new LinkedHashMap<>();
         state.put("epoch", trainer.epoch());
@@ -167,6 +173,13 @@ public record Checkpoint(ModelConfig model, int[] image, TrainConfig training, S
         if (training != null) {
             f.require(OPTIM_M, "F32", total);
             f.require(OPTIM_V, "F32", total);
+            // The step's own state: its shape is the model's to check (restoreTraining), its type is ours.
+            for (String name : f.names()) {
+                if (name.startsWith(TRAIN_STATE) && !f.entry(name).dtype().equals("F32")) {
+                    throw new DataFormatException(path, "training state tensor '" + name + "' is " + f.entry(name).dtype()
+                            + ", expected F32");
+                }
+            }
         }
         return c;
     }
@@ -196,12 +209,27 @@ public record Checkpoint(ModelConfig model, int[] image, TrainConfig training, S
 
     /**
      * Puts a trainer built from this checkpoint's model and training config back to where the run
-     * stopped: optimizer moments, step counter and position.
+     * stopped: optimizer moments, step counter, position, and the training step's own state (the
+     * {@code train.<name>} tensors, e.g. PCD's chains; a file without them, older or of a model
+     * that keeps none, leaves the step as a new one starts).
+     *
+     * @throws DataFormatException naming the file and tensor when the step cannot take a
+     *                             {@code train.<name>} tensor (unknown name, wrong shape, bad values)
      */
-    public void restoreTraining(Trainer trainer) {
+    public void restoreTraining(Trainer trainer) throws DataFormatException {
         if (state == null) throw new IllegalStateException("this checkpoint holds a bare model, no training state");
         trainer.optimizer().restore(file.getFloats(OPTIM_M), file.getFloats(OPTIM_V), state.step());
         trainer.restorePosition(state.epoch(), state.batchInEpoch());
+        for (String name : file.names()) {
+            if (!name.startsWith(TRAIN_STATE)) continue;
+            SafeTensors.Entry e = file.entry(name);
+            try {
+                trainer.restoreStepState(name.substring(TRAIN_STATE.length()), e.shape(), e.toFloats());
+            } catch (IllegalArgumentException ex) {
+                throw new DataFormatException(file.source() == null ? Path.of("<in-memory>") : file.source(),
+                        "training state tensor '" + name + "' does not fit this " + model.type() + " model: " + ex.getMessage());
+            }
+        }
     }
 
     /** Typed access to the JSON metadata with errors that name the file and key. */

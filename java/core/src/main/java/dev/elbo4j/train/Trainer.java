@@ -23,8 +23,9 @@ import java.util.List;
  *
  * <p>Everything random is a function of the seed and the position, never of history: epoch e
  * shuffles with (seed, SHUFFLE, e), binarises with (seed, BINARIZE, e), and global step s draws
- * its noise from (seed, LATENT, s). So the position (epoch, batch in epoch, step) plus parameters
- * and Adam's moments is the whole state, and a resumed run continues bit for bit.
+ * its noise from (seed, LATENT, s). So the position (epoch, batch in epoch, step) plus parameters,
+ * Adam's moments and the training step's own state ({@link #stepState()}, e.g. PCD's persistent
+ * chains) is the whole state, and a resumed run continues bit for bit.
  *
  * <p>Before each update the trainer checks the batch's loss and gradients ({@link FiniteGuard});
  * a NaN or infinity never reaches the parameters: the run stops with a {@link NonFiniteException}
@@ -48,8 +49,11 @@ public final class Trainer implements AutoCloseable {
 
     /**
      * @param test may be null: no test ELBO per epoch
+     * @throws IllegalArgumentException when the data or the training config does not fit the model
+     *                                  (including its own {@link dev.elbo4j.model.ModelConfig#checkTraining} checks)
      */
     public Trainer(Model model, Dataset train, Dataset test, TrainConfig cfg) {
+        model.config().checkTraining(cfg.binarization(), cfg.warmupEpochs());
         int d = train.rows() * train.cols();
         if (d != model.config().inputDim()) {
             throw new IllegalArgumentException("training data has " + d + " pixels per example, the model expects "
@@ -156,6 +160,19 @@ public final class Trainer implements AutoCloseable {
         }
         this.epoch = epoch;
         this.batchInEpoch = batchInEpoch;
+    }
+
+    /**
+     * The training step's own state by name ({@link TrainStep#state()}: e.g. PCD's persistent
+     * chains), live views; what a checkpoint saves besides parameters, optimizer and position.
+     */
+    public java.util.Map<String, Tensor> stepState() {
+        return pass.state();
+    }
+
+    /** Puts back one tensor of {@link #stepState()}; see {@link TrainStep#restoreState}. */
+    public void restoreStepState(String name, int[] shape, float[] values) {
+        pass.restoreState(name, shape, values);
     }
 
     /** Trains until {@code cfg.epochs()} epochs are complete; returns the epochs run by this call. */
