@@ -67,7 +67,7 @@ final class TrainCommand implements Callable<Integer> {
     ModelOptions modelOptions = new ModelOptions();
     @Option(names = "--warmup", paramLabel = "EPOCHS", defaultValue = "0",
             description = "KL warm-up: the KL term's weight rises linearly from 0 to 1 over this many epochs "
-                    + "(default: ${DEFAULT-VALUE}, none; not with --objective iwae).")
+                    + "(default: ${DEFAULT-VALUE}, none; not with --objective iwae; vae, cvae and m2 only).")
     double warmup;
     @Option(names = "--labels", paramLabel = "N", defaultValue = "100",
             description = "Labelled training examples of a semi-supervised model, balanced over the classes "

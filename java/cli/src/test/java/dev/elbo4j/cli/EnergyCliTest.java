@@ -181,6 +181,7 @@ class EnergyCliTest {
         usage("--layer-steps must be >= 1, got 0", train(data, out, "--model", "dbn", "--layer-steps", "0"));
         usage("--hidden sizes must be positive", train(data, out, "--model", "dbn", "--hidden", "10,-1"));
         usage("takes 1..20 pixels, got 784", train(data, out, "--model", "fvbm"));
+        usage("--warmup: a 'rbm' model has no KL term to warm up", train(data, out, "--model", "rbm", "--warmup", "2"));
 
         Path rbm = tmp.resolve("rbm-for-bad-flags");
         assertEquals(0, CliTest.run(train(data, rbm, "--model", "rbm", "--hidden", "8", "--epochs", "1", "--gibbs-steps", "2",

@@ -53,6 +53,11 @@ public record CvaeConfig(int inputDim, int classes, int[] encoderHidden, int lat
     }
 
     @Override
+    public boolean hasKlTerm() {
+        return true;
+    }
+
+    @Override
     public String type() {
         return "cvae";
     }

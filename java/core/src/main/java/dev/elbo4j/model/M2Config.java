@@ -74,6 +74,11 @@ public record M2Config(int inputDim, int classes, int[] classifierHidden, int[] 
     }
 
     @Override
+    public boolean hasKlTerm() {
+        return true;
+    }
+
+    @Override
     public String type() {
         return "m2";
     }

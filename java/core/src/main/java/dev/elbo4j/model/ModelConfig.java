@@ -48,6 +48,19 @@ public interface ModelConfig {
      * @throws IllegalArgumentException saying what does not fit, in the command line's words
      */
     default void checkTraining(dev.elbo4j.backend.Binarization binarization, double warmupEpochs) {
+        checkWarmup(warmupEpochs);
+    }
+
+    /** True for models whose objective has a KL term that a warm-up schedule weights (VAE, CVAE, M2). */
+    default boolean hasKlTerm() {
+        return false;
+    }
+
+    /** Refuses a KL warm-up for a model without a KL term (it would be silently ignored). */
+    default void checkWarmup(double warmupEpochs) {
+        if (warmupEpochs > 0 && !hasKlTerm()) {
+            throw new IllegalArgumentException("--warmup: a '" + type() + "' model has no KL term to warm up");
+        }
     }
 
     /** How the model uses labels in training. */

@@ -50,6 +50,7 @@ public record NiceConfig(int inputDim, int couplings, int[] hidden, boolean logi
     /** Refuses binarised training data: the flow's likelihood is of the 256 dequantised grey levels. */
     @Override
     public void checkTraining(dev.elbo4j.backend.Binarization binarization, double warmupEpochs) {
+        checkWarmup(warmupEpochs);
         if (binarization != dev.elbo4j.backend.Binarization.NONE) {
             throw new IllegalArgumentException("--model nice models the 256 grey levels: it needs --binarize none, got "
                     + binarization.name().toLowerCase(Locale.ROOT));

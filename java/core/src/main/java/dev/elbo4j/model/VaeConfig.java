@@ -101,6 +101,11 @@ public record VaeConfig(int inputDim, int[] encoderHidden, int latent, int[] dec
     }
 
     @Override
+    public boolean hasKlTerm() {
+        return true;
+    }
+
+    @Override
     public String type() {
         return "vae";
     }

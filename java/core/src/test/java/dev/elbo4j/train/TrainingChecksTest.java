@@ -61,9 +61,11 @@ class TrainingChecksTest {
     }
 
     @Test
-    void otherModelsAcceptEverySetting() {
+    void otherModelsAcceptEverySettingButAWarmupWithoutKlTerm() {
         ModelConfig rbm = new dev.elbo4j.model.RbmConfig(784, 8, 1, true, 5);
-        for (Binarization b : Binarization.values()) rbm.checkTraining(b, 3);
+        for (Binarization b : Binarization.values()) rbm.checkTraining(b, 0);
         ELBO.checkTraining(Binarization.NONE, 3);
+        // A warm-up weights a KL term; a model without one refuses it rather than ignoring it.
+        refused(rbm, TrainConfig.builder().warmupEpochs(3).build(), "--warmup: a 'rbm' model has no KL term to warm up");
     }
 }
