@@ -5,13 +5,13 @@ import dev.elbo4j.backend.Backend;
 import dev.elbo4j.backend.Binarization;
 import dev.elbo4j.data.DeviceDataset;
 import dev.elbo4j.eval.Evaluator;
+import dev.elbo4j.model.ImportanceSampled;
 import dev.elbo4j.io.Dataset;
 import dev.elbo4j.model.Generative;
 import dev.elbo4j.model.LabelUse;
 import dev.elbo4j.model.Model;
 import dev.elbo4j.model.ModelConfig;
 import dev.elbo4j.model.Reconstructing;
-import dev.elbo4j.model.Vae;
 import dev.elbo4j.tensor.DType;
 import dev.elbo4j.train.Checkpoint;
 import dev.elbo4j.train.EpochResult;
@@ -84,8 +84,8 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--test-limit", paramLabel = "N", defaultValue = "0", description = "Use only the first N test examples (0: all).")
     int testLimit;
     @Option(names = "--eval-k", paramLabel = "K", defaultValue = "100",
-            description = "Importance samples per test input for log p(x) at the end; 0 skips it (default: ${DEFAULT-VALUE}; "
-                    + "published tables use 5000).")
+            description = "Importance samples per test input for log p(x) (a CVAE: log p(x|y)) at the end; 0 skips it "
+                    + "(default: ${DEFAULT-VALUE}; published tables use 5000).")
     int evalK;
     @Option(names = "--resume", description = "Continue the run in --out from its checkpoint (same seed, data and model).")
     boolean resume;
@@ -260,20 +260,23 @@ final class TrainCommand implements Callable<Integer> {
             rec.put("event", "final");
             rec.put("epochs", trainer.epoch());
             String line;
-            if (vae instanceof Vae v) {
-                try (DeviceDataset td = new DeviceDataset(be, test)) {
+            if (vae instanceof ImportanceSampled v) {
+                // The VAE and the CVAE; the CVAE with each input's own label: log p(x|y).
+                boolean conditional = v.conditioningClasses() > 0;
+                String what = conditional ? "log p(x|y)" : "log p(x)";
+                try (DeviceDataset td = new DeviceDataset(be, test, v.conditioningClasses())) {
                     Evaluator ev = new Evaluator(v, td, tc.binarization(), tc.seed());
                     double elbo = Evaluator.mean(ev.elbo(1));
                     rec.put("test_elbo", elbo);
                     line = String.format(Locale.ROOT, "test ELBO %.2f nats", elbo);
                     if (evalK > 0) {
-                        progress.begin("log p(x), k=" + evalK, test.n(), 0);
+                        progress.begin(what + ", k=" + evalK, test.n(), 0);
                         long t0 = System.nanoTime();
                         double lpx = Evaluator.mean(ev.logLikelihood(evalK, done -> progress.update(done, 1, "inputs/s", null)));
-                        rec.put("test_log_px", lpx);
+                        rec.put(conditional ? "test_log_px_given_y" : "test_log_px", lpx);
                         rec.put("k", evalK);
                         rec.put("eval_seconds", (System.nanoTime() - t0) / 1e9);
-                        line += String.format(Locale.ROOT, ", log p(x) %.2f nats (importance sampling, k=%d)", lpx, evalK);
+                        line += String.format(Locale.ROOT, ", %s %.2f nats (importance sampling, k=%d)", what, lpx, evalK);
                     }
                 }
             } else {
