@@ -80,9 +80,10 @@ final class EvalCommand implements Callable<Integer> {
                     be.description());
             if (!(m instanceof ImportanceSampled model)) {
                 // Models without importance-sampled likelihood: the model's own test objective and metrics.
+                Model.TestFigures f = m.testFigures(td, mode, s);
                 StringBuilder line = new StringBuilder(String.format(Locale.ROOT, "%s %s %.3f nats", split,
-                        c.model().objectiveName(), m.testObjective(td, mode, s)));
-                m.testMetrics(td, mode, s).forEach((key, v) -> line.append(String.format(Locale.ROOT, ", %s %.4f", key, v)));
+                        c.model().objectiveName(), f.objective()));
+                f.metrics().forEach((key, v) -> line.append(String.format(Locale.ROOT, ", %s %.4f", key, v)));
                 out.println(line.append(", ").append(test.n()).append(" examples"));
                 return 0;
             }

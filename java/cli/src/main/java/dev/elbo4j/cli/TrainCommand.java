@@ -264,30 +264,27 @@ final class TrainCommand implements Callable<Integer> {
                 // The VAE and the CVAE; the CVAE with each input's own label: log p(x|y).
                 boolean conditional = v.conditioningClasses() > 0;
                 String what = conditional ? "log p(x|y)" : "log p(x)";
-                try (DeviceDataset td = new DeviceDataset(be, test, v.conditioningClasses())) {
-                    Evaluator ev = new Evaluator(v, td, tc.binarization(), tc.seed());
-                    double elbo = Evaluator.mean(ev.elbo(1));
-                    rec.put("test_elbo", elbo);
-                    line = String.format(Locale.ROOT, "test ELBO %.2f nats", elbo);
-                    if (evalK > 0) {
-                        progress.begin(what + ", k=" + evalK, test.n(), 0);
-                        long t0 = System.nanoTime();
-                        double lpx = Evaluator.mean(ev.logLikelihood(evalK, done -> progress.update(done, 1, "inputs/s", null)));
-                        rec.put(conditional ? "test_log_px_given_y" : "test_log_px", lpx);
-                        rec.put("k", evalK);
-                        rec.put("eval_seconds", (System.nanoTime() - t0) / 1e9);
-                        line += String.format(Locale.ROOT, ", %s %.2f nats (importance sampling, k=%d)", what, lpx, evalK);
-                    }
+                DeviceDataset td = trainer.testData(); // uploaded once, by the trainer
+                Evaluator ev = new Evaluator(v, td, tc.binarization(), tc.seed());
+                double elbo = Evaluator.mean(ev.elbo(1));
+                rec.put("test_elbo", elbo);
+                line = String.format(Locale.ROOT, "test ELBO %.2f nats", elbo);
+                if (evalK > 0) {
+                    progress.begin(what + ", k=" + evalK, test.n(), 0);
+                    long t0 = System.nanoTime();
+                    double lpx = Evaluator.mean(ev.logLikelihood(evalK, done -> progress.update(done, 1, "inputs/s", null)));
+                    rec.put(conditional ? "test_log_px_given_y" : "test_log_px", lpx);
+                    rec.put("k", evalK);
+                    rec.put("eval_seconds", (System.nanoTime() - t0) / 1e9);
+                    line += String.format(Locale.ROOT, ", %s %.2f nats (importance sampling, k=%d)", what, lpx, evalK);
                 }
             } else {
-                try (DeviceDataset td = new DeviceDataset(be, test, cfg.labelUse() == LabelUse.NONE ? 0 : cfg.classes())) {
-                    double obj = vae.testObjective(td, tc.binarization(), tc.seed());
-                    rec.put("test_elbo", obj);
-                    line = String.format(Locale.ROOT, "test %s %.2f nats", objective, obj);
-                    for (var m : vae.testMetrics(td, tc.binarization(), tc.seed()).entrySet()) {
-                        rec.put("test_" + m.getKey(), m.getValue());
-                        line += String.format(Locale.ROOT, ", test %s %.4f", m.getKey(), m.getValue());
-                    }
+                Model.TestFigures f = vae.testFigures(trainer.testData(), tc.binarization(), tc.seed());
+                rec.put("test_elbo", f.objective());
+                line = String.format(Locale.ROOT, "test %s %.2f nats", objective, f.objective());
+                for (var m : f.metrics().entrySet()) {
+                    rec.put("test_" + m.getKey(), m.getValue());
+                    line += String.format(Locale.ROOT, ", test %s %.4f", m.getKey(), m.getValue());
                 }
             }
             log.write(rec);
