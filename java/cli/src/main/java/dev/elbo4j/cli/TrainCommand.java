@@ -185,6 +185,7 @@ final class TrainCommand implements Callable<Integer> {
             err.flush();
             Progress progress = new Progress(err, !noProgress);
             String objective = cfg.objectiveName();
+            boolean isElbo = objective.equals("ELBO");
             trainer.run(new TrainListener() {
                 private int stepsInEpoch;
                 private int sinceCheckpoint;
@@ -228,8 +229,15 @@ final class TrainCommand implements Callable<Integer> {
                         Map<String, Object> rec = new LinkedHashMap<>();
                         rec.put("epoch", r.epoch());
                         rec.put("step", r.steps());
-                        rec.put("train_elbo", r.trainElbo());
-                        rec.put("test_elbo", r.testElbo());
+                        // The figures under the objective's own name; the old keys train_elbo and
+                        // test_elbo only where the objective is the ELBO (docs/FORMAT.md, log.jsonl).
+                        rec.put("objective", objective);
+                        rec.put("train_objective", r.trainElbo());
+                        rec.put("test_objective", r.testElbo());
+                        if (isElbo) {
+                            rec.put("train_elbo", r.trainElbo());
+                            rec.put("test_elbo", r.testElbo());
+                        }
                         rec.put("seconds", r.seconds());
                         rec.put("samples_per_s", train.n() / r.seconds());
                         rec.put("device", be.name());
@@ -280,7 +288,9 @@ final class TrainCommand implements Callable<Integer> {
                 }
             } else {
                 Model.TestFigures f = vae.testFigures(trainer.testData(), tc.binarization(), tc.seed());
-                rec.put("test_elbo", f.objective());
+                rec.put("objective", objective);
+                rec.put("test_objective", f.objective());
+                if (isElbo) rec.put("test_elbo", f.objective());
                 line = String.format(Locale.ROOT, "test %s %.2f nats", objective, f.objective());
                 for (var m : f.metrics().entrySet()) {
                     rec.put("test_" + m.getKey(), m.getValue());
