@@ -15,7 +15,8 @@ import java.nio.file.Path;
 import java.util.concurrent.Callable;
 
 @Command(name = "reconstruct", sortOptions = false, mixinStandardHelpOptions = true,
-        description = "Encode test inputs, decode them at the posterior mean, and write inputs above reconstructions as a PNG.")
+        description = "Encode test inputs, decode them at the posterior mean (with a planar flow: the mean pushed through the flow), "
+                + "and write inputs above reconstructions as a PNG.")
 final class ReconstructCommand implements Callable<Integer> {
 
     @Mixin

@@ -340,7 +340,11 @@ public final class Vae extends ModelBase<VaeConfig> implements LatentModel, Impo
         return sample(n, key);
     }
 
-    /** The posterior means mu(x), N x Z. */
+    /**
+     * The codes of x, N x Z: the posterior means mu(x); with a planar flow, mu pushed through the
+     * K steps, z_K = f_K(...f_1(mu)) (the point the decoder reads for z_0 = mu; not the mean of
+     * q_K, which has no closed form).
+     */
     @Override
     public float[] encodeMean(Tensor x, Tensor y) {
         int n = x.rows(), zd = cfg.latent();
@@ -352,7 +356,7 @@ public final class Vae extends ModelBase<VaeConfig> implements LatentModel, Impo
         for (int r = 0; r < n; r++) {
             for (int k = 0; k < zd; k++) mu[r * zd + k] = (float) stats[r * 2 * zd + k];
         }
-        return mu;
+        return cfg.hasFlow() ? PlanarPosterior.push(backend, params, dtype, mu, n, zd) : mu; // ---- planar flow
     }
 
     /**
@@ -381,7 +385,7 @@ public final class Vae extends ModelBase<VaeConfig> implements LatentModel, Impo
         }
     }
 
-    /** Reconstructions of x (N x D): decoded at the posterior mean z = mu(x). */
+    /** Reconstructions of x (N x D): decoded at the code {@link #encodeMean} (mu(x), with a flow z_K of mu(x)). */
     public float[] reconstruct(Tensor x) {
         int n = x.rows(), zd = cfg.latent();
         float[] mu = encodeMean(x, null);
