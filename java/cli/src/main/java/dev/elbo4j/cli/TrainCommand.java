@@ -261,7 +261,7 @@ final class TrainCommand implements Callable<Integer> {
                 wrote.add(out.resolve("samples.png"));
             }
             if (vae instanceof Reconstructing rm) {
-                Pictures.reconstructions(out.resolve("reconstructions.png"), rm, test, 32, tc.binarization(), tc.seed());
+                Pictures.reconstructions(out.resolve("reconstructions.png"), rm, test, 0, 32, tc.binarization(), tc.seed());
                 wrote.add(out.resolve("reconstructions.png"));
             }
             Map<String, Object> rec = new LinkedHashMap<>();
