@@ -6,7 +6,9 @@ import dev.elbo4j.data.DeviceDataset;
 import dev.elbo4j.eval.Evaluator;
 import dev.elbo4j.io.AtomicFiles;
 import dev.elbo4j.io.Dataset;
-import dev.elbo4j.model.Vae;
+import dev.elbo4j.model.ImportanceSampled;
+import dev.elbo4j.model.LabelUse;
+import dev.elbo4j.model.Model;
 import dev.elbo4j.train.Checkpoint;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -23,6 +25,9 @@ import java.util.concurrent.Callable;
 @Command(name = "eval", sortOptions = false, mixinStandardHelpOptions = true,
         description = {"Evaluate a trained model on the test set: the ELBO and the importance-sampled estimate of "
                 + "log p(x) = log (1/k) sum_i p(x|z_i) p(z_i) / q(z_i|x), z_i ~ q(z|x), in nats per example.",
+                "A CVAE is evaluated with each input's own label: the conditional ELBO and log p(x|y) = "
+                        + "log (1/k) sum_i p(x|z_i,y) p(z_i) / q(z_i|x,y) (--scores column log_px_given_y).",
+                "Other families report their own test objective and metrics.",
                 "Binarised models are evaluated on one fixed binarisation of the test set (from --seed)."})
 final class EvalCommand implements Callable<Integer> {
 
@@ -42,7 +47,7 @@ final class EvalCommand implements Callable<Integer> {
     int limit;
     @Option(names = "--split", paramLabel = "SPLIT", defaultValue = "test", description = "test or train (default: ${DEFAULT-VALUE}).")
     String split;
-    @Option(names = "--scores", paramLabel = "FILE.csv", description = "Also write per-example scores (index, label, elbo, log_px) to this CSV.")
+    @Option(names = "--scores", paramLabel = "FILE.csv", description = "Also write per-example scores (index, label, elbo, log_px; for a CVAE log_px_given_y) to this CSV.")
     Path scores;
     @Option(names = "--seed", paramLabel = "N", description = "Evaluation seed (default: the training seed).")
     Long seed;
@@ -69,34 +74,33 @@ final class EvalCommand implements Callable<Integer> {
                 return ais.evaluate(c, data, test, split, be, mode, s, !noProgress, out, err);
             }
         }
-        if (!(c.model() instanceof dev.elbo4j.model.VaeConfig)) {
-            // Models without importance-sampled likelihood: the model's own test objective and metrics.
-            int classes = c.model().labelUse() == dev.elbo4j.model.LabelUse.NONE ? 0 : c.model().classes();
-            try (Backend be = device.open(); dev.elbo4j.model.Model m = c.restoreModel(be);
-                 DeviceDataset td = new DeviceDataset(be, test, classes)) {
-                err.printf(Locale.ROOT, "elbo4j eval: %s%n  %d %s examples of %s; %s%n", c.model(), test.n(), split, data.name(),
-                        be.description());
-                StringBuilder line = new StringBuilder(String.format(Locale.ROOT, "%s %s %.3f nats", split,
-                        c.model().objectiveName(), m.testObjective(td, mode, s)));
-                m.testMetrics(td, mode, s).forEach((key, v) -> line.append(String.format(Locale.ROOT, ", %s %.4f", key, v)));
-                out.println(line.append(", ").append(test.n()).append(" examples"));
-            }
-            return 0;
-        }
-        try (Backend be = device.open(); Vae vae = c.restoreModel(be, Vae.class); DeviceDataset td = new DeviceDataset(be, test)) {
+        int classes = c.model().labelUse() == LabelUse.NONE ? 0 : c.model().classes();
+        try (Backend be = device.open(); Model m = c.restoreModel(be); DeviceDataset td = new DeviceDataset(be, test, classes)) {
             err.printf(Locale.ROOT, "elbo4j eval: %s%n  %d %s examples of %s; %s%n", c.model(), test.n(), split, data.name(),
                     be.description());
-            Evaluator ev = new Evaluator(vae, td, mode, s);
+            if (!(m instanceof ImportanceSampled model)) {
+                // Models without importance-sampled likelihood: the model's own test objective and metrics.
+                Model.TestFigures f = m.testFigures(td, mode, s);
+                StringBuilder line = new StringBuilder(String.format(Locale.ROOT, "%s %s %.3f nats", split,
+                        c.model().objectiveName(), f.objective()));
+                f.metrics().forEach((key, v) -> line.append(String.format(Locale.ROOT, ", %s %.4f", key, v)));
+                out.println(line.append(", ").append(test.n()).append(" examples"));
+                return 0;
+            }
+            // A conditional model (the CVAE) is evaluated with each input's own label: log p(x|y).
+            boolean conditional = model.conditioningClasses() > 0;
+            String what = conditional ? "log p(x|y)" : "log p(x)";
+            Evaluator ev = new Evaluator(model, td, mode, s);
             double[] elbo = ev.elbo(elboSamples);
             Progress progress = new Progress(err, !noProgress);
-            progress.begin("log p(x), k=" + k, test.n(), 0);
+            progress.begin(what + ", k=" + k, test.n(), 0);
             long t0 = System.nanoTime();
             double[] lpx = ev.logLikelihood(k, done -> progress.update(done, 1, "inputs/s", null));
             double secs = (System.nanoTime() - t0) / 1e9;
-            out.printf(Locale.ROOT, "%s ELBO %.3f nats (L=%d), log p(x) %.3f nats (importance sampling, k=%d, %.1f s), %d examples%n",
-                    split, Evaluator.mean(elbo), elboSamples, Evaluator.mean(lpx), k, secs, test.n());
+            out.printf(Locale.ROOT, "%s ELBO %.3f nats (L=%d), %s %.3f nats (importance sampling, k=%d, %.1f s), %d examples%n",
+                    split, Evaluator.mean(elbo), elboSamples, what, Evaluator.mean(lpx), k, secs, test.n());
             if (scores != null) {
-                StringBuilder b = new StringBuilder("index,label,elbo,log_px\n");
+                StringBuilder b = new StringBuilder(conditional ? "index,label,elbo,log_px_given_y\n" : "index,label,elbo,log_px\n");
                 for (int i = 0; i < test.n(); i++) {
                     b.append(i).append(',').append(test.hasLabels() ? Integer.toString(test.label(i)) : "")
                             .append(',').append(String.format(Locale.ROOT, "%.6f", elbo[i]))

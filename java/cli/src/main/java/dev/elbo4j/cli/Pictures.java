@@ -28,21 +28,27 @@ final class Pictures {
     }
 
     /**
-     * Rows of {@code cols} inputs, each followed by a row of their reconstructions. Inputs are shown
-     * as the model sees them (binarised with the evaluation draw when the model was trained so).
+     * Rows of {@code cols} inputs, each followed by a row of their reconstructions: examples
+     * {@code first .. first + n - 1} of {@code data} (n cut to what the data has). Inputs are shown as
+     * the model sees them (binarised with the evaluation draw when the model was trained so); the
+     * draw of an example depends on its index in {@code data}, not on {@code first}, so an input
+     * looks the same in every slice (and as {@code eval} and {@code latent} see it).
      */
-    static void reconstructions(Path file, Reconstructing vae, Dataset data, int n, Binarization mode, long seed) throws IOException {
+    static void reconstructions(Path file, Reconstructing vae, Dataset data, int first, int n, Binarization mode, long seed)
+            throws IOException {
+        if (first < 0 || first >= data.n()) throw new IllegalArgumentException("first example " + first + " of " + data.n());
         Backend be = vae.backend();
-        n = Math.min(n, data.n());
+        n = Math.min(n, data.n() - first);
         int d = vae.config().inputDim(), cols = Math.min(n, 8), classes = vae.config().classes();
         Binarization shown = mode == Binarization.NONE ? Binarization.NONE : Binarization.FIXED;
         float[] inputs = new float[n * d];
         float[] recon;
         boolean conditional = vae.config().labelUse() == LabelUse.ALL;
-        try (DeviceDataset dd = new DeviceDataset(be, data.subset(n), conditional ? classes : 0);
+        // The examples up to the last one shown are uploaded, so that each is gathered at its own index.
+        try (DeviceDataset dd = new DeviceDataset(be, data.subset(first + n), conditional ? classes : 0);
              Tensor x = be.alloc(vae.dtype(), n, d); Tensor y = conditional ? be.alloc(vae.dtype(), n, classes) : null) {
-            dd.gather(0, shown, new RngKey(seed, Streams.EVAL_BINARIZE, 0), x);
-            if (y != null) dd.gatherLabels(0, y);
+            dd.gather(first, shown, new RngKey(seed, Streams.EVAL_BINARIZE, 0), x);
+            if (y != null) dd.gatherLabels(first, y);
             double[] xs = be.download(x);
             for (int i = 0; i < xs.length; i++) inputs[i] = (float) xs[i];
             recon = vae.reconstruct(x, y);

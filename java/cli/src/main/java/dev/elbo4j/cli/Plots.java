@@ -52,11 +52,14 @@ final class Plots {
 
     /**
      * The per-epoch figures of a run's log.jsonl: for each line holding an {@code "epoch"} number,
-     * its {@code train_elbo} and {@code test_elbo} (NaN where absent or null, as RunLog writes
-     * non-finite values). A resumed run may log an epoch twice; the later line wins. Epochs are
-     * sorted ascending.
+     * its {@code train_objective} and {@code test_objective}, or in logs written before those keys
+     * existed (and in hand-written ones) its {@code train_elbo} and {@code test_elbo} (NaN where
+     * absent or null, as RunLog writes non-finite values). {@code objective} is the name the last
+     * such line gives the figures ({@code "objective"}, e.g. "ELBO", "IWAE bound", "-loss"), null
+     * if none does (older logs). A resumed run may log an epoch twice; the later line wins. Epochs
+     * are sorted ascending.
      */
-    record Curves(double[] epochs, double[] train, double[] test) {
+    record Curves(double[] epochs, double[] train, double[] test, String objective) {
         int size() {
             return epochs.length;
         }
@@ -71,6 +74,7 @@ final class Plots {
      */
     static Curves readCurves(Path log) throws IOException {
         TreeMap<Double, double[]> byEpoch = new TreeMap<>();
+        String objective = null;
         List<String> lines = Files.readAllLines(log, StandardCharsets.UTF_8);
         for (int i = 0; i < lines.size(); i++) {
             String line = lines.get(i).strip();
@@ -86,7 +90,8 @@ final class Plots {
                 throw new IllegalArgumentException(log + " line " + (i + 1) + ": \"epoch\" is " + Json.typeName(rec.get("epoch"))
                         + ", not a number");
             }
-            byEpoch.put(epoch.doubleValue(), new double[]{number(rec.get("train_elbo")), number(rec.get("test_elbo"))});
+            byEpoch.put(epoch.doubleValue(), new double[]{figure(rec, "train"), figure(rec, "test")});
+            if (rec.get("objective") instanceof String name) objective = name;
         }
         int n = byEpoch.size(), k = 0;
         double[] e = new double[n], tr = new double[n], te = new double[n];
@@ -95,7 +100,13 @@ final class Plots {
             tr[k] = entry.getValue()[0];
             te[k++] = entry.getValue()[1];
         }
-        return new Curves(e, tr, te);
+        return new Curves(e, tr, te, objective);
+    }
+
+    /** {@code split_objective} if the line has that key, else {@code split_elbo} (older logs). */
+    private static double figure(Map<String, Object> rec, String split) {
+        String key = split + "_objective";
+        return number(rec.containsKey(key) ? rec.get(key) : rec.get(split + "_elbo"));
     }
 
     private static double number(Object v) {
@@ -114,7 +125,8 @@ final class Plots {
         XYChart chart = new XYChart(CURVES_WIDTH, CURVES_HEIGHT);
         chart.setTitle(title);
         chart.setXAxisTitle("epoch");
-        chart.setYAxisTitle("nats per example (ELBO or -loss; higher is better)");
+        chart.setYAxisTitle("nats per example (" + (c.objective() != null ? c.objective() : "ELBO or -loss")
+                + "; higher is better)");
         style(chart);
         chart.getStyler().setLegendPosition(Styler.LegendPosition.InsideSE);
         chart.getStyler().setMarkerSize(7);
@@ -137,7 +149,7 @@ final class Plots {
         Path png = runFolder.resolve("curves.png");
         try {
             if (lossCurves(log, png, LatentCurvesCommand.defaultTitle(runFolder))) return png;
-            err.println("elbo4j train: warning: no curves.png: " + log + " has no finite ELBO to plot");
+            err.println("elbo4j train: warning: no curves.png: " + log + " has no finite figure to plot");
         } catch (IllegalArgumentException e) {
             err.println("elbo4j train: warning: no curves.png: " + e.getMessage());
         } catch (RuntimeException | LinkageError e) {

@@ -15,7 +15,8 @@ import java.nio.file.Path;
 import java.util.concurrent.Callable;
 
 @Command(name = "reconstruct", sortOptions = false, mixinStandardHelpOptions = true,
-        description = "Encode test inputs, decode them at the posterior mean, and write inputs above reconstructions as a PNG.")
+        description = "Encode test inputs, decode them at the posterior mean (with a planar flow: the mean pushed through the flow), "
+                + "and write inputs above reconstructions as a PNG.")
 final class ReconstructCommand implements Callable<Integer> {
 
     @Mixin
@@ -41,13 +42,14 @@ final class ReconstructCommand implements Callable<Integer> {
         Checkpoint c = checkpoint.load();
         Dataset test = data.loadFor("test", 0, c.model().inputDim());
         if (from < 0 || from >= test.n()) throw new Main.UsageException("--from must be in 0.." + (test.n() - 1) + ", got " + from);
-        Dataset part = test.slice(from, Math.min(count, test.n() - from));
+        int n = Math.min(count, test.n() - from);
         Binarization mode = c.training() == null ? Binarization.NONE : c.training().binarization();
         long seed = c.training() == null ? 1 : c.training().seed();
         try (Backend be = device.open(); Reconstructing vae = c.restoreModel(be, Reconstructing.class)) {
-            Pictures.reconstructions(out, vae, part, part.n(), mode, seed);
+            // Test image i gets the same binarisation whatever --from: it is drawn at its test index.
+            Pictures.reconstructions(out, vae, test, from, n, mode, seed);
         }
-        spec.commandLine().getOut().println("wrote " + part.n() + " inputs and reconstructions to " + out);
+        spec.commandLine().getOut().println("wrote " + n + " inputs and reconstructions to " + out);
         return 0;
     }
 }

@@ -60,9 +60,35 @@ class ConditionalCliTest {
         }
         assertEquals(3, Files.readAllLines(run.resolve("log.jsonl")).size());
 
-        r = CliTest.run("eval", "-c", run.toString(), "--data", data.toString(), "--no-progress");
+        // The CVAE's eval: the conditional ELBO and the importance-sampled log p(x|y), per example in --scores.
+        Path csv = tmp.resolve("cvae-scores.csv");
+        r = CliTest.run("eval", "-c", run.toString(), "--data", data.toString(), "-k", "50", "--limit", "60",
+                "--scores", csv.toString(), "--no-progress");
         assertEquals(0, r.code(), r.err());
-        assertTrue(r.out().matches("(?s)test ELBO -\\d+\\.\\d+ nats, 200 examples.*"), r.out());
+        java.util.regex.Matcher mm = java.util.regex.Pattern.compile(
+                "test ELBO (-\\d+\\.\\d+) nats \\(L=1\\), log p\\(x\\|y\\) (-\\d+\\.\\d+) nats \\(importance sampling, k=50, "
+                        + "[\\d.]+ s\\), 60 examples").matcher(r.out());
+        assertTrue(mm.find(), r.out());
+        double elbo = Double.parseDouble(mm.group(1)), lpx = Double.parseDouble(mm.group(2));
+        assertTrue(lpx > elbo, r.out());
+        List<String> rows = Files.readAllLines(csv);
+        assertEquals("index,label,elbo,log_px_given_y", rows.getFirst());
+        assertEquals(61, rows.size());
+        Dataset test = Dataset.loadDir(data, "test");
+        double sum = 0;
+        for (int i = 0; i < 60; i++) {
+            String[] f = rows.get(i + 1).split(",");
+            assertEquals(Integer.toString(i), f[0]);
+            assertEquals(Integer.toString(test.label(i)), f[1]);
+            sum += Double.parseDouble(f[3]);
+        }
+        assertEquals(lpx, sum / 60, 1e-3);
+        // The same seed, k and inputs: the same estimates.
+        Path again = tmp.resolve("cvae-scores-again.csv");
+        r = CliTest.run("eval", "-c", run.toString(), "--data", data.toString(), "-k", "50", "--limit", "60",
+                "--scores", again.toString(), "--no-progress");
+        assertEquals(0, r.code(), r.err());
+        assertEquals(rows, Files.readAllLines(again));
 
         Path png = tmp.resolve("seven.png");
         r = CliTest.run("sample", "-c", run.toString(), "--label", "7", "-n", "9", "-o", png.toString());
@@ -73,6 +99,20 @@ class ConditionalCliTest {
 
         r = CliTest.run("reconstruct", "-c", run.toString(), "--data", data.toString(), "-n", "8", "-o", tmp.resolve("cr.png").toString());
         assertEquals(0, r.code(), r.err());
+    }
+
+    /** train's final evaluation of a CVAE: the test ELBO and log p(x|y), logged as test_log_px_given_y. */
+    @Test
+    void cvaeTrainEndsWithLogPxGivenY() throws IOException {
+        Path run = tmp.resolve("cvae-k");
+        CliTest.Result r = CliTest.run("train", "--model", "cvae", "--data", data.toString(), "--out", run.toString(),
+                "--device", "cpu", "--hidden", "32", "--latent", "4", "--epochs", "1", "--test-limit", "50", "--eval-k", "20",
+                "--no-progress");
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().matches("(?s)test ELBO -\\d+\\.\\d+ nats, log p\\(x\\|y\\) -\\d+\\.\\d+ nats \\(importance sampling, k=20\\).*"),
+                r.out());
+        String last = Files.readAllLines(run.resolve("log.jsonl")).getLast();
+        assertTrue(last.contains("\"test_log_px_given_y\"") && !last.contains("\"test_log_px\""), last);
     }
 
     @Test

@@ -62,12 +62,22 @@ class IwaeCliTest {
         List<String> log = Files.readAllLines(out.resolve("log.jsonl"));
         assertEquals(3, log.size(), "two epochs and the final line: " + log);
         // The bound improves from the first epoch to the second on the same 400 digits.
-        double first = trainElbo(log.get(0)), second = trainElbo(log.get(1));
+        double first = trainBound(log.get(0)), second = trainBound(log.get(1));
         assertTrue(second > first, "train bound " + first + " -> " + second);
+        // Each epoch line names what its figures are: the IWAE bound, never under an ELBO key.
+        for (String line : log.subList(0, 2)) {
+            var rec = dev.elbo4j.io.Json.parseObject(line);
+            assertEquals("IWAE bound", rec.get("objective"), line);
+            assertTrue(rec.get("test_objective") instanceof Number && !rec.containsKey("test_elbo")
+                    && !rec.containsKey("train_elbo"), line);
+        }
+        // The final line's test_elbo is the ELBO itself (one sample), below the k = 10 estimate.
+        var fin = dev.elbo4j.io.Json.parseObject(log.get(2));
+        assertTrue(((Number) fin.get("test_elbo")).doubleValue() < ((Number) fin.get("test_log_px")).doubleValue(), log.get(2));
     }
 
-    private static double trainElbo(String line) {
-        var m = java.util.regex.Pattern.compile("\"train_elbo\":(-?[0-9.eE+-]+)").matcher(line);
+    private static double trainBound(String line) {
+        var m = java.util.regex.Pattern.compile("\"train_objective\":(-?[0-9.eE+-]+)").matcher(line);
         assertTrue(m.find(), line);
         return Double.parseDouble(m.group(1));
     }

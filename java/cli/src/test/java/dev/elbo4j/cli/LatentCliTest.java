@@ -98,6 +98,32 @@ class LatentCliTest {
         return png(p);
     }
 
+    /**
+     * reconstruct --from I: test image i is binarised by its test index, so inputs 5..7 of a slice
+     * from 5 are the cells of the same images in the slice from 0 (and so are their reconstructions,
+     * up to one gray level of float rounding with a different batch size).
+     */
+    @Test
+    void reconstructFromKeepsEachTestImagesBinarisation() throws IOException {
+        Path p = tmp.resolve("recon-from5.png");
+        CliTest.Result r = run("reconstruct", "-c", run2.toString(), "--data", mnist.toString(), "--device", "cpu", "--from", "5",
+                "-n", "3", "-o", p.toString());
+        assertEquals(0, r.code(), r.err());
+        BufferedImage part = png(p), whole = reconstructions();
+        for (int k = 0; k < 3; k++) {
+            int index = 5 + k;
+            assertArrayEquals(cell(whole, 0, index), cell(part, 0, k), "input " + index);
+            assertTrue(maxDiff(cell(whole, 1, index), cell(part, 1, k)) <= 1, "reconstruction of input " + index);
+        }
+        // A slice past the first 16: test image 20 at --from 20 is the image at --from 18, position 2.
+        Path a = tmp.resolve("recon-from20.png"), b = tmp.resolve("recon-from18.png");
+        assertEquals(0, run("reconstruct", "-c", run2.toString(), "--data", mnist.toString(), "--device", "cpu", "--from", "20",
+                "-n", "1", "-o", a.toString()).code());
+        assertEquals(0, run("reconstruct", "-c", run2.toString(), "--data", mnist.toString(), "--device", "cpu", "--from", "18",
+                "-n", "4", "-o", b.toString()).code());
+        assertArrayEquals(cell(png(b), 0, 2), cell(png(a), 0, 0), "input 20");
+    }
+
     static void assertIsInputAndReconstruction(BufferedImage img, int row, int inputCol, int reconCol, int index) throws IOException {
         BufferedImage rec = reconstructions();
         int r = 2 * (index / 8), c = index % 8;

@@ -33,6 +33,33 @@ class PlotsTest {
         assertArrayEquals(new double[]{1, 2, 3}, c.epochs());
         assertArrayEquals(new double[]{-200.5, -170, Double.NaN}, c.train());
         assertArrayEquals(new double[]{-190.25, -175, -160}, c.test());
+        assertNull(c.objective(), "older logs do not name it");
+    }
+
+    /**
+     * Logs since the objective was named: train_objective and test_objective (an IWAE run has no
+     * ELBO keys); a run begun by an older elbo4j and resumed by a newer one mixes both kinds of line.
+     */
+    @Test
+    void readsObjectiveKeysAndOlderElboKeys() throws IOException {
+        Path log = tmp.resolve("log.jsonl");
+        Files.writeString(log, """
+                {"epoch":1,"step":4,"train_elbo":-200.5,"test_elbo":-190.25}
+                {"epoch":2,"step":8,"objective":"IWAE bound","train_objective":-170,"test_objective":-165}
+                {"epoch":3,"step":12,"objective":"ELBO","train_objective":-160,"test_objective":-158,"train_elbo":-160,"test_elbo":-158}
+                {"event":"final","epochs":3,"test_elbo":-159,"test_log_px":-150}
+                """);
+        Plots.Curves c = Plots.readCurves(log);
+        assertArrayEquals(new double[]{1, 2, 3}, c.epochs());
+        assertArrayEquals(new double[]{-200.5, -170, -160}, c.train());
+        assertArrayEquals(new double[]{-190.25, -165, -158}, c.test());
+        assertEquals("ELBO", c.objective());
+        Files.writeString(log, "{\"epoch\":1,\"objective\":\"IWAE bound\",\"train_objective\":null,\"test_objective\":-99}\n");
+        c = Plots.readCurves(log);
+        assertArrayEquals(new double[]{Double.NaN}, c.train());
+        assertArrayEquals(new double[]{-99}, c.test());
+        assertEquals("IWAE bound", c.objective());
+        assertTrue(Plots.lossCurves(log, tmp.resolve("iwae.png"), "t"));
     }
 
     @Test

@@ -3,7 +3,7 @@ package dev.elbo4j.eval;
 import dev.elbo4j.backend.Backend;
 import dev.elbo4j.backend.Binarization;
 import dev.elbo4j.data.DeviceDataset;
-import dev.elbo4j.model.Vae;
+import dev.elbo4j.model.ImportanceSampled;
 import dev.elbo4j.rng.RngKey;
 import dev.elbo4j.rng.Streams;
 import dev.elbo4j.tensor.Tensor;
@@ -11,26 +11,33 @@ import dev.elbo4j.tensor.Tensor;
 import java.util.function.LongConsumer;
 
 /**
- * Test-set figures of a {@link Vae}: the ELBO and the importance-sampled estimate of log p(x),
+ * Test-set figures of a {@link dev.elbo4j.model.Vae} or a {@link dev.elbo4j.model.Cvae} (any
+ * {@link ImportanceSampled} model): the ELBO and the importance-sampled estimate of log p(x),
  *   log p(x) ~= log (1/k) sum_i p(x|z_i) p(z_i) / q(z_i|x),  z_i ~ q(z|x),
- * combined with a running log-sum-exp so no weight under- or overflows. Binarised data sets are
- * binarised once, from the evaluation seed, so every call sees the same inputs.
+ * combined with a running log-sum-exp so no weight under- or overflows. For a conditional model
+ * every input is evaluated with its own label y (the data set's one-hot labels), so the figures are
+ * the conditional ELBO and log p(x|y) ~= log (1/k) sum_i p(x|z_i,y) p(z_i) / q(z_i|x,y). Binarised
+ * data sets are binarised once, from the evaluation seed, so every call sees the same inputs.
  */
 public final class Evaluator {
-    /** Rows (examples x samples) evaluated in one pass. */
-    private static final int ROWS_PER_PASS = 4096;
-
-    private final Vae vae;
+    private final ImportanceSampled model;
+    private final int rowsPerPass;
     private final DeviceDataset data;
     private final Binarization binarization;
     private final long seed;
 
-    public Evaluator(Vae vae, DeviceDataset data, Binarization trainBinarization, long seed) {
-        if (data.dim() != vae.config().inputDim()) {
+    public Evaluator(ImportanceSampled model, DeviceDataset data, Binarization trainBinarization, long seed) {
+        if (data.dim() != model.config().inputDim()) {
             throw new IllegalArgumentException("data has " + data.dim() + " pixels per example, the model expects "
-                    + vae.config().inputDim());
+                    + model.config().inputDim());
         }
-        this.vae = vae;
+        int classes = model.conditioningClasses();
+        if (classes > 0 && data.classes() != classes) {
+            throw new IllegalArgumentException("the model needs the data's labels as " + classes + " one-hot classes, got "
+                    + data.classes());
+        }
+        this.model = model;
+        this.rowsPerPass = model.evaluationRows();
         this.data = data;
         // Any stochastic binarisation is evaluated on one fixed draw of the test set.
         this.binarization = trainBinarization == Binarization.NONE ? Binarization.NONE : Binarization.FIXED;
@@ -46,33 +53,35 @@ public final class Evaluator {
         return run(samples, samples, false, null);
     }
 
-    /** Per-example importance-sampled log p(x) with k samples; {@code progress} gets examples done. */
+    /** Per-example importance-sampled log p(x) (log p(x|y) for a conditional model) with k samples; {@code progress} gets examples done. */
     public double[] logLikelihood(int k, LongConsumer progress) {
         if (k < 1) throw new IllegalArgumentException("k must be >= 1, got " + k);
-        return run(k, Math.min(k, ROWS_PER_PASS), true, progress);
+        return run(k, Math.min(k, rowsPerPass), true, progress);
     }
 
     private double[] run(int k, int chunk, boolean importance, LongConsumer progress) {
-        Backend be = vae.backend();
-        int n = data.size(), d = data.dim();
-        int batch = Math.max(1, Math.min(n, ROWS_PER_PASS / chunk));
+        Backend be = model.backend();
+        int n = data.size(), d = data.dim(), classes = model.conditioningClasses();
+        int batch = Math.max(1, Math.min(n, rowsPerPass / chunk));
         int chunks = (k + chunk - 1) / chunk;
         double[] result = new double[n];
         long passIndex = 0;
-        try (Vae.Pass full = vae.pass(batch, chunk, false);
-             Tensor x = be.alloc(vae.dtype(), batch, d)) {
+        try (ImportanceSampled.ScoringPass full = model.scoringPass(batch, chunk);
+             Tensor x = be.alloc(model.dtype(), batch, d);
+             Tensor y = classes == 0 ? null : be.alloc(model.dtype(), batch, classes)) {
             for (int from = 0; from < n; from += batch) {
                 int b = Math.min(batch, n - from);
-                Tensor xb = x.rowSlice(0, b);
+                Tensor xb = x.rowSlice(0, b), yb = y == null ? null : y.rowSlice(0, b);
                 data.gather(from, binarization, binarizeKey(), xb);
+                if (yb != null) data.gatherLabels(from, yb);
                 double[] max = new double[b], sum = new double[b], elboSum = new double[b];
                 java.util.Arrays.fill(max, Double.NEGATIVE_INFINITY);
                 int done = 0;
                 for (int c = 0; c < chunks; c++) {
                     int s = Math.min(chunk, k - done);
-                    try (Vae.Pass p = s == chunk ? null : vae.pass(b, s, false)) {
-                        Vae.Pass pass = p == null ? full : p;
-                        pass.run(xb, new RngKey(seed, Streams.EVAL, passIndex++));
+                    try (ImportanceSampled.ScoringPass p = s == chunk ? null : model.scoringPass(b, s)) {
+                        ImportanceSampled.ScoringPass pass = p == null ? full : p;
+                        pass.score(xb, yb, new RngKey(seed, Streams.EVAL, passIndex++));
                         double[] rec = be.download(pass.rowLoss());
                         if (importance) {
                             double[] lr = be.download(pass.logRatio());

@@ -107,7 +107,12 @@ final class ConditionalElbo {
     }
 
     Pass pass(Parameters p, DType dtype, int maxRows, int samples, boolean training) {
-        return new Pass(p, dtype, maxRows, samples, training);
+        return new Pass(p, dtype, maxRows, samples, training, false);
+    }
+
+    /** An evaluation pass that also computes the log ratios log p(z) - log q(z|x,y) ({@link Pass#logRatio}). */
+    Pass scoringPass(Parameters p, DType dtype, int maxRows, int samples) {
+        return new Pass(p, dtype, maxRows, samples, false, true);
     }
 
     /**
@@ -122,11 +127,11 @@ final class ConditionalElbo {
         private final int maxRows, samples;
         private final boolean training;
         private final Workspace enc, dec;
-        private final Tensor eps, z, dz, rowLoss, kl, yRep;
+        private final Tensor eps, z, dz, rowLoss, kl, logRatio, yRep;
         private Tensor x, y;
         private int rows;
 
-        private Pass(Parameters p, DType dtype, int maxRows, int samples, boolean training) {
+        private Pass(Parameters p, DType dtype, int maxRows, int samples, boolean training, boolean logRatios) {
             if (maxRows < 1 || samples < 1) throw new IllegalArgumentException("rows and samples must be >= 1");
             this.p = p;
             this.be = p.backend();
@@ -141,6 +146,7 @@ final class ConditionalElbo {
             dz = training ? be.alloc(dtype, zr, latent) : null;
             rowLoss = be.alloc(dtype, zr);
             kl = be.alloc(dtype, maxRows);
+            logRatio = logRatios ? be.alloc(dtype, zr) : null;
             yRep = samples > 1 ? be.alloc(dtype, zr, classes) : null;
         }
 
@@ -161,7 +167,7 @@ final class ConditionalElbo {
             int zr = r * samples;
             Tensor stats = encoder.forward(p, enc, x, y);
             Tensor zz = z.rowSlice(0, zr);
-            be.latentForward(stats, key, eps.rowSlice(0, zr), zz, kl.view(0, r), null);
+            be.latentForward(stats, key, eps.rowSlice(0, zr), zz, kl.view(0, r), logRatio == null ? null : logRatio.view(0, zr));
             Tensor yd = y;
             if (samples > 1) {
                 yd = yRep.rowSlice(0, zr);
@@ -208,6 +214,12 @@ final class ConditionalElbo {
             return kl.view(0, rows);
         }
 
+        /** log p(z) - log q(z|x,y) of the last run's rows (row l R + s); passes from {@link #scoringPass} only. */
+        Tensor logRatio() {
+            if (logRatio == null) throw new IllegalStateException("log ratios exist in scoring passes only");
+            return logRatio.view(0, rows * samples);
+        }
+
         int samples() {
             return samples;
         }
@@ -216,7 +228,7 @@ final class ConditionalElbo {
         public void close() {
             enc.close();
             dec.close();
-            for (Tensor t : new Tensor[]{eps, z, dz, rowLoss, kl, yRep}) if (t != null) t.close();
+            for (Tensor t : new Tensor[]{eps, z, dz, rowLoss, kl, logRatio, yRep}) if (t != null) t.close();
         }
     }
 }

@@ -3,9 +3,9 @@ package dev.elbo4j.model;
 import dev.elbo4j.backend.Backend;
 import dev.elbo4j.backend.Binarization;
 import dev.elbo4j.data.DeviceDataset;
+import dev.elbo4j.eval.Evaluator;
 import dev.elbo4j.nn.Parameters;
 import dev.elbo4j.rng.RngKey;
-import dev.elbo4j.rng.Streams;
 import dev.elbo4j.tensor.DType;
 import dev.elbo4j.tensor.Tensor;
 
@@ -22,7 +22,7 @@ import java.util.Map;
  * Parameters: {@code encoder.0.weight|label_weight|bias}, {@code encoder.i.weight|bias},
  * the same for {@code decoder}, and {@code decoder.logvar} for a learned-variance Gaussian.
  */
-public final class Cvae extends ModelBase<CvaeConfig> implements LatentModel {
+public final class Cvae extends ModelBase<CvaeConfig> implements LatentModel, ImportanceSampled {
     /** Examples per evaluation pass. */
     private static final int EVAL_BATCH = 1000;
 
@@ -62,29 +62,70 @@ public final class Cvae extends ModelBase<CvaeConfig> implements LatentModel {
 
     /**
      * The test ELBO per example with the test labels, one sample of z per input:
-     * mean_n [log p(x_n|z, y_n) - KL(q(z|x_n,y_n) || p(z))] (beta 1), a lower bound on log p(x|y).
-     * Stochastic binarisations are evaluated on one fixed draw from {@code seed}; the noise of
-     * chunk i is RngKey(seed, EVAL, i).
+     * mean_n [log p(x_n|z, y_n) - KL(q(z|x_n,y_n) || p(z))] (beta 1), a lower bound on log p(x|y);
+     * {@link Evaluator#elbo} with one sample. Stochastic binarisations are evaluated on one fixed
+     * draw from {@code seed}; the noise of chunk i (of {@link #evaluationRows} inputs) is
+     * RngKey(seed, EVAL, i).
      */
     @Override
     public double testObjective(DeviceDataset data, Binarization trainBinarization, long seed) {
         checkData(data);
-        int n = data.size(), batch = Math.min(n, EVAL_BATCH);
-        Binarization mode = trainBinarization == Binarization.NONE ? Binarization.NONE : Binarization.FIXED;
-        double total = 0;
-        try (ConditionalElbo.Pass pass = elbo.pass(params, dtype, batch, 1, false);
-             Tensor x = backend.alloc(dtype, batch, cfg.inputDim()); Tensor y = backend.alloc(dtype, batch, cfg.classes())) {
-            long chunk = 0;
-            for (int from = 0; from < n; from += batch) {
-                int b = Math.min(batch, n - from);
-                Tensor xb = x.rowSlice(0, b), yb = y.rowSlice(0, b);
-                data.gather(from, mode, new RngKey(seed, Streams.EVAL_BINARIZE, 0), xb);
-                data.gatherLabels(from, yb);
-                pass.forward(xb, yb, new RngKey(seed, Streams.EVAL, chunk++), 1);
-                total -= backend.sum(pass.rowLoss()) + backend.sum(pass.kl());
-            }
+        return Evaluator.mean(new Evaluator(this, data, trainBinarization, seed).elbo(1));
+    }
+
+    /** The labels' classes: every input is evaluated with its own label. */
+    @Override
+    public int conditioningClasses() {
+        return cfg.classes();
+    }
+
+    /** 1000 (the CVAE's evaluation batch since its first version, so its test ELBO keeps its noise). */
+    @Override
+    public int evaluationRows() {
+        return EVAL_BATCH;
+    }
+
+    /** Evaluation buffers: per row -log p(x|z,y), the KL and log p(z) - log q(z|x,y). */
+    @Override
+    public Scoring scoringPass(int maxBatch, int samples) {
+        return new Scoring(maxBatch, samples);
+    }
+
+    /** An evaluation pass for {@link Evaluator}: x with its own labels y, {@code samples} draws of z each. */
+    public final class Scoring implements ImportanceSampled.ScoringPass {
+        private final ConditionalElbo.Pass pass;
+
+        private Scoring(int maxBatch, int samples) {
+            if (maxBatch < 1 || samples < 1) throw new IllegalArgumentException("batch and samples must be >= 1");
+            pass = elbo.scoringPass(params, dtype, maxBatch, samples);
         }
-        return total / n;
+
+        /** y (B x C one-hot) is required. */
+        @Override
+        public void score(Tensor x, Tensor y, RngKey key) {
+            checkLabels(x, y);
+            pass.forward(x, y, key, 1);
+        }
+
+        @Override
+        public Tensor rowLoss() {
+            return pass.rowLoss();
+        }
+
+        @Override
+        public Tensor kl() {
+            return pass.kl();
+        }
+
+        @Override
+        public Tensor logRatio() {
+            return pass.logRatio();
+        }
+
+        @Override
+        public void close() {
+            pass.close();
+        }
     }
 
     private void checkData(DeviceDataset data) {

@@ -264,26 +264,7 @@ public final class M2 extends ModelBase<M2Config> implements LatentModel {
      */
     @Override
     public double testObjective(DeviceDataset data, Binarization trainBinarization, long seed) {
-        int c = cfg.classes(), batch = Math.min(data.size(), EVAL_BATCH);
-        double[] total = {0};
-        try (Workspace ws = classifier.workspace(backend, dtype, batch, false);
-             ConditionalElbo.Pass pass = elbo.pass(params, dtype, c * batch, 1, false);
-             Tensor yAll = backend.alloc(dtype, c * batch, c); Tensor u = backend.alloc(dtype, batch);
-             Tensor w = backend.alloc(dtype, c * batch)) {
-            int[] filled = {-1};
-            visit(data, trainBinarization, seed, (x, y, chunk) -> {
-                int b = x.rows();
-                if (filled[0] != b) {
-                    backend.write(yAll.rowSlice(0, c * b), everyClass(b));
-                    filled[0] = b;
-                }
-                Tensor logits = classifier.forward(params, ws, x);
-                pass.forward(x, yAll.rowSlice(0, c * b), new RngKey(seed, Streams.EVAL, chunk), 1);
-                backend.unlabelledBound(logits, pass.rowLoss(), pass.kl(), 1, logC(), 1, u.view(0, b), w.view(0, c * b), null);
-                total[0] -= backend.sum(u.view(0, b));
-            });
-        }
-        return total[0] / data.size();
+        return evaluate(data, trainBinarization, seed, false).objective();
     }
 
     /** {"accuracy": the fraction of the inputs whose argmax_y q(y|x) is their label}. */
@@ -298,6 +279,46 @@ public final class M2 extends ModelBase<M2Config> implements LatentModel {
         return Map.of("accuracy", (double) right[0] / data.size());
     }
 
+    /**
+     * {@link #testObjective} and {@link #testMetrics} from one pass over the data: the accuracy is
+     * read from the logits the unlabelled bound computes anyway.
+     */
+    @Override
+    public TestFigures testFigures(DeviceDataset data, Binarization trainBinarization, long seed) {
+        return evaluate(data, trainBinarization, seed, true);
+    }
+
+    /** The unlabelled bound (and, with {@code accuracy}, the classifier's accuracy) in one pass. */
+    private TestFigures evaluate(DeviceDataset data, Binarization trainBinarization, long seed, boolean accuracy) {
+        int c = cfg.classes(), batch = Math.min(data.size(), EVAL_BATCH);
+        double[] total = {0};
+        long[] right = {0};
+        try (Workspace ws = classifier.workspace(backend, dtype, batch, false);
+             ConditionalElbo.Pass pass = elbo.pass(params, dtype, c * batch, 1, false);
+             Tensor yAll = backend.alloc(dtype, c * batch, c); Tensor u = backend.alloc(dtype, batch);
+             Tensor w = backend.alloc(dtype, c * batch)) {
+            int[] filled = {-1};
+            visit(data, trainBinarization, seed, (x, y, chunk) -> {
+                int b = x.rows();
+                if (filled[0] != b) {
+                    backend.write(yAll.rowSlice(0, c * b), everyClass(b));
+                    filled[0] = b;
+                }
+                Tensor logits = classifier.forward(params, ws, x);
+                if (accuracy) {
+                    int[] pred = argmax(backend.download(logits), b);
+                    double[] hot = backend.download(y);
+                    for (int i = 0; i < b; i++) if (hot[i * c + pred[i]] > 0.5) right[0]++;
+                }
+                pass.forward(x, yAll.rowSlice(0, c * b), new RngKey(seed, Streams.EVAL, chunk), 1);
+                backend.unlabelledBound(logits, pass.rowLoss(), pass.kl(), 1, logC(), 1, u.view(0, b), w.view(0, c * b), null);
+                total[0] -= backend.sum(u.view(0, b));
+            });
+        }
+        double objective = total[0] / data.size();
+        return new TestFigures(objective, accuracy ? Map.of("accuracy", (double) right[0] / data.size()) : Map.of());
+    }
+
     /** The classifier's logits q(y|x) before the softmax, N x C, as a host array. */
     public double[] logits(Tensor x) {
         try (Workspace ws = classifier.workspace(backend, dtype, x.rows(), false)) {
@@ -307,9 +328,13 @@ public final class M2 extends ModelBase<M2Config> implements LatentModel {
 
     /** argmax_y q(y|x) of each row of x (N x D); the first maximum on ties. */
     public int[] predict(Tensor x) {
-        double[] l = logits(x);
+        return argmax(logits(x), x.rows());
+    }
+
+    /** The argmax of each of the n rows of logits (n x C); the first maximum on ties. */
+    private int[] argmax(double[] l, int n) {
         int c = cfg.classes();
-        int[] p = new int[x.rows()];
+        int[] p = new int[n];
         for (int i = 0; i < p.length; i++) {
             int best = 0;
             for (int k = 1; k < c; k++) if (l[i * c + k] > l[i * c + best]) best = k;

@@ -44,6 +44,28 @@ public interface Model extends AutoCloseable {
     }
 
     /**
+     * The test objective and the further test metrics together, what the trainer reports after
+     * each epoch: the same numbers as {@link #testObjective} and {@link #testMetrics}. The default
+     * calls the two; families whose two figures come from one pass over the data (M2, NICE)
+     * override it to make that pass once.
+     */
+    default TestFigures testFigures(DeviceDataset data, Binarization trainBinarization, long seed) {
+        return new TestFigures(testObjective(data, trainBinarization, seed), testMetrics(data, trainBinarization, seed));
+    }
+
+    /**
+     * What {@link #testFigures} returns.
+     *
+     * @param objective as {@link #testObjective}
+     * @param metrics   as {@link #testMetrics} (an unmodifiable copy, in the model's order)
+     */
+    record TestFigures(double objective, Map<String, Double> metrics) {
+        public TestFigures {
+            metrics = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(metrics));
+        }
+    }
+
+    /**
      * A data-dependent initialisation before the first step of a new run (not of a resumed one):
      * e.g. an RBM starts its visible biases at the training data's log-odds (Hinton's practical
      * guide, section 8). The default does nothing. {@code train} calls it for new runs.

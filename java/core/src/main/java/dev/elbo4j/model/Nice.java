@@ -99,7 +99,14 @@ public final class Nice extends ModelBase<NiceConfig> implements Generative {
     /** bits_per_dim: (D log 256 - log p(x)) / (D log 2) of the mean test log p(x). */
     @Override
     public Map<String, Double> testMetrics(DeviceDataset data, Binarization trainBinarization, long seed) {
-        return Map.of("bits_per_dim", bitsPerDim(testObjective(data, trainBinarization, seed), cfg.inputDim()));
+        return testFigures(data, trainBinarization, seed).metrics();
+    }
+
+    /** {@link #testObjective} and its bits per dimension from one pass over the data. */
+    @Override
+    public TestFigures testFigures(DeviceDataset data, Binarization trainBinarization, long seed) {
+        double logPx = testObjective(data, trainBinarization, seed);
+        return new TestFigures(logPx, Map.of("bits_per_dim", bitsPerDim(logPx, cfg.inputDim())));
     }
 
     /** (D log 256 - logPx) / (D log 2): bits per dimension of the 256-level discretisation. */

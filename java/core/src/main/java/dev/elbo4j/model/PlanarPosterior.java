@@ -70,6 +70,23 @@ public final class PlanarPosterior {
         return out;
     }
 
+    /**
+     * The K steps applied to given points: z_K = f_K(...f_1(z_0)) for each row of {@code z0}
+     * (rows x Z, a host array), as a host array rows x Z. {@link Vae#encodeMean} pushes the mean of
+     * q0 through it, so codes and reconstructions live where the decoder reads (z_K), not at mu.
+     */
+    static float[] push(Backend backend, Parameters params, DType dtype, float[] z0, int rows, int latent) {
+        try (Tensor z = backend.alloc(dtype, rows, latent); Tensor zK = backend.alloc(dtype, rows, latent);
+             Tensor logDet = backend.alloc(dtype, rows)) {
+            backend.write(z, z0);
+            backend.planarForward(z, params.value(U), params.value(W), params.value(B), zK, logDet, null, null);
+            double[] d = backend.download(zK);
+            float[] out = new float[d.length];
+            for (int i = 0; i < d.length; i++) out[i] = (float) d[i];
+            return out;
+        }
+    }
+
     /** The buffers of the flow for one {@link Vae.Pass} of up to {@code maxRows} = batch x samples rows. */
     static final class Buffers implements AutoCloseable {
         private final Backend backend;

@@ -27,7 +27,7 @@ import java.util.Map;
  * {@code encoder.i.weight|bias}, {@code decoder.i.weight|bias} and, for a learned-variance
  * Gaussian, {@code decoder.logvar}; the encoder's last layer emits [mu, log sigma^2].
  */
-public final class Vae extends ModelBase<VaeConfig> implements LatentModel {
+public final class Vae extends ModelBase<VaeConfig> implements LatentModel, ImportanceSampled {
     /** Name of the learned per-pixel log sigma^2 of the Gaussian decoder. */
     public static final String LOGVAR = "decoder.logvar";
 
@@ -99,6 +99,18 @@ public final class Vae extends ModelBase<VaeConfig> implements LatentModel {
         }) : ev.elbo(1));
     }
 
+    /** Unconditional: no labels. */
+    @Override
+    public int conditioningClasses() {
+        return 0;
+    }
+
+    /** An evaluation {@link #pass}. */
+    @Override
+    public Pass scoringPass(int maxBatch, int samples) {
+        return pass(maxBatch, samples, false);
+    }
+
     /** Buffers for batches of up to {@code maxBatch} inputs with {@code samples} draws of z each. */
     public Pass pass(int maxBatch, int samples, boolean training) {
         return new Pass(maxBatch, samples, training);
@@ -110,7 +122,7 @@ public final class Vae extends ModelBase<VaeConfig> implements LatentModel {
      * optimises the configured objective; an evaluation pass computes the ELBO's terms and the log
      * ratios whatever the objective.
      */
-    public final class Pass implements TrainStep {
+    public final class Pass implements TrainStep, ImportanceSampled.ScoringPass {
         private final int maxBatch, samples;
         private final boolean training;
         private double klWeight = 1;
@@ -150,6 +162,12 @@ public final class Vae extends ModelBase<VaeConfig> implements LatentModel {
         @Override
         public void run(Batch batch, RngKey key) {
             run(batch.x(), key);
+        }
+
+        /** {@link #run(Tensor, RngKey)}; y is ignored (an unconditional model). */
+        @Override
+        public void score(Tensor x, Tensor y, RngKey key) {
+            run(x, key);
         }
 
         /**
@@ -227,6 +245,7 @@ public final class Vae extends ModelBase<VaeConfig> implements LatentModel {
         }
 
         /** -log p(x|z) for each of the last batch's L*B rows (row l*B + b). */
+        @Override
         public Tensor rowLoss() {
             return rowLoss.view(0, batch * samples);
         }
@@ -236,11 +255,13 @@ public final class Vae extends ModelBase<VaeConfig> implements LatentModel {
          * posterior; with a planar flow, the closed form plus the flow's single-sample correction
          * (see {@link PlanarPosterior}).
          */
+        @Override
         public Tensor kl() {
             return kl.view(0, batch);
         }
 
         /** log p(z) - log q(z|x) for each row of the last batch (evaluation passes and iwae training passes); z = z_K with a flow. */
+        @Override
         public Tensor logRatio() {
             if (logRatio == null) throw new IllegalStateException("log ratios exist in evaluation passes and iwae training passes only");
             return logRatio.view(0, batch * samples);
@@ -319,7 +340,11 @@ public final class Vae extends ModelBase<VaeConfig> implements LatentModel {
         return sample(n, key);
     }
 
-    /** The posterior means mu(x), N x Z. */
+    /**
+     * The codes of x, N x Z: the posterior means mu(x); with a planar flow, mu pushed through the
+     * K steps, z_K = f_K(...f_1(mu)) (the point the decoder reads for z_0 = mu; not the mean of
+     * q_K, which has no closed form).
+     */
     @Override
     public float[] encodeMean(Tensor x, Tensor y) {
         int n = x.rows(), zd = cfg.latent();
@@ -331,7 +356,7 @@ public final class Vae extends ModelBase<VaeConfig> implements LatentModel {
         for (int r = 0; r < n; r++) {
             for (int k = 0; k < zd; k++) mu[r * zd + k] = (float) stats[r * 2 * zd + k];
         }
-        return mu;
+        return cfg.hasFlow() ? PlanarPosterior.push(backend, params, dtype, mu, n, zd) : mu; // ---- planar flow
     }
 
     /**
@@ -360,7 +385,7 @@ public final class Vae extends ModelBase<VaeConfig> implements LatentModel {
         }
     }
 
-    /** Reconstructions of x (N x D): decoded at the posterior mean z = mu(x). */
+    /** Reconstructions of x (N x D): decoded at the code {@link #encodeMean} (mu(x), with a flow z_K of mu(x)). */
     public float[] reconstruct(Tensor x) {
         int n = x.rows(), zd = cfg.latent();
         float[] mu = encodeMean(x, null);

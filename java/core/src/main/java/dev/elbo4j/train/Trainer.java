@@ -130,6 +130,15 @@ public final class Trainer implements AutoCloseable {
         return model;
     }
 
+    /**
+     * The test set as uploaded to the model's backend (with its labels where the model uses labels),
+     * for evaluations after training that should not upload it again; null without a test set.
+     * Owned by the trainer: valid until it is closed.
+     */
+    public DeviceDataset testData() {
+        return test;
+    }
+
     public Adam optimizer() {
         return adam;
     }
@@ -239,8 +248,9 @@ public final class Trainer implements AutoCloseable {
         double testElbo = Double.NaN;
         java.util.Map<String, Double> metrics = java.util.Map.of();
         if (test != null) {
-            testElbo = model.testObjective(test, cfg.binarization(), cfg.seed());
-            metrics = model.testMetrics(test, cfg.binarization(), cfg.seed());
+            Model.TestFigures f = model.testFigures(test, cfg.binarization(), cfg.seed());
+            testElbo = f.objective();
+            metrics = f.metrics();
         }
         epoch++;
         batchInEpoch = 0;

@@ -88,6 +88,81 @@ class PlanarPosteriorTest {
         }
     }
 
+    /** u_k = log(e - 1) w_k / |w_k|^2, so that u_hat_k = 0: every step is the identity. */
+    private void identityFlow(Vae vae, int steps, int latent) {
+        double[] w = be.download(vae.parameters().value(PlanarPosterior.W)), u = new double[w.length];
+        double alpha0 = Math.log(Math.E - 1);
+        for (int k = 0; k < steps; k++) {
+            double n = 0;
+            for (int j = 0; j < latent; j++) n += w[k * latent + j] * w[k * latent + j];
+            for (int j = 0; j < latent; j++) u[k * latent + j] = alpha0 * w[k * latent + j] / n;
+        }
+        be.write(vae.parameters().value(PlanarPosterior.U), u);
+    }
+
+    /**
+     * With the identity flow (u_hat = 0; note u = 0 is not the identity under the invertibility
+     * constraint: it gives u_hat = (softplus(0) - 1) w / |w|^2) the codes and the reconstructions
+     * are the plain VAE's, decoded at mu.
+     */
+    @Test
+    void identityFlowEncodesAndReconstructsAtMu() {
+        VaeConfig plain = small().build();
+        try (Vae a = Vae.create(be, plain, DType.F64, 5);
+             Vae b = Vae.create(be, plain.toBuilder().flow(VaeConfig.FLOW_PLANAR, 3).build(), DType.F64, 5)) {
+            identityFlow(b, 3, 3);
+            be.write(b.parameters().value(PlanarPosterior.B), Rand.normal(3, 3, 1));
+            Tensor x = be.upload(Rand.uniform(2, 24, 0, 1), Shape.of(4, 6));
+            float[] ma = a.encodeMean(x, null), mb = b.encodeMean(x, null);
+            for (int i = 0; i < ma.length; i++) assertEquals(ma[i], mb[i], 1e-6, "code " + i);
+            float[] ra = a.reconstruct(x, null), rb = b.reconstruct(x, null);
+            for (int i = 0; i < ra.length; i++) assertEquals(ra[i], rb[i], 1e-6, "reconstruction " + i);
+        }
+    }
+
+    /**
+     * With a random flow the code is z_K = f_K(...f_1(mu)), the steps applied by hand from u_hat,
+     * w and b, and the reconstruction is the decoder's mean at that z_K (not at mu).
+     */
+    @Test
+    void codesAndReconstructionsArePushedThroughTheFlow() {
+        int steps = 4, zd = 3;
+        VaeConfig plain = small().build();
+        try (Vae a = Vae.create(be, plain, DType.F64, 5);
+             Vae b = Vae.create(be, plain.toBuilder().flow(VaeConfig.FLOW_PLANAR, steps).build(), DType.F64, 5)) {
+            be.write(b.parameters().value(PlanarPosterior.U), Rand.normal(11, steps * zd, 1.5));
+            be.write(b.parameters().value(PlanarPosterior.B), Rand.normal(12, steps, 0.5));
+            Tensor x = be.upload(Rand.uniform(2, 24, 0, 1), Shape.of(4, 6));
+            float[] mu = a.encodeMean(x, null), codes = b.encodeMean(x, null);
+            double[] uHat = PlanarPosterior.uHat(b.parameters());
+            double[] w = be.download(b.parameters().value(PlanarPosterior.W)), bias = be.download(b.parameters().value(PlanarPosterior.B));
+            double[] expected = new double[mu.length];
+            double moved = 0;
+            for (int r = 0; r < 4; r++) {
+                double[] z = new double[zd];
+                for (int j = 0; j < zd; j++) z[j] = mu[r * zd + j];
+                for (int k = 0; k < steps; k++) {
+                    double act = bias[k];
+                    for (int j = 0; j < zd; j++) act += w[k * zd + j] * z[j];
+                    double t = Math.tanh(act);
+                    for (int j = 0; j < zd; j++) z[j] += uHat[k * zd + j] * t;
+                }
+                for (int j = 0; j < zd; j++) {
+                    expected[r * zd + j] = z[j];
+                    moved += Math.abs(z[j] - mu[r * zd + j]);
+                }
+            }
+            assertTrue(moved > 0.1, "the flow should move the codes, moved " + moved);
+            for (int i = 0; i < codes.length; i++) assertEquals(expected[i], codes[i], 1e-6, "code " + i);
+            float[] rec = b.reconstruct(x, null), atZk;
+            try (Tensor zk = be.alloc(DType.F64, 4, zd)) {
+                be.write(zk, expected);
+                atZk = b.decodeMean(zk);
+            }
+            for (int i = 0; i < rec.length; i++) assertEquals(atZk[i], rec[i], 1e-6, "reconstruction " + i);
+        }
+    }
+
     /** A non-identity flow changes the loss: the decoder really reads z_K. */
     @Test
     void flowChangesTheLoss() {
