@@ -82,7 +82,7 @@ class EnergyCliTest {
         }
         Path weights = tmp.resolve("ais-weights.csv");
         r = CliTest.run("eval", "-c", run.toString(), "--data", data.toString(), "--ais-runs", "20", "--ais-schedule",
-                "100:0.5,200:1.0", "--no-progress", "--ais-weights", weights.toString());
+                "100:0.5,200:1.0", "--no-progress", "--ais-weights", weights.toString(), "--raise", "30");
         assertEquals(0, r.code(), r.err());
         // The weights file holds the 20 runs' log weights; the printed effective runs are (sum w)^2 / sum w^2 of them.
         List<String> lines = Files.readAllLines(weights);
@@ -102,6 +102,11 @@ class EnergyCliTest {
         // log p(x) of binary 784-pixel digits is negative and better than the uniform model's -784 log 2.
         assertTrue(lpx < 0 && lpx > -784 * Math.log(2), "log p(x) " + lpx);
         assertTrue(r.out().contains("20 runs, 300 betas"), r.out());
+        // RAISE on the first 30 examples: conservative where AIS is optimistic, so on a 300-beta schedule it is the lower one.
+        double raise = number(r.out(), "RAISE log p\\(x\\) (-?\\d+\\.\\d+) nats");
+        double aisSame = number(r.out(), "AIS on the same examples (-?\\d+\\.\\d+)");
+        assertTrue(raise < aisSame && raise > -784 * Math.log(2), "RAISE " + raise + " vs AIS " + aisSame);
+        assertTrue(r.out().contains("on the first 30 examples"), r.out());
 
         Path png = tmp.resolve("rbm.png");
         r = CliTest.run("sample", "-c", run.toString(), "-n", "4", "--gibbs-steps", "5", "-o", png.toString());
@@ -188,6 +193,7 @@ class EnergyCliTest {
                 "--train-limit", "100", "--test-limit", "20")).code());
         String c = rbm.toString(), d = data.toString();
         usage("--ais-runs must be >= 1, got 0", "eval", "-c", c, "--data", d, "--ais-runs", "0");
+        usage("--raise must be >= 0, got -1", "eval", "-c", c, "--data", d, "--raise", "-1");
         usage("--ais-schedule: AIS schedule '10:0.5' must end at beta 1.0", "eval", "-c", c, "--data", d, "--ais-schedule", "10:0.5");
         usage("--ais-schedule: AIS schedule segment 'x' is not N:BETA", "eval", "-c", c, "--data", d, "--ais-schedule", "x");
         usage("--ais-base must be data or uniform, got 'zero'", "eval", "-c", c, "--data", d, "--ais-base", "zero");

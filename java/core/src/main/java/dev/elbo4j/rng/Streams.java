@@ -28,6 +28,8 @@ public final class Streams {
     public static final int LABELLED_SHUFFLE = 12;
     /** Binarisation of the labelled subset (dynamic: step = epoch). */
     public static final int LABELLED_BINARIZE = 13;
+    /** Reverse annealing chains of RAISE ({@code eval.Raise}); step = chunk of test examples. */
+    public static final int RAISE = 14;
 
     private Streams() {
     }
