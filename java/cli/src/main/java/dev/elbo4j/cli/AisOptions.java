@@ -95,8 +95,8 @@ final class AisOptions {
             out.printf(Locale.ROOT, "AIS weights: %.1f effective runs of %d, log-weight std %.3f%n", ess, runs, est.logWeightStd());
             if (runs > 1 && (ess < Math.max(2, FEW_RUNS * runs) || est.low() == Double.NEGATIVE_INFINITY)) {
                 err.printf(Locale.ROOT, "elbo4j eval: warning: the AIS estimate rests on a few runs (%.1f effective of %d): "
-                        + "log Z is then likely underestimated and log p(x) optimistic; use more betas (--ais-schedule) "
-                        + "until estimates from different --seed values agree%n", ess, runs);
+                        + "log Z is then likely underestimated and log p(x) optimistic; compare estimates with other --seed values "
+                        + "and more betas (--ais-schedule), and a conservative RAISE estimate (--raise N)%n", ess, runs);
             }
             if (raise > 0) raise(rbm, rates, betas, f, est.logZ(), td, mode, seed, progress, out);
             if (weightsFile != null) {
