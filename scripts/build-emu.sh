@@ -38,4 +38,7 @@ flags=(-O2 -fPIC -shared -pthread -ffp-contract=off -fno-fast-math -Wall -Wno-un
   -o "$out/libcuda.so.1" "$root/kernels/emu/libcuda_emu.cpp"
 "$cc" -O2 -fPIC -shared -Wl,-z,noexecstack -o "$out/libcublas.so.13" "$root/kernels/emu/libcublas_emu.c" \
   "$out/libcuda.so.1" -Wl,-rpath,'$ORIGIN'
+# JCuda 12.6's JNI libraries link against libcuda.so.1 and libcublas.so.12 by soname: with build/emu
+# on LD_LIBRARY_PATH (scripts/test-emu.sh) they find these, the same files the FFM binding opens.
+ln -sf libcublas.so.13 "$out/libcublas.so.12"
 echo "build-emu: $out/libcuda.so.1 ($n kernels), $out/libcublas.so.13"
