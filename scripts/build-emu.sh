@@ -35,9 +35,15 @@ cc=${CC:-cc}
 flags=(-O2 -fPIC -shared -pthread -ffp-contract=off -fno-fast-math -Wall -Wno-unknown-pragmas -Wno-unused-function
        -Wl,-z,noexecstack)
 "$cxx" -std=c++20 "${flags[@]}" -I"$gen" -I"$root/kernels/emu" -include cuda_emu.h \
-  -o "$out/libcuda.so.1" "$root/kernels/emu/libcuda_emu.cpp"
-"$cc" -O2 -fPIC -shared -Wl,-z,noexecstack -o "$out/libcublas.so.13" "$root/kernels/emu/libcublas_emu.c" \
-  "$out/libcuda.so.1" -Wl,-rpath,'$ORIGIN'
+  -Wl,-soname,libcuda.so.1 -o "$out/libcuda.so.1.new" "$root/kernels/emu/libcuda_emu.cpp"
+"$cc" -O2 -fPIC -shared -Wl,-z,noexecstack -o "$out/libcublas.so.13.new" "$root/kernels/emu/libcublas_emu.c" \
+  "$out/libcuda.so.1.new" -Wl,-soname,libcublas.so.13 -Wl,-rpath,'$ORIGIN'
+# Renamed into place, so a process that has the old ones mapped keeps running.
+mv -f "$out/libcuda.so.1.new" "$out/libcuda.so.1"
+mv -f "$out/libcublas.so.13.new" "$out/libcublas.so.13"
+# The kernel image the backend loads (-Delbo4j.kernels, scripts/test-emu.sh): a fatbin header and a
+# 16-byte payload, so no nvcc is needed; the emulator runs its own build of the sources above.
+printf '\x50\xed\x55\xba\x01\x00\x10\x00\x10\x00\x00\x00\x00\x00\x00\x00elbo4j-emu-image' > "$out/emu.fatbin"
 # JCuda 12.6's JNI libraries link against libcuda.so.1 and libcublas.so.12 by soname: with build/emu
 # on LD_LIBRARY_PATH (scripts/test-emu.sh) they find these, the same files the FFM binding opens.
 ln -sf libcublas.so.13 "$out/libcublas.so.12"

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs the GPU test suite (package dev.elbo4j.backend.cuda: CudaParityTest, AutoencoderParityTest,
 # CudaRbmParityTest, CudaTrainingParityTest, InteropParityTest, ...) on the CPU emulator of a CUDA
-# device (scripts/build-emu.sh; kernels/README.md, "Emulated device"): no GPU needed. The backend
-# opens build/emu/libcuda.so.1 and build/emu/libcublas.so.13 instead of the system's, and
+# device (scripts/build-emu.sh; kernels/README.md, "Emulated device"): no GPU and no nvcc needed. The
+# backend opens build/emu/libcuda.so.1 and build/emu/libcublas.so.13 instead of the system's, loads
+# the header-only build/emu/emu.fatbin (the emulator runs its own g++ build of kernels/*.cu), and
 # -Delbo4j.gpu.required=true makes a backend that fails to open a failure rather than a skip.
 #
 # Usage: scripts/test-emu.sh [TEST]   TEST: a surefire -Dtest pattern (default: the whole package),
@@ -17,4 +18,4 @@ test=${1:-'dev.elbo4j.backend.cuda.**'}
 LD_LIBRARY_PATH="$root/build/emu${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" scripts/mvn.sh -q -o verify -pl java/core \
   -Dtest="$test" -Dsurefire.failIfNoSpecifiedTests=false \
   -Delbo4j.libcuda="$root/build/emu/libcuda.so.1" -Delbo4j.cublas="$root/build/emu/libcublas.so.13" \
-  -Delbo4j.gpu.required=true
+  -Delbo4j.kernels="$root/build/emu/emu.fatbin" -Delbo4j.gpu.required=true

@@ -4,9 +4,10 @@
 // g++ against cuda_emu.h) and a registry of the extern "C" entry points (generated). The driver
 // entry points are those dev.elbo4j.backend.cuda.ffm.FfmCudaDriver binds:
 //   - device memory is host memory: cuMemAlloc_v2 maps pages, places the allocation (256-byte
-//     aligned) so that it ends at an inaccessible guard page, and fills it with 0xAB; a kernel
-//     that writes or reads past the end of an allocation crashes the process (SIGSEGV in the
-//     kernel's frame) instead of corrupting the heap;
+//     aligned) so that it ends at an inaccessible guard page (or, with ELBO4J_EMU_GUARD=front,
+//     starts right after one), and fills it with 0xAB; a kernel that writes or reads past the end
+//     (before the start) of an allocation crashes the process (SIGSEGV in the kernel's frame)
+//     instead of corrupting the heap;
 //   - every stream operation runs synchronously when it is enqueued; under stream capture it is
 //     recorded instead (kernel launches with their argument values, memcpy, memset, cuBLAS GEMMs)
 //     and cuGraphLaunch replays the record in order;
@@ -19,6 +20,9 @@
 //     CUDA_ERROR_STREAM_CAPTURE_UNSUPPORTED, as under CU_STREAM_CAPTURE_MODE_THREAD_LOCAL.
 // The device calls itself "elbo4j CPU emulator (not a GPU)", compute capability 9.0, with
 // ELBO4J_EMU_SMS multiprocessors (default 2). ELBO4J_EMU_TRACE=1 prints every launch on stderr.
+// ELBO4J_EMU_GUARD=front puts the guard page before each allocation instead of after it.
+// ELBO4J_EMU_REVERSE=1 runs the blocks of a grid, and the threads of a block between barriers, in
+// decreasing index order: another legal schedule, for results that must not depend on one.
 #include "emu_runtime.h"
 
 #include <sys/mman.h>
@@ -163,10 +167,14 @@ int run_grid(const Bound& kernel, const char* name, dim3 grid, dim3 block, unsig
     nthreads = static_cast<int>(block.x * block.y * block.z);
     failed = false;
     error.clear();
-    for (unsigned bz = 0; bz < grid.z; ++bz) {
-        for (unsigned by = 0; by < grid.y; ++by) {
-            for (unsigned bx = 0; bx < grid.x; ++bx) {
-                blockIdx = {bx, by, bz};
+    static const bool reverse = [] {
+        const char* r = std::getenv("ELBO4J_EMU_REVERSE");
+        return r != nullptr && *r != 0 && *r != '0';
+    }();
+    for (unsigned z = 0; z < grid.z; ++z) {
+        for (unsigned y = 0; y < grid.y; ++y) {
+            for (unsigned x = 0; x < grid.x; ++x) {
+                blockIdx = reverse ? dim3{grid.x - 1 - x, grid.y - 1 - y, grid.z - 1 - z} : dim3{x, y, z};
                 // fresh shared memory is garbage, as on a GPU: NaN doubles / floats
                 smem.assign(shared_bytes, 0xFF);
                 done_count = block_arrived = 0;
@@ -182,7 +190,8 @@ int run_grid(const Bound& kernel, const char* name, dim3 grid, dim3 block, unsig
                 }
                 while (done_count < nthreads && !failed) {
                     bool progress = false;
-                    for (int i = 0; i < nthreads && !failed; ++i) {
+                    for (int k = 0; k < nthreads && !failed; ++k) {
+                        const int i = reverse ? nthreads - 1 - k : k;
                         if (fibers[i].state != kRun) continue;
                         progress = true;
                         set_thread(i);
@@ -239,6 +248,10 @@ struct Mapping { void* base; size_t bytes; };
 std::map<uintptr_t, Mapping> allocations;
 long long live_allocs;
 bool trace = std::getenv("ELBO4J_EMU_TRACE") != nullptr;
+bool guard_front = [] {
+    const char* g = std::getenv("ELBO4J_EMU_GUARD");
+    return g != nullptr && strcmp(g, "front") == 0;
+}();
 
 int sms() {
     const char* s = std::getenv("ELBO4J_EMU_SMS");
@@ -330,9 +343,15 @@ CUresult cuMemAlloc_v2(CUdeviceptr* p, size_t bytes) {
     const size_t rounded = (bytes + 255) / 256 * 256, data_pages = (rounded + page - 1) / page * page;
     void* base = mmap(nullptr, data_pages + page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (base == MAP_FAILED) return kOutOfMemory;
-    char* guard = static_cast<char*>(base) + data_pages;
-    mprotect(guard, page, PROT_NONE);
-    char* m = guard - rounded;
+    char* m;
+    if (guard_front) {  // the guard page before the allocation: catches accesses below its start
+        mprotect(base, page, PROT_NONE);
+        m = static_cast<char*>(base) + page;
+    } else {            // the guard page after it (the default): catches accesses past its end
+        char* guard = static_cast<char*>(base) + data_pages;
+        mprotect(guard, page, PROT_NONE);
+        m = guard - rounded;
+    }
     memset(m, 0xAB, rounded);  // fresh memory is garbage, as on a GPU
     *p = reinterpret_cast<uintptr_t>(m);
     allocations[*p] = {base, data_pages + page};
