@@ -4,8 +4,18 @@
 # libcublas.so.13 (a reference SGEMM). No GPU and no CUDA toolkit needed. See kernels/README.md,
 # "Emulated device", and scripts/test-emu.sh to run the GPU parity suite against it.
 #
+# Usage: scripts/build-emu.sh [--selftest]   --selftest: also build and run kernels/emu/test/emu_selftest.cpp
+#                                            (reductions right, divergent barriers and shuffles caught), in
+#                                            both schedules
 # Environment: CXX, CC (compilers; default g++, cc).
 set -euo pipefail
+selftest=0
+for arg in "$@"; do
+  case "$arg" in
+    --selftest) selftest=1 ;;
+    *) echo "build-emu: unknown option '$arg' (known: --selftest)" >&2; exit 2 ;;
+  esac
+done
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 out="$root/build/emu"
 gen="$out/src"
@@ -48,3 +58,9 @@ printf '\x50\xed\x55\xba\x01\x00\x10\x00\x10\x00\x00\x00\x00\x00\x00\x00elbo4j-e
 # on LD_LIBRARY_PATH (scripts/test-emu.sh) they find these, the same files the FFM binding opens.
 ln -sf libcublas.so.13 "$out/libcublas.so.12"
 echo "build-emu: $out/libcuda.so.1 ($n kernels), $out/libcublas.so.13"
+if [ "$selftest" = 1 ]; then
+  "$cxx" -std=c++20 -O1 -pthread -ffp-contract=off -fno-fast-math -Wall -Wno-unknown-pragmas -Wno-unused-function \
+    -I"$gen" -I"$root/kernels/emu" -include cuda_emu.h -o "$out/emu_selftest" "$root/kernels/emu/test/emu_selftest.cpp"
+  "$out/emu_selftest"
+  ELBO4J_EMU_REVERSE=1 "$out/emu_selftest" | tail -n 1
+fi
