@@ -12,7 +12,7 @@ RUN      ?= runs/default
 EPOCHS   ?=
 TRAIN_ARGS ?=
 
-.PHONY: build test train data data-mnist data-fashion deps bench-cpu clean help kernels native gpu-bundle fuzz
+.PHONY: build test test-emu train data data-mnist data-fashion deps bench-cpu clean help kernels native gpu-bundle fuzz
 
 help:
 	@echo "make            build the jars (library, CLI, benchmarks)"
@@ -22,6 +22,7 @@ help:
 	@echo "make deps       install the optional native libraries (OpenBLAS, fonts for plots) when run as root"
 	@echo "make fuzz       fuzz the safetensors and IDX readers (Jazzer), FUZZ_SECONDS each (default 300)"
 	@echo "make bench-cpu  elbo4j vs PyTorch training-step throughput on this CPU"
+	@echo "make test-emu   the GPU test suite on a CPU emulator of the device (no GPU; scripts/test-emu.sh, ~6 min)"
 	@echo "make kernels    compile kernels/*.cu into build/kernels/elbo4j.fatbin (needs nvcc; skipped without)"
 	@echo "make native     build/native/libelbo4j.so: the C ABI of native/include/elbo4j.h (needs nvcc; skipped without)"
 	@echo "make gpu-bundle jars, test classes, fatbin and a JRE for a GPU host without Java (build/gpu-bundle)"
@@ -54,6 +55,11 @@ data-fashion:
 test: deps data-mnist kernels native
 	@scripts/deps.sh numpy
 	$(MVN) install; status=$$?; scripts/test-summary.sh; exit $$status
+
+# The GPU suite (package dev.elbo4j.backend.cuda) against build/emu/libcuda.so.1, a CPU emulator of
+# the device running kernels/*.cu compiled by g++ (kernels/README.md, "Emulated device").
+test-emu:
+	scripts/test-emu.sh
 
 train: build data-mnist
 	$(ELBO4J) train --out $(RUN) $(if $(EPOCHS),--epochs $(EPOCHS)) $(TRAIN_ARGS)

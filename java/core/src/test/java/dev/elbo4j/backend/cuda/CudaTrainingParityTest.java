@@ -43,6 +43,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class CudaTrainingParityTest {
     private static final int N = 1024, SIDE = 28, D = SIDE * SIDE, BATCH = 128, STEPS = 200;
     private static final long SEED = 7;
+    /** How much farther from the CPU than the one-ulp control the GPU run may end up. */
+    private static final double CHAOS = 10;
     private static CpuBackend cpu;
     private static Dataset train, test;
 
@@ -85,10 +87,21 @@ class CudaTrainingParityTest {
     }
 
     private static Run train(Backend be, int steps) {
+        return train(be, steps, false);
+    }
+
+    /** With {@code nudge}, the first element of decoder.1.bias starts one ulp up (the chaos control). */
+    private static Run train(Backend be, int steps, boolean nudge) {
         VaeConfig cfg = config();
         try (Vae vae = Vae.create(be, cfg, SEED); DeviceDataset data = new DeviceDataset(be, train);
              Vae.Pass pass = vae.pass(BATCH, cfg.samples(), true); Adam adam = new Adam(vae.parameters(), AdamConfig.of(1e-3));
              Tensor x = be.alloc(DType.F32, BATCH, D)) {
+            if (nudge) {
+                Tensor b = vae.parameters().value("decoder.1.bias");
+                float[] f = floats(be.download(b));
+                f[0] = Math.nextUp(f[0]);
+                be.write(b, f);
+            }
             int perEpoch = N / BATCH;
             double[] losses = new double[steps];
             float[] firstInput = null;
@@ -129,27 +142,40 @@ class CudaTrainingParityTest {
         System.out.println("one step: loss cpu " + c.losses()[0] + " gpu " + g.losses()[0] + "; gradients " + report);
     }
 
+    /**
+     * 200 steps track the CPU, and a second GPU run repeats the first bit for bit. Training is
+     * chaotic: on the CPU alone, one ulp on one bias element grows, after a rare discrete event (a
+     * ReLU whose pre-activation crosses 0), into per-step loss differences of ~1e-4 and parameter
+     * differences of up to ~3e-2 (first layer, where Adam normalises tiny gradients) by step 200
+     * (measured on the CPU emulator of kernels/README.md; the GPU's GEMM differs from the CPU's by
+     * more than one ulp). So the GPU's distance from the CPU is bounded by {@value #CHAOS} times that
+     * of a CPU run started one ulp away (the control), or the fixed floor, whichever is larger.
+     */
     @Test
     void twoHundredStepsTrackTheCpuAndRepeatBitForBit() {
         CudaBackend gpu = GpuAvailable.backend();
-        Run c = train(cpu, STEPS), g1 = train(gpu, STEPS), g2 = train(gpu, STEPS);
+        Run c = train(cpu, STEPS), control = train(cpu, STEPS, true), g1 = train(gpu, STEPS), g2 = train(gpu, STEPS);
         List<String> report = new ArrayList<>();
         for (String name : c.params().keySet()) {
             double rel = relativeError(toDouble(c.params().get(name)), toDouble(g1.params().get(name)));
-            report.add(String.format("%s %.2e", name, rel));
-            assertTrue(rel < 2e-3, name + " after " + STEPS + " steps: relative difference " + rel);
+            double chaos = relativeError(toDouble(c.params().get(name)), toDouble(control.params().get(name)));
+            report.add(String.format("%s %.2e (control %.2e)", name, rel, chaos));
+            assertTrue(rel < Math.max(2e-3, CHAOS * chaos), name + " after " + STEPS + " steps: relative difference " + rel
+                    + ", a CPU run one ulp away differs by " + chaos);
             assertBits(name + " on a second GPU run", g1.params().get(name), g2.params().get(name));
         }
-        double worstLoss = 0;
+        double worstLoss = 0, worstControl = 0;
         for (int s = 0; s < STEPS; s++) {
             worstLoss = Math.max(worstLoss, Math.abs(c.losses()[s] - g1.losses()[s]) / Math.abs(c.losses()[s]));
+            worstControl = Math.max(worstControl, Math.abs(c.losses()[s] - control.losses()[s]) / Math.abs(c.losses()[s]));
         }
-        assertTrue(worstLoss < 1e-3, "per-step loss differs by up to " + worstLoss + " (relative)");
+        assertTrue(worstLoss < Math.max(1e-3, CHAOS * worstControl), "per-step loss differs by up to " + worstLoss
+                + " (relative); a CPU run one ulp away by " + worstControl);
         assertArrayEquals(g1.losses(), g2.losses(), 0, "losses on a second GPU run");
         assertTrue(g1.losses()[STEPS - 1] < 0.8 * g1.losses()[0], "the GPU run learns: " + g1.losses()[0] + " -> "
                 + g1.losses()[STEPS - 1]);
         System.out.println(STEPS + " steps: final loss cpu " + c.losses()[STEPS - 1] + " gpu " + g1.losses()[STEPS - 1]
-                + ", worst per-step loss difference " + worstLoss + "; parameters " + report);
+                + ", worst per-step loss difference " + worstLoss + " (control " + worstControl + "); parameters " + report);
     }
 
     @Test

@@ -1,0 +1,540 @@
+// elbo4j CPU emulator: a libcuda.so.1 whose "GPU" runs kernels/*.cu on the host.
+//
+// Built by scripts/build-emu.sh into build/emu/libcuda.so.1 together with every kernel (compiled by
+// g++ against cuda_emu.h) and a registry of the extern "C" entry points (generated). The driver
+// entry points are those dev.elbo4j.backend.cuda.ffm.FfmCudaDriver binds:
+//   - device memory is host memory: cuMemAlloc_v2 maps pages, places the allocation (256-byte
+//     aligned) so that it ends at an inaccessible guard page (or, with ELBO4J_EMU_GUARD=front,
+//     starts right after one), and fills it with 0xAB; a kernel that writes or reads past the end
+//     (before the start) of an allocation crashes the process (SIGSEGV in the kernel's frame)
+//     instead of corrupting the heap;
+//   - every stream operation runs synchronously when it is enqueued; under stream capture it is
+//     recorded instead (kernel launches with their argument values, memcpy, memset, cuBLAS GEMMs)
+//     and cuGraphLaunch replays the record in order;
+//   - cuLaunchKernel checks the launch configuration as the driver does (block <= 1024 threads,
+//     grid limits, dynamic shared memory <= 48 KiB) and runs the grid (emu::run_grid): blocks one
+//     after another, the threads of a block as fibers switching at __syncthreads() and shuffles.
+//     A barrier that not every thread of the block (or warp) reaches is reported as
+//     CUDA_ERROR_LAUNCH_FAILED with the reason on stderr;
+//   - calls a GPU forbids while a stream captures (synchronisation, allocation, free) fail with
+//     CUDA_ERROR_STREAM_CAPTURE_UNSUPPORTED, as under CU_STREAM_CAPTURE_MODE_THREAD_LOCAL.
+// The device calls itself "elbo4j CPU emulator (not a GPU)", compute capability 9.0, with
+// ELBO4J_EMU_SMS multiprocessors (default 2). ELBO4J_EMU_TRACE=1 prints every launch on stderr.
+// ELBO4J_EMU_GUARD=front puts the guard page before each allocation instead of after it.
+// ELBO4J_EMU_REVERSE=1 runs the blocks of a grid, and the threads of a block between barriers, in
+// decreasing index order: another legal schedule, for results that must not depend on one.
+#include "emu_runtime.h"
+
+#include <sys/mman.h>
+#include <ucontext.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+// ---- the kernels ---------------------------------------------------------------------------------
+#include "emu_kernels.inc"
+
+namespace {
+const emu::Entry kEntries[] = {
+#include "emu_registry.inc"
+};
+}  // namespace
+
+// ---- the grid runner -----------------------------------------------------------------------------
+dim3 threadIdx, blockIdx, blockDim, gridDim;
+
+namespace emu {
+namespace {
+
+constexpr int kMaxThreads = 1024;
+constexpr size_t kStackBytes = 128 * 1024;
+
+enum State { kRun, kWaitBlock, kWaitWarp, kDone };
+
+struct Fiber {
+    ucontext_t ctx;
+    State state;
+};
+
+Fiber* fibers;
+char* stacks;
+ucontext_t scheduler;
+int nthreads, current, done_count, block_arrived;
+int warp_arrived[kMaxThreads / 32];
+uint64_t shfl_slots[kMaxThreads];
+const Bound* running;
+std::vector<unsigned char> smem;
+std::string error;
+bool failed;
+
+void fail(const std::string& why) {
+    if (!failed) error = why;
+    failed = true;
+}
+
+int warp_lanes(int warp) {
+    int left = nthreads - warp * 32;
+    return left < 32 ? left : 32;
+}
+
+void wait(State s) {
+    fibers[current].state = s;
+    swapcontext(&fibers[current].ctx, &scheduler);
+}
+
+void fiber_main() {
+    (*running)();
+    fibers[current].state = kDone;
+    ++done_count;
+    // returning resumes uc_link, the scheduler
+}
+
+void set_thread(int i) {
+    current = i;
+    threadIdx.x = i % blockDim.x;
+    threadIdx.y = i / blockDim.x % blockDim.y;
+    threadIdx.z = i / (blockDim.x * blockDim.y);
+}
+
+void warp_barrier() {
+    const int warp = current / 32;
+    if (++warp_arrived[warp] == warp_lanes(warp)) {
+        warp_arrived[warp] = 0;
+        for (int i = warp * 32, e = warp * 32 + warp_lanes(warp); i < e; ++i)
+            if (fibers[i].state == kWaitWarp) fibers[i].state = kRun;
+        return;
+    }
+    wait(kWaitWarp);
+}
+
+std::string block_name() {
+    char b[96];
+    snprintf(b, sizeof b, "block (%u, %u, %u)", blockIdx.x, blockIdx.y, blockIdx.z);
+    return b;
+}
+
+}  // namespace
+
+void syncthreads() {
+    if (++block_arrived == nthreads) {
+        block_arrived = 0;
+        for (int i = 0; i < nthreads; ++i)
+            if (fibers[i].state == kWaitBlock) fibers[i].state = kRun;
+        return;
+    }
+    wait(kWaitBlock);
+}
+
+void shfl_exchange(const void* v, void* out, int bytes, unsigned mask, int lane_mask, int width) {
+    const int lane = current % 32, warp = current / 32;
+    if (mask != 0xffffffffu) fail(block_name() + ": __shfl_xor_sync with a partial mask");
+    if (warp_lanes(warp) != 32) fail(block_name() + ": __shfl_xor_sync in a partial warp (block size not a multiple of 32)");
+    if (width <= 0 || width > 32 || (width & (width - 1)) != 0) fail(block_name() + ": __shfl_xor_sync width not a power of two <= 32");
+    uint64_t mine = 0;
+    memcpy(&mine, v, bytes);
+    shfl_slots[current] = mine;
+    warp_barrier();
+    int src = lane ^ lane_mask;
+    if (width > 0 && src >= (lane & ~(width - 1)) + width) src = lane;  // outside the segment: own value
+    if (src >= warp_lanes(warp)) src = lane;
+    memcpy(out, &shfl_slots[warp * 32 + src], bytes);
+    warp_barrier();  // nobody overwrites a slot before every lane has read
+}
+
+void* dynamic_smem() { return smem.empty() ? nullptr : smem.data(); }
+
+const std::string& last_error() { return error; }
+
+int run_grid(const Bound& kernel, const char* name, dim3 grid, dim3 block, unsigned shared_bytes) {
+    if (!fibers) {
+        fibers = new Fiber[kMaxThreads];
+        void* m = mmap(nullptr, kStackBytes * kMaxThreads, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+        if (m == MAP_FAILED) {
+            error = "cannot map fiber stacks";
+            return 2;
+        }
+        stacks = static_cast<char*>(m);
+    }
+    running = &kernel;
+    gridDim = grid;
+    blockDim = block;
+    nthreads = static_cast<int>(block.x * block.y * block.z);
+    failed = false;
+    error.clear();
+    static const bool reverse = [] {
+        const char* r = std::getenv("ELBO4J_EMU_REVERSE");
+        return r != nullptr && *r != 0 && *r != '0';
+    }();
+    for (unsigned z = 0; z < grid.z; ++z) {
+        for (unsigned y = 0; y < grid.y; ++y) {
+            for (unsigned x = 0; x < grid.x; ++x) {
+                blockIdx = reverse ? dim3{grid.x - 1 - x, grid.y - 1 - y, grid.z - 1 - z} : dim3{x, y, z};
+                // fresh shared memory is garbage, as on a GPU: NaN doubles / floats
+                smem.assign(shared_bytes, 0xFF);
+                done_count = block_arrived = 0;
+                for (int w = 0; w < kMaxThreads / 32; ++w) warp_arrived[w] = 0;
+                for (int i = 0; i < nthreads; ++i) {
+                    Fiber& f = fibers[i];
+                    getcontext(&f.ctx);
+                    f.ctx.uc_stack.ss_sp = stacks + kStackBytes * i;
+                    f.ctx.uc_stack.ss_size = kStackBytes;
+                    f.ctx.uc_link = &scheduler;
+                    makecontext(&f.ctx, fiber_main, 0);
+                    f.state = kRun;
+                }
+                while (done_count < nthreads && !failed) {
+                    bool progress = false;
+                    for (int k = 0; k < nthreads && !failed; ++k) {
+                        const int i = reverse ? nthreads - 1 - k : k;
+                        if (fibers[i].state != kRun) continue;
+                        progress = true;
+                        set_thread(i);
+                        swapcontext(&scheduler, &fibers[i].ctx);
+                    }
+                    if (!progress && done_count < nthreads) {
+                        int at_block = 0, at_warp = 0;
+                        for (int i = 0; i < nthreads; ++i) {
+                            at_block += fibers[i].state == kWaitBlock;
+                            at_warp += fibers[i].state == kWaitWarp;
+                        }
+                        char b[256];
+                        snprintf(b, sizeof b,
+                                 ": divergent barrier: %d of %d threads wait at __syncthreads(), %d at a warp shuffle, %d have exited",
+                                 at_block, nthreads, at_warp, done_count);
+                        fail(block_name() + b);
+                    }
+                }
+                if (failed) {
+                    error = std::string(name) + " " + error;
+                    return 719;  // CUDA_ERROR_LAUNCH_FAILED
+                }
+            }
+        }
+    }
+    return 0;
+}
+
+}  // namespace emu
+
+// ---- the driver API ------------------------------------------------------------------------------
+namespace {
+
+typedef int CUresult;
+typedef unsigned long long CUdeviceptr;
+
+constexpr CUresult kOk = 0, kInvalidValue = 1, kOutOfMemory = 2, kNotInitialized = 3, kNoDevice = 100,
+                   kInvalidDevice = 101, kInvalidImage = 200, kInvalidContext = 201, kInvalidHandle = 400,
+                   kNotFound = 500, kLaunchOutOfResources = 701, kLaunchFailed = 719, kCaptureUnsupported = 900,
+                   kCaptureInvalidated = 901, kNotCapturing = 905;
+
+using Op = std::function<CUresult()>;
+
+struct Graph {
+    std::vector<Op> ops;
+};
+
+std::recursive_mutex lock;
+bool initialised;
+void* const kContext = reinterpret_cast<void*>(0xE1B0);
+void* const kModule = reinterpret_cast<void*>(0xE1B1);
+std::map<void*, std::vector<Op>> capturing;  // stream -> recorded operations
+struct Mapping { void* base; size_t bytes; };
+std::map<uintptr_t, Mapping> allocations;
+long long live_allocs;
+bool trace = std::getenv("ELBO4J_EMU_TRACE") != nullptr;
+bool guard_front = [] {
+    const char* g = std::getenv("ELBO4J_EMU_GUARD");
+    return g != nullptr && strcmp(g, "front") == 0;
+}();
+
+int sms() {
+    const char* s = std::getenv("ELBO4J_EMU_SMS");
+    int n = s ? std::atoi(s) : 2;
+    return n > 0 ? n : 2;
+}
+
+CUresult enqueue(void* stream, Op op) {
+    auto it = capturing.find(stream);
+    if (it != capturing.end()) {
+        it->second.push_back(std::move(op));
+        return kOk;
+    }
+    return op();
+}
+
+bool is_capturing() { return !capturing.empty(); }
+
+const char* error_name(int e) {
+    switch (e) {
+        case kOk: return "CUDA_SUCCESS";
+        case kInvalidValue: return "CUDA_ERROR_INVALID_VALUE";
+        case kOutOfMemory: return "CUDA_ERROR_OUT_OF_MEMORY";
+        case kNotInitialized: return "CUDA_ERROR_NOT_INITIALIZED";
+        case kNoDevice: return "CUDA_ERROR_NO_DEVICE";
+        case kInvalidDevice: return "CUDA_ERROR_INVALID_DEVICE";
+        case kInvalidImage: return "CUDA_ERROR_INVALID_IMAGE";
+        case kInvalidContext: return "CUDA_ERROR_INVALID_CONTEXT";
+        case kInvalidHandle: return "CUDA_ERROR_INVALID_HANDLE";
+        case kNotFound: return "CUDA_ERROR_NOT_FOUND";
+        case kLaunchOutOfResources: return "CUDA_ERROR_LAUNCH_OUT_OF_RESOURCES";
+        case kLaunchFailed: return "CUDA_ERROR_LAUNCH_FAILED";
+        case kCaptureUnsupported: return "CUDA_ERROR_STREAM_CAPTURE_UNSUPPORTED";
+        case kCaptureInvalidated: return "CUDA_ERROR_STREAM_CAPTURE_INVALIDATED";
+        case kNotCapturing: return "CUDA_ERROR_ILLEGAL_STATE";
+        default: return nullptr;
+    }
+}
+
+}  // namespace
+
+extern "C" {
+
+CUresult cuGetErrorName(int e, const char** s) {
+    const char* n = error_name(e);
+    if (!n) return kInvalidValue;
+    *s = n;
+    return kOk;
+}
+
+CUresult cuInit(unsigned flags) {
+    if (flags) return kInvalidValue;
+    initialised = true;
+    return kOk;
+}
+CUresult cuDriverGetVersion(int* v) { *v = 13000; return kOk; }
+CUresult cuDeviceGetCount(int* n) { if (!initialised) return kNotInitialized; *n = 1; return kOk; }
+CUresult cuDeviceGet(int* d, int ordinal) {
+    if (!initialised) return kNotInitialized;
+    if (ordinal != 0) return kInvalidDevice;
+    *d = 0;
+    return kOk;
+}
+CUresult cuDeviceGetName(char* name, int len, int dev) {
+    if (dev != 0) return kInvalidDevice;
+    strncpy(name, "elbo4j CPU emulator (not a GPU)", len);
+    name[len - 1] = 0;
+    return kOk;
+}
+CUresult cuDeviceTotalMem_v2(size_t* bytes, int dev) { if (dev != 0) return kInvalidDevice; *bytes = 8ull << 30; return kOk; }
+CUresult cuDeviceGetAttribute(int* v, int attr, int dev) {
+    if (dev != 0) return kInvalidDevice;
+    if (attr == 75) *v = 9;
+    else if (attr == 76) *v = 0;
+    else if (attr == 16) *v = sms();
+    else return kInvalidValue;
+    return kOk;
+}
+CUresult cuDevicePrimaryCtxRetain(void** ctx, int dev) { if (dev != 0) return kInvalidDevice; *ctx = kContext; return kOk; }
+CUresult cuDevicePrimaryCtxRelease_v2(int dev) { return dev == 0 ? kOk : kInvalidDevice; }
+CUresult cuCtxSetCurrent(void* ctx) { return ctx == kContext || ctx == nullptr ? kOk : kInvalidContext; }
+
+CUresult cuMemAlloc_v2(CUdeviceptr* p, size_t bytes) {
+    std::lock_guard g(lock);
+    if (is_capturing()) return kCaptureUnsupported;
+    if (bytes == 0) return kInvalidValue;
+    if (bytes > (16ull << 30)) return kOutOfMemory;
+    const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+    const size_t rounded = (bytes + 255) / 256 * 256, data_pages = (rounded + page - 1) / page * page;
+    void* base = mmap(nullptr, data_pages + page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (base == MAP_FAILED) return kOutOfMemory;
+    char* m;
+    if (guard_front) {  // the guard page before the allocation: catches accesses below its start
+        mprotect(base, page, PROT_NONE);
+        m = static_cast<char*>(base) + page;
+    } else {            // the guard page after it (the default): catches accesses past its end
+        char* guard = static_cast<char*>(base) + data_pages;
+        mprotect(guard, page, PROT_NONE);
+        m = guard - rounded;
+    }
+    memset(m, 0xAB, rounded);  // fresh memory is garbage, as on a GPU
+    *p = reinterpret_cast<uintptr_t>(m);
+    allocations[*p] = {base, data_pages + page};
+    ++live_allocs;
+    return kOk;
+}
+CUresult cuMemFree_v2(CUdeviceptr p) {
+    std::lock_guard g(lock);
+    if (is_capturing()) return kCaptureUnsupported;
+    auto it = allocations.find(p);
+    if (it == allocations.end()) return kInvalidValue;
+    munmap(it->second.base, it->second.bytes);
+    allocations.erase(it);
+    --live_allocs;
+    return kOk;
+}
+CUresult cuMemcpyHtoDAsync_v2(CUdeviceptr d, const void* s, size_t n, void* st) {
+    std::lock_guard g(lock);
+    return enqueue(st, [=] { memcpy(reinterpret_cast<void*>(d), s, n); return kOk; });
+}
+CUresult cuMemcpyDtoHAsync_v2(void* d, CUdeviceptr s, size_t n, void* st) {
+    std::lock_guard g(lock);
+    return enqueue(st, [=] { memcpy(d, reinterpret_cast<const void*>(s), n); return kOk; });
+}
+CUresult cuMemcpyDtoDAsync_v2(CUdeviceptr d, CUdeviceptr s, size_t n, void* st) {
+    std::lock_guard g(lock);
+    return enqueue(st, [=] { memmove(reinterpret_cast<void*>(d), reinterpret_cast<const void*>(s), n); return kOk; });
+}
+CUresult cuMemsetD8Async(CUdeviceptr d, unsigned char v, size_t n, void* st) {
+    std::lock_guard g(lock);
+    return enqueue(st, [=] { memset(reinterpret_cast<void*>(d), v, n); return kOk; });
+}
+CUresult cuMemsetD32Async(CUdeviceptr d, unsigned v, size_t n, void* st) {
+    std::lock_guard g(lock);
+    if (d % 4) return kInvalidValue;
+    return enqueue(st, [=] {
+        unsigned* p = reinterpret_cast<unsigned*>(d);
+        for (size_t i = 0; i < n; i++) p[i] = v;
+        return kOk;
+    });
+}
+
+CUresult cuModuleLoadData(void** m, const void* image) {
+    uint32_t magic;
+    memcpy(&magic, image, 4);
+    if (magic != 0xBA55ED50u) return kInvalidImage;  // a fatbin; its code is ignored: the emulator runs its own build
+    *m = kModule;
+    return kOk;
+}
+CUresult cuModuleUnload(void* m) { return m == kModule ? kOk : kInvalidHandle; }
+CUresult cuModuleGetFunction(void** f, void* m, const char* name) {
+    if (m != kModule) return kInvalidHandle;
+    for (const emu::Entry& e : kEntries) {
+        if (strcmp(e.name, name) == 0) {
+            *f = const_cast<emu::Entry*>(&e);
+            return kOk;
+        }
+    }
+    return kNotFound;
+}
+
+CUresult cuLaunchKernel(void* f, unsigned gx, unsigned gy, unsigned gz, unsigned bx, unsigned by, unsigned bz,
+                        unsigned shared, void* stream, void** params, void** extra) {
+    std::lock_guard g(lock);
+    const emu::Entry* e = static_cast<const emu::Entry*>(f);
+    bool known = false;
+    for (const emu::Entry& k : kEntries) known |= &k == e;
+    if (!known) return kInvalidHandle;
+    if (extra != nullptr || (e->params > 0 && params == nullptr)) return kInvalidValue;
+    if (gx == 0 || gy == 0 || gz == 0 || bx == 0 || by == 0 || bz == 0) return kInvalidValue;
+    if (gx > 0x7fffffffu || gy > 65535 || gz > 65535 || bx > 1024 || by > 1024 || bz > 64) return kInvalidValue;
+    if (static_cast<unsigned long long>(bx) * by * bz > 1024) return kInvalidValue;
+    if (shared > 48 * 1024) return kInvalidValue;
+    if (trace) fprintf(stderr, "elbo4j-emu: %s<<<(%u,%u,%u), (%u,%u,%u), %u>>>%s\n", e->name, gx, gy, gz, bx, by, bz, shared,
+                       capturing.count(stream) ? " (captured)" : "");
+    emu::Bound k = e->bind(params);
+    return enqueue(stream, [k, e, gx, gy, gz, bx, by, bz, shared]() {
+        int rc = emu::run_grid(k, e->name, dim3{gx, gy, gz}, dim3{bx, by, bz}, shared);
+        if (rc) fprintf(stderr, "elbo4j-emu: %s\n", emu::last_error().c_str());
+        return rc;
+    });
+}
+
+CUresult cuStreamCreate(void** s, unsigned flags) { *s = new char(static_cast<char>(flags)); return kOk; }
+CUresult cuStreamDestroy_v2(void* s) {
+    std::lock_guard g(lock);
+    capturing.erase(s);
+    delete static_cast<char*>(s);
+    return kOk;
+}
+CUresult cuStreamSynchronize(void* s) {
+    std::lock_guard g(lock);
+    return capturing.count(s) ? kCaptureUnsupported : kOk;
+}
+
+using Clock = std::chrono::steady_clock;
+CUresult cuEventCreate(void** e, unsigned flags) { *e = new Clock::time_point(Clock::now()); return kOk; }
+CUresult cuEventRecord(void* e, void* s) {
+    std::lock_guard g(lock);
+    auto* t = static_cast<Clock::time_point*>(e);
+    return enqueue(s, [t] { *t = Clock::now(); return kOk; });
+}
+CUresult cuEventSynchronize(void* e) { return is_capturing() ? kCaptureUnsupported : kOk; }
+CUresult cuEventElapsedTime_v2(float* ms, void* a, void* b) {
+    *ms = std::chrono::duration<float, std::milli>(*static_cast<Clock::time_point*>(b) - *static_cast<Clock::time_point*>(a)).count();
+    return kOk;
+}
+CUresult cuEventElapsedTime(float* ms, void* a, void* b) { return cuEventElapsedTime_v2(ms, a, b); }
+CUresult cuEventDestroy_v2(void* e) { delete static_cast<Clock::time_point*>(e); return kOk; }
+
+CUresult cuStreamBeginCapture_v2(void* s, int mode) {
+    std::lock_guard g(lock);
+    if (mode < 0 || mode > 2) return kInvalidValue;
+    if (s == nullptr) return kCaptureUnsupported;  // the legacy default stream cannot capture
+    if (capturing.count(s)) return kCaptureInvalidated;
+    capturing[s];
+    return kOk;
+}
+CUresult cuStreamEndCapture(void* s, void** graph) {
+    std::lock_guard g(lock);
+    auto it = capturing.find(s);
+    if (it == capturing.end()) return kNotCapturing;
+    *graph = new Graph{std::move(it->second)};
+    capturing.erase(it);
+    return kOk;
+}
+CUresult cuGraphInstantiateWithFlags(void** exec, void* graph, unsigned long long flags) {
+    if (!graph) return kInvalidValue;
+    *exec = new Graph(*static_cast<Graph*>(graph));
+    return kOk;
+}
+CUresult cuGraphLaunch(void* exec, void* s) {
+    std::lock_guard g(lock);
+    if (!exec) return kInvalidValue;
+    Graph* gr = static_cast<Graph*>(exec);
+    return enqueue(s, [gr] {
+        for (const Op& op : gr->ops) {
+            CUresult rc = op();
+            if (rc) return rc;
+        }
+        return kOk;
+    });
+}
+CUresult cuGraphExecDestroy(void* e) { delete static_cast<Graph*>(e); return kOk; }
+CUresult cuGraphDestroy(void* g) { delete static_cast<Graph*>(g); return kOk; }
+
+// ---- cuBLAS's GEMM, called by libcublas.so.13 of the emulator (so a capture records it) -----------
+// Column-major C = alpha op(A) op(B) + beta C with cuBLAS's argument checks; each dot product in
+// double over contiguous copies of the rows of op(A) and the columns of op(B), rounded once.
+int elbo4j_emu_sgemm(void* stream, int ta, int tb, int m, int n, int k, float alpha, const float* A, int lda,
+                     const float* B, int ldb, float beta, float* C, int ldc) {
+    if (m < 0 || n < 0 || k < 0 || ta < 0 || ta > 1 || tb < 0 || tb > 1) return 7;
+    if (lda < (ta ? (k > 1 ? k : 1) : (m > 1 ? m : 1))) return 7;
+    if (ldb < (tb ? (n > 1 ? n : 1) : (k > 1 ? k : 1))) return 7;
+    if (ldc < (m > 1 ? m : 1)) return 7;
+    std::lock_guard g(lock);
+    CUresult rc = enqueue(stream, [=] {
+        std::vector<double> a(static_cast<size_t>(m) * k), b(static_cast<size_t>(n) * k);
+        for (int i = 0; i < m; i++)
+            for (int p = 0; p < k; p++) a[static_cast<size_t>(i) * k + p] = ta ? A[p + static_cast<size_t>(i) * lda] : A[i + static_cast<size_t>(p) * lda];
+        for (int j = 0; j < n; j++)
+            for (int p = 0; p < k; p++) b[static_cast<size_t>(j) * k + p] = tb ? B[j + static_cast<size_t>(p) * ldb] : B[p + static_cast<size_t>(j) * ldb];
+        for (int j = 0; j < n; j++) {
+            const double* bj = &b[static_cast<size_t>(j) * k];
+            for (int i = 0; i < m; i++) {
+                const double* ai = &a[static_cast<size_t>(i) * k];
+                double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+                int p = 0;
+                for (; p + 4 <= k; p += 4) {
+                    s0 += ai[p] * bj[p];
+                    s1 += ai[p + 1] * bj[p + 1];
+                    s2 += ai[p + 2] * bj[p + 2];
+                    s3 += ai[p + 3] * bj[p + 3];
+                }
+                for (; p < k; p++) s0 += ai[p] * bj[p];
+                const double s = (s0 + s1) + (s2 + s3);
+                float* c = &C[i + static_cast<size_t>(j) * ldc];
+                *c = static_cast<float>(alpha * s + (beta == 0.0f ? 0.0 : static_cast<double>(beta) * *c));
+            }
+        }
+        return kOk;
+    });
+    return rc ? 13 : 0;  // CUBLAS_STATUS_EXECUTION_FAILED
+}
+
+}  // extern "C"

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Runs the GPU test suite (package dev.elbo4j.backend.cuda: CudaParityTest, AutoencoderParityTest,
+# CudaRbmParityTest, CudaTrainingParityTest, InteropParityTest, ...) on the CPU emulator of a CUDA
+# device (scripts/build-emu.sh; kernels/README.md, "Emulated device"): no GPU and no nvcc needed. The
+# backend opens build/emu/libcuda.so.1 and build/emu/libcublas.so.13 instead of the system's, loads
+# the header-only build/emu/emu.fatbin (the emulator runs its own g++ build of kernels/*.cu), and
+# -Delbo4j.gpu.required=true makes a backend that fails to open a failure rather than a skip.
+#
+# Usage: scripts/test-emu.sh [TEST]   TEST: a surefire -Dtest pattern (default: the whole package),
+#                                     e.g. CudaParityTest or 'CudaParityTest#adam*'
+# The device names itself "elbo4j CPU emulator (not a GPU)" in every backend description.
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$root"
+scripts/build-emu.sh
+test=${1:-'dev.elbo4j.backend.cuda.**'}
+# JCuda's JNI libraries (JCudaParityTest, InteropParityTest) find libcuda.so.1 by soname.
+LD_LIBRARY_PATH="$root/build/emu${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" scripts/mvn.sh -q -o verify -pl java/core \
+  -Dtest="$test" -Dsurefire.failIfNoSpecifiedTests=false \
+  -Delbo4j.libcuda="$root/build/emu/libcuda.so.1" -Delbo4j.cublas="$root/build/emu/libcublas.so.13" \
+  -Delbo4j.kernels="$root/build/emu/emu.fatbin" -Delbo4j.gpu.required=true
