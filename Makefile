@@ -58,8 +58,9 @@ test: deps data-mnist kernels native
 
 # The GPU suite (package dev.elbo4j.backend.cuda) against build/emu/libcuda.so.1, a CPU emulator of
 # the device running kernels/*.cu compiled by g++ (kernels/README.md, "Emulated device").
+# EMU_TESTS: a surefire -Dtest pattern (default: the whole package); CI runs the kernel parity classes.
 test-emu:
-	scripts/test-emu.sh
+	scripts/test-emu.sh $(EMU_TESTS)
 
 train: build data-mnist
 	$(ELBO4J) train --out $(RUN) $(if $(EPOCHS),--epochs $(EPOCHS)) $(TRAIN_ARGS)
