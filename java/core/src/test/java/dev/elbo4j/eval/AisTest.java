@@ -4,12 +4,11 @@ import dev.elbo4j.backend.Backend;
 import dev.elbo4j.backend.cpu.CpuBackend;
 import dev.elbo4j.io.Dataset;
 import dev.elbo4j.model.Rbm;
-import dev.elbo4j.model.RbmConfig;
 import dev.elbo4j.model.RbmLayer;
 import dev.elbo4j.rng.RngKey;
 import dev.elbo4j.rng.Streams;
 import dev.elbo4j.tensor.DType;
-import dev.elbo4j.testing.Rand;
+import dev.elbo4j.testing.RandomRbm;
 import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -21,11 +20,7 @@ class AisTest {
     private final Backend be = new CpuBackend();
 
     private Rbm rbm(int v, int h, double scale, long seed, DType dt) {
-        Rbm r = Rbm.create(be, new RbmConfig(v, h, 1, false, 10), dt, seed);
-        be.write(r.layer().weight(), Rand.normal(seed, v * h, scale));
-        be.write(r.layer().visibleBias(), Rand.normal(seed + 1, v, scale));
-        be.write(r.layer().hiddenBias(), Rand.normal(seed + 2, h, scale));
-        return r;
+        return RandomRbm.create(be, v, h, scale, scale, seed, dt);
     }
 
     @Test

@@ -9,6 +9,7 @@ import dev.elbo4j.tensor.DType;
 import dev.elbo4j.tensor.Shape;
 import dev.elbo4j.tensor.Tensor;
 import dev.elbo4j.testing.Rand;
+import dev.elbo4j.testing.RandomRbm;
 import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
@@ -25,11 +26,7 @@ class RbmTest {
 
     /** A tiny RBM with weights N(0, scale) and biases N(0, scale / 2). */
     private Rbm tiny(int v, int h, double scale, long seed, DType dt) {
-        Rbm rbm = Rbm.create(be, new RbmConfig(v, h, 1, false, 10), dt, seed);
-        be.write(rbm.layer().weight(), Rand.normal(seed, v * h, scale));
-        be.write(rbm.layer().visibleBias(), Rand.normal(seed + 1, v, scale / 2));
-        be.write(rbm.layer().hiddenBias(), Rand.normal(seed + 2, h, scale / 2));
-        return rbm;
+        return RandomRbm.create(be, v, h, scale, scale / 2, seed, dt);
     }
 
     private static double energy(double[] w, double[] b, double[] c, int v, int h, int vs, int hs) {
