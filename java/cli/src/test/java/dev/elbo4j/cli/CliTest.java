@@ -45,10 +45,15 @@ class CliTest {
     /** A folder of IDX files holding the first 600 training and 200 test digits. */
     @BeforeAll
     static void subset() throws IOException {
-        data = tmp.resolve("subset");
-        Files.createDirectories(data);
-        writeSplit(Dataset.loadDir(mnist(), "train").subset(600), data, "train");
-        writeSplit(Dataset.loadDir(mnist(), "test").subset(200), data, "t10k");
+        data = mnistSubset(tmp.resolve("subset"), 600, 200);
+    }
+
+    /** {@code dir} (created) holding the first {@code train} training and {@code test} test digits of MNIST as IDX files. */
+    static Path mnistSubset(Path dir, int train, int test) throws IOException {
+        Files.createDirectories(dir);
+        writeSplit(Dataset.loadDir(mnist(), "train").subset(train), dir, "train");
+        writeSplit(Dataset.loadDir(mnist(), "test").subset(test), dir, "t10k");
+        return dir;
     }
 
     static void writeSplit(Dataset d, Path dir, String prefix) throws IOException {

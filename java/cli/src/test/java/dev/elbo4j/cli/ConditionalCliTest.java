@@ -24,10 +24,7 @@ class ConditionalCliTest {
     /** The first 600 training and 200 test digits. */
     @BeforeAll
     static void subset() throws IOException {
-        data = tmp.resolve("subset");
-        Files.createDirectories(data);
-        CliTest.writeSplit(Dataset.loadDir(CliTest.mnist(), "train").subset(600), data, "train");
-        CliTest.writeSplit(Dataset.loadDir(CliTest.mnist(), "test").subset(200), data, "t10k");
+        data = CliTest.mnistSubset(tmp.resolve("subset"), 600, 200);
     }
 
     static String[] train(Path out, String model, String... extra) {

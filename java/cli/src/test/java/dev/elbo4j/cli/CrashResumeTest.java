@@ -1,6 +1,5 @@
 package dev.elbo4j.cli;
 
-import dev.elbo4j.io.Dataset;
 import dev.elbo4j.io.SafeTensors;
 import dev.elbo4j.train.Checkpoint;
 import org.junit.jupiter.api.Test;
@@ -85,10 +84,7 @@ class CrashResumeTest {
     @Test
     @Timeout(value = 150, unit = TimeUnit.SECONDS)
     void killedAtRandomPointsAndResumedMatchesAnUninterruptedRunBitForBit() throws Exception {
-        Path data = tmp.resolve("data");
-        Files.createDirectories(data);
-        CliTest.writeSplit(Dataset.loadDir(CliTest.mnist(), "train").subset(600), data, "train");
-        CliTest.writeSplit(Dataset.loadDir(CliTest.mnist(), "test").subset(100), data, "t10k");
+        Path data = CliTest.mnistSubset(tmp.resolve("data"), 600, 100);
         Path log = tmp.resolve("processes.log");
         long t0 = System.nanoTime();
 

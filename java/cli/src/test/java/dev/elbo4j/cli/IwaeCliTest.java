@@ -1,7 +1,6 @@
 package dev.elbo4j.cli;
 
 import dev.elbo4j.backend.Activation;
-import dev.elbo4j.io.Dataset;
 import dev.elbo4j.io.SafeTensors;
 import dev.elbo4j.model.VaeConfig;
 import dev.elbo4j.model.VaeObjective;
@@ -34,10 +33,7 @@ class IwaeCliTest {
     /** The first 400 training and 100 test digits. */
     @BeforeAll
     static void subset() throws IOException {
-        data = tmp.resolve("subset");
-        Files.createDirectories(data);
-        CliTest.writeSplit(Dataset.loadDir(CliTest.mnist(), "train").subset(400), data, "train");
-        CliTest.writeSplit(Dataset.loadDir(CliTest.mnist(), "test").subset(100), data, "t10k");
+        data = CliTest.mnistSubset(tmp.resolve("subset"), 400, 100);
     }
 
     static String[] train(Path out, String... extra) {

@@ -1,6 +1,5 @@
 package dev.elbo4j.cli;
 
-import dev.elbo4j.io.Dataset;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -46,10 +45,7 @@ class LatentCliTest {
     /** The first 500 training and 200 test digits as IDX files (so each command loads little), and the two models. */
     @BeforeAll
     static void models() throws IOException {
-        mnist = tmp.resolve("subset");
-        Files.createDirectories(mnist);
-        CliTest.writeSplit(Dataset.loadDir(CliTest.mnist(), "train").subset(500), mnist, "train");
-        CliTest.writeSplit(Dataset.loadDir(CliTest.mnist(), "test").subset(200), mnist, "t10k");
+        mnist = CliTest.mnistSubset(tmp.resolve("subset"), 500, 200);
         run2 = train("z2", 2, 2, 500);
         run3 = train("z3", 3, 1, 100); // only its code's dimension matters
     }

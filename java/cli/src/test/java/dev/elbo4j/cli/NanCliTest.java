@@ -1,6 +1,5 @@
 package dev.elbo4j.cli;
 
-import dev.elbo4j.io.Dataset;
 import dev.elbo4j.train.Checkpoint;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -17,10 +16,7 @@ class NanCliTest {
     Path tmp;
 
     private Path data() throws Exception {
-        Path data = tmp.resolve("data");
-        Files.createDirectories(data);
-        CliTest.writeSplit(Dataset.loadDir(CliTest.mnist(), "train").subset(256), data, "train");
-        CliTest.writeSplit(Dataset.loadDir(CliTest.mnist(), "test").subset(64), data, "t10k");
+        Path data = CliTest.mnistSubset(tmp.resolve("data"), 256, 64);
         return data;
     }
 

@@ -1,6 +1,5 @@
 package dev.elbo4j.cli;
 
-import dev.elbo4j.io.Dataset;
 import dev.elbo4j.io.Json;
 import dev.elbo4j.io.SafeTensors;
 import org.junit.jupiter.api.BeforeAll;
@@ -27,10 +26,7 @@ class NiceCliTest {
 
     @BeforeAll
     static void subset() throws IOException {
-        data = tmp.resolve("subset");
-        Files.createDirectories(data);
-        CliTest.writeSplit(Dataset.loadDir(CliTest.mnist(), "train").subset(300), data, "train");
-        CliTest.writeSplit(Dataset.loadDir(CliTest.mnist(), "test").subset(100), data, "t10k");
+        data = CliTest.mnistSubset(tmp.resolve("subset"), 300, 100);
     }
 
     static String[] train(Path out, String... extra) {
