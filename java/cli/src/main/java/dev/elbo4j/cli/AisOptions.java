@@ -118,24 +118,16 @@ final class AisOptions {
     private void raise(Rbm rbm, double[] rates, double[] betas, double[] freeEnergy, double logZ, DeviceDataset td,
                        Binarization mode, long seed, Progress progress, PrintWriter out) {
         Backend be = rbm.backend();
-        int n = Math.min(raise, td.size()), v = rbm.config().inputDim();
+        int n = Math.min(raise, td.size());
         double[] lw = new double[n];
         progress.begin("RAISE", (long) (betas.length - 1) * ((n + RAISE_ROWS - 1) / RAISE_ROWS), 0);
         long t0 = System.nanoTime();
-        int[] identity = new int[td.size()];
-        for (int i = 0; i < identity.length; i++) identity[i] = i;
-        td.order(identity);
-        try (Tensor x = be.alloc(rbm.dtype(), Math.min(n, RAISE_ROWS), v)) {
-            for (int from = 0, chunk = 0; from < n; from += RAISE_ROWS, chunk++) {
-                int r = Math.min(RAISE_ROWS, n - from);
-                Tensor xb = x.rowSlice(0, r);
-                td.gather(from, RbmEval.binarization(mode), RbmEval.binarizeKey(seed), xb);
-                long done = (long) chunk * (betas.length - 1);
-                double[] part = Raise.logLikelihood(rbm.layer(), rates, betas, xb, new RngKey(seed, Streams.RAISE, chunk),
-                        d -> progress.update(done + d, 1, "betas/s", null));
-                System.arraycopy(part, 0, lw, from, r);
-            }
-        }
+        RbmEval.forChunks(be, rbm.dtype(), td, n, RAISE_ROWS, mode, seed, (xb, from, chunk) -> {
+            long done = (long) chunk * (betas.length - 1);
+            double[] part = Raise.logLikelihood(rbm.layer(), rates, betas, xb, new RngKey(seed, Streams.RAISE, chunk),
+                    d -> progress.update(done + d, 1, "betas/s", null));
+            System.arraycopy(part, 0, lw, from, xb.rows());
+        });
         double secs = (System.nanoTime() - t0) / 1e9;
         progress.clear();
         double mean = 0, ais = 0;

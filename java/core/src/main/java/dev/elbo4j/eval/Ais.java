@@ -145,16 +145,12 @@ public final class Ais {
      */
     public static Estimate logZ(RbmLayer rbm, double[] base, double[] betas, int runs, RngKey key, LongConsumer progress) {
         if (runs < 1) throw new IllegalArgumentException("AIS needs >= 1 run, got " + runs);
-        if (betas.length < 2 || betas[0] != 0 || betas[betas.length - 1] != 1) {
-            throw new IllegalArgumentException("AIS betas must run from 0 to 1");
-        }
+        checkBetas(betas, "AIS");
         Backend be = rbm.backend();
         DType dt = rbm.dtype();
         int v = rbm.visible(), h = rbm.hidden(), k = betas.length - 1;
-        double[] bA = base == null ? new double[v] : base;
-        if (bA.length != v) throw new IllegalArgumentException("base rates: " + bA.length + " values for " + v + " visible units");
-        double logZ0 = h * Math.log(2);
-        for (double b : bA) logZ0 += Math.max(b, 0) + Math.log1p(Math.exp(-Math.abs(b)));
+        double[] bA = baseOrUniform(base, v);
+        double logZ0 = baseLogZ(h, bA);
         double[] logW = new double[runs];
         try (Tensor baseT = upload(be, dt, bA); Tensor zerosV = be.alloc(dt, v);
              Tensor vs = be.alloc(dt, runs, v); Tensor va = be.alloc(dt, runs, v);
@@ -190,6 +186,27 @@ public final class Ais {
         double low = mean - delta > 0 ? logZ0 + a + Math.log(mean - delta) : Double.NEGATIVE_INFINITY;
         double high = logZ0 + a + Math.log(mean + delta);
         return new Estimate(logZ, low, high, logZ0, logW, k);
+    }
+
+    /** Refuses betas that do not run from 0 to 1 ({@code what}: the estimator, for the message). */
+    static void checkBetas(double[] betas, String what) {
+        if (betas.length < 2 || betas[0] != 0 || betas[betas.length - 1] != 1) {
+            throw new IllegalArgumentException(what + " betas must run from 0 to 1");
+        }
+    }
+
+    /** The base rates {@code base} (V values), or all 0 (the uniform base) when null. */
+    static double[] baseOrUniform(double[] base, int v) {
+        double[] bA = base == null ? new double[v] : base;
+        if (bA.length != v) throw new IllegalArgumentException("base rates: " + bA.length + " values for " + v + " visible units");
+        return bA;
+    }
+
+    /** log Z_0 of the base-rate model: H log 2 + sum_i softplus(bA_i). */
+    static double baseLogZ(int hidden, double[] bA) {
+        double logZ0 = hidden * Math.log(2);
+        for (double b : bA) logZ0 += Math.max(b, 0) + Math.log1p(Math.exp(-Math.abs(b)));
+        return logZ0;
     }
 
     private static Tensor upload(Backend be, DType dt, double[] host) {

@@ -42,17 +42,13 @@ public final class Raise {
      */
     public static double[] logLikelihood(RbmLayer rbm, double[] base, double[] betas, Tensor x, RngKey key,
                                          LongConsumer progress) {
-        if (betas.length < 2 || betas[0] != 0 || betas[betas.length - 1] != 1) {
-            throw new IllegalArgumentException("RAISE betas must run from 0 to 1");
-        }
+        Ais.checkBetas(betas, "RAISE");
         Backend be = rbm.backend();
         DType dt = rbm.dtype();
         int v = rbm.visible(), h = rbm.hidden(), k = betas.length - 1, rows = x.rows();
         if (x.cols() != v) throw new IllegalArgumentException("RAISE inputs have " + x.cols() + " columns for " + v + " visible units");
-        double[] bA = base == null ? new double[v] : base;
-        if (bA.length != v) throw new IllegalArgumentException("base rates: " + bA.length + " values for " + v + " visible units");
-        double logZ0 = h * Math.log(2);
-        for (double b : bA) logZ0 += Math.max(b, 0) + Math.log1p(Math.exp(-Math.abs(b)));
+        double[] bA = Ais.baseOrUniform(base, v);
+        double logZ0 = Ais.baseLogZ(h, bA);
         double[] logW = new double[rows];
         try (Tensor baseT = be.alloc(dt, Shape.of(v)); Tensor vs = be.alloc(dt, rows, v); Tensor va = be.alloc(dt, rows, v);
              Tensor ha = be.alloc(dt, rows, h); Tensor hs = be.alloc(dt, rows, h); Tensor fe = be.alloc(dt, rows)) {

@@ -32,27 +32,46 @@ public final class RbmEval {
         return new RngKey(seed, Streams.EVAL_BINARIZE, 0);
     }
 
+    /** What {@link #forChunks} does with each chunk. */
+    @FunctionalInterface
+    public interface Chunk {
+        /** x holds examples from .. from + x.rows() - 1 of the data, binarised; chunk counts from 0. */
+        void accept(Tensor x, int from, int chunk);
+    }
+
+    /**
+     * Calls {@code body} for each chunk of up to {@code rows} of the first {@code n} examples of
+     * {@code data}, in data order, binarised as evaluation binarises them.
+     */
+    public static void forChunks(Backend be, DType dtype, DeviceDataset data, int n, int rows, Binarization train, long seed,
+                                 Chunk body) {
+        int[] identity = new int[data.size()];
+        for (int i = 0; i < identity.length; i++) identity[i] = i;
+        data.order(identity);
+        int chunk = Math.max(1, Math.min(rows, n));
+        try (Tensor x = be.alloc(dtype, chunk, data.dim())) {
+            for (int from = 0, c = 0; from < n; from += chunk, c++) {
+                Tensor xb = x.rowSlice(0, Math.min(chunk, n - from));
+                data.gather(from, binarization(train), binarizeKey(seed), xb);
+                body.accept(xb, from, c);
+            }
+        }
+    }
+
     /**
      * Calls {@code perRow(x, out)} for each chunk x (R x D, R <= {@link #ROWS}) with out (R) to fill
      * with a per-example figure; returns all the figures in data order.
      */
     public static double[] perExample(Backend be, DType dtype, DeviceDataset data, Binarization train, long seed,
                                       BiConsumer<Tensor, Tensor> perRow) {
-        int n = data.size(), d = data.dim();
-        int[] identity = new int[n];
-        for (int i = 0; i < n; i++) identity[i] = i;
-        data.order(identity);
+        int n = data.size();
         double[] result = new double[n];
-        int chunk = Math.max(1, Math.min(ROWS, n));
-        try (Tensor x = be.alloc(dtype, chunk, d); Tensor out = be.alloc(dtype, chunk)) {
-            for (int from = 0; from < n; from += chunk) {
-                int r = Math.min(chunk, n - from);
-                Tensor xb = x.rowSlice(0, r), ob = out.view(0, r);
-                data.gather(from, binarization(train), binarizeKey(seed), xb);
+        try (Tensor out = be.alloc(dtype, Math.max(1, Math.min(ROWS, n)))) {
+            forChunks(be, dtype, data, n, ROWS, train, seed, (xb, from, c) -> {
+                Tensor ob = out.view(0, xb.rows());
                 perRow.accept(xb, ob);
-                double[] o = be.download(ob);
-                System.arraycopy(o, 0, result, from, r);
-            }
+                System.arraycopy(be.download(ob), 0, result, from, xb.rows());
+            });
         }
         return result;
     }
