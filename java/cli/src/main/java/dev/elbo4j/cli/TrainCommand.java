@@ -7,6 +7,7 @@ import dev.elbo4j.data.DeviceDataset;
 import dev.elbo4j.eval.Evaluator;
 import dev.elbo4j.model.ImportanceSampled;
 import dev.elbo4j.io.Dataset;
+import dev.elbo4j.io.Json;
 import dev.elbo4j.model.Generative;
 import dev.elbo4j.model.LabelUse;
 import dev.elbo4j.model.Model;
@@ -16,6 +17,7 @@ import dev.elbo4j.tensor.DType;
 import dev.elbo4j.train.Checkpoint;
 import dev.elbo4j.train.EpochResult;
 import dev.elbo4j.train.NanPolicy;
+import dev.elbo4j.train.NonFiniteException;
 import dev.elbo4j.train.TrainConfig;
 import dev.elbo4j.train.TrainListener;
 import dev.elbo4j.train.Trainer;
@@ -111,7 +113,15 @@ final class TrainCommand implements Callable<Integer> {
         PrintWriter err = spec.commandLine().getErr(), outw = spec.commandLine().getOut();
         Path ckpt = out.resolve("checkpoint.safetensors");
         if (resume && force) throw new Main.UsageException("--resume and --force exclude each other");
-        if (checkpointEvery < 0) throw new Main.UsageException("--checkpoint-every must be >= 0, got " + checkpointEvery);
+        Flags.atLeast("--checkpoint-every", checkpointEvery, 0);
+        if (epochs != null) Flags.within("--epochs", epochs, 1, Integer.MAX_VALUE - 1);
+        Flags.atLeast("--batch-size", batchSize, 1);
+        if (lr != null) Flags.finitePositive("--lr", lr);
+        Flags.finiteAtLeast("--weight-decay", weightDecay, 0);
+        Flags.finiteAtLeast("--warmup", warmup, 0);
+        Flags.atLeast("--train-limit", trainLimit, 0);
+        Flags.atLeast("--test-limit", testLimit, 0);
+        Flags.atLeast("--eval-k", evalK, 0);
         NanPolicy nanPolicy;
         try {
             nanPolicy = NanPolicy.parse(onNan);
@@ -125,17 +135,36 @@ final class TrainCommand implements Callable<Integer> {
             throw new Main.UsageException(out + " already holds a run (" + ckpt.getFileName()
                     + "): pass --resume to continue it, --force to replace it, or another --out");
         }
-        Dataset train = data.load("train", trainLimit), test = data.load("test", testLimit);
-        int[] image = {train.rows(), train.cols()};
         Checkpoint from = resume ? Checkpoint.load(ckpt) : null;
         if (from != null && from.state() == null) {
             throw new Main.UsageException("--resume: " + ckpt + " holds a bare model without training state");
         }
-        ModelConfig cfg = from != null ? from.model() : modelOptions.config(train.dim());
+        if (from != null) {
+            from.requireFinite(true); // a NaN moment would poison the first update
+            int done = from.state().epoch();
+            if (epochs != null ? epochs <= done : done >= from.training().epochs()) {
+                throw new Main.UsageException((epochs == null ? "--resume: the run in " + out + " has finished its " + done + " epochs"
+                        : "--resume --epochs " + epochs + ": the run in " + out + " has already trained " + done + " epochs"
+                        + (from.state().batchInEpoch() > 0 ? " and part of another" : ""))
+                        + "; pass --epochs N with N > " + done + " to train it further");
+            }
+            if (!modelOptions.given("--model")) modelOptions.model = from.model().type(); // the flags name the checkpoint's family
+        }
+        Dataset train = data.load("train", trainLimit), test = data.load("test", testLimit);
+        int[] image = {train.rows(), train.cols()};
+        if (test.rows() != train.rows() || test.cols() != train.cols()) {
+            throw new IOException(data.name() + ": the test images are " + test.rows() + "x" + test.cols()
+                    + ", the training images " + train.rows() + "x" + train.cols() + "; both splits must have one shape");
+        }
+        ModelConfig given = modelOptions.config(train.dim());
+        ModelConfig cfg = from != null ? from.model() : given;
         if (cfg.inputDim() != train.dim()) {
             throw new Main.UsageException("the checkpoint's model takes " + cfg.inputDim() + " pixels, the data has " + train.dim());
         }
-        if (warmup < 0) throw new Main.UsageException("--warmup must be >= 0, got " + warmup);
+        if (from != null && (from.image()[0] != train.rows() || from.image()[1] != train.cols())) {
+            throw new Main.UsageException("the checkpoint's model takes " + from.image()[0] + "x" + from.image()[1] + " images, "
+                    + data.name() + " has " + train.rows() + "x" + train.cols());
+        }
         if (cfg.labelUse() == LabelUse.SOME && (labels < 1 || labels > train.n())) {
             throw new Main.UsageException("--labels must be in 1.." + train.n() + ", got " + labels);
         }
@@ -144,9 +173,18 @@ final class TrainCommand implements Callable<Integer> {
         }
         Binarization binarization;
         try {
-            binarization = binarize == null ? cfg.defaultBinarization() : Binarization.parse(binarize);
+            binarization = binarize == null ? given.defaultBinarization() : Binarization.parse(binarize);
         } catch (IllegalArgumentException e) {
             throw new Main.UsageException("--binarize: " + e.getMessage());
+        }
+        TrainConfig asGiven = new TrainConfig(epochs != null ? epochs : 10, batchSize, new AdamConfig(lr != null ? lr : given.defaultLearningRate(),
+                0.9, 0.999, 1e-8, weightDecay), binarization, seed, warmup, given.labelUse() == LabelUse.SOME ? labels : 0);
+        if (from != null) {
+            ResumeCheck.check(spec.commandLine().getParseResult(), mixinFlags(), Map.of(
+                            "model", ResumeCheck.normalized(Json.parseObject(from.file().metadata("model"))),
+                            "training", ResumeCheck.normalized(Json.parseObject(from.file().metadata("training")))),
+                    Map.of("model", ResumeCheck.normalized(Checkpoint.modelJson(given, image)),
+                            "training", ResumeCheck.normalized(Checkpoint.trainingJson(asGiven))), out.toString());
         }
         try { // the model's own checks (NICE needs grey levels, IWAE takes no warm-up), as the trainer would make them
             cfg.checkTraining(from != null ? from.training().binarization() : binarization, warmup);
@@ -161,15 +199,34 @@ final class TrainCommand implements Callable<Integer> {
                 }
             }
         }
-        TrainConfig tc = from != null
-                ? from.training().withEpochs(epochs != null ? epochs : from.training().epochs())
-                : new TrainConfig(epochs != null ? epochs : 10, batchSize, new AdamConfig(lr != null ? lr : cfg.defaultLearningRate(),
-                0.9, 0.999, 1e-8, weightDecay), binarization, seed, warmup, cfg.labelUse() == LabelUse.SOME ? labels : 0);
+        TrainConfig tc = from != null ? from.training().withEpochs(epochs != null ? epochs : from.training().epochs()) : asGiven;
         Files.createDirectories(out);
-        removeStaleTemporaries(err);
-        if (!resume) Files.deleteIfExists(out.resolve("log.jsonl")); // a new run starts a new log
-        try (Backend be = device.open();
-             Model vae = from != null ? from.restoreModel(be) : cfg.create(be, DType.F32, tc.seed());
+        try (RunLock lock = RunLock.acquire(out, "elbo4j " + String.join(" ", spec.commandLine().getParseResult().originalArgs()))) {
+            // Only the holder of the lock may touch the folder's files: a second process would
+            // otherwise delete a live run's temporary checkpoint or its log.
+            removeStaleTemporaries(err);
+            if (!resume) Files.deleteIfExists(out.resolve("log.jsonl")); // a new run starts a new log
+            try (Backend be = device.open()) {
+                MemoryPlan.checkTraining(cfg, tc, train, test, be);
+                return train(be, from, cfg, tc, train, test, image, ckpt, nanPolicy, err, outw);
+            }
+        }
+    }
+
+    /** The options of the data and device mixins: not the run's settings (the data is checked by its provenance). */
+    private java.util.Set<String> mixinFlags() {
+        java.util.Set<String> s = new java.util.HashSet<>();
+        for (String m : List.of("data", "device")) {
+            CommandLine.Model.CommandSpec mixin = spec.mixins().get(m);
+            if (mixin != null) for (CommandLine.Model.OptionSpec o : mixin.options()) s.add(o.longestName());
+        }
+        return s;
+    }
+
+    private int train(Backend be, Checkpoint from, ModelConfig cfg, TrainConfig tc, Dataset train, Dataset test, int[] image,
+                      Path ckpt, NanPolicy nanPolicy, PrintWriter err, PrintWriter outw) throws IOException {
+        long[] saved = {from != null ? from.state().step() : -1}; // the step of the checkpoint on disk
+        try (Model vae = from != null ? from.restoreModel(be) : cfg.create(be, DType.F32, tc.seed());
              Trainer trainer = new Trainer(vae, train, test, tc);
              RunLog log = new RunLog(out.resolve("log.jsonl"))) {
             if (from != null) from.restoreTraining(trainer);
@@ -178,13 +235,33 @@ final class TrainCommand implements Callable<Integer> {
             err.printf(Locale.ROOT, "elbo4j train: %s%n  data %s: %d train, %d test examples; %s%n  %s, %d epochs, batch %d, "
                             + "Adam lr %s, %s binarisation, seed %d%n",
                     cfg, data.name(), train.n(), test.n(), be.description(), from != null
-                            ? "resuming at epoch " + (trainer.epoch() + 1) + " step " + trainer.optimizer().steps() : "new run",
+                            ? "resuming at epoch " + (trainer.epoch() + 1L) + " step " + trainer.optimizer().steps() : "new run",
                     tc.epochs(), tc.batchSize(), tc.adam().lr(), tc.binarization().name().toLowerCase(Locale.ROOT), tc.seed());
             err.flush();
             Progress progress = new Progress(err, !noProgress);
             String objective = cfg.objectiveName();
             boolean isElbo = objective.equals("ELBO");
-            trainer.run(new TrainListener() {
+            try {
+                trainer.run(listener(trainer, tc, progress, ckpt, image, saved, log, be, objective, isElbo, train, err));
+            } catch (NonFiniteException e) {
+                throw new NonFiniteRun(e.getMessage() + "; " + (saved[0] >= 0 ? ckpt + " holds the parameters after step " + saved[0]
+                        : "no checkpoint was written"), e);
+            }
+            finish(trainer, vae, tc, progress, image, test, log, be, cfg, objective, isElbo, outw, err);
+        }
+        return 0;
+    }
+
+    /** A run stopped by a non-finite value: the trainer's message and which checkpoint is on disk. */
+    static final class NonFiniteRun extends IllegalStateException {
+        NonFiniteRun(String message, Throwable cause) {
+            super(message, cause);
+        }
+    }
+
+    private TrainListener listener(Trainer trainer, TrainConfig tc, Progress progress, Path ckpt, int[] image, long[] saved,
+                                   RunLog log, Backend be, String objective, boolean isElbo, Dataset train, PrintWriter err) {
+        return new TrainListener() {
                 private int stepsInEpoch;
                 private int sinceCheckpoint;
                 private int skippedInEpoch;
@@ -204,6 +281,7 @@ final class TrainCommand implements Callable<Integer> {
                         sinceCheckpoint = 0;
                         try {
                             Checkpoint.save(ckpt, trainer, image);
+                            saved[0] = trainer.optimizer().steps();
                         } catch (IOException e) {
                             throw new UncheckedIOException(e);
                         }
@@ -224,6 +302,7 @@ final class TrainCommand implements Callable<Integer> {
                     sinceCheckpoint = 0;
                     try {
                         Checkpoint.save(ckpt, trainer, image);
+                        saved[0] = trainer.optimizer().steps();
                         Map<String, Object> rec = new LinkedHashMap<>();
                         rec.put("epoch", r.epoch());
                         rec.put("step", r.steps());
@@ -252,7 +331,14 @@ final class TrainCommand implements Callable<Integer> {
                             r.seconds(), train.n() / r.seconds());
                     err.flush();
                 }
-            });
+            };
+    }
+
+    /** The pictures, the final evaluation and its log line, after the last epoch. */
+    private void finish(Trainer trainer, Model vae, TrainConfig tc, Progress progress, int[] image, Dataset test, RunLog log,
+                        Backend be, ModelConfig cfg, String objective, boolean isElbo, PrintWriter outw, PrintWriter err)
+            throws IOException {
+            Path ckpt = out.resolve("checkpoint.safetensors");
             List<Path> wrote = new java.util.ArrayList<>(List.of(ckpt, log.path()));
             if (vae instanceof Generative g) {
                 Pictures.samples(out.resolve("samples.png"), g, image, 64, tc.seed(), 0, -1);
@@ -300,8 +386,6 @@ final class TrainCommand implements Callable<Integer> {
             if (curves != null) wrote.add(curves);
             outw.println(line);
             outw.println("wrote " + String.join(", ", wrote.stream().map(Path::toString).toList()));
-        }
-        return 0;
     }
 
     /**

@@ -70,7 +70,63 @@ public record Checkpoint(ModelConfig model, int[] image, TrainConfig training, S
         state.put("batch_in_epoch", trainer.batchInEpoch());
         state.put("step", adam.steps());
         f.putMetadata("state", Json.write(state));
+        String bad = firstNonFinite(f);
+        if (bad != null) {
+            // A diverged update (a huge learning rate or weight decay, a moment that overflowed)
+            // must never replace the last good checkpoint.
+            throw new NonFiniteException("refusing to write " + path + " after step " + adam.steps() + ": " + bad
+                    + "; the checkpoint on disk was left as it was", adam.steps(), FiniteGuard.nameOf(bad));
+        }
         SafeTensors.write(path, f);
+    }
+
+    /**
+     * The first tensor of {@code f} holding a NaN or an infinity, described as "TENSOR (k of n values
+     * non-finite, first at index i: NaN)", or null when every F32 tensor is finite. Parameters come
+     * first (in file order), then the optimizer moments and the training step's state.
+     */
+    static String firstNonFinite(SafeTensors.File f) {
+        String later = null;
+        for (String name : f.names()) {
+            if (!f.entry(name).dtype().equals("F32")) continue;
+            boolean training = name.equals(OPTIM_M) || name.equals(OPTIM_V) || name.startsWith(TRAIN_STATE);
+            if (training && later != null) continue;
+            String d = FiniteGuard.describe((training ? "optimizer state " : "parameter ") + name, f.getFloats(name));
+            if (d == null) continue;
+            if (!training) return d;
+            later = d;
+        }
+        return later;
+    }
+
+    /**
+     * The first parameter (or, with {@code trainingState}, optimizer moment or training-step
+     * tensor) holding a NaN or an infinity, as "parameter NAME (k of n values non-finite, first at
+     * index i: NaN)"; null when all are finite. A model with such weights computes nothing
+     * meaningful: commands refuse it.
+     */
+    public String nonFinite(boolean trainingState) {
+        for (Parameters.Spec s : model.parameterLayout().specs()) {
+            String d = FiniteGuard.describe("parameter " + s.name(), file.getFloats(s.name()));
+            if (d != null) return d;
+        }
+        if (!trainingState || state == null) return null;
+        for (String name : file.names()) {
+            if (name.equals(OPTIM_M) || name.equals(OPTIM_V) || name.startsWith(TRAIN_STATE)) {
+                String d = FiniteGuard.describe("optimizer state " + name, file.getFloats(name));
+                if (d != null) return d;
+            }
+        }
+        return null;
+    }
+
+    /** Throws a {@link DataFormatException} naming the file and the first non-finite tensor, if any. */
+    public void requireFinite(boolean trainingState) throws DataFormatException {
+        String bad = nonFinite(trainingState);
+        if (bad != null) {
+            throw new DataFormatException(file.source() == null ? Path.of("<in-memory>") : file.source(),
+                    bad + ": the run that wrote it diverged; use an earlier checkpoint");
+        }
     }
 
     /** Writes the model alone (no optimizer state): enough for eval, sample and reconstruct. */
@@ -96,7 +152,8 @@ public record Checkpoint(ModelConfig model, int[] image, TrainConfig training, S
         return f;
     }
 
-    static Map<String, Object> modelJson(ModelConfig c, int[] image) {
+    /** The {@code model} metadata of a checkpoint of this architecture (docs/FORMAT.md). */
+    public static Map<String, Object> modelJson(ModelConfig c, int[] image) {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("type", c.type());
         m.put("image_shape", image);
@@ -104,7 +161,8 @@ public record Checkpoint(ModelConfig model, int[] image, TrainConfig training, S
         return m;
     }
 
-    static Map<String, Object> trainingJson(TrainConfig t) {
+    /** The {@code training} metadata of a checkpoint of a run with these settings (docs/FORMAT.md). */
+    public static Map<String, Object> trainingJson(TrainConfig t) {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("epochs", t.epochs());
         m.put("batch_size", t.batchSize());
@@ -159,6 +217,14 @@ public record Checkpoint(ModelConfig model, int[] image, TrainConfig training, S
                 if (state.epoch() < 0 || state.batchInEpoch() < 0 || state.step() < 0) {
                     throw new IllegalArgumentException("negative position " + state);
                 }
+                if (state.epoch() > training.epochs() || (state.epoch() == training.epochs() && state.batchInEpoch() > 0)) {
+                    throw new IllegalArgumentException("position epoch " + state.epoch() + ", batch " + state.batchInEpoch()
+                            + " lies beyond the run's " + training.epochs() + " epochs; the file is corrupt");
+                }
+                if (state.step() < (long) state.batchInEpoch()) {
+                    throw new IllegalArgumentException("step " + state.step() + " is below the batch in epoch "
+                            + state.batchInEpoch() + "; the file is corrupt");
+                }
             } catch (IllegalArgumentException e) {
                 throw new DataFormatException(path, "metadata 'training'/'state' is invalid: " + e.getMessage());
             }
@@ -166,7 +232,13 @@ public record Checkpoint(ModelConfig model, int[] image, TrainConfig training, S
         Checkpoint c = new Checkpoint(cfg, image, training, state, f);
         // Every parameter the architecture implies must be there with its exact shape.
         int total = 0;
-        for (Parameters.Spec s : cfg.parameterLayout().specs()) {
+        Parameters.Builder layout;
+        try {
+            layout = cfg.parameterLayout();
+        } catch (IllegalArgumentException e) { // sizes beyond what an array holds
+            throw new DataFormatException(path, "metadata 'model' describes an impossible model: " + e.getMessage());
+        }
+        for (Parameters.Spec s : layout.specs()) {
             f.require(s.name(), "F32", s.shape().dims());
             total += s.shape().size();
         }
