@@ -184,7 +184,7 @@ public final class Idx {
         ByteBuffer db = ByteBuffer.wrap(dimBytes);
         int[] dims = new int[rank];
         long[] rawDims = new long[rank];
-        long count = 1;
+        long perItem = 1; // elements of one entry along the outermost dimension
         boolean tooLarge = false;
         for (int i = 0; i < rank; i++) {
             rawDims[i] = Integer.toUnsignedLong(db.getInt());
@@ -194,19 +194,21 @@ public final class Idx {
             }
             if (rawDims[i] > Integer.MAX_VALUE) tooLarge = true;
             else dims[i] = (int) rawDims[i];
-            if (!tooLarge) {
-                count *= rawDims[i]; // both factors < 2^31 and count <= MAX_ELEMENTS: no overflow
-                if (count > MAX_ELEMENTS) tooLarge = true;
+            if (i > 0 && !tooLarge) {
+                perItem *= rawDims[i]; // both factors < 2^31 and perItem <= MAX_ELEMENTS: no overflow
+                if (perItem > MAX_ELEMENTS) tooLarge = true;
             }
         }
-        if (tooLarge) {
+        // What is read must fit one array: everything, or under a limit the first maxItems entries.
+        long count = tooLarge ? 0 : rawDims[0] * perItem; // < 2^62: no overflow
+        boolean partial = !tooLarge && dims[0] > maxItems;
+        long want = partial ? perItem * maxItems : count;
+        if (tooLarge || want > MAX_ELEMENTS) {
             throw new DataFormatException(file, "header says " + describe(rawDims)
                     + ", more than the 2^31-1 bytes elbo4j can hold in one array; the header is corrupt or "
-                    + "the data set must be split");
+                    + "the data set must be split" + (partial ? " (or read fewer entries)" : ""));
         }
         long expected = headerBytes + count;
-        boolean partial = dims[0] > maxItems;
-        long want = partial ? count / dims[0] * maxItems : count; // the first maxItems entries
         if (partial) dims[0] = maxItems;
         if (fileSize >= 0) {
             if (fileSize < expected) {
