@@ -91,7 +91,12 @@ final class EvalCommand implements Callable<Integer> {
             boolean conditional = model.conditioningClasses() > 0;
             String what = conditional ? "log p(x|y)" : "log p(x)";
             Evaluator ev = new Evaluator(model, td, mode, s);
-            double[] elbo = ev.elbo(elboSamples);
+            double[] elbo;
+            try {
+                elbo = ev.elbo(elboSamples);
+            } catch (IllegalArgumentException e) { // a batch times the samples beyond an array
+                throw new Main.UsageException("--elbo-samples " + elboSamples + ": " + e.getMessage());
+            }
             Progress progress = new Progress(err, !noProgress);
             progress.begin(what + ", k=" + k, test.n(), 0);
             long t0 = System.nanoTime();

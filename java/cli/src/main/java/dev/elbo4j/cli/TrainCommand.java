@@ -227,7 +227,7 @@ final class TrainCommand implements Callable<Integer> {
                       Path ckpt, NanPolicy nanPolicy, PrintWriter err, PrintWriter outw) throws IOException {
         long[] saved = {from != null ? from.state().step() : -1}; // the step of the checkpoint on disk
         try (Model vae = from != null ? from.restoreModel(be) : cfg.create(be, DType.F32, tc.seed());
-             Trainer trainer = new Trainer(vae, train, test, tc);
+             Trainer trainer = newTrainer(vae, train, test, tc);
              RunLog log = new RunLog(out.resolve("log.jsonl"))) {
             if (from != null) from.restoreTraining(trainer);
             else vae.initializeFrom(train);
@@ -252,6 +252,15 @@ final class TrainCommand implements Callable<Integer> {
         return 0;
     }
 
+    /** The trainer; its refusals (a batch times --samples beyond an array, data that does not fit) are usage errors. */
+    private static Trainer newTrainer(Model m, Dataset train, Dataset test, TrainConfig tc) {
+        try {
+            return new Trainer(m, train, test, tc);
+        } catch (IllegalArgumentException e) {
+            throw new Main.UsageException(e.getMessage());
+        }
+    }
+
     /** A run stopped by a non-finite value: the trainer's message and which checkpoint is on disk. */
     static final class NonFiniteRun extends IllegalStateException {
         NonFiniteRun(String message, Throwable cause) {
@@ -262,130 +271,130 @@ final class TrainCommand implements Callable<Integer> {
     private TrainListener listener(Trainer trainer, TrainConfig tc, Progress progress, Path ckpt, int[] image, long[] saved,
                                    RunLog log, Backend be, String objective, boolean isElbo, Dataset train, PrintWriter err) {
         return new TrainListener() {
-                private int stepsInEpoch;
-                private int sinceCheckpoint;
-                private int skippedInEpoch;
+            private int stepsInEpoch;
+            private int sinceCheckpoint;
+            private int skippedInEpoch;
 
-                @Override
-                public void epochStart(int epoch, int steps, int done) {
-                    stepsInEpoch = steps;
-                    skippedInEpoch = 0;
-                    progress.begin(String.format(Locale.ROOT, "epoch %d/%d", epoch + 1, tc.epochs()), steps, done);
-                }
+            @Override
+            public void epochStart(int epoch, int steps, int done) {
+                stepsInEpoch = steps;
+                skippedInEpoch = 0;
+                progress.begin(String.format(Locale.ROOT, "epoch %d/%d", epoch + 1, tc.epochs()), steps, done);
+            }
 
-                @Override
-                public void step(int epoch, int stepInEpoch, long globalStep) {
-                    progress.update(stepInEpoch, tc.batchSize(), "samples/s", null);
-                    // The epoch's last step is saved by epochEnd, after the test ELBO.
-                    if (checkpointEvery > 0 && ++sinceCheckpoint >= checkpointEvery && stepInEpoch < stepsInEpoch) {
-                        sinceCheckpoint = 0;
-                        try {
-                            Checkpoint.save(ckpt, trainer, image);
-                            saved[0] = trainer.optimizer().steps();
-                        } catch (IOException e) {
-                            throw new UncheckedIOException(e);
-                        }
-                    }
-                }
-
-                @Override
-                public void stepSkipped(int epoch, int stepInEpoch, long step, String what) {
-                    skippedInEpoch++;
-                    progress.clear();
-                    err.printf(Locale.ROOT, "elbo4j train: warning: skipped batch %d of epoch %d (step %d): %s%n",
-                            stepInEpoch, epoch + 1, step, what);
-                    err.flush();
-                }
-
-                @Override
-                public void epochEnd(EpochResult r) {
+            @Override
+            public void step(int epoch, int stepInEpoch, long globalStep) {
+                progress.update(stepInEpoch, tc.batchSize(), "samples/s", null);
+                // The epoch's last step is saved by epochEnd, after the test ELBO.
+                if (checkpointEvery > 0 && ++sinceCheckpoint >= checkpointEvery && stepInEpoch < stepsInEpoch) {
                     sinceCheckpoint = 0;
                     try {
                         Checkpoint.save(ckpt, trainer, image);
                         saved[0] = trainer.optimizer().steps();
-                        Map<String, Object> rec = new LinkedHashMap<>();
-                        rec.put("epoch", r.epoch());
-                        rec.put("step", r.steps());
-                        // The figures under the objective's own name; the old keys train_elbo and
-                        // test_elbo only where the objective is the ELBO (docs/FORMAT.md, log.jsonl).
-                        rec.put("objective", objective);
-                        rec.put("train_objective", r.trainElbo());
-                        rec.put("test_objective", r.testElbo());
-                        if (isElbo) {
-                            rec.put("train_elbo", r.trainElbo());
-                            rec.put("test_elbo", r.testElbo());
-                        }
-                        rec.put("seconds", r.seconds());
-                        rec.put("samples_per_s", train.n() / r.seconds());
-                        rec.put("device", be.name());
-                        if (skippedInEpoch > 0) rec.put("skipped_batches", skippedInEpoch);
-                        r.testMetrics().forEach((k, v) -> rec.put("test_" + k, v));
-                        log.write(rec);
                     } catch (IOException e) {
                         throw new UncheckedIOException(e);
                     }
-                    StringBuilder extra = new StringBuilder();
-                    r.testMetrics().forEach((k, v) -> extra.append(String.format(Locale.ROOT, ", test %s %.4f", k, v)));
-                    err.printf(Locale.ROOT, "epoch %d/%d: train %s %.2f, test %s %.2f nats%s (%.1f s, %.0f samples/s)%n",
-                            r.epoch(), tc.epochs(), objective, r.trainElbo(), objective, r.testElbo(), extra,
-                            r.seconds(), train.n() / r.seconds());
-                    err.flush();
                 }
-            };
+            }
+
+            @Override
+            public void stepSkipped(int epoch, int stepInEpoch, long step, String what) {
+                skippedInEpoch++;
+                progress.clear();
+                err.printf(Locale.ROOT, "elbo4j train: warning: skipped batch %d of epoch %d (step %d): %s%n",
+                        stepInEpoch, epoch + 1, step, what);
+                err.flush();
+            }
+
+            @Override
+            public void epochEnd(EpochResult r) {
+                sinceCheckpoint = 0;
+                try {
+                    Checkpoint.save(ckpt, trainer, image);
+                    saved[0] = trainer.optimizer().steps();
+                    Map<String, Object> rec = new LinkedHashMap<>();
+                    rec.put("epoch", r.epoch());
+                    rec.put("step", r.steps());
+                    // The figures under the objective's own name; the old keys train_elbo and
+                    // test_elbo only where the objective is the ELBO (docs/FORMAT.md, log.jsonl).
+                    rec.put("objective", objective);
+                    rec.put("train_objective", r.trainElbo());
+                    rec.put("test_objective", r.testElbo());
+                    if (isElbo) {
+                        rec.put("train_elbo", r.trainElbo());
+                        rec.put("test_elbo", r.testElbo());
+                    }
+                    rec.put("seconds", r.seconds());
+                    rec.put("samples_per_s", train.n() / r.seconds());
+                    rec.put("device", be.name());
+                    if (skippedInEpoch > 0) rec.put("skipped_batches", skippedInEpoch);
+                    r.testMetrics().forEach((k, v) -> rec.put("test_" + k, v));
+                    log.write(rec);
+                } catch (IOException e) {
+                    throw new UncheckedIOException(e);
+                }
+                StringBuilder extra = new StringBuilder();
+                r.testMetrics().forEach((k, v) -> extra.append(String.format(Locale.ROOT, ", test %s %.4f", k, v)));
+                err.printf(Locale.ROOT, "epoch %d/%d: train %s %.2f, test %s %.2f nats%s (%.1f s, %.0f samples/s)%n",
+                        r.epoch(), tc.epochs(), objective, r.trainElbo(), objective, r.testElbo(), extra,
+                        r.seconds(), train.n() / r.seconds());
+                err.flush();
+            }
+        };
     }
 
     /** The pictures, the final evaluation and its log line, after the last epoch. */
     private void finish(Trainer trainer, Model vae, TrainConfig tc, Progress progress, int[] image, Dataset test, RunLog log,
                         Backend be, ModelConfig cfg, String objective, boolean isElbo, PrintWriter outw, PrintWriter err)
             throws IOException {
-            Path ckpt = out.resolve("checkpoint.safetensors");
-            List<Path> wrote = new java.util.ArrayList<>(List.of(ckpt, log.path()));
-            if (vae instanceof Generative g) {
-                Pictures.samples(out.resolve("samples.png"), g, image, 64, tc.seed(), 0, -1);
-                wrote.add(out.resolve("samples.png"));
+        Path ckpt = out.resolve("checkpoint.safetensors");
+        List<Path> wrote = new java.util.ArrayList<>(List.of(ckpt, log.path()));
+        if (vae instanceof Generative g) {
+            Pictures.samples(out.resolve("samples.png"), g, image, 64, tc.seed(), 0, -1);
+            wrote.add(out.resolve("samples.png"));
+        }
+        if (vae instanceof Reconstructing rm) {
+            Pictures.reconstructions(out.resolve("reconstructions.png"), rm, test, 0, 32, tc.binarization(), tc.seed());
+            wrote.add(out.resolve("reconstructions.png"));
+        }
+        Map<String, Object> rec = new LinkedHashMap<>();
+        rec.put("event", "final");
+        rec.put("epochs", trainer.epoch());
+        String line;
+        if (vae instanceof ImportanceSampled v) {
+            // The VAE and the CVAE; the CVAE with each input's own label: log p(x|y).
+            boolean conditional = v.conditioningClasses() > 0;
+            String what = conditional ? "log p(x|y)" : "log p(x)";
+            DeviceDataset td = trainer.testData(); // uploaded once, by the trainer
+            Evaluator ev = new Evaluator(v, td, tc.binarization(), tc.seed());
+            double elbo = Evaluator.mean(ev.elbo(1));
+            rec.put("test_elbo", elbo);
+            line = String.format(Locale.ROOT, "test ELBO %.2f nats", elbo);
+            if (evalK > 0) {
+                progress.begin(what + ", k=" + evalK, test.n(), 0);
+                long t0 = System.nanoTime();
+                double lpx = Evaluator.mean(ev.logLikelihood(evalK, done -> progress.update(done, 1, "inputs/s", null)));
+                rec.put(conditional ? "test_log_px_given_y" : "test_log_px", lpx);
+                rec.put("k", evalK);
+                rec.put("eval_seconds", (System.nanoTime() - t0) / 1e9);
+                line += String.format(Locale.ROOT, ", %s %.2f nats (importance sampling, k=%d)", what, lpx, evalK);
             }
-            if (vae instanceof Reconstructing rm) {
-                Pictures.reconstructions(out.resolve("reconstructions.png"), rm, test, 0, 32, tc.binarization(), tc.seed());
-                wrote.add(out.resolve("reconstructions.png"));
+        } else {
+            Model.TestFigures f = vae.testFigures(trainer.testData(), tc.binarization(), tc.seed());
+            rec.put("objective", objective);
+            rec.put("test_objective", f.objective());
+            if (isElbo) rec.put("test_elbo", f.objective());
+            line = String.format(Locale.ROOT, "test %s %.2f nats", objective, f.objective());
+            for (var m : f.metrics().entrySet()) {
+                rec.put("test_" + m.getKey(), m.getValue());
+                line += String.format(Locale.ROOT, ", test %s %.4f", m.getKey(), m.getValue());
             }
-            Map<String, Object> rec = new LinkedHashMap<>();
-            rec.put("event", "final");
-            rec.put("epochs", trainer.epoch());
-            String line;
-            if (vae instanceof ImportanceSampled v) {
-                // The VAE and the CVAE; the CVAE with each input's own label: log p(x|y).
-                boolean conditional = v.conditioningClasses() > 0;
-                String what = conditional ? "log p(x|y)" : "log p(x)";
-                DeviceDataset td = trainer.testData(); // uploaded once, by the trainer
-                Evaluator ev = new Evaluator(v, td, tc.binarization(), tc.seed());
-                double elbo = Evaluator.mean(ev.elbo(1));
-                rec.put("test_elbo", elbo);
-                line = String.format(Locale.ROOT, "test ELBO %.2f nats", elbo);
-                if (evalK > 0) {
-                    progress.begin(what + ", k=" + evalK, test.n(), 0);
-                    long t0 = System.nanoTime();
-                    double lpx = Evaluator.mean(ev.logLikelihood(evalK, done -> progress.update(done, 1, "inputs/s", null)));
-                    rec.put(conditional ? "test_log_px_given_y" : "test_log_px", lpx);
-                    rec.put("k", evalK);
-                    rec.put("eval_seconds", (System.nanoTime() - t0) / 1e9);
-                    line += String.format(Locale.ROOT, ", %s %.2f nats (importance sampling, k=%d)", what, lpx, evalK);
-                }
-            } else {
-                Model.TestFigures f = vae.testFigures(trainer.testData(), tc.binarization(), tc.seed());
-                rec.put("objective", objective);
-                rec.put("test_objective", f.objective());
-                if (isElbo) rec.put("test_elbo", f.objective());
-                line = String.format(Locale.ROOT, "test %s %.2f nats", objective, f.objective());
-                for (var m : f.metrics().entrySet()) {
-                    rec.put("test_" + m.getKey(), m.getValue());
-                    line += String.format(Locale.ROOT, ", test %s %.4f", m.getKey(), m.getValue());
-                }
-            }
-            log.write(rec);
-            Path curves = Plots.runCurves(out, log.path(), err);
-            if (curves != null) wrote.add(curves);
-            outw.println(line);
-            outw.println("wrote " + String.join(", ", wrote.stream().map(Path::toString).toList()));
+        }
+        log.write(rec);
+        Path curves = Plots.runCurves(out, log.path(), err);
+        if (curves != null) wrote.add(curves);
+        outw.println(line);
+        outw.println("wrote " + String.join(", ", wrote.stream().map(Path::toString).toList()));
     }
 
     /**

@@ -192,7 +192,14 @@ class ReliabilityCliTest {
             assertEquals(2, r.code(), Arrays.toString(c) + ": " + r.err());
             assertTrue(r.err().contains("error: " + c[0] + " must be"), Arrays.toString(c) + ": " + r.err());
         }
-        CliTest.Result r = CliTest.run("eval", "-c", done.toString(), "--data", data.toString(), "--limit", "-1");
+        // Sizes whose product overflows an array: usage errors too (they were exit 1).
+        CliTest.Result r = CliTest.run(train(tmp.resolve("flags-samples"), "--samples", "2147483647"));
+        assertEquals(2, r.code(), r.err());
+        assertTrue(r.err().contains("batch 64 x samples 2147483647 is too large"), r.err());
+        r = CliTest.run("eval", "-c", done.toString(), "--data", data.toString(), "--limit", "2", "--elbo-samples", "2147483647");
+        assertEquals(2, r.code(), r.err());
+        assertTrue(r.err().contains("--elbo-samples 2147483647: "), r.err());
+        r = CliTest.run("eval", "-c", done.toString(), "--data", data.toString(), "--limit", "-1");
         assertEquals(2, r.code(), r.err());
         assertTrue(r.err().contains("--limit must be >= 0, got -1"), r.err());
         assertFalse(Files.exists(tmp.resolve("flags")), "nothing created for a usage error");
