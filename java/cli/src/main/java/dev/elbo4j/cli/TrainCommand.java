@@ -54,7 +54,8 @@ final class TrainCommand implements Callable<Integer> {
     DeviceOptions device = new DeviceOptions();
 
     @Option(names = {"-o", "--out"}, paramLabel = "DIR", defaultValue = "runs/default",
-            description = "Run folder for checkpoint, log and pictures (default: ${DEFAULT-VALUE}).")
+            description = "Run folder for checkpoint, log and pictures; one train at a time holds it (a lock file, "
+                    + ".elbo4j.lock, released when the process ends) (default: ${DEFAULT-VALUE}).")
     Path out;
     @Option(names = "--epochs", paramLabel = "N", description = "Epochs to train in all (default: 10, or the checkpoint's with --resume).")
     Integer epochs;
@@ -89,7 +90,8 @@ final class TrainCommand implements Callable<Integer> {
             description = "Importance samples per test input for log p(x) (a CVAE: log p(x|y)) at the end; 0 skips it "
                     + "(default: ${DEFAULT-VALUE}; published tables use 5000).")
     int evalK;
-    @Option(names = "--resume", description = "Continue the run in --out from its checkpoint (same seed, data and model).")
+    @Option(names = "--resume", description = "Continue the run in --out from its checkpoint, with its model and training settings: a model or "
+                    + "training flag with another value than the checkpoint's is an error; --epochs sets the total to reach.")
     boolean resume;
     @Option(names = "--force", description = "Start afresh even if --out already holds a run (its files are replaced).")
     boolean force;
