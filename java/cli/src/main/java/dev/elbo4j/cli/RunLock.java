@@ -56,9 +56,13 @@ final class RunLock implements AutoCloseable {
                     + "; wait for it to end, or use another --out");
         }
         String me = "pid " + ProcessHandle.current().pid() + ": " + command;
-        ch.truncate(0);
-        ch.write(ByteBuffer.wrap((me + "\n").getBytes(StandardCharsets.UTF_8)), 0);
-        ch.force(false);
+        try {
+            ch.truncate(0);
+            ch.write(ByteBuffer.wrap((me + "\n").getBytes(StandardCharsets.UTF_8)), 0);
+        } catch (IOException e) {
+            // The holder's name is a courtesy to a refused second process; the lock holds without
+            // it (on a full disk the run's first checkpoint write then fails, naming the file).
+        }
         return new RunLock(ch, lock);
     }
 
