@@ -57,12 +57,13 @@ public record Checkpoint(ModelConfig model, int[] image, TrainConfig training, S
     /** Writes the model and the trainer's complete state atomically. */
     public static void save(Path path, Trainer trainer, int[] image) throws IOException {
         Model vae = trainer.model();
-        SafeTensors.File f = modelFile(vae, image);
+        String[] bad = new String[2]; // the first non-finite parameter, the first non-finite training tensor
+        SafeTensors.File f = modelFile(vae, image, bad);
         Adam adam = trainer.optimizer();
-        f.putFloats(OPTIM_M, new int[]{vae.parameters().size()}, floats(vae.backend(), adam.m()));
-        f.putFloats(OPTIM_V, new int[]{vae.parameters().size()}, floats(vae.backend(), adam.v()));
+        putChecked(f, OPTIM_M, new int[]{vae.parameters().size()}, floats(vae.backend(), adam.m()), bad);
+        putChecked(f, OPTIM_V, new int[]{vae.parameters().size()}, floats(vae.backend(), adam.v()), bad);
         for (Map.Entry<String, Tensor> e : trainer.stepState().entrySet()) {
-            f.putFloats(TRAIN_STATE + e.getKey(), e.getValue().shape().dims(), floats(vae.backend(), e.getValue()));
+            putChecked(f, TRAIN_STATE + e.getKey(), e.getValue().shape().dims(), floats(vae.backend(), e.getValue()), bad);
         }
         f.putMetadata("training", Json.write(trainingJson(trainer.config())));
         Map<String, Object> state = new LinkedHashMap<>();
@@ -70,33 +71,28 @@ public record Checkpoint(ModelConfig model, int[] image, TrainConfig training, S
         state.put("batch_in_epoch", trainer.batchInEpoch());
         state.put("step", adam.steps());
         f.putMetadata("state", Json.write(state));
-        String bad = firstNonFinite(f);
-        if (bad != null) {
+        String first = bad[0] != null ? bad[0] : bad[1];
+        if (first != null) {
             // A diverged update (a huge learning rate or weight decay, a moment that overflowed)
             // must never replace the last good checkpoint.
-            throw new NonFiniteException("refusing to write " + path + " after step " + adam.steps() + ": " + bad
-                    + "; the checkpoint on disk was left as it was", adam.steps(), FiniteGuard.nameOf(bad));
+            throw new NonFiniteException("refusing to write " + path + " after step " + adam.steps() + ": " + first
+                    + "; the checkpoint on disk was left as it was", adam.steps(), FiniteGuard.nameOf(first));
         }
         SafeTensors.write(path, f);
     }
 
     /**
-     * The first tensor of {@code f} holding a NaN or an infinity, described as "TENSOR (k of n values
-     * non-finite, first at index i: NaN)", or null when every F32 tensor is finite. Parameters come
-     * first (in file order), then the optimizer moments and the training step's state.
+     * Puts {@code values} into {@code f}; with {@code bad} non-null, records the first non-finite
+     * tensor, described as "TENSOR (k of n values non-finite, first at index i: NaN)": parameters in
+     * {@code bad[0]}, the optimizer moments and the training step's state in {@code bad[1]}.
      */
-    static String firstNonFinite(SafeTensors.File f) {
-        String later = null;
-        for (String name : f.names()) {
-            if (!f.entry(name).dtype().equals("F32")) continue;
+    private static void putChecked(SafeTensors.File f, String name, int[] shape, float[] values, String[] bad) {
+        if (bad != null) {
             boolean training = name.equals(OPTIM_M) || name.equals(OPTIM_V) || name.startsWith(TRAIN_STATE);
-            if (training && later != null) continue;
-            String d = FiniteGuard.describe((training ? "optimizer state " : "parameter ") + name, f.getFloats(name));
-            if (d == null) continue;
-            if (!training) return d;
-            later = d;
+            int slot = training ? 1 : 0;
+            if (bad[slot] == null) bad[slot] = FiniteGuard.describe((training ? "optimizer state " : "parameter ") + name, values);
         }
-        return later;
+        f.putFloats(name, shape, values);
     }
 
     /**
@@ -131,16 +127,16 @@ public record Checkpoint(ModelConfig model, int[] image, TrainConfig training, S
 
     /** Writes the model alone (no optimizer state): enough for eval, sample and reconstruct. */
     public static void saveModel(Path path, Model vae, int[] image) throws IOException {
-        SafeTensors.write(path, modelFile(vae, image));
+        SafeTensors.write(path, modelFile(vae, image, null));
     }
 
-    private static SafeTensors.File modelFile(Model vae, int[] image) {
+    private static SafeTensors.File modelFile(Model vae, int[] image, String[] bad) {
         SafeTensors.File f = new SafeTensors.File();
         f.putMetadata("format", FORMAT);
         f.putMetadata("model", Json.write(modelJson(vae.config(), image)));
         Parameters p = vae.parameters();
         for (Parameters.Spec s : p.specs()) {
-            f.putFloats(s.name(), s.shape().dims(), floats(vae.backend(), p.value(s.name())));
+            putChecked(f, s.name(), s.shape().dims(), floats(vae.backend(), p.value(s.name())), bad);
         }
         return f;
     }
