@@ -70,7 +70,7 @@ final class AisOptions {
     int evaluate(Checkpoint c, DataOptions data, Dataset test, String split, Backend be, Binarization mode, long seed,
                  boolean progressBar, PrintWriter out, PrintWriter err) throws IOException {
         double[] betas = betas();
-        double[] rates = base.equals("data") ? Ais.baseRates(data.loadFor("train", 0, c.model().inputDim())) : null;
+        double[] rates = base.equals("data") ? Ais.baseRates(data.loadFor("train", 0, c.image())) : null;
         try (Rbm rbm = c.restoreModel(be, Rbm.class); DeviceDataset td = new DeviceDataset(be, test)) {
             err.printf(Locale.ROOT, "elbo4j eval: %s%n  %d %s examples of %s; %s; AIS: %d runs, %d betas, %s base rates%n",
                     c.model(), test.n(), split, data.name(), be.description(), runs, betas.length - 1, base);

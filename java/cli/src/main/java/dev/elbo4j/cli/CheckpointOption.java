@@ -19,6 +19,8 @@ final class CheckpointOption {
         if (!Files.isRegularFile(f)) {
             throw new Main.UsageException("--checkpoint " + path + ": no checkpoint file there (train one with `elbo4j train`)");
         }
-        return Checkpoint.load(f);
+        Checkpoint c = Checkpoint.load(f);
+        c.requireFinite(false); // a diverged model computes nothing meaningful: NaN ELBOs, black pictures
+        return c;
     }
 }

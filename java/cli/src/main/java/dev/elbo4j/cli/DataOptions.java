@@ -48,8 +48,9 @@ final class DataOptions {
     }
 
     Dataset load(String split, int limit) throws IOException {
-        Dataset d = Dataset.loadDir(resolve(), split);
-        d = limit > 0 && limit < d.n() ? d.subset(limit) : d;
+        if (limit < 0) throw new Main.UsageException("an example limit must be >= 0 (0: all), got " + limit);
+        // The limit applies while reading: only the first examples are read and held.
+        Dataset d = Dataset.loadDir(resolve(), split, limit > 0 ? limit : Integer.MAX_VALUE);
         if (downsample != null) {
             String[] rc = downsample.toLowerCase(java.util.Locale.ROOT).split("x");
             int r, c;
@@ -65,6 +66,19 @@ final class DataOptions {
             } catch (IllegalArgumentException e) {
                 throw new Main.UsageException("--downsample: " + e.getMessage());
             }
+        }
+        return d;
+    }
+
+    /**
+     * Loads a split and checks it fits a model of {@code image} (rows, cols) images: the same
+     * shape, not only the same pixel count (14x56 images hold 784 pixels too).
+     */
+    Dataset loadFor(String split, int limit, int[] image) throws IOException {
+        Dataset d = loadFor(split, limit, image[0] * image[1]);
+        if (d.rows() != image[0] || d.cols() != image[1]) {
+            throw new Main.UsageException("the model takes " + image[0] + "x" + image[1] + " images, the " + split + " images of "
+                    + name() + " are " + d.rows() + "x" + d.cols());
         }
         return d;
     }

@@ -66,7 +66,7 @@ final class EvalCommand implements Callable<Integer> {
         if (elboSamples < 1) throw new Main.UsageException("--elbo-samples must be >= 1, got " + elboSamples);
         if (!split.equals("test") && !split.equals("train")) throw new Main.UsageException("--split must be test or train, got " + split);
         Checkpoint c = checkpoint.load();
-        Dataset test = data.loadFor(split, limit, c.model().inputDim());
+        Dataset test = data.loadFor(split, Flags.atLeast("--limit", limit, 0), c.image());
         Binarization mode = c.training() == null ? Binarization.DYNAMIC : c.training().binarization();
         long s = seed != null ? seed : c.training() == null ? 1 : c.training().seed();
         if (c.model() instanceof dev.elbo4j.model.RbmConfig) { // rbm: AIS
@@ -91,7 +91,12 @@ final class EvalCommand implements Callable<Integer> {
             boolean conditional = model.conditioningClasses() > 0;
             String what = conditional ? "log p(x|y)" : "log p(x)";
             Evaluator ev = new Evaluator(model, td, mode, s);
-            double[] elbo = ev.elbo(elboSamples);
+            double[] elbo;
+            try {
+                elbo = ev.elbo(elboSamples);
+            } catch (IllegalArgumentException e) { // a batch times the samples beyond an array
+                throw new Main.UsageException("--elbo-samples " + elboSamples + ": " + e.getMessage());
+            }
             Progress progress = new Progress(err, !noProgress);
             progress.begin(what + ", k=" + k, test.n(), 0);
             long t0 = System.nanoTime();

@@ -58,7 +58,7 @@ final class LatentSession implements AutoCloseable {
      * a {@link LatentModel}, the data does not fit it, or a conditional model meets unlabelled data.
      */
     static LatentSession open(Checkpoint c, DataOptions data, DeviceOptions device, int limit, Long seed) throws IOException {
-        return open(c, data.loadFor("test", limit, c.model().inputDim()), data.name(), device, seed);
+        return open(c, data.loadFor("test", limit, c.image()), data.name(), device, seed);
     }
 
     /**

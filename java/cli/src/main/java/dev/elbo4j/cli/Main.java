@@ -1,6 +1,7 @@
 package dev.elbo4j.cli;
 
 import dev.elbo4j.backend.BackendUnavailableException;
+import dev.elbo4j.backend.HostMemory;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -52,14 +53,31 @@ public final class Main implements Runnable {
             c.getErr().flush();
             return 2;
         });
-        return cl.execute(args);
+        try {
+            return cl.execute(args);
+        } catch (OutOfMemoryError e) {
+            // The last resort: sizes are checked before allocating (HostMemory), but a JVM can run
+            // out elsewhere. One line, no stack trace; the heap is mostly free again by now.
+            err.println("elbo4j: error: out of memory (" + e.getMessage() + "): the JVM may use at most "
+                    + HostMemory.format(Runtime.getRuntime().maxMemory()) + "; " + MORE_HEAP + " or use less data or a smaller model");
+            if (Boolean.getBoolean("elbo4j.debug")) e.printStackTrace(err);
+            err.flush();
+            return 1;
+        }
     }
+
+    /** How to give the JVM more heap (scripts/java.sh passes ELBO4J_JAVA_OPTS to java). */
+    static final String MORE_HEAP = "give the JVM more memory with ELBO4J_JAVA_OPTS=-Xmx<size> (e.g. -Xmx16g)";
 
     /** One line a user can act on, from the exceptions the library throws on bad input. */
     static String describe(Throwable ex) {
         Throwable t = ex instanceof UncheckedIOException u ? u.getCause() : ex;
         if (t instanceof java.nio.file.NoSuchFileException n) {
             return n.getFile() + ": " + (n.getReason() != null ? n.getReason() : "no such file");
+        }
+        if (t instanceof HostMemory.ShortfallException m) {
+            return m.getMessage() + "; set ELBO4J_JAVA_OPTS=-Xmx" + (m.suggestedMaxHeap() >> 30) + "g to give the JVM more, "
+                    + "or use less data or a smaller model";
         }
         if (t instanceof IOException || t instanceof IllegalArgumentException || t instanceof IllegalStateException
                 || t instanceof BackendUnavailableException || t instanceof UsageException) {

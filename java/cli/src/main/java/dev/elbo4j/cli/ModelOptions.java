@@ -93,6 +93,11 @@ final class ModelOptions {
                 && aeMixee.commandLine().getParseResult().hasMatchedOption(flag);
     }
 
+    /** Whether the user gave {@code flag} on the command line (not its default). */
+    boolean given(String flag) {
+        return matched(flag);
+    }
+
     /** Rejects the ae flags with another --model, and other families' flags with --model ae. */
     private void checkAeFlags() {
         if ("ae".equals(model)) {

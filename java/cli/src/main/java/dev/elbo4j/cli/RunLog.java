@@ -30,10 +30,14 @@ final class RunLog implements AutoCloseable {
     void write(Map<String, Object> record) throws IOException {
         Map<String, Object> clean = new java.util.LinkedHashMap<>();
         record.forEach((k, v) -> clean.put(k, v instanceof Double d && !Double.isFinite(d) ? null : v));
-        out.write(Json.write(clean));
-        out.write('\n');
-        out.flush();
-        channel.force(false);
+        try {
+            out.write(Json.write(clean));
+            out.write('\n');
+            out.flush();
+            channel.force(false);
+        } catch (IOException e) {
+            throw new IOException(path + ": cannot write: " + e.getMessage(), e);
+        }
     }
 
     Path path() {

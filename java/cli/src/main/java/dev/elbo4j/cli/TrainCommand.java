@@ -7,6 +7,7 @@ import dev.elbo4j.data.DeviceDataset;
 import dev.elbo4j.eval.Evaluator;
 import dev.elbo4j.model.ImportanceSampled;
 import dev.elbo4j.io.Dataset;
+import dev.elbo4j.io.Json;
 import dev.elbo4j.model.Generative;
 import dev.elbo4j.model.LabelUse;
 import dev.elbo4j.model.Model;
@@ -16,6 +17,7 @@ import dev.elbo4j.tensor.DType;
 import dev.elbo4j.train.Checkpoint;
 import dev.elbo4j.train.EpochResult;
 import dev.elbo4j.train.NanPolicy;
+import dev.elbo4j.train.NonFiniteException;
 import dev.elbo4j.train.TrainConfig;
 import dev.elbo4j.train.TrainListener;
 import dev.elbo4j.train.Trainer;
@@ -52,7 +54,8 @@ final class TrainCommand implements Callable<Integer> {
     DeviceOptions device = new DeviceOptions();
 
     @Option(names = {"-o", "--out"}, paramLabel = "DIR", defaultValue = "runs/default",
-            description = "Run folder for checkpoint, log and pictures (default: ${DEFAULT-VALUE}).")
+            description = "Run folder for checkpoint, log and pictures; one train at a time holds it (a lock file, "
+                    + ".elbo4j.lock, released when the process ends) (default: ${DEFAULT-VALUE}).")
     Path out;
     @Option(names = "--epochs", paramLabel = "N", description = "Epochs to train in all (default: 10, or the checkpoint's with --resume).")
     Integer epochs;
@@ -87,7 +90,8 @@ final class TrainCommand implements Callable<Integer> {
             description = "Importance samples per test input for log p(x) (a CVAE: log p(x|y)) at the end; 0 skips it "
                     + "(default: ${DEFAULT-VALUE}; published tables use 5000).")
     int evalK;
-    @Option(names = "--resume", description = "Continue the run in --out from its checkpoint (same seed, data and model).")
+    @Option(names = "--resume", description = "Continue the run in --out from its checkpoint, with its model and training settings: a model or "
+                    + "training flag with another value than the checkpoint's is an error; --epochs sets the total to reach.")
     boolean resume;
     @Option(names = "--force", description = "Start afresh even if --out already holds a run (its files are replaced).")
     boolean force;
@@ -111,7 +115,15 @@ final class TrainCommand implements Callable<Integer> {
         PrintWriter err = spec.commandLine().getErr(), outw = spec.commandLine().getOut();
         Path ckpt = out.resolve("checkpoint.safetensors");
         if (resume && force) throw new Main.UsageException("--resume and --force exclude each other");
-        if (checkpointEvery < 0) throw new Main.UsageException("--checkpoint-every must be >= 0, got " + checkpointEvery);
+        Flags.atLeast("--checkpoint-every", checkpointEvery, 0);
+        if (epochs != null) Flags.within("--epochs", epochs, 1, Integer.MAX_VALUE - 1);
+        Flags.atLeast("--batch-size", batchSize, 1);
+        if (lr != null) Flags.finitePositive("--lr", lr);
+        Flags.finiteAtLeast("--weight-decay", weightDecay, 0);
+        Flags.finiteAtLeast("--warmup", warmup, 0);
+        Flags.atLeast("--train-limit", trainLimit, 0);
+        Flags.atLeast("--test-limit", testLimit, 0);
+        Flags.atLeast("--eval-k", evalK, 0);
         NanPolicy nanPolicy;
         try {
             nanPolicy = NanPolicy.parse(onNan);
@@ -125,17 +137,36 @@ final class TrainCommand implements Callable<Integer> {
             throw new Main.UsageException(out + " already holds a run (" + ckpt.getFileName()
                     + "): pass --resume to continue it, --force to replace it, or another --out");
         }
-        Dataset train = data.load("train", trainLimit), test = data.load("test", testLimit);
-        int[] image = {train.rows(), train.cols()};
         Checkpoint from = resume ? Checkpoint.load(ckpt) : null;
         if (from != null && from.state() == null) {
             throw new Main.UsageException("--resume: " + ckpt + " holds a bare model without training state");
         }
-        ModelConfig cfg = from != null ? from.model() : modelOptions.config(train.dim());
+        if (from != null) {
+            from.requireFinite(true); // a NaN moment would poison the first update
+            int done = from.state().epoch();
+            if (epochs != null ? epochs <= done : done >= from.training().epochs()) {
+                throw new Main.UsageException((epochs == null ? "--resume: the run in " + out + " has finished its " + done + " epochs"
+                        : "--resume --epochs " + epochs + ": the run in " + out + " has already trained " + done + " epochs"
+                        + (from.state().batchInEpoch() > 0 ? " and part of another" : ""))
+                        + "; pass --epochs N with N > " + done + " to train it further");
+            }
+            if (!modelOptions.given("--model")) modelOptions.model = from.model().type(); // the flags name the checkpoint's family
+        }
+        Dataset train = data.load("train", trainLimit), test = data.load("test", testLimit);
+        int[] image = {train.rows(), train.cols()};
+        if (test.rows() != train.rows() || test.cols() != train.cols()) {
+            throw new IOException(data.name() + ": the test images are " + test.rows() + "x" + test.cols()
+                    + ", the training images " + train.rows() + "x" + train.cols() + "; both splits must have one shape");
+        }
+        ModelConfig given = modelOptions.config(train.dim());
+        ModelConfig cfg = from != null ? from.model() : given;
         if (cfg.inputDim() != train.dim()) {
             throw new Main.UsageException("the checkpoint's model takes " + cfg.inputDim() + " pixels, the data has " + train.dim());
         }
-        if (warmup < 0) throw new Main.UsageException("--warmup must be >= 0, got " + warmup);
+        if (from != null && (from.image()[0] != train.rows() || from.image()[1] != train.cols())) {
+            throw new Main.UsageException("the checkpoint's model takes " + from.image()[0] + "x" + from.image()[1] + " images, "
+                    + data.name() + " has " + train.rows() + "x" + train.cols());
+        }
         if (cfg.labelUse() == LabelUse.SOME && (labels < 1 || labels > train.n())) {
             throw new Main.UsageException("--labels must be in 1.." + train.n() + ", got " + labels);
         }
@@ -144,9 +175,18 @@ final class TrainCommand implements Callable<Integer> {
         }
         Binarization binarization;
         try {
-            binarization = binarize == null ? cfg.defaultBinarization() : Binarization.parse(binarize);
+            binarization = binarize == null ? given.defaultBinarization() : Binarization.parse(binarize);
         } catch (IllegalArgumentException e) {
             throw new Main.UsageException("--binarize: " + e.getMessage());
+        }
+        TrainConfig asGiven = new TrainConfig(epochs != null ? epochs : 10, batchSize, new AdamConfig(lr != null ? lr : given.defaultLearningRate(),
+                0.9, 0.999, 1e-8, weightDecay), binarization, seed, warmup, given.labelUse() == LabelUse.SOME ? labels : 0);
+        if (from != null) {
+            ResumeCheck.check(spec.commandLine().getParseResult(), mixinFlags(), Map.of(
+                            "model", ResumeCheck.normalized(Json.parseObject(from.file().metadata("model"))),
+                            "training", ResumeCheck.normalized(Json.parseObject(from.file().metadata("training")))),
+                    Map.of("model", ResumeCheck.normalized(Checkpoint.modelJson(given, image)),
+                            "training", ResumeCheck.normalized(Checkpoint.trainingJson(asGiven))), out.toString());
         }
         try { // the model's own checks (NICE needs grey levels, IWAE takes no warm-up), as the trainer would make them
             cfg.checkTraining(from != null ? from.training().binarization() : binarization, warmup);
@@ -161,16 +201,35 @@ final class TrainCommand implements Callable<Integer> {
                 }
             }
         }
-        TrainConfig tc = from != null
-                ? from.training().withEpochs(epochs != null ? epochs : from.training().epochs())
-                : new TrainConfig(epochs != null ? epochs : 10, batchSize, new AdamConfig(lr != null ? lr : cfg.defaultLearningRate(),
-                0.9, 0.999, 1e-8, weightDecay), binarization, seed, warmup, cfg.labelUse() == LabelUse.SOME ? labels : 0);
+        TrainConfig tc = from != null ? from.training().withEpochs(epochs != null ? epochs : from.training().epochs()) : asGiven;
         Files.createDirectories(out);
-        removeStaleTemporaries(err);
-        if (!resume) Files.deleteIfExists(out.resolve("log.jsonl")); // a new run starts a new log
-        try (Backend be = device.open();
-             Model vae = from != null ? from.restoreModel(be) : cfg.create(be, DType.F32, tc.seed());
-             Trainer trainer = new Trainer(vae, train, test, tc);
+        try (RunLock lock = RunLock.acquire(out, "elbo4j " + String.join(" ", spec.commandLine().getParseResult().originalArgs()))) {
+            // Only the holder of the lock may touch the folder's files: a second process would
+            // otherwise delete a live run's temporary checkpoint or its log.
+            removeStaleTemporaries(err);
+            if (!resume) Files.deleteIfExists(out.resolve("log.jsonl")); // a new run starts a new log
+            try (Backend be = device.open()) {
+                MemoryPlan.checkTraining(cfg, tc, train, test, be);
+                return train(be, from, cfg, tc, train, test, image, ckpt, nanPolicy, err, outw);
+            }
+        }
+    }
+
+    /** The options of the data and device mixins: not the run's settings (the data is checked by its provenance). */
+    private java.util.Set<String> mixinFlags() {
+        java.util.Set<String> s = new java.util.HashSet<>();
+        for (String m : List.of("data", "device")) {
+            CommandLine.Model.CommandSpec mixin = spec.mixins().get(m);
+            if (mixin != null) for (CommandLine.Model.OptionSpec o : mixin.options()) s.add(o.longestName());
+        }
+        return s;
+    }
+
+    private int train(Backend be, Checkpoint from, ModelConfig cfg, TrainConfig tc, Dataset train, Dataset test, int[] image,
+                      Path ckpt, NanPolicy nanPolicy, PrintWriter err, PrintWriter outw) throws IOException {
+        long[] saved = {from != null ? from.state().step() : -1}; // the step of the checkpoint on disk
+        try (Model vae = from != null ? from.restoreModel(be) : cfg.create(be, DType.F32, tc.seed());
+             Trainer trainer = newTrainer(vae, train, test, tc);
              RunLog log = new RunLog(out.resolve("log.jsonl"))) {
             if (from != null) from.restoreTraining(trainer);
             else vae.initializeFrom(train);
@@ -178,130 +237,166 @@ final class TrainCommand implements Callable<Integer> {
             err.printf(Locale.ROOT, "elbo4j train: %s%n  data %s: %d train, %d test examples; %s%n  %s, %d epochs, batch %d, "
                             + "Adam lr %s, %s binarisation, seed %d%n",
                     cfg, data.name(), train.n(), test.n(), be.description(), from != null
-                            ? "resuming at epoch " + (trainer.epoch() + 1) + " step " + trainer.optimizer().steps() : "new run",
+                            ? "resuming at epoch " + (trainer.epoch() + 1L) + " step " + trainer.optimizer().steps() : "new run",
                     tc.epochs(), tc.batchSize(), tc.adam().lr(), tc.binarization().name().toLowerCase(Locale.ROOT), tc.seed());
             err.flush();
             Progress progress = new Progress(err, !noProgress);
             String objective = cfg.objectiveName();
             boolean isElbo = objective.equals("ELBO");
-            trainer.run(new TrainListener() {
-                private int stepsInEpoch;
-                private int sinceCheckpoint;
-                private int skippedInEpoch;
+            try {
+                trainer.run(listener(trainer, tc, progress, ckpt, image, saved, log, be, objective, isElbo, train, err));
+            } catch (NonFiniteException e) {
+                throw new NonFiniteRun(e.getMessage() + "; " + (saved[0] >= 0 ? ckpt + " holds the parameters after step " + saved[0]
+                        : "no checkpoint was written"), e);
+            }
+            finish(trainer, vae, tc, progress, image, test, log, be, cfg, objective, isElbo, outw, err);
+        }
+        return 0;
+    }
 
-                @Override
-                public void epochStart(int epoch, int steps, int done) {
-                    stepsInEpoch = steps;
-                    skippedInEpoch = 0;
-                    progress.begin(String.format(Locale.ROOT, "epoch %d/%d", epoch + 1, tc.epochs()), steps, done);
-                }
+    /** The trainer; its refusals (a batch times --samples beyond an array, data that does not fit) are usage errors. */
+    private static Trainer newTrainer(Model m, Dataset train, Dataset test, TrainConfig tc) {
+        try {
+            return new Trainer(m, train, test, tc);
+        } catch (IllegalArgumentException e) {
+            throw new Main.UsageException(e.getMessage());
+        }
+    }
 
-                @Override
-                public void step(int epoch, int stepInEpoch, long globalStep) {
-                    progress.update(stepInEpoch, tc.batchSize(), "samples/s", null);
-                    // The epoch's last step is saved by epochEnd, after the test ELBO.
-                    if (checkpointEvery > 0 && ++sinceCheckpoint >= checkpointEvery && stepInEpoch < stepsInEpoch) {
-                        sinceCheckpoint = 0;
-                        try {
-                            Checkpoint.save(ckpt, trainer, image);
-                        } catch (IOException e) {
-                            throw new UncheckedIOException(e);
-                        }
-                    }
-                }
+    /** A run stopped by a non-finite value: the trainer's message and which checkpoint is on disk. */
+    static final class NonFiniteRun extends IllegalStateException {
+        NonFiniteRun(String message, Throwable cause) {
+            super(message, cause);
+        }
+    }
 
-                @Override
-                public void stepSkipped(int epoch, int stepInEpoch, long step, String what) {
-                    skippedInEpoch++;
-                    progress.clear();
-                    err.printf(Locale.ROOT, "elbo4j train: warning: skipped batch %d of epoch %d (step %d): %s%n",
-                            stepInEpoch, epoch + 1, step, what);
-                    err.flush();
-                }
+    private TrainListener listener(Trainer trainer, TrainConfig tc, Progress progress, Path ckpt, int[] image, long[] saved,
+                                   RunLog log, Backend be, String objective, boolean isElbo, Dataset train, PrintWriter err) {
+        return new TrainListener() {
+            private int stepsInEpoch;
+            private int sinceCheckpoint;
+            private int skippedInEpoch;
 
-                @Override
-                public void epochEnd(EpochResult r) {
+            @Override
+            public void epochStart(int epoch, int steps, int done) {
+                stepsInEpoch = steps;
+                skippedInEpoch = 0;
+                progress.begin(String.format(Locale.ROOT, "epoch %d/%d", epoch + 1, tc.epochs()), steps, done);
+            }
+
+            @Override
+            public void step(int epoch, int stepInEpoch, long globalStep) {
+                progress.update(stepInEpoch, tc.batchSize(), "samples/s", null);
+                // The epoch's last step is saved by epochEnd, after the test ELBO.
+                if (checkpointEvery > 0 && ++sinceCheckpoint >= checkpointEvery && stepInEpoch < stepsInEpoch) {
                     sinceCheckpoint = 0;
                     try {
                         Checkpoint.save(ckpt, trainer, image);
-                        Map<String, Object> rec = new LinkedHashMap<>();
-                        rec.put("epoch", r.epoch());
-                        rec.put("step", r.steps());
-                        // The figures under the objective's own name; the old keys train_elbo and
-                        // test_elbo only where the objective is the ELBO (docs/FORMAT.md, log.jsonl).
-                        rec.put("objective", objective);
-                        rec.put("train_objective", r.trainElbo());
-                        rec.put("test_objective", r.testElbo());
-                        if (isElbo) {
-                            rec.put("train_elbo", r.trainElbo());
-                            rec.put("test_elbo", r.testElbo());
-                        }
-                        rec.put("seconds", r.seconds());
-                        rec.put("samples_per_s", train.n() / r.seconds());
-                        rec.put("device", be.name());
-                        if (skippedInEpoch > 0) rec.put("skipped_batches", skippedInEpoch);
-                        r.testMetrics().forEach((k, v) -> rec.put("test_" + k, v));
-                        log.write(rec);
+                        saved[0] = trainer.optimizer().steps();
                     } catch (IOException e) {
                         throw new UncheckedIOException(e);
                     }
-                    StringBuilder extra = new StringBuilder();
-                    r.testMetrics().forEach((k, v) -> extra.append(String.format(Locale.ROOT, ", test %s %.4f", k, v)));
-                    err.printf(Locale.ROOT, "epoch %d/%d: train %s %.2f, test %s %.2f nats%s (%.1f s, %.0f samples/s)%n",
-                            r.epoch(), tc.epochs(), objective, r.trainElbo(), objective, r.testElbo(), extra,
-                            r.seconds(), train.n() / r.seconds());
-                    err.flush();
-                }
-            });
-            List<Path> wrote = new java.util.ArrayList<>(List.of(ckpt, log.path()));
-            if (vae instanceof Generative g) {
-                Pictures.samples(out.resolve("samples.png"), g, image, 64, tc.seed(), 0, -1);
-                wrote.add(out.resolve("samples.png"));
-            }
-            if (vae instanceof Reconstructing rm) {
-                Pictures.reconstructions(out.resolve("reconstructions.png"), rm, test, 0, 32, tc.binarization(), tc.seed());
-                wrote.add(out.resolve("reconstructions.png"));
-            }
-            Map<String, Object> rec = new LinkedHashMap<>();
-            rec.put("event", "final");
-            rec.put("epochs", trainer.epoch());
-            String line;
-            if (vae instanceof ImportanceSampled v) {
-                // The VAE and the CVAE; the CVAE with each input's own label: log p(x|y).
-                boolean conditional = v.conditioningClasses() > 0;
-                String what = conditional ? "log p(x|y)" : "log p(x)";
-                DeviceDataset td = trainer.testData(); // uploaded once, by the trainer
-                Evaluator ev = new Evaluator(v, td, tc.binarization(), tc.seed());
-                double elbo = Evaluator.mean(ev.elbo(1));
-                rec.put("test_elbo", elbo);
-                line = String.format(Locale.ROOT, "test ELBO %.2f nats", elbo);
-                if (evalK > 0) {
-                    progress.begin(what + ", k=" + evalK, test.n(), 0);
-                    long t0 = System.nanoTime();
-                    double lpx = Evaluator.mean(ev.logLikelihood(evalK, done -> progress.update(done, 1, "inputs/s", null)));
-                    rec.put(conditional ? "test_log_px_given_y" : "test_log_px", lpx);
-                    rec.put("k", evalK);
-                    rec.put("eval_seconds", (System.nanoTime() - t0) / 1e9);
-                    line += String.format(Locale.ROOT, ", %s %.2f nats (importance sampling, k=%d)", what, lpx, evalK);
-                }
-            } else {
-                Model.TestFigures f = vae.testFigures(trainer.testData(), tc.binarization(), tc.seed());
-                rec.put("objective", objective);
-                rec.put("test_objective", f.objective());
-                if (isElbo) rec.put("test_elbo", f.objective());
-                line = String.format(Locale.ROOT, "test %s %.2f nats", objective, f.objective());
-                for (var m : f.metrics().entrySet()) {
-                    rec.put("test_" + m.getKey(), m.getValue());
-                    line += String.format(Locale.ROOT, ", test %s %.4f", m.getKey(), m.getValue());
                 }
             }
-            log.write(rec);
-            Path curves = Plots.runCurves(out, log.path(), err);
-            if (curves != null) wrote.add(curves);
-            outw.println(line);
-            outw.println("wrote " + String.join(", ", wrote.stream().map(Path::toString).toList()));
+
+            @Override
+            public void stepSkipped(int epoch, int stepInEpoch, long step, String what) {
+                skippedInEpoch++;
+                progress.clear();
+                err.printf(Locale.ROOT, "elbo4j train: warning: skipped batch %d of epoch %d (step %d): %s%n",
+                        stepInEpoch, epoch + 1, step, what);
+                err.flush();
+            }
+
+            @Override
+            public void epochEnd(EpochResult r) {
+                sinceCheckpoint = 0;
+                try {
+                    Checkpoint.save(ckpt, trainer, image);
+                    saved[0] = trainer.optimizer().steps();
+                    Map<String, Object> rec = new LinkedHashMap<>();
+                    rec.put("epoch", r.epoch());
+                    rec.put("step", r.steps());
+                    // The figures under the objective's own name; the old keys train_elbo and
+                    // test_elbo only where the objective is the ELBO (docs/FORMAT.md, log.jsonl).
+                    rec.put("objective", objective);
+                    rec.put("train_objective", r.trainElbo());
+                    rec.put("test_objective", r.testElbo());
+                    if (isElbo) {
+                        rec.put("train_elbo", r.trainElbo());
+                        rec.put("test_elbo", r.testElbo());
+                    }
+                    rec.put("seconds", r.seconds());
+                    rec.put("samples_per_s", train.n() / r.seconds());
+                    rec.put("device", be.name());
+                    if (skippedInEpoch > 0) rec.put("skipped_batches", skippedInEpoch);
+                    r.testMetrics().forEach((k, v) -> rec.put("test_" + k, v));
+                    log.write(rec);
+                } catch (IOException e) {
+                    throw new UncheckedIOException(e);
+                }
+                StringBuilder extra = new StringBuilder();
+                r.testMetrics().forEach((k, v) -> extra.append(String.format(Locale.ROOT, ", test %s %.4f", k, v)));
+                err.printf(Locale.ROOT, "epoch %d/%d: train %s %.2f, test %s %.2f nats%s (%.1f s, %.0f samples/s)%n",
+                        r.epoch(), tc.epochs(), objective, r.trainElbo(), objective, r.testElbo(), extra,
+                        r.seconds(), train.n() / r.seconds());
+                err.flush();
+            }
+        };
+    }
+
+    /** The pictures, the final evaluation and its log line, after the last epoch. */
+    private void finish(Trainer trainer, Model vae, TrainConfig tc, Progress progress, int[] image, Dataset test, RunLog log,
+                        Backend be, ModelConfig cfg, String objective, boolean isElbo, PrintWriter outw, PrintWriter err)
+            throws IOException {
+        Path ckpt = out.resolve("checkpoint.safetensors");
+        List<Path> wrote = new java.util.ArrayList<>(List.of(ckpt, log.path()));
+        if (vae instanceof Generative g) {
+            Pictures.samples(out.resolve("samples.png"), g, image, 64, tc.seed(), 0, -1);
+            wrote.add(out.resolve("samples.png"));
         }
-        return 0;
+        if (vae instanceof Reconstructing rm) {
+            Pictures.reconstructions(out.resolve("reconstructions.png"), rm, test, 0, 32, tc.binarization(), tc.seed());
+            wrote.add(out.resolve("reconstructions.png"));
+        }
+        Map<String, Object> rec = new LinkedHashMap<>();
+        rec.put("event", "final");
+        rec.put("epochs", trainer.epoch());
+        String line;
+        if (vae instanceof ImportanceSampled v) {
+            // The VAE and the CVAE; the CVAE with each input's own label: log p(x|y).
+            boolean conditional = v.conditioningClasses() > 0;
+            String what = conditional ? "log p(x|y)" : "log p(x)";
+            DeviceDataset td = trainer.testData(); // uploaded once, by the trainer
+            Evaluator ev = new Evaluator(v, td, tc.binarization(), tc.seed());
+            double elbo = Evaluator.mean(ev.elbo(1));
+            rec.put("test_elbo", elbo);
+            line = String.format(Locale.ROOT, "test ELBO %.2f nats", elbo);
+            if (evalK > 0) {
+                progress.begin(what + ", k=" + evalK, test.n(), 0);
+                long t0 = System.nanoTime();
+                double lpx = Evaluator.mean(ev.logLikelihood(evalK, done -> progress.update(done, 1, "inputs/s", null)));
+                rec.put(conditional ? "test_log_px_given_y" : "test_log_px", lpx);
+                rec.put("k", evalK);
+                rec.put("eval_seconds", (System.nanoTime() - t0) / 1e9);
+                line += String.format(Locale.ROOT, ", %s %.2f nats (importance sampling, k=%d)", what, lpx, evalK);
+            }
+        } else {
+            Model.TestFigures f = vae.testFigures(trainer.testData(), tc.binarization(), tc.seed());
+            rec.put("objective", objective);
+            rec.put("test_objective", f.objective());
+            if (isElbo) rec.put("test_elbo", f.objective());
+            line = String.format(Locale.ROOT, "test %s %.2f nats", objective, f.objective());
+            for (var m : f.metrics().entrySet()) {
+                rec.put("test_" + m.getKey(), m.getValue());
+                line += String.format(Locale.ROOT, ", test %s %.4f", m.getKey(), m.getValue());
+            }
+        }
+        log.write(rec);
+        Path curves = Plots.runCurves(out, log.path(), err);
+        if (curves != null) wrote.add(curves);
+        outw.println(line);
+        outw.println("wrote " + String.join(", ", wrote.stream().map(Path::toString).toList()));
     }
 
     /**

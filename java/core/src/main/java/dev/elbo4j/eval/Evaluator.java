@@ -63,7 +63,7 @@ public final class Evaluator {
         Backend be = model.backend();
         int n = data.size(), d = data.dim(), classes = model.conditioningClasses();
         int batch = Math.max(1, Math.min(n, rowsPerPass / chunk));
-        int chunks = (k + chunk - 1) / chunk;
+        int chunks = chunks(k, chunk);
         double[] result = new double[n];
         long passIndex = 0;
         try (ImportanceSampled.ScoringPass full = model.scoringPass(batch, chunk);
@@ -110,6 +110,11 @@ public final class Evaluator {
             }
         }
         return result;
+    }
+
+    /** Passes of {@code chunk} samples that make {@code k} (in long: a k near 2^31 overflowed to none at all). */
+    static int chunks(int k, int chunk) {
+        return (int) (((long) k + chunk - 1) / chunk);
     }
 
     /** Mean of an array (for reporting). */

@@ -7,7 +7,10 @@ import java.io.OutputStream;
 import java.nio.channels.Channels;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.AccessDeniedException;
 import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.FileSystemException;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -54,7 +57,15 @@ public final class AtomicFiles {
         if (Files.isDirectory(abs)) {
             throw new IOException(target + ": is a directory; cannot write a file there");
         }
-        Path tmp = createTemp(dir, abs.getFileName().toString());
+        if (!Files.isDirectory(dir)) {
+            throw new NoSuchFileException(target.toString(), null, "cannot write: the folder " + dir + " does not exist");
+        }
+        Path tmp;
+        try {
+            tmp = createTemp(dir, abs.getFileName().toString());
+        } catch (IOException e) {
+            throw named(target, e);
+        }
         boolean done = false;
         try {
             try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
@@ -77,6 +88,8 @@ public final class AtomicFiles {
             }
             Files.move(tmp, abs, StandardCopyOption.ATOMIC_MOVE);
             done = true;
+        } catch (IOException e) {
+            throw named(target, e);
         } finally {
             if (!done) {
                 try {
@@ -97,6 +110,24 @@ public final class AtomicFiles {
     /** Atomically replaces {@code target} with {@code text} encoded as UTF-8. */
     public static void writeString(Path target, String text) throws IOException {
         writeBytes(target, text.getBytes(StandardCharsets.UTF_8));
+    }
+
+    /**
+     * The failure of a write as one line naming the user's file and the cause ("No space left on
+     * device", "Permission denied"), not the temporary file: {@code TARGET: cannot write: CAUSE}.
+     * Exceptions whose message already starts with the target are passed on as they are.
+     */
+    private static IOException named(Path target, IOException e) {
+        String msg = e.getMessage();
+        if (msg != null && msg.startsWith(target.toString())) return e;
+        // The deepest cause says most (ImageIO wraps "No space left on device" in "I/O error writing PNG file!").
+        Throwable root = e;
+        while (root.getCause() != null && root.getCause() != root) root = root.getCause();
+        String cause = root instanceof FileSystemException f && f.getReason() != null ? f.getReason()
+                : root instanceof NoSuchFileException ? "the folder does not exist"
+                : root instanceof AccessDeniedException ? "permission denied"
+                : root.getMessage() != null ? root.getMessage() : root.getClass().getSimpleName();
+        return new IOException(target + ": cannot write: " + cause, e);
     }
 
     private static Path createTemp(Path dir, String name) throws IOException {

@@ -69,7 +69,15 @@ public record Dataset(byte[] images, byte[] labels, int n, int rows, int cols) {
      * @throws DataFormatException if either file is malformed, or their counts differ
      */
     public static Dataset load(Path images, Path labels) throws IOException {
-        Idx.IdxArray im = Idx.read(images);
+        return load(images, labels, Integer.MAX_VALUE);
+    }
+
+    /**
+     * The first {@code maxItems} images and labels only, reading no more than they need (see
+     * {@link Idx#read(Path, int)}); the label count is checked over the entries read.
+     */
+    public static Dataset load(Path images, Path labels, int maxItems) throws IOException {
+        Idx.IdxArray im = Idx.read(images, maxItems);
         if (im.rank() != 3) {
             throw new DataFormatException(images, String.format(
                     "not an image file: magic 0x%08X has %d dimensions; images need 3 (magic 0x%08X)",
@@ -77,7 +85,7 @@ public record Dataset(byte[] images, byte[] labels, int n, int rows, int cols) {
         }
         byte[] lab = null;
         if (labels != null) {
-            Idx.IdxArray lb = Idx.read(labels);
+            Idx.IdxArray lb = Idx.read(labels, maxItems);
             if (lb.rank() != 1) {
                 throw new DataFormatException(labels, String.format(
                         "not a label file: magic 0x%08X has %d dimensions; labels need 1 (magic 0x%08X)",
@@ -102,6 +110,11 @@ public record Dataset(byte[] images, byte[] labels, int n, int rows, int cols) {
      * @throws IllegalArgumentException for a split other than "train", "test" or "t10k"
      */
     public static Dataset loadDir(Path dir, String split) throws IOException {
+        return loadDir(dir, split, Integer.MAX_VALUE);
+    }
+
+    /** {@link #loadDir(Path, String)} reading only the first {@code maxItems} examples. */
+    public static Dataset loadDir(Path dir, String split, int maxItems) throws IOException {
         String[] names = switch (split) {
             case "train" -> TRAIN;
             case "test", "t10k" -> TEST;
@@ -125,7 +138,7 @@ public record Dataset(byte[] images, byte[] labels, int n, int rows, int cols) {
                     + " and " + names[1] + " (each optionally .gz); missing: " + String.join(", ", missing)
                     + "; `make data` fetches MNIST into data/mnist");
         }
-        return load(found[0], found[1]);
+        return load(found[0], found[1], maxItems);
     }
 
     /** The first {@code count} images (and labels); {@code this} if {@code count == n}. */

@@ -1,5 +1,7 @@
 package dev.elbo4j.io;
 
+import dev.elbo4j.backend.HostMemory;
+
 import java.io.BufferedInputStream;
 import java.io.DataOutputStream;
 import java.io.EOFException;
@@ -113,6 +115,22 @@ public final class Idx {
      * @throws IOException if it cannot be read
      */
     public static IdxArray read(Path file) throws IOException {
+        return read(file, Integer.MAX_VALUE);
+    }
+
+    /**
+     * Reads at most the first {@code maxItems} entries along the outermost dimension (images or
+     * labels), allocating only what they need: the header is validated in full, a plain file's
+     * length against it too, but a gzip file is decompressed only as far as those entries (its
+     * remainder is not read, so a truncation after them goes unnoticed). Before the data buffer is
+     * allocated it is checked against the heap ({@link HostMemory}).
+     *
+     * @param maxItems at least 1; {@code Integer.MAX_VALUE} reads everything
+     * @throws DataFormatException as {@link #read(Path)}
+     * @throws HostMemory.ShortfallException if the entries to read do not fit the heap
+     */
+    public static IdxArray read(Path file, int maxItems) throws IOException {
+        if (maxItems < 1) throw new IllegalArgumentException("maxItems must be >= 1, got " + maxItems);
         try (InputStream raw = Files.newInputStream(file)) {
             BufferedInputStream in = new BufferedInputStream(raw, 1 << 16);
             in.mark(2);
@@ -121,12 +139,12 @@ public final class Idx {
             in.reset();
             if (b0 == 0x1f && b1 == 0x8b) {
                 try {
-                    return readStream(file, new GZIPInputStream(in, 1 << 16), -1, true);
+                    return readStream(file, new GZIPInputStream(in, 1 << 16), -1, true, maxItems);
                 } catch (ZipException | EOFException e) {
                     throw new DataFormatException(file, "corrupt gzip data: " + e.getMessage(), e);
                 }
             }
-            return readStream(file, in, Files.size(file), false);
+            return readStream(file, in, Files.size(file), false, maxItems);
         }
     }
 
@@ -134,7 +152,8 @@ public final class Idx {
      * Reads from {@code in}. {@code fileSize} is the exact byte count when known (plain files),
      * else -1 and the data length is checked as it arrives.
      */
-    private static IdxArray readStream(Path file, InputStream in, long fileSize, boolean gzip) throws IOException {
+    private static IdxArray readStream(Path file, InputStream in, long fileSize, boolean gzip, int maxItems)
+            throws IOException {
         String what = gzip ? "the decompressed data" : "the file";
         byte[] head = new byte[4];
         int got = in.readNBytes(head, 0, 4);
@@ -165,7 +184,7 @@ public final class Idx {
         ByteBuffer db = ByteBuffer.wrap(dimBytes);
         int[] dims = new int[rank];
         long[] rawDims = new long[rank];
-        long count = 1;
+        long perItem = 1; // elements of one entry along the outermost dimension
         boolean tooLarge = false;
         for (int i = 0; i < rank; i++) {
             rawDims[i] = Integer.toUnsignedLong(db.getInt());
@@ -175,17 +194,22 @@ public final class Idx {
             }
             if (rawDims[i] > Integer.MAX_VALUE) tooLarge = true;
             else dims[i] = (int) rawDims[i];
-            if (!tooLarge) {
-                count *= rawDims[i]; // both factors < 2^31 and count <= MAX_ELEMENTS: no overflow
-                if (count > MAX_ELEMENTS) tooLarge = true;
+            if (i > 0 && !tooLarge) {
+                perItem *= rawDims[i]; // both factors < 2^31 and perItem <= MAX_ELEMENTS: no overflow
+                if (perItem > MAX_ELEMENTS) tooLarge = true;
             }
         }
-        if (tooLarge) {
+        // What is read must fit one array: everything, or under a limit the first maxItems entries.
+        long count = tooLarge ? 0 : rawDims[0] * perItem; // < 2^62: no overflow
+        boolean partial = !tooLarge && dims[0] > maxItems;
+        long want = partial ? perItem * maxItems : count;
+        if (tooLarge || want > MAX_ELEMENTS) {
             throw new DataFormatException(file, "header says " + describe(rawDims)
                     + ", more than the 2^31-1 bytes elbo4j can hold in one array; the header is corrupt or "
-                    + "the data set must be split");
+                    + "the data set must be split" + (partial ? " (or read fewer entries)" : ""));
         }
         long expected = headerBytes + count;
+        if (partial) dims[0] = maxItems;
         if (fileSize >= 0) {
             if (fileSize < expected) {
                 throw new DataFormatException(file, "truncated: header says " + describe(rawDims) + " ("
@@ -195,19 +219,25 @@ public final class Idx {
                 throw new DataFormatException(file, "trailing bytes: header says " + describe(rawDims) + " ("
                         + expected + " bytes) but the file has " + fileSize + " bytes");
             }
-            byte[] data = in.readNBytes((int) count);
-            if (data.length != count) { // the file shrank while we read it
+            HostMemory.require(want, file + ": reading " + (partial ? "the first " + maxItems + " of " : "") + describe(rawDims));
+            byte[] data = in.readNBytes((int) want);
+            if (data.length != want) { // the file shrank while we read it
                 throw new DataFormatException(file, "truncated: header says " + describe(rawDims) + " ("
                         + expected + " bytes) but only " + (headerBytes + data.length) + " could be read");
             }
             return new IdxArray(dims, data);
         }
         // Unknown length (gzip): grow the buffer only as data arrives.
-        byte[] data = new byte[(int) Math.min(count, 1 << 20)];
+        byte[] data = new byte[(int) Math.min(want, 1 << 20)];
         int filled = 0;
-        while (filled < count) {
+        while (filled < want) {
             if (filled == data.length) {
-                data = Arrays.copyOf(data, (int) Math.min(count, (long) data.length * 2));
+                int grown = (int) Math.min(want, (long) data.length * 2);
+                // The copy needs the old buffer and the new one at once.
+                HostMemory.require((long) data.length + grown, file + ": reading " + (partial ? "the first " + maxItems + " of " : "")
+                        + describe(rawDims) + " (" + HostMemory.format(want) + " in all, " + HostMemory.format(filled)
+                        + " decompressed so far)");
+                data = Arrays.copyOf(data, grown);
             }
             int r = in.read(data, filled, data.length - filled);
             if (r < 0) {
@@ -216,6 +246,7 @@ public final class Idx {
             }
             filled += r;
         }
+        if (partial) return new IdxArray(dims, data); // the rest is not read
         if (in.read() >= 0) {
             // Count a bounded amount of the excess only: a gzip bomb must not keep us busy.
             long extra = 1;

@@ -57,12 +57,13 @@ public record Checkpoint(ModelConfig model, int[] image, TrainConfig training, S
     /** Writes the model and the trainer's complete state atomically. */
     public static void save(Path path, Trainer trainer, int[] image) throws IOException {
         Model vae = trainer.model();
-        SafeTensors.File f = modelFile(vae, image);
+        String[] bad = new String[2]; // the first non-finite parameter, the first non-finite training tensor
+        SafeTensors.File f = modelFile(vae, image, bad);
         Adam adam = trainer.optimizer();
-        f.putFloats(OPTIM_M, new int[]{vae.parameters().size()}, floats(vae.backend(), adam.m()));
-        f.putFloats(OPTIM_V, new int[]{vae.parameters().size()}, floats(vae.backend(), adam.v()));
+        putChecked(f, OPTIM_M, new int[]{vae.parameters().size()}, floats(vae.backend(), adam.m()), bad);
+        putChecked(f, OPTIM_V, new int[]{vae.parameters().size()}, floats(vae.backend(), adam.v()), bad);
         for (Map.Entry<String, Tensor> e : trainer.stepState().entrySet()) {
-            f.putFloats(TRAIN_STATE + e.getKey(), e.getValue().shape().dims(), floats(vae.backend(), e.getValue()));
+            putChecked(f, TRAIN_STATE + e.getKey(), e.getValue().shape().dims(), floats(vae.backend(), e.getValue()), bad);
         }
         f.putMetadata("training", Json.write(trainingJson(trainer.config())));
         Map<String, Object> state = new LinkedHashMap<>();
@@ -70,21 +71,72 @@ public record Checkpoint(ModelConfig model, int[] image, TrainConfig training, S
         state.put("batch_in_epoch", trainer.batchInEpoch());
         state.put("step", adam.steps());
         f.putMetadata("state", Json.write(state));
+        String first = bad[0] != null ? bad[0] : bad[1];
+        if (first != null) {
+            // A diverged update (a huge learning rate or weight decay, a moment that overflowed)
+            // must never replace the last good checkpoint.
+            throw new NonFiniteException("refusing to write " + path + " after step " + adam.steps() + ": " + first
+                    + "; the checkpoint on disk was left as it was", adam.steps(), FiniteGuard.nameOf(first));
+        }
         SafeTensors.write(path, f);
+    }
+
+    /**
+     * Puts {@code values} into {@code f}; with {@code bad} non-null, records the first non-finite
+     * tensor, described as "TENSOR (k of n values non-finite, first at index i: NaN)": parameters in
+     * {@code bad[0]}, the optimizer moments and the training step's state in {@code bad[1]}.
+     */
+    private static void putChecked(SafeTensors.File f, String name, int[] shape, float[] values, String[] bad) {
+        if (bad != null) {
+            boolean training = name.equals(OPTIM_M) || name.equals(OPTIM_V) || name.startsWith(TRAIN_STATE);
+            int slot = training ? 1 : 0;
+            if (bad[slot] == null) bad[slot] = FiniteGuard.describe((training ? "optimizer state " : "parameter ") + name, values);
+        }
+        f.putFloats(name, shape, values);
+    }
+
+    /**
+     * The first parameter (or, with {@code trainingState}, optimizer moment or training-step
+     * tensor) holding a NaN or an infinity, as "parameter NAME (k of n values non-finite, first at
+     * index i: NaN)"; null when all are finite. A model with such weights computes nothing
+     * meaningful: commands refuse it.
+     */
+    public String nonFinite(boolean trainingState) {
+        for (Parameters.Spec s : model.parameterLayout().specs()) {
+            String d = FiniteGuard.describe("parameter " + s.name(), file.getFloats(s.name()));
+            if (d != null) return d;
+        }
+        if (!trainingState || state == null) return null;
+        for (String name : file.names()) {
+            if (name.equals(OPTIM_M) || name.equals(OPTIM_V) || name.startsWith(TRAIN_STATE)) {
+                String d = FiniteGuard.describe("optimizer state " + name, file.getFloats(name));
+                if (d != null) return d;
+            }
+        }
+        return null;
+    }
+
+    /** Throws a {@link DataFormatException} naming the file and the first non-finite tensor, if any. */
+    public void requireFinite(boolean trainingState) throws DataFormatException {
+        String bad = nonFinite(trainingState);
+        if (bad != null) {
+            throw new DataFormatException(file.source() == null ? Path.of("<in-memory>") : file.source(),
+                    bad + ": the run that wrote it diverged; use an earlier checkpoint");
+        }
     }
 
     /** Writes the model alone (no optimizer state): enough for eval, sample and reconstruct. */
     public static void saveModel(Path path, Model vae, int[] image) throws IOException {
-        SafeTensors.write(path, modelFile(vae, image));
+        SafeTensors.write(path, modelFile(vae, image, null));
     }
 
-    private static SafeTensors.File modelFile(Model vae, int[] image) {
+    private static SafeTensors.File modelFile(Model vae, int[] image, String[] bad) {
         SafeTensors.File f = new SafeTensors.File();
         f.putMetadata("format", FORMAT);
         f.putMetadata("model", Json.write(modelJson(vae.config(), image)));
         Parameters p = vae.parameters();
         for (Parameters.Spec s : p.specs()) {
-            f.putFloats(s.name(), s.shape().dims(), floats(vae.backend(), p.value(s.name())));
+            putChecked(f, s.name(), s.shape().dims(), floats(vae.backend(), p.value(s.name())), bad);
         }
         return f;
     }
@@ -96,7 +148,8 @@ public record Checkpoint(ModelConfig model, int[] image, TrainConfig training, S
         return f;
     }
 
-    static Map<String, Object> modelJson(ModelConfig c, int[] image) {
+    /** The {@code model} metadata of a checkpoint of this architecture (docs/FORMAT.md). */
+    public static Map<String, Object> modelJson(ModelConfig c, int[] image) {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("type", c.type());
         m.put("image_shape", image);
@@ -104,7 +157,8 @@ public record Checkpoint(ModelConfig model, int[] image, TrainConfig training, S
         return m;
     }
 
-    static Map<String, Object> trainingJson(TrainConfig t) {
+    /** The {@code training} metadata of a checkpoint of a run with these settings (docs/FORMAT.md). */
+    public static Map<String, Object> trainingJson(TrainConfig t) {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("epochs", t.epochs());
         m.put("batch_size", t.batchSize());
@@ -159,6 +213,14 @@ public record Checkpoint(ModelConfig model, int[] image, TrainConfig training, S
                 if (state.epoch() < 0 || state.batchInEpoch() < 0 || state.step() < 0) {
                     throw new IllegalArgumentException("negative position " + state);
                 }
+                if (state.epoch() > training.epochs() || (state.epoch() == training.epochs() && state.batchInEpoch() > 0)) {
+                    throw new IllegalArgumentException("position epoch " + state.epoch() + ", batch " + state.batchInEpoch()
+                            + " lies beyond the run's " + training.epochs() + " epochs; the file is corrupt");
+                }
+                if (state.step() < (long) state.batchInEpoch()) {
+                    throw new IllegalArgumentException("step " + state.step() + " is below the batch in epoch "
+                            + state.batchInEpoch() + "; the file is corrupt");
+                }
             } catch (IllegalArgumentException e) {
                 throw new DataFormatException(path, "metadata 'training'/'state' is invalid: " + e.getMessage());
             }
@@ -166,7 +228,13 @@ public record Checkpoint(ModelConfig model, int[] image, TrainConfig training, S
         Checkpoint c = new Checkpoint(cfg, image, training, state, f);
         // Every parameter the architecture implies must be there with its exact shape.
         int total = 0;
-        for (Parameters.Spec s : cfg.parameterLayout().specs()) {
+        Parameters.Builder layout;
+        try {
+            layout = cfg.parameterLayout();
+        } catch (IllegalArgumentException e) { // sizes beyond what an array holds
+            throw new DataFormatException(path, "metadata 'model' describes an impossible model: " + e.getMessage());
+        }
+        for (Parameters.Spec s : layout.specs()) {
             f.require(s.name(), "F32", s.shape().dims());
             total += s.shape().size();
         }

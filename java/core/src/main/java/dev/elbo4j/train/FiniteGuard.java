@@ -27,6 +27,14 @@ final class FiniteGuard {
         return Double.isFinite(pass.meanLoss()) && model.backend().allFinite(model.parameters().grads());
     }
 
+    /**
+     * True when every parameter is finite: run after each update, so that an update that
+     * overflows (finite gradients, a huge step) is caught at its own step.
+     */
+    boolean parametersFinite() {
+        return model.backend().allFinite(model.parameters().values());
+    }
+
     /** True when some parameter value is NaN or infinite. */
     boolean parametersBad() {
         return firstBad(true) != null;
@@ -59,8 +67,18 @@ final class FiniteGuard {
         return null;
     }
 
+    /** As {@link #describe(String, double[])}, for a tensor read from a file. */
+    static String describe(String name, float[] v) {
+        int first = -1;
+        for (int i = 0; i < v.length && first < 0; i++) if (!Float.isFinite(v[i])) first = i;
+        if (first < 0) return null;
+        double[] d = new double[v.length];
+        for (int i = 0; i < v.length; i++) d[i] = v[i];
+        return describe(name, d);
+    }
+
     /** "NAME (k of n values non-finite, first at index i: NaN)", or null when all are finite. */
-    private static String describe(String name, double[] v) {
+    static String describe(String name, double[] v) {
         int bad = 0, first = -1;
         for (int i = 0; i < v.length; i++) {
             if (!Double.isFinite(v[i])) {

@@ -1,8 +1,11 @@
 package dev.elbo4j.train;
 
 /**
- * A training step produced a NaN or infinite loss or gradient, or found a non-finite parameter.
- * The update was not applied: the model and optimizer hold the state after the last good step.
+ * A training step produced a NaN or infinite loss or gradient, or found a non-finite parameter
+ * (the update was then not applied: the model and optimizer hold the state after the last good
+ * step); or an update overflowed although the gradients were finite (the parameters in memory are
+ * then lost); or a checkpoint was about to be written with a non-finite tensor (it was not). The
+ * message says which, and which step's parameters are kept.
  */
 public final class NonFiniteException extends IllegalStateException {
     private final long step;

@@ -159,7 +159,7 @@ public final class Trainer implements AutoCloseable {
 
     /** Batches per epoch (the last one may be smaller). */
     public int stepsPerEpoch() {
-        return (train.size() + cfg.batchSize() - 1) / cfg.batchSize();
+        return (int) (((long) train.size() + cfg.batchSize() - 1) / cfg.batchSize()); // long: a batch near 2^31
     }
 
     /** Moves to a saved position; the caller restores parameters and optimizer state. */
@@ -214,7 +214,7 @@ public final class Trainer implements AutoCloseable {
         listener.epochStart(epoch, steps, batchInEpoch);
         long t0 = System.nanoTime();
         for (; batchInEpoch < steps; ) {
-            int from = batchInEpoch * cfg.batchSize();
+            int from = Math.multiplyExact(batchInEpoch, cfg.batchSize()); // below n: the batch starts inside the data
             int b = Math.min(cfg.batchSize(), n - from);
             Tensor xb = x.rowSlice(0, b);
             train.gather(from, cfg.binarization(), binarize, xb);
@@ -235,6 +235,7 @@ public final class Trainer implements AutoCloseable {
             listener.gradientsReady(epoch, batchInEpoch + 1, adam.steps() + 1);
             if (guard.stepIsFinite(pass)) {
                 adam.step();
+                if (!guard.parametersFinite()) updateOverflowed();
                 pass.accumulateLoss(lossAcc);
                 seen += b;
             } else {
@@ -274,6 +275,25 @@ public final class Trainer implements AutoCloseable {
                 + (nanPolicy == NanPolicy.SKIP ? " (skipping cannot get past a non-finite parameter)" : "")
                 + "; the parameters are those after step " + (step - 1);
         throw new NonFiniteException(msg, step, FiniteGuard.nameOf(what));
+    }
+
+    /**
+     * The update of a step whose loss and gradients were finite made a parameter non-finite (a
+     * learning rate or weight decay too large for float32, or a non-finite optimizer moment). The
+     * parameters in memory are lost, so this stops under every policy; no checkpoint is written
+     * from them ({@link Checkpoint#save} refuses non-finite tensors too).
+     */
+    private void updateOverflowed() {
+        long step = adam.steps();
+        String what = guard.diagnose(pass);
+        String where = String.format(java.util.Locale.ROOT, "step %d (epoch %d, batch %d of %d)", step, epoch + 1,
+                batchInEpoch + 1, stepsPerEpoch());
+        throw new NonFiniteException("non-finite values after the update of " + where + ": " + what
+                + "; the loss and gradients were finite, the update itself overflowed (learning rate " + cfg.adam().lr()
+                + ", weight decay " + cfg.adam().weightDecay() + ")"
+                + (nanPolicy == NanPolicy.SKIP ? "; skipping cannot undo an update" : "")
+                + "; the parameters after step " + (step - 1) + " are lost unless a checkpoint holds them", step,
+                FiniteGuard.nameOf(what));
     }
 
     @Override

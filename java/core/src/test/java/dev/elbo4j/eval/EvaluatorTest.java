@@ -167,4 +167,13 @@ class EvaluatorTest {
             assertTrue(Math.abs(iw - exact) < (exact - elbo) / 3, "IS " + iw + " vs log p(x) " + exact + ", ELBO " + elbo);
         }
     }
+
+    /** The number of sample chunks was computed in int: a k near 2^31 overflowed to no chunk at all, and log p(x) was -Infinity. */
+    @Test
+    void chunksOfAHugeKDoNotOverflow() {
+        assertEquals(50, Evaluator.chunks(5000, 100));
+        assertEquals(51, Evaluator.chunks(5001, 100));
+        assertEquals(21_474_837, Evaluator.chunks(Integer.MAX_VALUE, 100));
+        assertEquals(1, Evaluator.chunks(Integer.MAX_VALUE, Integer.MAX_VALUE));
+    }
 }

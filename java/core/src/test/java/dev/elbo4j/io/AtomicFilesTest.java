@@ -69,7 +69,8 @@ class AtomicFilesTest {
             out.flush();
             throw io;
         }));
-        assertSame(io, thrown);
+        assertSame(io, thrown.getCause());
+        assertEquals(f + ": cannot write: disk on fire", thrown.getMessage(), "the user's file and the cause");
         assertEquals("precious", Files.readString(f));
         assertEquals(List.of("keep.txt"), listing());
 
@@ -106,9 +107,31 @@ class AtomicFilesTest {
         }
     }
 
+    /**
+     * A full disk, as the JDK reports it from a write or from ImageIO (which wraps it in "I/O error
+     * writing PNG file!"): the message names the user's file and the cause, not the temporary file.
+     */
+    @Test
+    void aFullDiskNamesTheFileAndTheCause() throws IOException {
+        Path f = dir.resolve("picture.png");
+        IOException e = assertThrows(IOException.class, () -> AtomicFiles.write(f, out -> {
+            throw new javax.imageio.IIOException("I/O error writing PNG file!", new IOException("No space left on device"));
+        }));
+        assertEquals(f + ": cannot write: No space left on device", e.getMessage());
+        e = assertThrows(IOException.class, () -> AtomicFiles.write(f, out -> {
+            throw new java.nio.file.FileSystemException(dir.resolve(".picture.png.tmp-1").toString(), null, "No space left on device");
+        }));
+        assertEquals(f + ": cannot write: No space left on device", e.getMessage());
+        assertEquals(List.of(), listing());
+    }
+
     @Test
     void reportsMissingDirectoryAndDirectoryTarget() throws IOException {
-        assertThrows(IOException.class, () -> AtomicFiles.writeString(dir.resolve("no/such/dir/f"), "x"));
+        Path missing = dir.resolve("no/such/dir/f");
+        IOException m = assertThrows(IOException.class, () -> AtomicFiles.writeString(missing, "x"));
+        assertTrue(m.getMessage().startsWith(missing + ": cannot write: the folder " + missing.getParent() + " does not exist"),
+                m.getMessage());
+        assertFalse(m.getMessage().contains(".tmp-"), "not the internal temporary name: " + m.getMessage());
         Path sub = Files.createDirectory(dir.resolve("sub"));
         IOException e = assertThrows(IOException.class, () -> AtomicFiles.writeString(sub, "x"));
         assertTrue(e.getMessage().contains("is a directory"), e.getMessage());

@@ -232,4 +232,31 @@ class IdxTest {
         assertThrows(NoSuchFileException.class, () -> Dataset.loadDir(dir.resolve("nope"), "train"));
         assertThrows(IllegalArgumentException.class, () -> Dataset.loadDir(dir, "validation"));
     }
+
+    /**
+     * A limit applies while reading: only the first entries are read and held, from a plain or a
+     * gzip file; a gzip file declaring 2^31-17 images of 1x1 but holding 1000 bytes gives its first
+     * 100 without reading (or allocating for) the rest.
+     */
+    @Test
+    void readsOnlyTheFirstEntriesUnderALimit() throws IOException {
+        byte[] px = pixels(5 * 2 * 3);
+        Path plain = dir.resolve("plain");
+        Files.write(plain, concat(header(Idx.MAGIC_IMAGES, 5, 2, 3), px));
+        Idx.IdxArray a = Idx.read(plain, 2);
+        assertArrayEquals(new int[]{2, 2, 3}, a.dims());
+        assertArrayEquals(Arrays.copyOf(px, 12), a.data());
+        Path gz = dir.resolve("plain.gz");
+        Files.write(gz, gzip(concat(header(Idx.MAGIC_IMAGES, 5, 2, 3), px)));
+        assertEquals(a, Idx.read(gz, 2));
+        assertEquals(Idx.read(plain), Idx.read(plain, 5));
+        assertEquals(Idx.read(plain), Idx.read(plain, 1000));
+
+        Path huge = dir.resolve("huge.gz");
+        Files.write(huge, gzip(concat(header(Idx.MAGIC_IMAGES, Integer.MAX_VALUE - 16, 1, 1), pixels(1000))));
+        Idx.IdxArray first = Idx.read(huge, 100);
+        assertArrayEquals(new int[]{100, 1, 1}, first.dims());
+        assertArrayEquals(Arrays.copyOf(pixels(1000), 100), first.data());
+        assertThrows(DataFormatException.class, () -> Idx.read(huge), "without a limit the whole declared size is due");
+    }
 }

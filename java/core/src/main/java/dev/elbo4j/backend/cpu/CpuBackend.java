@@ -52,31 +52,44 @@ public final class CpuBackend implements Backend {
 
     @Override
     public Tensor alloc(DType dtype, Shape shape) {
+        reserve(shape.size(), dtype);
         return CpuTensor.zeros(dtype, shape);
     }
 
     @Override
     public Tensor upload(float[] host, Shape shape) {
         checkSize(host.length, shape);
+        reserve(host.length, DType.F32);
         return CpuTensor.of(host.clone(), shape);
     }
 
     @Override
     public Tensor upload(double[] host, Shape shape) {
         checkSize(host.length, shape);
+        reserve(host.length, DType.F64);
         return CpuTensor.of(host.clone(), shape);
     }
 
     @Override
     public Tensor upload(byte[] host, Shape shape) {
         checkSize(host.length, shape);
+        reserve(host.length, DType.U8);
         return CpuTensor.of(host.clone(), shape);
     }
 
     @Override
     public Tensor upload(int[] host, Shape shape) {
         checkSize(host.length, shape);
+        reserve(host.length, DType.I32);
         return CpuTensor.of(host.clone(), shape);
+    }
+
+    /** Refuses, in one line, a tensor the heap cannot hold, before allocating it. */
+    private static void reserve(long elements, DType dtype) {
+        long bytes = dev.elbo4j.backend.HostMemory.bytes(elements, dtype.bytes());
+        if (bytes >= 1 << 20) {
+            dev.elbo4j.backend.HostMemory.require(bytes, "a CPU tensor of " + elements + " " + dtype + " values");
+        }
     }
 
     private static void checkSize(int n, Shape shape) {

@@ -1,0 +1,35 @@
+package dev.elbo4j.cli;
+
+/** Range checks of numeric flags: a value out of range is a usage error naming the flag. */
+final class Flags {
+    private Flags() {
+    }
+
+    /** {@code value} if it is at least {@code min}, else a usage error. */
+    static int atLeast(String flag, int value, int min) {
+        if (value < min) throw new Main.UsageException(flag + " must be >= " + min + ", got " + value);
+        return value;
+    }
+
+    /** {@code value} if it lies in {@code min..max}, else a usage error. */
+    static int within(String flag, int value, int min, int max) {
+        if (value < min || value > max) throw new Main.UsageException(flag + " must be in " + min + ".." + max + ", got " + value);
+        return value;
+    }
+
+    /** {@code value} if it is a finite number >= {@code min}, else a usage error. */
+    static double finiteAtLeast(String flag, double value, double min) {
+        if (!Double.isFinite(value) || value < min) {
+            throw new Main.UsageException(flag + " must be a finite number >= " + min + ", got " + value);
+        }
+        return value;
+    }
+
+    /** {@code value} if it is a finite number > 0, else a usage error. */
+    static double finitePositive(String flag, double value) {
+        if (!Double.isFinite(value) || value <= 0) {
+            throw new Main.UsageException(flag + " must be a finite number > 0, got " + value);
+        }
+        return value;
+    }
+}
