@@ -66,7 +66,7 @@ final class EvalCommand implements Callable<Integer> {
         if (elboSamples < 1) throw new Main.UsageException("--elbo-samples must be >= 1, got " + elboSamples);
         if (!split.equals("test") && !split.equals("train")) throw new Main.UsageException("--split must be test or train, got " + split);
         Checkpoint c = checkpoint.load();
-        Dataset test = data.loadFor(split, limit, c.model().inputDim());
+        Dataset test = data.loadFor(c, split, limit, err, "elbo4j eval");
         Binarization mode = c.training() == null ? Binarization.DYNAMIC : c.training().binarization();
         long s = seed != null ? seed : c.training() == null ? 1 : c.training().seed();
         if (c.model() instanceof dev.elbo4j.model.RbmConfig) { // rbm: AIS

@@ -52,7 +52,7 @@ final class LatentDensityCommand implements Callable<Integer> {
         PrintWriter err = spec.commandLine().getErr(), outw = spec.commandLine().getOut();
         if (k < 1) throw new Main.UsageException("-k must be >= 1, got " + k);
         if (lowest < 0 || lowest > 1000) throw new Main.UsageException("--lowest must be in 0..1000, got " + lowest);
-        try (LatentSession s = common.open()) {
+        try (LatentSession s = common.open(spec.commandLine().getErr())) {
             if (!(s.model instanceof Vae vae)) {
                 throw new Main.UsageException("density needs a 'vae' checkpoint (importance-sampled log p(x)); this one holds '"
                         + s.model.config().type() + "'");
@@ -79,7 +79,7 @@ final class LatentDensityCommand implements Callable<Integer> {
                         .sorted(Comparator.<Integer>comparingDouble(i -> lpx[i]).thenComparingInt(i -> i))
                         .mapToInt(Integer::intValue).limit(m).toArray();
                 int[] image = s.image();
-                Png.writeGrid(lowestOut, s.inputs(order), m, image[0], image[1], Math.min(m, 8), 2);
+                Png.writeGrid(lowestOut, s.inputs(order), m, image, Math.min(m, 8), 2);
                 StringBuilder which = new StringBuilder();
                 for (int j = 0; j < Math.min(m, 5); j++) {
                     which.append(j == 0 ? "" : ", ").append(String.format(Locale.ROOT, "#%d%s %.1f", order[j],

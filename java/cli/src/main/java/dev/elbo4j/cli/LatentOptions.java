@@ -28,8 +28,8 @@ final class LatentOptions {
     Long seed;
 
     /** Loads the checkpoint and the test data and opens the backend; see {@link LatentSession#open}. */
-    LatentSession open() throws IOException {
+    LatentSession open(java.io.PrintWriter err) throws IOException {
         if (limit < 0) throw new Main.UsageException("--limit must be >= 0, got " + limit);
-        return LatentSession.open(checkpoint.load(), data, device, limit, seed);
+        return LatentSession.open(checkpoint.load(), data, device, limit, seed, err);
     }
 }

@@ -75,7 +75,7 @@ final class TrainCommand implements Callable<Integer> {
     int labels;
     @Option(names = "--binarize", paramLabel = "MODE",
             description = "dynamic (fresh Bernoulli draw every epoch), fixed (one draw) or none (grey levels) "
-                    + "(default: the model's: dynamic; nice none).")
+                    + "(default: the model's: dynamic for a Bernoulli likelihood; none for a Gaussian one and for nice).")
     String binarize;
     @Option(names = "--seed", paramLabel = "N", defaultValue = "1", description = "Seed of every random choice (default: ${DEFAULT-VALUE}).")
     long seed;
@@ -125,11 +125,21 @@ final class TrainCommand implements Callable<Integer> {
             throw new Main.UsageException(out + " already holds a run (" + ckpt.getFileName()
                     + "): pass --resume to continue it, --force to replace it, or another --out");
         }
-        Dataset train = data.load("train", trainLimit), test = data.load("test", testLimit);
-        int[] image = {train.rows(), train.cols()};
+        if (epochs != null && epochs < 1) throw new Main.UsageException("--epochs must be >= 1, got " + epochs);
         Checkpoint from = resume ? Checkpoint.load(ckpt) : null;
         if (from != null && from.state() == null) {
             throw new Main.UsageException("--resume: " + ckpt + " holds a bare model without training state");
+        }
+        if (from != null) data.defaultTo(from, err, "elbo4j train");
+        Dataset train = data.load("train", trainLimit), test = data.load("test", testLimit);
+        int[] image = train.imageShape();
+        Map<String, Object> dataRecord = data.record(trainLimit, testLimit);
+        if (from != null && from.dataSource() != null) {
+            List<String> diff = DataOptions.differences(from.dataSource(), dataRecord);
+            if (!diff.isEmpty()) {
+                throw new Main.UsageException("--resume: the data differs from the data the run was trained on ("
+                        + String.join("; ", diff) + "); resume with the same data, or start a new run (--force or another --out)");
+            }
         }
         ModelConfig cfg = from != null ? from.model() : modelOptions.config(train.dim());
         if (cfg.inputDim() != train.dim()) {
@@ -175,9 +185,11 @@ final class TrainCommand implements Callable<Integer> {
             if (from != null) from.restoreTraining(trainer);
             else vae.initializeFrom(train);
             trainer.onNonFinite(nanPolicy);
-            err.printf(Locale.ROOT, "elbo4j train: %s%n  data %s: %d train, %d test examples; %s%n  %s, %d epochs, batch %d, "
+            err.printf(Locale.ROOT, "elbo4j train: %s%n  data %s: %d train, %s test examples; %s%n  %s, %d epochs, batch %d, "
                             + "Adam lr %s, %s binarisation, seed %d%n",
-                    cfg, data.name(), train.n(), test.n(), be.description(), from != null
+                    cfg, data.name(), train.n(), test.n() + (data.splits().source().testFraction() > 0
+                            ? String.format(Locale.ROOT, " (%.0f%% held out)", 100 * data.splits().source().testFraction()) : ""),
+                    be.description(), from != null
                             ? "resuming at epoch " + (trainer.epoch() + 1) + " step " + trainer.optimizer().steps() : "new run",
                     tc.epochs(), tc.batchSize(), tc.adam().lr(), tc.binarization().name().toLowerCase(Locale.ROOT), tc.seed());
             err.flush();
@@ -203,7 +215,7 @@ final class TrainCommand implements Callable<Integer> {
                     if (checkpointEvery > 0 && ++sinceCheckpoint >= checkpointEvery && stepInEpoch < stepsInEpoch) {
                         sinceCheckpoint = 0;
                         try {
-                            Checkpoint.save(ckpt, trainer, image);
+                            Checkpoint.save(ckpt, trainer, image, dataRecord);
                         } catch (IOException e) {
                             throw new UncheckedIOException(e);
                         }
@@ -223,7 +235,7 @@ final class TrainCommand implements Callable<Integer> {
                 public void epochEnd(EpochResult r) {
                     sinceCheckpoint = 0;
                     try {
-                        Checkpoint.save(ckpt, trainer, image);
+                        Checkpoint.save(ckpt, trainer, image, dataRecord);
                         Map<String, Object> rec = new LinkedHashMap<>();
                         rec.put("epoch", r.epoch());
                         rec.put("step", r.steps());
