@@ -21,4 +21,11 @@ final class CheckpointOption {
         }
         return Checkpoint.load(f);
     }
+
+    /** The run folder: the folder given, or the checkpoint file's folder. */
+    Path runFolder() {
+        if (Files.isDirectory(path)) return path;
+        Path parent = path.toAbsolutePath().getParent();
+        return parent != null ? parent : Path.of(".");
+    }
 }
