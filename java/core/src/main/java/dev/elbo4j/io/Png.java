@@ -111,6 +111,14 @@ public final class Png {
         write(file, rgb);
     }
 
+    /**
+     * Writes {@code count} images (e.g. {@code Vae.sample}'s output) as a square-ish grid, each
+     * pixel drawn 2x2: the picture the CLI's {@code sample} writes.
+     */
+    public static void writeGrid(Path file, float[] flat, int count, int[] image) throws IOException {
+        writeGrid(file, flat, count, image, (int) Math.ceil(Math.sqrt(count)), 2);
+    }
+
     @FunctionalInterface
     private interface Pixels {
         float get(int image, int pixel);
