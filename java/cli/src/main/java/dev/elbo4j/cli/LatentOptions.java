@@ -18,8 +18,9 @@ final class LatentOptions {
     @Mixin
     DeviceOptions device = new DeviceOptions();
 
-    @Option(names = "--limit", paramLabel = "N", defaultValue = "0",
-            description = "Use only the first N test examples (0: all); indices and class means refer to them.")
+    @Option(names = {"--limit", "--test-limit"}, paramLabel = "N", defaultValue = "0",
+            description = "Use only the first N test examples (0: all); indices and class means refer to them. "
+                    + "--test-limit is the same flag, as train names it.")
     int limit;
 
     @Option(names = "--seed", paramLabel = "N",

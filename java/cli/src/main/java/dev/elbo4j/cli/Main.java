@@ -48,7 +48,11 @@ public final class Main implements Runnable {
         cl.setParameterExceptionHandler((ex, strings) -> {
             CommandLine c = ex.getCommandLine();
             // The qualified name ("elbo4j latent scatter") so nested commands are named in full.
-            c.getErr().println(c.getCommandSpec().qualifiedName() + ": " + ex.getMessage());
+            String hint = "";
+            if (ex instanceof CommandLine.UnmatchedArgumentException u && !u.getSuggestions().isEmpty()) {
+                hint = " (did you mean " + String.join(" or ", u.getSuggestions().stream().limit(3).toList()) + "?)";
+            }
+            c.getErr().println(c.getCommandSpec().qualifiedName() + ": " + ex.getMessage() + hint);
             c.getErr().println("Try '" + c.getCommandSpec().qualifiedName() + " --help' for the options.");
             c.getErr().flush();
             return 2;

@@ -85,7 +85,8 @@ final class TrainCommand implements Callable<Integer> {
     int testLimit;
     @Option(names = "--eval-k", paramLabel = "K", defaultValue = "100",
             description = "Importance samples per test input for log p(x) (a CVAE: log p(x|y)) at the end; 0 skips it "
-                    + "(default: ${DEFAULT-VALUE}; published tables use 5000).")
+                    + "(default: ${DEFAULT-VALUE}, a quick figure; `elbo4j eval` and `latent density` take -k, default 1000; "
+                    + "published tables use 5000).")
     int evalK;
     @Option(names = "--resume", description = "Continue the run in --out from its checkpoint (same seed, data and model).")
     boolean resume;
@@ -210,7 +211,10 @@ final class TrainCommand implements Callable<Integer> {
 
                 @Override
                 public void step(int epoch, int stepInEpoch, long globalStep) {
-                    progress.update(stepInEpoch, tc.batchSize(), "samples/s", null);
+                    progress.update(stepInEpoch, tc.batchSize(), "samples/s", () -> {
+                        double o = trainer.runningObjective();
+                        return Double.isNaN(o) ? null : String.format(Locale.ROOT, "%s %.2f", objective, o);
+                    });
                     // The epoch's last step is saved by epochEnd, after the test ELBO.
                     if (checkpointEvery > 0 && ++sinceCheckpoint >= checkpointEvery && stepInEpoch < stepsInEpoch) {
                         sinceCheckpoint = 0;
@@ -290,7 +294,7 @@ final class TrainCommand implements Callable<Integer> {
                 if (evalK > 0) {
                     progress.begin(what + ", k=" + evalK, test.n(), 0);
                     long t0 = System.nanoTime();
-                    double lpx = Evaluator.mean(ev.logLikelihood(evalK, done -> progress.update(done, 1, "inputs/s", null)));
+                    double lpx = Evaluator.mean(ev.logLikelihood(evalK, done -> progress.update(done, 1, "inputs/s", (String) null)));
                     rec.put(conditional ? "test_log_px_given_y" : "test_log_px", lpx);
                     rec.put("k", evalK);
                     rec.put("eval_seconds", (System.nanoTime() - t0) / 1e9);

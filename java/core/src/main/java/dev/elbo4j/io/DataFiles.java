@@ -267,6 +267,10 @@ public final class DataFiles {
     private static Raw readIdxPair(Path[] files) throws IOException {
         NumericArray x = IdxTyped.read(files[0]);
         int[] y = files[1] == null ? null : labels(IdxTyped.read(files[1]), files[1], "labels");
+        if (y != null && y.length != x.dim(0)) {
+            throw new DataFormatException(files[1], "has " + y.length + " labels but " + files[0] + " has " + x.dim(0)
+                    + " images; the two files must come from the same split");
+        }
         return new Raw(x, y, null, files[0]);
     }
 
