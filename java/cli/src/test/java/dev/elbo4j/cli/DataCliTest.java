@@ -129,4 +129,42 @@ class DataCliTest {
         assertEquals(2, r.code(), r.err());
         assertTrue(r.err().contains("nowhere: no such file or folder"), r.err());
     }
+
+    @Test
+    void aFolderOfColourImagesTrainsAndSamplesInColour() throws IOException {
+        // 40 small RGB pictures in two class folders: red-ish and blue-ish squares.
+        Path pics = tmp.resolve("pics");
+        java.util.Random rnd = new java.util.Random(3);
+        for (int i = 0; i < 40; i++) {
+            java.awt.image.BufferedImage img = new java.awt.image.BufferedImage(6, 5, java.awt.image.BufferedImage.TYPE_INT_RGB);
+            for (int y = 0; y < 5; y++) {
+                for (int x = 0; x < 6; x++) {
+                    int v = 128 + rnd.nextInt(128);
+                    img.setRGB(x, y, i % 2 == 0 ? v << 16 : v);
+                }
+            }
+            Path f = pics.resolve(i % 2 == 0 ? "red" : "blue").resolve(i + ".png");
+            Files.createDirectories(f.getParent());
+            javax.imageio.ImageIO.write(img, "png", f.toFile());
+        }
+        Path run = tmp.resolve("colour");
+        CliTest.Result r = CliTest.run("train", "--data", pics.toString(), "--out", run.toString(), "--device", "cpu", "--hidden", "16",
+                "--latent", "2", "--epochs", "1", "--eval-k", "0", "--no-progress", "--likelihood", "gaussian", "--test-fraction", "0.25");
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.err().contains("30 train, 10 (25% held out) test examples"), r.err());
+        Checkpoint c = Checkpoint.load(run.resolve("checkpoint.safetensors"));
+        assertArrayEquals(new int[] {5, 6, 3}, c.image());
+        assertEquals(java.util.List.of("blue", "red"), c.dataSource().get("classes"));
+        java.awt.image.BufferedImage rec = javax.imageio.ImageIO.read(run.resolve("reconstructions.png").toFile());
+        assertEquals(java.awt.image.BufferedImage.TYPE_3BYTE_BGR == rec.getType() || rec.getColorModel().getNumComponents() >= 3, true,
+                "reconstructions.png is a colour image");
+        // The first input cell (top left, past the separator) is red or blue, not grey.
+        int px = rec.getRGB(3, 3);
+        int red = px >> 16 & 0xff, blue = px & 0xff, green = px >> 8 & 0xff;
+        assertTrue(green < 30 && Math.abs(red - blue) > 100, "an input pixel keeps its colour: " + Integer.toHexString(px));
+        // A conditional model on the class folders' labels.
+        CliTest.Result cv = CliTest.run("train", "--data", pics.toString(), "--out", tmp.resolve("cvae").toString(), "--device", "cpu",
+                "--model", "cvae", "--classes", "2", "--hidden", "16", "--latent", "2", "--epochs", "1", "--eval-k", "0", "--no-progress");
+        assertEquals(0, cv.code(), cv.err());
+    }
 }

@@ -57,7 +57,7 @@ public final class Trainer implements AutoCloseable {
      */
     public Trainer(Model model, Dataset train, Dataset test, TrainConfig cfg) {
         model.config().checkTraining(cfg.binarization(), cfg.warmupEpochs());
-        int d = train.rows() * train.cols();
+        int d = train.dim();
         if (d != model.config().inputDim()) {
             throw new IllegalArgumentException("training data has " + d + " pixels per example, the model expects "
                     + model.config().inputDim());
