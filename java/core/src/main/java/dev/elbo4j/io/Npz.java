@@ -37,7 +37,9 @@ public final class Npz {
                 if (e.isDirectory()) continue;
                 String name = e.getName().endsWith(".npy") ? e.getName().substring(0, e.getName().length() - 4) : e.getName();
                 try (InputStream in = new BufferedInputStream(zip.getInputStream(e), 1 << 16)) {
-                    out.put(name, Npy.read(in, Path.of(file + ":" + name), -1));
+                    out.put(name, Npy.read(in, file, -1));
+                } catch (DataFormatException ex) {
+                    throw new DataFormatException(file, "array '" + name + "': " + ex.problem(), ex);
                 } catch (ZipException | java.io.EOFException ex) {
                     throw new DataFormatException(file, "corrupt member '" + e.getName() + "': " + ex.getMessage(), ex);
                 }
