@@ -1,10 +1,16 @@
 #!/usr/bin/env bash
 # Builds the README's Java example, exactly as printed under "## The Java API", in a fresh Maven
-# project that depends on the installed dev.elbo4j:elbo4j-core (run `make` or `make test` first),
-# and checks the library jar's module name. Exits non-zero when either fails.
+# project that depends on dev.elbo4j:elbo4j-core as installed in the local repository, and checks
+# the library jar's module name. Exits non-zero when either fails. Needs a build (`make`): it
+# installs this checkout's jar and parent pom first (install:install-file, seconds), so the test
+# is of this checkout even where another build shares ~/.m2.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 version=0.1.0-SNAPSHOT
+core_jar="$root/java/core/target/elbo4j-core-$version.jar"
+[ -f "$core_jar" ] || { echo "consumer-test: $core_jar is missing: run make first" >&2; exit 1; }
+"$root/scripts/mvn.sh" -q install:install-file -Dfile="$root/pom.xml" -DpomFile="$root/pom.xml"
+"$root/scripts/mvn.sh" -q install:install-file -Dfile="$core_jar" -DpomFile="$root/java/core/pom.xml"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 mkdir -p "$tmp/src/main/java"
