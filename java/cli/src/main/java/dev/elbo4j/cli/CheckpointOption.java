@@ -23,4 +23,11 @@ final class CheckpointOption {
         c.requireFinite(false); // a diverged model computes nothing meaningful: NaN ELBOs, black pictures
         return c;
     }
+
+    /** The run folder: the folder given, or the checkpoint file's folder. */
+    Path runFolder() {
+        if (Files.isDirectory(path)) return path;
+        Path parent = path.toAbsolutePath().getParent();
+        return parent != null ? parent : Path.of(".");
+    }
 }

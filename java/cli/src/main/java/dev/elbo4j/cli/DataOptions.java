@@ -1,58 +1,131 @@
 package dev.elbo4j.cli;
 
+import dev.elbo4j.io.DataFiles;
 import dev.elbo4j.io.Dataset;
+import dev.elbo4j.io.JsonFields;
+import dev.elbo4j.io.Scaling;
+import dev.elbo4j.train.Checkpoint;
 import picocli.CommandLine.Option;
 
 import java.io.IOException;
+import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
 
-/** Where the data comes from: a named data set fetched by {@code make data}, or the user's IDX files. */
+/**
+ * Where the data comes from: a named data set fetched by {@code make data}, the user's own file or
+ * folder (any format {@link DataFiles} reads), or, for a command given a checkpoint, the data the
+ * checkpoint records it was trained on.
+ */
 final class DataOptions {
 
-    @Option(names = "--dataset", paramLabel = "NAME", defaultValue = "mnist",
-            description = "Data set under the data folder: mnist or fashion-mnist (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--dataset", paramLabel = "NAME",
+            description = "Data set under the data folder: mnist or fashion-mnist (default: the checkpoint's data, else mnist).")
     String dataset;
 
-    @Option(names = "--data", paramLabel = "DIR",
-            description = "Folder with your own IDX files (train-images-idx3-ubyte, train-labels-idx1-ubyte, "
-                    + "t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte; .gz accepted). Overrides --dataset.")
+    @Option(names = "--data", paramLabel = "PATH",
+            description = "Your own data, a file or folder, its format found from the content: a folder of images "
+                    + "(PNG, JPEG; grey or RGB, one size; sub-folders are classes), NumPy .npy/.npz, CSV (numbers, "
+                    + "optional header; a column named label is the label), or IDX files. A test split comes from the "
+                    + "files (train*/test* names or folders) or --test-fraction. Overrides --dataset; docs/DATA.md.")
     Path dir;
 
     @Option(names = "--data-root", paramLabel = "DIR",
             description = "Folder holding the named data sets (default: $ELBO4J_DATA, else ./data).")
     Path root;
 
+    @Option(names = "--test-fraction", paramLabel = "F",
+            description = "Share of the examples held out as test data when the data has no test split of its own "
+                    + "(default: 0.1; a fixed shuffle, the same every run).")
+    Double testFraction;
+
     @Option(names = "--downsample", paramLabel = "RxC",
             description = "Shrink every image to R x C pixels by block means (e.g. 4x4 for a fully visible Boltzmann "
-                    + "machine, which needs <= 20 pixels); R and C must divide the image size. Give it again to eval, "
-                    + "sample and reconstruct a model trained so.")
+                    + "machine, which needs <= 20 pixels); R and C must divide the image size. Commands given a "
+                    + "checkpoint use the size it was trained at.")
     String downsample;
+
+    private DataFiles.Split split;
+    private Map<String, Object> recorded;
+    private int readTrain, readTest;
+
+    /**
+     * Limits applied while reading (0: all), where the files hold their own split (IDX): set before
+     * the first {@link #load}, by a command that never needs more than {@code train} and {@code test}
+     * examples.
+     */
+    void readAtMost(int train, int test) {
+        if (split != null) throw new IllegalStateException("the data is already read");
+        readTrain = train;
+        readTest = test;
+    }
+
+    /** Whether the user named the data (--data or --dataset). */
+    boolean given() {
+        return dir != null || dataset != null;
+    }
+
+    /**
+     * Makes the data the checkpoint records (where the model was trained) the default: used when
+     * neither --data nor --dataset is given, and said so on {@code err}.
+     */
+    void defaultTo(Checkpoint c, PrintWriter err, String command) {
+        recorded = c.dataSource();
+        if (recorded == null || given()) return;
+        dir = Path.of(JsonFields.string(recorded, "path"));
+        if (testFraction == null && JsonFields.has(recorded, "test_fraction") && JsonFields.number(recorded, "test_fraction") > 0) {
+            testFraction = JsonFields.number(recorded, "test_fraction");
+        }
+        if (downsample == null && JsonFields.has(recorded, "downsample")) downsample = JsonFields.string(recorded, "downsample");
+        err.printf(Locale.ROOT, "%s: data: %s (where the model was trained; --data or --dataset to use other data)%n", command, dir);
+    }
 
     Path resolve() {
         if (dir != null) {
-            if (!Files.isDirectory(dir)) throw new Main.UsageException("--data " + dir + ": not a folder");
+            if (!Files.exists(dir)) {
+                throw new Main.UsageException("--data " + dir + ": no such file or folder"
+                        + (recorded != null && dataset == null ? " (the checkpoint records it as the training data; "
+                        + "give --data or --dataset)" : ""));
+            }
             return dir;
         }
-        if (!dataset.equals("mnist") && !dataset.equals("fashion-mnist")) {
-            throw new Main.UsageException("--dataset " + dataset + ": unknown (known: mnist, fashion-mnist; or use --data DIR)");
+        String name = dataset == null ? "mnist" : dataset;
+        if (!name.equals("mnist") && !name.equals("fashion-mnist")) {
+            throw new Main.UsageException("--dataset " + name + ": unknown (known: mnist, fashion-mnist; or use --data PATH)");
         }
         Path base = root != null ? root
                 : System.getenv("ELBO4J_DATA") != null ? Path.of(System.getenv("ELBO4J_DATA")) : Path.of("data");
-        Path d = base.resolve(dataset);
+        Path d = base.resolve(name);
         if (!Files.isDirectory(d)) {
-            throw new Main.UsageException("data set '" + dataset + "' not found in " + base.toAbsolutePath()
-                    + ": run `make data` in the elbo4j folder, or pass --data DIR with IDX files");
+            throw new Main.UsageException("data set '" + name + "' not found in " + base.toAbsolutePath()
+                    + ": run `make data` in the elbo4j folder, or pass --data PATH with your own files");
         }
         return d;
     }
 
-    Dataset load(String split, int limit) throws IOException {
+    /** Both splits, whole (no limits, no downsampling), read once. */
+    DataFiles.Split splits() throws IOException {
+        if (split == null) {
+            if (testFraction != null && !(testFraction > 0 && testFraction < 1)) {
+                throw new Main.UsageException("--test-fraction must be between 0 and 1, got " + testFraction);
+            }
+            split = DataFiles.load(resolve(), testFraction == null ? 0 : testFraction, readTrain, readTest);
+        }
+        return split;
+    }
+
+    Dataset load(String which, int limit) throws IOException {
         if (limit < 0) throw new Main.UsageException("an example limit must be >= 0 (0: all), got " + limit);
-        // The limit applies while reading: only the first examples are read and held.
-        Dataset d = Dataset.loadDir(resolve(), split, limit > 0 ? limit : Integer.MAX_VALUE);
+        DataFiles.Split s = splits();
+        Dataset d = which.equals("train") ? s.train() : s.test();
+        d = limit > 0 && limit < d.n() ? d.subset(limit) : d;
         if (downsample != null) {
-            String[] rc = downsample.toLowerCase(java.util.Locale.ROOT).split("x");
+            String[] rc = downsample.toLowerCase(Locale.ROOT).split("x");
             int r, c;
             try {
                 if (rc.length != 2) throw new NumberFormatException();
@@ -71,30 +144,114 @@ final class DataOptions {
     }
 
     /**
-     * Loads a split and checks it fits a model of {@code image} (rows, cols) images: the same
-     * shape, not only the same pixel count (14x56 images hold 784 pixels too).
+     * Loads a split and checks it fits a model of {@code image} images ({rows, cols} or {rows, cols,
+     * channels}): the same shape, not only the same number of values (14x56 images hold 784 pixels too).
      */
-    Dataset loadFor(String split, int limit, int[] image) throws IOException {
-        Dataset d = loadFor(split, limit, image[0] * image[1]);
-        if (d.rows() != image[0] || d.cols() != image[1]) {
-            throw new Main.UsageException("the model takes " + image[0] + "x" + image[1] + " images, the " + split + " images of "
-                    + name() + " are " + d.rows() + "x" + d.cols());
+    Dataset loadFor(String which, int limit, int[] image) throws IOException {
+        int dim = 1;
+        for (int e : image) dim *= e;
+        Dataset d = loadFor(which, limit, dim);
+        if (!java.util.Arrays.equals(d.imageShape(), image)) {
+            throw new Main.UsageException("the model takes " + shape(image) + " images, the " + which + " images of "
+                    + name() + " are " + shape(d.imageShape()));
         }
         return d;
     }
 
-    /** Loads a split and checks it fits a model taking {@code inputDim} pixels per example. */
-    Dataset loadFor(String split, int limit, int inputDim) throws IOException {
-        Dataset d = load(split, limit);
+    /** An image shape as ROWSxCOLS[xCHANNELS]. */
+    static String shape(int[] s) {
+        StringBuilder b = new StringBuilder();
+        for (int e : s) b.append(b.isEmpty() ? "" : "x").append(e);
+        return b.toString();
+    }
+
+    /** Loads a split and checks it fits a model taking {@code inputDim} values per example. */
+    Dataset loadFor(String which, int limit, int inputDim) throws IOException {
+        Dataset d = load(which, limit);
         if (d.dim() != inputDim) {
-            throw new Main.UsageException("the model takes " + inputDim + " pixels per example, " + name() + " has "
-                    + d.dim() + " (" + d.rows() + "x" + d.cols() + ")"
+            throw new Main.UsageException("the model takes " + inputDim + " values per example, " + name() + " has "
+                    + d.dim() + " (" + d.rows() + "x" + d.cols() + (d.channels() > 1 ? "x" + d.channels() : "") + ")"
                     + (downsample == null && inputDim < d.dim() ? "; a model trained on smaller images needs --downsample" : ""));
         }
         return d;
     }
 
+    /**
+     * The split {@code which} for a model read from {@code c}: the checkpoint's recorded data unless
+     * the user named other data (said on {@code err}), checked to fit the model, with a note on
+     * {@code err} when the files changed since training.
+     */
+    Dataset loadFor(Checkpoint c, String which, int limit, PrintWriter err, String command) throws IOException {
+        defaultTo(c, err, command);
+        Dataset d = loadFor(which, limit, c.image());
+        String note = changedNote();
+        if (note != null) err.println(command + ": note: " + note);
+        err.flush();
+        return d;
+    }
+
+    /**
+     * A note when the data differs from what the checkpoint records (the files changed since
+     * training), or null. Compares the content hash of the whole splits.
+     */
+    String changedNote() throws IOException {
+        if (recorded == null || !JsonFields.has(recorded, "sha256")) return null;
+        Path here = resolve().toAbsolutePath().normalize();
+        if (!here.toString().equals(JsonFields.string(recorded, "path"))) return null; // other data, chosen by the user
+        // A run trained under limits hashed what it read, which a whole read cannot be compared with.
+        if (JsonFields.has(recorded, "train_limit") && JsonFields.number(recorded, "train_limit") > 0
+                || JsonFields.has(recorded, "test_limit") && JsonFields.number(recorded, "test_limit") > 0) {
+            return null;
+        }
+        String now = DataFiles.contentHash(splits().train(), splits().test());
+        return now.equals(JsonFields.string(recorded, "sha256")) ? null
+                : here + " changed since the model was trained (its content hash differs from the checkpoint's)";
+    }
+
+    /** What the checkpoint records about the data (docs/FORMAT.md, training.data). */
+    Map<String, Object> record(int trainLimit, int testLimit) throws IOException {
+        DataFiles.Split s = splits();
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("path", resolve().toAbsolutePath().normalize().toString());
+        if (dir == null) m.put("dataset", dataset == null ? "mnist" : dataset);
+        m.put("format", s.source().format().name().toLowerCase(Locale.ROOT));
+        m.put("train_examples", s.train().n());
+        m.put("test_examples", s.test().n());
+        m.put("example_shape", s.train().imageShape());
+        m.put("labelled", s.train().hasLabels());
+        m.put("sha256", DataFiles.contentHash(s.train(), s.test()));
+        m.put("test_fraction", s.source().testFraction());
+        m.put("train_limit", trainLimit);
+        m.put("test_limit", testLimit);
+        if (downsample != null) m.put("downsample", downsample);
+        Scaling sc = s.source().scaling();
+        m.put("scale_min", sc.min());
+        m.put("scale_max", sc.max());
+        if (!s.source().classes().isEmpty()) m.put("classes", s.source().classes());
+        return m;
+    }
+
+    /** The keys of two data records that differ (path, sizes, hash, limits, scaling), each as "key: old -> new". */
+    static List<String> differences(Map<String, Object> was, Map<String, Object> now) {
+        List<String> out = new ArrayList<>();
+        for (String k : List.of("path", "sha256", "train_examples", "test_examples", "test_fraction", "train_limit", "test_limit",
+                "downsample", "scale_min", "scale_max")) {
+            Object a = was.get(k), b = now.get(k);
+            if (a instanceof Number x && b instanceof Number y ? x.doubleValue() != y.doubleValue() : !java.util.Objects.equals(a, b)) {
+                out.add(k.equals("sha256") ? "content (sha256) differs" : k + ": " + a + " -> " + b);
+            }
+        }
+        return out;
+    }
+
+    /** The checkpoint's scaling, or bytes (0..255) when it records none. */
+    static Scaling scaling(Checkpoint c) {
+        Map<String, Object> d = c.dataSource();
+        if (d == null || !JsonFields.has(d, "scale_min")) return Scaling.BYTES;
+        return new Scaling(JsonFields.number(d, "scale_min"), JsonFields.number(d, "scale_max"));
+    }
+
     String name() {
-        return dir != null ? dir.toString() : dataset;
+        return dir != null ? dir.toString() : dataset == null ? "mnist" : dataset;
     }
 }

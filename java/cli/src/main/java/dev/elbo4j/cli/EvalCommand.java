@@ -43,7 +43,8 @@ final class EvalCommand implements Callable<Integer> {
     int k;
     @Option(names = "--elbo-samples", paramLabel = "L", defaultValue = "1", description = "Samples for the ELBO estimate (default: ${DEFAULT-VALUE}).")
     int elboSamples;
-    @Option(names = "--limit", paramLabel = "N", defaultValue = "0", description = "Evaluate only the first N test examples (0: all).")
+    @Option(names = {"--limit", "--test-limit"}, paramLabel = "N", defaultValue = "0",
+            description = "Evaluate only the first N examples of the split (0: all); --test-limit is the same flag, as train names it.")
     int limit;
     @Option(names = "--split", paramLabel = "SPLIT", defaultValue = "test", description = "test or train (default: ${DEFAULT-VALUE}).")
     String split;
@@ -66,7 +67,7 @@ final class EvalCommand implements Callable<Integer> {
         if (elboSamples < 1) throw new Main.UsageException("--elbo-samples must be >= 1, got " + elboSamples);
         if (!split.equals("test") && !split.equals("train")) throw new Main.UsageException("--split must be test or train, got " + split);
         Checkpoint c = checkpoint.load();
-        Dataset test = data.loadFor(split, Flags.atLeast("--limit", limit, 0), c.image());
+        Dataset test = data.loadFor(c, split, Flags.atLeast("--limit", limit, 0), err, "elbo4j eval");
         Binarization mode = c.training() == null ? Binarization.DYNAMIC : c.training().binarization();
         long s = seed != null ? seed : c.training() == null ? 1 : c.training().seed();
         if (c.model() instanceof dev.elbo4j.model.RbmConfig) { // rbm: AIS
@@ -100,7 +101,7 @@ final class EvalCommand implements Callable<Integer> {
             Progress progress = new Progress(err, !noProgress);
             progress.begin(what + ", k=" + k, test.n(), 0);
             long t0 = System.nanoTime();
-            double[] lpx = ev.logLikelihood(k, done -> progress.update(done, 1, "inputs/s", null));
+            double[] lpx = ev.logLikelihood(k, done -> progress.update(done, 1, "inputs/s", (String) null));
             double secs = (System.nanoTime() - t0) / 1e9;
             out.printf(Locale.ROOT, "%s ELBO %.3f nats (L=%d), %s %.3f nats (importance sampling, k=%d, %.1f s), %d examples%n",
                     split, Evaluator.mean(elbo), elboSamples, what, Evaluator.mean(lpx), k, secs, test.n());

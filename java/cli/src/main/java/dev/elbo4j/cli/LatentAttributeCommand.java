@@ -49,7 +49,7 @@ final class LatentAttributeCommand implements Callable<Integer> {
         if (count < 1 || count > 100) throw new Main.UsageException("--count must be in 1..100, got " + count);
         if (scales.length < 1 || scales.length > 20) throw new Main.UsageException("--scales takes 1..20 values, got " + scales.length);
         for (double v : scales) if (!Double.isFinite(v)) throw new Main.UsageException("--scales must be finite numbers, got " + v);
-        try (LatentSession s = common.open()) {
+        try (LatentSession s = common.open(spec.commandLine().getErr())) {
             int[] labels = s.labels();
             if (labels == null) throw new Main.UsageException("attribute vectors need labelled test data; " + common.data.name() + " has none");
             int maxLabel = 0;
@@ -86,7 +86,7 @@ final class LatentAttributeCommand implements Callable<Integer> {
                 System.arraycopy(decoded, r * scales.length * d, grid, (r * cols + 1) * d, scales.length * d);
             }
             int[] image = s.image();
-            Png.writeGrid(out, grid, rows * cols, image[0], image[1], cols, 2);
+            Png.writeGrid(out, grid, rows * cols, image, cols, 2);
             double norm = 0;
             for (int k = 0; k < z; k++) norm += (meanA[k] - meanB[k]) * (meanA[k] - meanB[k]);
             spec.commandLine().getOut().printf(Locale.ROOT,

@@ -18,9 +18,12 @@ import java.util.concurrent.Callable;
                 "`elbo4j train` writes the same plot to curves.png in the run folder when it ends."})
 final class LatentCurvesCommand implements Callable<Integer> {
 
-    @Parameters(index = "0", paramLabel = "RUN", defaultValue = "runs/default",
-            description = "Run folder holding log.jsonl, or the log file itself (default: ${DEFAULT-VALUE}).")
-    Path run;
+    @Option(names = {"-c", "--checkpoint"}, paramLabel = "RUN",
+            description = "Run folder holding log.jsonl, or the log file itself (default: runs/default), as the other commands take it.")
+    Path checkpoint;
+    @Parameters(index = "0", paramLabel = "RUN", arity = "0..1",
+            description = "The run folder or log file, as a positional argument (the same as -c).")
+    Path positional;
     @Option(names = {"-o", "--out"}, paramLabel = "FILE.png", description = "Output PNG (default: curves.png in the run folder).")
     Path out;
     @Option(names = "--title", paramLabel = "TEXT", description = "Plot title (default: names the run folder).")
@@ -31,6 +34,8 @@ final class LatentCurvesCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
+        if (checkpoint != null && positional != null) throw new Main.UsageException("give the run once: -c RUN or RUN, not both");
+        Path run = checkpoint != null ? checkpoint : positional != null ? positional : Path.of("runs/default");
         Path log = Files.isDirectory(run) ? run.resolve("log.jsonl") : run;
         if (!Files.isRegularFile(log)) {
             throw new Main.UsageException("RUN " + run + ": no log.jsonl there (a run folder written by `elbo4j train`)");

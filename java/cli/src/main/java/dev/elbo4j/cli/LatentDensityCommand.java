@@ -30,8 +30,8 @@ final class LatentDensityCommand implements Callable<Integer> {
     @Mixin
     LatentOptions common = new LatentOptions();
 
-    @Option(names = "-k", paramLabel = "K", defaultValue = "100",
-            description = "Importance samples per input (default: ${DEFAULT-VALUE}; eval's default is 1000).")
+    @Option(names = "-k", paramLabel = "K", defaultValue = "1000",
+            description = "Importance samples per input (default: ${DEFAULT-VALUE}, as eval's; published tables use 5000).")
     int k;
     @Option(names = {"-o", "--out"}, paramLabel = "FILE.csv", defaultValue = "density.csv", description = "Output CSV (default: ${DEFAULT-VALUE}).")
     Path out;
@@ -52,7 +52,7 @@ final class LatentDensityCommand implements Callable<Integer> {
         PrintWriter err = spec.commandLine().getErr(), outw = spec.commandLine().getOut();
         if (k < 1) throw new Main.UsageException("-k must be >= 1, got " + k);
         if (lowest < 0 || lowest > 1000) throw new Main.UsageException("--lowest must be in 0..1000, got " + lowest);
-        try (LatentSession s = common.open()) {
+        try (LatentSession s = common.open(spec.commandLine().getErr())) {
             if (!(s.model instanceof Vae vae)) {
                 throw new Main.UsageException("density needs a 'vae' checkpoint (importance-sampled log p(x)); this one holds '"
                         + s.model.config().type() + "'");
@@ -63,7 +63,7 @@ final class LatentDensityCommand implements Callable<Integer> {
                 Evaluator ev = new Evaluator(vae, td, s.training, s.seed);
                 Progress progress = new Progress(err, !noProgress);
                 progress.begin("log p(x), k=" + k, n, 0);
-                lpx = ev.logLikelihood(k, done -> progress.update(done, 1, "inputs/s", null));
+                lpx = ev.logLikelihood(k, done -> progress.update(done, 1, "inputs/s", (String) null));
             }
             int[] labels = s.labels();
             StringBuilder csv = new StringBuilder("index,label,log_px\n");
@@ -79,7 +79,7 @@ final class LatentDensityCommand implements Callable<Integer> {
                         .sorted(Comparator.<Integer>comparingDouble(i -> lpx[i]).thenComparingInt(i -> i))
                         .mapToInt(Integer::intValue).limit(m).toArray();
                 int[] image = s.image();
-                Png.writeGrid(lowestOut, s.inputs(order), m, image[0], image[1], Math.min(m, 8), 2);
+                Png.writeGrid(lowestOut, s.inputs(order), m, image, Math.min(m, 8), 2);
                 StringBuilder which = new StringBuilder();
                 for (int j = 0; j < Math.min(m, 5); j++) {
                     which.append(j == 0 ? "" : ", ").append(String.format(Locale.ROOT, "#%d%s %.1f", order[j],

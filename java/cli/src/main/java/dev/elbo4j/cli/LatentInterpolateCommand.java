@@ -54,7 +54,7 @@ final class LatentInterpolateCommand implements Callable<Integer> {
             case "slerp" -> LatentMath.Mode.SLERP;
             default -> throw new Main.UsageException("--mode must be linear or slerp, got " + mode);
         };
-        try (LatentSession s = common.open()) {
+        try (LatentSession s = common.open(spec.commandLine().getErr())) {
             s.checkIndex("--from", from);
             s.checkIndex("--to", to);
             int[] labels = s.labels();
@@ -72,7 +72,7 @@ final class LatentInterpolateCommand implements Callable<Integer> {
             System.arraycopy(decoded, 0, strip, d, steps * d);
             System.arraycopy(inputs, d, strip, (steps + 1) * d, d);
             int[] image = s.image();
-            Png.writeGrid(out, strip, steps + 2, image[0], image[1], steps + 2, 2);
+            Png.writeGrid(out, strip, steps + 2, image, steps + 2, 2);
             if (codes != null) {
                 StringBuilder csv = new StringBuilder("t");
                 for (int k = 0; k < z; k++) csv.append(",z").append(k + 1);

@@ -58,7 +58,7 @@ final class LatentManifoldCommand implements Callable<Integer> {
             java.util.Arrays.fill(labels, l);
             float[] images = s.decode(codes, labels);
             int[] image = s.image();
-            Png.writeGrid(out, images, grid * grid, image[0], image[1], grid, scale);
+            Png.writeGrid(out, images, grid * grid, image, grid, scale);
             double edge = LatentMath.normalQuantile(0.5 / grid);
             spec.commandLine().getOut().printf(Locale.ROOT, "wrote a %dx%d grid of decoded codes, z in [%.3f, %.3f]^2, to %s%n",
                     grid, grid, edge, -edge, out);

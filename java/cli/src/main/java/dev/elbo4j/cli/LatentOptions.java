@@ -18,8 +18,9 @@ final class LatentOptions {
     @Mixin
     DeviceOptions device = new DeviceOptions();
 
-    @Option(names = "--limit", paramLabel = "N", defaultValue = "0",
-            description = "Use only the first N test examples (0: all); indices and class means refer to them.")
+    @Option(names = {"--limit", "--test-limit"}, paramLabel = "N", defaultValue = "0",
+            description = "Use only the first N test examples (0: all); indices and class means refer to them. "
+                    + "--test-limit is the same flag, as train names it.")
     int limit;
 
     @Option(names = "--seed", paramLabel = "N",
@@ -28,8 +29,8 @@ final class LatentOptions {
     Long seed;
 
     /** Loads the checkpoint and the test data and opens the backend; see {@link LatentSession#open}. */
-    LatentSession open() throws IOException {
+    LatentSession open(java.io.PrintWriter err) throws IOException {
         if (limit < 0) throw new Main.UsageException("--limit must be >= 0, got " + limit);
-        return LatentSession.open(checkpoint.load(), data, device, limit, seed);
+        return LatentSession.open(checkpoint.load(), data, device, limit, seed, err);
     }
 }

@@ -28,7 +28,7 @@ final class LatentScatterCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
-        try (LatentSession s = common.open()) {
+        try (LatentSession s = common.open(spec.commandLine().getErr())) {
             s.requireTwoDimensions("latent scatter");
             float[] codes = s.encodeAll();
             Path dataName = Path.of(common.data.name()).getFileName();

@@ -57,12 +57,13 @@ final class LatentSession implements AutoCloseable {
      * {@code limit} examples when {@code limit > 0}). A usage error (exit 2) when the model is not
      * a {@link LatentModel}, the data does not fit it, or a conditional model meets unlabelled data.
      */
-    static LatentSession open(Checkpoint c, DataOptions data, DeviceOptions device, int limit, Long seed) throws IOException {
-        return open(c, data.loadFor("test", limit, c.image()), data.name(), device, seed);
+    static LatentSession open(Checkpoint c, DataOptions data, DeviceOptions device, int limit, Long seed, java.io.PrintWriter err)
+            throws IOException {
+        return open(c, data.loadFor(c, "test", limit, err, "elbo4j latent"), data.name(), device, seed);
     }
 
     /**
-     * As {@link #open(Checkpoint, DataOptions, DeviceOptions, int, Long)} without test data
+     * As {@link #open(Checkpoint, DataOptions, DeviceOptions, int, Long, java.io.PrintWriter)} without test data
      * ({@code test} null), for work that only decodes: {@link #n()}, {@link #inputs()},
      * {@link #encode} and {@link #labels()} then do not apply.
      */

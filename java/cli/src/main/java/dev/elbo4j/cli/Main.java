@@ -14,6 +14,7 @@ import java.io.UncheckedIOException;
         description = "Variational autoencoders trained at the speed of the hardware.%n"
                 + "Run `elbo4j COMMAND --help` for the options of each command.",
         subcommands = {TrainCommand.class, EvalCommand.class, SampleCommand.class, ReconstructCommand.class, LatentCommand.class,
+                ExportCommand.class,
                 CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
 
@@ -48,7 +49,11 @@ public final class Main implements Runnable {
         cl.setParameterExceptionHandler((ex, strings) -> {
             CommandLine c = ex.getCommandLine();
             // The qualified name ("elbo4j latent scatter") so nested commands are named in full.
-            c.getErr().println(c.getCommandSpec().qualifiedName() + ": " + ex.getMessage());
+            String hint = "";
+            if (ex instanceof CommandLine.UnmatchedArgumentException u && !u.getSuggestions().isEmpty()) {
+                hint = " (did you mean " + String.join(" or ", u.getSuggestions().stream().limit(3).toList()) + "?)";
+            }
+            c.getErr().println(c.getCommandSpec().qualifiedName() + ": " + ex.getMessage() + hint);
             c.getErr().println("Try '" + c.getCommandSpec().qualifiedName() + " --help' for the options.");
             c.getErr().flush();
             return 2;

@@ -24,7 +24,7 @@ final class Pictures {
     static void samples(Path file, Generative vae, int[] image, int n, long seed, long call, int label) throws IOException {
         float[] s = vae.sample(n, new RngKey(seed, Streams.SAMPLE, call), label);
         int cols = (int) Math.ceil(Math.sqrt(n));
-        Png.writeGrid(file, s, n, image[0], image[1], cols, 2);
+        Png.writeGrid(file, s, n, image, cols, 2);
     }
 
     /**
@@ -60,6 +60,6 @@ final class Pictures {
             System.arraycopy(inputs, i * d, grid, ((2 * r) * cols + c) * d, d);
             System.arraycopy(recon, i * d, grid, ((2 * r + 1) * cols + c) * d, d);
         }
-        Png.writeGrid(file, grid, rowsOfPairs * 2 * cols, data.rows(), data.cols(), cols, 2);
+        Png.writeGrid(file, grid, rowsOfPairs * 2 * cols, data.imageShape(), cols, 2);
     }
 }

@@ -34,6 +34,11 @@ final class Progress {
 
     /** {@code done} of total units finished; {@code rateUnit} names what the rate counts. */
     void update(long done, double unitsPerItem, String rateUnit, String extra) {
+        update(done, unitsPerItem, rateUnit, () -> extra);
+    }
+
+    /** As above, with the extra text computed only when the line is drawn (e.g. a running loss read from the device). */
+    void update(long done, double unitsPerItem, String rateUnit, java.util.function.Supplier<String> extraText) {
         if (!enabled) return;
         long now = System.nanoTime();
         int quarter = (int) (4 * done / total);
@@ -45,6 +50,7 @@ final class Progress {
         }
         lastDraw = now;
         lastQuarter = quarter;
+        String extra = extraText.get();
         double secs = (now - start) / 1e9;
         double rate = secs > 0 ? done * unitsPerItem / secs : 0;
         double eta = done > 0 ? secs * (total - done) / done : 0;

@@ -13,7 +13,9 @@ import java.nio.file.Path;
 import java.util.concurrent.Callable;
 
 @Command(name = "sample", sortOptions = false, mixinStandardHelpOptions = true,
-        description = "Draw z from the prior N(0, I), decode, and write the likelihood's means as a PNG grid.")
+        description = {"Draw z from the prior N(0, I), decode, and write the likelihood's means as a PNG grid, or, "
+                + "to a .npy file, as an array [n, rows, cols] (RGB: [n, rows, cols, 3]) of float32 in the training data's "
+                + "own units (the scaling the checkpoint records undone; docs/DATA.md)."})
 final class SampleCommand implements Callable<Integer> {
 
     @Mixin
@@ -23,7 +25,8 @@ final class SampleCommand implements Callable<Integer> {
 
     @Option(names = {"-n", "--count"}, paramLabel = "N", defaultValue = "64", description = "Number of samples (default: ${DEFAULT-VALUE}).")
     int count;
-    @Option(names = {"-o", "--out"}, paramLabel = "FILE.png", defaultValue = "samples.png", description = "Output PNG (default: ${DEFAULT-VALUE}).")
+    @Option(names = {"-o", "--out"}, paramLabel = "FILE", defaultValue = "samples.png",
+            description = "Output: a .png grid, or a .npy array in the data's units (default: ${DEFAULT-VALUE}).")
     Path out;
     @Option(names = "--seed", paramLabel = "N", defaultValue = "1", description = "Seed of the draws (default: ${DEFAULT-VALUE}).")
     long seed;
@@ -50,7 +53,16 @@ final class SampleCommand implements Callable<Integer> {
         }
         try (Backend be = device.open(); Generative vae = c.restoreModel(be, Generative.class)) {
             if (gibbsSteps != null) GibbsSteps.apply(vae, gibbsSteps); // rbm, dbn
-            Pictures.samples(out, vae, c.image(), count, seed, 0, label == null ? -1 : label);
+            if (out.getFileName() != null && out.getFileName().toString().toLowerCase(java.util.Locale.ROOT).endsWith(".npy")) {
+                float[] v = vae.sample(count, new dev.elbo4j.rng.RngKey(seed, dev.elbo4j.rng.Streams.SAMPLE, 0), label == null ? -1 : label);
+                int[] im = c.image();
+                int[] shape = new int[im.length + 1];
+                shape[0] = count;
+                System.arraycopy(im, 0, shape, 1, im.length);
+                dev.elbo4j.io.Npy.write(out, new dev.elbo4j.io.NumericArray(shape, null, DataOptions.scaling(c).undo(v)));
+            } else {
+                Pictures.samples(out, vae, c.image(), count, seed, 0, label == null ? -1 : label);
+            }
         }
         spec.commandLine().getOut().println("wrote " + count + " samples to " + out);
         return 0;

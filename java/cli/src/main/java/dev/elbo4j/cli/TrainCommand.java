@@ -31,6 +31,7 @@ import java.io.PrintWriter;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -57,6 +58,9 @@ final class TrainCommand implements Callable<Integer> {
             description = "Run folder for checkpoint, log and pictures; one train at a time holds it (a lock file, "
                     + ".elbo4j.lock, released when the process ends) (default: ${DEFAULT-VALUE}).")
     Path out;
+
+    /** What the checkpoint records about the data (docs/FORMAT.md, training.data); set once the data is read. */
+    private Map<String, Object> dataRecord;
     @Option(names = "--epochs", paramLabel = "N", description = "Epochs to train in all (default: 10, or the checkpoint's with --resume).")
     Integer epochs;
     @Option(names = "--batch-size", paramLabel = "B", defaultValue = "128", description = "Examples per step (default: ${DEFAULT-VALUE}).")
@@ -78,7 +82,7 @@ final class TrainCommand implements Callable<Integer> {
     int labels;
     @Option(names = "--binarize", paramLabel = "MODE",
             description = "dynamic (fresh Bernoulli draw every epoch), fixed (one draw) or none (grey levels) "
-                    + "(default: the model's: dynamic; nice none).")
+                    + "(default: the model's: dynamic for a Bernoulli likelihood; none for a Gaussian one and for nice).")
     String binarize;
     @Option(names = "--seed", paramLabel = "N", defaultValue = "1", description = "Seed of every random choice (default: ${DEFAULT-VALUE}).")
     long seed;
@@ -88,7 +92,8 @@ final class TrainCommand implements Callable<Integer> {
     int testLimit;
     @Option(names = "--eval-k", paramLabel = "K", defaultValue = "100",
             description = "Importance samples per test input for log p(x) (a CVAE: log p(x|y)) at the end; 0 skips it "
-                    + "(default: ${DEFAULT-VALUE}; published tables use 5000).")
+                    + "(default: ${DEFAULT-VALUE}, a quick figure; `elbo4j eval` and `latent density` take -k, default 1000; "
+                    + "published tables use 5000).")
     int evalK;
     @Option(names = "--resume", description = "Continue the run in --out from its checkpoint, with its model and training settings: a model or "
                     + "training flag with another value than the checkpoint's is an error; --epochs sets the total to reach.")
@@ -152,20 +157,30 @@ final class TrainCommand implements Callable<Integer> {
             }
             if (!modelOptions.given("--model")) modelOptions.model = from.model().type(); // the flags name the checkpoint's family
         }
+        if (from != null) data.defaultTo(from, err, "elbo4j train");
+        data.readAtMost(trainLimit, testLimit);
         Dataset train = data.load("train", trainLimit), test = data.load("test", testLimit);
-        int[] image = {train.rows(), train.cols()};
-        if (test.rows() != train.rows() || test.cols() != train.cols()) {
-            throw new IOException(data.name() + ": the test images are " + test.rows() + "x" + test.cols()
-                    + ", the training images " + train.rows() + "x" + train.cols() + "; both splits must have one shape");
+        int[] image = train.imageShape();
+        if (!Arrays.equals(test.imageShape(), image)) {
+            throw new IOException(data.name() + ": the test images are " + DataOptions.shape(test.imageShape())
+                    + ", the training images " + DataOptions.shape(image) + "; both splits must have one shape");
+        }
+        dataRecord = data.record(trainLimit, testLimit);
+        if (from != null && from.dataSource() != null) {
+            List<String> diff = DataOptions.differences(from.dataSource(), dataRecord);
+            if (!diff.isEmpty()) {
+                throw new Main.UsageException("--resume: the data differs from the data the run was trained on ("
+                        + String.join("; ", diff) + "); resume with the same data, or start a new run (--force or another --out)");
+            }
         }
         ModelConfig given = modelOptions.config(train.dim());
         ModelConfig cfg = from != null ? from.model() : given;
         if (cfg.inputDim() != train.dim()) {
             throw new Main.UsageException("the checkpoint's model takes " + cfg.inputDim() + " pixels, the data has " + train.dim());
         }
-        if (from != null && (from.image()[0] != train.rows() || from.image()[1] != train.cols())) {
-            throw new Main.UsageException("the checkpoint's model takes " + from.image()[0] + "x" + from.image()[1] + " images, "
-                    + data.name() + " has " + train.rows() + "x" + train.cols());
+        if (from != null && !Arrays.equals(from.image(), image)) {
+            throw new Main.UsageException("the checkpoint's model takes " + DataOptions.shape(from.image()) + " images, "
+                    + data.name() + " has " + DataOptions.shape(image));
         }
         if (cfg.labelUse() == LabelUse.SOME && (labels < 1 || labels > train.n())) {
             throw new Main.UsageException("--labels must be in 1.." + train.n() + ", got " + labels);
@@ -234,9 +249,11 @@ final class TrainCommand implements Callable<Integer> {
             if (from != null) from.restoreTraining(trainer);
             else vae.initializeFrom(train);
             trainer.onNonFinite(nanPolicy);
-            err.printf(Locale.ROOT, "elbo4j train: %s%n  data %s: %d train, %d test examples; %s%n  %s, %d epochs, batch %d, "
+            err.printf(Locale.ROOT, "elbo4j train: %s%n  data %s: %d train, %s test examples; %s%n  %s, %d epochs, batch %d, "
                             + "Adam lr %s, %s binarisation, seed %d%n",
-                    cfg, data.name(), train.n(), test.n(), be.description(), from != null
+                    cfg, data.name(), train.n(), test.n() + (data.splits().source().testFraction() > 0
+                            ? String.format(Locale.ROOT, " (%.0f%% held out)", 100 * data.splits().source().testFraction()) : ""),
+                    be.description(), from != null
                             ? "resuming at epoch " + (trainer.epoch() + 1L) + " step " + trainer.optimizer().steps() : "new run",
                     tc.epochs(), tc.batchSize(), tc.adam().lr(), tc.binarization().name().toLowerCase(Locale.ROOT), tc.seed());
             err.flush();
@@ -286,12 +303,15 @@ final class TrainCommand implements Callable<Integer> {
 
             @Override
             public void step(int epoch, int stepInEpoch, long globalStep) {
-                progress.update(stepInEpoch, tc.batchSize(), "samples/s", null);
+                progress.update(stepInEpoch, tc.batchSize(), "samples/s", () -> {
+                    double o = trainer.runningObjective();
+                    return Double.isNaN(o) ? null : String.format(Locale.ROOT, "%s %.2f", objective, o);
+                });
                 // The epoch's last step is saved by epochEnd, after the test ELBO.
                 if (checkpointEvery > 0 && ++sinceCheckpoint >= checkpointEvery && stepInEpoch < stepsInEpoch) {
                     sinceCheckpoint = 0;
                     try {
-                        Checkpoint.save(ckpt, trainer, image);
+                        Checkpoint.save(ckpt, trainer, image, dataRecord);
                         saved[0] = trainer.optimizer().steps();
                     } catch (IOException e) {
                         throw new UncheckedIOException(e);
@@ -312,7 +332,7 @@ final class TrainCommand implements Callable<Integer> {
             public void epochEnd(EpochResult r) {
                 sinceCheckpoint = 0;
                 try {
-                    Checkpoint.save(ckpt, trainer, image);
+                    Checkpoint.save(ckpt, trainer, image, dataRecord);
                     saved[0] = trainer.optimizer().steps();
                     Map<String, Object> rec = new LinkedHashMap<>();
                     rec.put("epoch", r.epoch());
@@ -375,7 +395,7 @@ final class TrainCommand implements Callable<Integer> {
             if (evalK > 0) {
                 progress.begin(what + ", k=" + evalK, test.n(), 0);
                 long t0 = System.nanoTime();
-                double lpx = Evaluator.mean(ev.logLikelihood(evalK, done -> progress.update(done, 1, "inputs/s", null)));
+                double lpx = Evaluator.mean(ev.logLikelihood(evalK, done -> progress.update(done, 1, "inputs/s", (String) null)));
                 rec.put(conditional ? "test_log_px_given_y" : "test_log_px", lpx);
                 rec.put("k", evalK);
                 rec.put("eval_seconds", (System.nanoTime() - t0) / 1e9);

@@ -215,9 +215,16 @@ class CliTest {
         Idx.writeLabels(counts.resolve("train-labels-idx1-ubyte"), new byte[599]);
         assertDataError(counts, "train-labels-idx1-ubyte", "599");
 
+        // Without label files the data is unlabelled: a VAE trains on it, a CVAE is told it needs labels.
         Path missing = copyData("missing");
         Files.delete(missing.resolve("train-labels-idx1-ubyte"));
-        assertDataError(missing, "train-labels-idx1-ubyte", "missing");
+        Files.delete(missing.resolve("t10k-labels-idx1-ubyte"));
+        Result cvae = run("train", "--model", "cvae", "--data", missing.toString(), "--out", tmp.resolve("out-cvae").toString(),
+                "--device", "cpu", "--epochs", "1", "--no-progress");
+        assertEquals(2, cvae.code(), cvae.err());
+        assertTrue(cvae.err().contains("needs labels") && cvae.err().contains(missing.toString()), cvae.err());
+        Result vae = run(train(tmp.resolve("out-unlabelled"), "--epochs", "1", "--eval-k", "0", "--data", missing.toString()));
+        assertEquals(0, vae.code(), vae.err());
     }
 
     @Test
@@ -252,8 +259,10 @@ class CliTest {
         Path other = copyData("other-shape");
         Dataset small = Dataset.loadDir(data, "test").subset(10);
         byte[] px = Arrays.copyOf(small.images(), 10 * 14 * 14);
-        Idx.writeImages(other.resolve("t10k-images-idx3-ubyte"), px, 10, 14, 14);
-        Idx.writeLabels(other.resolve("t10k-labels-idx1-ubyte"), Arrays.copyOf(small.labels(), 10));
+        for (String split : new String[] {"train", "t10k"}) {
+            Idx.writeImages(other.resolve(split + "-images-idx3-ubyte"), px, 10, 14, 14);
+            Idx.writeLabels(other.resolve(split + "-labels-idx1-ubyte"), Arrays.copyOf(small.labels(), 10));
+        }
         r = run("eval", "-c", run.toString(), "--data", other.toString());
         assertEquals(2, r.code());
         assertTrue(r.err().contains("784") && r.err().contains("196"), r.err());

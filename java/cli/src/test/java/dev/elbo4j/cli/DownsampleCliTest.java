@@ -30,7 +30,7 @@ class DownsampleCliTest {
         // Without the flag the data no longer fits the model, and the message says what to add.
         CliTest.Result bad = CliTest.run(args("eval", "-c", run.toString(), "--data", data, "--limit", "500", "--device", "cpu"));
         assertEquals(2, bad.code(), bad.err());
-        assertTrue(bad.err().contains("the model takes 16 pixels") && bad.err().contains("--downsample"), bad.err());
+        assertTrue(bad.err().contains("the model takes 16 values") && bad.err().contains("--downsample"), bad.err());
     }
 
     @Test

@@ -248,22 +248,35 @@ class ReliabilityCliTest {
         assertFalse(r.err().contains("-2147483648"), r.err());
     }
 
-    /** 14x56 test images hold 784 pixels too: the old code accepted them for a 28x28 model. */
+    /**
+     * 14x56 images hold 784 pixels too: the old code accepted them for a 28x28 model, and a test split
+     * of another shape than the training split.
+     */
     @Test
     void imagesOfAnotherShapeAreRefused() throws IOException {
         Path wide = tmp.resolve("wide");
         Files.createDirectories(wide);
-        Dataset test = Dataset.loadDir(data, "test");
+        Dataset test = Dataset.loadDir(data, "test"), train = Dataset.loadDir(data, "train");
         Idx.writeImages(wide.resolve("t10k-images-idx3-ubyte"), test.images(), test.n(), 14, 56);
         Idx.writeLabels(wide.resolve("t10k-labels-idx1-ubyte"), test.labels());
-        for (String f : List.of("train-images-idx3-ubyte", "train-labels-idx1-ubyte")) Files.copy(data.resolve(f), wide.resolve(f));
+        Idx.writeImages(wide.resolve("train-images-idx3-ubyte"), train.images(), train.n(), 14, 56);
+        Idx.writeLabels(wide.resolve("train-labels-idx1-ubyte"), train.labels());
         CliTest.Result r = CliTest.run("eval", "-c", done.toString(), "--data", wide.toString(), "-k", "2", "--no-progress");
         assertEquals(2, r.code(), r.err());
         assertTrue(r.err().contains("the model takes 28x28 images, the test images of " + wide + " are 14x56"), r.err());
-        r = CliTest.run("train", "--data", wide.toString(), "--out", tmp.resolve("wide-run").toString(), "--device", "cpu",
-                "--no-progress");
-        assertEquals(1, r.code(), r.err());
-        assertTrue(r.err().contains(wide + ": the test images are 14x56, the training images 28x28"), r.err());
+
+        Path mixed = tmp.resolve("mixed");
+        Files.createDirectories(mixed);
+        for (String f : List.of("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")) Files.copy(wide.resolve(f), mixed.resolve(f));
+        for (String f : List.of("train-images-idx3-ubyte", "train-labels-idx1-ubyte")) Files.copy(data.resolve(f), mixed.resolve(f));
+        for (String[] cmd : new String[][] {
+                {"eval", "-c", done.toString(), "--data", mixed.toString(), "-k", "2", "--no-progress"},
+                {"train", "--data", mixed.toString(), "--out", tmp.resolve("wide-run").toString(), "--device", "cpu", "--no-progress"}}) {
+            r = CliTest.run(cmd);
+            assertEquals(1, r.code(), r.err());
+            assertTrue(r.err().contains(mixed.resolve("t10k-images-idx3-ubyte") + ": has examples of 14x56x1, but "
+                    + mixed.resolve("train-images-idx3-ubyte") + " has 28x28x1; the splits must match"), r.err());
+        }
     }
 
     /** A missing output folder is named as the user gave it; the old message named the internal temporary file. */

@@ -31,7 +31,7 @@ public final class DeviceDataset implements AutoCloseable {
     public DeviceDataset(Backend backend, Dataset host, int classes) {
         this.backend = backend;
         this.host = host;
-        int n = host.n(), d = host.rows() * host.cols();
+        int n = host.n(), d = host.dim();
         if (classes < 0) throw new IllegalArgumentException("classes must be >= 0, got " + classes);
         if (classes > 0) {
             if (!host.hasLabels()) throw new IllegalArgumentException("the model needs labels; the data set has none");

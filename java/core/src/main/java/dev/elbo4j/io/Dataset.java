@@ -9,17 +9,20 @@ import java.util.Arrays;
 import java.util.List;
 
 /**
- * An image data set in memory: {@code n} grayscale images of {@code rows x cols} unsigned bytes,
- * row-major, image after image, and optionally one u8 label per image. The arrays are shared, not
- * copied; treat them as read-only.
+ * An image data set in memory: {@code n} images of {@code rows x cols} pixels with
+ * {@code channels} unsigned bytes each (1: grey; 3: red, green, blue, channels last), row-major,
+ * image after image, and optionally one u8 label per image. The arrays are shared, not copied;
+ * treat them as read-only. Data read from other formats ({@link DataFiles}) arrives here scaled
+ * to these 256 levels.
  *
- * @param images {@code n * rows * cols} bytes, pixel values 0..255 (read with {@code & 0xff})
+ * @param images {@code n * rows * cols * channels} bytes, values 0..255 (read with {@code & 0xff})
  * @param labels {@code n} labels, or {@code null} for an unlabelled data set
  * @param n the number of images
  * @param rows image height
  * @param cols image width
+ * @param channels 1 (grey) or 3 (RGB)
  */
-public record Dataset(byte[] images, byte[] labels, int n, int rows, int cols) {
+public record Dataset(byte[] images, byte[] labels, int n, int rows, int cols, int channels) {
 
     /** File names of the two MNIST-layout splits, as {images, labels}. */
     private static final String[] TRAIN = {"train-images-idx3-ubyte", "train-labels-idx1-ubyte"};
@@ -27,22 +30,32 @@ public record Dataset(byte[] images, byte[] labels, int n, int rows, int cols) {
 
     public Dataset {
         if (images == null) throw new IllegalArgumentException("images must not be null");
-        if (n < 0 || rows <= 0 || cols <= 0) {
-            throw new IllegalArgumentException("need n >= 0 and positive rows, cols; got n=" + n
-                    + ", rows=" + rows + ", cols=" + cols);
+        if (n < 0 || rows <= 0 || cols <= 0 || (channels != 1 && channels != 3)) {
+            throw new IllegalArgumentException("need n >= 0, positive rows, cols and 1 or 3 channels; got n=" + n
+                    + ", rows=" + rows + ", cols=" + cols + ", channels=" + channels);
         }
-        if ((long) n * rows * cols != images.length) {
-            throw new IllegalArgumentException(n + " images of " + rows + "x" + cols + " need "
-                    + (long) n * rows * cols + " bytes, got " + images.length);
+        if ((long) n * rows * cols * channels != images.length) {
+            throw new IllegalArgumentException(n + " images of " + rows + "x" + cols + "x" + channels + " need "
+                    + (long) n * rows * cols * channels + " bytes, got " + images.length);
         }
         if (labels != null && labels.length != n) {
             throw new IllegalArgumentException(n + " images but " + labels.length + " labels");
         }
     }
 
-    /** Pixels per image, {@code rows * cols}. */
+    /** A grey data set: {@code n} images of {@code rows x cols} bytes. */
+    public Dataset(byte[] images, byte[] labels, int n, int rows, int cols) {
+        this(images, labels, n, rows, cols, 1);
+    }
+
+    /** Values per image, {@code rows * cols * channels}. */
     public int dim() {
-        return rows * cols;
+        return rows * cols * channels;
+    }
+
+    /** The shape of one image: {rows, cols} when grey, {rows, cols, 3} when RGB. */
+    public int[] imageShape() {
+        return channels == 1 ? new int[] {rows, cols} : new int[] {rows, cols, channels};
     }
 
     /** Whether the data set has labels. */
@@ -156,7 +169,7 @@ public record Dataset(byte[] images, byte[] labels, int n, int rows, int cols) {
         int d = dim();
         byte[] im = Arrays.copyOfRange(images, from * d, (from + count) * d);
         byte[] lab = labels == null ? null : Arrays.copyOfRange(labels, from, from + count);
-        return new Dataset(im, lab, count, rows, cols);
+        return new Dataset(im, lab, count, rows, cols, channels);
     }
 
     /**
@@ -166,6 +179,7 @@ public record Dataset(byte[] images, byte[] labels, int n, int rows, int cols) {
      * the image's.
      */
     public Dataset downsample(int newRows, int newCols) {
+        if (channels != 1) throw new IllegalArgumentException("downsampling is for grey images; these have " + channels + " channels");
         if (newRows < 1 || newCols < 1 || rows % newRows != 0 || cols % newCols != 0) {
             throw new IllegalArgumentException("cannot downsample " + rows + "x" + cols + " images to " + newRows + "x"
                     + newCols + ": the new sizes must divide the old ones");
@@ -197,17 +211,17 @@ public record Dataset(byte[] images, byte[] labels, int n, int rows, int cols) {
             System.arraycopy(images, i * d, im, k * d, d);
             if (lab != null) lab[k] = labels[i];
         }
-        return new Dataset(im, lab, indices.length, rows, cols);
+        return new Dataset(im, lab, indices.length, rows, cols, channels);
     }
 
     @Override
     public String toString() {
-        return "Dataset[" + n + " images of " + rows + "x" + cols + (labels == null ? ", unlabelled" : ", labelled") + "]";
+        return "Dataset[" + n + " images of " + rows + "x" + cols + (channels > 1 ? "x" + channels : "") + (labels == null ? ", unlabelled" : ", labelled") + "]";
     }
 
     @Override
     public boolean equals(Object o) {
-        return o instanceof Dataset d && n == d.n && rows == d.rows && cols == d.cols
+        return o instanceof Dataset d && n == d.n && rows == d.rows && cols == d.cols && channels == d.channels
                 && Arrays.equals(images, d.images) && Arrays.equals(labels, d.labels);
     }
 

@@ -72,6 +72,53 @@ public final class Png {
         write(file, img);
     }
 
+    /**
+     * Writes the first {@code count} images of {@code flat} as a grid PNG, each of shape
+     * {@code image}: {rows, cols} (grey) or {rows, cols, 3} (RGB, channels last), values in [0, 1].
+     */
+    public static void writeGrid(Path file, float[] flat, int count, int[] image, int gridCols, int scale) throws IOException {
+        if (image.length == 2) {
+            writeGrid(file, flat, count, image[0], image[1], gridCols, scale);
+            return;
+        }
+        if (image.length != 3 || image[2] != 3) {
+            throw new IllegalArgumentException("image shape " + Arrays.toString(image) + ": expected {rows, cols} or {rows, cols, 3}");
+        }
+        int rows = image[0], cols = image[1], d = rows * cols * 3;
+        if (count <= 0) throw new IllegalArgumentException("no images to write to " + file);
+        if ((long) count * d > flat.length) {
+            throw new IllegalArgumentException(count + " RGB images of " + rows + "x" + cols + " need " + (long) count * d
+                    + " values, the array has " + flat.length);
+        }
+        // Render each channel as a grey grid, then interleave: the grid geometry is the grey one's.
+        BufferedImage[] planes = new BufferedImage[3];
+        for (int k = 0; k < 3; k++) {
+            int ch = k;
+            planes[k] = render(count, rows, cols, gridCols, scale, (i, p) -> flat[i * d + 3 * p + ch]);
+        }
+        int w = planes[0].getWidth(), h = planes[0].getHeight();
+        BufferedImage rgb = new BufferedImage(w, h, BufferedImage.TYPE_INT_RGB);
+        byte[][] buf = new byte[3][];
+        for (int k = 0; k < 3; k++) buf[k] = ((DataBufferByte) planes[k].getRaster().getDataBuffer()).getData();
+        int[] line = new int[w];
+        for (int y = 0; y < h; y++) {
+            for (int x = 0; x < w; x++) {
+                int o = y * w + x;
+                line[x] = (buf[0][o] & 0xff) << 16 | (buf[1][o] & 0xff) << 8 | (buf[2][o] & 0xff);
+            }
+            rgb.setRGB(0, y, w, 1, line, 0, w);
+        }
+        write(file, rgb);
+    }
+
+    /**
+     * Writes {@code count} images (e.g. {@code Vae.sample}'s output) as a square-ish grid, each
+     * pixel drawn 2x2: the picture the CLI's {@code sample} writes.
+     */
+    public static void writeGrid(Path file, float[] flat, int count, int[] image) throws IOException {
+        writeGrid(file, flat, count, image, (int) Math.ceil(Math.sqrt(count)), 2);
+    }
+
     @FunctionalInterface
     private interface Pixels {
         float get(int image, int pixel);

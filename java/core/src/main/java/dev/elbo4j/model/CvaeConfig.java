@@ -62,6 +62,16 @@ public record CvaeConfig(int inputDim, int classes, int[] encoderHidden, int lat
         return "cvae";
     }
 
+    /**
+     * Dynamic binarisation for the Bernoulli likelihood; none for a Gaussian one, which models
+     * grey levels (binarised inputs would teach it black-and-white noise).
+     */
+    @Override
+    public dev.elbo4j.backend.Binarization defaultBinarization() {
+        return likelihood.kind() == dev.elbo4j.backend.Likelihood.Kind.BERNOULLI
+                ? dev.elbo4j.backend.Binarization.DYNAMIC : dev.elbo4j.backend.Binarization.NONE;
+    }
+
     /** Every example comes with its label. */
     @Override
     public LabelUse labelUse() {

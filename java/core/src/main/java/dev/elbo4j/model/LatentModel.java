@@ -17,6 +17,11 @@ public interface LatentModel extends Generative, Reconstructing {
      */
     float[] encodeMean(Tensor x, Tensor y);
 
+    /** {@link #encodeMean(Tensor, Tensor)} for an unconditional model (no labels). */
+    default float[] encodeMean(Tensor x) {
+        return encodeMean(x, null);
+    }
+
     /** Decodes codes z (N x Z) into the likelihood's means, a host array N x D. {@code y} as in {@link #reconstruct}. */
     float[] decodeMean(Tensor z, Tensor y);
 }

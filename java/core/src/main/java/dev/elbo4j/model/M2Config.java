@@ -83,6 +83,16 @@ public record M2Config(int inputDim, int classes, int[] classifierHidden, int[] 
         return "m2";
     }
 
+    /**
+     * Dynamic binarisation for the Bernoulli likelihood; none for a Gaussian one, which models
+     * grey levels (binarised inputs would teach it black-and-white noise).
+     */
+    @Override
+    public dev.elbo4j.backend.Binarization defaultBinarization() {
+        return likelihood.kind() == dev.elbo4j.backend.Likelihood.Kind.BERNOULLI
+                ? dev.elbo4j.backend.Binarization.DYNAMIC : dev.elbo4j.backend.Binarization.NONE;
+    }
+
     /** Unlabelled batches plus a batch from a small labelled subset. */
     @Override
     public LabelUse labelUse() {

@@ -86,6 +86,16 @@ public record VaeConfig(int inputDim, int[] encoderHidden, int latent, int[] dec
         return ConfigJson.sizes(latent, decoderHidden, inputDim);
     }
 
+    /**
+     * Dynamic binarisation for the Bernoulli likelihood; none for a Gaussian one, which models
+     * grey levels (binarised inputs would teach it black-and-white noise).
+     */
+    @Override
+    public dev.elbo4j.backend.Binarization defaultBinarization() {
+        return likelihood.kind() == dev.elbo4j.backend.Likelihood.Kind.BERNOULLI
+                ? dev.elbo4j.backend.Binarization.DYNAMIC : dev.elbo4j.backend.Binarization.NONE;
+    }
+
     /** "IWAE bound" for the iwae objective (the train figure is -loss, a bound on log p(x)), else "ELBO". */
     @Override
     public String objectiveName() {

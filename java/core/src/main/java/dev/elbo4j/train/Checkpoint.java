@@ -56,6 +56,15 @@ public record Checkpoint(ModelConfig model, int[] image, TrainConfig training, S
 
     /** Writes the model and the trainer's complete state atomically. */
     public static void save(Path path, Trainer trainer, int[] image) throws IOException {
+        save(path, trainer, image, null);
+    }
+
+    /**
+     * As {@link #save(Path, Trainer, int[])}, recording where the training data came from under
+     * the {@code training} metadata's {@code data} key (docs/FORMAT.md lists what the CLI
+     * records: path, format, sizes, content hash, limits, scaling); {@code null} records nothing.
+     */
+    public static void save(Path path, Trainer trainer, int[] image, Map<String, Object> data) throws IOException {
         Model vae = trainer.model();
         String[] bad = new String[2]; // the first non-finite parameter, the first non-finite training tensor
         SafeTensors.File f = modelFile(vae, image, bad);
@@ -65,7 +74,9 @@ public record Checkpoint(ModelConfig model, int[] image, TrainConfig training, S
         for (Map.Entry<String, Tensor> e : trainer.stepState().entrySet()) {
             putChecked(f, TRAIN_STATE + e.getKey(), e.getValue().shape().dims(), floats(vae.backend(), e.getValue()), bad);
         }
-        f.putMetadata("training", Json.write(trainingJson(trainer.config())));
+        Map<String, Object> training = trainingJson(trainer.config());
+        if (data != null) training.put("data", data);
+        f.putMetadata("training", Json.write(training));
         Map<String, Object> state = new LinkedHashMap<>();
         state.put("epoch", trainer.epoch());
         state.put("batch_in_epoch", trainer.batchInEpoch());
@@ -190,9 +201,11 @@ public record Checkpoint(ModelConfig model, int[] image, TrainConfig training, S
         try {
             cfg = ModelConfigs.fromJson(m);
             image = JsonFields.ints(m, "image_shape");
-            if (image.length != 2 || (long) image[0] * image[1] != cfg.inputDim()) {
+            long size = 1;
+            for (int v : image) size *= v;
+            if (image.length < 2 || image.length > 3 || image.length == 3 && image[2] != 3 || size != cfg.inputDim()) {
                 throw new IllegalArgumentException("image_shape " + java.util.Arrays.toString(image)
-                        + " does not multiply to input_dim " + cfg.inputDim());
+                        + " must be [rows, cols] or [rows, cols, 3] and multiply to input_dim " + cfg.inputDim());
             }
         } catch (IllegalArgumentException e) {
             throw new DataFormatException(path, "metadata 'model' is invalid: " + e.getMessage());
@@ -250,6 +263,18 @@ public record Checkpoint(ModelConfig model, int[] image, TrainConfig training, S
             }
         }
         return c;
+    }
+
+    /**
+     * The data source recorded when the model was trained ({@code training.data}), or
+     * {@code null} when the file records none (a bare model, or one written before it was recorded).
+     */
+    @SuppressWarnings("unchecked")
+    public Map<String, Object> dataSource() {
+        String t = file.metadata("training");
+        if (t == null) return null;
+        Object d = Json.parseObject(t).get("data");
+        return d instanceof Map<?, ?> m ? (Map<String, Object>) m : null;
     }
 
     /** A model on {@code backend} with this checkpoint's parameters. */

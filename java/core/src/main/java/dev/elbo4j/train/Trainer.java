@@ -47,6 +47,9 @@ public final class Trainer implements AutoCloseable {
     private int epoch;
     private int batchInEpoch;
 
+    /** Examples of the current epoch whose loss is in {@code lossAcc} (for {@link #runningObjective}). */
+    private int seenInEpoch;
+
     /**
      * @param test may be null: no test ELBO per epoch
      * @throws IllegalArgumentException when the data or the training config does not fit the model
@@ -54,7 +57,7 @@ public final class Trainer implements AutoCloseable {
      */
     public Trainer(Model model, Dataset train, Dataset test, TrainConfig cfg) {
         model.config().checkTraining(cfg.binarization(), cfg.warmupEpochs());
-        int d = train.rows() * train.cols();
+        int d = train.dim();
         if (d != model.config().inputDim()) {
             throw new IllegalArgumentException("training data has " + d + " pixels per example, the model expects "
                     + model.config().inputDim());
@@ -211,6 +214,7 @@ public final class Trainer implements AutoCloseable {
         }
         be.fill(lossAcc, 0);
         int seen = 0;
+        seenInEpoch = 0;
         listener.epochStart(epoch, steps, batchInEpoch);
         long t0 = System.nanoTime();
         for (; batchInEpoch < steps; ) {
@@ -238,6 +242,7 @@ public final class Trainer implements AutoCloseable {
                 if (!guard.parametersFinite()) updateOverflowed();
                 pass.accumulateLoss(lossAcc);
                 seen += b;
+                seenInEpoch = seen;
             } else {
                 nonFinite(listener);
             }
@@ -306,5 +311,15 @@ public final class Trainer implements AutoCloseable {
         adam.close();
         train.close();
         if (test != null) test.close();
+    }
+
+    /**
+     * The training objective (the ELBO for a VAE; nats per example, higher is better) averaged over
+     * the current epoch's steps so far, NaN before the first: what a progress bar shows. Call it from
+     * {@link TrainListener#step}; on a GPU it waits for the device, so call it a few times a second,
+     * not every step.
+     */
+    public double runningObjective() {
+        return seenInEpoch == 0 ? Double.NaN : -model.backend().sum(lossAcc) / seenInEpoch;
     }
 }

@@ -101,4 +101,19 @@ class PngTest {
         assertThrows(IllegalArgumentException.class, () -> Png.writeGrid(f, new float[7], 2, 2, 2, 1, 1));
         assertThrows(IllegalArgumentException.class, () -> Png.writeGrid(f, new float[4], 1, 2, 2, 1, 100_000));
     }
+
+    @Test
+    void rgbGridKeepsEachChannel() throws IOException {
+        // Two 1x2 RGB images, channels last: red|green, then blue|white.
+        float[] px = {1, 0, 0, 0, 1, 0, 0, 0, 1, 1, 1, 1};
+        Path f = dir.resolve("rgb.png");
+        Png.writeGrid(f, px, 2, new int[] {1, 2, 3}, 2, 1);
+        BufferedImage img = ImageIO.read(f.toFile());
+        int s = Png.SEPARATOR;
+        assertEquals(0xff0000, img.getRGB(s, s) & 0xffffff);
+        assertEquals(0x00ff00, img.getRGB(s + 1, s) & 0xffffff);
+        assertEquals(0x0000ff, img.getRGB(s + 2 + s, s) & 0xffffff);
+        assertEquals(0xffffff, img.getRGB(s + 2 + s + 1, s) & 0xffffff);
+        assertEquals(Png.SEPARATOR_GRAY * 0x010101, img.getRGB(0, 0) & 0xffffff);
+    }
 }

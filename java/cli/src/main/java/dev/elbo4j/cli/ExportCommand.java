@@ -1,0 +1,44 @@
+package dev.elbo4j.cli;
+
+import dev.elbo4j.export.Export;
+import dev.elbo4j.io.Scaling;
+import dev.elbo4j.train.Checkpoint;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.Callable;
+
+@Command(name = "export", sortOptions = false, mixinStandardHelpOptions = true,
+        description = {"Write a trained VAE for other tools (docs/EXPORT.md): model.safetensors (the weights alone, no "
+                + "optimizer state, under the names of the PyTorch module in model.py: `Elbo4jVae.load(\"model.safetensors\")`), "
+                + "model.py, and encoder.onnx (x -> mu, logvar) and decoder.onnx (z -> mean) for ONNX Runtime and the "
+                + "tools that read ONNX."})
+final class ExportCommand implements Callable<Integer> {
+
+    @Mixin
+    CheckpointOption checkpoint = new CheckpointOption();
+
+    @Option(names = {"-o", "--out"}, paramLabel = "DIR",
+            description = "Folder for the four files (default: export/ inside the run folder).")
+    Path out;
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public Integer call() throws IOException {
+        Checkpoint c = checkpoint.load();
+        String why = Export.unsupported(c);
+        if (why != null) throw new Main.UsageException(why);
+        Path dir = out != null ? out : checkpoint.runFolder().resolve("export");
+        Scaling s = DataOptions.scaling(c);
+        List<Path> wrote = Export.write(c, dir, s.min(), s.max());
+        spec.commandLine().getOut().println("wrote " + String.join(", ", wrote.stream().map(Path::toString).toList()));
+        return 0;
+    }
+}

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Builds the README's Java example, exactly as printed under "## The Java API", in a fresh Maven
+# project that depends on dev.elbo4j:elbo4j-core as installed in the local repository, and checks
+# the library jar's module name. Exits non-zero when either fails. Needs a build (`make`): it
+# installs this checkout's jar and parent pom first (install:install-file, seconds), so the test
+# is of this checkout even where another build shares ~/.m2.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+version=0.1.0-SNAPSHOT
+core_jar="$root/java/core/target/elbo4j-core-$version.jar"
+[ -f "$core_jar" ] || { echo "consumer-test: $core_jar is missing: run make first" >&2; exit 1; }
+"$root/scripts/mvn.sh" -q install:install-file -Dfile="$root/pom.xml" -DpomFile="$root/pom.xml"
+"$root/scripts/mvn.sh" -q install:install-file -Dfile="$core_jar" -DpomFile="$root/java/core/pom.xml"
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+mkdir -p "$tmp/src/main/java"
+# The first ```java block after the "## The Java API" heading.
+awk '/^## The Java API/{api=1} api&&/^```java$/{on=1;next} on&&/^```$/{exit} on{print}' "$root/README.md" \
+  > "$tmp/src/main/java/Example.java"
+[ -s "$tmp/src/main/java/Example.java" ] || { echo "consumer-test: no java block under '## The Java API' in README.md" >&2; exit 1; }
+cat > "$tmp/pom.xml" <<POM
+<?xml version="1.0" encoding="UTF-8"?>
+<project xmlns="http://maven.apache.org/POM/4.0.0">
+  <modelVersion>4.0.0</modelVersion>
+  <groupId>example</groupId>
+  <artifactId>elbo4j-consumer</artifactId>
+  <version>1</version>
+  <properties>
+    <maven.compiler.release>22</maven.compiler.release>
+    <project.build.sourceEncoding>UTF-8</project.build.sourceEncoding>
+  </properties>
+  <dependencies>
+    <dependency>
+      <groupId>dev.elbo4j</groupId>
+      <artifactId>elbo4j-core</artifactId>
+      <version>$version</version>
+    </dependency>
+  </dependencies>
+  <build>
+    <plugins>
+      <plugin>
+        <groupId>org.apache.maven.plugins</groupId>
+        <artifactId>maven-compiler-plugin</artifactId>
+        <version>3.13.0</version>
+      </plugin>
+    </plugins>
+  </build>
+</project>
+POM
+"$root/scripts/mvn.sh" -q -f "$tmp/pom.xml" compile
+[ -f "$tmp/target/classes/Example.class" ] || { echo "consumer-test: Example.class was not built" >&2; exit 1; }
+jar_file="$HOME/.m2/repository/dev/elbo4j/elbo4j-core/$version/elbo4j-core-$version.jar"
+java_home=$("$root/scripts/find-jdk.sh")
+# Without Automatic-Module-Name the name would be derived from the file name (elbo4j.core).
+module=$("$java_home/bin/jar" --describe-module --file "$jar_file" | grep -m1 ' automatic$' || true)
+case "$module" in
+  dev.elbo4j@*) ;;
+  *) echo "consumer-test: $jar_file is the module '$module', expected dev.elbo4j (Automatic-Module-Name)" >&2; exit 1 ;;
+esac
+echo "consumer-test: the README example compiles against the installed elbo4j-core ($module)"
