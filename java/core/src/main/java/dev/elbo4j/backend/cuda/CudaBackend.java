@@ -98,12 +98,22 @@ public final class CudaBackend implements Backend {
     public static CudaBackend open(CudaBinding binding, int ordinal) {
         List<String> reasons = new ArrayList<>();
         Optional<byte[]> image = KernelImage.find(reasons);
+        return open(binding, ordinal, image, KernelImage.overridden() ? 0 : DriverVersion.KERNELS_NEED, reasons);
+    }
+
+    /**
+     * {@link #open(CudaBinding, int)} with the kernels found and the driver version they need
+     * (0: no minimum); the driver's version also decides which cuBLAS is loaded.
+     */
+    static CudaBackend open(CudaBinding binding, int ordinal, Optional<byte[]> image, int driverNeeded,
+                            List<String> reasons) {
         Optional<CudaDriver> driver = Optional.empty();
         Optional<CudaBlas.Library> blas = Optional.empty();
         try {
             driver = binding.loadDriver(reasons);
-            blas = binding.loadBlas(reasons);
-            driver.ifPresent(d -> probe(d, ordinal, reasons));
+            int version = driver.isPresent() ? driverVersion(driver.get(), driverNeeded, reasons) : 0;
+            blas = binding.loadBlas(reasons, version);
+            if (driver.isPresent() && version >= driverNeeded) probe(driver.get(), ordinal, reasons);
             if (reasons.isEmpty()) {
                 return new CudaBackend(driver.orElseThrow(), blas.orElseThrow(), image.orElseThrow(), ordinal,
                         binding.name());
@@ -117,6 +127,22 @@ public final class CudaBackend implements Backend {
         }
         driver.ifPresent(CudaDriver::close);
         throw new BackendUnavailableException("cuda", reasons);
+    }
+
+    /**
+     * {@code cuDriverGetVersion} (it needs no {@code cuInit}); a driver older than {@code needed}
+     * is a reason naming both versions. Returns the version, 0 when it cannot be read.
+     */
+    private static int driverVersion(CudaDriver d, int needed, List<String> reasons) {
+        int version;
+        try {
+            version = d.driverVersion();
+        } catch (CudaException e) {
+            reasons.add(e.getMessage());
+            return 0;
+        }
+        if (version < needed) reasons.add(DriverVersion.tooOld(version, needed, d.describe()));
+        return version;
     }
 
     /** cuInit, the device count and the device's compute capability, as reasons. */

@@ -46,7 +46,9 @@ public final class FakeCudaLibraries {
             uintptr_t fake_last_stream(void) { return last_stream; }
 
             CUresult cuInit(unsigned flags) { return flags ? 1 : init_result; }
-            CUresult cuDriverGetVersion(int* v) { *v = 13000; return 0; }
+            static int driver_version = 13000;
+            void fake_set_driver_version(int v) { driver_version = v; }
+            CUresult cuDriverGetVersion(int* v) { *v = driver_version; return 0; }
             CUresult cuDeviceGetCount(int* n) { if (init_result) return 3; *n = device_count; return 0; }
             CUresult cuDeviceGet(int* d, int ordinal) { if (ordinal < 0 || ordinal >= device_count) return 101; *d = ordinal; return 0; }
             CUresult cuDeviceGetName(char* name, int len, int dev) { strncpy(name, "Fake GPU", len); name[len - 1] = 0; return 0; }

@@ -26,7 +26,7 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  */
 @SuppressWarnings("restricted")
 public final class FakeProbe {
-    private final MethodHandle setInitResult, setDevice, liveAllocs, launches, ctxSet, lastKernel, lastCfg, lastArg,
+    private final MethodHandle setInitResult, setDevice, setDriverVersion, liveAllocs, launches, ctxSet, lastKernel, lastCfg, lastArg,
             mathMode, workspace, blasStream, lastStream;
     public final FakeCudaLibraries.Libraries libraries;
 
@@ -38,6 +38,7 @@ public final class FakeProbe {
         setInitResult = l.downcallHandle(cuda.find("fake_set_init_result").orElseThrow(), FunctionDescriptor.ofVoid(JAVA_INT));
         setDevice = l.downcallHandle(cuda.find("fake_set_device").orElseThrow(),
                 FunctionDescriptor.ofVoid(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT));
+        setDriverVersion = l.downcallHandle(cuda.find("fake_set_driver_version").orElseThrow(), FunctionDescriptor.ofVoid(JAVA_INT));
         liveAllocs = l.downcallHandle(cuda.find("fake_live_allocs").orElseThrow(), FunctionDescriptor.of(JAVA_LONG));
         launches = l.downcallHandle(cuda.find("fake_launches").orElseThrow(), FunctionDescriptor.of(JAVA_LONG));
         ctxSet = l.downcallHandle(cuda.find("fake_ctx_set").orElseThrow(), FunctionDescriptor.of(JAVA_LONG));
@@ -77,6 +78,15 @@ public final class FakeProbe {
     public void initResult(int code) {
         try {
             setInitResult.invokeExact(code);
+        } catch (Throwable t) {
+            throw wrap(t);
+        }
+    }
+
+    /** What cuDriverGetVersion reports from now on (restore with 13000). */
+    public void driverVersion(int version) {
+        try {
+            setDriverVersion.invokeExact(version);
         } catch (Throwable t) {
             throw wrap(t);
         }
