@@ -901,6 +901,37 @@ public final class CudaBackend implements Backend {
         driver.copyToDevice(c.address(), twoInts, 0, 2, stream);
     }
 
+    // ---- for the device-resident step (StepGuard) -------------------------------------------------
+
+    /** The backend's one argument list, cleared, after checking the backend is open and current. */
+    KernelArgs beginLaunch() {
+        prepare();
+        return args.clear();
+    }
+
+    /** Launches {@code k} on {@code grid} blocks with the arguments of {@link #beginLaunch}. */
+    void launchPrepared(KernelSpec k, int grid) {
+        launch(k, grid);
+    }
+
+    int maxBlocks() {
+        return maxBlocks;
+    }
+
+    /** Enqueues out[0] = sum of x (double) at device address {@code out}. */
+    void sumInto(DeviceTensor x, long out) {
+        prepare();
+        reduce(x, 0, out, false);
+    }
+
+    DeviceTensor ownF32(Tensor t, String what) {
+        return f32(t, what);
+    }
+
+    DeviceTensor ownTensor(Tensor t, String what) {
+        return dev(t, what);
+    }
+
     // ---- plumbing ---------------------------------------------------------------------------------
 
     /** A 1-D launch of {@code grid} blocks of the kernel's threads. */
