@@ -19,19 +19,21 @@ import dev.elbo4j.tensor.Tensor;
  * {@link CudaBackend#adam} folds them ({@link #schedule}), uploaded once per epoch, so a
  * learning-rate schedule needs no launch argument that a graph would freeze.
  *
- * <p>The steady state allocates nothing: {@link #check()} and {@link #adam} fill the backend's one
- * argument list; only {@link #schedule} (a larger table) and {@link #read()} (its result) do.
+ * <p>The steady state allocates nothing, on the host or the device: {@link #check()} and
+ * {@link #adam} fill the backend's one argument list; every device buffer is made by the
+ * constructor. {@link #read()} is one device-to-host copy (and its wait) of one small allocation.
  */
 public final class StepGuard implements AutoCloseable {
     /** Offsets of the state words (kernels/step.cu). */
     static final int APPLY = 0, STOPPED = 1, BAD_STEP_LO = 2, BAD_STEP_HI = 3, BAD_SUM = 4, SKIPPED = 5,
             TABLE_MISS = 6, EXAMPLES = 7, TABLE_FIRST_LO = 8, TABLE_ROWS = 10, WORDS = 12;
+    /** The summed loss (a double) and the Adam step (u64) follow the state words in the same allocation. */
+    static final int LOSS_LO = WORDS, STEP_LO = WORDS + 2, BLOCK_WORDS = WORDS + 4;
 
     private final CudaBackend be;
     private final boolean skipNonFinite;
     private final DeviceCounter step;
     private final DeviceTensor state;
-    private final DeviceTensor lossAcc;
     private final DeviceTensor sums;
     private final DeviceTensor table;
     private final float[] tableHost;
@@ -42,7 +44,6 @@ public final class StepGuard implements AutoCloseable {
     private int stopFrom;
     private int rows;
     private double lossScale;
-    private final int[] stateHost = new int[WORDS];
 
     /**
      * @param skipNonFinite false: the first bad step stops every later update (sticky); true: bad
@@ -61,35 +62,27 @@ public final class StepGuard implements AutoCloseable {
         }
         this.be = be;
         this.skipNonFinite = skipNonFinite;
-        this.step = be.counter(step);
         java.util.List<Tensor> made = new java.util.ArrayList<>();
         try {
-            made.add(be.alloc(DType.I32, Shape.of(WORDS, 1)));
-            made.add(be.alloc(DType.F64, Shape.of(1)));
+            made.add(be.alloc(DType.I32, Shape.of(BLOCK_WORDS, 1)));
             made.add(be.alloc(DType.F64, Shape.of(1 + maxTensors)));
             made.add(be.alloc(DType.F32, Shape.of(Math.multiplyExact(3, maxSteps))));
-            be.fill(made.get(0), 0);
-            be.fill(made.get(1), 0);
+            be.fill(made.getFirst(), 0);
         } catch (RuntimeException e) {
             for (Tensor t : made) t.close();
-            this.step.close();
             throw e;
         }
         this.state = (DeviceTensor) made.get(0);
-        this.lossAcc = (DeviceTensor) made.get(1);
-        this.sums = (DeviceTensor) made.get(2);
-        this.table = (DeviceTensor) made.get(3);
+        this.sums = (DeviceTensor) made.get(1);
+        this.table = (DeviceTensor) made.get(2);
         this.tableHost = new float[3 * maxSteps];
+        this.step = new DeviceCounter(be, (DeviceTensor) state.view(STEP_LO, Shape.of(2)));
+        this.step.set(step);
     }
 
     /** The Adam step counter on the device (bind it as the latent noise step: {@link CudaBackend#bindRngStep}). */
     public DeviceCounter step() {
         return step;
-    }
-
-    /** The summed loss of the applied steps since {@link #resetLoss()}: {@code lossScale x sum(loss)} per step. */
-    public Tensor lossAccumulator() {
-        return lossAcc;
     }
 
     /**
@@ -123,7 +116,7 @@ public final class StepGuard implements AutoCloseable {
         be.sumInto(loss, base);
         for (int i = 0; i < finite.length; i++) be.sumInto(finite[i], base + 8L * (i + 1));
         be.beginLaunch().ptr(base).i32(1 + finite.length).i32(stopFrom).i32(skipNonFinite ? 1 : 0).i32(rows)
-                .f64(lossScale).ptr(step.address()).ptr(state.address()).ptr(lossAcc.address());
+                .f64(lossScale).ptr(step.address()).ptr(state.address()).ptr(state.address() + 4L * LOSS_LO);
         be.launchPrepared(Kernels.STEP_GUARD, 1);
     }
 
@@ -176,7 +169,7 @@ public final class StepGuard implements AutoCloseable {
 
     /** Zeroes the summed loss and the examples (an epoch's start; enqueued). */
     public void resetLoss() {
-        be.fill(lossAcc, 0);
+        be.fill(state.rowSlice(LOSS_LO, 2), 0);
         be.fill(state.rowSlice(EXAMPLES, 1), 0);
     }
 
@@ -201,19 +194,22 @@ public final class StepGuard implements AutoCloseable {
                           int badSum, boolean tableMiss) {
     }
 
+    /** One copy from the device (the state, the summed loss and the step share an allocation) and its wait. */
     public Readout read() {
-        int[] s = be.downloadInts(state);
-        System.arraycopy(s, 0, stateHost, 0, WORDS);
-        double acc = be.download(lossAcc)[0];
-        boolean stopped = stateHost[STOPPED] != 0;
-        long bad = (stateHost[BAD_STEP_LO] & 0xffffffffL) | ((long) stateHost[BAD_STEP_HI] << 32);
-        return new Readout(step.get(), acc, stateHost[EXAMPLES] & 0xffffffffL, stateHost[SKIPPED] & 0xffffffffL, stopped,
-                stopped ? bad : 0, stopped ? stateHost[BAD_SUM] : -1, stateHost[TABLE_MISS] != 0);
+        int[] w = be.downloadInts(state);
+        boolean stopped = w[STOPPED] != 0;
+        return new Readout(u64(w, STEP_LO), Double.longBitsToDouble(u64(w, LOSS_LO)), w[EXAMPLES] & 0xffffffffL,
+                w[SKIPPED] & 0xffffffffL, stopped, stopped ? u64(w, BAD_STEP_LO) : 0, stopped ? w[BAD_SUM] : -1,
+                w[TABLE_MISS] != 0);
+    }
+
+    private static long u64(int[] w, int lo) {
+        return (w[lo] & 0xffffffffL) | ((long) w[lo + 1] << 32);
     }
 
     @Override
     public void close() {
-        for (Tensor t : new Tensor[]{sums, table, state, lossAcc}) t.close();
         step.close();
+        for (Tensor t : new Tensor[]{sums, table, state}) t.close();
     }
 }
