@@ -81,6 +81,7 @@ public final class CudaBackend implements Backend {
     private DeviceTensor.Allocation columnScratch;
     private Thread contextThread;
     private boolean gathersPending;
+    private long gathersLaunched;
     private int lastGatherExamples;
     private boolean tf32;
     private boolean closed;
@@ -765,6 +766,7 @@ public final class CudaBackend implements Backend {
         key(key);
         launch(Kernels.GATHER, Kernels.blocks(work, Kernels.BLOCK_ELEMENTWISE, maxBlocks));
         gathersPending = true;
+        gathersLaunched++;
         lastGatherExamples = n;
     }
 
@@ -816,6 +818,7 @@ public final class CudaBackend implements Backend {
         prepare();
         driver.beginCapture(stream);
         long graph;
+        long gathersBefore = gathersLaunched;
         try {
             body.run();
         } catch (RuntimeException | Error e) {
@@ -828,16 +831,18 @@ public final class CudaBackend implements Backend {
         }
         graph = driver.endCapture(stream);
         try {
-            return new CudaGraph(this, graph, driver.instantiateGraph(graph));
+            return new CudaGraph(this, graph, driver.instantiateGraph(graph), gathersLaunched != gathersBefore);
         } catch (RuntimeException e) {
             driver.destroyGraph(graph);
             throw e;
         }
     }
 
-    void launchGraph(long exec) {
+    /** Replays a graph; one that gathers leaves its error word to be checked at the next read. */
+    void launchGraph(long exec, boolean gathers) {
         prepare();
         driver.launchGraph(exec, stream);
+        if (gathers) gathersPending = true;
     }
 
     void destroyGraph(long graph, long exec) {
