@@ -1,8 +1,8 @@
 // The device side of a training step that the host does not wait for (a replayed CUDA graph):
 // the finite check that decides whether the optimizer may update, without a read back.
-// Reference: dev.elbo4j.backend.cuda.StepGuard (the Java model of the same state machine, used by
-// its tests) and Trainer's eager check (FiniteGuard): a step applies when its loss and gradient
-// sums are finite.
+// Launched by dev.elbo4j.backend.cuda.StepGuard. Reference: the eager trainer's host decision
+// (FiniteGuard: a step applies when its loss and gradient sums are finite), which
+// StepGuardParityTest replays against.
 //
 // State (unsigned words; StepGuard names the offsets):
 //   [0] apply       1 when the last checked step may update (read by elbo4j_adam_guarded_f32)
