@@ -70,3 +70,29 @@ elbo4j_adam_f32(float* __restrict__ param, const float* __restrict__ grad, float
         }
     }
 }
+
+// The graph step's Adam: the same update, applied only when the step guard's state[0] says the
+// step was finite (kernels/step.cu), with the step-dependent constants read from a schedule the
+// host folded for this epoch exactly as for elbo4j_adam_f32 (so replay and eager agree bit for
+// bit, whatever the learning-rate schedule): row r = *step - first holds
+// {decay, step_size, inv_sqrt_bc2} for Adam step first + r (*step counts from 1 and was advanced
+// by the guard). first (state[8..9]) and the row count (state[10]) are device words written with
+// the table, since a replayed graph keeps its launch arguments. A step outside the table updates
+// nothing and sets state[6].
+extern "C" __global__ void __launch_bounds__(ELBO4J_BLOCK_ELEMENTWISE)
+elbo4j_adam_guarded_f32(float* __restrict__ param, const float* __restrict__ grad, float* __restrict__ m,
+                        float* __restrict__ v, long long n, float b1, float b2, float c1, float c2, float eps,
+                        const float* __restrict__ table, const unsigned long long* __restrict__ step,
+                        unsigned int* __restrict__ state) {
+    if (state[0] == 0u) return;
+    const unsigned long long first = static_cast<unsigned long long>(state[8]) | (static_cast<unsigned long long>(state[9]) << 32);
+    const long long r = static_cast<long long>(*step - first);
+    if (*step < first || r >= static_cast<long long>(state[10])) {
+        if (blockIdx.x == 0 && threadIdx.x == 0) state[6] = 1u;
+        return;
+    }
+    const AdamConst k{b1, b2, c1, c2, eps, table[3 * r], table[3 * r + 1], table[3 * r + 2]};
+    for (long long i = global_thread(); i < n; i += grid_threads()) {
+        param[i] = adam_one(param[i], grad[i], m[i], v[i], k);
+    }
+}

@@ -4,8 +4,9 @@ import dev.elbo4j.backend.AdamConfig;
 import dev.elbo4j.backend.Backend;
 import dev.elbo4j.backend.Binarization;
 import dev.elbo4j.backend.cuda.CudaBackend;
+import dev.elbo4j.backend.cuda.BatchCursor;
 import dev.elbo4j.backend.cuda.CudaGraph;
-import dev.elbo4j.backend.cuda.DeviceCounter;
+import dev.elbo4j.backend.cuda.StepGuard;
 import dev.elbo4j.data.DeviceDataset;
 import dev.elbo4j.io.Dataset;
 import dev.elbo4j.model.Vae;
@@ -39,10 +40,13 @@ import java.util.concurrent.TimeUnit;
  *   <li>{@code precision}: fp32, or tf32 (CUDA only: cuBLAS TF32 tensor-core GEMMs,
  *       {@link CudaBackend#setTf32}; the peer's {@code --precision tf32}).</li>
  *   <li>{@code mode}: eager (every kernel launched from Java each step, as {@code Trainer} does), or
- *       graph (CUDA only: forward, backward and Adam captured once as a CUDA graph and replayed, the
- *       noise and Adam steps read from a device counter; the gather stays eager because its batch
- *       offset is a launch argument. This is the analogue of the peer's {@code graph} mode, which
- *       also copies the batch and draws the noise outside its graph.)</li>
+ *       graph (CUDA only: the whole step captured once as a CUDA graph and replayed with one
+ *       {@code cuGraphLaunch}: the batch's rows selected at a device cursor and gathered
+ *       ({@link BatchCursor}), forward, backward, the finite check and the guarded Adam with its
+ *       per-epoch constant table ({@link StepGuard}); the noise and Adam steps come from the guard's
+ *       device counter. The host's work per step is the launch; per epoch, the permutation, the
+ *       cursor and the table. The peer's {@code graph} mode copies the batch and draws the noise
+ *       outside its graph.)</li>
  * </ul>
  *
  * <p>The epochs' permutations are drawn once in setup and cycled (16 of them), so the step pays the
@@ -56,6 +60,8 @@ import java.util.concurrent.TimeUnit;
 @OutputTimeUnit(TimeUnit.MILLISECONDS)
 public class TrainStepBenchmark {
     static final int EPOCH_ORDERS = 16;
+    /** The gather's key: unused without binarisation, but the CUDA backend takes one (null fails there). */
+    private static final RngKey UNBINARISED = new RngKey(1, Streams.BINARIZE, 0);
 
     @Param({"128", "1024", "8192"})
     public int batch;
@@ -80,7 +86,9 @@ public class TrainStepBenchmark {
     private int epoch;
     private long step;
     private int[][] orders;
-    private DeviceCounter counter;
+    private StepGuard guard;
+    private BatchCursor cursor;
+    private double[] epochLr;
     private CudaGraph graph;
     private final Runnable eagerStep = this::eagerStep, graphStep = this::graphStep;
 
@@ -107,37 +115,56 @@ public class TrainStepBenchmark {
         backend.synchronize();
     }
 
-    /** Binds the noise and Adam steps to a device counter, runs the pass once eagerly, captures the rest. */
+    /**
+     * Binds the noise step to the guard's device counter, runs the pass once eagerly (scratch
+     * buffers get allocated now), captures the whole step.
+     */
     private void capture(CudaBackend gpu) {
-        counter = gpu.counter(0);
-        gpu.bindRngStep(Streams.LATENT, counter);
-        gpu.bindAdamStep(counter);
+        int steps = n / batch;
+        guard = new StepGuard(gpu, false, 0, 2, steps);
+        cursor = new BatchCursor(gpu, batch);
+        epochLr = new double[steps];
+        java.util.Arrays.fill(epochLr, adam.config().lr());
+        gpu.bindRngStep(Streams.LATENT, guard.step());
         RngKey key = new RngKey(1, Streams.LATENT, 0);   // the step comes from the counter
-        data.gather(0, Binarization.NONE, null, x);
-        pass.run(x, key);                                // scratch buffers get allocated now
+        data.gather(0, Binarization.NONE, UNBINARISED, x);
+        pass.run(x, key);
         gpu.synchronize();
+        guard.plan(pass.rowLoss(), 1, batch, new Tensor[]{vae.parameters().grads(), vae.parameters().values()}, 1);
+        guard.schedule(adam.config(), 1, epochLr);
         graph = gpu.capture(() -> {
+            cursor.select(data.orderOnDevice(), batch);
+            data.gatherRows(cursor.indices(), Binarization.NONE, UNBINARISED, x);
             pass.run(x, key);
-            counter.add(1);                              // Adam's step = noise step + 1, as in Trainer
-            gpu.adam(vae.parameters().values(), vae.parameters().grads(), adam.m(), adam.v(), adam.config(), 1);
+            guard.check();                               // advances the step when the batch is finite
+            guard.adam(vae.parameters().values(), vae.parameters().grads(), adam.m(), adam.v(), adam.config());
+            cursor.cursor().add(1);
         });
+        step = 0;
+        stepInEpoch = 0;
+        newEpoch();
     }
 
     private void newEpoch() {
         data.order(orders[epoch++ % EPOCH_ORDERS]);
         stepInEpoch = 0;
+        if (guard != null) {                              // graph mode: the epoch's device-side inputs
+            cursor.cursor().set(0);
+            guard.schedule(adam.config(), step + 1, epochLr);
+        }
     }
 
     private void eagerStep() {
         if ((stepInEpoch + 1) * batch > n) newEpoch();
-        data.gather(stepInEpoch++ * batch, Binarization.NONE, null, x);
+        data.gather(stepInEpoch++ * batch, Binarization.NONE, UNBINARISED, x);
         pass.run(x, new RngKey(1, Streams.LATENT, step++));
         adam.step();
     }
 
     private void graphStep() {
         if ((stepInEpoch + 1) * batch > n) newEpoch();
-        data.gather(stepInEpoch++ * batch, Binarization.NONE, null, x);
+        stepInEpoch++;
+        step++;                                          // every step is finite here (the guard would say)
         graph.launch();
     }
 
@@ -149,7 +176,8 @@ public class TrainStepBenchmark {
     @TearDown(Level.Trial)
     public void tearDown() {
         if (graph != null) graph.close();
-        if (counter != null) counter.close();
+        if (cursor != null) cursor.close();
+        if (guard != null) guard.close();
         if (x != null) x.close();
         if (pass != null) pass.close();
         if (adam != null) adam.close();

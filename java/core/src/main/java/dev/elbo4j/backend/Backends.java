@@ -18,8 +18,8 @@ import java.util.function.Consumer;
  *   <li>{@code cuda}, {@code cuda:N}: the GPU, or {@link BackendUnavailableException} listing every
  *       reason it cannot run (no driver library, cuInit failure, no device, no kernels in this build,
  *       no cuBLAS, ...).</li>
- *   <li>{@code auto}: the GPU when it can run, else the CPU with one line on stderr listing the
- *       reasons.</li>
+ *   <li>{@code auto}: the GPU when it can run, else the CPU with one short line on stderr: the
+ *       first reason and how to see every one ({@code --device cuda}, or {@value #VERBOSE_ENV}=1).</li>
  * </ul>
  */
 public final class Backends {
@@ -59,14 +59,21 @@ public final class Backends {
      * @throws BackendUnavailableException for {@code cuda} when the GPU path cannot run
      */
     public static Backend select(String device, CudaBinding cuda, Consumer<String> warnings) {
+        return select(device, cuda, warnings, verbose());
+    }
+
+    /**
+     * {@link #select(String, CudaBinding, Consumer)}; with {@code verbose}, {@code auto}'s line
+     * lists every reason instead of the first.
+     */
+    public static Backend select(String device, CudaBinding cuda, Consumer<String> warnings, boolean verbose) {
         String d = device == null ? "" : device.strip().toLowerCase(Locale.ROOT);
         if (d.equals("cpu")) return new CpuBackend();
         if (d.equals("auto")) {
             try {
                 return CudaBackend.open(cuda, 0);
             } catch (BackendUnavailableException e) {
-                warnings.accept("elbo4j: using the CPU backend; CUDA is unavailable: "
-                        + String.join("; ", e.reasons()).replaceAll("\\s*\\R\\s*", " "));
+                warnings.accept(fallbackLine(e.reasons(), verbose));
                 return new CpuBackend();
             }
         }
@@ -76,5 +83,56 @@ public final class Backends {
             if (n.matches("\\d{1,3}")) return CudaBackend.open(cuda, Integer.parseInt(n));
         }
         throw new IllegalArgumentException("unknown device '" + device + "' (choices: " + CHOICES + ")");
+    }
+
+    /** Whether {@value #VERBOSE_ENV}=1 or {@code -D}{@value #VERBOSE_PROPERTY}{@code =true} asks for every reason. */
+    public static boolean verbose() {
+        return Boolean.getBoolean(VERBOSE_PROPERTY) || "1".equals(System.getenv(VERBOSE_ENV))
+                || "true".equalsIgnoreCase(System.getenv(VERBOSE_ENV));
+    }
+
+    /** Environment variable that makes {@code auto}'s fallback line list every reason. */
+    public static final String VERBOSE_ENV = "ELBO4J_VERBOSE";
+    /** System property with the same effect as {@value #VERBOSE_ENV}. */
+    public static final String VERBOSE_PROPERTY = "elbo4j.verbose";
+    private static final int SHORT_REASON = 200;
+
+    /**
+     * The one line {@code auto} prints when it falls back: the first reason, shortened (no list of
+     * searched directories), and how to see the rest; every reason in full when {@code verbose}.
+     */
+    public static String fallbackLine(java.util.List<String> reasons, boolean verbose) {
+        String head = "elbo4j: using the CPU backend; CUDA is unavailable: ";
+        if (verbose || reasons.isEmpty()) return head + oneLine(String.join("; ", reasons));
+        String first = shorten(oneLine(reasons.getFirst()));
+        int more = reasons.size() - 1;
+        return head + first + " (" + (more == 0 ? "" : more + (more == 1 ? " more reason; " : " more reasons; "))
+                + "--device cuda or " + VERBOSE_ENV + "=1 shows " + (more == 0 ? "the details" : "all") + ")";
+    }
+
+    private static String oneLine(String s) {
+        return s.replaceAll("\\s*\\R\\s*", " ");
+    }
+
+    /** The reason's first clause (up to "; "), without a " (searched ...)" list, at most 200 characters. */
+    public static String shorten(String reason) {
+        String s = reason;
+        int i = s.indexOf(" (searched ");
+        if (i >= 0) {
+            int depth = 0, end = -1;
+            for (int j = i + 1; j < s.length(); j++) {
+                char c = s.charAt(j);
+                if (c == '(') depth++;
+                else if (c == ')' && --depth == 0) {
+                    end = j + 1;
+                    break;
+                }
+            }
+            s = end < 0 ? s.substring(0, i) : s.substring(0, i) + s.substring(end);
+        }
+        int cut = s.indexOf("; ");
+        if (cut > 0) s = s.substring(0, cut);
+        if (s.length() > SHORT_REASON) s = s.substring(0, SHORT_REASON - 3) + "...";
+        return s;
     }
 }

@@ -80,6 +80,19 @@ public final class DeviceDataset implements AutoCloseable {
         backend.gather(pixels, index, from, mode, key, out);
     }
 
+    /**
+     * The order on the device (I32, one entry per example), as {@link #order(int[])} last set it:
+     * for a gather whose batch is selected on the device ({@code dev.elbo4j.backend.cuda.BatchCursor}).
+     */
+    public Tensor orderOnDevice() {
+        return index;
+    }
+
+    /** Writes the examples numbered {@code rows[0 .. out.rows)} (I32, data set rows) into out, scaled and binarised. */
+    public void gatherRows(Tensor rows, Binarization mode, RngKey key, Tensor out) {
+        backend.gather(pixels, rows, 0, mode, key, out);
+    }
+
     /** Classes of the one-hot labels (0 when the labels were not uploaded). */
     public int classes() {
         return oneHot == null ? 0 : oneHot.cols();

@@ -81,6 +81,7 @@ public final class CudaBackend implements Backend {
     private DeviceTensor.Allocation columnScratch;
     private Thread contextThread;
     private boolean gathersPending;
+    private long gathersLaunched;
     private int lastGatherExamples;
     private boolean tf32;
     private boolean closed;
@@ -98,12 +99,22 @@ public final class CudaBackend implements Backend {
     public static CudaBackend open(CudaBinding binding, int ordinal) {
         List<String> reasons = new ArrayList<>();
         Optional<byte[]> image = KernelImage.find(reasons);
+        return open(binding, ordinal, image, KernelImage.overridden() ? 0 : DriverVersion.KERNELS_NEED, reasons);
+    }
+
+    /**
+     * {@link #open(CudaBinding, int)} with the kernels found and the driver version they need
+     * (0: no minimum); the driver's version also decides which cuBLAS is loaded.
+     */
+    static CudaBackend open(CudaBinding binding, int ordinal, Optional<byte[]> image, int driverNeeded,
+                            List<String> reasons) {
         Optional<CudaDriver> driver = Optional.empty();
         Optional<CudaBlas.Library> blas = Optional.empty();
         try {
             driver = binding.loadDriver(reasons);
-            blas = binding.loadBlas(reasons);
-            driver.ifPresent(d -> probe(d, ordinal, reasons));
+            int version = driver.isPresent() ? driverVersion(driver.get(), driverNeeded, reasons) : 0;
+            blas = binding.loadBlas(reasons, version);
+            if (driver.isPresent() && version >= driverNeeded) probe(driver.get(), ordinal, reasons);
             if (reasons.isEmpty()) {
                 return new CudaBackend(driver.orElseThrow(), blas.orElseThrow(), image.orElseThrow(), ordinal,
                         binding.name());
@@ -117,6 +128,22 @@ public final class CudaBackend implements Backend {
         }
         driver.ifPresent(CudaDriver::close);
         throw new BackendUnavailableException("cuda", reasons);
+    }
+
+    /**
+     * {@code cuDriverGetVersion} (it needs no {@code cuInit}); a driver older than {@code needed}
+     * is a reason naming both versions. Returns the version, 0 when it cannot be read.
+     */
+    private static int driverVersion(CudaDriver d, int needed, List<String> reasons) {
+        int version;
+        try {
+            version = d.driverVersion();
+        } catch (CudaException e) {
+            reasons.add(e.getMessage());
+            return 0;
+        }
+        if (version < needed) reasons.add(DriverVersion.tooOld(version, needed, d.describe()));
+        return version;
     }
 
     /** cuInit, the device count and the device's compute capability, as reasons. */
@@ -739,6 +766,7 @@ public final class CudaBackend implements Backend {
         key(key);
         launch(Kernels.GATHER, Kernels.blocks(work, Kernels.BLOCK_ELEMENTWISE, maxBlocks));
         gathersPending = true;
+        gathersLaunched++;
         lastGatherExamples = n;
     }
 
@@ -790,6 +818,7 @@ public final class CudaBackend implements Backend {
         prepare();
         driver.beginCapture(stream);
         long graph;
+        long gathersBefore = gathersLaunched;
         try {
             body.run();
         } catch (RuntimeException | Error e) {
@@ -802,16 +831,18 @@ public final class CudaBackend implements Backend {
         }
         graph = driver.endCapture(stream);
         try {
-            return new CudaGraph(this, graph, driver.instantiateGraph(graph));
+            return new CudaGraph(this, graph, driver.instantiateGraph(graph), gathersLaunched != gathersBefore);
         } catch (RuntimeException e) {
             driver.destroyGraph(graph);
             throw e;
         }
     }
 
-    void launchGraph(long exec) {
+    /** Replays a graph; one that gathers leaves its error word to be checked at the next read. */
+    void launchGraph(long exec, boolean gathers) {
         prepare();
         driver.launchGraph(exec, stream);
+        if (gathers) gathersPending = true;
     }
 
     void destroyGraph(long graph, long exec) {
@@ -873,6 +904,37 @@ public final class CudaBackend implements Backend {
         twoInts[0] = (int) value;
         twoInts[1] = (int) (value >>> 32);
         driver.copyToDevice(c.address(), twoInts, 0, 2, stream);
+    }
+
+    // ---- for the device-resident step (StepGuard) -------------------------------------------------
+
+    /** The backend's one argument list, cleared, after checking the backend is open and current. */
+    KernelArgs beginLaunch() {
+        prepare();
+        return args.clear();
+    }
+
+    /** Launches {@code k} on {@code grid} blocks with the arguments of {@link #beginLaunch}. */
+    void launchPrepared(KernelSpec k, int grid) {
+        launch(k, grid);
+    }
+
+    int maxBlocks() {
+        return maxBlocks;
+    }
+
+    /** Enqueues out[0] = sum of x (double) at device address {@code out}. */
+    void sumInto(DeviceTensor x, long out) {
+        prepare();
+        reduce(x, 0, out, false);
+    }
+
+    DeviceTensor ownF32(Tensor t, String what) {
+        return f32(t, what);
+    }
+
+    DeviceTensor ownTensor(Tensor t, String what) {
+        return dev(t, what);
     }
 
     // ---- plumbing ---------------------------------------------------------------------------------

@@ -20,4 +20,13 @@ public interface CudaBinding {
 
     /** Loads cuBLAS and binds its entry points (creates no handle). */
     Optional<CudaBlas.Library> loadBlas(List<String> reasons);
+
+    /**
+     * {@link #loadBlas(List)} for a driver of version {@code driverVersion} ({@code cuDriverGetVersion};
+     * 0 when unknown): a binding that searches for cuBLAS leaves out the libraries that driver
+     * cannot run ({@link LibrarySearch#forDriver}). By default the driver version is not used.
+     */
+    default Optional<CudaBlas.Library> loadBlas(List<String> reasons, int driverVersion) {
+        return loadBlas(reasons);
+    }
 }

@@ -11,18 +11,23 @@ public final class CudaGraph implements AutoCloseable {
     private final CudaBackend backend;
     private final long graph;
     private final long exec;
+    private final boolean gathers;
     private boolean closed;
 
-    CudaGraph(CudaBackend backend, long graph, long exec) {
+    CudaGraph(CudaBackend backend, long graph, long exec, boolean gathers) {
         this.backend = backend;
         this.graph = graph;
         this.exec = exec;
+        this.gathers = gathers;
     }
 
-    /** Enqueues one replay on the backend's stream (asynchronous). */
+    /**
+     * Enqueues one replay on the backend's stream (asynchronous). When the graph gathers, the
+     * gather's index check is left to the backend's next read, as after an eager gather.
+     */
     public void launch() {
         if (closed) throw new IllegalStateException("graph is closed");
-        backend.launchGraph(exec);
+        backend.launchGraph(exec, gathers);
     }
 
     @Override

@@ -70,6 +70,12 @@ public final class KernelImage {
         return Optional.of(image);
     }
 
+    /** Whether {@value #PROPERTY} names a fatbin to use instead of the packaged one. */
+    public static boolean overridden() {
+        String file = System.getProperty(PROPERTY);
+        return file != null && !file.isBlank();
+    }
+
     /** The kernels of this build, or IllegalStateException with the reason. */
     public static byte[] load() {
         List<String> reasons = new java.util.ArrayList<>();

@@ -77,6 +77,19 @@ public final class Kernels {
     public static final KernelSpec ADAM = KernelSpec.of("optim.cu", "elbo4j_adam_f32",
             BLOCK_ELEMENTWISE, PTR, PTR, PTR, PTR, I64, F32, F32, F32, F32, F32, F32, F32, F32, PTR, F64, F64, F64);
 
+    /** Adam gated by the step guard, constants from a per-step table: p, g, m, v, n, b1, b2, c1, c2, eps; table, step, state. */
+    public static final KernelSpec ADAM_GUARDED = KernelSpec.of("optim.cu", "elbo4j_adam_guarded_f32",
+            BLOCK_ELEMENTWISE, PTR, PTR, PTR, PTR, I64, F32, F32, F32, F32, F32, PTR, PTR, PTR);
+
+    /** The batch's rows of a permutation at a device cursor: perm, permSize, out, rows, batch, cursor. */
+    public static final KernelSpec BATCH_INDEX = KernelSpec.of("data.cu", "elbo4j_batch_index_i32",
+            BLOCK_ELEMENTWISE, PTR, I64, PTR, I32, I32, PTR);
+
+    // step.cu
+    /** The graph step's finite check: sums, count, stopFrom, skipPolicy, rows, lossScale; step, state, lossAcc. */
+    public static final KernelSpec STEP_GUARD = KernelSpec.of("step.cu", "elbo4j_step_guard", 32,
+            PTR, I32, I32, I32, I32, F64, PTR, PTR, PTR);
+
     // data.cu
     public static final KernelSpec GATHER = KernelSpec.of("data.cu", "elbo4j_gather_u8_f32",
             BLOCK_ELEMENTWISE, withKey(PTR, PTR, PTR, PTR, I32, I32, I32, I32, I32));
@@ -162,7 +175,7 @@ public final class Kernels {
             LATENT_FORWARD, LATENT_BACKWARD,
             BERNOULLI, GAUSSIAN, GAUSSIAN_DLOGVAR, SIGMOID,
             BIAS_ACT, ACT_BACKWARD, BIAS_ACT_BACKWARD,
-            ADAM, GATHER,
+            ADAM, ADAM_GUARDED, STEP_GUARD, GATHER, BATCH_INDEX,
             SUM_F32, SUM_F64, SUM_I32, SUM_U8,
             FILL_U64
             // autoencoder.cu

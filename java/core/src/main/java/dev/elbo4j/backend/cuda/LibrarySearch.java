@@ -119,6 +119,34 @@ public record LibrarySearch(String library, List<String> names, List<Path> dirs,
     }
 
     /**
+     * This search without the names whose {@code .so} major version is newer than the driver's
+     * (a {@code libcublas.so.13} needs a CUDA 13 driver): the library that matches the driver is
+     * tried first, and one that cannot work is never loaded. An explicit choice is kept as it is,
+     * and so is every name when the driver version is unknown ({@code driverVersion <= 0}) or
+     * no name would be left.
+     */
+    public LibrarySearch forDriver(int driverVersion) {
+        if (explicit != null || driverVersion <= 0) return this;
+        List<String> usable = new ArrayList<>();
+        for (String name : names) {
+            int major = soMajor(name);
+            if (major < 0 || major <= driverVersion / 1000) usable.add(name);
+        }
+        return usable.isEmpty() || usable.size() == names.size() ? this
+                : new LibrarySearch(library, usable, dirs, null, property, env);
+    }
+
+    /** 13 for {@code libcublas.so.13}, -1 for a name without a numeric {@code .so} version. */
+    static int soMajor(String name) {
+        int i = name.lastIndexOf(".so.");
+        if (i < 0) return -1;
+        String v = name.substring(i + 4);
+        int dot = v.indexOf('.');
+        if (dot >= 0) v = v.substring(0, dot);
+        return v.matches("\\d{1,3}") ? Integer.parseInt(v) : -1;
+    }
+
+    /**
      * What a binding tries, in order: the explicit choice alone, else each existing file of
      * {@code dirs x names} (preferred name first: a {@code .13} anywhere before a {@code .12}), then
      * each bare name for the dynamic loader.

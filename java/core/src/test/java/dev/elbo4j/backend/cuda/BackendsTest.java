@@ -68,9 +68,24 @@ class BackendsTest {
     }
 
     @Test
-    void autoFallsBackToTheCpuWithOneLineListingEveryReason() {
+    void autoFallsBackToTheCpuWithOneShortLineNamingTheFirstReason() {
         Capture c = new Capture();
-        try (Backend b = Backends.select("auto", NOTHING, c.sink())) {
+        try (Backend b = Backends.select("auto", NOTHING, c.sink(), false)) {
+            assertInstanceOf(CpuBackend.class, b);
+        }
+        List<String> lines = c.lines();
+        assertEquals(1, lines.size(), lines.toString());
+        boolean kernels = KernelImage.find(new java.util.ArrayList<>()).isPresent();
+        String first = kernels ? "no libcuda.so.1 found" : KernelImage.MISSING;
+        String more = kernels ? "1 more reason" : "2 more reasons";
+        assertEquals("elbo4j: using the CPU backend; CUDA is unavailable: " + first + " (" + more
+                + "; --device cuda or ELBO4J_VERBOSE=1 shows all)", lines.getFirst());
+    }
+
+    @Test
+    void verboseAutoListsEveryReason() {
+        Capture c = new Capture();
+        try (Backend b = Backends.select("auto", NOTHING, c.sink(), true)) {
             assertInstanceOf(CpuBackend.class, b);
         }
         List<String> lines = c.lines();
@@ -81,8 +96,22 @@ class BackendsTest {
                 "no libcublas.so.13 or libcublas.so.12 found (searched /c)")) {
             assertTrue(line.contains(reason), line);
         }
-        // The kernels of this build are one more reason when the build has none.
         if (KernelImage.find(new java.util.ArrayList<>()).isEmpty()) assertTrue(line.contains(KernelImage.MISSING), line);
+    }
+
+    @Test
+    void aShortReasonIsTheFirstClauseWithoutTheSearchedDirectories() {
+        assertEquals("no libcuda.so.1 found for the CUDA driver", Backends.shorten(
+                "no libcuda.so.1 found for the CUDA driver (searched /usr/lib (x86), /usr/lib64, the dynamic loader's path);"
+                        + " libcuda.so.1: cannot open shared object file; set -Delbo4j.libcuda=/path/to/libcuda.so.1 to choose one"));
+        String old = "the CUDA driver is version 12.4 (libcuda via FFM (/usr/lib/libcuda.so.1)), older than the CUDA 13.0"
+                + " driver (R580 or newer) that the kernels of this build (nvcc 13, PTX 9.0) need";
+        assertEquals(old, Backends.shorten(old), "the driver's line names found and needed");
+        assertEquals("cuInit failed: CUDA_ERROR_NO_DEVICE (100) (no NVIDIA GPU visible to this process)",
+                Backends.shorten("cuInit failed: CUDA_ERROR_NO_DEVICE (100) (no NVIDIA GPU visible to this process)"));
+        assertEquals(200, Backends.shorten("x".repeat(500)).length());
+        assertEquals("elbo4j: using the CPU backend; CUDA is unavailable: only one (--device cuda or ELBO4J_VERBOSE=1"
+                + " shows the details)", Backends.fallbackLine(List.of("only one"), false));
     }
 
     @Test
@@ -99,11 +128,16 @@ class BackendsTest {
     void onThisMachineAutoFallsBackWhenThereIsNoGpu() {
         Assumptions.assumeFalse(GpuAvailable.isAvailable(), "a GPU is available here");
         Capture c = new Capture();
-        try (Backend b = Backends.select("auto", new FfmBinding(), c.sink())) {
+        try (Backend b = Backends.select("auto", new FfmBinding(), c.sink(), true)) {
             assertInstanceOf(CpuBackend.class, b);
         }
         assertEquals(1, c.lines().size(), c.lines().toString());
         for (String reason : GpuAvailable.reasons()) assertTrue(c.lines().getFirst().contains(reason), reason);
+        Capture brief = new Capture();
+        try (Backend b = Backends.select("auto", new FfmBinding(), brief.sink(), false)) {
+            assertInstanceOf(CpuBackend.class, b);
+        }
+        assertTrue(brief.lines().getFirst().length() < 300, brief.lines().getFirst());
         BackendUnavailableException e = assertThrows(BackendUnavailableException.class,
                 () -> Backends.select("cuda", new FfmBinding(), new Capture().sink()));
         assertEquals(GpuAvailable.reasons(), e.reasons());

@@ -456,11 +456,27 @@ class CudaBackendHostTest {
             assertEquals(java.util.List.of("cuInit failed: CUDA_ERROR_NO_DEVICE (100) (no NVIDIA GPU visible to this process)"),
                     assertThrows(BackendUnavailableException.class, () -> CudaBackend.open(probe.binding(), 0)).reasons());
             probe.initResult(0);
+            probe.driverVersion(12040);
+            try (CudaBackend anyDriver = CudaBackend.open(probe.binding(), 0)) {  // -Delbo4j.kernels: no minimum
+                assertEquals("Fake GPU", anyDriver.device().name());
+            }
+            java.util.List<String> reasons = new java.util.ArrayList<>();
+            assertThrows(BackendUnavailableException.class, () -> CudaBackend.open(probe.binding(), 0,
+                    java.util.Optional.of(KernelImageTest.fakeFatbin()), DriverVersion.KERNELS_NEED, reasons));
+            assertEquals(java.util.List.of("the CUDA driver is version 12.4 (libcuda via FFM (" + probe.libraries.cuda()
+                    + ")), older than the CUDA 13.0 driver (R580 or newer) that the kernels of this build (nvcc 13, PTX 9.0)"
+                    + " need"), reasons);
+            probe.driverVersion(13000);
+            try (CudaBackend packaged = CudaBackend.open(probe.binding(), 0, java.util.Optional.of(KernelImageTest.fakeFatbin()),
+                    DriverVersion.KERNELS_NEED, new java.util.ArrayList<>())) {
+                assertTrue(packaged.description().contains("driver 13.0"), packaged.description());
+            }
             Files.write(fatbin, new byte[40]);
             BackendUnavailableException bad = assertThrows(BackendUnavailableException.class,
                     () -> CudaBackend.open(probe.binding(), 0));
             assertTrue(bad.reasons().getFirst().contains("is not a valid fatbin: magic 0x00000000"), bad.reasons().toString());
         } finally {
+            probe.driverVersion(13000);
             probe.device(1, 9, 0, 4);
             probe.initResult(0);
             if (old == null) System.clearProperty(KernelImage.PROPERTY); else System.setProperty(KernelImage.PROPERTY, old);

@@ -46,7 +46,13 @@ public final class FakeCudaLibraries {
             uintptr_t fake_last_stream(void) { return last_stream; }
 
             CUresult cuInit(unsigned flags) { return flags ? 1 : init_result; }
-            CUresult cuDriverGetVersion(int* v) { *v = 13000; return 0; }
+            static int driver_version = 13000;
+            /* calls by kind: 0 cuGraphLaunch, 1 cuStreamSynchronize, 2 cuEventSynchronize, 3 DtoH copies,
+               4 HtoD copies, 5 DtoD copies, 6 memsets, 7 cuEventRecord */
+            static long long counts[8];
+            long long fake_count(int kind) { return kind >= 0 && kind < 8 ? counts[kind] : -1; }
+            void fake_set_driver_version(int v) { driver_version = v; }
+            CUresult cuDriverGetVersion(int* v) { *v = driver_version; return 0; }
             CUresult cuDeviceGetCount(int* n) { if (init_result) return 3; *n = device_count; return 0; }
             CUresult cuDeviceGet(int* d, int ordinal) { if (ordinal < 0 || ordinal >= device_count) return 101; *d = ordinal; return 0; }
             CUresult cuDeviceGetName(char* name, int len, int dev) { strncpy(name, "Fake GPU", len); name[len - 1] = 0; return 0; }
@@ -67,12 +73,12 @@ public final class FakeCudaLibraries {
                 *p = (CUdeviceptr) (uintptr_t) m; live_allocs++; total_allocs++; return 0;
             }
             CUresult cuMemFree_v2(CUdeviceptr p) { if (!p) return 1; free((void*) (uintptr_t) p); live_allocs--; return 0; }
-            CUresult cuMemcpyHtoDAsync_v2(CUdeviceptr d, const void* s, size_t n, void* st) { memcpy((void*) (uintptr_t) d, s, n); return 0; }
-            CUresult cuMemcpyDtoHAsync_v2(void* d, CUdeviceptr s, size_t n, void* st) { memcpy(d, (void*) (uintptr_t) s, n); return 0; }
-            CUresult cuMemcpyDtoDAsync_v2(CUdeviceptr d, CUdeviceptr s, size_t n, void* st) { memmove((void*) (uintptr_t) d, (void*) (uintptr_t) s, n); return 0; }
-            CUresult cuMemsetD8Async(CUdeviceptr d, unsigned char v, size_t n, void* st) { memset((void*) (uintptr_t) d, v, n); return 0; }
+            CUresult cuMemcpyHtoDAsync_v2(CUdeviceptr d, const void* s, size_t n, void* st) { counts[4]++; memcpy((void*) (uintptr_t) d, s, n); return 0; }
+            CUresult cuMemcpyDtoHAsync_v2(void* d, CUdeviceptr s, size_t n, void* st) { counts[3]++; memcpy(d, (void*) (uintptr_t) s, n); return 0; }
+            CUresult cuMemcpyDtoDAsync_v2(CUdeviceptr d, CUdeviceptr s, size_t n, void* st) { counts[5]++; memmove((void*) (uintptr_t) d, (void*) (uintptr_t) s, n); return 0; }
+            CUresult cuMemsetD8Async(CUdeviceptr d, unsigned char v, size_t n, void* st) { counts[6]++; memset((void*) (uintptr_t) d, v, n); return 0; }
             CUresult cuMemsetD32Async(CUdeviceptr d, unsigned v, size_t n, void* st) {
-                unsigned* p = (unsigned*) (uintptr_t) d; for (size_t i = 0; i < n; i++) p[i] = v; return 0;
+                counts[6]++; unsigned* p = (unsigned*) (uintptr_t) d; for (size_t i = 0; i < n; i++) p[i] = v; return 0;
             }
             CUresult cuModuleLoadData(void** m, const void* image) {
                 uint32_t magic; memcpy(&magic, image, 4);
@@ -96,16 +102,16 @@ public final class FakeCudaLibraries {
             }
             CUresult cuStreamCreate(void** s, unsigned flags) { *s = (void*) (uintptr_t) (0x3000 + flags); return 0; }
             CUresult cuStreamDestroy_v2(void* s) { return 0; }
-            CUresult cuStreamSynchronize(void* s) { return 0; }
+            CUresult cuStreamSynchronize(void* s) { counts[1]++; return 0; }
             CUresult cuEventCreate(void** e, unsigned flags) { *e = malloc(1); return 0; }
-            CUresult cuEventRecord(void* e, void* s) { return 0; }
-            CUresult cuEventSynchronize(void* e) { return 0; }
+            CUresult cuEventRecord(void* e, void* s) { counts[7]++; return 0; }
+            CUresult cuEventSynchronize(void* e) { counts[2]++; return 0; }
             CUresult cuEventElapsedTime_v2(float* ms, void* a, void* b) { *ms = 1.5f; return 0; }
             CUresult cuEventDestroy_v2(void* e) { free(e); return 0; }
             CUresult cuStreamBeginCapture_v2(void* s, int mode) { return mode == 1 ? 0 : 1; }
             CUresult cuStreamEndCapture(void* s, void** g) { *g = (void*) 0x4000; return 0; }
             CUresult cuGraphInstantiateWithFlags(void** e, void* g, unsigned long long flags) { *e = (void*) 0x5000; return 0; }
-            CUresult cuGraphLaunch(void* e, void* s) { return e == (void*) 0x5000 ? 0 : 400; }
+            CUresult cuGraphLaunch(void* e, void* s) { counts[0]++; return e == (void*) 0x5000 ? 0 : 400; }
             CUresult cuGraphExecDestroy(void* e) { return 0; }
             CUresult cuGraphDestroy(void* g) { return 0; }
             """;

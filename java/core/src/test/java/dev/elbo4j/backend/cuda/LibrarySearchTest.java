@@ -32,6 +32,23 @@ class LibrarySearchTest {
     }
 
     @Test
+    void aCuda12DriverGetsOnlyTheCublasItCanRun(@TempDir Path tmp) throws IOException {
+        Files.writeString(tmp.resolve("libcublas.so.13"), "");
+        Files.writeString(tmp.resolve("libcublas.so.12"), "");
+        LibrarySearch s = search(List.of("libcublas.so.13", "libcublas.so.12"), tmp);
+        assertEquals(List.of(tmp.resolve("libcublas.so.12").toString(), "libcublas.so.12"), s.forDriver(12040).candidates());
+        assertEquals(s, s.forDriver(13000));
+        assertEquals(s, s.forDriver(13020));
+        assertEquals(s, s.forDriver(0), "unknown driver: every name");
+        assertEquals(s, s.forDriver(11080), "nothing would be left: every name, and the loader says why");
+        LibrarySearch explicit = new LibrarySearch("x", List.of("libcublas.so.13"), List.of(), "/opt/libcublas.so.13", "p", "E");
+        assertEquals(explicit, explicit.forDriver(12000), "an explicit choice is the user's");
+        assertEquals(13, LibrarySearch.soMajor("libcublas.so.13"));
+        assertEquals(1, LibrarySearch.soMajor("libcuda.so.1.2"));
+        assertEquals(-1, LibrarySearch.soMajor("libcublas.so"));
+    }
+
+    @Test
     void anExplicitChoiceIsTheOnlyCandidate() {
         LibrarySearch s = new LibrarySearch("x", List.of("libx.so.1"), List.of(Path.of("/usr/lib")), " /opt/libx.so.1 ",
                 "elbo4j.x", "ELBO4J_X");

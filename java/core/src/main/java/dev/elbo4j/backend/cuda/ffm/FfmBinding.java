@@ -42,4 +42,9 @@ public final class FfmBinding implements CudaBinding {
     public Optional<CudaBlas.Library> loadBlas(List<String> reasons) {
         return FfmCublas.load(blasSearch, reasons);
     }
+
+    @Override
+    public Optional<CudaBlas.Library> loadBlas(List<String> reasons, int driverVersion) {
+        return FfmCublas.load(blasSearch.forDriver(driverVersion), reasons);
+    }
 }

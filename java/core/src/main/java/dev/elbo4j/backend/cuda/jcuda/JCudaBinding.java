@@ -67,6 +67,12 @@ public final class JCudaBinding implements CudaBinding {
 
     @Override
     public Optional<CudaBlas.Library> loadBlas(List<String> reasons) {
+        return loadBlas(reasons, 0);
+    }
+
+    /** JCublas2 (libcublas.so.12), else the FFM cuBLAS binding searching for what the driver can run. */
+    @Override
+    public Optional<CudaBlas.Library> loadBlas(List<String> reasons, int driverVersion) {
         List<String> jcublasProblems = new ArrayList<>();
         Optional<CudaBlas.Library> jcublas = JCublas2Blas.load(jcublasProblems);
         if (jcublas.isPresent()) return jcublas;
@@ -77,7 +83,7 @@ public final class JCudaBinding implements CudaBinding {
             return Optional.empty();
         }
         List<String> ffmProblems = new ArrayList<>();
-        Optional<CudaBlas.Library> ffm = FfmCublas.load(ffmBlasSearch, ffmProblems);
+        Optional<CudaBlas.Library> ffm = FfmCublas.load(ffmBlasSearch.forDriver(driverVersion), ffmProblems);
         if (ffm.isEmpty()) reasons.add(why);  // neither JCublas2 nor the FFM fallback: both reasons
         reasons.addAll(ffmProblems);
         if (ffm.isPresent() && driverLoaded) {

@@ -26,7 +26,8 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  */
 @SuppressWarnings("restricted")
 public final class FakeProbe {
-    private final MethodHandle setInitResult, setDevice, liveAllocs, launches, ctxSet, lastKernel, lastCfg, lastArg,
+    private final MethodHandle totalAllocs;
+    private final MethodHandle setInitResult, setDevice, setDriverVersion, count, liveAllocs, launches, ctxSet, lastKernel, lastCfg, lastArg,
             mathMode, workspace, blasStream, lastStream;
     public final FakeCudaLibraries.Libraries libraries;
 
@@ -38,6 +39,9 @@ public final class FakeProbe {
         setInitResult = l.downcallHandle(cuda.find("fake_set_init_result").orElseThrow(), FunctionDescriptor.ofVoid(JAVA_INT));
         setDevice = l.downcallHandle(cuda.find("fake_set_device").orElseThrow(),
                 FunctionDescriptor.ofVoid(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT));
+        setDriverVersion = l.downcallHandle(cuda.find("fake_set_driver_version").orElseThrow(), FunctionDescriptor.ofVoid(JAVA_INT));
+        count = l.downcallHandle(cuda.find("fake_count").orElseThrow(), FunctionDescriptor.of(JAVA_LONG, JAVA_INT));
+        totalAllocs = l.downcallHandle(cuda.find("fake_total_allocs").orElseThrow(), FunctionDescriptor.of(JAVA_LONG));
         liveAllocs = l.downcallHandle(cuda.find("fake_live_allocs").orElseThrow(), FunctionDescriptor.of(JAVA_LONG));
         launches = l.downcallHandle(cuda.find("fake_launches").orElseThrow(), FunctionDescriptor.of(JAVA_LONG));
         ctxSet = l.downcallHandle(cuda.find("fake_ctx_set").orElseThrow(), FunctionDescriptor.of(JAVA_LONG));
@@ -82,10 +86,38 @@ public final class FakeProbe {
         }
     }
 
+    /** What cuDriverGetVersion reports from now on (restore with 13000). */
+    public void driverVersion(int version) {
+        try {
+            setDriverVersion.invokeExact(version);
+        } catch (Throwable t) {
+            throw wrap(t);
+        }
+    }
+
     /** The devices the fake reports (restore with {@code device(1, 9, 0, 4)}). */
     public void device(int count, int major, int minor, int sms) {
         try {
             setDevice.invokeExact(count, major, minor, sms);
+        } catch (Throwable t) {
+            throw wrap(t);
+        }
+    }
+
+    /** Driver calls of one kind so far. */
+    public enum Call { GRAPH_LAUNCH, STREAM_SYNC, EVENT_SYNC, COPY_TO_HOST, COPY_TO_DEVICE, COPY_ON_DEVICE, MEMSET, EVENT_RECORD }
+
+    public long count(Call kind) {
+        try {
+            return (long) count.invokeExact(kind.ordinal());
+        } catch (Throwable t) {
+            throw wrap(t);
+        }
+    }
+
+    public long totalAllocations() {
+        try {
+            return (long) totalAllocs.invokeExact();
         } catch (Throwable t) {
             throw wrap(t);
         }

@@ -1,0 +1,215 @@
+package dev.elbo4j.backend.cuda;
+
+import dev.elbo4j.backend.AdamConfig;
+import dev.elbo4j.tensor.DType;
+import dev.elbo4j.tensor.Shape;
+import dev.elbo4j.tensor.Tensor;
+
+/**
+ * The finite check and the optimizer of a training step that the host does not wait for, so the
+ * whole step can be captured once and replayed ({@link CudaBackend#capture}): the check
+ * ({@code kernels/step.cu}) writes a device flag that the guarded Adam ({@code elbo4j_adam_guarded_f32})
+ * reads, so a bad step applies no update without any read back. Everything the host used to learn
+ * per step stays on the device until {@link #read()}: the Adam step (also the latent noise step,
+ * {@link #step()}), the summed loss and examples of the applied steps, the skipped steps, and, under
+ * the stop policy, a sticky flag with the step and the first non-finite sum of the first bad step.
+ *
+ * <p>The same calls run eagerly too; a replay and an eager run of the same calls give the same
+ * bits. Adam's step-dependent constants come from a per-step table folded on the host exactly as
+ * {@link CudaBackend#adam} folds them ({@link #schedule}), uploaded once per epoch, so a
+ * learning-rate schedule needs no launch argument that a graph would freeze.
+ *
+ * <p>The steady state allocates nothing, on the host or the device: {@link #check()} and
+ * {@link #adam} fill the backend's one argument list; every device buffer is made by the
+ * constructor. {@link #read()} is one device-to-host copy (and its wait) of one small allocation.
+ */
+public final class StepGuard implements AutoCloseable {
+    /** Offsets of the state words (kernels/step.cu). */
+    static final int APPLY = 0, STOPPED = 1, BAD_STEP_LO = 2, BAD_STEP_HI = 3, BAD_SUM = 4, SKIPPED = 5,
+            TABLE_MISS = 6, EXAMPLES = 7, TABLE_FIRST_LO = 8, TABLE_ROWS = 10, WORDS = 12;
+    /** The summed loss (a double) and the Adam step (u64) follow the state words in the same allocation. */
+    static final int LOSS_LO = WORDS, STEP_LO = WORDS + 2, BLOCK_WORDS = WORDS + 4;
+
+    private final CudaBackend be;
+    private final boolean skipNonFinite;
+    private final DeviceCounter step;
+    private final DeviceTensor state;
+    private final DeviceTensor sums;
+    private final DeviceTensor table;
+    private final float[] tableHost;
+    private boolean scheduled;
+    private final int[] tableWords = new int[3];
+    private DeviceTensor loss;
+    private DeviceTensor[] finite = new DeviceTensor[0];
+    private int stopFrom;
+    private int rows;
+    private double lossScale;
+
+    /**
+     * @param skipNonFinite false: the first bad step stops every later update (sticky); true: bad
+     *                      steps are counted and skipped, except a bad sum at or past
+     *                      {@code stopFrom} of {@link #plan}
+     * @param step          the Adam step before the first check (0 for a new run)
+     * @param maxTensors    the most tensors a {@link #plan} checks besides the loss
+     * @param maxSteps      the most steps a {@link #schedule} covers (an epoch's batches)
+     *
+     * <p>Every device buffer is allocated here, once, so a captured graph's pointers stay valid
+     * whatever is planned or scheduled later.
+     */
+    public StepGuard(CudaBackend be, boolean skipNonFinite, long step, int maxTensors, int maxSteps) {
+        if (maxTensors < 0 || maxSteps < 1) {
+            throw new IllegalArgumentException("maxTensors must be >= 0 and maxSteps >= 1, got " + maxTensors + ", " + maxSteps);
+        }
+        this.be = be;
+        this.skipNonFinite = skipNonFinite;
+        java.util.List<Tensor> made = new java.util.ArrayList<>();
+        try {
+            made.add(be.alloc(DType.I32, Shape.of(BLOCK_WORDS, 1)));
+            made.add(be.alloc(DType.F64, Shape.of(1 + maxTensors)));
+            made.add(be.alloc(DType.F32, Shape.of(Math.multiplyExact(3, maxSteps))));
+            be.fill(made.getFirst(), 0);
+        } catch (RuntimeException e) {
+            for (Tensor t : made) t.close();
+            throw e;
+        }
+        this.state = (DeviceTensor) made.get(0);
+        this.sums = (DeviceTensor) made.get(1);
+        this.table = (DeviceTensor) made.get(2);
+        this.tableHost = new float[3 * maxSteps];
+        this.step = new DeviceCounter(be, (DeviceTensor) state.view(STEP_LO, Shape.of(2)));
+        this.step.set(step);
+    }
+
+    /** The Adam step counter on the device (bind it as the latent noise step: {@link CudaBackend#bindRngStep}). */
+    public DeviceCounter step() {
+        return step;
+    }
+
+    /**
+     * What {@link #check()} looks at: {@code loss} (summed, then checked and accumulated with
+     * {@code lossScale}; a step of {@code rows} examples), then each of {@code alsoFinite}
+     * (summed and checked; from index {@code stopFrom} of that array on, a non-finite sum stops the
+     * run even under the skip policy: the parameters). Capture after this; call it again for
+     * another batch shape.
+     */
+    public void plan(Tensor loss, double lossScale, int rows, Tensor[] alsoFinite, int stopFrom) {
+        if (rows < 0) throw new IllegalArgumentException("rows must be >= 0, got " + rows);
+        if (stopFrom < 0 || stopFrom > alsoFinite.length) {
+            throw new IllegalArgumentException("stopFrom must be in [0, " + alsoFinite.length + "], got " + stopFrom);
+        }
+        this.loss = be.ownTensor(loss, "loss");
+        DeviceTensor[] f = new DeviceTensor[alsoFinite.length];
+        for (int i = 0; i < f.length; i++) f[i] = be.ownTensor(alsoFinite[i], "tensor " + i);
+        this.finite = f;
+        this.stopFrom = stopFrom + 1;  // index into sums, where the loss is 0
+        this.rows = rows;
+        this.lossScale = lossScale;
+        if (1 + f.length > sums.size()) {
+            throw new IllegalArgumentException("this guard checks at most " + (sums.size() - 1) + " tensors, got " + f.length);
+        }
+    }
+
+    /** Enqueues the sums and the check of {@link #plan}: no read back. */
+    public void check() {
+        if (loss == null) throw new IllegalStateException("plan() first");
+        long base = sums.address();
+        be.sumInto(loss, base);
+        for (int i = 0; i < finite.length; i++) be.sumInto(finite[i], base + 8L * (i + 1));
+        be.beginLaunch().ptr(base).i32(1 + finite.length).i32(stopFrom).i32(skipNonFinite ? 1 : 0).i32(rows)
+                .f64(lossScale).ptr(step.address()).ptr(state.address()).ptr(state.address() + 4L * LOSS_LO);
+        be.launchPrepared(Kernels.STEP_GUARD, 1);
+    }
+
+    /**
+     * Folds Adam's constants for steps {@code firstStep .. firstStep + lr.length - 1} (learning rate
+     * {@code lr[i]} at step {@code firstStep + i}) as {@link CudaBackend#adam} does and uploads them
+     * (ordered after the work enqueued so far); the table replaces the previous one. Once per epoch.
+     */
+    public void schedule(AdamConfig cfg, long firstStep, double[] lr) {
+        if (firstStep < 1) throw new IllegalArgumentException("adam step counts from 1, got " + firstStep);
+        if (3L * lr.length > table.size()) {
+            throw new IllegalArgumentException("this guard schedules at most " + table.size() / 3 + " steps, got " + lr.length);
+        }
+        for (int i = 0; i < lr.length; i++) {
+            long s = firstStep + i;
+            double bc1 = 1 - Math.pow(cfg.beta1(), s);
+            double bc2 = 1 - Math.pow(cfg.beta2(), s);
+            tableHost[3 * i] = (float) (1 - lr[i] * cfg.weightDecay());
+            tableHost[3 * i + 1] = (float) (lr[i] / bc1);
+            tableHost[3 * i + 2] = (float) (1 / Math.sqrt(bc2));
+        }
+        be.write(table, tableHost);
+        tableWords[0] = (int) firstStep;
+        tableWords[1] = (int) (firstStep >>> 32);
+        tableWords[2] = lr.length;
+        be.write(state.rowSlice(TABLE_FIRST_LO, 3), tableWords);
+        scheduled = true;
+    }
+
+    /**
+     * Enqueues Adam on {@code param} with {@code grad} and the moments, applied only when the last
+     * {@link #check()} passed, with the constants of {@link #schedule} for the step it took.
+     */
+    public void adam(Tensor param, Tensor grad, Tensor m, Tensor v, AdamConfig cfg) {
+        if (!scheduled) throw new IllegalStateException("schedule() first");
+        DeviceTensor p = be.ownF32(param, "param"), g = be.ownF32(grad, "grad"), mm = be.ownF32(m, "m"),
+                vv = be.ownF32(v, "v");
+        int n = p.size();
+        if (g.size() != n || mm.size() != n || vv.size() != n) {
+            throw new IllegalArgumentException("adam: param " + p.shape() + ", grad " + g.shape() + ", m " + mm.shape()
+                    + ", v " + vv.shape() + " must have the same size");
+        }
+        if (n == 0) return;
+        float b1 = (float) cfg.beta1(), b2 = (float) cfg.beta2();
+        be.beginLaunch().ptr(p.address()).ptr(g.address()).ptr(mm.address()).ptr(vv.address()).i64(n)
+                .f32(b1).f32(b2).f32(1 - b1).f32(1 - b2).f32((float) cfg.eps())
+                .ptr(table.address()).ptr(step.address()).ptr(state.address());
+        be.launchPrepared(Kernels.ADAM_GUARDED, Kernels.blocks(n, Kernels.BLOCK_ELEMENTWISE, be.maxBlocks()));
+    }
+
+    /** Zeroes the summed loss and the examples (an epoch's start; enqueued). */
+    public void resetLoss() {
+        be.fill(state.rowSlice(LOSS_LO, 2), 0);
+        be.fill(state.rowSlice(EXAMPLES, 1), 0);
+    }
+
+    /** Sets the Adam step (a resumed run; enqueued). */
+    public void setStep(long value) {
+        step.set(value);
+    }
+
+    /**
+     * What the device has recorded, read after the work enqueued so far (this waits for it).
+     *
+     * @param step       Adam steps taken (the next update is step + 1)
+     * @param lossSum    the summed loss of the applied steps since {@link #resetLoss()}
+     * @param examples   their examples
+     * @param skipped    steps skipped under the skip policy
+     * @param stopped    a bad step stopped the run (every step since applied nothing)
+     * @param badStep    the step the first bad update would have been (0 when none)
+     * @param badSum     which sum was non-finite first: 0 the loss, i the (i-1)-th of {@link #plan}'s tensors; -1 when none
+     * @param tableMiss  an update found no row in the schedule (and was not applied)
+     */
+    public record Readout(long step, double lossSum, long examples, long skipped, boolean stopped, long badStep,
+                          int badSum, boolean tableMiss) {
+    }
+
+    /** One copy from the device (the state, the summed loss and the step share an allocation) and its wait. */
+    public Readout read() {
+        int[] w = be.downloadInts(state);
+        boolean stopped = w[STOPPED] != 0;
+        return new Readout(u64(w, STEP_LO), Double.longBitsToDouble(u64(w, LOSS_LO)), w[EXAMPLES] & 0xffffffffL,
+                w[SKIPPED] & 0xffffffffL, stopped, stopped ? u64(w, BAD_STEP_LO) : 0, stopped ? w[BAD_SUM] : -1,
+                w[TABLE_MISS] != 0);
+    }
+
+    private static long u64(int[] w, int lo) {
+        return (w[lo] & 0xffffffffL) | ((long) w[lo + 1] << 32);
+    }
+
+    @Override
+    public void close() {
+        step.close();
+        for (Tensor t : new Tensor[]{sums, table, state}) t.close();
+    }
+}

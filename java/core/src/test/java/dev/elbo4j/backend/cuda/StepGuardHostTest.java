@@ -1,0 +1,161 @@
+package dev.elbo4j.backend.cuda;
+
+import dev.elbo4j.backend.AdamConfig;
+import dev.elbo4j.backend.cuda.ffm.FakeProbe;
+import dev.elbo4j.backend.cuda.ffm.FakeProbe.Call;
+import dev.elbo4j.tensor.DType;
+import dev.elbo4j.tensor.Shape;
+import dev.elbo4j.tensor.Tensor;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import java.util.EnumMap;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * {@link StepGuard} against the recording fake driver ({@link FakeCudaLibraries}): what a replayed
+ * step and a read cost in driver calls, and the arguments its kernels get. The fake runs no
+ * kernel, so the device state stays as the constructor wrote it (zero).
+ */
+class StepGuardHostTest {
+    private static final AdamConfig CFG = AdamConfig.of(1e-3);
+    private static FakeProbe probe;
+    private CudaBackend be;
+    private long allocationsBefore;
+
+    @BeforeAll
+    static void fakes() {
+        probe = new FakeProbe();
+    }
+
+    @BeforeEach
+    void open() {
+        allocationsBefore = probe.liveAllocations();
+        be = new CudaBackend(probe.driver(), probe.blas(), KernelImageTest.fakeFatbin(), 0, "ffm");
+    }
+
+    @AfterEach
+    void close() {
+        be.close();
+        assertEquals(allocationsBefore, probe.liveAllocations(), "every device allocation is freed");
+    }
+
+    private Map<Call, Long> counts() {
+        Map<Call, Long> m = new EnumMap<>(Call.class);
+        for (Call c : Call.values()) m.put(c, probe.count(c));
+        return m;
+    }
+
+    private Map<Call, Long> since(Map<Call, Long> before) {
+        Map<Call, Long> d = new EnumMap<>(Call.class);
+        for (Call c : Call.values()) {
+            long n = probe.count(c) - before.get(c);
+            if (n != 0) d.put(c, n);
+        }
+        return d;
+    }
+
+    @Test
+    void aSteadyStateStepIsOneGraphLaunchAndAReadIsOneCopyAndItsWait() {
+        try (Tensor p = be.alloc(DType.F32, 1, 10); Tensor g = be.alloc(DType.F32, 1, 10);
+             Tensor m = be.alloc(DType.F32, 1, 10); Tensor v = be.alloc(DType.F32, 1, 10);
+             StepGuard guard = new StepGuard(be, false, 0, 1, 4)) {
+            guard.plan(g, 1, 2, new Tensor[]{p}, 0);
+            guard.schedule(CFG, 1, new double[]{1e-3, 1e-3, 1e-3, 1e-3});
+            CudaGraph step = be.capture(() -> {
+                guard.check();
+                guard.adam(p, g, m, v, CFG);
+            });
+            try (step) {
+                step.launch();
+                Map<Call, Long> before = counts();
+                long launches = probe.launches(), allocations = probe.totalAllocations();
+                for (int i = 0; i < 7; i++) step.launch();
+                assertEquals(Map.of(Call.GRAPH_LAUNCH, 7L), since(before), "seven steps: seven cuGraphLaunch and nothing else");
+                assertEquals(launches, probe.launches(), "no kernel launched from the host");
+                assertEquals(allocations, probe.totalAllocations(), "no device allocation");
+
+                before = counts();
+                StepGuard.Readout r = guard.read();
+                assertEquals(Map.of(Call.COPY_TO_HOST, 1L, Call.STREAM_SYNC, 1L), since(before),
+                        "a read: one copy to the host and its wait");
+                assertEquals(launches, probe.launches());
+                assertEquals(new StepGuard.Readout(0, 0.0, 0, 0, false, 0, -1, false), r);
+            }
+        }
+    }
+
+    @Test
+    void aReplayedStepAllocatesNothingOnTheHost() {
+        var mx = (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
+        org.junit.jupiter.api.Assumptions.assumeTrue(mx.isThreadAllocatedMemorySupported(), "no allocation counter in this JVM");
+        try (Tensor p = be.alloc(DType.F32, 1, 10); Tensor g = be.alloc(DType.F32, 1, 10);
+             Tensor m = be.alloc(DType.F32, 1, 10); Tensor v = be.alloc(DType.F32, 1, 10);
+             StepGuard guard = new StepGuard(be, false, 0, 1, 4)) {
+            guard.plan(g, 1, 2, new Tensor[]{p}, 0);
+            guard.schedule(CFG, 1, new double[]{1e-3, 1e-3, 1e-3, 1e-3});
+            try (CudaGraph step = be.capture(() -> {
+                guard.check();
+                guard.adam(p, g, m, v, CFG);
+            })) {
+                for (int i = 0; i < 20_000; i++) step.launch();  // past the interpreter and the JIT's first tiers
+                long id = Thread.currentThread().threadId();
+                long before = mx.getThreadAllocatedBytes(id);
+                for (int i = 0; i < 100_000; i++) step.launch();
+                long bytes = mx.getThreadAllocatedBytes(id) - before;
+                // The smallest object is 16 bytes: one per step would be 1,600,000. What remains (about
+                // 14 kB here) is one-off: compilation of the loop, the counter's own reads.
+                assertTrue(bytes < 100_000, bytes + " bytes allocated in 100,000 replays: under 1 byte per step"
+                        + " means no allocation per step");
+            }
+        }
+    }
+
+    @Test
+    void theKernelsGetTheGuardsBuffersAndThePlan() {
+        try (Tensor p = be.alloc(DType.F32, 1, 10); Tensor g = be.alloc(DType.F32, 1, 10);
+             Tensor m = be.alloc(DType.F32, 1, 10); Tensor v = be.alloc(DType.F32, 1, 10);
+             Tensor loss = be.alloc(DType.F32, 3);
+             StepGuard guard = new StepGuard(be, true, 41, 2, 4)) {
+            guard.plan(loss, 0.25, 3, new Tensor[]{g, p}, 1);
+            guard.check();
+            long step = guard.step().address(), state = step - 4L * StepGuard.STEP_LO;
+            assertEquals("elbo4j_step_guard", probe.lastKernel());
+            assertEquals(3, probe.lastArgInt(1), "loss + two tensors");
+            assertEquals(2, probe.lastArgInt(2), "the parameters (index 1 of the tensors) stop even when skipping");
+            assertEquals(1, probe.lastArgInt(3), "skip policy");
+            assertEquals(3, probe.lastArgInt(4), "rows");
+            assertEquals(0.25, probe.lastArgDouble(5));
+            assertEquals(step, probe.lastArg(6));
+            assertEquals(state, probe.lastArg(7));
+            assertEquals(state + 4L * StepGuard.LOSS_LO, probe.lastArg(8));
+            assertEquals(1, probe.lastConfig(0));
+            assertEquals(32, probe.lastConfig(3));
+
+            assertThrows(IllegalStateException.class, () -> guard.adam(p, g, m, v, CFG), "no schedule yet");
+            guard.schedule(CFG, 42, new double[]{1e-3});
+            guard.adam(p, g, m, v, CFG);
+            assertEquals("elbo4j_adam_guarded_f32", probe.lastKernel());
+            assertEquals(10, probe.lastArg(4));
+            assertEquals(0.9f, probe.lastArgFloat(5));
+            assertEquals(step, probe.lastArg(11));
+            assertEquals(state, probe.lastArg(12));
+            assertEquals(41, guard.read().step(), "the step the guard was made with (the fake runs no kernel)");
+
+            assertThrows(IllegalArgumentException.class, () -> guard.plan(loss, 1, 3, new Tensor[]{g, p, m}, 0),
+                    "more tensors than the guard was made for");
+            assertThrows(IllegalArgumentException.class, () -> guard.schedule(CFG, 1, new double[5]),
+                    "more steps than the guard was made for");
+            assertThrows(IllegalArgumentException.class, () -> guard.schedule(CFG, 0, new double[1]));
+            assertThrows(IllegalArgumentException.class, () -> guard.adam(p, g, m, be.alloc(DType.F32, 1, 9), CFG));
+            assertFalse(guard.read().stopped());
+        }
+    }
+}

@@ -1,0 +1,63 @@
+// The device side of a training step that the host does not wait for (a replayed CUDA graph):
+// the finite check that decides whether the optimizer may update, without a read back.
+// Launched by dev.elbo4j.backend.cuda.StepGuard. Reference: the eager trainer's host decision
+// (FiniteGuard: a step applies when its loss and gradient sums are finite), which
+// StepGuardParityTest replays against.
+//
+// State (unsigned words; StepGuard names the offsets):
+//   [0] apply       1 when the last checked step may update (read by elbo4j_adam_guarded_f32)
+//   [1] stopped     sticky: a bad step under the stop policy; every later check fails too
+//   [2] bad_step_lo the Adam step (counting from 1) the first bad step would have taken
+//   [3] bad_step_hi
+//   [4] bad_sum     index into sums of the first non-finite sum of that step
+//   [5] skipped     steps skipped under the skip policy
+//   [6] table_miss  the optimizer found no schedule row for its step (the host uploaded too few)
+//   [7] examples    examples of the applied steps
+//   [8] [9] [10]    the optimizer's schedule: its first step (lo, hi) and rows (elbo4j_adam_guarded_f32)
+//
+// A good step adds 1 to *step (Adam's step and the latent noise step, as Trainer's adam.steps()),
+// and adds loss_scale * sums[0] to *loss_acc (the summed batch loss, as Backend.accumulate does:
+// acc + scale * s in double).
+//
+// sums[i] for i >= stop_from are sums whose non-finiteness stops the run even under the skip policy
+// (the parameters after an update: skipping cannot get past a non-finite parameter).
+//
+// Launch: 1 block of 32 threads; thread 0 does the work (a handful of scalar reads).
+#include "common.cuh"
+
+using namespace elbo4j;
+
+extern "C" __global__ void __launch_bounds__(32)
+elbo4j_step_guard(const double* __restrict__ sums, int count, int stop_from, int skip_policy, int rows,
+                  double loss_scale, unsigned long long* __restrict__ step, unsigned int* __restrict__ state,
+                  double* __restrict__ loss_acc) {
+    if (blockIdx.x != 0 || threadIdx.x != 0) return;
+    if (state[1] != 0u) {
+        state[0] = 0u;
+        return;
+    }
+    int bad = -1;
+    for (int i = 0; i < count; i++) {
+        if (!isfinite(sums[i])) {
+            bad = i;
+            break;
+        }
+    }
+    if (bad < 0) {
+        state[0] = 1u;
+        *step += 1ull;
+        loss_acc[0] = loss_acc[0] + loss_scale * sums[0];
+        state[7] += static_cast<unsigned int>(rows);
+        return;
+    }
+    state[0] = 0u;
+    if (skip_policy != 0 && bad < stop_from) {
+        state[5] += 1u;
+        return;
+    }
+    const unsigned long long next = *step + 1ull;
+    state[1] = 1u;
+    state[2] = static_cast<unsigned int>(next);
+    state[3] = static_cast<unsigned int>(next >> 32);
+    state[4] = static_cast<unsigned int>(bad);
+}
