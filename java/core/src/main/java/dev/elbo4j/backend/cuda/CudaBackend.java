@@ -526,9 +526,18 @@ public final class CudaBackend implements Backend {
             return;
         }
         if (cols == 0) return;
-        args.clear().ptr(vy.address()).ptr(g.address()).ptr(db.address()).i32(rows).i32(cols).i32(activationCode(act));
-        int grid = Kernels.blocks(cols, Kernels.COLS_TILE_X, 65535);
-        launch(Kernels.BIAS_ACT_BACKWARD, grid, 1, Kernels.COLS_TILE_X, Kernels.COLS_TILE_Y, 0);
+        int chunkRows = Kernels.columnChunkRows(rows), chunks = Kernels.columnChunks(rows);
+        long tiles = Kernels.ceilDiv(cols, Kernels.COLS_TILE_X);
+        long partial = chunks > 1 ? columnScratch((long) chunks * cols * Double.BYTES) : 0;
+        args.clear().ptr(vy.address()).ptr(g.address()).ptr(partial).ptr(db.address()).i32(rows).i32(cols).i32(chunkRows)
+                .i32(activationCode(act));
+        launch(Kernels.BIAS_ACT_BACKWARD, Kernels.blocks(tiles * chunks, 1, wave.get(Kernels.BIAS_ACT_BACKWARD)), 1,
+                Kernels.COLS_TILE_X, Kernels.COLS_TILE_Y, 0);
+        if (chunks > 1) {
+            args.clear().ptr(partial).ptr(db.address()).i32(chunks).i32(cols).f64(1.0);
+            launch(Kernels.COLUMN_SUM, Kernels.blocks(tiles, 1, wave.get(Kernels.COLUMN_SUM)), 1,
+                    Kernels.COLS_TILE_X, Kernels.COLS_TILE_Y, 0);
+        }
     }
 
     // ---- latent.cu --------------------------------------------------------------------------------
@@ -667,7 +676,8 @@ public final class CudaBackend implements Backend {
                 launch(Kernels.GAUSSIAN, blocks, 1, Kernels.BLOCK_ROW, 1, shared);
                 if (columns) {
                     args.clear().ptr(partial).ptr(dlv.address()).i32(blocks).i32(d).f64(gradScale);
-                    launch(Kernels.GAUSSIAN_DLOGVAR, Kernels.blocks(d, Kernels.BLOCK_ELEMENTWISE, wave.get(Kernels.GAUSSIAN_DLOGVAR)));
+                    launch(Kernels.GAUSSIAN_DLOGVAR, Kernels.blocks(Kernels.ceilDiv(d, Kernels.COLS_TILE_X), 1,
+                            wave.get(Kernels.GAUSSIAN_DLOGVAR)), 1, Kernels.COLS_TILE_X, Kernels.COLS_TILE_Y, 0);
                 }
             }
         }
