@@ -10,5 +10,5 @@ using namespace elbo4j;
 extern "C" __global__ void __launch_bounds__(ELBO4J_COLS_TILE_X * ELBO4J_COLS_TILE_Y)
 elbo4j_column_sum_f32(const double* __restrict__ partial, float* __restrict__ out, int chunks, int cols, double scale) {
     __shared__ ColumnTile part;
-    column_sum(partial, out, chunks, cols, scale, part);
+    column_sum(partial, chunks, cols, part, ScaleStore{out, scale});
 }

@@ -195,7 +195,7 @@ extern "C" __global__ void __launch_bounds__(ELBO4J_COLS_TILE_X * ELBO4J_COLS_TI
 elbo4j_gaussian_dlogvar_f32(const double* __restrict__ col_partial, float* __restrict__ d_log_var,
                             int blocks, int cols, double grad_scale) {
     __shared__ ColumnTile part;
-    column_sum(col_partial, d_log_var, blocks, cols, grad_scale, part);
+    column_sum(col_partial, blocks, cols, part, ScaleStore{d_log_var, grad_scale});
 }
 
 // ---- likelihood mean ----------------------------------------------------------------------------

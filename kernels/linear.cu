@@ -167,7 +167,7 @@ static __device__ __forceinline__ void bias_act_backward(const float* __restrict
                 s = add_rn(s, static_cast<double>(g));
             }
         }
-        column_tile_finish(part, s, c, cols, chunk, chunks, partial, d_bias, 1.0);
+        column_tile_finish(part, s, c, cols, chunk, chunks, partial, ScaleStore{d_bias, 1.0});
     }
 }
 

@@ -526,18 +526,10 @@ public final class CudaBackend implements Backend {
             return;
         }
         if (cols == 0) return;
-        int chunkRows = Kernels.columnChunkRows(rows), chunks = Kernels.columnChunks(rows);
-        long tiles = Kernels.ceilDiv(cols, Kernels.COLS_TILE_X);
-        long partial = chunks > 1 ? columnScratch((long) chunks * cols * Double.BYTES) : 0;
-        args.clear().ptr(vy.address()).ptr(g.address()).ptr(partial).ptr(db.address()).i32(rows).i32(cols).i32(chunkRows)
-                .i32(activationCode(act));
-        launch(Kernels.BIAS_ACT_BACKWARD, Kernels.blocks(tiles * chunks, 1, wave.get(Kernels.BIAS_ACT_BACKWARD)), 1,
-                Kernels.COLS_TILE_X, Kernels.COLS_TILE_Y, 0);
-        if (chunks > 1) {
-            args.clear().ptr(partial).ptr(db.address()).i32(chunks).i32(cols).f64(1.0);
-            launch(Kernels.COLUMN_SUM, Kernels.blocks(tiles, 1, wave.get(Kernels.COLUMN_SUM)), 1,
-                    Kernels.COLS_TILE_X, Kernels.COLS_TILE_Y, 0);
-        }
+        long partial = columnPartials(rows, cols);
+        args.clear().ptr(vy.address()).ptr(g.address()).ptr(partial).ptr(db.address()).i32(rows).i32(cols)
+                .i32(Kernels.columnChunkRows(rows)).i32(activationCode(act));
+        launchColumns(Kernels.BIAS_ACT_BACKWARD, rows, cols, partial, db.address(), 1.0);
     }
 
     // ---- latent.cu --------------------------------------------------------------------------------
@@ -683,7 +675,29 @@ public final class CudaBackend implements Backend {
         }
     }
 
-    /** The learned-variance column partials: grow-only, so the steady state allocates nothing. */
+    /** The chunk partials of a row-chunked column sum over rows x cols (kernels/columns.cuh); 0 for one chunk. */
+    private long columnPartials(int rows, int cols) {
+        int chunks = Kernels.columnChunks(rows);
+        return chunks > 1 ? columnScratch((long) chunks * cols * Double.BYTES) : 0;
+    }
+
+    /**
+     * Launches pass 1 of a row-chunked column sum (its arguments already in {@code args}) over one
+     * wave of (column tile, chunk) items, then, for several chunks, the fixed-order second pass:
+     * {@code out[c] = scale * sum of the chunk partials}.
+     */
+    private void launchColumns(KernelSpec pass1, int rows, int cols, long partial, long out, double scale) {
+        int chunks = Kernels.columnChunks(rows);
+        long tiles = Kernels.ceilDiv(cols, Kernels.COLS_TILE_X);
+        launch(pass1, Kernels.blocks(tiles * chunks, 1, wave.get(pass1)), 1, Kernels.COLS_TILE_X, Kernels.COLS_TILE_Y, 0);
+        if (chunks > 1) {
+            args.clear().ptr(partial).ptr(out).i32(chunks).i32(cols).f64(scale);
+            launch(Kernels.COLUMN_SUM, Kernels.blocks(tiles, 1, wave.get(Kernels.COLUMN_SUM)), 1,
+                    Kernels.COLS_TILE_X, Kernels.COLS_TILE_Y, 0);
+        }
+    }
+
+    /** Column partials (learned variance, row-chunked sums): grow-only, so the steady state allocates nothing. */
     private long columnScratch(long bytes) {
         if (columnScratch == null || columnScratch.bytes < bytes) {
             if (columnScratch != null) columnScratch.free();
@@ -989,8 +1003,18 @@ public final class CudaBackend implements Backend {
         if (q.overlaps(c) || k.overlaps(c) || q.overlaps(k)) throw new IllegalArgumentException("sparsity: outputs overlap");
         prepare();
         if (z == 0) return;
-        args.clear().ptr(c.address()).ptr(q.address()).ptr(k.address()).i32(b).i32(z).f64(rho);
-        launch(Kernels.SPARSITY_FORWARD, Kernels.blocks(z, Kernels.BLOCK_ELEMENTWISE, wave.get(Kernels.SPARSITY_FORWARD)));
+        long partial = columnPartials(b, z);
+        int chunks = Kernels.columnChunks(b);
+        long tiles = Kernels.ceilDiv(z, Kernels.COLS_TILE_X);
+        args.clear().ptr(c.address()).ptr(partial).ptr(q.address()).ptr(k.address()).i32(b).i32(z)
+                .i32(Kernels.columnChunkRows(b)).f64(rho);
+        launch(Kernels.SPARSITY_FORWARD, Kernels.blocks(tiles * chunks, 1, wave.get(Kernels.SPARSITY_FORWARD)), 1,
+                Kernels.COLS_TILE_X, Kernels.COLS_TILE_Y, 0);
+        if (chunks > 1) {
+            args.clear().ptr(partial).ptr(q.address()).ptr(k.address()).i32(chunks).i32(z).i32(b).f64(rho);
+            launch(Kernels.SPARSITY_FINISH, Kernels.blocks(tiles, 1, wave.get(Kernels.SPARSITY_FINISH)), 1,
+                    Kernels.COLS_TILE_X, Kernels.COLS_TILE_Y, 0);
+        }
     }
 
     /** {@link Backend#sparsityBackward} with {@code elbo4j_sparsity_backward_f32}: one thread per element of dCode. */
@@ -1049,8 +1073,10 @@ public final class CudaBackend implements Backend {
         prepare();
         if (g.size() == 0) return;
         if (lv != null) {
-            args.clear().ptr(w.address()).ptr(g.address()).ptr(lv.address()).ptr(dlv.address()).i32(rows).i32(d).f64(scale);
-            launch(Kernels.IWAE_DLOGVAR, Kernels.blocks(d, Kernels.BLOCK_ELEMENTWISE, wave.get(Kernels.IWAE_DLOGVAR)));
+            long partial = columnPartials(rows, d);
+            args.clear().ptr(w.address()).ptr(g.address()).ptr(lv.address()).ptr(partial).ptr(dlv.address()).i32(rows).i32(d)
+                    .i32(Kernels.columnChunkRows(rows)).f64(scale);
+            launchColumns(Kernels.IWAE_DLOGVAR, rows, d, partial, dlv.address(), scale);
         }
         args.clear().ptr(w.address()).ptr(g.address()).i64(g.size()).i32(d).f64(scale);
         launch(Kernels.IWAE_SCALE_ROWS, Kernels.blocks(g.size(), Kernels.BLOCK_ELEMENTWISE, wave.get(Kernels.IWAE_SCALE_ROWS)));
@@ -1299,8 +1325,10 @@ public final class CudaBackend implements Backend {
                 .i32(n).i32(c).i32(logistic ? 1 : 0).i32(accumulate ? 1 : 0).f64(gradScale);
         launch(Kernels.NICE_PRIOR_ROWS, Kernels.blocks(n, Kernels.BLOCK_ELEMENTWISE, wave.get(Kernels.NICE_PRIOR_ROWS)));
         if (g != null && c > 0) {
-            args.clear().ptr(hh.address()).ptr(ss.address()).ptr(gs.address()).i32(n).i32(c).i32(logistic ? 1 : 0).f64(gradScale);
-            launch(Kernels.NICE_PRIOR_DS, Kernels.blocks(c, Kernels.BLOCK_ELEMENTWISE, wave.get(Kernels.NICE_PRIOR_DS)));
+            long partial = columnPartials(n, c);
+            args.clear().ptr(hh.address()).ptr(ss.address()).ptr(partial).ptr(gs.address()).i32(n).i32(c)
+                    .i32(Kernels.columnChunkRows(n)).i32(logistic ? 1 : 0).f64(gradScale);
+            launchColumns(Kernels.NICE_PRIOR_DS, n, c, partial, gs.address(), -gradScale);
         }
     }
 

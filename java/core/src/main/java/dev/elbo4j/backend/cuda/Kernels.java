@@ -99,8 +99,12 @@ public final class Kernels {
     // ---- autoencoder.cu: denoising and sparse autoencoders (issue 6) ----
     public static final KernelSpec CORRUPT = KernelSpec.of("autoencoder.cu", "elbo4j_corrupt_f32",
             BLOCK_ELEMENTWISE, withKey(PTR, PTR, I64, I32, F64));
+    /** code, partial (chunks x units doubles, or null for one chunk), rhoHat, kl; batch, units, chunkRows; rho. */
     public static final KernelSpec SPARSITY_FORWARD = KernelSpec.of("autoencoder.cu", "elbo4j_sparsity_forward_f32",
-            BLOCK_ELEMENTWISE, PTR, PTR, PTR, I32, I32, F64);
+            COLS_TILE_X * COLS_TILE_Y, PTR, PTR, PTR, PTR, I32, I32, I32, F64);
+    /** The second pass of the sparsity sums: partial, rhoHat, kl; chunks, units, batch; rho. */
+    public static final KernelSpec SPARSITY_FINISH = KernelSpec.of("autoencoder.cu", "elbo4j_sparsity_finish_f32",
+            COLS_TILE_X * COLS_TILE_Y, PTR, PTR, PTR, I32, I32, I32, F64);
     public static final KernelSpec SPARSITY_BACKWARD = KernelSpec.of("autoencoder.cu", "elbo4j_sparsity_backward_f32",
             BLOCK_ELEMENTWISE, PTR, PTR, I32, I32, F64, F64);
 
@@ -108,7 +112,7 @@ public final class Kernels {
     public static final KernelSpec IWAE_WEIGHTS = KernelSpec.of("iwae.cu", "elbo4j_iwae_weights_f32",
             BLOCK_ELEMENTWISE, PTR, PTR, PTR, PTR, I32, I32);
     public static final KernelSpec IWAE_DLOGVAR = KernelSpec.of("iwae.cu", "elbo4j_iwae_dlogvar_f32",
-            BLOCK_ELEMENTWISE, PTR, PTR, PTR, PTR, I32, I32, F64);
+            COLS_TILE_X * COLS_TILE_Y, PTR, PTR, PTR, PTR, PTR, I32, I32, I32, F64);
     public static final KernelSpec IWAE_SCALE_ROWS = KernelSpec.of("iwae.cu", "elbo4j_iwae_scale_rows_f32",
             BLOCK_ELEMENTWISE, PTR, PTR, I64, I32, F64);
     public static final KernelSpec IWAE_LATENT_BACKWARD = KernelSpec.of("iwae.cu", "elbo4j_iwae_latent_backward_f32",
@@ -157,7 +161,7 @@ public final class Kernels {
             BLOCK_ELEMENTWISE, PTR, PTR, PTR, PTR, I32, I32, I32, I32, F64);
     /** NICE scaling gradient per column: h, s, ds; rows, cols, logistic; gradScale. */
     public static final KernelSpec NICE_PRIOR_DS = KernelSpec.of("flow.cu", "elbo4j_nice_prior_ds_f32",
-            BLOCK_ELEMENTWISE, PTR, PTR, PTR, I32, I32, I32, F64);
+            COLS_TILE_X * COLS_TILE_Y, PTR, PTR, PTR, PTR, I32, I32, I32, I32, F64);
     /** NICE prior samples, one thread per Philox block: s, h; rows, cols, logistic; key. */
     public static final KernelSpec NICE_PRIOR_SAMPLE = KernelSpec.of("flow.cu", "elbo4j_nice_prior_sample_f32",
             BLOCK_ELEMENTWISE, withKey(PTR, PTR, I32, I32, I32));
@@ -172,7 +176,7 @@ public final class Kernels {
             SUM_F32, SUM_F64, SUM_I32, SUM_U8,
             FILL_U64
             // autoencoder.cu
-            , CORRUPT, SPARSITY_FORWARD, SPARSITY_BACKWARD
+            , CORRUPT, SPARSITY_FORWARD, SPARSITY_FINISH, SPARSITY_BACKWARD
 
             // iwae.cu
             , IWAE_WEIGHTS, IWAE_DLOGVAR, IWAE_SCALE_ROWS, IWAE_LATENT_BACKWARD
