@@ -18,7 +18,7 @@ KERNELS_STAMP := build/kernels/.built
 EPOCHS   ?=
 TRAIN_ARGS ?=
 
-.PHONY: build install publish-local consumer-test test test-emu train data data-mnist data-fashion deps bench-cpu clean help kernels native gpu-bundle fuzz
+.PHONY: build install publish-local consumer-test test test-emu perf-model train data data-mnist data-fashion deps bench-cpu clean help kernels native gpu-bundle fuzz
 
 help:
 	@echo "make            build the jars (library, CLI, benchmarks)"
@@ -32,6 +32,7 @@ help:
 	@echo "make fuzz       fuzz the safetensors and IDX readers (Jazzer), FUZZ_SECONDS each (default 300)"
 	@echo "make bench-cpu  elbo4j vs PyTorch training-step throughput on this CPU"
 	@echo "make test-emu   the GPU test suite on a CPU emulator of the device (no GPU; scripts/test-emu.sh, ~6 min)"
+	@echo "make perf-model PREDICTED per-kernel and per-step times on an H100 / H200 (no GPU) into docs/PERFORMANCE.md"
 	@echo "make kernels    compile kernels/*.cu into build/kernels/elbo4j.fatbin (needs nvcc; skipped without)"
 	@echo "make native     build/native/libelbo4j.so: the C ABI of native/include/elbo4j.h (needs nvcc; skipped without)"
 	@echo "make gpu-bundle jars, test classes, fatbin and a JRE for a GPU host without Java (build/gpu-bundle)"
@@ -43,6 +44,11 @@ build: deps $(CLI_JAR)
 $(CLI_JAR): $(JAVA_SOURCES) $(KERNELS_STAMP)
 	$(MVN) -DskipTests install
 	touch $@
+
+# Predictions, not measurements: bench/traffic.py's model of a training step (occupancy from
+# kernels/sm_90.resources, published bandwidth and FLOP rates) written into docs/PERFORMANCE.md.
+perf-model:
+	python3 bench/traffic.py model --write docs/PERFORMANCE.md
 
 # The fatbin is packed into the core jar when present; without nvcc the CPU path builds alone.
 # The stamp records that build-kernels.sh ran on the current kernels (with or without nvcc).
@@ -124,7 +130,7 @@ gpu-bundle: build native
 	cp java/core/target/elbo4j-core-0.1.0-SNAPSHOT.jar java/core/target/elbo4j-core-0.1.0-SNAPSHOT-tests.jar $(BUNDLE)/lib/
 	cp $(CLI_JAR) java/cli/target/lib/*.jar $(BUNDLE)/lib/
 	$(MVN) dependency:copy -Dartifact=org.junit.platform:junit-platform-console-standalone:1.11.4 -DoutputDirectory=$(CURDIR)/$(BUNDLE)/lib
-	cp build/kernels/elbo4j.fatbin $(BUNDLE)/
+	cp build/kernels/elbo4j.fatbin kernels/sm_90.resources $(BUNDLE)/
 	if [ -f build/native/libelbo4j.so ]; then mkdir -p $(BUNDLE)/native && cp build/native/libelbo4j.so native/examples/torch_ctypes.py $(BUNDLE)/native/; fi
 	install -m 755 scripts/run-gpu-tests.sh $(BUNDLE)/
 	scripts/run-gpu-bench.sh --stage $(BUNDLE)

@@ -12,6 +12,14 @@ small kernel whose arrays stay in L2 can show more than the copy bandwidth.
   traffic.py kernels FILE.json...                  JMH kernel results: time/op, GB/s, GFLOP/s,
                                                    % of the copy bandwidth / GEMM rate measured
                                                    in the same files
+  traffic.py model [--write FILE]                  PREDICTIONS, no GPU involved: per kernel of a
+                                                   step at batch 128/1024/8192, its grid, waves on
+                                                   132 SMs at the occupancy of the fatbin's sm_90
+                                                   resource usage (kernels/sm_90.resources) and its
+                                                   predicted time on an H100 / H200; the same for
+                                                   PyTorch eager's kernel list; --write replaces
+                                                   the part of FILE between the perf-model markers
+                                                   (make perf-model: docs/PERFORMANCE.md)
   traffic.py report DIR                            the whole bench-gpu / bench-cpu summary of a
                                                    results folder (kernels.json, step.json,
                                                    torch.jsonl, gc.json; see bench/bench-gpu.sh)
@@ -367,6 +375,413 @@ def report(folder):
             line(f"{cls}.{method} rows={r['params']['rows']}, % of copy bandwidth", 100 * gbs / bw[device], 85, "%")
 
 
+# ---- the performance model: PREDICTIONS from published figures, no GPU ---------------------------
+#
+# Every constant below is a stated assumption, not a measurement; the GPU run (scripts/run-gpu-bench.sh)
+# prints its measured figures beside these so that the first run shows where the model is wrong.
+
+GPUS = {
+    # published: SXM5 boards; FP32 non-tensor and TF32 tensor (dense) peaks, HBM bandwidth
+    "H100": {"sms": 132, "bw": 3.35e12, "fp32": 67e12, "tf32": 494.7e12},
+    "H200": {"sms": 132, "bw": 4.8e12, "fp32": 67e12, "tf32": 494.7e12},
+}
+BW_EFF = 0.90          # a large device copy reaches ~90% of the published HBM bandwidth
+GEMM_EFF = {"fp32": 0.75, "tf32": 0.60}   # large-GEMM fraction of peak cuBLAS reaches
+MEM_LATENCY = 650e-9   # DRAM round trip under load: bytes in flight needed = bandwidth x latency
+KERNEL_FLOOR = 2.0e-6  # the shortest kernel: ramp-up, one block's latency chain, drain
+GRAPH_NODE = 1.0e-6    # the gap between two dependent kernels on the device (graph replay or a queue the host keeps full)
+HOST_LAUNCH = {"elbo4j": 3.0e-6, "torch": 8.0e-6}   # host time per launch, eager (FFM cuLaunchKernel; PyTorch dispatcher + Python)
+WARPS_PER_SM, REGS_PER_SM, BLOCKS_PER_SM, SMEM_PER_SM = 64, 65536, 32, 228 * 1024
+
+# Mirrors of the launch policy in dev.elbo4j.backend.cuda.Kernels / CudaBackend.
+COLS_TILE = 32
+MAX_COLUMN_CHUNKS, MIN_CHUNK_ROWS = 64, 128
+MAX_ROW_BLOCKS = 1024
+
+
+def ceil_div(a, b):
+    return -(-a // b)
+
+
+def column_chunks(rows):
+    per = ceil_div(max(rows, 1), MAX_COLUMN_CHUNKS)
+    chunk_rows = max(MIN_CHUNK_ROWS, ceil_div(per, 32) * 32)
+    return ceil_div(rows, chunk_rows) if rows > 0 else 1
+
+
+def resource_table():
+    here = os.path.dirname(os.path.abspath(__file__))
+    for path in (os.path.join(here, "..", "kernels", "sm_90.resources"), os.path.join(here, "sm_90.resources")):
+        if os.path.exists(path):
+            t = {}
+            with open(path) as f:
+                for line in f:
+                    if line.startswith("#") or not line.strip():
+                        continue
+                    name, regs, smem, local = line.split("\t")
+                    t[name] = (int(regs), int(smem), int(local))
+            return t
+    raise SystemExit("traffic.py: kernels/sm_90.resources not found (scripts/build-kernels.sh writes it)")
+
+
+def occupancy(regs, smem, threads, dynamic=0):
+    """Resident blocks per SM on sm_90: what cuOccupancyMaxActiveBlocksPerMultiprocessor computes
+    (and the emulator, kernels/emu/libcuda_emu.cpp)."""
+    warps = ceil_div(threads, 32)
+    regs_per_warp = ceil_div(regs * 32, 256) * 256
+    by_regs = 4 * (REGS_PER_SM // 4 // regs_per_warp) // warps
+    by_smem = SMEM_PER_SM // (ceil_div(smem + dynamic + 1024, 128) * 128)
+    return max(0, min(BLOCKS_PER_SM, WARPS_PER_SM // warps, by_regs, by_smem))
+
+
+class K:
+    """One launch: kernel name (resources), threads per block, blocks wanted (work), whether it strides
+    over its work (grid capped at one wave), bytes, FLOPs, bytes each thread keeps in flight."""
+
+    def __init__(self, label, kernel, threads, blocks, stride, nbytes, flops=0, in_flight=16, gemm=None):
+        self.label, self.kernel, self.threads, self.blocks, self.stride = label, kernel, threads, blocks, stride
+        self.bytes, self.flops, self.in_flight, self.gemm = nbytes, flops, in_flight, gemm
+
+
+# cuBLAS picks among kernels by shape; the model does the same over these tile shapes, each with the
+# fraction of the large-GEMM rate a tile of that size sustains, and split-K factors.
+GEMM_TILES = ((128, 128, 1.0), (128, 64, 0.9), (64, 128, 0.9), (64, 64, 0.75))
+
+
+def gemm_time(m, n, k, gpu, prec):
+    """The fastest of the tile shapes with split-K factors (up to 16, at least 128 of k per split) or
+    stream-K: each SM does its tiles at its share of the large-GEMM rate, wave by wave (stream-K: no
+    waves); split-K partials cost bytes; the operands' bytes at the copy bandwidth. Returns
+    (seconds, CTAs, waves)."""
+    g = GPUS[gpu]
+    by, _ = gemm_cost(m, n, k)
+    best = None
+    for tm, tn, eff in GEMM_TILES:
+        tiles = ceil_div(m, tm) * ceil_div(n, tn)
+        for split in range(1, 17):
+            if split > 1 and k / split < 128:
+                break
+            waves = ceil_div(tiles * split, g["sms"])
+            per_sm = g[prec] * GEMM_EFF[prec] * eff / g["sms"]
+            t_compute = waves * 2 * tm * tn * ceil_div(k, split) / per_sm
+            extra = F32 * m * n * split * 2 if split > 1 else 0
+            t = max(t_compute, (by + extra) / (g["bw"] * BW_EFF), KERNEL_FLOOR)
+            if best is None or t < best[0]:
+                best = (t, tiles * split, waves)
+        # stream-K (cuBLAS's persistent decomposition on sm_90): the padded tiles' work spread evenly
+        # over the SMs, no partial last wave; one fix-up of partial tiles through memory
+        padded = ceil_div(m, tm) * tm * ceil_div(n, tn) * tn
+        t_sk = 2 * padded * k / (g[prec] * GEMM_EFF[prec] * eff)
+        t = max(t_sk, (by + 2 * F32 * g["sms"] * tm * tn) / (g["bw"] * BW_EFF), KERNEL_FLOOR)
+        if t < best[0]:
+            best = (t, g["sms"], 1.0)
+    return best
+
+
+def kernel_time(k, gpu, prec, res):
+    """(seconds, grid, waves, occupancy) of one launch."""
+    g = GPUS[gpu]
+    if k.gemm:
+        t, grid, waves = gemm_time(*k.gemm, gpu, prec)
+        return t, grid, waves, None
+    regs, smem, _ = res[k.kernel]
+    occ = occupancy(regs, smem, k.threads)
+    wave = occ * g["sms"]
+    grid = min(k.blocks, wave) if k.stride else k.blocks
+    waves = grid / wave
+    # Little's law: bandwidth reached = min(copy bandwidth, bytes in flight / latency)
+    resident = min(grid, wave) * k.threads
+    bw = min(g["bw"] * BW_EFF, resident * k.in_flight / MEM_LATENCY)
+    t = k.bytes / bw
+    if not k.stride and waves > 1:
+        t *= ceil_div(grid, wave) / waves          # the last, partial wave
+    t = max(t, k.flops / (g["fp32"] * 0.5), KERNEL_FLOOR)
+    return t, grid, waves, occ
+
+
+def elbo4j_step(b):
+    """elbo4j's eager training step at batch b, launch by launch, as CudaBackend issues it."""
+    wave_blocks = 10 ** 9   # grid-stride kernels: capped to one wave by kernel_time
+    ks = [K("gather (data.cu)", "elbo4j_gather_u8_f32", 256, ceil_div(b * D, 256), True, gather_bytes(b), in_flight=8)]
+
+    def gemm(name):
+        m, n, kk = gemm_shape(name, b)
+        by, fl = gemm_cost(m, n, kk)
+        ks.append(K(f"gemm {name} ({m}x{n}x{kk})", None, 0, 0, False, by, fl, gemm=(m, n, kk)))
+
+    def bias_act(label, cols):
+        ks.append(K(label, "elbo4j_bias_act_f32", 256, ceil_div(b * cols, 1024), True, bias_act_bytes(b, cols), in_flight=16))
+
+    def bias_back(label, cols, identity):
+        chunks = column_chunks(b)
+        tiles = ceil_div(cols, COLS_TILE)
+        partial = 8 * chunks * cols if chunks > 1 else 0
+        ks.append(K(label, "elbo4j_bias_act_backward_f32", 256, tiles * chunks, True,
+                    bias_act_backward_bytes(b, cols, identity) + partial, in_flight=(16 if identity else 48)))
+        if chunks > 1:
+            ks.append(K(f"  column sum ({chunks} chunks)", "elbo4j_column_sum_f32", 256, tiles, True,
+                        partial + F32 * cols, in_flight=8))
+
+    gemm("fc1.fwd"); bias_act("bias+relu fc1", H)
+    gemm("fc2.fwd"); bias_act("bias fc2 (identity)", 2 * Z)
+    group = 8
+    ks.append(K("latentForward", "elbo4j_latent_forward_f32", 256, ceil_div(b, 256 // group), True,
+                latent_forward_bytes(b), flops=200 * b * Z, in_flight=8))
+    gemm("fc3.fwd"); bias_act("bias+relu fc3", H)
+    gemm("fc4.fwd"); bias_act("bias fc4 (identity)", D)
+    rows_per_block = ceil_div(b, min(b, MAX_ROW_BLOCKS))
+    ks.append(K("likelihood (Bernoulli)", "elbo4j_bernoulli_f32", 128, ceil_div(b, rows_per_block), False,
+                bernoulli_bytes(b), flops=20 * b * D, in_flight=32))
+    bias_back("bias backward fc4 (identity)", D, True)
+    gemm("fc4.dW"); gemm("fc4.dX")
+    bias_back("bias+relu backward fc3", H, False)
+    gemm("fc3.dW"); gemm("fc3.dX")
+    ks.append(K("latentBackward", "elbo4j_latent_backward_f32", 256, ceil_div(b * Z, 256), True,
+                latent_backward_bytes(b), in_flight=8))
+    bias_back("bias backward fc2 (identity)", 2 * Z, True)
+    gemm("fc2.dW"); gemm("fc2.dX")
+    bias_back("bias+relu backward fc1", H, False)
+    gemm("fc1.dW")
+    ks.append(K(f"adam ({ADAM_N} parameters)", "elbo4j_adam_f32", 256, ceil_div(ADAM_N, 1024), True,
+                adam_bytes(ADAM_N), in_flight=64))
+    return ks
+
+
+def torch_step(b):
+    """PyTorch eager's kernels for the peer (../shared/peers/pytorch_vae.py) at batch b, from its op
+    sequence: Linear = addmm with the bias in cuBLASLt's epilogue; fc21 and fc22 are two GEMMs; the
+    elementwise ops of the reparameterisation, BCE-with-logits (log_sigmoid form) and KL are one
+    kernel each; the bias gradients are sum(0) reductions; zero_grad and Adam (foreach) are
+    multi-tensor launches over the 10 parameter tensors."""
+    ks = []
+    ew = "elbo4j_bias_act_f32"   # stands in for a simple vectorised elementwise kernel (32 registers)
+
+    def elem(label, n_read, n_write, n):
+        ks.append(K(label, ew, 256, ceil_div(n, 1024), True, F32 * (n_read + n_write) * n, in_flight=16))
+
+    def mm(label, m, n, kk, bias=False):
+        by, fl = gemm_cost(m, n, kk)
+        ks.append(K(f"{label} ({m}x{n}x{kk})", None, 0, 0, False, by + (F32 * n if bias else 0), fl, gemm=(m, n, kk)))
+
+    def colsum(label, rows, cols):
+        ks.append(K(label, "elbo4j_column_sum_f32", 256, ceil_div(cols, 32) * min(64, ceil_div(rows, 128)), True,
+                    F32 * (rows * cols + cols), in_flight=16))
+
+    ks.append(K("index_select", "elbo4j_gather_u8_f32", 256, ceil_div(b * D, 256), True, 2 * F32 * b * D + 8 * b, in_flight=16))
+    elem("randn eps", 0, 1, b * Z)
+    ks.append(K("zero_grad (foreach)", ew, 256, ceil_div(ADAM_N, 1024), True, F32 * ADAM_N, in_flight=16))
+    mm("addmm fc1", b, H, D, True); elem("relu", 1, 1, b * H)
+    mm("addmm fc21", b, Z, H, True); mm("addmm fc22", b, Z, H, True)
+    for op in ("mul 0.5", "exp", "mul eps", "add mu"):
+        elem(op, 2, 1, b * Z)
+    mm("addmm fc3", b, H, Z, True); elem("relu", 1, 1, b * H)
+    mm("addmm fc4", b, D, H, True)
+    for op, r, w in (("rsub 1 - x", 1, 1), ("mul_", 2, 1), ("log_sigmoid", 1, 2), ("sub_", 2, 1)):
+        elem(op, r, w, b * D)
+    ks.append(K("sum (BCE)", "elbo4j_sum_f32", 256, 256, True, F32 * b * D, in_flight=16))
+    for op in ("add 1 + logvar", "pow mu^2", "sub", "exp logvar", "sub"):
+        elem(op, 2, 1, b * Z)
+    ks.append(K("sum (KL)", "elbo4j_sum_f32", 256, 1, True, F32 * b * Z, in_flight=16))
+    elem("mul -0.5, add rec + kl", 1, 1, 1); elem("", 1, 1, 1)
+    # backward
+    elem("fill grad of sum", 0, 1, 1)
+    for op, r, w in (("sigmoid", 1, 1), ("sub target", 2, 1), ("mul grad", 2, 1)):
+        elem(op, r, w, b * D)
+    mm("mm fc4 dW", D, H, b); mm("mm fc4 dX", b, H, D); colsum("sum(0) fc4 db", b, D)
+    elem("threshold_backward", 2, 1, b * H)
+    mm("mm fc3 dW", H, Z, b); mm("mm fc3 dX", b, Z, H); colsum("sum(0) fc3 db", b, H)
+    for op in ("KL grads: mul", "mul", "exp", "mul", "add", "reparam: mul eps", "mul exp", "mul 0.5", "add"):
+        elem(op, 2, 1, b * Z)
+    for layer in ("fc21", "fc22"):
+        mm(f"mm {layer} dW", Z, H, b); mm(f"mm {layer} dX", b, H, Z); colsum(f"sum(0) {layer} db", b, Z)
+    elem("add grads of h", 2, 1, b * H)
+    elem("threshold_backward", 2, 1, b * H)
+    mm("mm fc1 dW", H, D, b); colsum("sum(0) fc1 db", b, H)
+    for op, r, w in (("lerp_ m", 2, 1), ("mul_ v", 1, 1), ("addcmul_ v", 2, 1), ("sqrt", 1, 1), ("div_", 1, 1),
+                     ("add_ eps", 1, 1), ("addcdiv_ p", 3, 1)):
+        ks.append(K(f"adam foreach {op}", ew, 256, ceil_div(ADAM_N, 1024), True, F32 * (r + w) * ADAM_N, in_flight=16))
+    return ks
+
+
+def predict(ks, gpu, prec, res, who):
+    rows, dev = [], 0.0
+    for k in ks:
+        t, grid, waves, occ = kernel_time(k, gpu, prec, res)
+        rows.append((k, t, grid, waves, occ))
+        dev += t
+    n = len(ks)
+    graph = dev + n * GRAPH_NODE                    # dependent kernels back to back, one gap each
+    eager = max(graph, n * HOST_LAUNCH[who])        # the same, unless the host cannot launch that fast
+    return rows, dev, eager, graph
+
+
+def roofline(b, gpu, prec):
+    g = GPUS[gpu]
+    by, fl, _ = step_totals(b)
+    return max(fl / (g[prec] * GEMM_EFF[prec]), by / (g["bw"] * BW_EFF))
+
+
+def print_model(batches=(128, 1024, 8192), gpus=("H100", "H200"), precs=("fp32", "tf32")):
+    res = resource_table()
+    print("**PREDICTIONS from a model (bench/traffic.py `model`), not measurements: nothing here ran on a GPU.**")
+    print()
+    peaks = ", ".join("%s: %.2f TB/s, FP32 %.0f TFLOP/s, TF32 %.0f" % (n, g["bw"] / 1e12, g["fp32"] / 1e12, g["tf32"] / 1e12)
+                      for n, g in GPUS.items())
+    print(f"Assumptions: published SXM peaks ({peaks}); "
+          f"copies reach {BW_EFF:.0%} of the bandwidth, large GEMMs {GEMM_EFF['fp32']:.0%} (FP32) / {GEMM_EFF['tf32']:.0%} (TF32) of peak; "
+          f"a kernel reaches the bandwidth only with bandwidth x {MEM_LATENCY * 1e9:.0f} ns in flight (Little's law over its resident threads); "
+          f"no kernel under {KERNEL_FLOOR * 1e6:.1f} us; {GRAPH_NODE * 1e6:.1f} us between dependent kernels; an eager launch costs the host "
+          f"{HOST_LAUNCH['elbo4j'] * 1e6:.0f} us (elbo4j) / {HOST_LAUNCH['torch'] * 1e6:.0f} us (PyTorch). Occupancy from kernels/sm_90.resources.")
+    for b in batches:
+        print(f"\n#### Batch {b}: elbo4j, kernel by kernel (H200, FP32)\n")
+        rows, dev, eager, graph = predict(elbo4j_step(b), "H200", "fp32", res, "elbo4j")
+        print("| # | kernel | bytes | FLOPs | grid | blocks/SM | waves | predicted us | share |")
+        print("|---:|---|---:|---:|---:|---:|---:|---:|---:|")
+        for i, (k, t, grid, waves, occ) in enumerate(rows, 1):
+            print(f"| {i} | {k.label} | {k.bytes:,} | {k.flops:,} | {grid:,} | {'-' if occ is None else occ} | {waves:.2f} | "
+                  f"{t * 1e6:.1f} | {100 * t / dev:.0f}% |")
+        print(f"| | **{len(rows)} launches** | | | | | | **{dev * 1e6:.1f}** | |")
+    print("\n#### Per step, summed (us): device time, graph replay (device + a gap per kernel), eager (graph, or the host's launch time if longer)\n")
+    print("| batch | GPU | precision | elbo4j launches | elbo4j device | elbo4j eager | elbo4j graph | roofline | elbo4j graph / roofline "
+          "| PyTorch launches | PyTorch device | PyTorch eager | elbo4j graph vs PyTorch eager |")
+    print("|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    verdicts = []
+    for b in batches:
+        for gpu in gpus:
+            for prec in precs:
+                _, d4, e4, g4 = predict(elbo4j_step(b), gpu, prec, res, "elbo4j")
+                tk = torch_step(b)
+                _, dt, et, _ = predict(tk, gpu, prec, res, "torch")
+                roof = roofline(b, gpu, prec)
+                n4 = len(elbo4j_step(b))
+                print(f"| {b} | {gpu} | {prec} | {n4} | {d4 * 1e6:.1f} | {e4 * 1e6:.1f} | {g4 * 1e6:.1f} | {roof * 1e6:.1f} | "
+                      f"{g4 / roof:.2f}x | {len(tk)} | {dt * 1e6:.1f} | {et * 1e6:.1f} | {et / g4:.2f}x faster |")
+                if b == 8192 and gpu == "H200":
+                    verdicts.append(f"- batch 8192, H200, {prec}: elbo4j graph {g4 * 1e6:.0f} us, {g4 / roof:.2f}x its roofline "
+                                    f"({'within' if g4 / roof <= 1.3 else 'NOT within'} 1.3x); elbo4j eager {e4 * 1e6:.0f} us; "
+                                    f"PyTorch eager {et * 1e6:.0f} us: elbo4j {'faster' if e4 < et else 'NOT faster'} (eager vs eager)")
+                if b == 128 and gpu == "H200" and prec == "fp32":
+                    rows, dev, _, g = predict(elbo4j_step(b), gpu, prec, res, "elbo4j")
+                    work = 0.0
+                    for k, t, grid, waves, occ in rows:
+                        g_ = GPUS[gpu]
+                        work += max(k.bytes / (g_["bw"] * BW_EFF), k.flops / (g_[prec] * GEMM_EFF[prec]))
+                    fixed = g - work
+                    verdicts.append(f"- batch 128, H200, fp32, graph replay: {n4} kernel launches; {g * 1e6:.0f} us predicted, of which "
+                                    f"{work * 1e6:.1f} us is moving bytes and FLOPs at the roofline rates and {fixed * 1e6:.0f} us is per-launch "
+                                    f"cost ({'launch-bound' if fixed > work else 'not launch-bound'})")
+    print("\n#### The batch-dimension reductions before and after the row-chunked grid (H200, FP32, batch 8192)\n")
+    print("| kernel | before: grid | before us | after: grid (+ column-sum pass) | after us |")
+    print("|---|---:|---:|---:|---:|")
+    b = 8192
+    for label, cols, identity in (("bias+relu backward, 400 columns", H, False), ("bias backward, 784 columns", D, True),
+                                  ("bias backward, 40 columns", 2 * Z, True)):
+        # before: ceil(cols / 32) blocks, each lane walking every 8th row with one row's load in flight
+        old_k = K(label, "elbo4j_bias_act_backward_f32", 256, ceil_div(cols, 32), False,
+                  bias_act_backward_bytes(b, cols, identity), in_flight=4 if identity else 12)
+        t_old, g_old, _, _ = kernel_time(old_k, "H200", "fp32", res)
+        chunks, tiles = column_chunks(b), ceil_div(cols, COLS_TILE)
+        partial = 8 * chunks * cols
+        new_k = K(label, "elbo4j_bias_act_backward_f32", 256, tiles * chunks, True,
+                  bias_act_backward_bytes(b, cols, identity) + partial, in_flight=16 if identity else 48)
+        sum_k = K("", "elbo4j_column_sum_f32", 256, tiles, True, partial + F32 * cols, in_flight=8)
+        t_new, g_new, _, _ = kernel_time(new_k, "H200", "fp32", res)
+        t_sum, _, _, _ = kernel_time(sum_k, "H200", "fp32", res)
+        print(f"| {label} | {g_old} | {t_old * 1e6:.1f} | {g_new} (+ {tiles}) | {(t_new + t_sum) * 1e6:.1f} |")
+    print("\n#### What the model says about the targets\n")
+    for v in verdicts:
+        print(v)
+
+
+BEGIN, END = "<!-- perf-model:begin (make perf-model writes this part) -->", "<!-- perf-model:end -->"
+
+
+def write_model(path):
+    import contextlib
+    import io
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        print_model()
+    with open(path) as f:
+        text = f.read()
+    if BEGIN not in text or END not in text:
+        raise SystemExit(f"traffic.py: {path} has no perf-model markers ({BEGIN} ... {END})")
+    head, rest = text.split(BEGIN, 1)
+    _, tail = rest.split(END, 1)
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        f.write(head + BEGIN + "\n" + buf.getvalue().strip() + "\n" + END + tail)
+    os.replace(tmp, path)
+    print(f"traffic.py: wrote the model's predictions into {path}")
+
+
+def predict_bench(bench, params, gpu):
+    """The model's time (s) for one operation of a JMH kernel benchmark, or None where it has none."""
+    cls, method = bench.rsplit(".", 1)
+    cls = cls.rsplit(".", 1)[-1]
+    p = params
+    res = resource_table()
+    prec = p.get("precision", "fp32")
+    if cls == "BiasActivationBenchmark":
+        r, c = int(p["rows"]), int(p["cols"])
+        if method == "forward":
+            k = K("", "elbo4j_bias_act_f32", 256, ceil_div(r * c, 1024), True, bias_act_bytes(r, c), in_flight=16)
+            return kernel_time(k, gpu, prec, res)[0]
+        chunks, tiles = column_chunks(r), ceil_div(c, COLS_TILE)
+        partial = 8 * chunks * c if chunks > 1 else 0
+        t = kernel_time(K("", "elbo4j_bias_act_backward_f32", 256, tiles * chunks, True,
+                          bias_act_backward_bytes(r, c) + partial, in_flight=48), gpu, prec, res)[0]
+        if chunks > 1:
+            t += GRAPH_NODE + kernel_time(K("", "elbo4j_column_sum_f32", 256, tiles, True, partial, in_flight=8), gpu, prec, res)[0]
+        return t
+    if cls == "GemmBenchmark":
+        b = int(p["batch"])
+        names = STEP_GEMMS if p["gemm"] == "step" else [p["gemm"]]
+        return sum(gemm_time(*gemm_shape(n, b), gpu, prec)[0] for n in names)
+    if cls == "OptimBenchmark":
+        n = int(p["n"])
+        return kernel_time(K("", "elbo4j_adam_f32", 256, ceil_div(n, 1024), True, adam_bytes(n), in_flight=64), gpu, prec, res)[0]
+    return None
+
+
+def print_model_vs_measured(folder):
+    """Measured (a bench-gpu results folder) beside predicted: kernels, then steps."""
+    kernels = [r for r in load_jmh(os.path.join(folder, "kernels.json")) if r["params"].get("device") == "cuda"]
+    rows = []
+    for r in kernels:
+        pred = [predict_bench(r["benchmark"], r["params"], g) for g in ("H100", "H200")]
+        if pred[0] is None:
+            continue
+        wall, dev = seconds_per_op(r)
+        rows.append(f"| {short(r['benchmark'])} | {label(r)} | {(dev or wall) * 1e6:.2f} | {pred[0] * 1e6:.2f} | {pred[1] * 1e6:.2f} |")
+    if rows:
+        print("\n### Kernels: measured beside predicted (device us/op; the model: bench/traffic.py model)\n")
+        print("| benchmark | params | measured | predicted H100 | predicted H200 |")
+        print("|---|---|---:|---:|---:|")
+        print("\n".join(rows))
+    print_steps_vs_predicted(folder)
+
+
+def print_steps_vs_predicted(folder):
+    steps = load_jmh(os.path.join(folder, "step.json"))
+    if not steps:
+        return
+    res = resource_table()
+    name = steps[0]["params"].get("device", "")
+    print("\n### Measured beside predicted (the model: bench/traffic.py model)\n")
+    print("| batch | precision | mode | measured ms | predicted ms H100 | predicted ms H200 |")
+    print("|---:|---|---|---:|---:|---:|")
+    for r in steps:
+        p = r["params"]
+        wall, _ = seconds_per_op(r)
+        b = int(p["batch"])
+        preds = []
+        for gpu in ("H100", "H200"):
+            _, _, eager, graph = predict(elbo4j_step(b), gpu, p["precision"], res, "elbo4j")
+            preds.append(graph if p["mode"] == "graph" else eager)
+        print(f"| {b} | {p['precision']} | {p['mode']} | {wall * 1e3:.3f} | {preds[0] * 1e3:.3f} | {preds[1] * 1e3:.3f} |")
+
+
 def main(argv):
     if len(argv) < 2 or argv[1] in ("-h", "--help"):
         print(__doc__)
@@ -381,8 +796,14 @@ def main(argv):
         for f in argv[2:]:
             recs += load_jmh(f)
         print_kernels(recs)
+    elif argv[1] == "model":
+        if len(argv) > 3 and argv[2] == "--write":
+            write_model(argv[3])
+        else:
+            print_model()
     elif argv[1] == "report":
         report(argv[2])
+        print_model_vs_measured(argv[2])
     else:
         print(__doc__, file=sys.stderr)
         return 2

@@ -9,7 +9,7 @@
 // once to float. The noise is element j of the key exactly as Philox.normals / Philox.uniforms
 // (normals agree except where CUDA's and Java's double log/sin/cos differ by an ulp next to a float
 // rounding boundary; uniforms and masks are exact).
-#include "common.cuh"
+#include "columns.cuh"
 
 using namespace elbo4j;
 
@@ -45,20 +45,45 @@ elbo4j_corrupt_f32(const float* x, float* out, long long n, int kind, double lev
     }
 }
 
-// One thread per code unit k: the batch mean in row order in double (a warp reads 32 consecutive
-// floats per row), then KL(rho || mean) from the unrounded mean.
-extern "C" __global__ void __launch_bounds__(ELBO4J_BLOCK_ELEMENTWISE)
-elbo4j_sparsity_forward_f32(const float* __restrict__ code, float* __restrict__ rho_hat, float* __restrict__ kl,
-                            int batch, int units, double rho) {
-    for (long long k = global_thread(); k < units; k += grid_threads()) {
-        double s = 0.0;
-        for (int r = 0; r < batch; ++r) s = add_rn(s, static_cast<double>(code[static_cast<long long>(r) * units + k]));
+// rho_hat[k] = the batch mean of code[:, k] (a row-chunked column sum in double, columns.cuh), and
+// kl[k] = KL(rho || mean) from the unrounded mean. One chunk finishes here; several leave partials
+// for elbo4j_sparsity_finish_f32.
+namespace {
+struct CodeTerm {
+    const float* __restrict__ code;
+    int units;
+    __device__ double column(int) const { return 0.0; }
+    __device__ double operator()(int r, int k, double) const { return code[static_cast<long long>(r) * units + k]; }
+};
+
+struct SparsityFinish {
+    float* __restrict__ rho_hat;
+    float* __restrict__ kl;
+    int batch;
+    double rho;
+    __device__ void operator()(int k, double s) const {
         const double q = s / static_cast<double>(batch);
         const double one_minus = sub_rn(1.0, rho);
         const double v = add_rn(mul_rn(rho, log(rho / q)), mul_rn(one_minus, log(one_minus / sub_rn(1.0, q))));
         rho_hat[k] = static_cast<float>(q);
         kl[k] = static_cast<float>(v);
     }
+};
+}  // namespace
+
+extern "C" __global__ void __launch_bounds__(ELBO4J_COLS_TILE_X * ELBO4J_COLS_TILE_Y)
+elbo4j_sparsity_forward_f32(const float* __restrict__ code, double* __restrict__ partial, float* __restrict__ rho_hat,
+                            float* __restrict__ kl, int batch, int units, int chunk_rows, double rho) {
+    __shared__ ColumnTile part;
+    chunked_column_sum(batch, units, chunk_rows, partial, part, CodeTerm{code, units}, SparsityFinish{rho_hat, kl, batch, rho});
+}
+
+// The second pass of elbo4j_sparsity_forward_f32 for several chunks.
+extern "C" __global__ void __launch_bounds__(ELBO4J_COLS_TILE_X * ELBO4J_COLS_TILE_Y)
+elbo4j_sparsity_finish_f32(const double* __restrict__ partial, float* __restrict__ rho_hat, float* __restrict__ kl,
+                           int chunks, int units, int batch, double rho) {
+    __shared__ ColumnTile part;
+    column_sum(partial, chunks, units, part, SparsityFinish{rho_hat, kl, batch, rho});
 }
 
 // One thread per element of d_code: d_code[b, k] += scale * ((1 - rho) / (1 - rho_hat[k]) - rho / rho_hat[k]).

@@ -14,7 +14,7 @@
 // operation as the reference. The gradients of u, w, b are sums over rows: a second kernel, one
 // block per step, sums the scratch in row order (no atomics, deterministic) and applies the chain
 // rule through u_hat and m.
-#include "common.cuh"
+#include "columns.cuh"
 
 using namespace elbo4j;
 
@@ -281,19 +281,26 @@ elbo4j_nice_prior_rows_f32(const float* __restrict__ h, const float* __restrict_
     }
 }
 
-// One thread per column: ds[c] = -grad_scale sum_n (g(z) z + 1), rows in order.
-extern "C" __global__ void __launch_bounds__(ELBO4J_BLOCK_ELEMENTWISE)
-elbo4j_nice_prior_ds_f32(const float* __restrict__ h, const float* __restrict__ s, float* __restrict__ ds,
-                         int rows, int cols, int logistic, double grad_scale) {
-    for (long long j = global_thread(); j < cols; j += grid_threads()) {
-        const double e = exp(static_cast<double>(s[j]));
-        double g = 0.0;
-        for (long long r = 0; r < rows; ++r) {
-            const double z = mul_rn(e, static_cast<double>(h[r * cols + j]));
-            g = add_rn(g, add_rn(mul_rn(d_log_prior(z, logistic), z), 1.0));
-        }
-        ds[j] = static_cast<float>(mul_rn(-grad_scale, g));
+// ds[c] = -grad_scale sum_n (g(z) z + 1), z = exp(s[c]) h[n, c]: a row-chunked column sum
+// (columns.cuh; chunks > 1 leave partials for elbo4j_column_sum_f32).
+namespace {
+struct NiceDsTerm {
+    const float* __restrict__ h;
+    const float* __restrict__ s;
+    int cols, logistic;
+    __device__ double column(int c) const { return exp(static_cast<double>(s[c])); }
+    __device__ double operator()(int r, int c, double e) const {
+        const double z = mul_rn(e, static_cast<double>(h[static_cast<long long>(r) * cols + c]));
+        return add_rn(mul_rn(d_log_prior(z, logistic), z), 1.0);
     }
+};
+}  // namespace
+
+extern "C" __global__ void __launch_bounds__(ELBO4J_COLS_TILE_X * ELBO4J_COLS_TILE_Y)
+elbo4j_nice_prior_ds_f32(const float* __restrict__ h, const float* __restrict__ s, double* __restrict__ partial,
+                         float* __restrict__ ds, int rows, int cols, int chunk_rows, int logistic, double grad_scale) {
+    __shared__ ColumnTile part;
+    chunked_column_sum(rows, cols, chunk_rows, partial, part, NiceDsTerm{h, s, cols, logistic}, ScaleStore{ds, -grad_scale});
 }
 
 // One thread per Philox block (4 elements): h = z exp(-s[c]), z logistic (log v - log(1 - v),

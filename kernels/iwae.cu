@@ -11,7 +11,7 @@
 // common.cuh, never contracted), with every sum over l or r in increasing order in one thread:
 // results differ from the CPU only where CUDA's and Java's double exp/log differ by an ulp. These
 // kernels touch R x Z (latent) or R x D (scaling) elements: they are small next to the GEMMs.
-#include "common.cuh"
+#include "columns.cuh"
 
 using namespace elbo4j;
 
@@ -43,23 +43,31 @@ elbo4j_iwae_weights_f32(const float* __restrict__ row_loss, const float* __restr
     }
 }
 
-// One thread per column c: d_log_var[c] = scale * sum_r weights[r] (1 - g^2 exp(log_var[c])) / 2
-// with g = d_out[r, c] before scaling; rows in order. Launched before elbo4j_iwae_scale_rows_f32.
-// Neighbouring threads read neighbouring columns of a row, so each row's loads are coalesced.
-extern "C" __global__ void __launch_bounds__(ELBO4J_BLOCK_ELEMENTWISE)
-elbo4j_iwae_dlogvar_f32(const float* __restrict__ weights, const float* __restrict__ d_out,
-                        const float* __restrict__ log_var, float* __restrict__ d_log_var,
-                        int rows, int cols, double scale) {
-    for (long long c = global_thread(); c < cols; c += grid_threads()) {
-        const double var = exp(static_cast<double>(log_var[c]));
-        double acc = 0.0;
-        for (int r = 0; r < rows; ++r) {
-            const double g = d_out[static_cast<long long>(r) * cols + c];
-            const double term = mul_rn(0.5, sub_rn(1.0, mul_rn(mul_rn(g, g), var)));
-            acc = add_rn(acc, mul_rn(static_cast<double>(weights[r]), term));
-        }
-        d_log_var[c] = static_cast<float>(mul_rn(scale, acc));
+// d_log_var[c] = scale * sum_r weights[r] (1 - g^2 exp(log_var[c])) / 2 with g = d_out[r, c] before
+// scaling: a row-chunked column sum (columns.cuh; chunks > 1 leave partials for
+// elbo4j_column_sum_f32). Launched before elbo4j_iwae_scale_rows_f32.
+namespace {
+struct IwaeDlogvarTerm {
+    const float* __restrict__ weights;
+    const float* __restrict__ d_out;
+    const float* __restrict__ log_var;
+    int cols;
+    __device__ double column(int c) const { return exp(static_cast<double>(log_var[c])); }
+    __device__ double operator()(int r, int c, double var) const {
+        const double g = d_out[static_cast<long long>(r) * cols + c];
+        const double term = mul_rn(0.5, sub_rn(1.0, mul_rn(mul_rn(g, g), var)));
+        return mul_rn(static_cast<double>(weights[r]), term);
     }
+};
+}  // namespace
+
+extern "C" __global__ void __launch_bounds__(ELBO4J_COLS_TILE_X * ELBO4J_COLS_TILE_Y)
+elbo4j_iwae_dlogvar_f32(const float* __restrict__ weights, const float* __restrict__ d_out,
+                        const float* __restrict__ log_var, double* __restrict__ partial, float* __restrict__ d_log_var,
+                        int rows, int cols, int chunk_rows, double scale) {
+    __shared__ ColumnTile part;
+    chunked_column_sum(rows, cols, chunk_rows, partial, part, IwaeDlogvarTerm{weights, d_out, log_var, cols},
+                       ScaleStore{d_log_var, scale});
 }
 
 // Element-wise, in place: d_out[r, c] *= scale * weights[r], the product in double, rounded once.

@@ -10,7 +10,7 @@
 // threads stride over the row in float4 chunks (scalar when D % 4 != 0 or a pointer is not
 // 16-byte aligned) and the row sum is a fixed-tree block reduction in double. Element values are
 // computed in float in the reference's order of operations; sums in double.
-#include "common.cuh"
+#include "columns.cuh"
 
 using namespace elbo4j;
 
@@ -189,16 +189,13 @@ elbo4j_gaussian_f32(const float* __restrict__ out, const float* __restrict__ x, 
     }
 }
 
-// d_log_var[c] = grad_scale * sum over blocks b (in order) of col_partial[b * D + c]: one thread
-// per column, coalesced across the warp.
-extern "C" __global__ void __launch_bounds__(ELBO4J_BLOCK_ELEMENTWISE)
+// d_log_var[c] = grad_scale * sum over blocks b of col_partial[b * D + c]: the second pass of a
+// row-chunked column sum (columns.cuh), the blocks as chunks, added in a fixed order.
+extern "C" __global__ void __launch_bounds__(ELBO4J_COLS_TILE_X * ELBO4J_COLS_TILE_Y)
 elbo4j_gaussian_dlogvar_f32(const double* __restrict__ col_partial, float* __restrict__ d_log_var,
                             int blocks, int cols, double grad_scale) {
-    for (long long c = global_thread(); c < cols; c += grid_threads()) {
-        double s = 0.0;
-        for (int b = 0; b < blocks; ++b) s += col_partial[static_cast<long long>(b) * cols + c];
-        d_log_var[c] = static_cast<float>(grad_scale * s);
-    }
+    __shared__ ColumnTile part;
+    column_sum(col_partial, blocks, cols, part, ScaleStore{d_log_var, grad_scale});
 }
 
 // ---- likelihood mean ----------------------------------------------------------------------------

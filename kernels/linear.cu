@@ -6,7 +6,7 @@
 // Each entry point switches on it once, outside the loops, into a template.
 //
 // Shapes: y, dy rows x cols (row-major), bias and d_bias cols.
-#include "common.cuh"
+#include "columns.cuh"
 
 using namespace elbo4j;
 
@@ -116,51 +116,69 @@ elbo4j_act_backward_f32(const float* __restrict__ y, float* __restrict__ dy, lon
 }
 
 // ---- backward with the bias gradient: dy *= act'(y), then d_bias[c] = sum_r dy[r, c] ------------
-// A block is a 32 x 8 tile over (columns, rows): lane x of warp y walks rows y, y + 8, ... of
-// column c = tile * 32 + x, so each warp reads one 128-byte line per row, and keeps its sum in
-// double. The 8 partial sums of a column are then added in warp order. No atomics, no workspace;
-// the bias gradient is written completely (no read of its old value).
-using ColumnPartials = double[ELBO4J_COLS_TILE_Y][ELBO4J_COLS_TILE_X];
-
+// A row-chunked column sum (columns.cuh): a work item is a 32-column tile of a chunk of rows; lane
+// x of warp y takes rows y, y + 8, ... of the chunk in batches of kColumnBatch, loading dy and y of
+// the whole batch before it stores the new dy, so the loads of a batch overlap instead of each
+// waiting for the store before it. Sums in double; the chunk partials go to `partial` (chunks > 1,
+// added by elbo4j_column_sum_f32) or straight to d_bias (one chunk). No atomics; the bias gradient
+// is written completely (no read of its old value).
 template <int A>
 static __device__ __forceinline__ void bias_act_backward(const float* __restrict__ y, float* __restrict__ dy,
-                                                         float* __restrict__ d_bias, int rows, int cols,
-                                                         ColumnPartials& part) {
+                                                         double* __restrict__ partial, float* __restrict__ d_bias,
+                                                         int rows, int cols, int chunk_rows, ColumnTile& part) {
     const int tx = threadIdx.x, ty = threadIdx.y;
-    for (int c0 = blockIdx.x * ELBO4J_COLS_TILE_X; c0 < cols; c0 += gridDim.x * ELBO4J_COLS_TILE_X) {
-        const int c = c0 + tx;
+    const int tiles = (cols + ELBO4J_COLS_TILE_X - 1) / ELBO4J_COLS_TILE_X;
+    const int chunks = rows > 0 ? (rows + chunk_rows - 1) / chunk_rows : 1;
+    const long long items = static_cast<long long>(tiles) * chunks;
+    for (long long item = blockIdx.x; item < items; item += gridDim.x) {
+        const int tile = static_cast<int>(item % tiles), chunk = static_cast<int>(item / tiles);
+        const int c = tile * ELBO4J_COLS_TILE_X + tx;
+        const int r0 = chunk * chunk_rows, r1 = min(rows, r0 + chunk_rows);
         double s = 0.0;
         if (c < cols) {
-            for (int r = ty; r < rows; r += ELBO4J_COLS_TILE_Y) {
-                const long long at = static_cast<long long>(r) * cols + c;
-                float g = dy[at];
-                if constexpr (A != kIdentity) {
-                    g = act_backward<A>(g, y[at]);
-                    dy[at] = g;
+            const float* yc = y + c;
+            float* dyc = dy + c;
+            int r = r0 + ty;
+            constexpr int kStride = ELBO4J_COLS_TILE_Y;
+            for (; r + (kColumnBatch - 1) * kStride < r1; r += kColumnBatch * kStride) {
+                float g[kColumnBatch], v[kColumnBatch];
+#pragma unroll
+                for (int k = 0; k < kColumnBatch; ++k) {
+                    const long long at = static_cast<long long>(r + k * kStride) * cols;
+                    g[k] = dyc[at];
+                    if constexpr (A != kIdentity) v[k] = yc[at];
                 }
-                s += g;
+#pragma unroll
+                for (int k = 0; k < kColumnBatch; ++k) {
+                    if constexpr (A != kIdentity) {
+                        g[k] = act_backward<A>(g[k], v[k]);
+                        dyc[static_cast<long long>(r + k * kStride) * cols] = g[k];
+                    }
+                    s = add_rn(s, static_cast<double>(g[k]));
+                }
+            }
+            for (; r < r1; r += kStride) {
+                const long long at = static_cast<long long>(r) * cols;
+                float g = dyc[at];
+                if constexpr (A != kIdentity) {
+                    g = act_backward<A>(g, yc[at]);
+                    dyc[at] = g;
+                }
+                s = add_rn(s, static_cast<double>(g));
             }
         }
-        part[ty][tx] = s;
-        __syncthreads();
-        if (ty == 0 && c < cols) {
-            double t = 0.0;
-#pragma unroll
-            for (int k = 0; k < ELBO4J_COLS_TILE_Y; ++k) t += part[k][tx];
-            d_bias[c] = static_cast<float>(t);
-        }
-        __syncthreads();
+        column_tile_finish(part, s, c, cols, chunk, chunks, partial, ScaleStore{d_bias, 1.0});
     }
 }
 
 extern "C" __global__ void __launch_bounds__(ELBO4J_COLS_TILE_X * ELBO4J_COLS_TILE_Y)
-elbo4j_bias_act_backward_f32(const float* __restrict__ y, float* __restrict__ dy, float* __restrict__ d_bias,
-                             int rows, int cols, int act) {
-    __shared__ ColumnPartials part;  // one array for all four instantiations (2 KiB)
+elbo4j_bias_act_backward_f32(const float* __restrict__ y, float* __restrict__ dy, double* __restrict__ partial,
+                             float* __restrict__ d_bias, int rows, int cols, int chunk_rows, int act) {
+    __shared__ ColumnTile part;  // one array for all four instantiations (2 KiB)
     switch (act) {
-        case kRelu: bias_act_backward<kRelu>(y, dy, d_bias, rows, cols, part); break;
-        case kTanh: bias_act_backward<kTanh>(y, dy, d_bias, rows, cols, part); break;
-        case kSigmoid: bias_act_backward<kSigmoid>(y, dy, d_bias, rows, cols, part); break;
-        default: bias_act_backward<kIdentity>(y, dy, d_bias, rows, cols, part); break;
+        case kRelu: bias_act_backward<kRelu>(y, dy, partial, d_bias, rows, cols, chunk_rows, part); break;
+        case kTanh: bias_act_backward<kTanh>(y, dy, partial, d_bias, rows, cols, chunk_rows, part); break;
+        case kSigmoid: bias_act_backward<kSigmoid>(y, dy, partial, d_bias, rows, cols, chunk_rows, part); break;
+        default: bias_act_backward<kIdentity>(y, dy, partial, d_bias, rows, cols, chunk_rows, part); break;
     }
 }

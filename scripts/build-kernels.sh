@@ -9,6 +9,12 @@
 #        scripts/build-kernels.sh --verbose  also print ptxas register / spill reports
 #        scripts/build-kernels.sh --selftest also build and run kernels/test/*.cu on the host (no GPU):
 #                                            the generator of common.cuh against Random123 and Java
+#
+# The same compile writes ptxas's sm_90 resource usage of every entry point (registers per thread,
+# static shared memory, local memory) to kernels/sm_90.resources, a committed table: the CPU
+# emulator (scripts/build-emu.sh) holds every launch to it and answers cuFuncGetAttribute and
+# cuOccupancyMaxActiveBlocksPerMultiprocessor from it, and bench/traffic.py takes occupancy from it.
+# A kernel change that moves a figure shows up in `git diff`.
 # Environment: NVCC (the compiler; default: nvcc on PATH, else $CUDA_HOME/bin/nvcc,
 #              /usr/local/cuda/bin/nvcc).
 #
@@ -95,8 +101,28 @@ for f in "${sources[@]}"; do echo "#include \"$src/$f\""; done > "$unit"
 
 mkdir -p "$out_dir"
 start=$(date +%s%N)
-"$nvcc" -fatbin "${flags[@]}" "${gencode[@]}" "$unit" -o "$tmp/elbo4j.fatbin"
+"$nvcc" -fatbin "${flags[@]}" --resource-usage "${gencode[@]}" "$unit" -o "$tmp/elbo4j.fatbin" 2> "$tmp/ptxas.log" \
+  || { cat "$tmp/ptxas.log" >&2; exit 1; }
+if [ "$verbose" = 1 ]; then cat "$tmp/ptxas.log"; fi
 mv "$tmp/elbo4j.fatbin" "$out"
+# ptxas prints, per entry point and target: "Compiling entry function 'NAME' for 'sm_90'", then
+# "N bytes stack frame, ...", then "Used R registers, ..., S bytes smem, ...". Keep sm_90's.
+awk '
+  /Compiling entry function/ { match($0, /\047[^\047]+\047 for \047sm_[0-9]+\047/); split(substr($0, RSTART, RLENGTH), q, "\047");
+                               name = q[2]; arch = q[4]; stack = 0; next }
+  /bytes stack frame/        { stack = $1; next }
+  /Used [0-9]+ registers/ && arch == "sm_90" && name != "" {
+      regs = 0; smem = 0
+      for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^registers/) regs = $i; if ($(i+2) ~ /^smem/) smem = $i }
+      print name "\t" regs "\t" smem "\t" stack; name = "" }
+' "$tmp/ptxas.log" | LC_ALL=C sort > "$tmp/resources"
+if [ ! -s "$tmp/resources" ]; then echo "build-kernels: no sm_90 resource usage in ptxas's report" >&2; exit 1; fi
+{
+  echo "# sm_90 resource usage of every kernels/*.cu entry point, from ptxas (scripts/build-kernels.sh; do not edit)."
+  echo "# $("$nvcc" --version | sed -n 's/.*release \([0-9.]*\).*/nvcc \1/p')"
+  printf '# kernel\tregisters/thread\tstatic shared bytes\tlocal (stack) bytes/thread\n'
+  cat "$tmp/resources"
+} > "$src/sm_90.resources"
 ms=$(( ($(date +%s%N) - start) / 1000000 ))
 printf 'build-kernels: %s (%s bytes from %s files in %d.%d s, %s)\n' "${out#"$root"/}" "$(stat -c %s "$out")" \
   "${#sources[@]}" $((ms / 1000)) $((ms % 1000 / 100)) "$("$nvcc" --version | sed -n 's/.*release \([0-9.]*\).*/nvcc \1/p')"

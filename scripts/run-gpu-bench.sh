@@ -52,6 +52,7 @@ if [ "${1:-}" = --stage ]; then
   done
   install -m 755 "$root/scripts/run-gpu-bench.sh" "$dir/run-gpu-bench.sh"
   cp "$root/bench/traffic.py" "$dir/traffic.py"
+  cp "$root/kernels/sm_90.resources" "$dir/sm_90.resources"   # the performance model's occupancy
   cp "${PEER:-$root/../shared/peers/pytorch_vae.py}" "$dir/pytorch_vae.py"
   { git -C "$root" rev-parse --short HEAD | tr -d '\n'; git -C "$root" diff --quiet || printf '+dirty'; echo; } > "$dir/COMMIT" 2>/dev/null \
     || echo unknown > "$dir/COMMIT"

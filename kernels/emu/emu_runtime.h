@@ -28,10 +28,16 @@ Bound binder(void** p) {
     }(F);
 }
 
+// An entry point with what the sm_90 build of it needs per launch (kernels/sm_90.resources, from
+// ptxas) and the maximum block size of its __launch_bounds__ (1024 without one).
 struct Entry {
     const char* name;
     Bound (*bind)(void** params);
     int params;
+    int max_threads;   // __launch_bounds__
+    int registers;     // per thread
+    int static_smem;   // bytes per block
+    int local_bytes;   // stack frame per thread
 };
 
 template <auto F>
@@ -45,4 +51,5 @@ const std::string& last_error();
 
 }  // namespace emu
 
-#define EMU_KERNEL(fn) emu::Entry{#fn, &emu::binder<&fn>, emu::param_count<&fn>()}
+#define EMU_KERNEL(fn, bound, regs, smem, local) \
+    emu::Entry{#fn, &emu::binder<&fn>, emu::param_count<&fn>(), (bound), (regs), (smem), (local)}

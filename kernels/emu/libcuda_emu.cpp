@@ -11,9 +11,12 @@
 //   - every stream operation runs synchronously when it is enqueued; under stream capture it is
 //     recorded instead (kernel launches with their argument values, memcpy, memset, cuBLAS GEMMs)
 //     and cuGraphLaunch replays the record in order;
-//   - cuLaunchKernel checks the launch configuration as the driver does (block <= 1024 threads,
-//     grid limits, dynamic shared memory <= 48 KiB) and runs the grid (emu::run_grid): blocks one
-//     after another, the threads of a block as fibers switching at __syncthreads() and shuffles.
+//   - cuLaunchKernel holds the launch to an sm_90 device's limits with the kernel's own sm_90
+//     resource usage (kernels/sm_90.resources, ptxas's figures; see launch_check) and fails it with
+//     the CUresult an H100 gives, then runs the grid (emu::run_grid): blocks one after another, the
+//     threads of a block as fibers switching at __syncthreads() and shuffles.
+//     cuFuncGetAttribute, cuFuncSetAttribute (the dynamic shared memory opt-in) and
+//     cuOccupancyMaxActiveBlocksPerMultiprocessor answer from the same table;
 //     A barrier that not every thread of the block (or warp) reaches is reported as
 //     CUDA_ERROR_LAUNCH_FAILED with the reason on stderr;
 //   - calls a GPU forbids while a stream captures (synchronisation, allocation, free) fail with
@@ -31,6 +34,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <algorithm>
 #include <cstdlib>
 #include <map>
 #include <memory>
@@ -270,6 +274,81 @@ CUresult enqueue(void* stream, Op op) {
 
 bool is_capturing() { return !capturing.empty(); }
 
+// ---- sm_90 limits (CUDA C Programming Guide, "Compute Capabilities", 9.0) ----------------------------
+constexpr int kRegsPerSm = 65536, kRegsPerBlock = 65536, kRegAllocUnit = 256, kWarpsPerSm = 64, kBlocksPerSm = 32,
+              kSubPartitions = 4;
+constexpr int kSmemPerSm = 228 * 1024, kSmemPerBlockOptIn = 227 * 1024, kSmemDefault = 48 * 1024,
+              kSmemReservedPerBlock = 1024, kSmemAllocUnit = 128;
+constexpr int kAttrMaxThreads = 0, kAttrSharedSize = 1, kAttrConstSize = 2, kAttrLocalSize = 3, kAttrNumRegs = 4,
+              kAttrPtxVersion = 5, kAttrBinaryVersion = 6, kAttrMaxDynamicShared = 8, kAttrCarveout = 9;
+
+const emu::Entry* entry(void* f) {
+    for (const emu::Entry& k : kEntries)
+        if (&k == f) return &k;
+    return nullptr;
+}
+
+// Registers a warp holds: per-thread count x 32, in units of 256.
+int regs_per_warp(const emu::Entry& e) {
+    return (e.registers * 32 + kRegAllocUnit - 1) / kRegAllocUnit * kRegAllocUnit;
+}
+
+// CU_FUNC_ATTRIBUTE_MAX_THREADS_PER_BLOCK: the __launch_bounds__ maximum, 1024, and the largest
+// block whose warps' registers fit one SM's register file.
+int max_threads(const emu::Entry& e) {
+    int by_regs = kSubPartitions * (kRegsPerBlock / kSubPartitions / regs_per_warp(e)) * 32;
+    int m = e.max_threads < 1024 ? e.max_threads : 1024;
+    return by_regs < m ? by_regs : m;
+}
+
+// Per function: the dynamic shared memory it may ask for (cuFuncSetAttribute raises it).
+std::map<const emu::Entry*, int> max_dynamic_smem;
+
+int max_dynamic(const emu::Entry& e) {
+    auto it = max_dynamic_smem.find(&e);
+    return it != max_dynamic_smem.end() ? it->second : kSmemDefault - e.static_smem;
+}
+
+// Resident blocks of `threads` threads and `dynamic` bytes of dynamic shared memory per SM, as
+// cuOccupancyMaxActiveBlocksPerMultiprocessor computes it: the least of the block slots, the warp
+// slots, the register file (allocated per warp in 256-register units, in 4 sub-partitions) and
+// shared memory (the block's static + dynamic bytes plus 1 KiB the system reserves, in 128-byte units).
+int occupancy(const emu::Entry& e, int threads, size_t dynamic) {
+    const int warps = (threads + 31) / 32;
+    int blocks = kBlocksPerSm;
+    blocks = std::min(blocks, kWarpsPerSm / warps);
+    const int warps_by_regs = kSubPartitions * (kRegsPerSm / kSubPartitions / regs_per_warp(e));
+    blocks = std::min(blocks, warps_by_regs / warps);
+    const size_t smem = (e.static_smem + dynamic + kSmemReservedPerBlock + kSmemAllocUnit - 1) / kSmemAllocUnit * kSmemAllocUnit;
+    blocks = std::min<long long>(blocks, static_cast<long long>(kSmemPerSm / smem));
+    return blocks;
+}
+
+// The checks an sm_90 device makes of a launch of e, with the CUresult it fails with; the reason goes
+// to stderr. Too many threads for the kernel (its __launch_bounds__ or its registers) is
+// CUDA_ERROR_LAUNCH_OUT_OF_RESOURCES ("too many resources requested for launch"); shared memory
+// beyond the function's limit (48 KiB static + dynamic unless cuFuncSetAttribute opted in) is
+// CUDA_ERROR_INVALID_VALUE.
+CUresult launch_check(const emu::Entry& e, unsigned threads, unsigned shared) {
+    char why[256];
+    CUresult rc = kOk;
+    if (static_cast<int>(threads) > e.max_threads) {
+        snprintf(why, sizeof why, "%u threads per block, above its __launch_bounds__ of %d", threads, e.max_threads);
+        rc = kLaunchOutOfResources;
+    } else if (static_cast<long long>((threads + 31) / 32) * regs_per_warp(e) > kRegsPerBlock) {
+        snprintf(why, sizeof why, "%u threads x %d registers: more than the %d registers of an SM", threads, e.registers,
+                 kRegsPerBlock);
+        rc = kLaunchOutOfResources;
+    } else if (static_cast<int>(shared) > max_dynamic(e)) {
+        snprintf(why, sizeof why, "%u bytes of dynamic shared memory + %d static: above its limit of %d dynamic bytes%s",
+                 shared, e.static_smem, max_dynamic(e),
+                 max_dynamic_smem.count(&e) ? "" : " (48 KiB in all without cuFuncSetAttribute)");
+        rc = kInvalidValue;
+    }
+    if (rc) fprintf(stderr, "elbo4j-emu: launch of %s refused as an sm_90 device would: %s\n", e.name, why);
+    return rc;
+}
+
 const char* error_name(int e) {
     switch (e) {
         case kOk: return "CUDA_SUCCESS";
@@ -416,15 +495,13 @@ CUresult cuModuleGetFunction(void** f, void* m, const char* name) {
 CUresult cuLaunchKernel(void* f, unsigned gx, unsigned gy, unsigned gz, unsigned bx, unsigned by, unsigned bz,
                         unsigned shared, void* stream, void** params, void** extra) {
     std::lock_guard g(lock);
-    const emu::Entry* e = static_cast<const emu::Entry*>(f);
-    bool known = false;
-    for (const emu::Entry& k : kEntries) known |= &k == e;
-    if (!known) return kInvalidHandle;
+    const emu::Entry* e = entry(f);
+    if (!e) return kInvalidHandle;
     if (extra != nullptr || (e->params > 0 && params == nullptr)) return kInvalidValue;
     if (gx == 0 || gy == 0 || gz == 0 || bx == 0 || by == 0 || bz == 0) return kInvalidValue;
     if (gx > 0x7fffffffu || gy > 65535 || gz > 65535 || bx > 1024 || by > 1024 || bz > 64) return kInvalidValue;
     if (static_cast<unsigned long long>(bx) * by * bz > 1024) return kInvalidValue;
-    if (shared > 48 * 1024) return kInvalidValue;
+    if (CUresult rc = launch_check(*e, bx * by * bz, shared)) return rc;
     if (trace) fprintf(stderr, "elbo4j-emu: %s<<<(%u,%u,%u), (%u,%u,%u), %u>>>%s\n", e->name, gx, gy, gz, bx, by, bz, shared,
                        capturing.count(stream) ? " (captured)" : "");
     emu::Bound k = e->bind(params);
@@ -433,6 +510,46 @@ CUresult cuLaunchKernel(void* f, unsigned gx, unsigned gy, unsigned gz, unsigned
         if (rc) fprintf(stderr, "elbo4j-emu: %s\n", emu::last_error().c_str());
         return rc;
     });
+}
+
+CUresult cuFuncGetAttribute(int* v, int attr, void* f) {
+    std::lock_guard g(lock);
+    const emu::Entry* e = entry(f);
+    if (!e) return kInvalidHandle;
+    if (!v) return kInvalidValue;
+    switch (attr) {
+        case kAttrMaxThreads: *v = max_threads(*e); break;
+        case kAttrSharedSize: *v = e->static_smem; break;
+        case kAttrConstSize: *v = 0; break;
+        case kAttrLocalSize: *v = e->local_bytes; break;
+        case kAttrNumRegs: *v = e->registers; break;
+        case kAttrPtxVersion: case kAttrBinaryVersion: *v = 90; break;
+        case kAttrMaxDynamicShared: *v = max_dynamic(*e); break;
+        case kAttrCarveout: *v = -1; break;
+        default: return kInvalidValue;
+    }
+    return kOk;
+}
+CUresult cuFuncSetAttribute(void* f, int attr, int value) {
+    std::lock_guard g(lock);
+    const emu::Entry* e = entry(f);
+    if (!e) return kInvalidHandle;
+    if (attr == kAttrMaxDynamicShared) {
+        if (value < 0 || value + e->static_smem > kSmemPerBlockOptIn) return kInvalidValue;
+        max_dynamic_smem[e] = value;
+        return kOk;
+    }
+    if (attr == kAttrCarveout) return value >= -1 && value <= 100 ? kOk : kInvalidValue;
+    return kInvalidValue;
+}
+CUresult cuOccupancyMaxActiveBlocksPerMultiprocessor(int* blocks, void* f, int threads, size_t dynamic) {
+    std::lock_guard g(lock);
+    const emu::Entry* e = entry(f);
+    if (!e) return kInvalidHandle;
+    if (!blocks || threads <= 0) return kInvalidValue;
+    // A block the kernel cannot launch has no resident blocks (the driver answers 0, not an error).
+    *blocks = threads > max_threads(*e) || static_cast<long long>(dynamic) > max_dynamic(*e) ? 0 : occupancy(*e, threads, dynamic);
+    return kOk;
 }
 
 CUresult cuStreamCreate(void** s, unsigned flags) { *s = new char(static_cast<char>(flags)); return kOk; }

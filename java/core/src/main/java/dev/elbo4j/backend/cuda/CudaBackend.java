@@ -75,7 +75,10 @@ public final class CudaBackend implements Backend {
     private final Set<DeviceTensor.Allocation> live = Collections.newSetFromMap(new IdentityHashMap<>());
     private final DeviceTensor.Allocation control;
     private final DeviceTensor.Allocation blasWorkspace;
-    private final int maxBlocks;
+    /** Per kernel: blocks of its own size resident on the whole device at once (one wave), from the driver's occupancy. */
+    private final Map<KernelSpec, Integer> wave = new IdentityHashMap<>();
+    /** Dynamic shared memory a launch of the Gaussian kernel may ask for: 48 KiB less its static shared memory. */
+    private final int gaussianMaxDynamicShared;
     private final DeviceCounter[] rngSteps = new DeviceCounter[256];
     private DeviceCounter adamStep;
     private DeviceTensor.Allocation columnScratch;
@@ -189,9 +192,15 @@ public final class CudaBackend implements Backend {
             this.module = driver.loadModule(image);
             undo.push(() -> driver.unloadModule(module));
             for (KernelSpec k : Kernels.ALL) functions.put(k, driver.function(module, k.name()));
+            int sms = Math.max(1, device.multiprocessors());
+            for (KernelSpec k : Kernels.ALL) {
+                int resident = driver.maxActiveBlocksPerMultiprocessor(functions.get(k), k.threads(), 0);
+                wave.put(k, Math.max(1, resident) * sms);
+            }
+            this.gaussianMaxDynamicShared = driver.functionAttribute(functions.get(Kernels.GAUSSIAN),
+                    CudaDriver.FUNC_MAX_DYNAMIC_SHARED_SIZE_BYTES);
             this.blas = blasLibrary.create(stream);
             undo.push(blas::close);
-            this.maxBlocks = Math.max(1, device.multiprocessors()) * 8;  // one wave of 256-thread blocks at 2048 threads/SM
             this.control = allocate(CTL_BYTES);
             undo.push(() -> driver.free(control.address));
             driver.memsetD8(control.address, (byte) 0, CTL_BYTES, stream);
@@ -444,7 +453,7 @@ public final class CudaBackend implements Backend {
                     driver.memsetD8(d.address(), (byte) 0, d.bytes(), stream);
                 } else {
                     args.clear().ptr(d.address()).i64(n).i64(bits);
-                    launch(Kernels.FILL_U64, Kernels.blocks(Kernels.ceilDiv(n, 2), Kernels.BLOCK_ELEMENTWISE, maxBlocks));
+                    launch(Kernels.FILL_U64, Kernels.blocks(Kernels.ceilDiv(n, 2), Kernels.BLOCK_ELEMENTWISE, wave.get(Kernels.FILL_U64)));
                 }
             }
         }
@@ -524,7 +533,7 @@ public final class CudaBackend implements Backend {
         if (dy.size() == 0 || (act == Activation.IDENTITY && db == null)) return;
         long work = cols % 4 == 0 ? dy.size() / 4 : dy.size();
         args.clear().ptr(dy.address()).ptr(db == null ? 0 : db.address()).i32(rows).i32(cols).i32(activationCode(act));
-        launch(Kernels.BIAS_ACT, Kernels.blocks(work, Kernels.BLOCK_ELEMENTWISE, maxBlocks));
+        launch(Kernels.BIAS_ACT, Kernels.blocks(work, Kernels.BLOCK_ELEMENTWISE, wave.get(Kernels.BIAS_ACT)));
     }
 
     @Override
@@ -540,13 +549,14 @@ public final class CudaBackend implements Backend {
         if (db == null) {
             if (act == Activation.IDENTITY || vy.size() == 0) return;
             args.clear().ptr(vy.address()).ptr(g.address()).i64(vy.size()).i32(activationCode(act));
-            launch(Kernels.ACT_BACKWARD, Kernels.blocks(Kernels.ceilDiv(vy.size(), 4), Kernels.BLOCK_ELEMENTWISE, maxBlocks));
+            launch(Kernels.ACT_BACKWARD, Kernels.blocks(Kernels.ceilDiv(vy.size(), 4), Kernels.BLOCK_ELEMENTWISE, wave.get(Kernels.ACT_BACKWARD)));
             return;
         }
         if (cols == 0) return;
-        args.clear().ptr(vy.address()).ptr(g.address()).ptr(db.address()).i32(rows).i32(cols).i32(activationCode(act));
-        int grid = Kernels.blocks(cols, Kernels.COLS_TILE_X, 65535);
-        launch(Kernels.BIAS_ACT_BACKWARD, grid, 1, Kernels.COLS_TILE_X, Kernels.COLS_TILE_Y, 0);
+        long partial = columnPartials(rows, cols);
+        args.clear().ptr(vy.address()).ptr(g.address()).ptr(partial).ptr(db.address()).i32(rows).i32(cols)
+                .i32(Kernels.columnChunkRows(rows)).i32(activationCode(act));
+        launchColumns(Kernels.BIAS_ACT_BACKWARD, rows, cols, partial, db.address(), 1.0);
     }
 
     // ---- latent.cu --------------------------------------------------------------------------------
@@ -568,7 +578,7 @@ public final class CudaBackend implements Backend {
         args.clear().ptr(s.address()).ptr(e.address()).ptr(zz.address()).ptr(k == null ? 0 : k.address())
                 .ptr(lr == null ? 0 : lr.address()).i32(b).i32(zd).i32(rows).i32(group);
         key(key);
-        launch(Kernels.LATENT_FORWARD, Kernels.blocks(rows, rowsPerBlock, maxBlocks));
+        launch(Kernels.LATENT_FORWARD, Kernels.blocks(rows, rowsPerBlock, wave.get(Kernels.LATENT_FORWARD)));
     }
 
     @Override
@@ -582,7 +592,7 @@ public final class CudaBackend implements Backend {
         int b = s.rows(), zd = s.cols() / 2, samples = g.rows() / b;
         args.clear().ptr(s.address()).ptr(e.address()).ptr(g.address()).ptr(ds.address()).i32(b).i32(zd).i32(samples)
                 .f64(klWeight);
-        launch(Kernels.LATENT_BACKWARD, Kernels.blocks((long) b * zd, Kernels.BLOCK_ELEMENTWISE, maxBlocks));
+        launch(Kernels.LATENT_BACKWARD, Kernels.blocks((long) b * zd, Kernels.BLOCK_ELEMENTWISE, wave.get(Kernels.LATENT_BACKWARD)));
     }
 
     private static void checkLatentShapes(DeviceTensor stats, DeviceTensor eps, DeviceTensor z) {
@@ -603,7 +613,7 @@ public final class CudaBackend implements Backend {
         if (d.size() == 0) return;
         args.clear().ptr(d.address()).i64(d.size());
         key(key);
-        launch(Kernels.NORMAL_F32, Kernels.blocks(Kernels.ceilDiv(d.size(), 4), Kernels.BLOCK_ELEMENTWISE, maxBlocks));
+        launch(Kernels.NORMAL_F32, Kernels.blocks(Kernels.ceilDiv(d.size(), 4), Kernels.BLOCK_ELEMENTWISE, wave.get(Kernels.NORMAL_F32)));
     }
 
     /** Uniform floats of elements 0 .. out.size of the key (Philox.uniforms), into an F32 tensor. */
@@ -613,7 +623,7 @@ public final class CudaBackend implements Backend {
         if (d.size() == 0) return;
         args.clear().ptr(d.address()).i64(d.size());
         key(key);
-        launch(Kernels.UNIFORM_F32, Kernels.blocks(Kernels.ceilDiv(d.size(), 4), Kernels.BLOCK_ELEMENTWISE, maxBlocks));
+        launch(Kernels.UNIFORM_F32, Kernels.blocks(Kernels.ceilDiv(d.size(), 4), Kernels.BLOCK_ELEMENTWISE, wave.get(Kernels.UNIFORM_F32)));
     }
 
     /**
@@ -631,7 +641,7 @@ public final class CudaBackend implements Backend {
         if (blocks == 0) return;
         args.clear().ptr(d.address()).i64(firstBlock).i64(blocks);
         key(key);
-        launch(Kernels.PHILOX_U32, Kernels.blocks(blocks, Kernels.BLOCK_ELEMENTWISE, maxBlocks));
+        launch(Kernels.PHILOX_U32, Kernels.blocks(blocks, Kernels.BLOCK_ELEMENTWISE, wave.get(Kernels.PHILOX_U32)));
     }
 
     private void key(RngKey key) {
@@ -677,7 +687,7 @@ public final class CudaBackend implements Backend {
                 int shared = 0;
                 if (columns) {
                     partial = columnScratch((long) blocks * d * 8);
-                    if ((long) d * 8 <= Kernels.MAX_STATIC_SHARED_BYTES) shared = d * 8;
+                    if ((long) d * 8 <= gaussianMaxDynamicShared) shared = d * 8;
                 }
                 args.clear().ptr(o.address()).ptr(xx.address()).ptr(lv == null ? 0 : lv.address()).ptr(rl.address())
                         .ptr(g == null ? 0 : g.address()).ptr(partial).i32(rows).i32(b).i32(d).i32(rowsPerBlock)
@@ -685,13 +695,36 @@ public final class CudaBackend implements Backend {
                 launch(Kernels.GAUSSIAN, blocks, 1, Kernels.BLOCK_ROW, 1, shared);
                 if (columns) {
                     args.clear().ptr(partial).ptr(dlv.address()).i32(blocks).i32(d).f64(gradScale);
-                    launch(Kernels.GAUSSIAN_DLOGVAR, Kernels.blocks(d, Kernels.BLOCK_ELEMENTWISE, maxBlocks));
+                    launch(Kernels.GAUSSIAN_DLOGVAR, Kernels.blocks(Kernels.ceilDiv(d, Kernels.COLS_TILE_X), 1,
+                            wave.get(Kernels.GAUSSIAN_DLOGVAR)), 1, Kernels.COLS_TILE_X, Kernels.COLS_TILE_Y, 0);
                 }
             }
         }
     }
 
-    /** The learned-variance column partials: grow-only, so the steady state allocates nothing. */
+    /** The chunk partials of a row-chunked column sum over rows x cols (kernels/columns.cuh); 0 for one chunk. */
+    private long columnPartials(int rows, int cols) {
+        int chunks = Kernels.columnChunks(rows);
+        return chunks > 1 ? columnScratch((long) chunks * cols * Double.BYTES) : 0;
+    }
+
+    /**
+     * Launches pass 1 of a row-chunked column sum (its arguments already in {@code args}) over one
+     * wave of (column tile, chunk) items, then, for several chunks, the fixed-order second pass:
+     * {@code out[c] = scale * sum of the chunk partials}.
+     */
+    private void launchColumns(KernelSpec pass1, int rows, int cols, long partial, long out, double scale) {
+        int chunks = Kernels.columnChunks(rows);
+        long tiles = Kernels.ceilDiv(cols, Kernels.COLS_TILE_X);
+        launch(pass1, Kernels.blocks(tiles * chunks, 1, wave.get(pass1)), 1, Kernels.COLS_TILE_X, Kernels.COLS_TILE_Y, 0);
+        if (chunks > 1) {
+            args.clear().ptr(partial).ptr(out).i32(chunks).i32(cols).f64(scale);
+            launch(Kernels.COLUMN_SUM, Kernels.blocks(tiles, 1, wave.get(Kernels.COLUMN_SUM)), 1,
+                    Kernels.COLS_TILE_X, Kernels.COLS_TILE_Y, 0);
+        }
+    }
+
+    /** Column partials (learned variance, row-chunked sums): grow-only, so the steady state allocates nothing. */
     private long columnScratch(long bytes) {
         if (columnScratch == null || columnScratch.bytes < bytes) {
             if (columnScratch != null) columnScratch.free();
@@ -708,7 +741,7 @@ public final class CudaBackend implements Backend {
         if (o.size() == 0) return;
         if (lik.kind() == Likelihood.Kind.BERNOULLI) {
             args.clear().ptr(o.address()).ptr(m.address()).i64(o.size());
-            launch(Kernels.SIGMOID, Kernels.blocks(Kernels.ceilDiv(o.size(), 4), Kernels.BLOCK_ELEMENTWISE, maxBlocks));
+            launch(Kernels.SIGMOID, Kernels.blocks(Kernels.ceilDiv(o.size(), 4), Kernels.BLOCK_ELEMENTWISE, wave.get(Kernels.SIGMOID)));
         } else if (o.address() != m.address()) {
             driver.copyDeviceToDevice(m.address(), o.address(), o.bytes(), stream);
         }
@@ -735,7 +768,7 @@ public final class CudaBackend implements Backend {
                 .f32(b1).f32(b2).f32(1 - b1).f32(1 - b2).f32((float) cfg.eps()).f32((float) (1 - cfg.lr() * cfg.weightDecay()))
                 .f32((float) (cfg.lr() / bc1)).f32((float) (1 / Math.sqrt(bc2)))
                 .ptr(adamStep == null ? 0 : adamStep.address()).f64(cfg.lr()).f64(cfg.beta1()).f64(cfg.beta2());
-        launch(Kernels.ADAM, Kernels.blocks(Kernels.ceilDiv(n, 4), Kernels.BLOCK_ELEMENTWISE, maxBlocks));
+        launch(Kernels.ADAM, Kernels.blocks(Kernels.ceilDiv(n, 4), Kernels.BLOCK_ELEMENTWISE, wave.get(Kernels.ADAM)));
     }
 
     // ---- data.cu ----------------------------------------------------------------------------------
@@ -764,7 +797,7 @@ public final class CudaBackend implements Backend {
         args.clear().ptr(data.address()).ptr(idx.address()).ptr(o.address()).ptr(control.address + CTL_GATHER_ERROR)
                 .i32(from).i32(rows).i32(n).i32(d).i32(modeCode);
         key(key);
-        launch(Kernels.GATHER, Kernels.blocks(work, Kernels.BLOCK_ELEMENTWISE, maxBlocks));
+        launch(Kernels.GATHER, Kernels.blocks(work, Kernels.BLOCK_ELEMENTWISE, wave.get(Kernels.GATHER)));
         gathersPending = true;
         gathersLaunched++;
         lastGatherExamples = n;
@@ -939,6 +972,21 @@ public final class CudaBackend implements Backend {
 
     // ---- plumbing ---------------------------------------------------------------------------------
 
+    /** The driver and a kernel's function handle, for tests that launch past the backend's checks. */
+    CudaDriver driver() {
+        prepare();
+        return driver;
+    }
+
+    long function(KernelSpec k) {
+        return functions.get(k);
+    }
+
+    /** Blocks of {@code k} that fill the device once at its occupancy (what the grid-stride launches use). */
+    int wave(KernelSpec k) {
+        return wave.get(k);
+    }
+
     /** A 1-D launch of {@code grid} blocks of the kernel's threads. */
     private void launch(KernelSpec k, int grid) {
         launch(k, grid, 1, k.threads(), 1, 0);
@@ -1001,7 +1049,7 @@ public final class CudaBackend implements Backend {
         if (n == 0) return;
         args.clear().ptr(dx.address()).ptr(o.address()).i64(n).i32(kind.ordinal()).f64(level);
         key(key);
-        launch(Kernels.CORRUPT, Kernels.blocks(Kernels.ceilDiv(n, 4), Kernels.BLOCK_ELEMENTWISE, maxBlocks));
+        launch(Kernels.CORRUPT, Kernels.blocks(Kernels.ceilDiv(n, 4), Kernels.BLOCK_ELEMENTWISE, wave.get(Kernels.CORRUPT)));
     }
 
     /** {@link Backend#sparsityForward} with {@code elbo4j_sparsity_forward_f32}: one thread per code unit. */
@@ -1017,8 +1065,18 @@ public final class CudaBackend implements Backend {
         if (q.overlaps(c) || k.overlaps(c) || q.overlaps(k)) throw new IllegalArgumentException("sparsity: outputs overlap");
         prepare();
         if (z == 0) return;
-        args.clear().ptr(c.address()).ptr(q.address()).ptr(k.address()).i32(b).i32(z).f64(rho);
-        launch(Kernels.SPARSITY_FORWARD, Kernels.blocks(z, Kernels.BLOCK_ELEMENTWISE, maxBlocks));
+        long partial = columnPartials(b, z);
+        int chunks = Kernels.columnChunks(b);
+        long tiles = Kernels.ceilDiv(z, Kernels.COLS_TILE_X);
+        args.clear().ptr(c.address()).ptr(partial).ptr(q.address()).ptr(k.address()).i32(b).i32(z)
+                .i32(Kernels.columnChunkRows(b)).f64(rho);
+        launch(Kernels.SPARSITY_FORWARD, Kernels.blocks(tiles * chunks, 1, wave.get(Kernels.SPARSITY_FORWARD)), 1,
+                Kernels.COLS_TILE_X, Kernels.COLS_TILE_Y, 0);
+        if (chunks > 1) {
+            args.clear().ptr(partial).ptr(q.address()).ptr(k.address()).i32(chunks).i32(z).i32(b).f64(rho);
+            launch(Kernels.SPARSITY_FINISH, Kernels.blocks(tiles, 1, wave.get(Kernels.SPARSITY_FINISH)), 1,
+                    Kernels.COLS_TILE_X, Kernels.COLS_TILE_Y, 0);
+        }
     }
 
     /** {@link Backend#sparsityBackward} with {@code elbo4j_sparsity_backward_f32}: one thread per element of dCode. */
@@ -1036,7 +1094,7 @@ public final class CudaBackend implements Backend {
         long n = g.size();
         if (n == 0) return;
         args.clear().ptr(q.address()).ptr(g.address()).i32(b).i32(z).f64(rho).f64(scale);
-        launch(Kernels.SPARSITY_BACKWARD, Kernels.blocks(n, Kernels.BLOCK_ELEMENTWISE, maxBlocks));
+        launch(Kernels.SPARSITY_BACKWARD, Kernels.blocks(n, Kernels.BLOCK_ELEMENTWISE, wave.get(Kernels.SPARSITY_BACKWARD)));
     }
 
     // ---- iwae.cu: importance-weighted objective (issue 6) ----
@@ -1055,7 +1113,7 @@ public final class CudaBackend implements Backend {
         }
         prepare();
         args.clear().ptr(rl.address()).ptr(lr.address()).ptr(w.address()).ptr(l.address()).i32(b).i32(rows / b);
-        launch(Kernels.IWAE_WEIGHTS, Kernels.blocks(b, Kernels.BLOCK_ELEMENTWISE, maxBlocks));
+        launch(Kernels.IWAE_WEIGHTS, Kernels.blocks(b, Kernels.BLOCK_ELEMENTWISE, wave.get(Kernels.IWAE_WEIGHTS)));
     }
 
     @Override
@@ -1077,11 +1135,13 @@ public final class CudaBackend implements Backend {
         prepare();
         if (g.size() == 0) return;
         if (lv != null) {
-            args.clear().ptr(w.address()).ptr(g.address()).ptr(lv.address()).ptr(dlv.address()).i32(rows).i32(d).f64(scale);
-            launch(Kernels.IWAE_DLOGVAR, Kernels.blocks(d, Kernels.BLOCK_ELEMENTWISE, maxBlocks));
+            long partial = columnPartials(rows, d);
+            args.clear().ptr(w.address()).ptr(g.address()).ptr(lv.address()).ptr(partial).ptr(dlv.address()).i32(rows).i32(d)
+                    .i32(Kernels.columnChunkRows(rows)).f64(scale);
+            launchColumns(Kernels.IWAE_DLOGVAR, rows, d, partial, dlv.address(), scale);
         }
         args.clear().ptr(w.address()).ptr(g.address()).i64(g.size()).i32(d).f64(scale);
-        launch(Kernels.IWAE_SCALE_ROWS, Kernels.blocks(g.size(), Kernels.BLOCK_ELEMENTWISE, maxBlocks));
+        launch(Kernels.IWAE_SCALE_ROWS, Kernels.blocks(g.size(), Kernels.BLOCK_ELEMENTWISE, wave.get(Kernels.IWAE_SCALE_ROWS)));
     }
 
     @Override
@@ -1103,7 +1163,7 @@ public final class CudaBackend implements Backend {
         int b = s.rows(), zd = s.cols() / 2, samples = g.rows() / b;
         args.clear().ptr(s.address()).ptr(e.address()).ptr(zz.address()).ptr(g.address()).ptr(w.address()).ptr(ds.address())
                 .i32(b).i32(zd).i32(samples).f64(scale);
-        launch(Kernels.IWAE_LATENT_BACKWARD, Kernels.blocks((long) b * zd, Kernels.BLOCK_ELEMENTWISE, maxBlocks));
+        launch(Kernels.IWAE_LATENT_BACKWARD, Kernels.blocks((long) b * zd, Kernels.BLOCK_ELEMENTWISE, wave.get(Kernels.IWAE_LATENT_BACKWARD)));
     }
 
     // ---- classify.cu: conditional and semi-supervised models (issue 6) ----
@@ -1122,7 +1182,7 @@ public final class CudaBackend implements Backend {
         prepare();
         args.clear().ptr(l.address()).ptr(t.address()).ptr(lo.address()).ptr(g == null ? 0 : g.address()).i32(b).i32(c)
                 .f64(gradScale);
-        launch(Kernels.SOFTMAX_XENT, Kernels.blocks(b, Kernels.BLOCK_ELEMENTWISE, maxBlocks));
+        launch(Kernels.SOFTMAX_XENT, Kernels.blocks(b, Kernels.BLOCK_ELEMENTWISE, wave.get(Kernels.SOFTMAX_XENT)));
     }
 
     @Override
@@ -1140,7 +1200,7 @@ public final class CudaBackend implements Backend {
         prepare();
         args.clear().ptr(l.address()).ptr(r.address()).ptr(k.address()).ptr(uu.address()).ptr(w.address())
                 .ptr(g == null ? 0 : g.address()).i32(b).i32(c).f64(klWeight).f64(offset).f64(gradScale);
-        launch(Kernels.UNLABELLED_BOUND, Kernels.blocks(b, Kernels.BLOCK_ELEMENTWISE, maxBlocks));
+        launch(Kernels.UNLABELLED_BOUND, Kernels.blocks(b, Kernels.BLOCK_ELEMENTWISE, wave.get(Kernels.UNLABELLED_BOUND)));
     }
 
     @Override
@@ -1152,7 +1212,7 @@ public final class CudaBackend implements Backend {
         prepare();
         if (xx.size() == 0) return;
         args.clear().ptr(xx.address()).ptr(ww.address()).i32(xx.rows()).i32(xx.cols()).f64(scale);
-        launch(Kernels.SCALE_ROWS, Kernels.blocks(xx.size(), Kernels.BLOCK_ELEMENTWISE, maxBlocks));
+        launch(Kernels.SCALE_ROWS, Kernels.blocks(xx.size(), Kernels.BLOCK_ELEMENTWISE, wave.get(Kernels.SCALE_ROWS)));
     }
 
     @Override
@@ -1169,7 +1229,7 @@ public final class CudaBackend implements Backend {
         prepare();
         args.clear().ptr(s.address()).ptr(e.address()).ptr(g.address()).ptr(w.address()).ptr(ds.address()).i32(r).i32(zd)
                 .f64(klScale);
-        launch(Kernels.LATENT_BACKWARD_ROWS, Kernels.blocks((long) r * zd, Kernels.BLOCK_ELEMENTWISE, maxBlocks));
+        launch(Kernels.LATENT_BACKWARD_ROWS, Kernels.blocks((long) r * zd, Kernels.BLOCK_ELEMENTWISE, wave.get(Kernels.LATENT_BACKWARD_ROWS)));
     }
 
     // ---- rbm.cu: RBMs, Gibbs sampling, AIS (issue 7) ----
@@ -1194,7 +1254,7 @@ public final class CudaBackend implements Backend {
         args.clear().ptr(a.address()).ptr(b.address()).ptr(ba == null ? 0 : ba.address()).ptr(p == null ? 0 : p.address())
                 .ptr(s == null ? 0 : s.address()).i32(rows).i32(cols).f64(beta);
         key(key == null ? new RngKey(0, 0, 0) : key);
-        launch(Kernels.RBM_GIBBS, Kernels.blocks(Kernels.ceilDiv(a.size(), 4), Kernels.BLOCK_ELEMENTWISE, maxBlocks));
+        launch(Kernels.RBM_GIBBS, Kernels.blocks(Kernels.ceilDiv(a.size(), 4), Kernels.BLOCK_ELEMENTWISE, wave.get(Kernels.RBM_GIBBS)));
     }
 
     @Override
@@ -1232,12 +1292,12 @@ public final class CudaBackend implements Backend {
         prepare();
         args.clear().ptr(z.address()).ptr(uu.address()).ptr(ww.address()).ptr(bb.address()).ptr(zk.address())
                 .ptr(ld.address()).ptr(lr == null ? 0 : lr.address()).i32(rows).i32(zd).i32(steps);
-        launch(Kernels.PLANAR_FORWARD, Kernels.blocks(rows, Kernels.BLOCK_ELEMENTWISE, maxBlocks));
+        launch(Kernels.PLANAR_FORWARD, Kernels.blocks(rows, Kernels.BLOCK_ELEMENTWISE, wave.get(Kernels.PLANAR_FORWARD)));
         if (k != null) {
             int batch = k.size();
             args.clear().ptr(z.address()).ptr(zk.address()).ptr(ld.address()).ptr(k.address()).i32(batch).i32(zd)
                     .i32(rows / batch);
-            launch(Kernels.PLANAR_KL, Kernels.blocks(batch, Kernels.BLOCK_ELEMENTWISE, maxBlocks));
+            launch(Kernels.PLANAR_KL, Kernels.blocks(batch, Kernels.BLOCK_ELEMENTWISE, wave.get(Kernels.PLANAR_KL)));
         }
     }
 
@@ -1264,7 +1324,7 @@ public final class CudaBackend implements Backend {
         prepare();
         args.clear().ptr(z.address()).ptr(uu.address()).ptr(ww.address()).ptr(bb.address()).ptr(g.address())
                 .ptr(dz.address()).ptr(sc.address()).i32(rows).i32(zd).i32(steps).f64(weight);
-        launch(Kernels.PLANAR_BACKWARD, Kernels.blocks(rows, Kernels.BLOCK_ELEMENTWISE, maxBlocks));
+        launch(Kernels.PLANAR_BACKWARD, Kernels.blocks(rows, Kernels.BLOCK_ELEMENTWISE, wave.get(Kernels.PLANAR_BACKWARD)));
         args.clear().ptr(uu.address()).ptr(ww.address()).ptr(sc.address()).ptr(du.address()).ptr(dw.address())
                 .ptr(db.address()).i32(rows).i32(zd).i32(steps);
         launch(Kernels.PLANAR_REDUCE, steps, 1, Kernels.BLOCK_ROW, 1, (int) shared);
@@ -1297,7 +1357,7 @@ public final class CudaBackend implements Backend {
         if (xx.size() == 0) return;
         args.clear().ptr(xx.address()).ptr(aa.address()).ptr(bb.address()).i32(n).i32(d).i32(key == null ? 0 : 1);
         key(key == null ? new RngKey(0, 0, 0) : key);
-        launch(Kernels.NICE_SPLIT, Kernels.blocks(xx.size(), Kernels.BLOCK_ELEMENTWISE, maxBlocks));
+        launch(Kernels.NICE_SPLIT, Kernels.blocks(xx.size(), Kernels.BLOCK_ELEMENTWISE, wave.get(Kernels.NICE_SPLIT)));
     }
 
     @Override
@@ -1307,7 +1367,7 @@ public final class CudaBackend implements Backend {
         prepare();
         if (yy.size() == 0) return;
         args.clear().ptr(yy.address()).ptr(sh.address()).i64(yy.size()).f64(sign);
-        launch(Kernels.NICE_ADD, Kernels.blocks(yy.size(), Kernels.BLOCK_ELEMENTWISE, maxBlocks));
+        launch(Kernels.NICE_ADD, Kernels.blocks(yy.size(), Kernels.BLOCK_ELEMENTWISE, wave.get(Kernels.NICE_ADD)));
     }
 
     @Override
@@ -1325,10 +1385,12 @@ public final class CudaBackend implements Backend {
         if (n == 0) return;
         args.clear().ptr(hh.address()).ptr(ss.address()).ptr(lp.address()).ptr(g == null ? 0 : g.address())
                 .i32(n).i32(c).i32(logistic ? 1 : 0).i32(accumulate ? 1 : 0).f64(gradScale);
-        launch(Kernels.NICE_PRIOR_ROWS, Kernels.blocks(n, Kernels.BLOCK_ELEMENTWISE, maxBlocks));
+        launch(Kernels.NICE_PRIOR_ROWS, Kernels.blocks(n, Kernels.BLOCK_ELEMENTWISE, wave.get(Kernels.NICE_PRIOR_ROWS)));
         if (g != null && c > 0) {
-            args.clear().ptr(hh.address()).ptr(ss.address()).ptr(gs.address()).i32(n).i32(c).i32(logistic ? 1 : 0).f64(gradScale);
-            launch(Kernels.NICE_PRIOR_DS, Kernels.blocks(c, Kernels.BLOCK_ELEMENTWISE, maxBlocks));
+            long partial = columnPartials(n, c);
+            args.clear().ptr(hh.address()).ptr(ss.address()).ptr(partial).ptr(gs.address()).i32(n).i32(c)
+                    .i32(Kernels.columnChunkRows(n)).i32(logistic ? 1 : 0).f64(gradScale);
+            launchColumns(Kernels.NICE_PRIOR_DS, n, c, partial, gs.address(), -gradScale);
         }
     }
 
@@ -1341,7 +1403,7 @@ public final class CudaBackend implements Backend {
         if (hh.size() == 0) return;
         args.clear().ptr(ss.address()).ptr(hh.address()).i32(n).i32(c).i32(logistic ? 1 : 0);
         key(key);
-        launch(Kernels.NICE_PRIOR_SAMPLE, Kernels.blocks(Kernels.ceilDiv(hh.size(), 4), Kernels.BLOCK_ELEMENTWISE, maxBlocks));
+        launch(Kernels.NICE_PRIOR_SAMPLE, Kernels.blocks(Kernels.ceilDiv(hh.size(), 4), Kernels.BLOCK_ELEMENTWISE, wave.get(Kernels.NICE_PRIOR_SAMPLE)));
     }
 
     /** Frees every device object of this backend and releases the context; idempotent. */

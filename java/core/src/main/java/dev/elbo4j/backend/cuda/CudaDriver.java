@@ -93,6 +93,29 @@ public interface CudaDriver extends AutoCloseable {
     void launch(long function, int gridX, int gridY, int gridZ, int blockX, int blockY, int blockZ,
                 int sharedBytes, long stream, KernelArgs args);
 
+    /** {@code CU_FUNC_ATTRIBUTE_MAX_THREADS_PER_BLOCK}: the largest block the function can launch. */
+    int FUNC_MAX_THREADS_PER_BLOCK = 0;
+    /** {@code CU_FUNC_ATTRIBUTE_SHARED_SIZE_BYTES}: the function's static shared memory per block. */
+    int FUNC_SHARED_SIZE_BYTES = 1;
+    /** {@code CU_FUNC_ATTRIBUTE_LOCAL_SIZE_BYTES}: local memory (stack) per thread. */
+    int FUNC_LOCAL_SIZE_BYTES = 3;
+    /** {@code CU_FUNC_ATTRIBUTE_NUM_REGS}: registers per thread. */
+    int FUNC_NUM_REGS = 4;
+    /** {@code CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES}: the dynamic shared memory a launch may ask for. */
+    int FUNC_MAX_DYNAMIC_SHARED_SIZE_BYTES = 8;
+
+    /** {@code cuFuncGetAttribute}: one of the {@code FUNC_*} attributes of a function. */
+    int functionAttribute(long function, int attribute);
+
+    /** {@code cuFuncSetAttribute}, e.g. {@link #FUNC_MAX_DYNAMIC_SHARED_SIZE_BYTES} to opt in above 48 KiB. */
+    void setFunctionAttribute(long function, int attribute, int value);
+
+    /**
+     * {@code cuOccupancyMaxActiveBlocksPerMultiprocessor}: how many blocks of {@code blockSize}
+     * threads with {@code dynamicSharedBytes} of dynamic shared memory fit on one SM at once.
+     */
+    int maxActiveBlocksPerMultiprocessor(long function, int blockSize, long dynamicSharedBytes);
+
     // ---- streams and events -----------------------------------------------------------------------
 
     /** {@code cuStreamCreate(CU_STREAM_NON_BLOCKING)}: does not synchronise with the legacy stream 0. */

@@ -64,14 +64,20 @@ public final class Kernels {
     public static final KernelSpec GAUSSIAN = KernelSpec.of("likelihood.cu", "elbo4j_gaussian_f32",
             BLOCK_ROW, PTR, PTR, PTR, PTR, PTR, PTR, I32, I32, I32, I32, I32, F64, F32, F32);
     public static final KernelSpec GAUSSIAN_DLOGVAR = KernelSpec.of("likelihood.cu", "elbo4j_gaussian_dlogvar_f32",
-            BLOCK_ELEMENTWISE, PTR, PTR, I32, I32, F64);
+            COLS_TILE_X * COLS_TILE_Y, PTR, PTR, I32, I32, F64);
     public static final KernelSpec SIGMOID = KernelSpec.of("likelihood.cu", "elbo4j_sigmoid_f32", BLOCK_ELEMENTWISE, PTR, PTR, I64);
 
     // linear.cu
     public static final KernelSpec BIAS_ACT = KernelSpec.of("linear.cu", "elbo4j_bias_act_f32", BLOCK_ELEMENTWISE, PTR, PTR, I32, I32, I32);
     public static final KernelSpec ACT_BACKWARD = KernelSpec.of("linear.cu", "elbo4j_act_backward_f32", BLOCK_ELEMENTWISE, PTR, PTR, I64, I32);
+    /** y, dy, partial (chunks x cols doubles, or null for one chunk), dBias; rows, cols, chunkRows, act. */
     public static final KernelSpec BIAS_ACT_BACKWARD = KernelSpec.of("linear.cu", "elbo4j_bias_act_backward_f32",
-            COLS_TILE_X * COLS_TILE_Y, PTR, PTR, PTR, I32, I32, I32);
+            COLS_TILE_X * COLS_TILE_Y, PTR, PTR, PTR, PTR, I32, I32, I32, I32);
+
+    // columns.cu
+    /** The second pass of a row-chunked column sum: partial, out; chunks, cols; scale. */
+    public static final KernelSpec COLUMN_SUM = KernelSpec.of("columns.cu", "elbo4j_column_sum_f32",
+            COLS_TILE_X * COLS_TILE_Y, PTR, PTR, I32, I32, F64);
 
     // optim.cu
     public static final KernelSpec ADAM = KernelSpec.of("optim.cu", "elbo4j_adam_f32",
@@ -106,8 +112,12 @@ public final class Kernels {
     // ---- autoencoder.cu: denoising and sparse autoencoders (issue 6) ----
     public static final KernelSpec CORRUPT = KernelSpec.of("autoencoder.cu", "elbo4j_corrupt_f32",
             BLOCK_ELEMENTWISE, withKey(PTR, PTR, I64, I32, F64));
+    /** code, partial (chunks x units doubles, or null for one chunk), rhoHat, kl; batch, units, chunkRows; rho. */
     public static final KernelSpec SPARSITY_FORWARD = KernelSpec.of("autoencoder.cu", "elbo4j_sparsity_forward_f32",
-            BLOCK_ELEMENTWISE, PTR, PTR, PTR, I32, I32, F64);
+            COLS_TILE_X * COLS_TILE_Y, PTR, PTR, PTR, PTR, I32, I32, I32, F64);
+    /** The second pass of the sparsity sums: partial, rhoHat, kl; chunks, units, batch; rho. */
+    public static final KernelSpec SPARSITY_FINISH = KernelSpec.of("autoencoder.cu", "elbo4j_sparsity_finish_f32",
+            COLS_TILE_X * COLS_TILE_Y, PTR, PTR, PTR, I32, I32, I32, F64);
     public static final KernelSpec SPARSITY_BACKWARD = KernelSpec.of("autoencoder.cu", "elbo4j_sparsity_backward_f32",
             BLOCK_ELEMENTWISE, PTR, PTR, I32, I32, F64, F64);
 
@@ -115,7 +125,7 @@ public final class Kernels {
     public static final KernelSpec IWAE_WEIGHTS = KernelSpec.of("iwae.cu", "elbo4j_iwae_weights_f32",
             BLOCK_ELEMENTWISE, PTR, PTR, PTR, PTR, I32, I32);
     public static final KernelSpec IWAE_DLOGVAR = KernelSpec.of("iwae.cu", "elbo4j_iwae_dlogvar_f32",
-            BLOCK_ELEMENTWISE, PTR, PTR, PTR, PTR, I32, I32, F64);
+            COLS_TILE_X * COLS_TILE_Y, PTR, PTR, PTR, PTR, PTR, I32, I32, I32, F64);
     public static final KernelSpec IWAE_SCALE_ROWS = KernelSpec.of("iwae.cu", "elbo4j_iwae_scale_rows_f32",
             BLOCK_ELEMENTWISE, PTR, PTR, I64, I32, F64);
     public static final KernelSpec IWAE_LATENT_BACKWARD = KernelSpec.of("iwae.cu", "elbo4j_iwae_latent_backward_f32",
@@ -164,7 +174,7 @@ public final class Kernels {
             BLOCK_ELEMENTWISE, PTR, PTR, PTR, PTR, I32, I32, I32, I32, F64);
     /** NICE scaling gradient per column: h, s, ds; rows, cols, logistic; gradScale. */
     public static final KernelSpec NICE_PRIOR_DS = KernelSpec.of("flow.cu", "elbo4j_nice_prior_ds_f32",
-            BLOCK_ELEMENTWISE, PTR, PTR, PTR, I32, I32, I32, F64);
+            COLS_TILE_X * COLS_TILE_Y, PTR, PTR, PTR, PTR, I32, I32, I32, I32, F64);
     /** NICE prior samples, one thread per Philox block: s, h; rows, cols, logistic; key. */
     public static final KernelSpec NICE_PRIOR_SAMPLE = KernelSpec.of("flow.cu", "elbo4j_nice_prior_sample_f32",
             BLOCK_ELEMENTWISE, withKey(PTR, PTR, I32, I32, I32));
@@ -174,12 +184,12 @@ public final class Kernels {
             PHILOX_U32, UNIFORM_F32, NORMAL_F32, COUNTER_ADD_U64,
             LATENT_FORWARD, LATENT_BACKWARD,
             BERNOULLI, GAUSSIAN, GAUSSIAN_DLOGVAR, SIGMOID,
-            BIAS_ACT, ACT_BACKWARD, BIAS_ACT_BACKWARD,
+            BIAS_ACT, ACT_BACKWARD, BIAS_ACT_BACKWARD, COLUMN_SUM,
             ADAM, ADAM_GUARDED, STEP_GUARD, GATHER, BATCH_INDEX,
             SUM_F32, SUM_F64, SUM_I32, SUM_U8,
             FILL_U64
             // autoencoder.cu
-            , CORRUPT, SPARSITY_FORWARD, SPARSITY_BACKWARD
+            , CORRUPT, SPARSITY_FORWARD, SPARSITY_FINISH, SPARSITY_BACKWARD
 
             // iwae.cu
             , IWAE_WEIGHTS, IWAE_DLOGVAR, IWAE_SCALE_ROWS, IWAE_LATENT_BACKWARD
@@ -228,6 +238,26 @@ public final class Kernels {
     /** Blocks of a full reduction over n elements: a function of n alone, so the sum's bits are too. */
     public static int reduceBlocks(long n) {
         return blocks(n, 4 * BLOCK_REDUCE, REDUCE_MAX_BLOCKS);
+    }
+
+    /** Row chunks of a batch-dimension column sum (columns.cuh): at most this many. */
+    public static final int MAX_COLUMN_CHUNKS = 64;
+    /** ... each of at least this many rows (one chunk, and no second pass, up to this batch). */
+    public static final int MIN_CHUNK_ROWS = 128;
+
+    /**
+     * Rows per chunk of a row-chunked column sum over {@code rows} rows: a function of the row count
+     * alone (so the sums' bits are), a multiple of 32, at least {@link #MIN_CHUNK_ROWS}, and few
+     * enough chunks that their partials stay small.
+     */
+    public static int columnChunkRows(int rows) {
+        long perChunk = ceilDiv(Math.max(rows, 1), MAX_COLUMN_CHUNKS);
+        return (int) Math.max(MIN_CHUNK_ROWS, ceilDiv(perChunk, 32) * 32);
+    }
+
+    /** Chunks of {@link #columnChunkRows}: 1 for an empty matrix. */
+    public static int columnChunks(int rows) {
+        return rows <= 0 ? 1 : (int) ceilDiv(rows, columnChunkRows(rows));
     }
 
     /**

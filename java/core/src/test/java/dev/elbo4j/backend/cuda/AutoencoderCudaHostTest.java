@@ -78,13 +78,25 @@ class AutoencoderCudaHostTest {
         Tensor code = be.alloc(DType.F32, b, z), q = be.alloc(DType.F32, z), kl = be.alloc(DType.F32, z);
         be.sparsityForward(code, 0.05, q, kl);
         assertEquals("elbo4j_sparsity_forward_f32", probe.lastKernel());
-        assertEquals(1, probe.lastConfig(0), "one thread per unit: 20 units, one block");
+        assertEquals(1, probe.lastConfig(0), "a row-chunked column sum: one 32-column tile, one chunk of 64 rows");
+        assertEquals(Kernels.COLS_TILE_X, probe.lastConfig(3));
+        assertEquals(Kernels.COLS_TILE_Y, probe.lastConfig(4));
         assertEquals(address(code), probe.lastArg(0));
+        assertEquals(0, probe.lastArg(1), "one chunk: no partials, no second pass");
+        assertEquals(address(q), probe.lastArg(2));
+        assertEquals(address(kl), probe.lastArg(3));
+        assertEquals(b, probe.lastArgInt(4));
+        assertEquals(z, probe.lastArgInt(5));
+        assertEquals(Kernels.MIN_CHUNK_ROWS, probe.lastArgInt(6));
+        assertEquals(0.05, probe.lastArgDouble(7));
+        Tensor tall = be.alloc(DType.F32, 1000, z);  // 8 chunks of 128 rows: the finishing pass comes last
+        be.sparsityForward(tall, 0.05, q, kl);
+        assertEquals("elbo4j_sparsity_finish_f32", probe.lastKernel());
         assertEquals(address(q), probe.lastArg(1));
         assertEquals(address(kl), probe.lastArg(2));
-        assertEquals(b, probe.lastArgInt(3));
+        assertEquals(8, probe.lastArgInt(3));
         assertEquals(z, probe.lastArgInt(4));
-        assertEquals(0.05, probe.lastArgDouble(5));
+        assertEquals(1000, probe.lastArgInt(5));
         be.sparsityBackward(q, 0.05, 0.25, code);
         assertEquals("elbo4j_sparsity_backward_f32", probe.lastKernel());
         assertEquals(Kernels.ceilDiv(b * z, Kernels.BLOCK_ELEMENTWISE), probe.lastConfig(0));

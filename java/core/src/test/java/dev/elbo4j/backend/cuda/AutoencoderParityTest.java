@@ -123,8 +123,10 @@ class AutoencoderParityTest {
         try (Tensor gc = gpu.upload(code, Shape.of(b, z)); Tensor gq = poisoned(gpu, DType.F32, z); Tensor gk = poisoned(gpu, DType.F32, z);
              Tensor gg = gpu.upload(prior, Shape.of(b, z))) {
             gpu.sparsityForward(gc, rho, gq, gk);
-            // Double sums in row order on both sides, rounded once: equal up to CUDA's and Java's double log.
-            assertUlps("rhoHat " + at, down(cq), down(gq), 0);
+            // Double sums rounded once to float: the reference adds rows in order, the kernel in row
+            // chunks (kernels/columns.cuh); the double sums differ by ~1e-16 relative, which moves the
+            // float by at most an ulp next to a rounding boundary. kl: up to CUDA's and Java's double log.
+            assertUlps("rhoHat " + at, down(cq), down(gq), 1);
             assertClose("kl " + at, toDouble(down(ck)), toDouble(down(gk)), 2.4e-7, 1e-12);
             gpu.sparsityBackward(gq, rho, 0.3 / b, gg);
             assertUlps("dCode " + at, down(cg), down(gg), 1);

@@ -351,7 +351,18 @@ class CudaBackendHostTest {
         assertEquals("elbo4j_bias_act_backward_f32", probe.lastKernel());
         assertArrayEquals(new int[]{2, 1, 1, 32, 8, 1, 0},
                 java.util.stream.IntStream.range(0, 7).map(probe::lastConfig).toArray());
-        assertEquals(2, probe.lastArgInt(5), "tanh");
+        assertEquals(0, probe.lastArg(2), "9 rows: one chunk, no partials");
+        assertEquals(Kernels.MIN_CHUNK_ROWS, probe.lastArgInt(6));
+        assertEquals(2, probe.lastArgInt(7), "tanh");
+        Tensor tall = be.alloc(DType.F32, 300, 33);  // 3 chunks of 128 rows x 2 column tiles, then the second pass
+        be.biasActivationBackward(tall, be.alloc(DType.F32, 300, 33), Activation.RELU, db);
+        assertEquals("elbo4j_column_sum_f32", probe.lastKernel());
+        assertArrayEquals(new int[]{2, 1, 1, 32, 8, 1, 0},
+                java.util.stream.IntStream.range(0, 7).map(probe::lastConfig).toArray());
+        assertEquals(((DeviceTensor) db).address(), probe.lastArg(1));
+        assertEquals(3, probe.lastArgInt(2));
+        assertEquals(33, probe.lastArgInt(3));
+        assertEquals(1.0, probe.lastArgDouble(4));
         long launches = probe.launches();
         be.biasActivationBackward(y, dy, Activation.IDENTITY, null);
         be.biasActivation(y, null, Activation.IDENTITY);

@@ -18,6 +18,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.params.provider.MethodSource;
+import org.junit.jupiter.params.provider.ValueSource;
 
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -361,6 +362,17 @@ class CudaParityTest {
                 }
             }
         }
+    }
+
+    /**
+     * The learned variance's column sums in shared memory: D x 8 bytes plus the kernel's 48 static
+     * bytes must stay within 48 KiB, so from D = 6139 on the launch takes the global-memory path (a
+     * launch that asked for more would fail on a GPU and, held to sm_90's limits, on the emulator).
+     */
+    @ParameterizedTest
+    @ValueSource(ints = {6138, 6139, 6144, 6145})
+    void gaussianAtTheSharedMemoryLimit(int d) {
+        gaussian(3, d);
     }
 
     /** Constants the tolerances use. */

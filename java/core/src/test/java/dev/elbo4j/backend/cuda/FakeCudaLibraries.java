@@ -90,6 +90,12 @@ public final class FakeCudaLibraries {
                 if (strncmp(name, "elbo4j_", 7) != 0) return 500;
                 *f = strdup(name); return 0;
             }
+            CUresult cuFuncGetAttribute(int* v, int attr, void* f) {
+                if (attr == 0) *v = 1024; else if (attr == 4) *v = 32; else if (attr == 8) *v = 48 * 1024; else *v = 0;
+                return 0;
+            }
+            CUresult cuFuncSetAttribute(void* f, int attr, int value) { return 0; }
+            CUresult cuOccupancyMaxActiveBlocksPerMultiprocessor(int* n, void* f, int threads, size_t smem) { *n = 2048 / threads; return 0; }
             CUresult cuLaunchKernel(void* f, unsigned gx, unsigned gy, unsigned gz, unsigned bx, unsigned by, unsigned bz,
                                     unsigned shared, void* stream, void** params, void** extra) {
                 if (bx * by * bz > 1024 || gx == 0 || gy == 0 || gz == 0) return 1;

@@ -112,7 +112,9 @@ class FlowCudaHostTest {
         be.nicePrior(b, s, true, true, 0.5, lp, dh, ds);
         assertEquals(before + 2, probe.launches(), "rows, then the scale gradient");
         assertEquals("elbo4j_nice_prior_ds_f32", probe.lastKernel());
-        assertEquals(0.5, probe.lastArgDouble(6));
+        assertEquals(0, probe.lastArg(2), "one chunk of rows: no partials");
+        assertEquals(1, probe.lastArgInt(7), "logistic");
+        assertEquals(0.5, probe.lastArgDouble(8));
         before = probe.launches();
         be.nicePrior(b, s, false, false, 0.5, lp, null, null);
         assertEquals(before + 1, probe.launches(), "no gradient, one launch");

@@ -68,7 +68,8 @@ public final class FfmCudaDriver implements CudaDriver {
             cuDeviceTotalMem, cuDeviceGetAttribute, cuDevicePrimaryCtxRetain, cuDevicePrimaryCtxRelease,
             cuCtxSetCurrent, cuMemAlloc, cuMemFree, cuMemcpyHtoDAsync, cuMemcpyDtoHAsync, cuMemcpyDtoDAsync,
             cuMemsetD8Async, cuMemsetD32Async, cuModuleLoadData, cuModuleUnload, cuModuleGetFunction,
-            cuLaunchKernel, cuStreamCreate, cuStreamDestroy, cuStreamSynchronize, cuEventCreate, cuEventRecord,
+            cuLaunchKernel, cuFuncGetAttribute, cuFuncSetAttribute, cuOccupancyMaxActiveBlocksPerMultiprocessor,
+            cuStreamCreate, cuStreamDestroy, cuStreamSynchronize, cuEventCreate, cuEventRecord,
             cuEventSynchronize, cuEventElapsedTime, cuEventDestroy, cuStreamBeginCapture, cuStreamEndCapture,
             cuGraphInstantiateWithFlags, cuGraphLaunch, cuGraphExecDestroy, cuGraphDestroy;
     private final MethodHandle cuGetErrorName;  // null if not exported
@@ -102,6 +103,10 @@ public final class FfmCudaDriver implements CudaDriver {
         cuModuleGetFunction = lib.bind("cuModuleGetFunction", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, ADDRESS));
         cuLaunchKernel = lib.bind("cuLaunchKernel", FunctionDescriptor.of(JAVA_INT, JAVA_LONG,
                 JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_LONG, ADDRESS, ADDRESS));
+        cuFuncGetAttribute = lib.bind("cuFuncGetAttribute", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_LONG));
+        cuFuncSetAttribute = lib.bind("cuFuncSetAttribute", FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_INT, JAVA_INT));
+        cuOccupancyMaxActiveBlocksPerMultiprocessor = lib.bind("cuOccupancyMaxActiveBlocksPerMultiprocessor",
+                FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT, JAVA_LONG));
         cuStreamCreate = lib.bind("cuStreamCreate", I_AI);
         cuStreamDestroy = lib.bind("cuStreamDestroy_v2", I_L);
         cuStreamSynchronize = lib.bind("cuStreamSynchronize", I_L);
@@ -492,6 +497,39 @@ public final class FfmCudaDriver implements CudaDriver {
         try {
             check((int) cuLaunchKernel.invokeExact(function, gridX, gridY, gridZ, blockX, blockY, blockZ, sharedBytes,
                     stream, params, MemorySegment.NULL), "cuLaunchKernel");
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    @Override
+    public synchronized int functionAttribute(long function, int attribute) {
+        open();
+        try {
+            check((int) cuFuncGetAttribute.invokeExact(scratch, attribute, function), "cuFuncGetAttribute");
+            return scratch.get(JAVA_INT, 0);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    @Override
+    public synchronized void setFunctionAttribute(long function, int attribute, int value) {
+        open();
+        try {
+            check((int) cuFuncSetAttribute.invokeExact(function, attribute, value), "cuFuncSetAttribute");
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    @Override
+    public synchronized int maxActiveBlocksPerMultiprocessor(long function, int blockSize, long dynamicSharedBytes) {
+        open();
+        try {
+            check((int) cuOccupancyMaxActiveBlocksPerMultiprocessor.invokeExact(scratch, function, blockSize,
+                    dynamicSharedBytes), "cuOccupancyMaxActiveBlocksPerMultiprocessor");
+            return scratch.get(JAVA_INT, 0);
         } catch (Throwable t) {
             throw rethrow(t);
         }

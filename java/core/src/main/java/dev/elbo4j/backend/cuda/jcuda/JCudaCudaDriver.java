@@ -356,6 +356,31 @@ final class JCudaCudaDriver implements CudaDriver {
                 blockX, blockY, blockZ, sharedBytes, stream(stream), kernelParams(args), null), "cuLaunchKernel");
     }
 
+    @Override
+    public int functionAttribute(long function, int attribute) {
+        open();
+        int[] out = new int[1];
+        check(JCudaDriver.cuFuncGetAttribute(out, attribute, JCudaHandles.wrap(new CUfunction(), function)),
+                "cuFuncGetAttribute");
+        return out[0];
+    }
+
+    @Override
+    public void setFunctionAttribute(long function, int attribute, int value) {
+        open();
+        check(JCudaDriver.cuFuncSetAttribute(JCudaHandles.wrap(new CUfunction(), function), attribute, value),
+                "cuFuncSetAttribute");
+    }
+
+    @Override
+    public int maxActiveBlocksPerMultiprocessor(long function, int blockSize, long dynamicSharedBytes) {
+        open();
+        int[] out = new int[1];
+        check(JCudaDriver.cuOccupancyMaxActiveBlocksPerMultiprocessor(out, JCudaHandles.wrap(new CUfunction(), function),
+                blockSize, dynamicSharedBytes), "cuOccupancyMaxActiveBlocksPerMultiprocessor");
+        return out[0];
+    }
+
     // ---- streams and events -----------------------------------------------------------------------
 
     @Override
