@@ -54,7 +54,7 @@ public final class BatchCursor implements AutoCloseable {
         if (p.dtype() != DType.I32) throw new IllegalArgumentException("the permutation must be I32, got " + p.dtype());
         if (rows < 1 || rows > batch) throw new IllegalArgumentException("rows must be in [1, " + batch + "], got " + rows);
         be.beginLaunch().ptr(p.address()).i64(p.size()).ptr(indices.address()).i32(rows).i32(batch).ptr(cursor.address());
-        be.launchPrepared(Kernels.BATCH_INDEX, Kernels.blocks(rows, Kernels.BLOCK_ELEMENTWISE, be.maxBlocks()));
+        be.launchPrepared(Kernels.BATCH_INDEX, Kernels.blocks(rows, Kernels.BLOCK_ELEMENTWISE, be.wave(Kernels.BATCH_INDEX)));
     }
 
     @Override

@@ -952,10 +952,6 @@ public final class CudaBackend implements Backend {
         launch(k, grid);
     }
 
-    int maxBlocks() {
-        return maxBlocks;
-    }
-
     /** Enqueues out[0] = sum of x (double) at device address {@code out}. */
     void sumInto(DeviceTensor x, long out) {
         prepare();

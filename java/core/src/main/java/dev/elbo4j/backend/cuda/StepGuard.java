@@ -164,7 +164,7 @@ public final class StepGuard implements AutoCloseable {
         be.beginLaunch().ptr(p.address()).ptr(g.address()).ptr(mm.address()).ptr(vv.address()).i64(n)
                 .f32(b1).f32(b2).f32(1 - b1).f32(1 - b2).f32((float) cfg.eps())
                 .ptr(table.address()).ptr(step.address()).ptr(state.address());
-        be.launchPrepared(Kernels.ADAM_GUARDED, Kernels.blocks(n, Kernels.BLOCK_ELEMENTWISE, be.maxBlocks()));
+        be.launchPrepared(Kernels.ADAM_GUARDED, Kernels.blocks(n, Kernels.BLOCK_ELEMENTWISE, be.wave(Kernels.ADAM_GUARDED)));
     }
 
     /** Zeroes the summed loss and the examples (an epoch's start; enqueued). */
