@@ -50,10 +50,14 @@ final class ReplayedStep implements AutoCloseable {
     private final CudaGraph[] graphs = new CudaGraph[2];   // full batch, short last batch
     private final int[] graphRows = new int[2];
 
-    /** Whether the trainer can replay this model's step (else it runs the eager loop). */
-    static boolean supports(Model model, TrainStep pass, TrainConfig cfg) {
+    /**
+     * Whether the trainer can replay this model's step in {@code epoch} (else it runs the eager
+     * loop): a VAE without labels on the CUDA backend, in an epoch whose KL weight is 1 throughout
+     * (the KL warm-up's epochs run eagerly: the weight is a launch argument, which a graph freezes).
+     */
+    static boolean supports(Model model, TrainStep pass, TrainConfig cfg, int epoch) {
         return model.backend() instanceof CudaBackend && pass instanceof Vae.Pass
-                && model.config().labelUse() == LabelUse.NONE && cfg.warmupEpochs() == 0
+                && model.config().labelUse() == LabelUse.NONE && cfg.klWeight(epoch) >= 1
                 && model.dtype() == dev.elbo4j.tensor.DType.F32;
     }
 
@@ -66,6 +70,7 @@ final class ReplayedStep implements AutoCloseable {
         this.x = x;
         this.adam = adam;
         this.cfg = cfg;
+        this.pass.klWeight(1);    // the weight of every replayed epoch (supports)
         this.lossTerms = this.pass.accumulatedScales().length;
         StepGuard g = null;
         BatchCursor c = null;

@@ -150,9 +150,9 @@ public final class Trainer implements AutoCloseable {
         return this;
     }
 
-    /** True when the next epoch will replay its steps as a CUDA graph. */
+    /** True when the current epoch replays its steps as a CUDA graph. */
     public boolean replaysSteps() {
-        return graph && ReplayedStep.supports(model, pass, cfg);
+        return graph && ReplayedStep.supports(model, pass, cfg, epoch);
     }
 
     /** Batches dropped by {@link NanPolicy#SKIP} since this trainer was created. */
