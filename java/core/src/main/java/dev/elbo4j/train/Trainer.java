@@ -130,7 +130,13 @@ public final class Trainer implements AutoCloseable {
      * The check runs before every update; see {@link NanPolicy}.
      */
     public Trainer onNonFinite(NanPolicy policy) {
-        this.nanPolicy = java.util.Objects.requireNonNull(policy, "policy");
+        java.util.Objects.requireNonNull(policy, "policy");
+        if (replay != null && policy != nanPolicy) {   // the replayed step's guard holds the policy
+            sync();
+            replay.close();
+            replay = null;
+        }
+        this.nanPolicy = policy;
         return this;
     }
 
