@@ -307,11 +307,13 @@ public final class Vae extends ModelBase<VaeConfig> implements LatentModel, Impo
          * The tensors {@link #accumulateLoss} sums, in its order, for a check and an accumulation
          * done on the device (a replayed step); {@link #accumulatedScales()} gives their scales.
          */
+        @Override
         public Tensor[] accumulatedTerms() {
             return iwae ? new Tensor[]{iwaeLoss()} : new Tensor[]{rowLoss(), kl()};
         }
 
         /** The scales {@link #accumulateLoss} applies to {@link #accumulatedTerms()}. */
+        @Override
         public double[] accumulatedScales() {
             return iwae ? new double[]{1} : new double[]{1.0 / samples, beta()};
         }

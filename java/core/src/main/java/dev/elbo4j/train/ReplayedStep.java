@@ -12,7 +12,6 @@ import dev.elbo4j.model.Batch;
 import dev.elbo4j.model.LabelUse;
 import dev.elbo4j.model.Model;
 import dev.elbo4j.model.TrainStep;
-import dev.elbo4j.model.Vae;
 import dev.elbo4j.nn.Parameters;
 import dev.elbo4j.optim.Adam;
 import dev.elbo4j.rng.RngKey;
@@ -29,8 +28,8 @@ import dev.elbo4j.tensor.Tensor;
  * learns what happened only at {@link #read()}.
  *
  * <p>Used for the models whose step is a fixed launch sequence with no host read: the VAE family
- * (every likelihood, IWAE, planar flows) without labels and with a constant KL weight; see
- * {@link #supports}.
+ * (every likelihood, IWAE, planar flows) without labels and with a constant KL weight, and NICE;
+ * see {@link #supports}.
  */
 final class ReplayedStep implements AutoCloseable {
     /** Sums the guard checks besides the loss terms: the gradients, then the parameters. */
@@ -38,7 +37,7 @@ final class ReplayedStep implements AutoCloseable {
 
     private final CudaBackend gpu;
     private final Model model;
-    private final Vae.Pass pass;
+    private final TrainStep pass;
     private final DeviceDataset train;
     private final Tensor x;
     private final Adam adam;
@@ -52,11 +51,13 @@ final class ReplayedStep implements AutoCloseable {
 
     /**
      * Whether the trainer can replay this model's step in {@code epoch} (else it runs the eager
-     * loop): a VAE without labels on the CUDA backend, in an epoch whose KL weight is 1 throughout
-     * (the KL warm-up's epochs run eagerly: the weight is a launch argument, which a graph freezes).
+     * loop): a step that offers its loss terms ({@link TrainStep#accumulatedTerms}: the VAE
+     * family and NICE) of a model without labels on the CUDA backend, in an epoch whose KL weight
+     * is 1 throughout (the KL warm-up's epochs run eagerly: the weight is a launch argument, which
+     * a graph freezes).
      */
     static boolean supports(Model model, TrainStep pass, TrainConfig cfg, int epoch) {
-        return model.backend() instanceof CudaBackend && pass instanceof Vae.Pass
+        return model.backend() instanceof CudaBackend && pass.accumulatedScales() != null
                 && model.config().labelUse() == LabelUse.NONE && cfg.klWeight(epoch) >= 1
                 && model.dtype() == dev.elbo4j.tensor.DType.F32;
     }
@@ -65,7 +66,7 @@ final class ReplayedStep implements AutoCloseable {
                  boolean skipNonFinite, int stepsPerEpoch) {
         this.gpu = (CudaBackend) model.backend();
         this.model = model;
-        this.pass = (Vae.Pass) pass;
+        this.pass = pass;
         this.train = train;
         this.x = x;
         this.adam = adam;
@@ -179,10 +180,15 @@ final class ReplayedStep implements AutoCloseable {
         return index - lossTerms == GRADIENTS ? "gradients" : "parameters";
     }
 
-    /** Which of {@link TrainStep#lossTerms()} (in order) is the guard's loss sum number i. */
+    /**
+     * Which of {@link TrainStep#lossTerms()} (in order) is the guard's loss sum number i: the
+     * same position where the step names as many terms as it accumulates, else the accumulated
+     * one is the last named (IWAE: reconstruction, log ratio, then the IWAE loss it sums).
+     */
     private int lossTermIndex(int i) {
-        // ELBO: reconstruction (0), KL (1); IWAE: reconstruction, log ratio, IWAE loss (the one summed).
-        return lossTerms == 1 ? (i == 2 ? 0 : -1) : i;
+        int named = pass.lossTerms().size();
+        if (named == lossTerms) return i;
+        return lossTerms == 1 && i == named - 1 ? 0 : -1;
     }
 
     /**

@@ -4,7 +4,11 @@ import dev.elbo4j.backend.AdamConfig;
 import dev.elbo4j.backend.Binarization;
 import dev.elbo4j.backend.Likelihood;
 import dev.elbo4j.io.Dataset;
+import dev.elbo4j.model.Model;
+import dev.elbo4j.model.ModelConfig;
+import dev.elbo4j.model.NiceConfig;
 import dev.elbo4j.model.Vae;
+import dev.elbo4j.tensor.DType;
 import dev.elbo4j.model.VaeConfig;
 import dev.elbo4j.model.VaeObjective;
 import dev.elbo4j.train.Checkpoint;
@@ -65,12 +69,12 @@ class GraphTrainingParityTest {
                    List<String> skips, String error) {
     }
 
-    private static Outcome train(VaeConfig mc, TrainConfig tc, Dataset train, boolean graph, NanPolicy policy,
+    private static Outcome train(ModelConfig mc, TrainConfig tc, Dataset train, boolean graph, NanPolicy policy,
                                  Float poison) {
         CudaBackend be = GpuAvailable.backend();
         List<Double> losses = new ArrayList<>();
         List<String> skips = new ArrayList<>();
-        try (Vae vae = Vae.create(be, mc, tc.seed()); Trainer t = new Trainer(vae, train, null, tc)) {
+        try (Model vae = mc.create(be, DType.F32, tc.seed()); Trainer t = new Trainer(vae, train, null, tc)) {
             t.graph(graph).onNonFinite(policy);
             if (tc.warmupEpochs() == 0) assertEquals(graph, t.replaysSteps(), "the graph path is taken exactly when asked");
             if (poison != null) {
@@ -138,6 +142,15 @@ class GraphTrainingParityTest {
             assertSame(train(models[i], tc, train, false, NanPolicy.STOP, null),
                     train(models[i], tc, train, true, NanPolicy.STOP, null), models[i] + ", " + bin[i]);
         }
+    }
+
+    @Test
+    void niceReplaysTheSameBits() {
+        Dataset train = data(N, 7, -1);
+        TrainConfig tc = TrainConfig.builder().epochs(2).batchSize(BATCH).seed(SEED).binarization(Binarization.NONE).build();
+        NiceConfig mc = new NiceConfig(D, 4, new int[]{16}, true);
+        assertSame(train(mc, tc, train, false, NanPolicy.STOP, null), train(mc, tc, train, true, NanPolicy.STOP, null),
+                "NICE, 4 couplings, logistic prior");
     }
 
     @Test
