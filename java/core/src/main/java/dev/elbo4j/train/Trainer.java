@@ -407,10 +407,11 @@ public final class Trainer implements AutoCloseable {
     private int batchOfStep(long step) {
         int[] log = replaySkippedSeen > 0 ? replay.skipLog() : null;
         long s = replayStepAtStart;
-        for (int b = replayBatchAtStart; ; b++) {
+        for (int b = replayBatchAtStart; b < stepsPerEpoch(); b++) {
             if (log != null && b < log.length && log[b] != 0) continue;
             if (++s == step) return b;
         }
+        throw new IllegalStateException("step " + step + " is not in epoch " + (epoch + 1) + " of the replayed run (a bug)");
     }
 
     /** Tells the listener about the skipped batches the last read found, as the eager loop does at each. */
