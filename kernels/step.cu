@@ -16,11 +16,17 @@
 //   [8] [9] [10]    the optimizer's schedule: its first step (lo, hi) and rows (elbo4j_adam_guarded_f32)
 //
 // A good step adds 1 to *step (Adam's step and the latent noise step, as Trainer's adam.steps()),
-// and adds loss_scale * sums[0] to *loss_acc (the summed batch loss, as Backend.accumulate does:
+// and adds the loss terms to *loss_acc in order, loss_scale0 * sums[0] then (loss_terms 2)
+// loss_scale1 * sums[1] (the summed batch loss, as Backend.accumulate does term by term:
 // acc + scale * s in double).
 //
 // sums[i] for i >= stop_from are sums whose non-finiteness stops the run even under the skip policy
-// (the parameters after an update: skipping cannot get past a non-finite parameter).
+// (the parameters: skipping cannot get past a non-finite parameter). They are looked at first, so a
+// step whose loss is non-finite because a parameter is stops rather than skips.
+//
+// skip_log (null: not kept; log_len entries): under the skip policy a skipped step writes 1 + the
+// index of its first non-finite sum at skip_log[*cursor] (the batch number within the epoch), so
+// the host can name each skipped batch at its next read.
 //
 // Launch: 1 block of 32 threads; thread 0 does the work (a handful of scalar reads).
 #include "common.cuh"
@@ -29,30 +35,35 @@ using namespace elbo4j;
 
 extern "C" __global__ void __launch_bounds__(32)
 elbo4j_step_guard(const double* __restrict__ sums, int count, int stop_from, int skip_policy, int rows,
-                  double loss_scale, unsigned long long* __restrict__ step, unsigned int* __restrict__ state,
-                  double* __restrict__ loss_acc) {
+                  int loss_terms, double loss_scale0, double loss_scale1, unsigned long long* __restrict__ step,
+                  unsigned int* __restrict__ state, double* __restrict__ loss_acc,
+                  const unsigned long long* __restrict__ cursor, unsigned int* __restrict__ skip_log, int log_len) {
     if (blockIdx.x != 0 || threadIdx.x != 0) return;
     if (state[1] != 0u) {
         state[0] = 0u;
         return;
     }
     int bad = -1;
-    for (int i = 0; i < count; i++) {
-        if (!isfinite(sums[i])) {
-            bad = i;
-            break;
-        }
+    for (int i = stop_from; i < count && bad < 0; i++) {
+        if (!isfinite(sums[i])) bad = i;
+    }
+    for (int i = 0; i < stop_from && i < count && bad < 0; i++) {
+        if (!isfinite(sums[i])) bad = i;
     }
     if (bad < 0) {
         state[0] = 1u;
         *step += 1ull;
-        loss_acc[0] = loss_acc[0] + loss_scale * sums[0];
+        loss_acc[0] = loss_acc[0] + loss_scale0 * sums[0];
+        if (loss_terms > 1) loss_acc[0] = loss_acc[0] + loss_scale1 * sums[1];
         state[7] += static_cast<unsigned int>(rows);
         return;
     }
     state[0] = 0u;
     if (skip_policy != 0 && bad < stop_from) {
         state[5] += 1u;
+        if (skip_log != nullptr && cursor != nullptr && *cursor < static_cast<unsigned long long>(log_len)) {
+            skip_log[*cursor] = static_cast<unsigned int>(bad + 1);
+        }
         return;
     }
     const unsigned long long next = *step + 1ull;

@@ -442,7 +442,11 @@ CUresult cuMemFree_v2(CUdeviceptr p) {
     if (is_capturing()) return kCaptureUnsupported;
     auto it = allocations.find(p);
     if (it == allocations.end()) return kInvalidValue;
-    munmap(it->second.base, it->second.bytes);
+    // Freed memory is never handed out again: its pages go back to the system but the range stays
+    // reserved and inaccessible, so a late use (a graph replayed over a freed buffer) faults at once
+    // instead of landing in whatever a later allocation put there.
+    madvise(it->second.base, it->second.bytes, MADV_DONTNEED);
+    mprotect(it->second.base, it->second.bytes, PROT_NONE);
     allocations.erase(it);
     --live_allocs;
     return kOk;

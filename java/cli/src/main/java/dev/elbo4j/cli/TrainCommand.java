@@ -111,6 +111,10 @@ final class TrainCommand implements Callable<Integer> {
     String onNan;
     @Option(names = "--no-progress", description = "No progress bar.")
     boolean noProgress;
+    @Option(names = "--no-graph", description = "On CUDA, run each step op by op from the host instead of replaying it "
+            + "as one captured CUDA graph (same results; a skipped step's warning then names the first bad value, "
+            + "not only the sum). The CPU backend always runs op by op.")
+    boolean noGraph;
 
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
@@ -248,7 +252,7 @@ final class TrainCommand implements Callable<Integer> {
              RunLog log = new RunLog(out.resolve("log.jsonl"))) {
             if (from != null) from.restoreTraining(trainer);
             else vae.initializeFrom(train);
-            trainer.onNonFinite(nanPolicy);
+            trainer.onNonFinite(nanPolicy).graph(!noGraph);
             err.printf(Locale.ROOT, "elbo4j train: %s%n  data %s: %d train, %s test examples; %s%n  %s, %d epochs, batch %d, "
                             + "Adam lr %s, %s binarisation, seed %d%n",
                     cfg, data.name(), train.n(), test.n() + (data.splits().source().testFraction() > 0

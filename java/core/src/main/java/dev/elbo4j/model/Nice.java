@@ -226,6 +226,16 @@ public final class Nice extends ModelBase<NiceConfig> implements Generative {
         }
 
         @Override
+        public Tensor[] accumulatedTerms() {
+            return new Tensor[]{logLikelihood()};
+        }
+
+        @Override
+        public double[] accumulatedScales() {
+            return new double[]{-1};
+        }
+
+        @Override
         public Map<String, Tensor> lossTerms() {
             Map<String, Tensor> m = new LinkedHashMap<>();
             m.put("log-likelihood log p(x)", logLikelihood());

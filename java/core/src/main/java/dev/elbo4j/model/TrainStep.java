@@ -31,6 +31,21 @@ public interface TrainStep extends AutoCloseable {
     void accumulateLoss(Tensor acc);
 
     /**
+     * The tensors {@link #accumulateLoss} sums, in its order (at most two), for a step whose check
+     * and accumulation run on the device (a replayed CUDA graph); {@link #accumulatedScales()}
+     * gives their scales. A step offers them only when its {@link #run} is a fixed launch sequence
+     * that reads nothing back and changes no host-side state; null otherwise (the default).
+     */
+    default Tensor[] accumulatedTerms() {
+        return null;
+    }
+
+    /** The scales {@link #accumulateLoss} applies to {@link #accumulatedTerms()}; null where that is null. */
+    default double[] accumulatedScales() {
+        return null;
+    }
+
+    /**
      * The last batch's loss terms by name (e.g. "reconstruction term, -log p(x|z)"), per example or
      * per row, for naming the first non-finite one when a step fails.
      */

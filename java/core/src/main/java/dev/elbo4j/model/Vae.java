@@ -303,6 +303,21 @@ public final class Vae extends ModelBase<VaeConfig> implements LatentModel, Impo
             backend.accumulate(kl(), beta(), acc);
         }
 
+        /**
+         * The tensors {@link #accumulateLoss} sums, in its order, for a check and an accumulation
+         * done on the device (a replayed step); {@link #accumulatedScales()} gives their scales.
+         */
+        @Override
+        public Tensor[] accumulatedTerms() {
+            return iwae ? new Tensor[]{iwaeLoss()} : new Tensor[]{rowLoss(), kl()};
+        }
+
+        /** The scales {@link #accumulateLoss} applies to {@link #accumulatedTerms()}. */
+        @Override
+        public double[] accumulatedScales() {
+            return iwae ? new double[]{1} : new double[]{1.0 / samples, beta()};
+        }
+
         /** The last batch's mean loss per example, read back to the host. */
         @Override
         public double meanLoss() {

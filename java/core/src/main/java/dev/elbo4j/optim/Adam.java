@@ -43,6 +43,15 @@ public final class Adam implements AutoCloseable {
         return v;
     }
 
+    /**
+     * Sets the step count after updates applied on the device without {@link #step()} (a replayed
+     * training step whose guarded update counted them there).
+     */
+    public void setSteps(long steps) {
+        if (steps < 0) throw new IllegalArgumentException("negative optimizer step " + steps);
+        this.step = steps;
+    }
+
     /** Restores the state saved in a checkpoint. */
     public void restore(float[] mHost, float[] vHost, long steps) {
         if (steps < 0) throw new IllegalArgumentException("negative optimizer step " + steps);

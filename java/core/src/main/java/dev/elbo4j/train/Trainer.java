@@ -2,6 +2,7 @@ package dev.elbo4j.train;
 
 import dev.elbo4j.backend.Backend;
 import dev.elbo4j.backend.Binarization;
+import dev.elbo4j.backend.cuda.StepGuard;
 import dev.elbo4j.data.DeviceDataset;
 import dev.elbo4j.io.Dataset;
 import dev.elbo4j.model.Batch;
@@ -43,6 +44,15 @@ public final class Trainer implements AutoCloseable {
     private final Tensor lossAcc;
     private final FiniteGuard guard;
     private NanPolicy nanPolicy = NanPolicy.STOP;
+    private boolean graph = true;
+    /** The replayed step (CUDA), made at the first epoch that can use it; null: the eager loop. */
+    private ReplayedStep replay;
+    /** The replay's host-side bookkeeping for the epoch in flight (see {@link #sync}). */
+    private boolean replayPending;
+    private long replayStepAtStart, replaySkippedAtStart, replaySkippedSeen, replayGuardSkipped;
+    private int replayBatchAtStart, replaySkipsReported;
+    private double replayLossSum;
+    private TrainListener replayListener;
     private long skipped;
     private int epoch;
     private int batchInEpoch;
@@ -120,12 +130,40 @@ public final class Trainer implements AutoCloseable {
      * The check runs before every update; see {@link NanPolicy}.
      */
     public Trainer onNonFinite(NanPolicy policy) {
-        this.nanPolicy = java.util.Objects.requireNonNull(policy, "policy");
+        java.util.Objects.requireNonNull(policy, "policy");
+        if (replay != null && policy != nanPolicy) {   // the replayed step's guard holds the policy
+            sync();
+            replay.close();
+            replay = null;
+        }
+        this.nanPolicy = policy;
         return this;
+    }
+
+    /**
+     * Whether the CUDA backend may replay each step as one captured graph (default true; the CPU
+     * backend always runs the eager loop, as do the models {@code ReplayedStep} does not cover).
+     * Both give the same bits; the eager loop names the first non-finite tensor of every skipped
+     * step, a replayed one only the sum (the loss term, the gradients or the parameters).
+     */
+    public Trainer graph(boolean enabled) {
+        if (replay != null && !enabled) {
+            sync();
+            replay.close();
+            replay = null;
+        }
+        this.graph = enabled;
+        return this;
+    }
+
+    /** True when the current epoch replays its steps as a CUDA graph. */
+    public boolean replaysSteps() {
+        return graph && ReplayedStep.supports(model, pass, cfg, epoch);
     }
 
     /** Batches dropped by {@link NanPolicy#SKIP} since this trainer was created. */
     public long skippedSteps() {
+        sync();
         return skipped;
     }
 
@@ -142,7 +180,9 @@ public final class Trainer implements AutoCloseable {
         return test;
     }
 
+    /** The optimizer; with a replayed step in flight, first brings its step count up to date (a read). */
     public Adam optimizer() {
+        sync();
         return adam;
     }
 
@@ -201,6 +241,7 @@ public final class Trainer implements AutoCloseable {
         Backend be = model.backend();
         int n = train.size(), steps = stepsPerEpoch();
         train.order(Philox.permutation(new RngKey(cfg.seed(), Streams.SHUFFLE, epoch), n));
+        if (replaysSteps()) return runEpochReplayed(listener);
         RngKey binarize = cfg.binarization() == Binarization.FIXED
                 ? new RngKey(cfg.seed(), Streams.FIXED_BINARIZE, 0)
                 : new RngKey(cfg.seed(), Streams.BINARIZE, epoch);
@@ -251,6 +292,11 @@ public final class Trainer implements AutoCloseable {
         }
         double seconds = (System.nanoTime() - t0) / 1e9;
         double trainElbo = seen == 0 ? Double.NaN : -be.sum(lossAcc) / seen;
+        return finishEpoch(be, trainElbo, seconds, listener);
+    }
+
+    /** The test figures, the epoch count moved on, the listener told. */
+    private EpochResult finishEpoch(Backend be, double trainElbo, double seconds, TrainListener listener) {
         double testElbo = Double.NaN;
         java.util.Map<String, Double> metrics = java.util.Map.of();
         if (test != null) {
@@ -263,6 +309,127 @@ public final class Trainer implements AutoCloseable {
         EpochResult r = new EpochResult(epoch, adam.steps(), trainElbo, testElbo, seconds, metrics);
         listener.epochEnd(r);
         return r;
+    }
+
+    /**
+     * {@link #runEpoch} with each step one graph launch. The host reads the device only in
+     * {@link #sync}: at the epoch's end and whenever a caller asks for what the device holds (a
+     * progress refresh, a checkpoint). {@link TrainListener#step} gets the step count the run has if
+     * no step was skipped since the last read; {@link TrainListener#gradientsReady} is not called
+     * (there is no host moment between the backward pass and the update).
+     */
+    private EpochResult runEpochReplayed(TrainListener listener) {
+        Backend be = model.backend();
+        int n = train.size(), steps = stepsPerEpoch();
+        if (replay == null) {
+            replay = new ReplayedStep(model, pass, train, x, adam, cfg, nanPolicy == NanPolicy.SKIP, steps);
+            replayGuardSkipped = 0;
+        }
+        replay.beginEpoch(epoch, batchInEpoch, steps);
+        replayStepAtStart = adam.steps();
+        replayBatchAtStart = batchInEpoch;
+        replaySkippedAtStart = skipped;
+        replaySkippedSeen = 0;
+        replaySkipsReported = 0;
+        replayLossSum = 0;
+        replayListener = listener;
+        seenInEpoch = 0;
+        replayPending = true;
+        listener.epochStart(epoch, steps, batchInEpoch);
+        long t0 = System.nanoTime();
+        long launched = 0;
+        try {
+            for (; batchInEpoch < steps; ) {
+                int from = Math.multiplyExact(batchInEpoch, cfg.batchSize());
+                replay.launch(Math.min(cfg.batchSize(), n - from));
+                batchInEpoch++;
+                launched++;
+                listener.step(epoch, batchInEpoch, replayStepAtStart + launched - (skipped - replaySkippedAtStart));
+            }
+            sync();
+        } finally {
+            replayPending = false;
+            replayListener = null;
+        }
+        double seconds = (System.nanoTime() - t0) / 1e9;
+        double trainElbo = seenInEpoch == 0 ? Double.NaN : -replayLossSum / seenInEpoch;
+        return finishEpoch(be, trainElbo, seconds, listener);
+    }
+
+    /**
+     * Brings the host's view up to date with a replayed epoch in flight: one read of the guard
+     * (the Adam step, summed loss and examples, skipped steps, a stop), the parameters' finiteness
+     * (an update that overflowed on the last step), and, where steps were skipped since the last
+     * read, the epoch's skip log. Raises the eager loop's errors for what it finds. No-op otherwise.
+     */
+    private void sync() {
+        if (!replayPending) return;
+        StepGuard.Readout r = replay.read();
+        if (r.tableMiss()) throw new IllegalStateException("a replayed step found no Adam constants for its step (a bug)");
+        adam.setSteps(r.step());
+        seenInEpoch = (int) r.examples();
+        replayLossSum = r.lossSum();
+        if (r.skipped() != replayGuardSkipped) {        // the guard counts over its lifetime
+            skipped += r.skipped() - replayGuardSkipped;
+            replayGuardSkipped = r.skipped();
+            replaySkippedSeen = skipped - replaySkippedAtStart;
+            reportSkips();
+        }
+        if (r.stopped()) {
+            replayPending = false;
+            if (replay.sumName(r.badSum()).equals("parameters") && r.badStep() - 1 > replayStepAtStart) {
+                overflowAt(r.badStep() - 1);
+            }
+            long step = r.badStep();
+            int batch = batchOfStep(step);
+            replay.rerun(epoch, batch, step - 1);
+            batchInEpoch = batch;
+            nonFinite(replayListener == null ? new TrainListener() { } : replayListener);
+            throw new IllegalStateException("a replayed step stopped on a finite batch (a bug): step " + step);
+        }
+        if (!replay.backend().allFinite(model.parameters().values())) {
+            replayPending = false;
+            overflowAt(r.step());
+        }
+    }
+
+    /** The update of {@code step} overflowed: the eager loop's error for it. */
+    private void overflowAt(long step) {
+        adam.setSteps(step);
+        batchInEpoch = batchOfStep(step);
+        updateOverflowed();
+    }
+
+    /**
+     * The 0-based batch of the current epoch that took Adam step {@code step} (or would have: a
+     * stopped step), from the epoch's first step and the batches the skip log says were skipped.
+     */
+    private int batchOfStep(long step) {
+        int[] log = replaySkippedSeen > 0 ? replay.skipLog() : null;
+        long s = replayStepAtStart;
+        for (int b = replayBatchAtStart; b < stepsPerEpoch(); b++) {
+            if (log != null && b < log.length && log[b] != 0) continue;
+            if (++s == step) return b;
+        }
+        throw new IllegalStateException("step " + step + " is not in epoch " + (epoch + 1) + " of the replayed run (a bug)");
+    }
+
+    /** Tells the listener about the skipped batches the last read found, as the eager loop does at each. */
+    private void reportSkips() {
+        int[] log = replay.skipLog();
+        TrainListener l = replayListener == null ? new TrainListener() { } : replayListener;
+        long s = replayStepAtStart;
+        int seen = 0;
+        for (int b = replayBatchAtStart; b < log.length && b < batchInEpoch; b++) {
+            if (log[b] == 0) {
+                s++;
+                continue;
+            }
+            if (seen++ < replaySkipsReported) continue;
+            replaySkipsReported++;
+            l.stepSkipped(epoch, b + 1, s + 1, replay.sumName(log[b] - 1)
+                    + " (non-finite sum; a replayed step is not read back: --no-graph names the first bad value)");
+        }
     }
 
     /** Stops or skips a step whose loss or gradients are not finite; the update has not been applied. */
@@ -303,6 +470,7 @@ public final class Trainer implements AutoCloseable {
 
     @Override
     public void close() {
+        if (replay != null) replay.close();
         pass.close();
         x.close();
         for (Tensor t : new Tensor[]{y, xl, yl}) if (t != null) t.close();
@@ -320,6 +488,10 @@ public final class Trainer implements AutoCloseable {
      * not every step.
      */
     public double runningObjective() {
+        if (replayPending) {
+            sync();
+            return seenInEpoch == 0 ? Double.NaN : -replayLossSum / seenInEpoch;
+        }
         return seenInEpoch == 0 ? Double.NaN : -model.backend().sum(lossAcc) / seenInEpoch;
     }
 }

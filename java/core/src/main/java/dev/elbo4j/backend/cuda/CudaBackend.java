@@ -724,11 +724,14 @@ public final class CudaBackend implements Backend {
         }
     }
 
-    /** Column partials (learned variance, row-chunked sums): grow-only, so the steady state allocates nothing. */
+    /**
+     * Column partials (learned variance, row-chunked sums): grow-only, so the steady state allocates
+     * nothing. A smaller buffer it outgrows is kept until the backend closes, not freed: a graph
+     * captured over it (a replayed training step) still writes there.
+     */
     private long columnScratch(long bytes) {
         if (columnScratch == null || columnScratch.bytes < bytes) {
-            if (columnScratch != null) columnScratch.free();
-            columnScratch = allocate(Math.max(bytes, 64L << 10));
+            columnScratch = allocate(Math.max(bytes, 2 * (columnScratch == null ? 32L << 10 : columnScratch.bytes)));
         }
         return columnScratch.address;
     }

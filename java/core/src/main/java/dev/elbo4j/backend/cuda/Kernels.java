@@ -94,7 +94,7 @@ public final class Kernels {
     // step.cu
     /** The graph step's finite check: sums, count, stopFrom, skipPolicy, rows, lossScale; step, state, lossAcc. */
     public static final KernelSpec STEP_GUARD = KernelSpec.of("step.cu", "elbo4j_step_guard", 32,
-            PTR, I32, I32, I32, I32, F64, PTR, PTR, PTR);
+            PTR, I32, I32, I32, I32, I32, F64, F64, PTR, PTR, PTR, PTR, PTR, I32);
 
     // data.cu
     public static final KernelSpec GATHER = KernelSpec.of("data.cu", "elbo4j_gather_u8_f32",

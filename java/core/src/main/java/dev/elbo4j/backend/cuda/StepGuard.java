@@ -36,22 +36,25 @@ public final class StepGuard implements AutoCloseable {
     private final DeviceTensor state;
     private final DeviceTensor sums;
     private final DeviceTensor table;
+    private final DeviceTensor skipLog;
+    private DeviceCounter batchCursor;
     private final float[] tableHost;
     private boolean scheduled;
     private final int[] tableWords = new int[3];
-    private DeviceTensor loss;
+    private DeviceTensor[] loss;
+    private double[] lossScales;
     private DeviceTensor[] finite = new DeviceTensor[0];
     private int stopFrom;
     private int rows;
-    private double lossScale;
 
     /**
      * @param skipNonFinite false: the first bad step stops every later update (sticky); true: bad
      *                      steps are counted and skipped, except a bad sum at or past
      *                      {@code stopFrom} of {@link #plan}
      * @param step          the Adam step before the first check (0 for a new run)
-     * @param maxTensors    the most tensors a {@link #plan} checks besides the loss
-     * @param maxSteps      the most steps a {@link #schedule} covers (an epoch's batches)
+     * @param maxTensors    the most tensors a {@link #plan} checks besides the first loss term
+     * @param maxSteps      the most steps a {@link #schedule} covers and the batches the skip log
+     *                      keeps (an epoch's batches)
      *
      * <p>Every device buffer is allocated here, once, so a captured graph's pointers stay valid
      * whatever is planned or scheduled later.
@@ -67,7 +70,9 @@ public final class StepGuard implements AutoCloseable {
             made.add(be.alloc(DType.I32, Shape.of(BLOCK_WORDS, 1)));
             made.add(be.alloc(DType.F64, Shape.of(1 + maxTensors)));
             made.add(be.alloc(DType.F32, Shape.of(Math.multiplyExact(3, maxSteps))));
+            made.add(be.alloc(DType.I32, Shape.of(maxSteps)));
             be.fill(made.getFirst(), 0);
+            be.fill(made.getLast(), 0);
         } catch (RuntimeException e) {
             for (Tensor t : made) t.close();
             throw e;
@@ -75,6 +80,7 @@ public final class StepGuard implements AutoCloseable {
         this.state = (DeviceTensor) made.get(0);
         this.sums = (DeviceTensor) made.get(1);
         this.table = (DeviceTensor) made.get(2);
+        this.skipLog = (DeviceTensor) made.get(3);
         this.tableHost = new float[3 * maxSteps];
         this.step = new DeviceCounter(be, (DeviceTensor) state.view(STEP_LO, Shape.of(2)));
         this.step.set(step);
@@ -93,30 +99,74 @@ public final class StepGuard implements AutoCloseable {
      * another batch shape.
      */
     public void plan(Tensor loss, double lossScale, int rows, Tensor[] alsoFinite, int stopFrom) {
+        plan(new Tensor[]{loss}, new double[]{lossScale}, rows, alsoFinite, stopFrom);
+    }
+
+    /**
+     * As {@link #plan(Tensor, double, int, Tensor[], int)} with a loss of one or two terms, each
+     * summed, checked and accumulated with its own scale in this order (a VAE's reconstruction
+     * term over its L samples, then its KL term times beta: what the eager accumulation adds).
+     */
+    public void plan(Tensor[] lossTerms, double[] lossScales, int rows, Tensor[] alsoFinite, int stopFrom) {
         if (rows < 0) throw new IllegalArgumentException("rows must be >= 0, got " + rows);
+        if (lossTerms.length < 1 || lossTerms.length > 2 || lossScales.length != lossTerms.length) {
+            throw new IllegalArgumentException("one or two loss terms with a scale each, got " + lossTerms.length
+                    + " terms and " + lossScales.length + " scales");
+        }
         if (stopFrom < 0 || stopFrom > alsoFinite.length) {
             throw new IllegalArgumentException("stopFrom must be in [0, " + alsoFinite.length + "], got " + stopFrom);
         }
-        this.loss = be.ownTensor(loss, "loss");
+        int n = lossTerms.length + alsoFinite.length;
+        if (n > sums.size()) {
+            throw new IllegalArgumentException("this guard checks at most " + (sums.size() - 1) + " tensors besides the loss, got "
+                    + (n - 1));
+        }
+        DeviceTensor[] l = new DeviceTensor[lossTerms.length];
+        for (int i = 0; i < l.length; i++) l[i] = be.ownTensor(lossTerms[i], "loss");
         DeviceTensor[] f = new DeviceTensor[alsoFinite.length];
         for (int i = 0; i < f.length; i++) f[i] = be.ownTensor(alsoFinite[i], "tensor " + i);
+        this.loss = l;
+        this.lossScales = lossScales.clone();
         this.finite = f;
-        this.stopFrom = stopFrom + 1;  // index into sums, where the loss is 0
+        this.stopFrom = stopFrom + l.length;  // index into sums, where the loss terms come first
         this.rows = rows;
-        this.lossScale = lossScale;
-        if (1 + f.length > sums.size()) {
-            throw new IllegalArgumentException("this guard checks at most " + (sums.size() - 1) + " tensors, got " + f.length);
-        }
+    }
+
+    /**
+     * Under the skip policy, a skipped step records 1 + the index of its first non-finite sum at
+     * {@link #skipLog()}[cursor] ({@code cursor}: the batch number within the epoch; null: no log).
+     * Capture after this.
+     */
+    public void logSkipsAt(DeviceCounter cursor) {
+        if (cursor != null && cursor.cell().backend() != be) throw new IllegalArgumentException("cursor belongs to another backend");
+        this.batchCursor = cursor;
+    }
+
+    /**
+     * The skip log of the current epoch, read back (this waits): entry b is 0 where batch b was not
+     * skipped, else 1 + the index into the planned sums (loss terms, then the other tensors) of
+     * the first non-finite one.
+     */
+    public int[] skipLog() {
+        return be.downloadInts(skipLog);
+    }
+
+    /** Zeroes the skip log (an epoch's start; enqueued). */
+    public void resetSkipLog() {
+        be.fill(skipLog, 0);
     }
 
     /** Enqueues the sums and the check of {@link #plan}: no read back. */
     public void check() {
         if (loss == null) throw new IllegalStateException("plan() first");
         long base = sums.address();
-        be.sumInto(loss, base);
-        for (int i = 0; i < finite.length; i++) be.sumInto(finite[i], base + 8L * (i + 1));
-        be.beginLaunch().ptr(base).i32(1 + finite.length).i32(stopFrom).i32(skipNonFinite ? 1 : 0).i32(rows)
-                .f64(lossScale).ptr(step.address()).ptr(state.address()).ptr(state.address() + 4L * LOSS_LO);
+        int k = loss.length;
+        for (int i = 0; i < k; i++) be.sumInto(loss[i], base + 8L * i);
+        for (int i = 0; i < finite.length; i++) be.sumInto(finite[i], base + 8L * (i + k));
+        be.beginLaunch().ptr(base).i32(k + finite.length).i32(stopFrom).i32(skipNonFinite ? 1 : 0).i32(rows)
+                .i32(k).f64(lossScales[0]).f64(k > 1 ? lossScales[1] : 0).ptr(step.address()).ptr(state.address())
+                .ptr(state.address() + 4L * LOSS_LO).ptr(batchCursor == null ? 0 : batchCursor.address())
+                .ptr(batchCursor == null ? 0 : skipLog.address()).i32(skipLog.size());
         be.launchPrepared(Kernels.STEP_GUARD, 1);
     }
 
@@ -187,7 +237,8 @@ public final class StepGuard implements AutoCloseable {
      * @param skipped    steps skipped under the skip policy
      * @param stopped    a bad step stopped the run (every step since applied nothing)
      * @param badStep    the step the first bad update would have been (0 when none)
-     * @param badSum     which sum was non-finite first: 0 the loss, i the (i-1)-th of {@link #plan}'s tensors; -1 when none
+     * @param badSum     which sum was non-finite first: the loss terms from 0, then {@link #plan}'s
+     *                   other tensors; -1 when none (a parameter sum is looked at before the others)
      * @param tableMiss  an update found no row in the schedule (and was not applied)
      */
     public record Readout(long step, double lossSum, long examples, long skipped, boolean stopped, long badStep,
@@ -210,6 +261,6 @@ public final class StepGuard implements AutoCloseable {
     @Override
     public void close() {
         step.close();
-        for (Tensor t : new Tensor[]{sums, table, state}) t.close();
+        for (Tensor t : new Tensor[]{sums, table, skipLog, state}) t.close();
     }
 }

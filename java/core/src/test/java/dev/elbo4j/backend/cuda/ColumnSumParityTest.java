@@ -103,4 +103,36 @@ class ColumnSumParityTest {
             assertBits("dBias " + at, modelColumnSums(g, rows, cols), gpu.downloadFloats(gdb));
         }
     }
+
+    /**
+     * A captured graph keeps the column-partial scratch it was captured with: a later, larger sum
+     * grows the scratch, and the graph replayed after it must still read and write live memory and
+     * give the same bits (the old scratch was freed on growth, under the graph's feet).
+     */
+    @org.junit.jupiter.api.Test
+    void aGraphReplaysAfterTheScratchGrew() {
+        int rows = 1025, cols = 1025, bigRows = 8193; // partials of 73 KB, then more than 64 KB more
+        float[] pre = floats(Rand.normal(77, rows * cols, 2)), dy = floats(Rand.normal(78, rows * cols, 1));
+        Tensor cy = cpu.upload(pre, Shape.of(rows, cols));
+        cpu.biasActivation(cy, null, Activation.RELU);
+        float[] y = floats(cpu.download(cy));
+        try (Tensor gy = gpu.upload(y, Shape.of(rows, cols)); Tensor src = gpu.upload(dy, Shape.of(rows, cols));
+             Tensor gdy = poisoned(gpu, DType.F32, rows, cols); Tensor gdb = poisoned(gpu, DType.F32, cols);
+             Tensor by = gpu.upload(new float[bigRows * cols], Shape.of(bigRows, cols));
+             Tensor bdy = gpu.upload(new float[bigRows * cols], Shape.of(bigRows, cols));
+             Tensor bdb = poisoned(gpu, DType.F32, cols)) {
+            Runnable step = () -> {
+                gpu.copy(src, gdy);
+                gpu.biasActivationBackward(gy, gdy, Activation.RELU, gdb);
+            };
+            step.run(); // the scratch exists before the capture
+            float[] expected = gpu.downloadFloats(gdb);
+            try (CudaGraph g = gpu.capture(step)) {
+                gpu.biasActivationBackward(by, bdy, Activation.RELU, bdb); // more chunks: the scratch grows
+                gpu.fill(gdb, Float.NaN);
+                g.launch();
+                assertBits("dBias replayed after the scratch grew", expected, gpu.downloadFloats(gdb));
+            }
+        }
+    }
 }

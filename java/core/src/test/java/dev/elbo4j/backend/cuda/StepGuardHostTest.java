@@ -123,7 +123,7 @@ class StepGuardHostTest {
         try (Tensor p = be.alloc(DType.F32, 1, 10); Tensor g = be.alloc(DType.F32, 1, 10);
              Tensor m = be.alloc(DType.F32, 1, 10); Tensor v = be.alloc(DType.F32, 1, 10);
              Tensor loss = be.alloc(DType.F32, 3);
-             StepGuard guard = new StepGuard(be, true, 41, 2, 4)) {
+             StepGuard guard = new StepGuard(be, true, 41, 3, 4)) {
             guard.plan(loss, 0.25, 3, new Tensor[]{g, p}, 1);
             guard.check();
             long step = guard.step().address(), state = step - 4L * StepGuard.STEP_LO;
@@ -132,10 +132,29 @@ class StepGuardHostTest {
             assertEquals(2, probe.lastArgInt(2), "the parameters (index 1 of the tensors) stop even when skipping");
             assertEquals(1, probe.lastArgInt(3), "skip policy");
             assertEquals(3, probe.lastArgInt(4), "rows");
-            assertEquals(0.25, probe.lastArgDouble(5));
-            assertEquals(step, probe.lastArg(6));
-            assertEquals(state, probe.lastArg(7));
-            assertEquals(state + 4L * StepGuard.LOSS_LO, probe.lastArg(8));
+            assertEquals(1, probe.lastArgInt(5), "one loss term");
+            assertEquals(0.25, probe.lastArgDouble(6));
+            assertEquals(step, probe.lastArg(8));
+            assertEquals(state, probe.lastArg(9));
+            assertEquals(state + 4L * StepGuard.LOSS_LO, probe.lastArg(10));
+            assertEquals(0, probe.lastArg(11), "no skip log without a cursor");
+            assertEquals(0, probe.lastArg(12));
+
+            try (DeviceCounter cursor = be.counter(0)) {
+                guard.plan(new Tensor[]{loss, m}, new double[]{0.5, 2}, 3, new Tensor[]{g, p}, 1);
+                guard.logSkipsAt(cursor);
+                guard.check();
+                assertEquals(4, probe.lastArgInt(1), "two loss terms + two tensors");
+                assertEquals(3, probe.lastArgInt(2), "the parameters are sum 3");
+                assertEquals(2, probe.lastArgInt(5), "two loss terms");
+                assertEquals(0.5, probe.lastArgDouble(6));
+                assertEquals(2.0, probe.lastArgDouble(7));
+                assertEquals(cursor.address(), probe.lastArg(11));
+                assertTrue(probe.lastArg(12) != 0, "the skip log");
+                assertEquals(4, probe.lastArgInt(13), "the log holds an epoch of batches");
+                guard.logSkipsAt(null);
+                guard.plan(loss, 0.25, 3, new Tensor[]{g, p}, 1);
+            }
             assertEquals(1, probe.lastConfig(0));
             assertEquals(32, probe.lastConfig(3));
 
@@ -149,7 +168,7 @@ class StepGuardHostTest {
             assertEquals(state, probe.lastArg(12));
             assertEquals(41, guard.read().step(), "the step the guard was made with (the fake runs no kernel)");
 
-            assertThrows(IllegalArgumentException.class, () -> guard.plan(loss, 1, 3, new Tensor[]{g, p, m}, 0),
+            assertThrows(IllegalArgumentException.class, () -> guard.plan(loss, 1, 3, new Tensor[]{g, p, m, v}, 0),
                     "more tensors than the guard was made for");
             assertThrows(IllegalArgumentException.class, () -> guard.schedule(CFG, 1, new double[5]),
                     "more steps than the guard was made for");
