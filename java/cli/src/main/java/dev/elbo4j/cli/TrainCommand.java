@@ -43,9 +43,15 @@ import java.util.stream.Stream;
                 + "samples.png (prior samples) and reconstructions.png (test inputs above their reconstructions); "
                 + "then prints the test ELBO and the importance-sampled log p(x).",
                 "Defaults: the PyTorch examples' VAE (784-400-20, ReLU, Bernoulli, Adam 1e-3, batch 128) on "
-                        + "dynamically binarised MNIST."})
+                        + "dynamically binarised MNIST.",
+                "--preset NAME sets network, objective, batch size, optimizer, schedule and epochs to a paper's "
+                        + "(printed in full at the start); any flag given explicitly beside it overrides the preset's value."})
 final class TrainCommand implements Callable<Integer> {
 
+    @Option(names = "--preset", paramLabel = "NAME",
+            description = "A published setting: ${COMPLETION-CANDIDATES}; flags given explicitly override its values "
+                    + "(docs/MODELS.md, \"Reproduced\").", completionCandidates = Presets.Names.class)
+    String preset;
     @Mixin
     DataOptions data = new DataOptions();
     @Mixin
@@ -61,6 +67,16 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--lr", paramLabel = "RATE",
             description = "Adam learning rate (default: the model's: 1e-3; nice, rbm and dbn 3e-3).")
     Double lr;
+    @Option(names = "--adam-eps", paramLabel = "EPS", defaultValue = "1e-8",
+            description = "Adam's epsilon (default: ${DEFAULT-VALUE}; Burda et al. use 1e-4).")
+    double adamEps;
+    @Option(names = "--lr-schedule", paramLabel = "SPEC", defaultValue = "constant",
+            description = "Learning-rate schedule, factors of --lr: constant; multistep:M1,M2,...:GAMMA (times GAMMA "
+                    + "after each milestone epoch); burda2015 (Burda et al.'s 10^(-i/7) for 3^i epochs, i = 0..7, "
+                    + "= multistep:1,4,13,40,121,364,1093:10^(-1/7)); exponential:GAMMA (GAMMA^epoch); "
+                    + "cosine:EPOCHS[:MIN] (per step, from 1 to MIN over EPOCHS epochs) (default: ${DEFAULT-VALUE}). "
+                    + "Stored in the checkpoint: --resume continues it.")
+    String lrSchedule;
     @Option(names = "--weight-decay", paramLabel = "W", defaultValue = "0", description = "Decoupled weight decay, AdamW (default: ${DEFAULT-VALUE}).")
     double weightDecay;
     @Mixin
@@ -109,6 +125,11 @@ final class TrainCommand implements Callable<Integer> {
     @Override
     public Integer call() throws IOException {
         PrintWriter err = spec.commandLine().getErr(), outw = spec.commandLine().getOut();
+        if (preset != null) {
+            Presets.Applied applied = Presets.apply(preset, spec, modelOptions);
+            err.println("elbo4j train: " + applied.describe());
+            err.flush();
+        }
         Path ckpt = out.resolve("checkpoint.safetensors");
         if (resume && force) throw new Main.UsageException("--resume and --force exclude each other");
         if (checkpointEvery < 0) throw new Main.UsageException("--checkpoint-every must be >= 0, got " + checkpointEvery);
@@ -161,10 +182,17 @@ final class TrainCommand implements Callable<Integer> {
                 }
             }
         }
+        dev.elbo4j.train.LrSchedule schedule;
+        try {
+            schedule = dev.elbo4j.train.LrSchedule.parse(lrSchedule);
+        } catch (IllegalArgumentException e) {
+            throw new Main.UsageException("--lr-schedule: " + e.getMessage());
+        }
+        if (!(adamEps > 0) || Double.isInfinite(adamEps)) throw new Main.UsageException("--adam-eps must be > 0, got " + adamEps);
         TrainConfig tc = from != null
                 ? from.training().withEpochs(epochs != null ? epochs : from.training().epochs())
                 : new TrainConfig(epochs != null ? epochs : 10, batchSize, new AdamConfig(lr != null ? lr : cfg.defaultLearningRate(),
-                0.9, 0.999, 1e-8, weightDecay), binarization, seed, warmup, cfg.labelUse() == LabelUse.SOME ? labels : 0);
+                0.9, 0.999, adamEps, weightDecay), binarization, seed, warmup, cfg.labelUse() == LabelUse.SOME ? labels : 0, schedule);
         Files.createDirectories(out);
         removeStaleTemporaries(err);
         if (!resume) Files.deleteIfExists(out.resolve("log.jsonl")); // a new run starts a new log
@@ -176,10 +204,11 @@ final class TrainCommand implements Callable<Integer> {
             else vae.initializeFrom(train);
             trainer.onNonFinite(nanPolicy);
             err.printf(Locale.ROOT, "elbo4j train: %s%n  data %s: %d train, %d test examples; %s%n  %s, %d epochs, batch %d, "
-                            + "Adam lr %s, %s binarisation, seed %d%n",
+                            + "Adam lr %s (beta1 %s, beta2 %s, eps %s), lr schedule %s, %s binarisation, seed %d%n",
                     cfg, data.name(), train.n(), test.n(), be.description(), from != null
                             ? "resuming at epoch " + (trainer.epoch() + 1) + " step " + trainer.optimizer().steps() : "new run",
-                    tc.epochs(), tc.batchSize(), tc.adam().lr(), tc.binarization().name().toLowerCase(Locale.ROOT), tc.seed());
+                    tc.epochs(), tc.batchSize(), tc.adam().lr(), tc.adam().beta1(), tc.adam().beta2(), tc.adam().eps(),
+                    tc.schedule().spec(), tc.binarization().name().toLowerCase(Locale.ROOT), tc.seed());
             err.flush();
             Progress progress = new Progress(err, !noProgress);
             String objective = cfg.objectiveName();
@@ -188,6 +217,8 @@ final class TrainCommand implements Callable<Integer> {
                 private int stepsInEpoch;
                 private int sinceCheckpoint;
                 private int skippedInEpoch;
+                private double shownRate = Double.NaN;
+                private String rateText;
 
                 @Override
                 public void epochStart(int epoch, int steps, int done) {
@@ -196,9 +227,19 @@ final class TrainCommand implements Callable<Integer> {
                     progress.begin(String.format(Locale.ROOT, "epoch %d/%d", epoch + 1, tc.epochs()), steps, done);
                 }
 
+                /** "lr 1.00e-03", rebuilt only when the rate changes. */
+                private String rate() {
+                    double lr = trainer.optimizer().learningRate();
+                    if (lr != shownRate) {
+                        shownRate = lr;
+                        rateText = String.format(Locale.ROOT, "lr %.3g", lr);
+                    }
+                    return rateText;
+                }
+
                 @Override
                 public void step(int epoch, int stepInEpoch, long globalStep) {
-                    progress.update(stepInEpoch, tc.batchSize(), "samples/s", null);
+                    progress.update(stepInEpoch, tc.batchSize(), "samples/s", rate());
                     // The epoch's last step is saved by epochEnd, after the test ELBO.
                     if (checkpointEvery > 0 && ++sinceCheckpoint >= checkpointEvery && stepInEpoch < stepsInEpoch) {
                         sinceCheckpoint = 0;
@@ -236,6 +277,7 @@ final class TrainCommand implements Callable<Integer> {
                             rec.put("train_elbo", r.trainElbo());
                             rec.put("test_elbo", r.testElbo());
                         }
+                        rec.put("lr", tc.learningRate(r.epoch() - 1, 0, trainer.stepsPerEpoch()));
                         rec.put("seconds", r.seconds());
                         rec.put("samples_per_s", train.n() / r.seconds());
                         rec.put("device", be.name());
@@ -247,9 +289,9 @@ final class TrainCommand implements Callable<Integer> {
                     }
                     StringBuilder extra = new StringBuilder();
                     r.testMetrics().forEach((k, v) -> extra.append(String.format(Locale.ROOT, ", test %s %.4f", k, v)));
-                    err.printf(Locale.ROOT, "epoch %d/%d: train %s %.2f, test %s %.2f nats%s (%.1f s, %.0f samples/s)%n",
+                    err.printf(Locale.ROOT, "epoch %d/%d: train %s %.2f, test %s %.2f nats%s (%.1f s, %.0f samples/s, %s)%n",
                             r.epoch(), tc.epochs(), objective, r.trainElbo(), objective, r.testElbo(), extra,
-                            r.seconds(), train.n() / r.seconds());
+                            r.seconds(), train.n() / r.seconds(), rate());
                     err.flush();
                 }
             });
