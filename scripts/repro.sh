@@ -5,8 +5,9 @@
 #   scripts/repro.sh --background NAME  detached (setsid nohup nice -n 19), output in build/repro/NAME/runner.log
 #
 # NAME: burda2015-vae, burda2015-iwae5 (stages at 1, 4, 13, 40, 121, 364, 1093, 3280 epochs; after
-# each, test log p(x) by importance sampling with k = REPRO_EVAL_K, default 5000, evaluated beside
-# the training on a copy of the checkpoint) or kingma2014-m2 (stages at 1, 4, 13, 40, 100 epochs;
+# each, test log p(x) by importance sampling, evaluated beside the training on a copy of the
+# checkpoint, with k = 1000 before stage 121 and the papers' k = 5000 from it; REPRO_EVAL_K=K: K at
+# every stage) or kingma2014-m2 (stages at 1, 4, 13, 40, 100 epochs;
 # test accuracy). The run folder is bench/runs/NAME (the latest checkpoint, log.jsonl, pictures and
 # any stage copy still awaiting its evaluation: commit it to carry the run to another machine);
 # each finished stage appends one JSON line (figure, epochs, seconds, commit, machine) to

@@ -101,6 +101,11 @@ public sealed interface LrSchedule {
         public int hashCode() {
             return 31 * Arrays.hashCode(milestones) + Double.hashCode(gamma);
         }
+
+        @Override
+        public String toString() {
+            return "MultiStep[" + spec() + "]";
+        }
     }
 
     /** Factor {@code gamma^epoch}: PyTorch's {@code ExponentialLR}, stepped once per epoch. */
