@@ -132,7 +132,7 @@ class Runner:
                 os.fsync(f.fileno())
 
     def base_record(self, stage, epochs):
-        return {"run": self.name, "stage": stage, "epochs": epochs, "commit": commit(), "machine": machine(),
+        return {"run": self.name, "stage": stage, "epochs": epochs, "commit": self.jar_commit, "machine": machine(),
                 "threads": self.threads, "finished": utc()}
 
     # ---- the jar in use ----------------------------------------------------------------------
@@ -149,6 +149,7 @@ class Runner:
         if os.path.isdir(lib):
             shutil.copytree(lib, os.path.join(dst, "lib"))
         self.jar = os.path.join(dst, os.path.basename(CLI_JAR))
+        self.jar_commit = commit()  # the checkout's commit when the jar was taken (built from it, if built since)
 
     def elbo4j(self, args):
         return [os.path.join(ROOT, "scripts", "java.sh"), "-jar", self.jar] + args
@@ -316,6 +317,24 @@ class Runner:
             return {"run": self.name}
 
 
+def table(name, out_root=ROOT):
+    """The results log of a run as a Markdown table, one row per finished figure."""
+    res = [r for r in read_jsonl(os.path.join(out_root, "bench", "results", f"repro-{name}.jsonl"))
+           if r.get("run") == name and "figure" in r]
+    if RUNS[name]["figure"] == "log_px":
+        print("| stage | epochs | lr in the stage | test ELBO (epoch's pass) | test log p(x) | k | training s (stage) | eval s | commit |")
+        print("|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+        for r in res:
+            print(f"| {r['stage']} | {r['epochs']} | {r.get('lr', float('nan')):.3g} | {r.get('test_elbo', float('nan')):.2f} | "
+                  f"{r['test_log_px']:.2f} | {r['k']} | {r.get('train_seconds', 0):.0f} | {r.get('eval_seconds', 0):.0f} | {r.get('commit')} |")
+    else:
+        print("| stage | epochs | test accuracy | test ELBO (unlabelled bound) | training s (stage) | commit |")
+        print("|---:|---:|---:|---:|---:|---|")
+        for r in res:
+            print(f"| {r['stage']} | {r['epochs']} | {100 * r['test_accuracy']:.2f}% | {r.get('test_elbo', float('nan')):.2f} | "
+                  f"{r.get('train_seconds', 0):.0f} | {r.get('commit')} |")
+
+
 def main():
     ap = argparse.ArgumentParser(description="Train a reproduction in stages; see scripts/repro.sh.")
     ap.add_argument("name", choices=sorted(RUNS))
@@ -328,7 +347,11 @@ def main():
     ap.add_argument("--train-args", default="", help="extra train flags, e.g. '--train-limit 500 --test-limit 100'")
     ap.add_argument("--eval-args", default="", help="extra eval flags, e.g. '--limit 100'")
     ap.add_argument("--k5000-from", type=int, help="the first stage (in epochs) evaluated at k = 5000")
+    ap.add_argument("--table", action="store_true", help="print the results log as a Markdown table and exit")
     a = ap.parse_args()
+    if a.table:
+        table(a.name, a.out_root)
+        return
     r = Runner(a.name, a.threads, a.eval_k, a.out_root, a.stages, a.train_args.split())
     if a.k5000_from is not None:
         r.spec["k5000_from"] = a.k5000_from
