@@ -88,8 +88,11 @@ final class ModelOptions {
             new String[]{"--samples", "an autoencoder has no latent samples"},
             new String[]{"--beta", "an autoencoder has no KL term"});
 
+    /** Flags a --preset set (they count as given: {@link Presets#apply}). */
+    final java.util.Set<String> presetFlags = new java.util.HashSet<>();
+
     private boolean matched(String flag) {
-        return aeMixee != null && aeMixee.commandLine() != null && aeMixee.commandLine().getParseResult() != null
+        return presetFlags.contains(flag) || aeMixee != null && aeMixee.commandLine() != null && aeMixee.commandLine().getParseResult() != null
                 && aeMixee.commandLine().getParseResult().hasMatchedOption(flag);
     }
 
@@ -228,8 +231,8 @@ final class ModelOptions {
 
     private dev.elbo4j.model.M2Config m2(int inputDim) {
         // m2 weighs the KL term on z by M2Config.DEFAULT_BETA unless --beta is given.
-        boolean betaGiven = mixee != null && mixee.commandLine() != null && mixee.commandLine().getParseResult() != null
-                && mixee.commandLine().getParseResult().hasMatchedOption("--beta");
+        boolean betaGiven = presetFlags.contains("--beta") || mixee != null && mixee.commandLine() != null
+                && mixee.commandLine().getParseResult() != null && mixee.commandLine().getParseResult().hasMatchedOption("--beta");
         return new dev.elbo4j.model.M2Config(inputDim, classes, classifierHidden != null ? classifierHidden : hidden, hidden, latent, decoderHidden(),
                 Activation.parse(activation), Likelihood.parse(likelihood, sigma), alpha,
                 betaGiven ? beta : dev.elbo4j.model.M2Config.DEFAULT_BETA);

@@ -35,7 +35,9 @@ final class ResumeCheck {
             "--hidden", List.of("model.encoder_hidden", "model.hidden"),
             "--binarize", List.of("training.binarization"),
             "--warmup", List.of("training.warmup_epochs"),
-            "--labels", List.of("training.labelled"));
+            "--labels", List.of("training.labelled"),
+            "--adam-eps", List.of("training.eps"),
+            "--lr-schedule", List.of("training.lr_schedule"));
 
     private ResumeCheck() {
     }

@@ -46,9 +46,15 @@ import java.util.stream.Stream;
                 + "samples.png (prior samples) and reconstructions.png (test inputs above their reconstructions); "
                 + "then prints the test ELBO and the importance-sampled log p(x).",
                 "Defaults: the PyTorch examples' VAE (784-400-20, ReLU, Bernoulli, Adam 1e-3, batch 128) on "
-                        + "dynamically binarised MNIST."})
+                        + "dynamically binarised MNIST.",
+                "--preset NAME sets network, objective, batch size, optimizer, schedule and epochs to a paper's "
+                        + "(printed in full at the start); any flag given explicitly beside it overrides the preset's value."})
 final class TrainCommand implements Callable<Integer> {
 
+    @Option(names = "--preset", paramLabel = "NAME",
+            description = "A published setting: ${COMPLETION-CANDIDATES}; flags given explicitly override its values "
+                    + "(docs/MODELS.md, \"Reproduced\").", completionCandidates = Presets.Names.class)
+    String preset;
     @Mixin
     DataOptions data = new DataOptions();
     @Mixin
@@ -68,6 +74,16 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--lr", paramLabel = "RATE",
             description = "Adam learning rate (default: the model's: 1e-3; nice, rbm and dbn 3e-3).")
     Double lr;
+    @Option(names = "--adam-eps", paramLabel = "EPS", defaultValue = "1e-8",
+            description = "Adam's epsilon (default: ${DEFAULT-VALUE}; Burda et al. use 1e-4).")
+    double adamEps;
+    @Option(names = "--lr-schedule", paramLabel = "SPEC", defaultValue = "constant",
+            description = "Learning-rate schedule, factors of --lr: constant; multistep:M1,M2,...:GAMMA (times GAMMA "
+                    + "after each milestone epoch); burda2015 (Burda et al.'s 10^(-i/7) for 3^i epochs, i = 0..7, "
+                    + "= multistep:1,4,13,40,121,364,1093:10^(-1/7)); exponential:GAMMA (GAMMA^epoch); "
+                    + "cosine:EPOCHS[:MIN] (per step, from 1 to MIN over EPOCHS epochs) (default: ${DEFAULT-VALUE}). "
+                    + "Stored in the checkpoint: --resume continues it.")
+    String lrSchedule;
     @Option(names = "--weight-decay", paramLabel = "W", defaultValue = "0", description = "Decoupled weight decay, AdamW (default: ${DEFAULT-VALUE}).")
     double weightDecay;
     @Mixin
@@ -122,6 +138,11 @@ final class TrainCommand implements Callable<Integer> {
     @Override
     public Integer call() throws IOException {
         PrintWriter err = spec.commandLine().getErr(), outw = spec.commandLine().getOut();
+        if (preset != null) {
+            Presets.Applied applied = Presets.apply(preset, spec, modelOptions);
+            err.println("elbo4j train: " + applied.describe());
+            err.flush();
+        }
         Path ckpt = out.resolve("checkpoint.safetensors");
         if (resume && force) throw new Main.UsageException("--resume and --force exclude each other");
         Flags.atLeast("--checkpoint-every", checkpointEvery, 0);
@@ -198,8 +219,15 @@ final class TrainCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw new Main.UsageException("--binarize: " + e.getMessage());
         }
+        dev.elbo4j.train.LrSchedule schedule;
+        try {
+            schedule = dev.elbo4j.train.LrSchedule.parse(lrSchedule);
+        } catch (IllegalArgumentException e) {
+            throw new Main.UsageException("--lr-schedule: " + e.getMessage());
+        }
+        Flags.finitePositive("--adam-eps", adamEps);
         TrainConfig asGiven = new TrainConfig(epochs != null ? epochs : 10, batchSize, new AdamConfig(lr != null ? lr : given.defaultLearningRate(),
-                0.9, 0.999, 1e-8, weightDecay), binarization, seed, warmup, given.labelUse() == LabelUse.SOME ? labels : 0);
+                0.9, 0.999, adamEps, weightDecay), binarization, seed, warmup, given.labelUse() == LabelUse.SOME ? labels : 0, schedule);
         if (from != null) {
             ResumeCheck.check(spec.commandLine().getParseResult(), mixinFlags(), Map.of(
                             "model", ResumeCheck.normalized(Json.parseObject(from.file().metadata("model"))),
@@ -254,12 +282,13 @@ final class TrainCommand implements Callable<Integer> {
             else vae.initializeFrom(train);
             trainer.onNonFinite(nanPolicy).graph(!noGraph);
             err.printf(Locale.ROOT, "elbo4j train: %s%n  data %s: %d train, %s test examples; %s%n  %s, %d epochs, batch %d, "
-                            + "Adam lr %s, %s binarisation, seed %d%n",
+                            + "Adam lr %s (beta1 %s, beta2 %s, eps %s), lr schedule %s, %s binarisation, seed %d%n",
                     cfg, data.name(), train.n(), test.n() + (data.splits().source().testFraction() > 0
                             ? String.format(Locale.ROOT, " (%.0f%% held out)", 100 * data.splits().source().testFraction()) : ""),
                     be.description(), from != null
                             ? "resuming at epoch " + (trainer.epoch() + 1L) + " step " + trainer.optimizer().steps() : "new run",
-                    tc.epochs(), tc.batchSize(), tc.adam().lr(), tc.binarization().name().toLowerCase(Locale.ROOT), tc.seed());
+                    tc.epochs(), tc.batchSize(), tc.adam().lr(), tc.adam().beta1(), tc.adam().beta2(), tc.adam().eps(),
+                    tc.schedule().spec(), tc.binarization().name().toLowerCase(Locale.ROOT), tc.seed());
             err.flush();
             Progress progress = new Progress(err, !noProgress);
             String objective = cfg.objectiveName();
@@ -297,6 +326,21 @@ final class TrainCommand implements Callable<Integer> {
             private int stepsInEpoch;
             private int sinceCheckpoint;
             private int skippedInEpoch;
+            private double shownRate = Double.NaN;
+            private String rateText;
+
+            /**
+             * "lr 1e-03" at a position of the schedule, rebuilt only when the rate changes: from the
+             * configuration, never from the optimizer (which would wait for a replayed step).
+             */
+            private String rate(int epoch, int batchInEpoch) {
+                double lr = tc.learningRate(epoch, batchInEpoch, trainer.stepsPerEpoch());
+                if (lr != shownRate) {
+                    shownRate = lr;
+                    rateText = String.format(Locale.ROOT, "lr %.3g", lr);
+                }
+                return rateText;
+            }
 
             @Override
             public void epochStart(int epoch, int steps, int done) {
@@ -309,7 +353,8 @@ final class TrainCommand implements Callable<Integer> {
             public void step(int epoch, int stepInEpoch, long globalStep) {
                 progress.update(stepInEpoch, tc.batchSize(), "samples/s", () -> {
                     double o = trainer.runningObjective();
-                    return Double.isNaN(o) ? null : String.format(Locale.ROOT, "%s %.2f", objective, o);
+                    String lr = rate(epoch, stepInEpoch - 1);
+                    return Double.isNaN(o) ? lr : String.format(Locale.ROOT, "%s %.2f, %s", objective, o, lr);
                 });
                 // The epoch's last step is saved by epochEnd, after the test ELBO.
                 if (checkpointEvery > 0 && ++sinceCheckpoint >= checkpointEvery && stepInEpoch < stepsInEpoch) {
@@ -350,6 +395,7 @@ final class TrainCommand implements Callable<Integer> {
                         rec.put("train_elbo", r.trainElbo());
                         rec.put("test_elbo", r.testElbo());
                     }
+                    rec.put("lr", tc.learningRate(r.epoch() - 1, 0, trainer.stepsPerEpoch()));
                     rec.put("seconds", r.seconds());
                     rec.put("samples_per_s", train.n() / r.seconds());
                     rec.put("device", be.name());
@@ -361,9 +407,9 @@ final class TrainCommand implements Callable<Integer> {
                 }
                 StringBuilder extra = new StringBuilder();
                 r.testMetrics().forEach((k, v) -> extra.append(String.format(Locale.ROOT, ", test %s %.4f", k, v)));
-                err.printf(Locale.ROOT, "epoch %d/%d: train %s %.2f, test %s %.2f nats%s (%.1f s, %.0f samples/s)%n",
+                err.printf(Locale.ROOT, "epoch %d/%d: train %s %.2f, test %s %.2f nats%s (%.1f s, %.0f samples/s, %s)%n",
                         r.epoch(), tc.epochs(), objective, r.trainElbo(), objective, r.testElbo(), extra,
-                        r.seconds(), train.n() / r.seconds());
+                        r.seconds(), train.n() / r.seconds(), rate(r.epoch() - 1, trainer.stepsPerEpoch() - 1));
                 err.flush();
             }
         };

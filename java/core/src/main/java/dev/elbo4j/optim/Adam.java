@@ -10,22 +10,39 @@ public final class Adam implements AutoCloseable {
     private final AdamConfig cfg;
     private final Tensor m, v;
     private long step;
+    /** The config of the next step: {@link #cfg} with the rate of {@link #learningRate(double)}. */
+    private AdamConfig current;
 
     public Adam(Parameters params, AdamConfig cfg) {
         this.params = params;
         this.cfg = cfg;
+        this.current = cfg;
         this.m = params.backend().alloc(params.values().dtype(), params.values().shape());
         this.v = params.backend().alloc(params.values().dtype(), params.values().shape());
     }
 
-    /** Applies the gradients in {@code params.grads()}. */
+    /** Applies the gradients in {@code params.grads()} with the current learning rate. */
     public void step() {
         step++;
-        params.backend().adam(params.values(), params.grads(), m, v, cfg, step);
+        params.backend().adam(params.values(), params.grads(), m, v, current, step);
     }
 
+    /** The configuration as constructed (its {@code lr} is the base rate). */
     public AdamConfig config() {
         return cfg;
+    }
+
+    /**
+     * Sets the learning rate of the following steps (a schedule's rate); the other settings stay
+     * those of {@link #config()}.
+     */
+    public void learningRate(double lr) {
+        if (lr != current.lr()) current = new AdamConfig(lr, cfg.beta1(), cfg.beta2(), cfg.eps(), cfg.weightDecay());
+    }
+
+    /** The learning rate of the next step. */
+    public double learningRate() {
+        return current.lr();
     }
 
     /** Updates taken so far (the bias-correction counter). */

@@ -183,6 +183,7 @@ public record Checkpoint(ModelConfig model, int[] image, TrainConfig training, S
         m.put("seed", Long.toString(t.seed()));
         m.put("warmup_epochs", t.warmupEpochs());
         m.put("labelled", t.labelled());
+        m.put("lr_schedule", t.schedule().spec());
         return m;
     }
 
@@ -221,7 +222,8 @@ public record Checkpoint(ModelConfig model, int[] image, TrainConfig training, S
                                 JsonFields.number(t, "eps"), JsonFields.number(t, "weight_decay")),
                         Binarization.parse(JsonFields.string(t, "binarization")), Long.parseLong(JsonFields.string(t, "seed")),
                         JsonFields.has(t, "warmup_epochs") ? JsonFields.number(t, "warmup_epochs") : 0,
-                        JsonFields.has(t, "labelled") ? JsonFields.integer(t, "labelled") : 0);
+                        JsonFields.has(t, "labelled") ? JsonFields.integer(t, "labelled") : 0,
+                        JsonFields.has(t, "lr_schedule") ? LrSchedule.parse(JsonFields.string(t, "lr_schedule")) : LrSchedule.CONSTANT);
                 state = new State(JsonFields.integer(s, "epoch"), JsonFields.integer(s, "batch_in_epoch"), JsonFields.longValue(s, "step"));
                 if (state.epoch() < 0 || state.batchInEpoch() < 0 || state.step() < 0) {
                     throw new IllegalArgumentException("negative position " + state);

@@ -107,8 +107,10 @@ final class ReplayedStep implements AutoCloseable {
         guard.setStep(adam.steps());
         guard.resetLoss();
         guard.resetSkipLog();
+        // The table is indexed by Adam's step, the schedule by the batch's position: the two agree
+        // while no batch is skipped (Trainer.replaysSteps keeps per-step schedules eager under skip).
         double[] lr = new double[Math.max(1, steps - batchInEpoch)];
-        java.util.Arrays.fill(lr, cfg.adam().lr());
+        for (int i = 0; i < lr.length; i++) lr[i] = cfg.learningRate(epoch, batchInEpoch + i, steps);
         guard.schedule(cfg.adam(), adam.steps() + 1, lr);
     }
 

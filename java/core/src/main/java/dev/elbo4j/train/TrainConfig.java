@@ -4,15 +4,17 @@ import dev.elbo4j.backend.AdamConfig;
 import dev.elbo4j.backend.Binarization;
 
 /**
- * How to train: epochs, batch size, optimizer, input binarisation, the seed every random choice
+ * How to train: epochs, batch size, optimizer and its learning-rate schedule, input binarisation, the seed every random choice
  * (initialisation, shuffling, binarisation, noise) derives from, the KL warm-up, and for
  * semi-supervised models the number of labelled examples.
  *
  * @param warmupEpochs the KL term's weight rises linearly from 0 to 1 over this many epochs (0: none)
  * @param labelled     labelled training examples for semi-supervised models (0: not used)
+ * @param schedule     the learning-rate schedule: the rate of each step is {@code adam.lr()} times its
+ *                     factor at the step's position ({@link #learningRate})
  */
 public record TrainConfig(int epochs, int batchSize, AdamConfig adam, Binarization binarization, long seed,
-                          double warmupEpochs, int labelled) {
+                          double warmupEpochs, int labelled, LrSchedule schedule) {
 
     public TrainConfig {
         if (epochs < 0) throw new IllegalArgumentException("epochs must be >= 0, got " + epochs);
@@ -21,11 +23,26 @@ public record TrainConfig(int epochs, int batchSize, AdamConfig adam, Binarizati
             throw new IllegalArgumentException("warm-up epochs must be >= 0, got " + warmupEpochs);
         }
         if (labelled < 0) throw new IllegalArgumentException("labelled examples must be >= 0, got " + labelled);
+        java.util.Objects.requireNonNull(schedule, "schedule");
+    }
+
+    /** A constant learning rate. */
+    public TrainConfig(int epochs, int batchSize, AdamConfig adam, Binarization binarization, long seed,
+                       double warmupEpochs, int labelled) {
+        this(epochs, batchSize, adam, binarization, seed, warmupEpochs, labelled, LrSchedule.CONSTANT);
     }
 
     /** No warm-up, no labelled subset. */
     public TrainConfig(int epochs, int batchSize, AdamConfig adam, Binarization binarization, long seed) {
-        this(epochs, batchSize, adam, binarization, seed, 0, 0);
+        this(epochs, batchSize, adam, binarization, seed, 0, 0, LrSchedule.CONSTANT);
+    }
+
+    /**
+     * The learning rate of the step taken at this position: {@code adam.lr()} times the schedule's
+     * factor; a pure function of the position.
+     */
+    public double learningRate(int epoch, int batchInEpoch, int stepsPerEpoch) {
+        return schedule.rate(adam.lr(), epoch, batchInEpoch, stepsPerEpoch);
     }
 
     /** The KL weight after {@code epochs} (fractional) epochs of training: min(1, epochs / warm-up). */
@@ -35,7 +52,7 @@ public record TrainConfig(int epochs, int batchSize, AdamConfig adam, Binarizati
 
     /** The same with another number of epochs (what --resume --epochs N changes). */
     public TrainConfig withEpochs(int e) {
-        return new TrainConfig(e, batchSize, adam, binarization, seed, warmupEpochs, labelled);
+        return new TrainConfig(e, batchSize, adam, binarization, seed, warmupEpochs, labelled, schedule);
     }
 
     public static Builder builder() {
@@ -51,6 +68,12 @@ public record TrainConfig(int epochs, int batchSize, AdamConfig adam, Binarizati
         private long seed = 1;
         private double warmupEpochs = 0;
         private int labelled = 0;
+        private LrSchedule schedule = LrSchedule.CONSTANT;
+
+        public Builder schedule(LrSchedule s) {
+            schedule = s;
+            return this;
+        }
 
         public Builder warmupEpochs(double w) {
             warmupEpochs = w;
@@ -93,7 +116,7 @@ public record TrainConfig(int epochs, int batchSize, AdamConfig adam, Binarizati
         }
 
         public TrainConfig build() {
-            return new TrainConfig(epochs, batchSize, adam, binarization, seed, warmupEpochs, labelled);
+            return new TrainConfig(epochs, batchSize, adam, binarization, seed, warmupEpochs, labelled, schedule);
         }
     }
 }

@@ -24,7 +24,8 @@ import java.util.List;
  *
  * <p>Everything random is a function of the seed and the position, never of history: epoch e
  * shuffles with (seed, SHUFFLE, e), binarises with (seed, BINARIZE, e), and global step s draws
- * its noise from (seed, LATENT, s). So the position (epoch, batch in epoch, step) plus parameters,
+ * its noise from (seed, LATENT, s), and the learning rate is the schedule's at the position
+ * ({@link TrainConfig#learningRate}). So the position (epoch, batch in epoch, step) plus parameters,
  * Adam's moments and the training step's own state ({@link #stepState()}, e.g. PCD's persistent
  * chains) is the whole state, and a resumed run continues bit for bit.
  *
@@ -158,7 +159,10 @@ public final class Trainer implements AutoCloseable {
 
     /** True when the current epoch replays its steps as a CUDA graph. */
     public boolean replaysSteps() {
-        return graph && ReplayedStep.supports(model, pass, cfg, epoch);
+        // A skipped batch shifts Adam's steps against the batches' positions, which only a schedule
+        // that changes within an epoch would notice: that combination stays eager.
+        return graph && ReplayedStep.supports(model, pass, cfg, epoch)
+                && !(nanPolicy == NanPolicy.SKIP && cfg.schedule().variesWithinEpoch());
     }
 
     /** Batches dropped by {@link NanPolicy#SKIP} since this trainer was created. */
@@ -276,6 +280,7 @@ public final class Trainer implements AutoCloseable {
                 labelled.gatherLabels(lfrom, ylb);
             }
             pass.klWeight(cfg.klWeight(epoch + (double) batchInEpoch / steps));
+            adam.learningRate(cfg.learningRate(epoch, batchInEpoch, steps));
             pass.run(new Batch(xb, yb, xlb, ylb), new RngKey(cfg.seed(), Streams.LATENT, adam.steps()));
             listener.gradientsReady(epoch, batchInEpoch + 1, adam.steps() + 1);
             if (guard.stepIsFinite(pass)) {

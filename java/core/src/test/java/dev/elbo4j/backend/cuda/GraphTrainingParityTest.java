@@ -144,6 +144,20 @@ class GraphTrainingParityTest {
         }
     }
 
+    /** The per-step rates of a schedule reach the replayed Adam: a rate change at epoch boundaries and within epochs. */
+    @Test
+    void scheduledLearningRatesAreTheEagerLoopsBits() {
+        Dataset train = data(N, 5, -1);
+        VaeConfig mc = small().build();
+        for (String spec : new String[] {"multistep:2,4:0.5", "cosine:6:0.1"}) {
+            TrainConfig tc = TrainConfig.builder().epochs(6).batchSize(BATCH).seed(SEED).learningRate(3e-3)
+                    .schedule(dev.elbo4j.train.LrSchedule.parse(spec)).build();
+            Outcome eager = train(mc, tc, train, false, NanPolicy.STOP, null);
+            Outcome graph = train(mc, tc, train, true, NanPolicy.STOP, null);
+            assertSame(eager, graph, spec);
+        }
+    }
+
     @Test
     void niceReplaysTheSameBits() {
         Dataset train = data(N, 7, -1);
