@@ -1,14 +1,10 @@
 package dev.elbo4j.backend.cuda;
 
 import dev.elbo4j.backend.Corruption;
-import dev.elbo4j.backend.cuda.ffm.FakeProbe;
 import dev.elbo4j.rng.RngKey;
 import dev.elbo4j.rng.Streams;
 import dev.elbo4j.tensor.DType;
 import dev.elbo4j.tensor.Tensor;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -20,27 +16,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * recorded, not run), as {@link CudaBackendHostTest} does for the other groups: argument checks
  * before any launch, grid sizes and argument lists.
  */
-class AutoencoderCudaHostTest {
-    private static FakeProbe probe;
-    private CudaBackend be;
-    private long allocationsBefore;
-
-    @BeforeAll
-    static void fakes() {
-        probe = new FakeProbe();
-    }
-
-    @BeforeEach
-    void open() {
-        allocationsBefore = probe.liveAllocations();
-        be = new CudaBackend(probe.driver(), probe.blas(), KernelImageTest.fakeFatbin(), 0, "ffm");
-    }
-
-    @AfterEach
-    void close() {
-        be.close();
-        assertEquals(allocationsBefore, probe.liveAllocations(), "every device allocation is freed");
-    }
+class AutoencoderCudaHostTest extends FakeBackendTest {
 
     private static long address(Tensor t) {
         return ((DeviceTensor) t).address();

@@ -6,16 +6,12 @@ import dev.elbo4j.backend.BackendUnavailableException;
 import dev.elbo4j.backend.Binarization;
 import dev.elbo4j.backend.Likelihood;
 import dev.elbo4j.backend.cpu.CpuBackend;
-import dev.elbo4j.backend.cuda.ffm.FakeProbe;
 import dev.elbo4j.rng.RngKey;
 import dev.elbo4j.rng.Streams;
 import dev.elbo4j.tensor.DType;
 import dev.elbo4j.tensor.Shape;
 import dev.elbo4j.tensor.Tensor;
 import dev.elbo4j.testing.Rand;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -37,28 +33,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * launch, launch configurations and argument lists, F32-only compute, graph and counter plumbing,
  * context handling and clean-up. The kernels' results are the GPU suite's business.
  */
-class CudaBackendHostTest {
-    private static FakeProbe probe;
-    private CudaBackend be;
+class CudaBackendHostTest extends FakeBackendTest {
     private final CpuBackend cpu = new CpuBackend();
-    private long allocationsBefore;
-
-    @BeforeAll
-    static void fakes() {
-        probe = new FakeProbe();
-    }
-
-    @BeforeEach
-    void open() {
-        allocationsBefore = probe.liveAllocations();
-        be = new CudaBackend(probe.driver(), probe.blas(), KernelImageTest.fakeFatbin(), 0, "ffm");
-    }
-
-    @AfterEach
-    void close() {
-        be.close();
-        assertEquals(allocationsBefore, probe.liveAllocations(), "every device allocation is freed");
-    }
 
     private Tensor f32(float[] v, int... dims) {
         return be.upload(v, Shape.of(dims));

@@ -1,14 +1,10 @@
 package dev.elbo4j.backend.cuda;
 
 import dev.elbo4j.backend.AdamConfig;
-import dev.elbo4j.backend.cuda.ffm.FakeProbe;
 import dev.elbo4j.backend.cuda.ffm.FakeProbe.Call;
 import dev.elbo4j.tensor.DType;
 import dev.elbo4j.tensor.Shape;
 import dev.elbo4j.tensor.Tensor;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 import java.util.EnumMap;
@@ -24,28 +20,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * step and a read cost in driver calls, and the arguments its kernels get. The fake runs no
  * kernel, so the device state stays as the constructor wrote it (zero).
  */
-class StepGuardHostTest {
+class StepGuardHostTest extends FakeBackendTest {
     private static final AdamConfig CFG = AdamConfig.of(1e-3);
-    private static FakeProbe probe;
-    private CudaBackend be;
-    private long allocationsBefore;
-
-    @BeforeAll
-    static void fakes() {
-        probe = new FakeProbe();
-    }
-
-    @BeforeEach
-    void open() {
-        allocationsBefore = probe.liveAllocations();
-        be = new CudaBackend(probe.driver(), probe.blas(), KernelImageTest.fakeFatbin(), 0, "ffm");
-    }
-
-    @AfterEach
-    void close() {
-        be.close();
-        assertEquals(allocationsBefore, probe.liveAllocations(), "every device allocation is freed");
-    }
 
     private Map<Call, Long> counts() {
         Map<Call, Long> m = new EnumMap<>(Call.class);
