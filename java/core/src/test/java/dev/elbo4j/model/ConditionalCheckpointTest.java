@@ -1,5 +1,6 @@
 package dev.elbo4j.model;
 
+import dev.elbo4j.testing.Interrupt;
 import dev.elbo4j.backend.Activation;
 import dev.elbo4j.backend.Backend;
 import dev.elbo4j.backend.Likelihood;
@@ -19,7 +20,6 @@ import java.nio.file.Path;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertThrows;
 
 /**
  * CVAE and M2 checkpoints: the architecture round-trips through the file (ModelConfigs), and a run
@@ -52,22 +52,8 @@ class ConditionalCheckpointTest {
             straight = be.download(m.parameters().values());
         }
         Path ck = dir.resolve("ck.safetensors");
-        class Stop extends RuntimeException {
-        }
         try (Model m = cfg.create(be, DType.F32, tc.seed()); Trainer t = new Trainer(m, train, null, tc)) {
-            assertThrows(Stop.class, () -> t.run(new TrainListener() {
-                @Override
-                public void step(int epoch, int stepInEpoch, long globalStep) {
-                    if (globalStep == 10) {
-                        try {
-                            Checkpoint.save(ck, t, image);
-                        } catch (java.io.IOException e) {
-                            throw new java.io.UncheckedIOException(e);
-                        }
-                        throw new Stop();
-                    }
-                }
-            }));
+            Interrupt.checkpointAtStep(t, 10, ck, image);
         }
         Checkpoint c = Checkpoint.load(ck);
         assertEquals(cfg, c.model());

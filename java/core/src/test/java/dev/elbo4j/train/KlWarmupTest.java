@@ -1,5 +1,6 @@
 package dev.elbo4j.train;
 
+import dev.elbo4j.testing.Interrupt;
 import dev.elbo4j.backend.Activation;
 import dev.elbo4j.backend.Binarization;
 import dev.elbo4j.backend.Likelihood;
@@ -104,22 +105,8 @@ class KlWarmupTest {
         assertFalse(java.util.Arrays.equals(straight, noWarmup), "warm-up should change the trained parameters");
         for (int stopAt : new int[]{7, 17}) {
             Path ck = dir.resolve("ck-" + stopAt + ".safetensors");
-            class Stop extends RuntimeException {
-            }
             try (Vae vae = Vae.create(be, cfg, tc.seed()); Trainer t = new Trainer(vae, train, null, tc)) {
-                assertThrows(Stop.class, () -> t.run(new TrainListener() {
-                    @Override
-                    public void step(int epoch, int stepInEpoch, long globalStep) {
-                        if (globalStep == stopAt) {
-                            try {
-                                Checkpoint.save(ck, t, image);
-                            } catch (java.io.IOException e) {
-                                throw new java.io.UncheckedIOException(e);
-                            }
-                            throw new Stop();
-                        }
-                    }
-                }));
+                Interrupt.checkpointAtStep(t, stopAt, ck, image);
             }
             Checkpoint c = Checkpoint.load(ck);
             assertEquals(2.5, c.training().warmupEpochs());

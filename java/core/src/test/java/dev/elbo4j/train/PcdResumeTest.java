@@ -1,5 +1,6 @@
 package dev.elbo4j.train;
 
+import dev.elbo4j.testing.Interrupt;
 import dev.elbo4j.backend.Backend;
 import dev.elbo4j.backend.cpu.CpuBackend;
 import dev.elbo4j.io.DataFormatException;
@@ -15,7 +16,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.util.function.Consumer;
 
@@ -46,23 +46,9 @@ class PcdResumeTest {
 
     /** Trains cfg from scratch until global step {@code stopAt}, writes the checkpoint there, and stops. */
     private void trainAndStop(ModelConfig cfg, long stopAt, Path ck) {
-        class Stop extends RuntimeException {
-        }
         try (Model m = cfg.create(be, DType.F32, TC.seed()); Trainer t = new Trainer(m, data(), null, TC)) {
             m.initializeFrom(data());
-            assertThrows(Stop.class, () -> t.run(new TrainListener() {
-                @Override
-                public void step(int epoch, int stepInEpoch, long globalStep) {
-                    if (globalStep == stopAt) {
-                        try {
-                            Checkpoint.save(ck, t, IMAGE);
-                        } catch (IOException e) {
-                            throw new UncheckedIOException(e);
-                        }
-                        throw new Stop();
-                    }
-                }
-            }));
+            Interrupt.checkpointAtStep(t, stopAt, ck, IMAGE);
         }
     }
 

@@ -1,5 +1,6 @@
 package dev.elbo4j.train;
 
+import dev.elbo4j.testing.Interrupt;
 import dev.elbo4j.backend.AdamConfig;
 import dev.elbo4j.backend.Backend;
 import dev.elbo4j.backend.cpu.CpuBackend;
@@ -10,8 +11,6 @@ import dev.elbo4j.testing.Mnist;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.file.Path;
 
 import static org.junit.jupiter.api.Assertions.*;
@@ -82,22 +81,8 @@ class ScheduledTrainingTest {
             }
             for (int stopAt : new int[]{9, 10, 14}) {
                 Path ck = dir.resolve("ck-" + stopAt + ".safetensors");
-                class Stop extends RuntimeException {
-                }
                 try (Vae vae = Vae.create(be, small(), 5); Trainer t = new Trainer(vae, train, null, tc)) {
-                    assertThrows(Stop.class, () -> t.run(new TrainListener() {
-                        @Override
-                        public void step(int epoch, int stepInEpoch, long globalStep) {
-                            if (globalStep == stopAt) {
-                                try {
-                                    Checkpoint.save(ck, t, IMAGE);
-                                } catch (IOException e) {
-                                    throw new UncheckedIOException(e);
-                                }
-                                throw new Stop();
-                            }
-                        }
-                    }));
+                    Interrupt.checkpointAtStep(t, stopAt, ck, IMAGE);
                 }
                 Checkpoint c = Checkpoint.load(ck);
                 assertEquals(s, c.training().schedule(), "the checkpoint's schedule");

@@ -1,5 +1,6 @@
 package dev.elbo4j.train;
 
+import dev.elbo4j.testing.Interrupt;
 import dev.elbo4j.backend.Backend;
 import dev.elbo4j.backend.cpu.CpuBackend;
 import dev.elbo4j.eval.Evaluator;
@@ -63,22 +64,8 @@ class TrainerTest {
         }
         for (int stopAt : new int[]{10, 17}) {
             Path ck = dir.resolve("ck-" + stopAt + ".safetensors");
-            class Stop extends RuntimeException {
-            }
             try (Vae vae = Vae.create(be, small(), tc.seed()); Trainer t = new Trainer(vae, train, null, tc)) {
-                assertThrows(Stop.class, () -> t.run(new TrainListener() {
-                    @Override
-                    public void step(int epoch, int stepInEpoch, long globalStep) {
-                        if (globalStep == stopAt) {
-                            try {
-                                Checkpoint.save(ck, t, image);
-                            } catch (java.io.IOException e) {
-                                throw new java.io.UncheckedIOException(e);
-                            }
-                            throw new Stop();
-                        }
-                    }
-                }));
+                Interrupt.checkpointAtStep(t, stopAt, ck, image);
             }
             Checkpoint c = Checkpoint.load(ck);
             assertEquals(stopAt, c.state().step());

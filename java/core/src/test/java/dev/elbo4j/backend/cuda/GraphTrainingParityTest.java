@@ -1,5 +1,6 @@
 package dev.elbo4j.backend.cuda;
 
+import dev.elbo4j.testing.Interrupt;
 import dev.elbo4j.backend.AdamConfig;
 import dev.elbo4j.backend.Binarization;
 import dev.elbo4j.backend.Likelihood;
@@ -21,8 +22,6 @@ import dev.elbo4j.train.Trainer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -31,7 +30,6 @@ import java.util.SplittableRandom;
 import static dev.elbo4j.backend.cuda.Parity.assertBits;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -184,22 +182,8 @@ class GraphTrainingParityTest {
         Outcome eager = train(mc, tc, train, false, NanPolicy.STOP, null);
         CudaBackend be = GpuAvailable.backend();
         Path ck = dir.resolve("ck.safetensors");
-        class Stop extends RuntimeException {
-        }
         try (Vae vae = Vae.create(be, mc, tc.seed()); Trainer t = new Trainer(vae, train, null, tc)) {
-            assertThrows(Stop.class, () -> t.run(new TrainListener() {
-                @Override
-                public void step(int epoch, int stepInEpoch, long globalStep) {
-                    if (epoch == 1 && stepInEpoch == 5) {
-                        try {
-                            Checkpoint.save(ck, t, new int[]{SIDE, SIDE});
-                        } catch (IOException e) {
-                            throw new UncheckedIOException(e);
-                        }
-                        throw new Stop();
-                    }
-                }
-            }));
+            Interrupt.checkpointAtStep(t, 13 + 5, ck, new int[]{SIDE, SIDE});
         }
         Checkpoint c = Checkpoint.load(ck);
         assertEquals(13 + 5, c.state().step(), "the checkpoint holds the step boundary it was written at");
