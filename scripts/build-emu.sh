@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the elbo4j CPU emulator of a CUDA device into build/emu/: libcuda.so.1 (the driver API the
 # FFM binding uses, running kernels/*.cu compiled by g++ against kernels/emu/cuda_emu.h) and
-# libcublas.so.13 (a reference SGEMM). No GPU and no CUDA toolkit needed. See kernels/README.md,
+# libcublas.so.13 (a reference SGEMM) and libcublasLt.so.13 (the same GEMM with the epilogues the dense layers use). No GPU and no CUDA toolkit needed. See kernels/README.md,
 # "Emulated device", and scripts/test-emu.sh to run the GPU parity suite against it.
 #
 # Usage: scripts/build-emu.sh [--selftest]   --selftest: also build and run kernels/emu/test/emu_selftest.cpp
@@ -61,16 +61,19 @@ flags=(-O2 -fPIC -shared -pthread -ffp-contract=off -fno-fast-math -Wall -Wno-un
   -Wl,-soname,libcuda.so.1 -o "$out/libcuda.so.1.new" "$root/kernels/emu/libcuda_emu.cpp"
 "$cc" -O2 -fPIC -shared -Wl,-z,noexecstack -o "$out/libcublas.so.13.new" "$root/kernels/emu/libcublas_emu.c" \
   "$out/libcuda.so.1.new" -Wl,-soname,libcublas.so.13 -Wl,-rpath,'$ORIGIN'
+"$cc" -O2 -fPIC -shared -Wl,-z,noexecstack -o "$out/libcublasLt.so.13.new" "$root/kernels/emu/libcublaslt_emu.c" \
+  "$out/libcuda.so.1.new" -Wl,-soname,libcublasLt.so.13 -Wl,-rpath,'$ORIGIN'
 # Renamed into place, so a process that has the old ones mapped keeps running.
 mv -f "$out/libcuda.so.1.new" "$out/libcuda.so.1"
 mv -f "$out/libcublas.so.13.new" "$out/libcublas.so.13"
+mv -f "$out/libcublasLt.so.13.new" "$out/libcublasLt.so.13"
 # The kernel image the backend loads (-Delbo4j.kernels, scripts/test-emu.sh): a fatbin header and a
 # 16-byte payload, so no nvcc is needed; the emulator runs its own build of the sources above.
 printf '\x50\xed\x55\xba\x01\x00\x10\x00\x10\x00\x00\x00\x00\x00\x00\x00elbo4j-emu-image' > "$out/emu.fatbin"
 # JCuda 12.6's JNI libraries link against libcuda.so.1 and libcublas.so.12 by soname: with build/emu
 # on LD_LIBRARY_PATH (scripts/test-emu.sh) they find these, the same files the FFM binding opens.
 ln -sf libcublas.so.13 "$out/libcublas.so.12"
-echo "build-emu: $out/libcuda.so.1 ($n kernels), $out/libcublas.so.13"
+echo "build-emu: $out/libcuda.so.1 ($n kernels), $out/libcublas.so.13, $out/libcublasLt.so.13"
 if [ "$selftest" = 1 ]; then
   "$cxx" -std=c++20 -O1 -pthread -ffp-contract=off -fno-fast-math -Wall -Wno-unknown-pragmas -Wno-unused-function \
     -I"$gen" -I"$root/kernels/emu" -include cuda_emu.h -o "$out/emu_selftest" "$root/kernels/emu/test/emu_selftest.cpp"

@@ -21,6 +21,7 @@ status=0
 LD_LIBRARY_PATH="$root/build/emu${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" scripts/mvn.sh -q -o verify -pl java/core \
   -Dtest="$test" -Dsurefire.failIfNoSpecifiedTests=false \
   -Delbo4j.libcuda="$root/build/emu/libcuda.so.1" -Delbo4j.cublas="$root/build/emu/libcublas.so.13" \
+  -Delbo4j.cublaslt.library="$root/build/emu/libcublasLt.so.13" \
   -Delbo4j.kernels="$root/build/emu/emu.fatbin" -Delbo4j.gpu.required=true || status=$?
 scripts/test-summary.sh --newer "$marker" "emulated device:"
 exit $status

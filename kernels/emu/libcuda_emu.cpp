@@ -658,4 +658,61 @@ int elbo4j_emu_sgemm(void* stream, int ta, int tb, int m, int n, int k, float al
     return rc ? 13 : 0;  // CUBLAS_STATUS_EXECUTION_FAILED
 }
 
+// ---- cuBLASLt's matmul with its epilogues, called by libcublasLt.so.13 of the emulator --------------
+// Column-major D = epilogue(alpha op(A) op(B) + beta C), the GEMM as elbo4j_emu_sgemm (double dot
+// products rounded once to float). The epilogue then works in float on that rounded value, as the
+// hand-written kernels do after cuBLAS: BIAS adds bias[i] (i the row of D), RELU_BIAS then keeps NaN and
+// turns everything not above 0 into +0 (Java's Math.max(v, 0f)); BGRADB writes bias[j] = the sum over
+// k of op(B)[., j] in double, rounded once. Epilogue codes are cublasLt.h's (1, 4, 6, 512); any other is
+// CUBLAS_STATUS_NOT_SUPPORTED (15).
+int elbo4j_emu_lt_matmul(void* stream, int ta, int tb, int m, int n, int k, float alpha, const float* A, int lda,
+                         const float* B, int ldb, float beta, const float* C, int ldc, float* D, int ldd, int epilogue,
+                         float* bias) {
+    if (epilogue != 1 && epilogue != 4 && epilogue != 6 && epilogue != 512) return 15;
+    if (m <= 0 || n <= 0 || k <= 0 || ta < 0 || ta > 1 || tb < 0 || tb > 1) return 7;
+    if (lda < (ta ? k : m) || ldb < (tb ? n : k) || ldc < m || ldd < m) return 7;
+    if (epilogue != 1 && bias == nullptr) return 7;
+    std::lock_guard g(lock);
+    CUresult rc = enqueue(stream, [=] {
+        std::vector<double> a(static_cast<size_t>(m) * k), b(static_cast<size_t>(n) * k);
+        for (int i = 0; i < m; i++)
+            for (int p = 0; p < k; p++) a[static_cast<size_t>(i) * k + p] = ta ? A[p + static_cast<size_t>(i) * lda] : A[i + static_cast<size_t>(p) * lda];
+        for (int j = 0; j < n; j++)
+            for (int p = 0; p < k; p++) b[static_cast<size_t>(j) * k + p] = tb ? B[j + static_cast<size_t>(p) * ldb] : B[p + static_cast<size_t>(j) * ldb];
+        std::vector<float> out(static_cast<size_t>(m) * n);
+        for (int j = 0; j < n; j++) {
+            const double* bj = &b[static_cast<size_t>(j) * k];
+            for (int i = 0; i < m; i++) {
+                const double* ai = &a[static_cast<size_t>(i) * k];
+                double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+                int p = 0;
+                for (; p + 4 <= k; p += 4) {
+                    s0 += ai[p] * bj[p];
+                    s1 += ai[p + 1] * bj[p + 1];
+                    s2 += ai[p + 2] * bj[p + 2];
+                    s3 += ai[p + 3] * bj[p + 3];
+                }
+                for (; p < k; p++) s0 += ai[p] * bj[p];
+                const double s = (s0 + s1) + (s2 + s3);
+                float v = static_cast<float>(alpha * s + (beta == 0.0f ? 0.0 : static_cast<double>(beta) * C[i + static_cast<size_t>(j) * ldc]));
+                if (epilogue == 4 || epilogue == 6) v = v + bias[i];
+                if (epilogue == 6) v = v != v ? v : (v > 0.0f ? v : 0.0f);
+                out[i + static_cast<size_t>(j) * m] = v;
+            }
+        }
+        // D is written after every read of C, which may be the same matrix.
+        for (int j = 0; j < n; j++)
+            for (int i = 0; i < m; i++) D[i + static_cast<size_t>(j) * ldd] = out[i + static_cast<size_t>(j) * m];
+        if (epilogue == 512) {
+            for (int j = 0; j < n; j++) {
+                double s = 0;
+                for (int p = 0; p < k; p++) s += b[static_cast<size_t>(j) * k + p];
+                bias[j] = static_cast<float>(s);
+            }
+        }
+        return kOk;
+    });
+    return rc ? 13 : 0;
+}
+
 }  // extern "C"

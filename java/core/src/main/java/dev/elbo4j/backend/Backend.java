@@ -95,6 +95,28 @@ public interface Backend extends AutoCloseable {
      */
     void biasActivationBackward(Tensor y, Tensor dy, Activation act, Tensor dBias);
 
+    /**
+     * A dense layer's forward pass: y (R x out) = act(x (R x in) W^T + bias), W stored out x in, bias
+     * of length out (not null). The default is {@link #gemm} then {@link #biasActivation}; a backend
+     * may fuse them (the CUDA backend's cuBLASLt path puts the bias and ReLU into the GEMM's epilogue).
+     */
+    default void linearForward(Tensor x, Tensor w, Tensor bias, Activation act, Tensor y) {
+        gemm(false, true, 1, x, w, 0, y);
+        biasActivation(y, bias, act);
+    }
+
+    /**
+     * Backward of {@link #linearForward}: dy (overwritten) *= act'(y); dBias = its column sums;
+     * dW = dy^T x; and, if dx is not null, dx = dy W. The default is {@link #biasActivationBackward}
+     * and two {@link #gemm}s; a backend may fuse the bias gradient into the dW GEMM.
+     */
+    default void linearBackward(Tensor x, Tensor w, Tensor y, Tensor dy, Activation act, Tensor dW, Tensor dBias,
+                                Tensor dx) {
+        biasActivationBackward(y, dy, act, dBias);
+        gemm(true, false, 1, dy, x, 0, dW);
+        if (dx != null) gemm(false, false, 1, dy, w, 0, dx);
+    }
+
     // ---- latent.cu ----------------------------------------------------------------------------
 
     /**

@@ -1,7 +1,6 @@
 package dev.elbo4j.nn;
 
 import dev.elbo4j.backend.Activation;
-import dev.elbo4j.backend.Backend;
 import dev.elbo4j.tensor.Shape;
 import dev.elbo4j.tensor.Tensor;
 
@@ -51,9 +50,7 @@ public final class Linear {
 
     /** y (R x out) = act(x (R x in) W^T + b). */
     public void forward(Parameters p, Tensor x, Tensor y) {
-        Backend be = p.backend();
-        be.gemm(false, true, 1, x, p.value(weight), 0, y);
-        be.biasActivation(y, p.value(bias), act);
+        p.backend().linearForward(x, p.value(weight), p.value(bias), act, y);
     }
 
     /**
@@ -61,11 +58,6 @@ public final class Linear {
      * null, dx = dPre W.
      */
     public void backward(Parameters p, Tensor x, Tensor y, Tensor dy, Tensor dx) {
-        Backend be = p.backend();
-        be.biasActivationBackward(y, dy, act, p.grad(bias));
-        be.gemm(true, false, 1, dy, x, 0, p.grad(weight));
-        if (dx != null) {
-            be.gemm(false, false, 1, dy, p.value(weight), 0, dx);
-        }
+        p.backend().linearBackward(x, p.value(weight), y, dy, act, p.grad(weight), p.grad(bias), dx);
     }
 }

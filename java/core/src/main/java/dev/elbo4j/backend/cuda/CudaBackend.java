@@ -81,6 +81,10 @@ public final class CudaBackend implements Backend {
     private final int gaussianMaxDynamicShared;
     private final DeviceCounter[] rngSteps = new DeviceCounter[256];
     private DeviceCounter adamStep;
+    /** The fused-epilogue dense layers (CublasLt.java): null without cuBLASLt; used when {@code ltOn}. */
+    private CublasLt lt;
+    private boolean ltOn;
+    private String ltMissing = "not loaded";
     private DeviceTensor.Allocation columnScratch;
     private Thread contextThread;
     private boolean gathersPending;
@@ -119,8 +123,11 @@ public final class CudaBackend implements Backend {
             blas = binding.loadBlas(reasons, version);
             if (driver.isPresent() && version >= driverNeeded) probe(driver.get(), ordinal, reasons);
             if (reasons.isEmpty()) {
-                return new CudaBackend(driver.orElseThrow(), blas.orElseThrow(), image.orElseThrow(), ordinal,
+                CudaBackend be = new CudaBackend(driver.orElseThrow(), blas.orElseThrow(), image.orElseThrow(), ordinal,
                         binding.name());
+                List<String> ltReasons = new ArrayList<>();
+                be.attachCublasLt(binding.loadBlasLt(ltReasons, version), ltReasons);
+                return be;
             }
         } catch (CudaException e) {
             boolean badImage = e.code() == 209 || e.code() == 218 || e.code() == 222;  // no binary / invalid or newer PTX
@@ -242,7 +249,7 @@ public final class CudaBackend implements Backend {
 
     @Override
     public String description() {
-        return description + (tf32 ? ", TF32 GEMMs" : "");
+        return description + (tf32 ? ", TF32 GEMMs" : "") + (ltOn ? ", dense layers on " + lt.describe() : "");
     }
 
     /** The GPU this backend runs on. */
@@ -260,6 +267,47 @@ public final class CudaBackend implements Backend {
         prepare();
         blas.setTf32(enabled);
         tf32 = enabled;
+    }
+
+    /**
+     * Binds cuBLASLt to this backend's stream and workspace (optional: without it the dense layers
+     * use the hand-written kernels) and selects it when {@link CublasLt#PROPERTY} or {@link CublasLt#ENV} asks.
+     */
+    void attachCublasLt(Optional<CudaBlasLt.Library> library, List<String> reasons) {
+        if (library.isEmpty()) {
+            ltMissing = String.join("; ", reasons);
+            return;
+        }
+        prepare();
+        try {
+            lt = new CublasLt(library.get().create(stream, blasWorkspace == null ? 0 : blasWorkspace.address,
+                    blasWorkspace == null ? 0 : blasWorkspace.bytes));
+        } catch (CudaException e) {
+            ltMissing = e.getMessage();
+            return;
+        }
+        ltOn = CublasLt.requested();
+    }
+
+    /**
+     * Runs the dense layers ({@link #linearForward}, {@link #linearBackward}) on cuBLASLt with fused
+     * bias/ReLU/bias-gradient epilogues (true) or on cuBLAS and the hand-written kernels (false, the default).
+     *
+     * @throws IllegalStateException when true is asked and cuBLASLt did not load (the reason is in the message)
+     */
+    public void setCublasLt(boolean enabled) {
+        if (enabled && lt == null) throw new IllegalStateException("cuBLASLt is not available: " + ltMissing);
+        ltOn = enabled;
+    }
+
+    /** Whether the dense layers run on cuBLASLt ({@link #setCublasLt}). */
+    public boolean cublasLt() {
+        return ltOn;
+    }
+
+    /** Dense-layer calls that the cuBLASLt path handed to the hand-written one because its heuristic had no algorithm. */
+    public long cublasLtFallbacks() {
+        return lt == null ? 0 : lt.fallbacks();
     }
 
     /** Bytes of device memory held by live tensors and the backend's own buffers. */
@@ -512,6 +560,19 @@ public final class CudaBackend implements Backend {
         // Leading dimensions are the row strides as stored; max(1, .) keeps cuBLAS's checks happy for k = 0.
         blas.sgemm(transA, transB, m, n, k, (float) alpha, da.address(), Math.max(1, da.cols()), db.address(),
                 Math.max(1, db.cols()), (float) beta, dc.address(), Math.max(1, n));
+    }
+
+    @Override
+    public void linearForward(Tensor x, Tensor w, Tensor bias, Activation act, Tensor y) {
+        if (!ltOn || !lt.forward(this, x, w, bias, act, y, tf32)) Backend.super.linearForward(x, w, bias, act, y);
+    }
+
+    @Override
+    public void linearBackward(Tensor x, Tensor w, Tensor y, Tensor dy, Activation act, Tensor dW, Tensor dBias,
+                               Tensor dx) {
+        if (!ltOn || !lt.backward(this, x, w, y, dy, act, dW, dBias, dx, tf32)) {
+            Backend.super.linearBackward(x, w, y, dy, act, dW, dBias, dx);
+        }
     }
 
     private static int activationCode(Activation act) {
@@ -1001,7 +1062,7 @@ public final class CudaBackend implements Backend {
     }
 
     /** Checks the backend is open and its context current on this thread. */
-    private void prepare() {
+    void prepare() {
         if (closed) throw new IllegalStateException("the CUDA backend is closed");
         ensureContext();
     }
@@ -1020,7 +1081,7 @@ public final class CudaBackend implements Backend {
         throw new IllegalArgumentException("tensor " + what + " " + t + " does not belong to this CUDA backend");
     }
 
-    private DeviceTensor f32(Tensor t, String what) {
+    DeviceTensor f32(Tensor t, String what) {
         DeviceTensor d = dev(t, what);
         if (d.dtype() == DType.F32) return d;
         if (d.dtype() == DType.F64) {
@@ -1428,7 +1489,9 @@ public final class CudaBackend implements Backend {
             }
         }
         live.clear();
-        List<Runnable> steps = List.of(blas::close, () -> driver.unloadModule(module), () -> driver.destroyStream(stream),
+        List<Runnable> steps = List.of(() -> {
+            if (lt != null) lt.close();
+        }, blas::close, () -> driver.unloadModule(module), () -> driver.destroyStream(stream),
                 () -> driver.releasePrimaryContext(ordinal), driver::close);
         for (Runnable step : steps) {
             try {

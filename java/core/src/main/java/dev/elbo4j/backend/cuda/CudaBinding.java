@@ -29,4 +29,14 @@ public interface CudaBinding {
     default Optional<CudaBlas.Library> loadBlas(List<String> reasons, int driverVersion) {
         return loadBlas(reasons);
     }
+
+    /**
+     * Loads cuBLASLt for the fused-epilogue dense layers ({@link CublasLt}); optional: empty (with
+     * the reason) means the hand-written bias/activation kernels are used. By default a binding has
+     * none: JCuda's JCublas has no cuBLASLt binding, so the jcuda bindings run the hand-written path.
+     */
+    default Optional<CudaBlasLt.Library> loadBlasLt(List<String> reasons, int driverVersion) {
+        reasons.add("the " + name() + " binding has no cuBLASLt");
+        return Optional.empty();
+    }
 }

@@ -35,6 +35,8 @@ public record LibrarySearch(String library, List<String> names, List<Path> dirs,
     /** System property naming the cuBLAS library to load. */
     public static final String CUBLAS_PROPERTY = "elbo4j.cublas";
     public static final String CUBLAS_ENV = "ELBO4J_CUBLAS";
+    public static final String CUBLASLT_PROPERTY = "elbo4j.cublaslt.library";
+    public static final String CUBLASLT_ENV = "ELBO4J_CUBLASLT_LIBRARY";
 
     public LibrarySearch {
         names = List.copyOf(names);
@@ -116,6 +118,18 @@ public record LibrarySearch(String library, List<String> names, List<Path> dirs,
         addPathList(dirs, env.apply("LD_LIBRARY_PATH"));
         return new LibrarySearch("cuBLAS", List.of("libcublas.so.13", "libcublas.so.12"), dedupe(dirs),
                 firstSet(properties.apply(CUBLAS_PROPERTY), env.apply(CUBLAS_ENV)), CUBLAS_PROPERTY, CUBLAS_ENV);
+    }
+
+    /** cuBLASLt's search as this process sees it. */
+    public static LibrarySearch cublasLt() {
+        return cublasLt(System::getProperty, System::getenv);
+    }
+
+    /** {@code libcublasLt.so.13}, then {@code .12}, in the directories {@link #cublas} searches (the two ship together). */
+    public static LibrarySearch cublasLt(UnaryOperator<String> properties, UnaryOperator<String> env) {
+        LibrarySearch blas = cublas(properties, env);
+        return new LibrarySearch("cuBLASLt", List.of("libcublasLt.so.13", "libcublasLt.so.12"), blas.dirs(),
+                firstSet(properties.apply(CUBLASLT_PROPERTY), env.apply(CUBLASLT_ENV)), CUBLASLT_PROPERTY, CUBLASLT_ENV);
     }
 
     /**

@@ -2,6 +2,7 @@ package dev.elbo4j.backend.cuda.ffm;
 
 import dev.elbo4j.backend.cuda.CudaBinding;
 import dev.elbo4j.backend.cuda.CudaBlas;
+import dev.elbo4j.backend.cuda.CudaBlasLt;
 import dev.elbo4j.backend.cuda.CudaDriver;
 import dev.elbo4j.backend.cuda.LibrarySearch;
 
@@ -16,16 +17,23 @@ import java.util.Optional;
 public final class FfmBinding implements CudaBinding {
     private final LibrarySearch driverSearch;
     private final LibrarySearch blasSearch;
+    private final LibrarySearch blasLtSearch;
 
     /** The usual search paths, system properties and environment. */
     public FfmBinding() {
-        this(LibrarySearch.cudaDriver(), LibrarySearch.cublas());
+        this(LibrarySearch.cudaDriver(), LibrarySearch.cublas(), LibrarySearch.cublasLt());
     }
 
     /** Explicit searches (tests, embedding applications). */
     public FfmBinding(LibrarySearch driverSearch, LibrarySearch blasSearch) {
+        this(driverSearch, blasSearch, LibrarySearch.cublasLt());
+    }
+
+    /** Explicit searches, cuBLASLt's included. */
+    public FfmBinding(LibrarySearch driverSearch, LibrarySearch blasSearch, LibrarySearch blasLtSearch) {
         this.driverSearch = driverSearch;
         this.blasSearch = blasSearch;
+        this.blasLtSearch = blasLtSearch;
     }
 
     @Override
@@ -46,5 +54,10 @@ public final class FfmBinding implements CudaBinding {
     @Override
     public Optional<CudaBlas.Library> loadBlas(List<String> reasons, int driverVersion) {
         return FfmCublas.load(blasSearch.forDriver(driverVersion), reasons);
+    }
+
+    @Override
+    public Optional<CudaBlasLt.Library> loadBlasLt(List<String> reasons, int driverVersion) {
+        return FfmCublasLt.load(blasLtSearch.forDriver(driverVersion), reasons);
     }
 }
