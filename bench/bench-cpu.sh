@@ -24,7 +24,7 @@ log=bench/results/cpu-$(date -u +%Y%m%d-%H%M%S).txt
 elbo4j() { # round
   "$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED --add-modules jdk.incubator.vector \
     -cp "bench/target/elbo4j-bench-0.1.0-SNAPSHOT.jar:bench/target/lib/*" \
-    org.openjdk.jmh.Main TrainStepBenchmark -p device=cpu -p precision=fp32 -p mode=eager -p batch=128,1024 -f 1 -wi 3 -w 1s -i 5 -r 1s -rf json -rff "$tmp/elbo4j-$1.json" 2>&1 \
+    org.openjdk.jmh.Main TrainStepBenchmark -p device=cpu -p precision=fp32 -p mode=eager -p dense=hand -p batch=128,1024 -f 1 -wi 3 -w 1s -i 5 -r 1s -rf json -rff "$tmp/elbo4j-$1.json" 2>&1 \
     | grep -E '^(Benchmark|TrainStep|# (JMH|VM version))' | grep -v ':device' || true
 }
 pytorch() { # round threads

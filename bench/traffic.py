@@ -259,6 +259,8 @@ def report(folder):
     e4, e4ms = {}, {}      # samples/s and wall ms per step, per configuration and round
     for r in steps:
         p = r["params"]
+        if p.get("dense", "hand") != "hand":
+            continue        # the cuBLASLt runs: in "Measured beside predicted" below, by dense layers
         wall, dev = seconds_per_op(r)
         k = (int(p["batch"]), p["precision"], p["mode"])
         e4.setdefault(k, {})[r.get("round", 1)] = int(p["batch"]) / wall
@@ -547,6 +549,46 @@ def elbo4j_step(b):
     return ks
 
 
+def elbo4j_lt_step(b):
+    """elbo4j's eager step at batch b with the dense layers on cuBLASLt (-Delbo4j.cublaslt=true,
+    CublasLt.java): the forward bias and ReLU in the GEMM's epilogue (BIAS, RELU_BIAS: the bias is read
+    once, no separate pass over y); backward, the ReLU derivative as one element-wise pass over y and dy
+    (elbo4j_act_backward_f32; none for the identity layers) and the bias gradient in the dW GEMM's
+    epilogue (BGRADB: dy is already the GEMM's B operand, the epilogue writes `cols` floats)."""
+    ks = [K("gather (data.cu)", "elbo4j_gather_u8_f32", 256, ceil_div(b * D, 256), True, gather_bytes(b), in_flight=8)]
+
+    def gemm(name, label, extra_bytes):
+        m, n, kk = gemm_shape(name, b)
+        by, fl = gemm_cost(m, n, kk)
+        ks.append(K(f"gemm {name} {label} ({m}x{n}x{kk})", None, 0, 0, False, by + extra_bytes, fl, gemm=(m, n, kk)))
+
+    def act_back(label, cols):
+        ks.append(K(label, "elbo4j_act_backward_f32", 256, ceil_div(b * cols, 1024), True, F32 * 3 * b * cols,
+                    in_flight=32))
+
+    gemm("fc1.fwd", "+ RELU_BIAS", F32 * H)
+    gemm("fc2.fwd", "+ BIAS", F32 * 2 * Z)
+    group = 8
+    ks.append(K("latentForward", "elbo4j_latent_forward_f32", 256, ceil_div(b, 256 // group), True,
+                latent_forward_bytes(b), flops=200 * b * Z, in_flight=8))
+    gemm("fc3.fwd", "+ RELU_BIAS", F32 * H)
+    gemm("fc4.fwd", "+ BIAS", F32 * D)
+    rows_per_block = ceil_div(b, min(b, MAX_ROW_BLOCKS))
+    ks.append(K("likelihood (Bernoulli)", "elbo4j_bernoulli_f32", 128, ceil_div(b, rows_per_block), False,
+                bernoulli_bytes(b), flops=20 * b * D, in_flight=32))
+    gemm("fc4.dW", "+ BGRADB", F32 * D); gemm("fc4.dX", "", 0)
+    act_back("relu backward fc3", H)
+    gemm("fc3.dW", "+ BGRADB", F32 * H); gemm("fc3.dX", "", 0)
+    ks.append(K("latentBackward", "elbo4j_latent_backward_f32", 256, ceil_div(b * Z, 256), True,
+                latent_backward_bytes(b), in_flight=8))
+    gemm("fc2.dW", "+ BGRADB", F32 * 2 * Z); gemm("fc2.dX", "", 0)
+    act_back("relu backward fc1", H)
+    gemm("fc1.dW", "+ BGRADB", F32 * H)
+    ks.append(K(f"adam ({ADAM_N} parameters)", "elbo4j_adam_f32", 256, ceil_div(ADAM_N, 1024), True,
+                adam_bytes(ADAM_N), in_flight=64))
+    return ks
+
+
 def torch_step(b):
     """PyTorch eager's kernels for the peer (../shared/peers/pytorch_vae.py) at batch b, from its op
     sequence: Linear = addmm with the bias in cuBLASLt's epilogue; fc21 and fc22 are two GEMMs; the
@@ -641,6 +683,15 @@ def print_model(batches=(128, 1024, 8192), gpus=("H100", "H200"), precs=("fp32",
             print(f"| {i} | {k.label} | {k.bytes:,} | {k.flops:,} | {grid:,} | {'-' if occ is None else occ} | {waves:.2f} | "
                   f"{t * 1e6:.1f} | {100 * t / dev:.0f}% |")
         print(f"| | **{len(rows)} launches** | | | | | | **{dev * 1e6:.1f}** | |")
+    b = 8192
+    print(f"\n#### Batch {b}: elbo4j with the dense layers on cuBLASLt (`-Delbo4j.cublaslt=true`), kernel by kernel (H200, FP32)\n")
+    rows, dev, eager, graph = predict(elbo4j_lt_step(b), "H200", "fp32", res, "elbo4j")
+    print("| # | kernel | bytes | FLOPs | grid | blocks/SM | waves | predicted us | share |")
+    print("|---:|---|---:|---:|---:|---:|---:|---:|---:|")
+    for i, (k, t, grid, waves, occ) in enumerate(rows, 1):
+        print(f"| {i} | {k.label} | {k.bytes:,} | {k.flops:,} | {grid:,} | {'-' if occ is None else occ} | {waves:.2f} | "
+              f"{t * 1e6:.1f} | {100 * t / dev:.0f}% |")
+    print(f"| | **{len(rows)} launches** | | | | | | **{dev * 1e6:.1f}** | |")
     print("\n#### Per step, summed (us): device time, graph replay (device + a gap per kernel), eager (graph, or the host's launch time if longer)\n")
     print("| batch | GPU | precision | elbo4j launches | elbo4j device | elbo4j eager | elbo4j graph | roofline | elbo4j graph / roofline "
           "| PyTorch launches | PyTorch device | PyTorch eager | elbo4j graph vs PyTorch eager |")
@@ -670,6 +721,29 @@ def print_model(batches=(128, 1024, 8192), gpus=("H100", "H200"), precs=("fp32",
                     verdicts.append(f"- batch 128, H200, fp32, graph replay: {n4} kernel launches; {g * 1e6:.0f} us predicted, of which "
                                     f"{work * 1e6:.1f} us is moving bytes and FLOPs at the roofline rates and {fixed * 1e6:.0f} us is per-launch "
                                     f"cost ({'launch-bound' if fixed > work else 'not launch-bound'})")
+    print("\n#### Hand-written bias/activation kernels against cuBLASLt's fused epilogues, per step (us, graph replay)\n")
+    print("| batch | GPU | precision | hand-written launches | hand-written graph | cuBLASLt launches | cuBLASLt graph | "
+          "cuBLASLt / roofline | GEMMs alone / roofline | PyTorch eager | cuBLASLt graph vs PyTorch eager |")
+    print("|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for b in batches:
+        for gpu in gpus:
+            for prec in precs:
+                _, _, _, g4 = predict(elbo4j_step(b), gpu, prec, res, "elbo4j")
+                lt_rows, _, elt, glt = predict(elbo4j_lt_step(b), gpu, prec, res, "elbo4j")
+                _, _, et, _ = predict(torch_step(b), gpu, prec, res, "torch")
+                roof = roofline(b, gpu, prec)
+                gemms = sum(t for k, t, _, _, _ in lt_rows if k.gemm)
+                print(f"| {b} | {gpu} | {prec} | {len(elbo4j_step(b))} | {g4 * 1e6:.1f} | {len(lt_rows)} | {glt * 1e6:.1f} | "
+                      f"{glt / roof:.2f}x | {gemms / roof:.2f}x | {et * 1e6:.1f} | {et / glt:.2f}x faster |")
+                if b == 8192 and gpu == "H200":
+                    verdicts.append(f"- batch 8192, H200, {prec}, cuBLASLt path: elbo4j graph {glt * 1e6:.0f} us "
+                                    f"({len(lt_rows)} launches, {g4 * 1e6 - glt * 1e6:.0f} us less than the hand-written path), "
+                                    f"{glt / roof:.2f}x its roofline ({'within' if glt / roof <= 1.3 else 'NOT within'} 1.3x; "
+                                    f"its GEMMs alone are {gemms / roof:.2f}x); PyTorch eager {et * 1e6:.0f} us: elbo4j "
+                                    f"{'faster' if elt < et else 'NOT faster'} (eager vs eager)")
+                if b == 128 and gpu == "H200" and prec == "fp32":
+                    verdicts.append(f"- batch 128, H200, fp32, cuBLASLt path, graph replay: {len(lt_rows)} kernel launches, "
+                                    f"{glt * 1e6:.0f} us predicted")
     print("\n#### The batch-dimension reductions before and after the row-chunked grid (H200, FP32, batch 8192)\n")
     print("| kernel | before: grid | before us | after: grid (+ column-sum pass) | after us |")
     print("|---|---:|---:|---:|---:|")
@@ -769,17 +843,19 @@ def print_steps_vs_predicted(folder):
     res = resource_table()
     name = steps[0]["params"].get("device", "")
     print("\n### Measured beside predicted (the model: bench/traffic.py model)\n")
-    print("| batch | precision | mode | measured ms | predicted ms H100 | predicted ms H200 |")
-    print("|---:|---|---|---:|---:|---:|")
+    print("| batch | precision | mode | dense layers | measured ms | predicted ms H100 | predicted ms H200 |")
+    print("|---:|---|---|---|---:|---:|---:|")
     for r in steps:
         p = r["params"]
         wall, _ = seconds_per_op(r)
         b = int(p["batch"])
         preds = []
         for gpu in ("H100", "H200"):
-            _, _, eager, graph = predict(elbo4j_step(b), gpu, p["precision"], res, "elbo4j")
+            lt = p.get("dense", "hand") == "lt"
+            _, _, eager, graph = predict(elbo4j_lt_step(b) if lt else elbo4j_step(b), gpu, p["precision"], res, "elbo4j")
             preds.append(graph if p["mode"] == "graph" else eager)
-        print(f"| {b} | {p['precision']} | {p['mode']} | {wall * 1e3:.3f} | {preds[0] * 1e3:.3f} | {preds[1] * 1e3:.3f} |")
+        print(f"| {b} | {p['precision']} | {p['mode']} | {p.get('dense', 'hand')} | {wall * 1e3:.3f} | {preds[0] * 1e3:.3f} | "
+              f"{preds[1] * 1e3:.3f} |")
 
 
 def main(argv):

@@ -27,7 +27,8 @@
 # not re-measured; the limits always are, since the roofline needs them).
 # Settings (environment): DEVICE (cuda; cpu is a dry run of the plumbing), BUDGET_S (540: the
 # device tool's commands end at 600 s), MAX_ROUNDS (3), BATCHES (128,1024,8192), PRECISIONS
-# ("fp32 tf32"), STEP_MODES (eager,graph), TORCH_MODES (eager,graph,compile: compile last, since
+# ("fp32 tf32"), STEP_MODES (eager,graph), DENSE (hand,lt: the dense layers on the hand-written
+# bias/activation kernels and on cuBLASLt's fused epilogues; cpu: hand), TORCH_MODES (eager,graph,compile: compile last, since
 # its compile time is the unknown), SKIP (any of gc,kernels,compile), PEER_ARGS, JMH_STEP, JMH_KERNEL, JAVA, PYTHON; the paths
 # BENCH_CP (class path with the bench jar, its libraries and the core jar), PEER (pytorch_vae.py),
 # TRAFFIC (traffic.py), COMMIT (file holding the commit the bundle was built from).
@@ -74,9 +75,10 @@ cp=${BENCH_CP:-$(ls "$here"/lib/*.jar 2>/dev/null | grep -v junit-platform-conso
 peer=${PEER:-$here/pytorch_vae.py}
 traffic=${TRAFFIC:-$here/traffic.py}
 if [ "$device" = cpu ]; then
-  precisions=${PRECISIONS:-fp32}; step_modes=${STEP_MODES:-eager}; torch_modes=${TORCH_MODES:-eager}
+  precisions=${PRECISIONS:-fp32}; step_modes=${STEP_MODES:-eager}; torch_modes=${TORCH_MODES:-eager}; dense=${DENSE:-hand}
 else
   precisions=${PRECISIONS:-fp32 tf32}; step_modes=${STEP_MODES:-eager,graph}; torch_modes=${TORCH_MODES:-eager,graph,compile}
+  dense=${DENSE:-hand,lt}
 fi
 jmh_step=${JMH_STEP:--f 1 -wi 3 -w 500ms -i 4 -r 500ms}
 jmh_kernel=${JMH_KERNEL:--f 1 -wi 2 -w 200ms -i 3 -r 300ms}
@@ -131,7 +133,7 @@ gpu=$(nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm,cloc
   echo "# device: $device; GPU (name, driver, memory, max SM / memory clock): $gpu"
   echo "# host: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) cores"
   echo "# java: $("$java" -version 2>&1 | head -1); python: $("$py" -c 'import torch,sys; print(sys.version.split()[0], "torch", torch.__version__, "cuda", torch.version.cuda)' 2>&1 | tail -1)"
-  echo "# settings: BATCHES=$batches PRECISIONS='$precisions' STEP_MODES=$step_modes TORCH_MODES=$torch_modes MAX_ROUNDS=$max_rounds BUDGET_S=$budget"
+  echo "# settings: BATCHES=$batches PRECISIONS='$precisions' STEP_MODES=$step_modes DENSE=$dense TORCH_MODES=$torch_modes MAX_ROUNDS=$max_rounds BUDGET_S=$budget"
   echo "# JMH step: $jmh_step; JMH kernels: $jmh_kernel; peer: $peer_args"
 } | tee "$tmp/header.txt" >>"$log"
 cat "$tmp/header.txt"
@@ -209,7 +211,7 @@ round() { # n
   say "round $r: elbo4j TrainStepBenchmark (batch $batches; precision $precisions; mode $step_modes)"
   # shellcheck disable=SC2086
   jmh "$tmp/step-$r.json" '\.TrainStepBenchmark\.' -p device="$device" -p batch="$batches" \
-      -p precision="${precisions// /,}" -p mode="$step_modes" $jmh_step
+      -p precision="${precisions// /,}" -p mode="$step_modes" -p dense="$dense" $jmh_step
   sjson+=("$tmp/step-$r.json::$r")
   if [ -n "$fast_modes" ]; then for p in $precisions; do peer "$r" "$p" "$fast_modes" 150; done; fi
   round_s=$(( $(date +%s) - t0 ))
@@ -225,7 +227,7 @@ if skip gc; then
 elif [ "$(left)" -gt 60 ]; then
   say "allocation: TrainStepBenchmark -prof gc"
   # shellcheck disable=SC2086
-  jmh "$tmp/gc.json" '\.TrainStepBenchmark\.' -p device="$device" -p batch="$batches" -p precision=fp32 \
+  jmh "$tmp/gc.json" '\.TrainStepBenchmark\.' -p device="$device" -p batch="$batches" -p precision=fp32 -p dense=hand \
       -p mode="$step_modes" -prof gc ${JMH_GC:--f 1 -wi 3 -w 500ms -i 3 -r 500ms}
 else
   say "allocation run skipped: budget"

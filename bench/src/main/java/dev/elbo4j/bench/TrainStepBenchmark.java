@@ -47,6 +47,8 @@ import java.util.concurrent.TimeUnit;
  *       device counter. The host's work per step is the launch; per epoch, the permutation, the
  *       cursor and the table. The peer's {@code graph} mode copies the batch and draws the noise
  *       outside its graph.)</li>
+ *   <li>{@code dense}: hand (the dense layers' bias and activation in elbo4j's own kernels), or lt
+ *       (CUDA only: cuBLASLt's fused epilogues, {@link CudaBackend#setCublasLt}).</li>
  * </ul>
  *
  * <p>The epochs' permutations are drawn once in setup and cycled (16 of them), so the step pays the
@@ -74,6 +76,9 @@ public class TrainStepBenchmark {
 
     @Param({"eager", "graph"})
     public String mode;
+
+    @Param({"hand", "lt"})
+    public String dense;
 
     private Backend backend;
     private Vae vae;
@@ -104,7 +109,9 @@ public class TrainStepBenchmark {
         for (int i = 0; i < px.length; i++) px[i] = u[i] < 0.5f ? (byte) 255 : 0;
         orders = new int[EPOCH_ORDERS][];
         for (int e = 0; e < EPOCH_ORDERS; e++) orders[e] = Philox.permutation(new RngKey(1, Streams.SHUFFLE, e), n);
+        if (!dense.equals("hand") && !dense.equals("lt")) throw new IllegalArgumentException("dense must be hand or lt, got " + dense);
         backend = BenchDevice.open(device, precision);
+        if (dense.equals("lt")) BenchDevice.cuda(backend, "dense=lt").setCublasLt(true);
         vae = Vae.create(backend, VaeConfig.builder().build(), 1);
         data = new DeviceDataset(backend, new Dataset(px, null, n, 28, 28));
         adam = new Adam(vae.parameters(), AdamConfig.of(1e-3));

@@ -125,11 +125,32 @@ public record LibrarySearch(String library, List<String> names, List<Path> dirs,
         return cublasLt(System::getProperty, System::getenv);
     }
 
-    /** {@code libcublasLt.so.13}, then {@code .12}, in the directories {@link #cublas} searches (the two ship together). */
+    /**
+     * {@code libcublasLt.so.13}, then {@code .12}, in the directories {@link #cublas} searches (the two
+     * ship together); unless {@link #CUBLASLT_PROPERTY} or {@link #CUBLASLT_ENV} names one, a cuBLAS
+     * chosen explicitly brings the cuBLASLt beside it ({@link #cublasLtBeside}).
+     */
     public static LibrarySearch cublasLt(UnaryOperator<String> properties, UnaryOperator<String> env) {
         LibrarySearch blas = cublas(properties, env);
-        return new LibrarySearch("cuBLASLt", List.of("libcublasLt.so.13", "libcublasLt.so.12"), blas.dirs(),
-                firstSet(properties.apply(CUBLASLT_PROPERTY), env.apply(CUBLASLT_ENV)), CUBLASLT_PROPERTY, CUBLASLT_ENV);
+        String explicit = firstSet(properties.apply(CUBLASLT_PROPERTY), env.apply(CUBLASLT_ENV));
+        if (explicit == null && blas.explicit() != null) return cublasLtBeside(blas);
+        return new LibrarySearch("cuBLASLt", List.of("libcublasLt.so.13", "libcublasLt.so.12"), blas.dirs(), explicit,
+                CUBLASLT_PROPERTY, CUBLASLT_ENV);
+    }
+
+    /**
+     * For an explicitly chosen cuBLAS ({@code dir/libcublas.so.N}): {@code dir/libcublasLt.so.N} alone
+     * (a test's fake cuBLAS has none, so no real cuBLASLt is mixed with a fake driver); otherwise the
+     * usual search.
+     */
+    public static LibrarySearch cublasLtBeside(LibrarySearch blas) {
+        if (blas.explicit() == null) return cublasLt();
+        Path p = Path.of(blas.explicit().strip());
+        String name = p.getFileName().toString();
+        String lt = name.startsWith("libcublas.") ? "libcublasLt." + name.substring("libcublas.".length()) : "libcublasLt.so";
+        Path dir = p.getParent();
+        return new LibrarySearch("cuBLASLt", List.of(lt), List.of(), (dir == null ? Path.of(lt) : dir.resolve(lt)).toString(),
+                CUBLASLT_PROPERTY, CUBLASLT_ENV);
     }
 
     /**

@@ -49,6 +49,21 @@ class LibrarySearchTest {
     }
 
     @Test
+    void cublasLtComesFromBesideAnExplicitCublasUnlessNamed() {
+        Map<String, String> props = new java.util.HashMap<>(Map.of(LibrarySearch.CUBLAS_PROPERTY, "/emu/libcublas.so.13"));
+        LibrarySearch beside = LibrarySearch.cublasLt(props::get, k -> null);
+        assertEquals(List.of("/emu/libcublasLt.so.13"), beside.candidates());
+        props.put(LibrarySearch.CUBLASLT_PROPERTY, "/other/libcublasLt.so.12");
+        assertEquals(List.of("/other/libcublasLt.so.12"), LibrarySearch.cublasLt(props::get, k -> null).candidates());
+        LibrarySearch usual = LibrarySearch.cublasLt(k -> null, k -> null);
+        assertEquals(List.of("libcublasLt.so.13", "libcublasLt.so.12"), usual.names());
+        assertEquals(LibrarySearch.cublas(k -> null, k -> null).dirs(), usual.dirs(), "cuBLAS's directories");
+        LibrarySearch bare = LibrarySearch.cublasLtBeside(
+                new LibrarySearch("cuBLAS", List.of("libcublas.so.12"), List.of(), "libcublas.so.12", "p", "E"));
+        assertEquals(List.of("libcublasLt.so.12"), bare.candidates());
+    }
+
+    @Test
     void anExplicitChoiceIsTheOnlyCandidate() {
         LibrarySearch s = new LibrarySearch("x", List.of("libx.so.1"), List.of(Path.of("/usr/lib")), " /opt/libx.so.1 ",
                 "elbo4j.x", "ELBO4J_X");

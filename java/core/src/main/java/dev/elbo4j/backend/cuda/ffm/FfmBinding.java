@@ -24,9 +24,9 @@ public final class FfmBinding implements CudaBinding {
         this(LibrarySearch.cudaDriver(), LibrarySearch.cublas(), LibrarySearch.cublasLt());
     }
 
-    /** Explicit searches (tests, embedding applications). */
+    /** Explicit searches (tests, embedding applications); cuBLASLt from beside an explicitly chosen cuBLAS. */
     public FfmBinding(LibrarySearch driverSearch, LibrarySearch blasSearch) {
-        this(driverSearch, blasSearch, LibrarySearch.cublasLt());
+        this(driverSearch, blasSearch, LibrarySearch.cublasLtBeside(blasSearch));
     }
 
     /** Explicit searches, cuBLASLt's included. */
