@@ -201,6 +201,29 @@ class CublasLtParityTest {
         }
     }
 
+    /**
+     * A failing cuBLASLt call throws {@link CudaException} naming the call and the status (here the
+     * emulator's check of a leading dimension shorter than the rows), after releasing what the plan
+     * had created; the handle stays usable. The emulator only: a real cuBLASLt may accept the layout
+     * and refuse later, in the heuristic.
+     */
+    @Test
+    void aFailingCallIsNamedWithItsStatus() {
+        org.junit.jupiter.api.Assumptions.assumeTrue(emulated, "checks the emulator's cublasLtMatrixLayoutCreate");
+        List<String> reasons = new ArrayList<>();
+        CudaBlasLt.Library lib = dev.elbo4j.backend.cuda.ffm.FfmCublasLt.load(LibrarySearch.cublasLt(), reasons)
+                .orElseThrow(() -> new AssertionError(reasons));
+        try (CudaBlasLt lt = lib.create(0, 0, 0); Tensor a = gpu.alloc(DType.F32, 4, 4); Tensor b = gpu.alloc(DType.F32, 4, 4);
+             Tensor d = gpu.alloc(DType.F32, 4, 4)) {
+            long pa = ((DeviceTensor) a).address(), pb = ((DeviceTensor) b).address(), pd = ((DeviceTensor) d).address();
+            CudaException e = org.junit.jupiter.api.Assertions.assertThrows(CudaException.class, () -> lt.matmul(
+                    CudaBlasLt.Epilogue.DEFAULT, false, false, false, 4, 4, 4, 1f, pa, 4, pb, 4, pd, 2, 0));
+            assertTrue(e.getMessage().contains("cublasLtMatrixLayoutCreate") && e.getMessage().contains("CUBLAS_STATUS_INVALID_VALUE"),
+                    e.getMessage());
+            assertTrue(lt.matmul(CudaBlasLt.Epilogue.DEFAULT, false, false, false, 4, 4, 4, 1f, pa, 4, pb, 4, pd, 4, 0));
+        }
+    }
+
     /** Per-step losses and the first step's gradients of a short run of the reference VAE. */
     private record Run(double[] losses, Map<String, double[]> firstGrads) {
     }

@@ -228,8 +228,15 @@ public final class FfmCublasLt implements CudaBlasLt {
             }
             return new Plan(desc, la, lb, ld, algo);
         } catch (Throwable t) {
-            for (long l : new long[] {la, lb, ld}) if (l != 0) lib.layoutDestroy.invokeExact(l);
-            if (desc != 0) lib.descDestroy.invokeExact(desc);
+            // Best effort: the first failure is the one reported.
+            for (long l : new long[] {la, lb, ld}) {
+                if (l != 0) {
+                    int ignored = (int) lib.layoutDestroy.invokeExact(l);
+                }
+            }
+            if (desc != 0) {
+                int ignored = (int) lib.descDestroy.invokeExact(desc);
+            }
             throw t;
         } finally {
             if (pref != 0) check((int) lib.prefDestroy.invokeExact(pref), "cublasLtMatmulPreferenceDestroy");
