@@ -37,7 +37,8 @@ import java.util.Set;
  * {@link #synchronize()} and the host-array {@code write}s wait. Host arguments are checked before
  * anything is enqueued (shapes, dtypes, ownership, overlap), so a bad call throws and leaves the
  * device untouched. A gather index outside the data set cannot throw on the device: the kernel
- * poisons the row with NaN and the next synchronising call throws {@link IndexOutOfBoundsException}.
+ * poisons the row with NaN and the next synchronising call throws {@link IndexOutOfBoundsException}
+ * for the first bad row of the batch, the index the CPU backend throws for (whatever the block order).
  *
  * <p><b>Threads.</b> Like a CUDA stream, a backend is used by one thread at a time (the calls
  * reuse one argument buffer); it makes its context current on whichever thread calls it.
