@@ -137,6 +137,30 @@ public final class Parameters implements AutoCloseable {
         return d;
     }
 
+    /** {@link #dense(float[])} of an F64 buffer's values. */
+    public double[] dense(double[] flat) {
+        if (flat.length != size()) throw new IllegalArgumentException("a flat array of " + size() + " elements, got " + flat.length);
+        double[] d = new double[count()];
+        int at = 0;
+        for (Spec s : specs) {
+            System.arraycopy(flat, s.offset(), d, at, s.shape().size());
+            at += s.shape().size();
+        }
+        return d;
+    }
+
+    /** {@link #padded(float[])} for an F64 buffer. */
+    public double[] padded(double[] dense) {
+        if (dense.length != count()) throw new IllegalArgumentException(count() + " parameters, got " + dense.length);
+        double[] f = new double[size()];
+        int at = 0;
+        for (Spec s : specs) {
+            System.arraycopy(dense, at, f, s.offset(), s.shape().size());
+            at += s.shape().size();
+        }
+        return f;
+    }
+
     /** The inverse of {@link #dense}: a flat-layout array with zero gaps. */
     public float[] padded(float[] dense) {
         if (dense.length != count()) throw new IllegalArgumentException(count() + " parameters, got " + dense.length);
