@@ -92,7 +92,7 @@ elbo4j_sparsity_backward_f32(const float* __restrict__ rho_hat, float* __restric
                              int batch, int units, double rho, double scale) {
     const long long n = static_cast<long long>(batch) * units;
     for (long long i = global_thread(); i < n; i += grid_threads()) {
-        const int k = static_cast<int>(i % units);
+        const unsigned int k = row_col(i, units).col;
         const double q = rho_hat[k];
         const double g = mul_rn(scale, sub_rn(sub_rn(1.0, rho) / sub_rn(1.0, q), rho / q));
         d_code[i] = static_cast<float>(add_rn(static_cast<double>(d_code[i]), g));

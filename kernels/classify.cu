@@ -18,7 +18,7 @@ using namespace elbo4j;
 // log sum_c exp(row[c]), the maximum subtracted first, as CpuClassify.logSumExp.
 static __device__ __forceinline__ double classify_log_sum_exp(const float* __restrict__ row, int classes) {
     double m = -INFINITY;
-    for (int c = 0; c < classes; ++c) m = fmax(m, static_cast<double>(row[c]));
+    for (int c = 0; c < classes; ++c) m = java_max(m, static_cast<double>(row[c]));
     double s = 0.0;
     for (int c = 0; c < classes; ++c) s = add_rn(s, exp(sub_rn(static_cast<double>(row[c]), m)));
     return add_rn(m, log(s));
@@ -86,7 +86,7 @@ extern "C" __global__ void __launch_bounds__(ELBO4J_BLOCK_ELEMENTWISE)
 elbo4j_scale_rows_f32(float* __restrict__ x, const float* __restrict__ w, int rows, int cols, double scale) {
     const long long n = static_cast<long long>(rows) * cols;
     for (long long i = global_thread(); i < n; i += grid_threads()) {
-        const long long r = i / cols;
+        const unsigned int r = row_col(i, cols).row;
         const double f = mul_rn(scale, static_cast<double>(w[r]));
         x[i] = static_cast<float>(mul_rn(static_cast<double>(x[i]), f));
     }
@@ -100,9 +100,9 @@ elbo4j_latent_backward_rows_f32(const float* __restrict__ stats, const float* __
                                 float* __restrict__ d_stats, int rows, int latent, double kl_scale) {
     const long long n = static_cast<long long>(rows) * latent;
     for (long long i = global_thread(); i < n; i += grid_threads()) {
-        const long long r = i / latent;
-        const int k = static_cast<int>(i - r * latent);
-        const long long mu_at = r * 2 * latent + k, lv_at = mu_at + latent;
+        const RowCol rc = row_col(i, latent);
+        const unsigned int r = rc.row, k = rc.col;
+        const long long mu_at = static_cast<long long>(r) * 2 * latent + k, lv_at = mu_at + latent;
         const double mu = stats[mu_at], lv = stats[lv_at];
         const double sd = exp(0.5 * lv);
         const double a = mul_rn(kl_scale, static_cast<double>(kl_weights[r]));

@@ -7,8 +7,11 @@
 // differ only in the key the host passes).
 //
 // An index outside [0, examples) cannot throw on the device: its output row is filled with NaN and
-// the bad index is stored in *error (first one wins; *error holds -1 when clean). The host reads
-// and clears *error at its next synchronisation and throws IndexOutOfBoundsException.
+// the error word records the first bad row in batch order, the one CpuData.gather throws for:
+// *error = min over bad rows r of (r << 32 | (uint32) index), by atomicMin, so the row decides and
+// the block order does not (all ones when clean; a row is below 2^31, so no report is all ones).
+// The host reads and clears *error at its next synchronisation and throws
+// IndexOutOfBoundsException for that index.
 #include "common.cuh"
 
 using namespace elbo4j;
@@ -17,13 +20,18 @@ static __device__ __forceinline__ float binarise(float p, uint32_t w, int mode) 
     return mode == 0 ? p : (uniform01(w) < p ? 1.0f : 0.0f);
 }
 
+// The error word's report for batch row r holding the bad index ex (smaller: earlier in the batch).
+static __device__ __forceinline__ unsigned long long bad_row(int r, int ex) {
+    return (static_cast<unsigned long long>(r) << 32) | static_cast<unsigned int>(ex);
+}
+
 static __device__ __forceinline__ float scale255(unsigned char b) {
     return __fdiv_rn(static_cast<float>(b), 255.0f);
 }
 
 extern "C" __global__ void __launch_bounds__(ELBO4J_BLOCK_ELEMENTWISE)
 elbo4j_gather_u8_f32(const unsigned char* __restrict__ data, const int* __restrict__ index,
-                     float* __restrict__ out, int* __restrict__ error,
+                     float* __restrict__ out, unsigned long long* __restrict__ error,
                      int from, int rows, int examples, int cols, int mode,
                      unsigned int seed_lo, unsigned int seed_hi, unsigned int stream,
                      unsigned long long step, const unsigned long long* __restrict__ step_ptr) {
@@ -38,12 +46,12 @@ elbo4j_gather_u8_f32(const unsigned char* __restrict__ data, const int* __restri
         const bool out_vec = aligned16(out);
         const long long total = static_cast<long long>(rows) * chunks;
         for (long long i = global_thread(); i < total; i += grid_threads()) {
-            const int r = static_cast<int>(i / chunks);
-            const int c = static_cast<int>(i - static_cast<long long>(r) * chunks) * 4;
+            const RowCol rc = row_col(i, chunks);
+            const int r = static_cast<int>(rc.row), c = static_cast<int>(rc.col) * 4;
             const int ex = index[from + r];
             float4 v;
             if (ex < 0 || ex >= examples) {
-                if (c == 0) atomicCAS(error, -1, ex);
+                if (c == 0) atomicMin(error, bad_row(r, ex));
                 v = make_float4(nan, nan, nan, nan);
             } else {
                 const long long src = static_cast<long long>(ex) * cols + c;
@@ -72,12 +80,12 @@ elbo4j_gather_u8_f32(const unsigned char* __restrict__ data, const int* __restri
         // General D: one thread per pixel; a pixel's Philox block may straddle two rows.
         const long long total = static_cast<long long>(rows) * cols;
         for (long long i = global_thread(); i < total; i += grid_threads()) {
-            const int r = static_cast<int>(i / cols);
-            const int c = static_cast<int>(i - static_cast<long long>(r) * cols);
+            const RowCol rc = row_col(i, cols);
+            const int r = static_cast<int>(rc.row), c = static_cast<int>(rc.col);
             const int ex = index[from + r];
             float v;
             if (ex < 0 || ex >= examples) {
-                if (c == 0) atomicCAS(error, -1, ex);
+                if (c == 0) atomicMin(error, bad_row(r, ex));
                 v = nan;
             } else {
                 const long long j = static_cast<long long>(ex) * cols + c;

@@ -11,9 +11,9 @@
 // log|det| = log(1 + (1 - tanh^2 a) m), computed as log(tanh^2 a + (1 - tanh^2 a) softplus(alpha)). One thread per row runs all K steps; the row's working
 // vector lives in its output row (zK forward, dz0 backward) and the per-step values in its scratch
 // row, stored as float exactly where CpuFlow stores them; scalars are double, operation for
-// operation as the reference. The gradients of u, w, b are sums over rows: a second kernel, one
-// block per step, sums the scratch in row order (no atomics, deterministic) and applies the chain
-// rule through u_hat and m.
+// operation as the reference. The gradients of u, w, b are sums over rows of the scratch: a
+// row-chunked column sum (columns.cuh, no atomics, deterministic), then one block per step adds the
+// chunks in order and applies the chain rule through u_hat and m.
 #include "columns.cuh"
 
 using namespace elbo4j;
@@ -181,20 +181,47 @@ elbo4j_planar_backward_f32(const float* __restrict__ z0, const float* __restrict
     }
 }
 
-// One block per step k (dynamic shared memory: 2Z+2 doubles): the block's threads sum the scratch
-// over rows in row order, one element each (strided), then write dU, dW (chain rule through u_hat
-// and m) and dB. The sums are in the same order as CpuFlow's.
+// The parameter gradients' row sums, pass 1: the scratch is an R x K(2Z+2) matrix whose column sums
+// the flow's parameter gradients need; a row-chunked column sum (columns.cuh) writes each chunk's
+// sums (double) to partial[chunk * K(2Z+2) + e], for one chunk as well, since the finish below
+// needs every sum of a step in one block.
+namespace {
+struct ScratchTerm {
+    const float* __restrict__ scratch;
+    int cols;
+    __device__ double column(int) const { return 0.0; }
+    __device__ double operator()(int r, int c, double) const {
+        return scratch[static_cast<long long>(r) * cols + c];
+    }
+};
+
+struct PartialStore {
+    double* __restrict__ partial;
+    __device__ void operator()(int c, double total) const { partial[c] = total; }
+};
+}  // namespace
+
+extern "C" __global__ void __launch_bounds__(ELBO4J_COLS_TILE_X * ELBO4J_COLS_TILE_Y)
+elbo4j_planar_partials_f32(const float* __restrict__ scratch, double* __restrict__ partial, int rows, int cols,
+                           int chunk_rows) {
+    __shared__ ColumnTile part;
+    chunked_column_sum(rows, cols, chunk_rows, partial, part, ScratchTerm{scratch, cols}, PartialStore{partial});
+}
+
+// Pass 2 and the finish, one block per step k (dynamic shared memory: 2Z+2 doubles): the block's
+// threads add the chunk partials of the step's 2Z+2 sums, chunks in order, then write dU, dW (chain
+// rule through u_hat and m) and dB.
 extern "C" __global__ void __launch_bounds__(ELBO4J_BLOCK_ROW)
-elbo4j_planar_reduce_f32(const float* __restrict__ u, const float* __restrict__ w, const float* __restrict__ scratch,
+elbo4j_planar_reduce_f32(const float* __restrict__ u, const float* __restrict__ w, const double* __restrict__ partial,
                          float* __restrict__ du, float* __restrict__ dw, float* __restrict__ db,
-                         int rows, int latent, int steps) {
+                         int chunks, int latent, int steps) {
     extern __shared__ double sums[];
     const int k = blockIdx.x;
     if (k >= steps) return;
     const long long blk = 2LL * latent + 2, per = blk * steps;
     for (long long e = threadIdx.x; e < blk; e += blockDim.x) {
         double s = 0.0;
-        for (long long r = 0; r < rows; ++r) s = add_rn(s, static_cast<double>(scratch[r * per + k * blk + e]));
+        for (int ch = 0; ch < chunks; ++ch) s = add_rn(s, partial[ch * per + k * blk + e]);
         sums[e] = s;
     }
     __syncthreads();
@@ -232,16 +259,16 @@ elbo4j_nice_split_f32(const float* __restrict__ x, float* __restrict__ a, float*
                       unsigned long long step, const unsigned long long* __restrict__ step_ptr) {
     const PhiloxKey key = make_key(seed_lo, seed_hi, stream, step, step_ptr);
     const long long n = static_cast<long long>(rows) * dim;
-    const int ca = (dim + 1) / 2, cb = dim / 2;
+    const unsigned int ca = (dim + 1) / 2, cb = dim / 2;
     for (long long i = global_thread(); i < n; i += grid_threads()) {
-        const long long r = i / dim;
-        const int c = static_cast<int>(i - r * dim);
+        const RowCol rc = row_col(i, dim);
+        const unsigned int r = rc.row, c = rc.col;
         double v = x[i];
         if (has_key) {
             const float u = uniform01(word(philox(static_cast<unsigned long long>(i >> 2), key), static_cast<int>(i & 3)));
             v = add_rn(rint(mul_rn(255.0, v)), static_cast<double>(u)) / 256.0;
         }
-        if (c % 2 == 0) a[r * ca + c / 2] = static_cast<float>(v);
+        if (c % 2 == 0) a[r * ca + c / 2] = static_cast<float>(v);  // < n: 32 bits suffice
         else b[r * cb + c / 2] = static_cast<float>(v);
     }
 }
@@ -266,18 +293,26 @@ __device__ __forceinline__ double d_log_prior(double z, int logistic) {
 
 }  // namespace
 
-// One thread per row: row_logp (written or accumulated) and, if dh is not null, dh of the row.
+// One warp per row (lanes over the columns, so each load and dh store of a warp is contiguous):
+// lane x adds the terms of columns x, x + 32, ... in order, then warp_sum's fixed butterfly; lane 0
+// writes row_logp (or adds it). dh, if not null, is per element. The terms are the reference's
+// double operations; only the order of the row sum differs from CpuFlow's column order.
 extern "C" __global__ void __launch_bounds__(ELBO4J_BLOCK_ELEMENTWISE)
 elbo4j_nice_prior_rows_f32(const float* __restrict__ h, const float* __restrict__ s, float* __restrict__ row_logp,
                            float* __restrict__ dh, int rows, int cols, int logistic, int accumulate, double grad_scale) {
-    for (long long r = global_thread(); r < rows; r += grid_threads()) {
+    constexpr int kWarps = ELBO4J_BLOCK_ELEMENTWISE / kWarpSize;
+    const int lane = threadIdx.x % kWarpSize;
+    for (int r = blockIdx.x * kWarps + threadIdx.x / kWarpSize; r < rows; r += gridDim.x * kWarps) {
+        const float* hr = h + static_cast<long long>(r) * cols;
+        float* dr = dh == nullptr ? nullptr : dh + static_cast<long long>(r) * cols;
         double lp = 0.0;
-        for (int j = 0; j < cols; ++j) {
-            const double sj = s[j], e = exp(sj), z = mul_rn(e, static_cast<double>(h[r * cols + j]));
+        for (int j = lane; j < cols; j += kWarpSize) {
+            const double sj = s[j], e = exp(sj), z = mul_rn(e, static_cast<double>(hr[j]));
             lp = add_rn(lp, add_rn(log_prior(z, logistic), sj));
-            if (dh != nullptr) dh[r * cols + j] = static_cast<float>(mul_rn(mul_rn(-grad_scale, e), d_log_prior(z, logistic)));
+            if (dr != nullptr) dr[j] = static_cast<float>(mul_rn(mul_rn(-grad_scale, e), d_log_prior(z, logistic)));
         }
-        row_logp[r] = static_cast<float>(accumulate ? add_rn(static_cast<double>(row_logp[r]), lp) : lp);
+        lp = warp_sum(lp);
+        if (lane == 0) row_logp[r] = static_cast<float>(accumulate ? add_rn(static_cast<double>(row_logp[r]), lp) : lp);
     }
 }
 
@@ -314,7 +349,9 @@ elbo4j_nice_prior_sample_f32(const float* __restrict__ s, float* __restrict__ h,
     for (long long q = global_thread(); q < blocks; q += grid_threads()) {
         const uint4 w = philox(static_cast<unsigned long long>(q), key);
         const float4 g = normals4(w);
-        for (int lane = 0; lane < 4; ++lane) {
+        // The 4 elements' columns: one 32-bit division, then a step with wrap-around.
+        unsigned int c = row_col(4 * q, cols).col;
+        for (int lane = 0; lane < 4; ++lane, c = c + 1 == static_cast<unsigned int>(cols) ? 0u : c + 1) {
             const long long i = 4 * q + lane;
             if (i >= n) break;
             float z;
@@ -324,7 +361,6 @@ elbo4j_nice_prior_sample_f32(const float* __restrict__ s, float* __restrict__ h,
             } else {
                 z = lane_of(g, lane);
             }
-            const int c = static_cast<int>(i % cols);
             h[i] = static_cast<float>(mul_rn(static_cast<double>(z), exp(-static_cast<double>(s[c]))));
         }
     }

@@ -75,7 +75,7 @@ extern "C" __global__ void __launch_bounds__(ELBO4J_BLOCK_ELEMENTWISE)
 elbo4j_iwae_scale_rows_f32(const float* __restrict__ weights, float* __restrict__ d_out, long long n, int cols,
                            double scale) {
     for (long long i = global_thread(); i < n; i += grid_threads()) {
-        const double f = mul_rn(scale, static_cast<double>(weights[i / cols]));
+        const double f = mul_rn(scale, static_cast<double>(weights[row_col(i, cols).row]));
         d_out[i] = static_cast<float>(mul_rn(static_cast<double>(d_out[i]), f));
     }
 }
@@ -89,13 +89,13 @@ elbo4j_iwae_latent_backward_f32(const float* __restrict__ stats, const float* __
                                 int batch, int latent, int samples, double scale) {
     const long long n = static_cast<long long>(batch) * latent;
     for (long long i = global_thread(); i < n; i += grid_threads()) {
-        const long long b = i / latent;
-        const int k = static_cast<int>(i - b * latent);
-        const long long mu_at = b * 2 * latent + k, lv_at = mu_at + latent;
+        const RowCol bk = row_col(i, latent);
+        const unsigned int b = bk.row, k = bk.col;
+        const long long mu_at = static_cast<long long>(b) * 2 * latent + k, lv_at = mu_at + latent;
         const double lv = stats[lv_at];
         double gmu = 0.0, glv = 0.0;
         for (int l = 0; l < samples; ++l) {
-            const long long at = l * n + i, r = l * static_cast<long long>(batch) + b;
+            const long long at = static_cast<long long>(l) * n + i, r = static_cast<long long>(l) * batch + b;
             const double sw = mul_rn(scale, static_cast<double>(weights[r]));
             const double g = add_rn(static_cast<double>(dz[at]), mul_rn(sw, static_cast<double>(z[at])));
             gmu = add_rn(gmu, g);

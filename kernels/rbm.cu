@@ -22,7 +22,7 @@ static __device__ __forceinline__ double rbm_sigmoid_d(double v) {
 }
 
 static __device__ __forceinline__ double rbm_softplus_d(double x) {
-    return fmax(x, 0.0) + log1p(exp(-fabs(x)));
+    return java_max0(x) + log1p(exp(-fabs(x)));
 }
 
 extern "C" __global__ void __launch_bounds__(ELBO4J_BLOCK_ELEMENTWISE)
@@ -37,10 +37,11 @@ elbo4j_rbm_gibbs_f32(float* act, const float* __restrict__ bias, const float* __
     for (long long i = global_thread(); i < blocks; i += grid_threads()) {
         uint4 w = make_uint4(0, 0, 0, 0);
         if (sample != nullptr) w = philox(static_cast<unsigned long long>(i), key);
-        for (int k = 0; k < 4; ++k) {
+        // The 4 elements' columns: one 32-bit division, then a step with wrap-around.
+        unsigned int c = row_col(4 * i, cols).col;
+        for (int k = 0; k < 4; ++k, c = c + 1 == static_cast<unsigned int>(cols) ? 0u : c + 1) {
             const long long j = 4 * i + k;
             if (j >= n) break;
-            const int c = static_cast<int>(j % cols);
             const double bb = static_cast<double>(bias[c]);
             const double ba = base == nullptr ? 0.0 : static_cast<double>(base[c]);
             const double a = add_rn(mul_rn(beta, add_rn(static_cast<double>(act[j]), bb)), mul_rn(one_minus, ba));

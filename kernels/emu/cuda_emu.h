@@ -70,6 +70,10 @@ inline unsigned long long atomicCAS(unsigned long long* p, unsigned long long cm
     auto o = *p; if (o == cmp) *p = v; return o;
 }
 
+inline unsigned long long atomicMin(unsigned long long* p, unsigned long long v) {
+    auto o = *p; if (v < o) *p = v; return o;
+}
+
 template <typename T>
 inline T __ldcg(const T* p) { return *p; }
 

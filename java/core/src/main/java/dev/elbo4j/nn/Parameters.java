@@ -16,10 +16,22 @@ import java.util.Map;
 
 /**
  * All of a model's parameters in one flat buffer, with a gradient buffer of the same layout, so
- * the optimizer runs as one operation (one kernel launch on a GPU). Each named parameter is a view.
- * Names and order are those of the checkpoint.
+ * the optimizer runs as one operation (one kernel launch on a GPU). Each named parameter is a view
+ * that starts at a multiple of {@link #ALIGN} elements (256 bytes in F32): a bias row loads as
+ * {@code float4}, and cuBLAS gets aligned operands. The gaps between views are zero in the values,
+ * the gradients and the optimizer moments (all zero-filled at allocation, never written by a view),
+ * and Adam maps a zero gradient, moment and value to zero, so they stay exactly zero and change no
+ * figure of a parameter. Names and order are those of the checkpoint, which stores each parameter
+ * by name and the optimizer moments densely ({@link #dense}, {@link #padded}): the format does not
+ * depend on the padding.
  */
 public final class Parameters implements AutoCloseable {
+
+    /** Each view's offset is a multiple of this many elements: 256 bytes of F32 (512 of F64). */
+    public static final int ALIGN = 64;
+
+    /** The alignment {@link Builder#add} uses: {@link #ALIGN}; 1 (no gaps) only in the test that shows the gaps change nothing. */
+    static int alignment = ALIGN;
 
     /** How a parameter starts: uniform in [-bound, bound] from the seeded Philox, or a constant. */
     public record Init(double bound, double constant) {
@@ -41,16 +53,17 @@ public final class Parameters implements AutoCloseable {
         private final Map<String, Spec> specs = new LinkedHashMap<>();
         private int size;
 
-        /** Declares a parameter; returns its index. */
+        /** Declares a parameter at the next multiple of {@link #ALIGN}; returns its index. */
         public int add(String name, Shape shape, Init init) {
             if (specs.containsKey(name)) {
                 throw new IllegalArgumentException("duplicate parameter name " + name);
             }
-            if ((long) size + shape.size() > Integer.MAX_VALUE) {
-                throw new IllegalArgumentException("more than 2^31-1 parameters in all");
+            long offset = (size + (long) alignment - 1) / alignment * alignment;
+            if (offset + shape.size() > Integer.MAX_VALUE) {
+                throw new IllegalArgumentException("more than 2^31-1 parameters in all (with their alignment)");
             }
-            specs.put(name, new Spec(name, shape, init, size));
-            size += shape.size();
+            specs.put(name, new Spec(name, shape, init, (int) offset));
+            size = (int) offset + shape.size();
             return specs.size() - 1;
         }
 
@@ -100,8 +113,64 @@ public final class Parameters implements AutoCloseable {
         return Collections.unmodifiableList(specs);
     }
 
+    /** Elements of the flat buffers: the parameters and the gaps that align them. */
     public int size() {
         return values.size();
+    }
+
+    /** The number of parameters (the views' elements, without the gaps). */
+    public int count() {
+        int n = 0;
+        for (Spec s : specs) n += s.shape().size();
+        return n;
+    }
+
+    /** The parameters of a flat-layout array ({@link #size()} elements) in declaration order, without the gaps. */
+    public float[] dense(float[] flat) {
+        if (flat.length != size()) throw new IllegalArgumentException("a flat array of " + size() + " elements, got " + flat.length);
+        float[] d = new float[count()];
+        int at = 0;
+        for (Spec s : specs) {
+            System.arraycopy(flat, s.offset(), d, at, s.shape().size());
+            at += s.shape().size();
+        }
+        return d;
+    }
+
+    /** {@link #dense(float[])} of an F64 buffer's values. */
+    public double[] dense(double[] flat) {
+        if (flat.length != size()) throw new IllegalArgumentException("a flat array of " + size() + " elements, got " + flat.length);
+        double[] d = new double[count()];
+        int at = 0;
+        for (Spec s : specs) {
+            System.arraycopy(flat, s.offset(), d, at, s.shape().size());
+            at += s.shape().size();
+        }
+        return d;
+    }
+
+    /** {@link #padded(float[])} for an F64 buffer. */
+    public double[] padded(double[] dense) {
+        if (dense.length != count()) throw new IllegalArgumentException(count() + " parameters, got " + dense.length);
+        double[] f = new double[size()];
+        int at = 0;
+        for (Spec s : specs) {
+            System.arraycopy(dense, at, f, s.offset(), s.shape().size());
+            at += s.shape().size();
+        }
+        return f;
+    }
+
+    /** The inverse of {@link #dense}: a flat-layout array with zero gaps. */
+    public float[] padded(float[] dense) {
+        if (dense.length != count()) throw new IllegalArgumentException(count() + " parameters, got " + dense.length);
+        float[] f = new float[size()];
+        int at = 0;
+        for (Spec s : specs) {
+            System.arraycopy(dense, at, f, s.offset(), s.shape().size());
+            at += s.shape().size();
+        }
+        return f;
     }
 
     /** The flat parameter buffer. */

@@ -69,8 +69,9 @@ public record Checkpoint(ModelConfig model, int[] image, TrainConfig training, S
         String[] bad = new String[2]; // the first non-finite parameter, the first non-finite training tensor
         SafeTensors.File f = modelFile(vae, image, bad);
         Adam adam = trainer.optimizer();
-        putChecked(f, OPTIM_M, new int[]{vae.parameters().size()}, floats(vae.backend(), adam.m()), bad);
-        putChecked(f, OPTIM_V, new int[]{vae.parameters().size()}, floats(vae.backend(), adam.v()), bad);
+        Parameters ps = vae.parameters(); // the moments are stored densely, without the views' alignment gaps
+        putChecked(f, OPTIM_M, new int[]{ps.count()}, ps.dense(floats(vae.backend(), adam.m())), bad);
+        putChecked(f, OPTIM_V, new int[]{ps.count()}, ps.dense(floats(vae.backend(), adam.v())), bad);
         for (Map.Entry<String, Tensor> e : trainer.stepState().entrySet()) {
             putChecked(f, TRAIN_STATE + e.getKey(), e.getValue().shape().dims(), floats(vae.backend(), e.getValue()), bad);
         }
@@ -313,7 +314,8 @@ public record Checkpoint(ModelConfig model, int[] image, TrainConfig training, S
      */
     public void restoreTraining(Trainer trainer) throws DataFormatException {
         if (state == null) throw new IllegalStateException("this checkpoint holds a bare model, no training state");
-        trainer.optimizer().restore(file.getFloats(OPTIM_M), file.getFloats(OPTIM_V), state.step());
+        Parameters ps = trainer.model().parameters();
+        trainer.optimizer().restore(ps.padded(file.getFloats(OPTIM_M)), ps.padded(file.getFloats(OPTIM_V)), state.step());
         trainer.restorePosition(state.epoch(), state.batchInEpoch());
         for (String name : file.names()) {
             if (!name.startsWith(TRAIN_STATE)) continue;

@@ -45,7 +45,7 @@ class AutoencoderTest {
             assertEquals(List.of("encoder.0.weight", "encoder.0.bias", "encoder.1.weight", "encoder.1.bias", "encoder.2.weight",
                     "encoder.2.bias", "decoder.0.bias", "decoder.1.bias", "decoder.2.bias"), names);
             // 10-7-5-3: untied has the decoder's 3*5 + 5*7 + 7*10 weights on top.
-            assertEquals(untied.parameters().size() - (15 + 35 + 70), ae.parameters().size());
+            assertEquals(untied.parameters().count() - (15 + 35 + 70), ae.parameters().count());
             assertArrayEquals(new int[]{5}, ae.parameters().value("decoder.0.bias").shape().dims());
             assertArrayEquals(new int[]{10}, ae.parameters().value("decoder.2.bias").shape().dims());
         }

@@ -76,7 +76,7 @@ class DbnTest {
         Path f = tmp.resolve("dbn.safetensors");
         double[] all;
         try (Dbn dbn = Dbn.create(be, cfg, DType.F32, 9)) {
-            assertEquals(16 * 12 + 16 + 12 + 12 * 6 + 12 + 6 + 6 * 3 + 6 + 3, dbn.parameters().size());
+            assertEquals(16 * 12 + 16 + 12 + 12 * 6 + 12 + 6 + 6 * 3 + 6 + 3, dbn.parameters().count());
             all = be.download(dbn.parameters().values());
             Checkpoint.saveModel(f, dbn, new int[]{4, 4});
         }

@@ -46,7 +46,7 @@ class FvbmTest {
         try (Fvbm m = Fvbm.create(be, new FvbmConfig(d), DType.F64, 1)) {
             // A non-symmetric W with a non-zero diagonal: the model uses (W + W^T)/2 off the diagonal,
             // and the gradient must say so (zero on the diagonal, the same for W_ij and W_ji).
-            be.write(m.parameters().values(), Rand.normal(3, d + d * d, 0.7));
+            be.write(m.parameters().values(), m.parameters().padded(Rand.normal(3, d + d * d, 0.7)));
             double[] x = new double[rows * d];
             for (int i = 0; i < x.length; i++) x[i] = (i * 13 % 5) < 2 ? 1 : 0;
             Tensor xt = be.upload(x, Shape.of(rows, d));
@@ -93,7 +93,7 @@ class FvbmTest {
     void samplesFollowTheExactDistribution() {
         int d = 4, n = 20_000;
         try (Fvbm m = Fvbm.create(be, new FvbmConfig(d), DType.F64, 1)) {
-            be.write(m.parameters().values(), Rand.normal(8, d + d * d, 1));
+            be.write(m.parameters().values(), m.parameters().padded(Rand.normal(8, d + d * d, 1)));
             Fvbm.Exact ex = m.exact();
             float[] s = m.sample(n, new RngKey(2, Streams.SAMPLE, 0), -1);
             double[] hist = new double[1 << d];

@@ -37,7 +37,8 @@ import java.util.Set;
  * {@link #synchronize()} and the host-array {@code write}s wait. Host arguments are checked before
  * anything is enqueued (shapes, dtypes, ownership, overlap), so a bad call throws and leaves the
  * device untouched. A gather index outside the data set cannot throw on the device: the kernel
- * poisons the row with NaN and the next synchronising call throws {@link IndexOutOfBoundsException}.
+ * poisons the row with NaN and the next synchronising call throws {@link IndexOutOfBoundsException}
+ * for the first bad row of the batch, the index the CPU backend throws for (whatever the block order).
  *
  * <p><b>Threads.</b> Like a CUDA stream, a backend is used by one thread at a time (the calls
  * reuse one argument buffer); it makes its context current on whichever thread calls it.
@@ -55,12 +56,13 @@ public final class CudaBackend implements Backend {
     static final int MIN_COMPUTE_MAJOR = 8;
 
     // Layout of the control block, one allocation made at start-up: the reduction's per-block
-    // partial sums, the result slot of sum(), the reduction's ticket counter and the gather error word.
+    // partial sums, the result slot of sum(), the reduction's ticket counter and the gather error word
+    // (64 bits, 8-byte aligned for its atomicMin: first bad row << 32 | its index; all ones when clean).
     private static final long CTL_PARTIALS = 0;
     private static final long CTL_SUM = CTL_PARTIALS + 8L * Kernels.REDUCE_MAX_BLOCKS;
     private static final long CTL_COUNTER = CTL_SUM + 8;
-    private static final long CTL_GATHER_ERROR = CTL_COUNTER + 4;
-    private static final long CTL_BYTES = CTL_GATHER_ERROR + 4;
+    private static final long CTL_GATHER_ERROR = CTL_COUNTER + 8;
+    private static final long CTL_BYTES = CTL_GATHER_ERROR + 8;
 
     private final CudaDriver driver;
     private final CudaDeviceInfo device;
@@ -92,7 +94,7 @@ public final class CudaBackend implements Backend {
     private int lastGatherExamples;
     private boolean tf32;
     private boolean closed;
-    private final int[] oneInt = new int[1];
+    private final int[] gatherError = new int[2];
     private final int[] twoInts = new int[2];
     private final double[] oneDouble = new double[1];
 
@@ -211,7 +213,7 @@ public final class CudaBackend implements Backend {
             this.control = allocate(CTL_BYTES);
             undo.push(() -> driver.free(control.address));
             driver.memsetD8(control.address, (byte) 0, CTL_BYTES, stream);
-            driver.memsetD32(control.address + CTL_GATHER_ERROR, -1, 1, stream);
+            driver.memsetD32(control.address + CTL_GATHER_ERROR, -1, 2, stream);
             DeviceTensor.Allocation ws = allocate(CUBLAS_WORKSPACE_BYTES);
             undo.push(() -> driver.free(ws.address));
             if (blas.setWorkspace(ws.address, ws.bytes)) {
@@ -871,11 +873,11 @@ public final class CudaBackend implements Backend {
     private void checkGatherErrors() {
         if (!gathersPending) return;
         gathersPending = false;
-        driver.copyToHost(oneInt, 0, 1, control.address + CTL_GATHER_ERROR, stream);
-        if (oneInt[0] != -1) {
-            driver.memsetD32(control.address + CTL_GATHER_ERROR, -1, 1, stream);
-            throw new IndexOutOfBoundsException("gather: index " + oneInt[0] + " outside data set of " + lastGatherExamples
-                    + " (found by the device; the batch was filled with NaN)");
+        driver.copyToHost(gatherError, 0, 2, control.address + CTL_GATHER_ERROR, stream);
+        if (gatherError[1] != -1) { // little-endian: [0] the index, [1] the row
+            driver.memsetD32(control.address + CTL_GATHER_ERROR, -1, 2, stream);
+            throw new IndexOutOfBoundsException("gather: index " + gatherError[0] + " outside data set of " + lastGatherExamples
+                    + " (row " + gatherError[1] + ", the first bad row of the gather, found by the device; its row was filled with NaN)");
         }
     }
 
@@ -1385,8 +1387,15 @@ public final class CudaBackend implements Backend {
         args.clear().ptr(z.address()).ptr(uu.address()).ptr(ww.address()).ptr(bb.address()).ptr(g.address())
                 .ptr(dz.address()).ptr(sc.address()).i32(rows).i32(zd).i32(steps).f64(weight);
         launch(Kernels.PLANAR_BACKWARD, Kernels.blocks(rows, Kernels.BLOCK_ELEMENTWISE, wave.get(Kernels.PLANAR_BACKWARD)));
-        args.clear().ptr(uu.address()).ptr(ww.address()).ptr(sc.address()).ptr(du.address()).ptr(dw.address())
-                .ptr(db.address()).i32(rows).i32(zd).i32(steps);
+        // The scratch's column sums (rows x per, per fits an int: the scratch is one tensor), chunk
+        // partials always, then one block per step adds the chunks and applies the chain rule.
+        int chunks = Kernels.columnChunks(rows);
+        long partial = columnScratch(chunks * per * Double.BYTES);
+        args.clear().ptr(sc.address()).ptr(partial).i32(rows).i32((int) per).i32(Kernels.columnChunkRows(rows));
+        launch(Kernels.PLANAR_PARTIALS, Kernels.blocks(Kernels.ceilDiv(per, Kernels.COLS_TILE_X) * chunks, 1,
+                wave.get(Kernels.PLANAR_PARTIALS)), 1, Kernels.COLS_TILE_X, Kernels.COLS_TILE_Y, 0);
+        args.clear().ptr(uu.address()).ptr(ww.address()).ptr(partial).ptr(du.address()).ptr(dw.address())
+                .ptr(db.address()).i32(chunks).i32(zd).i32(steps);
         launch(Kernels.PLANAR_REDUCE, steps, 1, Kernels.BLOCK_ROW, 1, (int) shared);
     }
 
@@ -1445,7 +1454,7 @@ public final class CudaBackend implements Backend {
         if (n == 0) return;
         args.clear().ptr(hh.address()).ptr(ss.address()).ptr(lp.address()).ptr(g == null ? 0 : g.address())
                 .i32(n).i32(c).i32(logistic ? 1 : 0).i32(accumulate ? 1 : 0).f64(gradScale);
-        launch(Kernels.NICE_PRIOR_ROWS, Kernels.blocks(n, Kernels.BLOCK_ELEMENTWISE, wave.get(Kernels.NICE_PRIOR_ROWS)));
+        launch(Kernels.NICE_PRIOR_ROWS, Kernels.blocks(n, Kernels.BLOCK_ELEMENTWISE / 32, wave.get(Kernels.NICE_PRIOR_ROWS))); // a warp per row
         if (g != null && c > 0) {
             long partial = columnPartials(n, c);
             args.clear().ptr(hh.address()).ptr(ss.address()).ptr(partial).ptr(gs.address()).i32(n).i32(c)

@@ -160,7 +160,10 @@ public final class Kernels {
     /** Planar flow backward, one thread per row: z0, u, w, b, dzK, dz0, scratch; rows, Z, K; weight. */
     public static final KernelSpec PLANAR_BACKWARD = KernelSpec.of("flow.cu", "elbo4j_planar_backward_f32",
             BLOCK_ELEMENTWISE, PTR, PTR, PTR, PTR, PTR, PTR, PTR, I32, I32, I32, F64);
-    /** The flow parameters' gradients, one block per step (2Z+2 doubles of shared memory): u, w, scratch, dU, dW, dB; rows, Z, K. */
+    /** The scratch's row-chunked column sums (columns.cuh), chunk partials always: scratch, partial; rows, K(2Z+2), chunk rows. */
+    public static final KernelSpec PLANAR_PARTIALS = KernelSpec.of("flow.cu", "elbo4j_planar_partials_f32",
+            COLS_TILE_X * COLS_TILE_Y, PTR, PTR, I32, I32, I32);
+    /** The flow parameters' gradients, one block per step (2Z+2 doubles of shared memory): u, w, partial, dU, dW, dB; chunks, Z, K. */
     public static final KernelSpec PLANAR_REDUCE = KernelSpec.of("flow.cu", "elbo4j_planar_reduce_f32",
             BLOCK_ROW, PTR, PTR, PTR, PTR, PTR, PTR, I32, I32, I32);
 
@@ -169,7 +172,7 @@ public final class Kernels {
             BLOCK_ELEMENTWISE, withKey(PTR, PTR, PTR, I32, I32, I32));
     /** NICE coupling add, one thread per element: y, shift, n, sign. */
     public static final KernelSpec NICE_ADD = KernelSpec.of("flow.cu", "elbo4j_nice_add_f32", BLOCK_ELEMENTWISE, PTR, PTR, I64, F64);
-    /** NICE scaling + prior per row: h, s, rowLogP, dh; rows, cols, logistic, accumulate; gradScale. */
+    /** NICE scaling + prior, a warp per row: h, s, rowLogP, dh; rows, cols, logistic, accumulate; gradScale. */
     public static final KernelSpec NICE_PRIOR_ROWS = KernelSpec.of("flow.cu", "elbo4j_nice_prior_rows_f32",
             BLOCK_ELEMENTWISE, PTR, PTR, PTR, PTR, I32, I32, I32, I32, F64);
     /** NICE scaling gradient per column: h, s, ds; rows, cols, logistic; gradScale. */
@@ -201,7 +204,7 @@ public final class Kernels {
             , RBM_GIBBS, RBM_FREE_ENERGY
 
             // flow.cu
-            , PLANAR_FORWARD, PLANAR_KL, PLANAR_BACKWARD, PLANAR_REDUCE
+            , PLANAR_FORWARD, PLANAR_KL, PLANAR_BACKWARD, PLANAR_PARTIALS, PLANAR_REDUCE
             , NICE_SPLIT, NICE_ADD, NICE_PRIOR_ROWS, NICE_PRIOR_DS, NICE_PRIOR_SAMPLE
     );
 
@@ -217,6 +220,10 @@ public final class Kernels {
      * the kernel covers the rest).
      */
     public static int blocks(long work, int perBlock, int maxBlocks) {
+        if (work > Integer.MAX_VALUE) {
+            // the kernels' grid-stride loops index elements in 32 bits (kernels/common.cuh, global_thread32)
+            throw new IllegalArgumentException("a launch over " + work + " work items: at most 2^31-1 (32-bit element indices)");
+        }
         long b = ceilDiv(Math.max(work, 1), perBlock);
         return (int) Math.max(1, Math.min(b, maxBlocks));
     }

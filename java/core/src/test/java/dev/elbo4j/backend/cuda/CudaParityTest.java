@@ -704,7 +704,7 @@ class CudaParityTest {
         }
     }
 
-    /** Planar backward: dz0 and the flow parameters' gradients (row sums in row order on both sides). */
+    /** Planar backward: dz0 and the flow parameters' gradients (row sums: row order on the CPU, the row-chunked order of columns.cuh on the device). */
     @ParameterizedTest
     @MethodSource("planarShapes")
     void planarBackward(int b, int zd, int k, int l) {

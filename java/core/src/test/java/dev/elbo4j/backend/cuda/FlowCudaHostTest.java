@@ -66,13 +66,13 @@ class FlowCudaHostTest {
         Tensor scratch = be.alloc(DType.F32, rows, k * (2 * z + 2));
         before = probe.launches();
         be.planarBackward(z0, u, w, bb, zk, 0.25, dz, du, dw, db, scratch);
-        assertEquals(before + 2, probe.launches(), "rows, then the per-step reduction");
+        assertEquals(before + 3, probe.launches(), "rows, the scratch's column partials, then the per-step reduction");
         assertEquals("elbo4j_planar_reduce_f32", probe.lastKernel());
         assertEquals(k, probe.lastConfig(0), "one block per step");
         assertEquals(Kernels.BLOCK_ROW, probe.lastConfig(3));
         assertEquals((2 * z + 2) * Double.BYTES, probe.lastConfig(6), "2Z+2 doubles of shared memory");
         assertEquals(addr(db), probe.lastArg(5));
-        assertEquals(rows, probe.lastArgInt(6));
+        assertEquals(Kernels.columnChunks(rows), probe.lastArgInt(6), "the chunks of the column partials");
     }
 
     @Test

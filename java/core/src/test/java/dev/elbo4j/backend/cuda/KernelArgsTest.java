@@ -63,7 +63,9 @@ class KernelArgsTest {
         assertEquals(1, Kernels.blocks(0, 256, 100));
         assertEquals(1, Kernels.blocks(256, 256, 100));
         assertEquals(2, Kernels.blocks(257, 256, 100));
-        assertEquals(100, Kernels.blocks(1L << 40, 256, 100));
+        assertEquals(100, Kernels.blocks(Integer.MAX_VALUE, 256, 100));
+        // the kernels index elements in 32 bits (common.cuh row_col): a larger launch is refused
+        assertThrows(IllegalArgumentException.class, () -> Kernels.blocks(1L << 31, 256, 100));
         assertEquals(1, Kernels.nextPow2(1));
         assertEquals(8, Kernels.nextPow2(5));
         assertEquals(8, Kernels.nextPow2(8));
