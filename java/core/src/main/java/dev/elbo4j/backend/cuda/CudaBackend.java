@@ -81,6 +81,8 @@ public final class CudaBackend implements Backend {
     private final int gaussianMaxDynamicShared;
     private final DeviceCounter[] rngSteps = new DeviceCounter[256];
     private DeviceCounter adamStep;
+    /** Where latentBackward and planarBackward read the KL weight of the summed loss (0: their argument). */
+    private long klWeightAt;
     private DeviceTensor.Allocation columnScratch;
     private Thread contextThread;
     private boolean gathersPending;
@@ -591,7 +593,7 @@ public final class CudaBackend implements Backend {
         prepare();
         int b = s.rows(), zd = s.cols() / 2, samples = g.rows() / b;
         args.clear().ptr(s.address()).ptr(e.address()).ptr(g.address()).ptr(ds.address()).i32(b).i32(zd).i32(samples)
-                .f64(klWeight);
+                .f64(klWeight).ptr(klWeightAt);
         launch(Kernels.LATENT_BACKWARD, Kernels.blocks((long) b * zd, Kernels.BLOCK_ELEMENTWISE, wave.get(Kernels.LATENT_BACKWARD)));
     }
 
@@ -809,8 +811,23 @@ public final class CudaBackend implements Backend {
     /** Reads (and clears) the gather kernel's error word; throws for an index outside the data set. */
     private void checkGatherErrors() {
         if (!gathersPending) return;
-        gathersPending = false;
         driver.copyToHost(oneInt, 0, 1, control.address + CTL_GATHER_ERROR, stream);
+        gatherErrorRead(oneInt[0]);
+    }
+
+    /**
+     * Enqueues a copy of the gathers' error word to device address {@code dst}, for a reader that
+     * brings it back with its own copy ({@link PinnedReader}) and hands it to {@link #gatherErrorRead}.
+     */
+    void copyGatherError(long dst) {
+        prepare();
+        driver.copyDeviceToDevice(dst, control.address + CTL_GATHER_ERROR, 4, stream);
+    }
+
+    /** Takes the gathers' error word read after the work so far: clears the pending check; throws for a bad index. */
+    void gatherErrorRead(int word) {
+        gathersPending = false;
+        oneInt[0] = word;
         if (oneInt[0] != -1) {
             driver.memsetD32(control.address + CTL_GATHER_ERROR, -1, 1, stream);
             throw new IndexOutOfBoundsException("gather: index " + oneInt[0] + " outside data set of " + lastGatherExamples
@@ -906,6 +923,22 @@ public final class CudaBackend implements Backend {
     }
 
     /**
+     * From now on, {@link #latentBackward} and {@link #planarBackward} ignore their weight argument
+     * and read the KL weight of the batch's summed loss from {@code cell} (one F64) on the device,
+     * dividing it by their rows as a mean loss's caller divides it (stats' B, z0's rows): a KL
+     * warm-up weight that a replayed graph must not freeze. Null: from the argument again.
+     */
+    public void bindKlWeight(Tensor cell) {
+        if (cell == null) {
+            klWeightAt = 0;
+            return;
+        }
+        DeviceTensor c = ownTensor(cell, "KL weight");
+        if (c.dtype() != DType.F64 || c.size() != 1) throw new IllegalArgumentException("the KL weight cell must be one F64, got " + c.dtype() + " " + c.shape());
+        klWeightAt = c.address();
+    }
+
+    /**
      * From now on, {@link #adam} takes its step (counting from 1) from {@code counter} and folds the
      * bias corrections on the device (null: from its argument again).
      */
@@ -972,6 +1005,16 @@ public final class CudaBackend implements Backend {
     // ---- plumbing ---------------------------------------------------------------------------------
 
     /** The driver and a kernel's function handle, for tests that launch past the backend's checks. */
+    /** The backend's stream (for a reader that orders its own copies on it). */
+    long stream() {
+        return stream;
+    }
+
+    /** True once {@link #close()} ran (its context, and the pinned memory made in it, are gone). */
+    boolean isClosed() {
+        return closed;
+    }
+
     CudaDriver driver() {
         prepare();
         return driver;
@@ -1322,7 +1365,7 @@ public final class CudaBackend implements Backend {
         }
         prepare();
         args.clear().ptr(z.address()).ptr(uu.address()).ptr(ww.address()).ptr(bb.address()).ptr(g.address())
-                .ptr(dz.address()).ptr(sc.address()).i32(rows).i32(zd).i32(steps).f64(weight);
+                .ptr(dz.address()).ptr(sc.address()).i32(rows).i32(zd).i32(steps).f64(weight).ptr(klWeightAt);
         launch(Kernels.PLANAR_BACKWARD, Kernels.blocks(rows, Kernels.BLOCK_ELEMENTWISE, wave.get(Kernels.PLANAR_BACKWARD)));
         args.clear().ptr(uu.address()).ptr(ww.address()).ptr(sc.address()).ptr(du.address()).ptr(dw.address())
                 .ptr(db.address()).i32(rows).i32(zd).i32(steps);
