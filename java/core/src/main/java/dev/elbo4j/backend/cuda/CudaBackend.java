@@ -1004,7 +1004,6 @@ public final class CudaBackend implements Backend {
 
     // ---- plumbing ---------------------------------------------------------------------------------
 
-    /** The driver and a kernel's function handle, for tests that launch past the backend's checks. */
     /** The backend's stream (for a reader that orders its own copies on it). */
     long stream() {
         return stream;
@@ -1015,6 +1014,7 @@ public final class CudaBackend implements Backend {
         return closed;
     }
 
+    /** The driver with this backend's context current (PinnedReader), and a kernel's function handle (tests that launch past the backend's checks). */
     CudaDriver driver() {
         prepare();
         return driver;
