@@ -117,11 +117,15 @@ elbo4j_planar_kl_f32(const float* __restrict__ z0, const float* __restrict__ zk,
 
 // One thread per row: the forward again (z in dz0's row, z_k and tanh(a_k) in the scratch), then
 // back through the steps from g = dzK + weight zK, writing the per-row terms of the parameter
-// gradients to the scratch and dz0 = g - weight z0.
+// gradients to the scratch and dz0 = g - weight z0. weight_ptr (null: weight_arg is the weight):
+// the KL weight of the summed loss from device memory (a replayed warm-up step), divided by the rows
+// here as the host divides it for the mean loss.
 extern "C" __global__ void __launch_bounds__(ELBO4J_BLOCK_ELEMENTWISE)
 elbo4j_planar_backward_f32(const float* __restrict__ z0, const float* __restrict__ u, const float* __restrict__ w,
                            const float* __restrict__ b, const float* __restrict__ dzk, float* __restrict__ dz0,
-                           float* __restrict__ scratch, int rows, int latent, int steps, double weight) {
+                           float* __restrict__ scratch, int rows, int latent, int steps, double weight_arg,
+                           const double* __restrict__ weight_ptr) {
+    const double weight = weight_ptr != nullptr ? *weight_ptr / static_cast<double>(rows) : weight_arg;
     const long long blk = 2LL * latent + 2, per = blk * steps;
     for (long long r = global_thread(); r < rows; r += grid_threads()) {
         float* g = dz0 + r * latent;

@@ -85,12 +85,17 @@ elbo4j_latent_forward_f32(const float* __restrict__ stats, float* __restrict__ e
 }
 
 // One thread per (b, k): the sums over the L samples run in sample order, as in CpuLatent.
+// kl_weight_ptr (null: kl_weight_arg is the weight): the KL weight of the batch's summed loss is
+// read from device memory (a replayed step during a KL warm-up) and divided by B here, as the
+// host divides it for the mean loss.
 // Sample l of element (b, k) sits at l * B * Z + b * Z + k, so a warp reads 32 consecutive floats
 // of dz and eps per sample (coalesced) and writes two 32-float runs of d_stats.
 extern "C" __global__ void __launch_bounds__(ELBO4J_BLOCK_ELEMENTWISE)
 elbo4j_latent_backward_f32(const float* __restrict__ stats, const float* __restrict__ eps,
                            const float* __restrict__ dz, float* __restrict__ d_stats,
-                           int batch, int latent, int samples, double kl_weight) {
+                           int batch, int latent, int samples, double kl_weight_arg,
+                           const double* __restrict__ kl_weight_ptr) {
+    const double kl_weight = kl_weight_ptr != nullptr ? *kl_weight_ptr / static_cast<double>(batch) : kl_weight_arg;
     const long long n = static_cast<long long>(batch) * latent;
     for (long long i = global_thread(); i < n; i += grid_threads()) {
         const long long b = i / latent;

@@ -16,9 +16,9 @@
 //   [8] [9] [10]    the optimizer's schedule: its first step (lo, hi) and rows (elbo4j_adam_guarded_f32)
 //
 // A good step adds 1 to *step (Adam's step and the latent noise step, as Trainer's adam.steps()),
-// and adds the loss terms to *loss_acc in order, loss_scale0 * sums[0] then (loss_terms 2)
-// loss_scale1 * sums[1] (the summed batch loss, as Backend.accumulate does term by term:
-// acc + scale * s in double).
+// and adds the loss terms to *loss_acc in order, loss_scale0 * sums[0], then (loss_terms >= 2)
+// loss_scale1 * sums[1], then (loss_terms 3) loss_scale2 * sums[2] (the summed batch loss, as
+// Backend.accumulate does term by term: acc + scale * s in double).
 //
 // sums[i] for i >= stop_from are sums whose non-finiteness stops the run even under the skip policy
 // (the parameters: skipping cannot get past a non-finite parameter). They are looked at first, so a
@@ -27,6 +27,9 @@
 // skip_log (null: not kept; log_len entries): under the skip policy a skipped step writes 1 + the
 // index of its first non-finite sum at skip_log[*cursor] (the batch number within the epoch), so
 // the host can name each skipped batch at its next read.
+//
+// loss_scale1_ptr (null: loss_scale1 is the scale): the second term's scale read from device memory
+// (the KL weight of a warm-up step, selected per batch by elbo4j_select_f64).
 //
 // Launch: 1 block of 32 threads; thread 0 does the work (a handful of scalar reads).
 #include "common.cuh"
@@ -37,7 +40,8 @@ extern "C" __global__ void __launch_bounds__(32)
 elbo4j_step_guard(const double* __restrict__ sums, int count, int stop_from, int skip_policy, int rows,
                   int loss_terms, double loss_scale0, double loss_scale1, unsigned long long* __restrict__ step,
                   unsigned int* __restrict__ state, double* __restrict__ loss_acc,
-                  const unsigned long long* __restrict__ cursor, unsigned int* __restrict__ skip_log, int log_len) {
+                  const unsigned long long* __restrict__ cursor, unsigned int* __restrict__ skip_log, int log_len,
+                  const double* __restrict__ loss_scale1_ptr, double loss_scale2) {
     if (blockIdx.x != 0 || threadIdx.x != 0) return;
     if (state[1] != 0u) {
         state[0] = 0u;
@@ -54,7 +58,11 @@ elbo4j_step_guard(const double* __restrict__ sums, int count, int stop_from, int
         state[0] = 1u;
         *step += 1ull;
         loss_acc[0] = loss_acc[0] + loss_scale0 * sums[0];
-        if (loss_terms > 1) loss_acc[0] = loss_acc[0] + loss_scale1 * sums[1];
+        if (loss_terms > 1) {
+            const double scale1 = loss_scale1_ptr != nullptr ? *loss_scale1_ptr : loss_scale1;
+            loss_acc[0] = loss_acc[0] + scale1 * sums[1];
+        }
+        if (loss_terms > 2) loss_acc[0] = loss_acc[0] + loss_scale2 * sums[2];
         state[7] += static_cast<unsigned int>(rows);
         return;
     }
@@ -71,4 +79,15 @@ elbo4j_step_guard(const double* __restrict__ sums, int count, int stop_from, int
     state[2] = static_cast<unsigned int>(next);
     state[3] = static_cast<unsigned int>(next >> 32);
     state[4] = static_cast<unsigned int>(bad);
+}
+
+// *out = table[*cursor] (the last entry past the end): the value of the batch at a device cursor
+// from a per-batch table uploaded once per epoch, for kernels that read a per-step scalar from
+// device memory (the KL warm-up weight of a replayed step). Launch: 1 block of 32 threads.
+extern "C" __global__ void __launch_bounds__(32)
+elbo4j_select_f64(const double* __restrict__ table, int len, const unsigned long long* __restrict__ cursor,
+                  double* __restrict__ out) {
+    if (blockIdx.x != 0 || threadIdx.x != 0) return;
+    const unsigned long long c = *cursor;
+    *out = table[c < static_cast<unsigned long long>(len) ? c : static_cast<unsigned long long>(len - 1)];
 }

@@ -6,7 +6,8 @@
 # the header-only build/emu/emu.fatbin (the emulator runs its own g++ build of kernels/*.cu), and
 # -Delbo4j.gpu.required=true makes a backend that fails to open a failure rather than a skip.
 #
-# Usage: scripts/test-emu.sh [TEST]   TEST: a surefire -Dtest pattern (default: the whole package),
+# Usage: scripts/test-emu.sh [TEST]   TEST: a surefire -Dtest pattern over the core and CLI modules (default: the
+#                                     whole package dev.elbo4j.backend.cuda; CudaCliEmuTest: the CLI on the device),
 #                                     e.g. CudaParityTest or 'CudaParityTest#adam*'
 # The device names itself "elbo4j CPU emulator (not a GPU)" in every backend description.
 set -euo pipefail
@@ -18,7 +19,7 @@ test=${1:-'dev.elbo4j.backend.cuda.**'}
 marker=$(mktemp)
 trap 'rm -f "$marker"' EXIT
 status=0
-LD_LIBRARY_PATH="$root/build/emu${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" scripts/mvn.sh -q -o verify -pl java/core \
+LD_LIBRARY_PATH="$root/build/emu${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" scripts/mvn.sh -q -o verify -pl java/core,java/cli \
   -Dtest="$test" -Dsurefire.failIfNoSpecifiedTests=false \
   -Delbo4j.libcuda="$root/build/emu/libcuda.so.1" -Delbo4j.cublas="$root/build/emu/libcublas.so.13" \
   -Delbo4j.cublaslt.library="$root/build/emu/libcublasLt.so.13" \

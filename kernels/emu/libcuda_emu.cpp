@@ -451,6 +451,21 @@ CUresult cuMemFree_v2(CUdeviceptr p) {
     --live_allocs;
     return kOk;
 }
+// Pinned host memory is plain host memory here (every copy is host to host); refused while
+// capturing, as the driver refuses it.
+CUresult cuMemHostAlloc(void** p, size_t bytes, unsigned flags) {
+    std::lock_guard g(lock);
+    if (is_capturing()) return kCaptureUnsupported;
+    if (bytes == 0) return kInvalidValue;
+    *p = std::malloc(bytes);
+    return *p == nullptr ? kOutOfMemory : kOk;
+}
+CUresult cuMemFreeHost(void* p) {
+    std::lock_guard g(lock);
+    if (is_capturing()) return kCaptureUnsupported;
+    std::free(p);
+    return kOk;
+}
 CUresult cuMemcpyHtoDAsync_v2(CUdeviceptr d, const void* s, size_t n, void* st) {
     std::lock_guard g(lock);
     return enqueue(st, [=] { memcpy(reinterpret_cast<void*>(d), s, n); return kOk; });

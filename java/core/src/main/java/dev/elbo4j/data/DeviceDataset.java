@@ -104,6 +104,12 @@ public final class DeviceDataset implements AutoCloseable {
         backend.gather(oneHot, index, from, Binarization.NONE, UNUSED_KEY, out);
     }
 
+    /** Writes the one-hot labels of the examples numbered {@code rows[0 .. out.rows)} (I32, data set rows) into out. */
+    public void gatherLabelRows(Tensor rows, Tensor out) {
+        if (oneHot == null) throw new IllegalStateException("this data set was uploaded without labels");
+        backend.gather(oneHot, rows, 0, Binarization.NONE, UNUSED_KEY, out);
+    }
+
     @Override
     public void close() {
         if (oneHot != null) oneHot.close();

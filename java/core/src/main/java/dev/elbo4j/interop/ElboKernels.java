@@ -172,7 +172,7 @@ public final class ElboKernels implements AutoCloseable {
         finite("latentBackward", "klWeight", klWeight);
         prepare();
         args.clear().ptr(stats.address()).ptr(eps.address()).ptr(dz.address()).ptr(dStats.address())
-                .i32(batch).i32(latent).i32(samples).f64(klWeight);
+                .i32(batch).i32(latent).i32(samples).f64(klWeight).ptr(0);
         launch(Kernels.LATENT_BACKWARD, Kernels.blocks((long) batch * latent, Kernels.BLOCK_ELEMENTWISE, maxBlocks), 0,
                 stream);
     }

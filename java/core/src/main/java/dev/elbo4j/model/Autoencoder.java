@@ -289,6 +289,30 @@ public final class Autoencoder extends ModelBase<AutoencoderConfig> implements R
             if (kl != null) backend.accumulate(kl, batch * cfg.sparsityWeight(), acc);
         }
 
+        /**
+         * What {@link #accumulateLoss} sums, in its order: the rows' loss, the likelihood's
+         * constant (a one-element F64, where it is not 0), the sparsity penalty (sparse training).
+         */
+        @Override
+        public Tensor[] accumulatedTerms() {
+            java.util.List<Tensor> t = new java.util.ArrayList<>(3);
+            t.add(rowLoss());
+            if (lossOffset() != 0) t.add(offset);
+            if (kl != null) t.add(kl);
+            return t.toArray(new Tensor[0]);
+        }
+
+        /** The scales {@link #accumulateLoss} applies to {@link #accumulatedTerms()}. */
+        @Override
+        public double[] accumulatedScales() {
+            double[] s = new double[1 + (lossOffset() != 0 ? 1 : 0) + (kl != null ? 1 : 0)];
+            int i = 0;
+            s[i++] = 1;
+            if (lossOffset() != 0) s[i++] = batch;
+            if (kl != null) s[i] = batch * cfg.sparsityWeight();
+            return s;
+        }
+
         /** The last batch's mean loss per example: (1/B) sum_b rec_b (+ W sum_j KL_j in sparse training). */
         @Override
         public double meanLoss() {

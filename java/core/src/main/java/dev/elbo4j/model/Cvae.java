@@ -182,6 +182,24 @@ public final class Cvae extends ModelBase<CvaeConfig> implements LatentModel, Im
             backend.accumulate(pass.kl(), beta(), acc);
         }
 
+        /** What {@link #accumulateLoss} sums, in its order: the reconstruction rows, then the KL term. */
+        @Override
+        public Tensor[] accumulatedTerms() {
+            return new Tensor[]{pass.rowLoss(), pass.kl()};
+        }
+
+        /** The KL term's index in {@link #accumulatedTerms()}. */
+        @Override
+        public int klTerm() {
+            return 1;
+        }
+
+        /** The scales {@link #accumulateLoss} applies to {@link #accumulatedTerms()}. */
+        @Override
+        public double[] accumulatedScales() {
+            return new double[]{1.0 / cfg.samples(), beta()};
+        }
+
         @Override
         public Map<String, Tensor> lossTerms() {
             Map<String, Tensor> m = new LinkedHashMap<>();

@@ -94,6 +94,21 @@ public final class Rbm extends ModelBase<RbmConfig> implements Generative, Recon
             return cd;
         }
 
+        /**
+         * Plain CD: the reconstruction rows {@link #accumulateLoss} sums (a step that is a fixed
+         * launch sequence, which a CUDA graph can replay). PCD: null; its first step starts the
+         * chains (a host-side branch) and any extra run of the step would advance them.
+         */
+        @Override
+        public Tensor[] accumulatedTerms() {
+            return cfg.persistent() ? null : new Tensor[]{cd.rowLoss()};
+        }
+
+        @Override
+        public double[] accumulatedScales() {
+            return cfg.persistent() ? null : new double[]{1};
+        }
+
         /** PCD: {@code chains}, the started persistent chains (R x V), once the first step has run. */
         @Override
         public Map<String, Tensor> state() {

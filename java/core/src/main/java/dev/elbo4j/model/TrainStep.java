@@ -46,6 +46,15 @@ public interface TrainStep extends AutoCloseable {
     }
 
     /**
+     * The index into {@link #accumulatedTerms()} of the term that {@link #klWeight} scales (its
+     * scale is the model's beta times the weight, whatever the batch size), or -1 when no term is:
+     * a replayed step reads that scale per batch from the device during a KL warm-up.
+     */
+    default int klTerm() {
+        return -1;
+    }
+
+    /**
      * The last batch's loss terms by name (e.g. "reconstruction term, -log p(x|z)"), per example or
      * per row, for naming the first non-finite one when a step fails.
      */

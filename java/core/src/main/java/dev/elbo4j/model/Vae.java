@@ -312,6 +312,12 @@ public final class Vae extends ModelBase<VaeConfig> implements LatentModel, Impo
             return iwae ? new Tensor[]{iwaeLoss()} : new Tensor[]{rowLoss(), kl()};
         }
 
+        /** The KL term's index in {@link #accumulatedTerms()}. */
+        @Override
+        public int klTerm() {
+            return iwae ? -1 : 1;
+        }
+
         /** The scales {@link #accumulateLoss} applies to {@link #accumulatedTerms()}. */
         @Override
         public double[] accumulatedScales() {

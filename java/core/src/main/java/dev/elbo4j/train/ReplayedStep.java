@@ -3,6 +3,7 @@ package dev.elbo4j.train;
 import dev.elbo4j.backend.Backend;
 import dev.elbo4j.backend.Binarization;
 import dev.elbo4j.backend.cuda.BatchCursor;
+import dev.elbo4j.backend.cuda.BatchScalar;
 import dev.elbo4j.backend.cuda.CudaBackend;
 import dev.elbo4j.backend.cuda.CudaGraph;
 import dev.elbo4j.backend.cuda.DeviceCounter;
@@ -24,12 +25,13 @@ import dev.elbo4j.tensor.Tensor;
  * per batch shape (the full batch, and the short last batch when the data has one) and replayed
  * with one {@code cuGraphLaunch} per step. Everything that changes per step is in device memory:
  * the batch number ({@link BatchCursor}), the Adam and noise step (the guard's counter), the
- * binarisation epoch, Adam's constants (a per-step table uploaded once per epoch). The host
- * learns what happened only at {@link #read()}.
+ * binarisation epoch, Adam's constants (a per-step table uploaded once per epoch), the KL weight
+ * (a per-batch table uploaded once per epoch, its entry selected at the cursor: {@link BatchScalar}).
+ * The host learns what happened only at {@link #read()}.
  *
  * <p>Used for the models whose step is a fixed launch sequence with no host read: the VAE family
- * (every likelihood, IWAE, planar flows) without labels and with a constant KL weight, and NICE;
- * see {@link #supports}.
+ * (every likelihood, IWAE, planar flows, a KL warm-up), the CVAE (its labels gathered at the same
+ * cursor), the autoencoders (plain, denoising, sparse) and NICE; see {@link #supports}.
  */
 final class ReplayedStep implements AutoCloseable {
     /** Sums the guard checks besides the loss terms: the gradients, then the parameters. */
@@ -40,53 +42,71 @@ final class ReplayedStep implements AutoCloseable {
     private final TrainStep pass;
     private final DeviceDataset train;
     private final Tensor x;
+    /** The batch's one-hot labels (a model trained on labels, the CVAE); null without. */
+    private final Tensor y;
     private final Adam adam;
     private final TrainConfig cfg;
     private final StepGuard guard;
     private final BatchCursor cursor;
     private final DeviceCounter epochCounter;
+    /** The second loss term's scale per batch (beta times the KL warm-up weight); null for a one-term loss. */
+    private final BatchScalar klScale;
+    private final double[] klScaleHost;
+    private final int stepsPerEpoch;
     private final int lossTerms;
     private final CudaGraph[] graphs = new CudaGraph[2];   // full batch, short last batch
     private final int[] graphRows = new int[2];
 
     /**
-     * Whether the trainer can replay this model's step in {@code epoch} (else it runs the eager
-     * loop): a step that offers its loss terms ({@link TrainStep#accumulatedTerms}: the VAE
-     * family and NICE) of a model without labels on the CUDA backend, in an epoch whose KL weight
-     * is 1 throughout (the KL warm-up's epochs run eagerly: the weight is a launch argument, which
-     * a graph freezes).
+     * Whether the trainer can replay this model's step (else it runs the eager loop): a step that
+     * offers its loss terms ({@link TrainStep#accumulatedTerms}: the VAE family, the CVAE, the
+     * autoencoders, the plain-CD RBM and NICE) of a model without labels or labelled throughout
+     * (not the semi-supervised M2, whose labelled sub-batches cycle on their own schedule) on the
+     * CUDA backend, F32.
      */
-    static boolean supports(Model model, TrainStep pass, TrainConfig cfg, int epoch) {
+    static boolean supports(Model model, TrainStep pass) {
         return model.backend() instanceof CudaBackend && pass.accumulatedScales() != null
-                && model.config().labelUse() == LabelUse.NONE && cfg.klWeight(epoch) >= 1
+                && model.config().labelUse() != LabelUse.SOME
                 && model.dtype() == dev.elbo4j.tensor.DType.F32;
     }
 
-    ReplayedStep(Model model, TrainStep pass, DeviceDataset train, Tensor x, Adam adam, TrainConfig cfg,
+    /** @param y the labels' buffer for a model trained on labels, else null */
+    ReplayedStep(Model model, TrainStep pass, DeviceDataset train, Tensor x, Tensor y, Adam adam, TrainConfig cfg,
                  boolean skipNonFinite, int stepsPerEpoch) {
         this.gpu = (CudaBackend) model.backend();
         this.model = model;
         this.pass = pass;
         this.train = train;
         this.x = x;
+        this.y = y;
         this.adam = adam;
         this.cfg = cfg;
-        this.pass.klWeight(1);    // the weight of every replayed epoch (supports)
         this.lossTerms = this.pass.accumulatedScales().length;
+        this.stepsPerEpoch = stepsPerEpoch;
         StepGuard g = null;
         BatchCursor c = null;
+        BatchScalar k = null;
         try {
             g = new StepGuard(gpu, skipNonFinite, adam.steps(), lossTerms + 1, stepsPerEpoch);
             c = new BatchCursor(gpu, x.rows());
+            if (pass.klTerm() >= 0) {
+                // the guard reads the second term's scale from the device; the latent and flow backward the same cell
+                if (pass.klTerm() != 1) throw new IllegalStateException("a replayed step's KL term must be its second loss term");
+                k = new BatchScalar(gpu, stepsPerEpoch);
+            }
             this.epochCounter = gpu.counter(0);
         } catch (RuntimeException e) {
+            if (k != null) k.close();
             if (c != null) c.close();
             if (g != null) g.close();
             throw e;
         }
         this.guard = g;
         this.cursor = c;
+        this.klScale = k;
+        this.klScaleHost = k == null ? null : new double[stepsPerEpoch];
         guard.logSkipsAt(cursor.cursor());
+        if (k != null) guard.secondScaleFrom(k.cell());
     }
 
     /** The key a gather binarises with (its step is the epoch, read from the device when dynamic). */
@@ -112,6 +132,16 @@ final class ReplayedStep implements AutoCloseable {
         double[] lr = new double[Math.max(1, steps - batchInEpoch)];
         for (int i = 0; i < lr.length; i++) lr[i] = cfg.learningRate(epoch, batchInEpoch + i, steps);
         guard.schedule(cfg.adam(), adam.steps() + 1, lr);
+        if (klScale != null) {
+            // What the eager loop's pass would use at each batch: its accumulation scale for the KL
+            // term (beta times the warm-up weight), which its latent and flow backward divide by
+            // their rows exactly as the bound kernels do.
+            for (int i = 0; i < steps; i++) {
+                pass.klWeight(cfg.klWeight(epoch + (double) i / steps));
+                klScaleHost[i] = pass.accumulatedScales()[pass.klTerm()];
+            }
+            klScale.upload(klScaleHost);
+        }
     }
 
     /** Enqueues one step of {@code rows} examples (the batch at the device cursor). */
@@ -137,32 +167,44 @@ final class ReplayedStep implements AutoCloseable {
         Tensor xb = x.rowSlice(0, rows);
         RngKey latent = new RngKey(cfg.seed(), Streams.LATENT, 0);
         RngKey binarize = binarizeKey(0);
+        Tensor yb = y == null ? null : y.rowSlice(0, rows);
         train.gather(0, cfg.binarization(), binarize, xb);
-        pass.run(new Batch(xb, null, null, null), latent);
+        if (yb != null) train.gatherLabels(0, yb);
+        pass.run(new Batch(xb, yb, null, null), latent);
         gpu.allFinite(ps.values());
         gpu.sum(ps.grads());
         Tensor[] terms = pass.accumulatedTerms();
         guard.plan(terms, pass.accumulatedScales(), rows, new Tensor[]{ps.grads(), ps.values()}, PARAMETERS);
         gpu.bindRngStep(Streams.LATENT, guard.step());
+        gpu.bindRngStep(Streams.CORRUPT, guard.step());   // a denoising autoencoder's noise: (seed, CORRUPT, the latent key's step)
         if (cfg.binarization() == Binarization.DYNAMIC) gpu.bindRngStep(Streams.BINARIZE, epochCounter);
+        if (klScale != null) gpu.bindKlWeight(klScale.cell());
         try {
             return gpu.capture(() -> {
+                if (klScale != null) klScale.select(cursor.cursor());
                 cursor.select(train.orderOnDevice(), rows);
                 train.gatherRows(cursor.indices(rows), cfg.binarization(), binarize, xb);
-                pass.run(new Batch(xb, null, null, null), latent);
+                if (yb != null) train.gatherLabelRows(cursor.indices(rows), yb);
+                pass.run(new Batch(xb, yb, null, null), latent);
                 guard.check();
                 guard.adam(ps.values(), ps.grads(), adam.m(), adam.v(), cfg.adam());
                 cursor.cursor().add(1);
             });
         } finally {
             gpu.bindRngStep(Streams.LATENT, null);
+            gpu.bindRngStep(Streams.CORRUPT, null);
             gpu.bindRngStep(Streams.BINARIZE, null);
+            gpu.bindKlWeight(null);
         }
     }
 
-    /** What the device recorded since {@link #beginEpoch}: one copy and its wait; throws a gather index error. */
+    /**
+     * What the device recorded since {@link #beginEpoch}, with the parameters' sum (finite exactly
+     * when every parameter is): one asynchronous copy into pinned memory and one event wait;
+     * throws a gather index error.
+     */
     StepGuard.Readout read() {
-        return guard.read();
+        return guard.read(model.parameters().values());
     }
 
     /** The epoch's skip log (entry b: 0, or 1 + the index of batch b's first non-finite sum). */
@@ -201,8 +243,11 @@ final class ReplayedStep implements AutoCloseable {
     void rerun(int epoch, int batchInEpoch, long stepBefore) {
         int n = train.size(), from = batchInEpoch * cfg.batchSize(), b = Math.min(cfg.batchSize(), n - from);
         Tensor xb = x.rowSlice(0, b);
+        Tensor yb = y == null ? null : y.rowSlice(0, b);
         train.gather(from, cfg.binarization(), binarizeKey(epoch), xb);
-        pass.run(new Batch(xb, null, null, null), new RngKey(cfg.seed(), Streams.LATENT, stepBefore));
+        if (yb != null) train.gatherLabels(from, yb);
+        pass.klWeight(cfg.klWeight(epoch + (double) batchInEpoch / stepsPerEpoch));
+        pass.run(new Batch(xb, yb, null, null), new RngKey(cfg.seed(), Streams.LATENT, stepBefore));
     }
 
     Backend backend() {
@@ -213,6 +258,7 @@ final class ReplayedStep implements AutoCloseable {
     public void close() {
         for (CudaGraph g : graphs) if (g != null) g.close();
         cursor.close();
+        if (klScale != null) klScale.close();
         epochCounter.close();
         guard.close();
     }

@@ -161,7 +161,7 @@ public final class Trainer implements AutoCloseable {
     public boolean replaysSteps() {
         // A skipped batch shifts Adam's steps against the batches' positions, which only a schedule
         // that changes within an epoch would notice: that combination stays eager.
-        return graph && ReplayedStep.supports(model, pass, cfg, epoch)
+        return graph && ReplayedStep.supports(model, pass)
                 && !(nanPolicy == NanPolicy.SKIP && cfg.schedule().variesWithinEpoch());
     }
 
@@ -327,7 +327,7 @@ public final class Trainer implements AutoCloseable {
         Backend be = model.backend();
         int n = train.size(), steps = stepsPerEpoch();
         if (replay == null) {
-            replay = new ReplayedStep(model, pass, train, x, adam, cfg, nanPolicy == NanPolicy.SKIP, steps);
+            replay = new ReplayedStep(model, pass, train, x, y, adam, cfg, nanPolicy == NanPolicy.SKIP, steps);
             replayGuardSkipped = 0;
         }
         replay.beginEpoch(epoch, batchInEpoch, steps);
@@ -363,9 +363,10 @@ public final class Trainer implements AutoCloseable {
 
     /**
      * Brings the host's view up to date with a replayed epoch in flight: one read of the guard
-     * (the Adam step, summed loss and examples, skipped steps, a stop), the parameters' finiteness
-     * (an update that overflowed on the last step), and, where steps were skipped since the last
-     * read, the epoch's skip log. Raises the eager loop's errors for what it finds. No-op otherwise.
+     * (the Adam step, summed loss and examples, skipped steps, a stop, the parameters' sum for an
+     * update that overflowed on the last step, the gathers' error word: one asynchronous copy into
+     * pinned memory and one event wait), and, where steps were skipped since the last read, the
+     * epoch's skip log. Raises the eager loop's errors for what it finds. No-op otherwise.
      */
     private void sync() {
         if (!replayPending) return;
@@ -392,7 +393,7 @@ public final class Trainer implements AutoCloseable {
             nonFinite(replayListener == null ? new TrainListener() { } : replayListener);
             throw new IllegalStateException("a replayed step stopped on a finite batch (a bug): step " + step);
         }
-        if (!replay.backend().allFinite(model.parameters().values())) {
+        if (!Double.isFinite(r.alsoSum())) {   // the parameters' sum: the last update, which no check has seen
             replayPending = false;
             overflowAt(r.step());
         }

@@ -87,6 +87,8 @@ public final class CudaBackend implements Backend {
     private CublasLt lt;
     private boolean ltOn;
     private String ltMissing = "not loaded";
+    /** Where latentBackward and planarBackward read the KL weight of the summed loss (0: their argument). */
+    private long klWeightAt;
     private DeviceTensor.Allocation columnScratch;
     private Thread contextThread;
     private boolean gathersPending;
@@ -654,7 +656,7 @@ public final class CudaBackend implements Backend {
         prepare();
         int b = s.rows(), zd = s.cols() / 2, samples = g.rows() / b;
         args.clear().ptr(s.address()).ptr(e.address()).ptr(g.address()).ptr(ds.address()).i32(b).i32(zd).i32(samples)
-                .f64(klWeight);
+                .f64(klWeight).ptr(klWeightAt);
         launch(Kernels.LATENT_BACKWARD, Kernels.blocks((long) b * zd, Kernels.BLOCK_ELEMENTWISE, wave.get(Kernels.LATENT_BACKWARD)));
     }
 
@@ -872,12 +874,30 @@ public final class CudaBackend implements Backend {
     /** Reads (and clears) the gather kernel's error word; throws for an index outside the data set. */
     private void checkGatherErrors() {
         if (!gathersPending) return;
-        gathersPending = false;
         driver.copyToHost(gatherError, 0, 2, control.address + CTL_GATHER_ERROR, stream);
-        if (gatherError[1] != -1) { // little-endian: [0] the index, [1] the row
+        gatherErrorRead(gatherError[0], gatherError[1]);
+    }
+
+    /**
+     * Enqueues a copy of the gathers' 64-bit error word to device address {@code dst} (8-byte
+     * aligned), for a reader that brings it back with its own copy ({@link PinnedReader}) and hands
+     * its two halves to {@link #gatherErrorRead}.
+     */
+    void copyGatherError(long dst) {
+        prepare();
+        driver.copyDeviceToDevice(dst, control.address + CTL_GATHER_ERROR, 8, stream);
+    }
+
+    /**
+     * Takes the gathers' error word read after the work so far (little-endian halves: the index,
+     * the row; row -1 when clean): clears the pending check; throws for a bad index.
+     */
+    void gatherErrorRead(int index, int row) {
+        gathersPending = false;
+        if (row != -1) {
             driver.memsetD32(control.address + CTL_GATHER_ERROR, -1, 2, stream);
-            throw new IndexOutOfBoundsException("gather: index " + gatherError[0] + " outside data set of " + lastGatherExamples
-                    + " (row " + gatherError[1] + ", the first bad row of the gather, found by the device; its row was filled with NaN)");
+            throw new IndexOutOfBoundsException("gather: index " + index + " outside data set of " + lastGatherExamples
+                    + " (row " + row + ", the first bad row of the gather, found by the device; its row was filled with NaN)");
         }
     }
 
@@ -969,6 +989,22 @@ public final class CudaBackend implements Backend {
     }
 
     /**
+     * From now on, {@link #latentBackward} and {@link #planarBackward} ignore their weight argument
+     * and read the KL weight of the batch's summed loss from {@code cell} (one F64) on the device,
+     * dividing it by their rows as a mean loss's caller divides it (stats' B, z0's rows): a KL
+     * warm-up weight that a replayed graph must not freeze. Null: from the argument again.
+     */
+    public void bindKlWeight(Tensor cell) {
+        if (cell == null) {
+            klWeightAt = 0;
+            return;
+        }
+        DeviceTensor c = ownTensor(cell, "KL weight");
+        if (c.dtype() != DType.F64 || c.size() != 1) throw new IllegalArgumentException("the KL weight cell must be one F64, got " + c.dtype() + " " + c.shape());
+        klWeightAt = c.address();
+    }
+
+    /**
      * From now on, {@link #adam} takes its step (counting from 1) from {@code counter} and folds the
      * bias corrections on the device (null: from its argument again).
      */
@@ -1034,7 +1070,17 @@ public final class CudaBackend implements Backend {
 
     // ---- plumbing ---------------------------------------------------------------------------------
 
-    /** The driver and a kernel's function handle, for tests that launch past the backend's checks. */
+    /** The backend's stream (for a reader that orders its own copies on it). */
+    long stream() {
+        return stream;
+    }
+
+    /** True once {@link #close()} ran (its context, and the pinned memory made in it, are gone). */
+    boolean isClosed() {
+        return closed;
+    }
+
+    /** The driver with this backend's context current (PinnedReader), and a kernel's function handle (tests that launch past the backend's checks). */
     CudaDriver driver() {
         prepare();
         return driver;
@@ -1385,7 +1431,7 @@ public final class CudaBackend implements Backend {
         }
         prepare();
         args.clear().ptr(z.address()).ptr(uu.address()).ptr(ww.address()).ptr(bb.address()).ptr(g.address())
-                .ptr(dz.address()).ptr(sc.address()).i32(rows).i32(zd).i32(steps).f64(weight);
+                .ptr(dz.address()).ptr(sc.address()).i32(rows).i32(zd).i32(steps).f64(weight).ptr(klWeightAt);
         launch(Kernels.PLANAR_BACKWARD, Kernels.blocks(rows, Kernels.BLOCK_ELEMENTWISE, wave.get(Kernels.PLANAR_BACKWARD)));
         // The scratch's column sums (rows x per, per fits an int: the scratch is one tensor), chunk
         // partials always, then one block per step adds the chunks and applies the chain rule.

@@ -66,6 +66,22 @@ public interface CudaDriver extends AutoCloseable {
 
     void copyToHost(byte[] dst, int offset, int count, long src, long stream);
 
+    /** {@code cuMemHostAlloc} (flags 0): {@code bytes > 0} of page-locked host memory; returns its address. */
+    long hostAlloc(long bytes);
+
+    /** {@code cuMemFreeHost}. */
+    void freeHost(long hostPtr);
+
+    /**
+     * {@code cuMemcpyDtoHAsync_v2} of {@code bytes} from device address {@code src} into pinned
+     * memory at {@code hostPtr} (from {@link #hostAlloc}), ordered on {@code stream}: returns at
+     * once; the bytes are there when an event recorded on the stream after it has completed.
+     */
+    void copyToHostAsync(long hostPtr, long src, long bytes, long stream);
+
+    /** Reads {@code count} ints of pinned memory at {@code hostPtr} into {@code dst} from {@code offset} (no driver call). */
+    void readHost(long hostPtr, int[] dst, int offset, int count);
+
     /** {@code cuMemcpyDtoDAsync_v2}. */
     void copyDeviceToDevice(long dst, long src, long bytes, long stream);
 

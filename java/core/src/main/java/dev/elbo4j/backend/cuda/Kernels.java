@@ -56,7 +56,7 @@ public final class Kernels {
     public static final KernelSpec LATENT_FORWARD = KernelSpec.of("latent.cu", "elbo4j_latent_forward_f32",
             BLOCK_LATENT, withKey(PTR, PTR, PTR, PTR, PTR, I32, I32, I32, I32));
     public static final KernelSpec LATENT_BACKWARD = KernelSpec.of("latent.cu", "elbo4j_latent_backward_f32",
-            BLOCK_ELEMENTWISE, PTR, PTR, PTR, PTR, I32, I32, I32, F64);
+            BLOCK_ELEMENTWISE, PTR, PTR, PTR, PTR, I32, I32, I32, F64, PTR);
 
     // likelihood.cu
     public static final KernelSpec BERNOULLI = KernelSpec.of("likelihood.cu", "elbo4j_bernoulli_f32",
@@ -94,7 +94,9 @@ public final class Kernels {
     // step.cu
     /** The graph step's finite check: sums, count, stopFrom, skipPolicy, rows, lossScale; step, state, lossAcc. */
     public static final KernelSpec STEP_GUARD = KernelSpec.of("step.cu", "elbo4j_step_guard", 32,
-            PTR, I32, I32, I32, I32, I32, F64, F64, PTR, PTR, PTR, PTR, PTR, I32);
+            PTR, I32, I32, I32, I32, I32, F64, F64, PTR, PTR, PTR, PTR, PTR, I32, PTR, F64);
+    /** A per-batch table's entry at a device cursor: table, len, cursor, out. */
+    public static final KernelSpec SELECT_F64 = KernelSpec.of("step.cu", "elbo4j_select_f64", 32, PTR, I32, PTR, PTR);
 
     // data.cu
     public static final KernelSpec GATHER = KernelSpec.of("data.cu", "elbo4j_gather_u8_f32",
@@ -159,7 +161,7 @@ public final class Kernels {
             BLOCK_ELEMENTWISE, PTR, PTR, PTR, PTR, I32, I32, I32);
     /** Planar flow backward, one thread per row: z0, u, w, b, dzK, dz0, scratch; rows, Z, K; weight. */
     public static final KernelSpec PLANAR_BACKWARD = KernelSpec.of("flow.cu", "elbo4j_planar_backward_f32",
-            BLOCK_ELEMENTWISE, PTR, PTR, PTR, PTR, PTR, PTR, PTR, I32, I32, I32, F64);
+            BLOCK_ELEMENTWISE, PTR, PTR, PTR, PTR, PTR, PTR, PTR, I32, I32, I32, F64, PTR);
     /** The scratch's row-chunked column sums (columns.cuh), chunk partials always: scratch, partial; rows, K(2Z+2), chunk rows. */
     public static final KernelSpec PLANAR_PARTIALS = KernelSpec.of("flow.cu", "elbo4j_planar_partials_f32",
             COLS_TILE_X * COLS_TILE_Y, PTR, PTR, I32, I32, I32);
@@ -188,7 +190,7 @@ public final class Kernels {
             LATENT_FORWARD, LATENT_BACKWARD,
             BERNOULLI, GAUSSIAN, GAUSSIAN_DLOGVAR, SIGMOID,
             BIAS_ACT, ACT_BACKWARD, BIAS_ACT_BACKWARD, COLUMN_SUM,
-            ADAM, ADAM_GUARDED, STEP_GUARD, GATHER, BATCH_INDEX,
+            ADAM, ADAM_GUARDED, STEP_GUARD, SELECT_F64, GATHER, BATCH_INDEX,
             SUM_F32, SUM_F64, SUM_I32, SUM_U8,
             FILL_U64
             // autoencoder.cu

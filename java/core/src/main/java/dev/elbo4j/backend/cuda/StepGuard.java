@@ -21,14 +21,20 @@ import dev.elbo4j.tensor.Tensor;
  *
  * <p>The steady state allocates nothing, on the host or the device: {@link #check()} and
  * {@link #adam} fill the backend's one argument list; every device buffer is made by the
- * constructor. {@link #read()} is one device-to-host copy (and its wait) of one small allocation.
+ * constructor. {@link #read()} is one asynchronous device-to-host copy of one small allocation into
+ * pinned memory and one event wait.
  */
 public final class StepGuard implements AutoCloseable {
     /** Offsets of the state words (kernels/step.cu). */
     static final int APPLY = 0, STOPPED = 1, BAD_STEP_LO = 2, BAD_STEP_HI = 3, BAD_SUM = 4, SKIPPED = 5,
             TABLE_MISS = 6, EXAMPLES = 7, TABLE_FIRST_LO = 8, TABLE_ROWS = 10, WORDS = 12;
-    /** The summed loss (a double) and the Adam step (u64) follow the state words in the same allocation. */
-    static final int LOSS_LO = WORDS, STEP_LO = WORDS + 2, BLOCK_WORDS = WORDS + 4;
+    /**
+     * The summed loss (a double) and the Adam step (u64) follow the state words in the same
+     * allocation, then what a {@link #read(Tensor)} gathers into it before copying it back: a
+     * tensor's sum (a double) and the gathers' error word.
+     */
+    static final int LOSS_LO = WORDS, STEP_LO = WORDS + 2, READ_SUM_LO = WORDS + 4, GATHER_ERROR = WORDS + 6,
+            BLOCK_WORDS = WORDS + 8;
 
     private final CudaBackend be;
     private final boolean skipNonFinite;
@@ -37,7 +43,10 @@ public final class StepGuard implements AutoCloseable {
     private final DeviceTensor sums;
     private final DeviceTensor table;
     private final DeviceTensor skipLog;
+    private final PinnedReader reader;
+    private final int[] readWords = new int[BLOCK_WORDS];
     private DeviceCounter batchCursor;
+    private long secondScaleAt;
     private final float[] tableHost;
     private boolean scheduled;
     private final int[] tableWords = new int[3];
@@ -73,6 +82,7 @@ public final class StepGuard implements AutoCloseable {
             made.add(be.alloc(DType.I32, Shape.of(maxSteps)));
             be.fill(made.getFirst(), 0);
             be.fill(made.getLast(), 0);
+            this.reader = new PinnedReader(be, BLOCK_WORDS);
         } catch (RuntimeException e) {
             for (Tensor t : made) t.close();
             throw e;
@@ -103,14 +113,15 @@ public final class StepGuard implements AutoCloseable {
     }
 
     /**
-     * As {@link #plan(Tensor, double, int, Tensor[], int)} with a loss of one or two terms, each
+     * As {@link #plan(Tensor, double, int, Tensor[], int)} with a loss of one to three terms, each
      * summed, checked and accumulated with its own scale in this order (a VAE's reconstruction
-     * term over its L samples, then its KL term times beta: what the eager accumulation adds).
+     * term over its L samples, then its KL term times beta; an autoencoder's reconstruction, its
+     * likelihood constant, its sparsity penalty: what the eager accumulation adds).
      */
     public void plan(Tensor[] lossTerms, double[] lossScales, int rows, Tensor[] alsoFinite, int stopFrom) {
         if (rows < 0) throw new IllegalArgumentException("rows must be >= 0, got " + rows);
-        if (lossTerms.length < 1 || lossTerms.length > 2 || lossScales.length != lossTerms.length) {
-            throw new IllegalArgumentException("one or two loss terms with a scale each, got " + lossTerms.length
+        if (lossTerms.length < 1 || lossTerms.length > 3 || lossScales.length != lossTerms.length) {
+            throw new IllegalArgumentException("one to three loss terms with a scale each, got " + lossTerms.length
                     + " terms and " + lossScales.length + " scales");
         }
         if (stopFrom < 0 || stopFrom > alsoFinite.length) {
@@ -130,6 +141,21 @@ public final class StepGuard implements AutoCloseable {
         this.finite = f;
         this.stopFrom = stopFrom + l.length;  // index into sums, where the loss terms come first
         this.rows = rows;
+    }
+
+    /**
+     * From the next capture on, {@link #check()} reads the second loss term's scale from
+     * {@code cell} (one F64 on the device, e.g. {@link BatchScalar#cell()}: a KL warm-up weight
+     * that changes per step) instead of {@link #plan}'s; null: {@link #plan}'s again.
+     */
+    public void secondScaleFrom(Tensor cell) {
+        if (cell == null) {
+            secondScaleAt = 0;
+            return;
+        }
+        DeviceTensor c = be.ownTensor(cell, "scale");
+        if (c.dtype() != DType.F64 || c.size() != 1) throw new IllegalArgumentException("the scale cell must be one F64, got " + c.dtype() + " " + c.shape());
+        secondScaleAt = c.address();
     }
 
     /**
@@ -166,7 +192,7 @@ public final class StepGuard implements AutoCloseable {
         be.beginLaunch().ptr(base).i32(k + finite.length).i32(stopFrom).i32(skipNonFinite ? 1 : 0).i32(rows)
                 .i32(k).f64(lossScales[0]).f64(k > 1 ? lossScales[1] : 0).ptr(step.address()).ptr(state.address())
                 .ptr(state.address() + 4L * LOSS_LO).ptr(batchCursor == null ? 0 : batchCursor.address())
-                .ptr(batchCursor == null ? 0 : skipLog.address()).i32(skipLog.size());
+                .ptr(batchCursor == null ? 0 : skipLog.address()).i32(skipLog.size()).ptr(secondScaleAt).f64(k > 2 ? lossScales[2] : 0);
         be.launchPrepared(Kernels.STEP_GUARD, 1);
     }
 
@@ -242,16 +268,31 @@ public final class StepGuard implements AutoCloseable {
      * @param tableMiss  an update found no row in the schedule (and was not applied)
      */
     public record Readout(long step, double lossSum, long examples, long skipped, boolean stopped, long badStep,
-                          int badSum, boolean tableMiss) {
+                          int badSum, boolean tableMiss, double alsoSum) {
     }
 
-    /** One copy from the device (the state, the summed loss and the step share an allocation) and its wait. */
+    /** {@link #read(Tensor)} with no tensor to sum (alsoSum 0). */
     public Readout read() {
-        int[] w = be.downloadInts(state);
+        return read(null);
+    }
+
+    /**
+     * What the device has recorded, with the sum of {@code alsoSum} (null: none; e.g. the
+     * parameters, whose last update no check has looked at yet) and the gathers' error word
+     * folded in: a sum launch and a device-to-device copy into the guard's state block, then one
+     * asynchronous copy of the block into pinned memory and one event wait ({@link PinnedReader}).
+     * Throws the gather's {@link IndexOutOfBoundsException} for a bad index found since the last check.
+     */
+    public Readout read(Tensor alsoSum) {
+        if (alsoSum != null) be.sumInto(be.ownTensor(alsoSum, "alsoSum"), state.address() + 4L * READ_SUM_LO);
+        be.copyGatherError(state.address() + 4L * GATHER_ERROR);
+        int[] w = readWords;
+        reader.read(state.address(), w);
+        be.gatherErrorRead(w[GATHER_ERROR], w[GATHER_ERROR + 1]);
         boolean stopped = w[STOPPED] != 0;
         return new Readout(u64(w, STEP_LO), Double.longBitsToDouble(u64(w, LOSS_LO)), w[EXAMPLES] & 0xffffffffL,
                 w[SKIPPED] & 0xffffffffL, stopped, stopped ? u64(w, BAD_STEP_LO) : 0, stopped ? w[BAD_SUM] : -1,
-                w[TABLE_MISS] != 0);
+                w[TABLE_MISS] != 0, alsoSum == null ? 0 : Double.longBitsToDouble(u64(w, READ_SUM_LO)));
     }
 
     private static long u64(int[] w, int lo) {
@@ -261,6 +302,7 @@ public final class StepGuard implements AutoCloseable {
     @Override
     public void close() {
         step.close();
+        reader.close();
         for (Tensor t : new Tensor[]{sums, table, skipLog, state}) t.close();
     }
 }

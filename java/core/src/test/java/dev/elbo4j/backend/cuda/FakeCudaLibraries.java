@@ -48,9 +48,9 @@ public final class FakeCudaLibraries {
             CUresult cuInit(unsigned flags) { return flags ? 1 : init_result; }
             static int driver_version = 13000;
             /* calls by kind: 0 cuGraphLaunch, 1 cuStreamSynchronize, 2 cuEventSynchronize, 3 DtoH copies,
-               4 HtoD copies, 5 DtoD copies, 6 memsets, 7 cuEventRecord */
-            static long long counts[8];
-            long long fake_count(int kind) { return kind >= 0 && kind < 8 ? counts[kind] : -1; }
+               4 HtoD copies, 5 DtoD copies, 6 memsets, 7 cuEventRecord, 8 cuMemHostAlloc */
+            static long long counts[9];
+            long long fake_count(int kind) { return kind >= 0 && kind < 9 ? counts[kind] : -1; }
             void fake_set_driver_version(int v) { driver_version = v; }
             CUresult cuDriverGetVersion(int* v) { *v = driver_version; return 0; }
             CUresult cuDeviceGetCount(int* n) { if (init_result) return 3; *n = device_count; return 0; }
@@ -73,6 +73,12 @@ public final class FakeCudaLibraries {
                 *p = (CUdeviceptr) (uintptr_t) m; live_allocs++; total_allocs++; return 0;
             }
             CUresult cuMemFree_v2(CUdeviceptr p) { if (!p) return 1; free((void*) (uintptr_t) p); live_allocs--; return 0; }
+            CUresult cuMemHostAlloc(void** p, size_t bytes, unsigned flags) {
+                if (bytes == 0 || flags != 0) return 1;
+                *p = malloc(bytes); if (!*p) return 2;
+                memset(*p, 0xCD, bytes); counts[8]++; return 0;
+            }
+            CUresult cuMemFreeHost(void* p) { if (!p) return 1; free(p); return 0; }
             CUresult cuMemcpyHtoDAsync_v2(CUdeviceptr d, const void* s, size_t n, void* st) { counts[4]++; memcpy((void*) (uintptr_t) d, s, n); return 0; }
             CUresult cuMemcpyDtoHAsync_v2(void* d, CUdeviceptr s, size_t n, void* st) { counts[3]++; memcpy(d, (void*) (uintptr_t) s, n); return 0; }
             CUresult cuMemcpyDtoDAsync_v2(CUdeviceptr d, CUdeviceptr s, size_t n, void* st) { counts[5]++; memmove((void*) (uintptr_t) d, (void*) (uintptr_t) s, n); return 0; }

@@ -111,6 +111,12 @@ public final class JCudaProbeMain {
             be.fill(x, 2f);
             be.sum(x);  // a reduction kernel launched through cuLaunchKernel (the fake runs nothing)
             checkLaunchArguments(be);
+            int[] sent = {7, -1, 123456789, 42, Integer.MIN_VALUE}, got = new int[sent.length];
+            Tensor words = be.upload(sent, Shape.of(sent.length));
+            try (PinnedReader reader = new PinnedReader(be, sent.length)) {
+                reader.read(((DeviceTensor) words).address(), got);   // cuMemHostAlloc, DtoH async, event, the pinned bytes
+            }
+            check(java.util.Arrays.equals(sent, got), "a pinned read: " + java.util.Arrays.toString(got));
         }
         System.out.println("fake: " + driver.describe());
     }

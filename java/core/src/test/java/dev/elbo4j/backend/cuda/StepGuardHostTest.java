@@ -60,10 +60,20 @@ class StepGuardHostTest extends FakeBackendTest {
 
                 before = counts();
                 StepGuard.Readout r = guard.read();
-                assertEquals(Map.of(Call.COPY_TO_HOST, 1L, Call.STREAM_SYNC, 1L), since(before),
-                        "a read: one copy to the host and its wait");
+                assertEquals(Map.of(Call.COPY_ON_DEVICE, 1L, Call.COPY_TO_HOST, 1L, Call.EVENT_RECORD, 1L, Call.EVENT_SYNC, 1L),
+                        since(before), "a read: the gathers' error word copied into the guard's block, one asynchronous copy"
+                                + " of the block to pinned memory, an event after it and its wait; no stream synchronisation");
                 assertEquals(launches, probe.launches());
-                assertEquals(new StepGuard.Readout(0, 0.0, 0, 0, false, 0, -1, false), r);
+                assertEquals(allocations, probe.totalAllocations(), "no device allocation");
+                assertEquals(new StepGuard.Readout(0, 0.0, 0, 0, false, 0, -1, false, 0), r);
+                before = counts();
+                r = guard.read(p);
+                assertEquals(Map.of(Call.COPY_ON_DEVICE, 1L, Call.COPY_TO_HOST, 1L, Call.EVENT_RECORD, 1L, Call.EVENT_SYNC, 1L),
+                        since(before), "a read with a sum folded in: the same calls");
+                assertTrue(probe.launches() > launches, "the sum is a kernel launch");
+                assertEquals("elbo4j_sum_f32", probe.lastKernel());
+                assertEquals(probe.lastArg(4), guard.step().address() + 4L * (StepGuard.READ_SUM_LO - StepGuard.STEP_LO),
+                        "the sum lands in the guard's block, read with it");
             }
         }
     }

@@ -66,7 +66,7 @@ public final class FfmCudaDriver implements CudaDriver {
 
     private final MethodHandle cuInit, cuDriverGetVersion, cuDeviceGetCount, cuDeviceGet, cuDeviceGetName,
             cuDeviceTotalMem, cuDeviceGetAttribute, cuDevicePrimaryCtxRetain, cuDevicePrimaryCtxRelease,
-            cuCtxSetCurrent, cuMemAlloc, cuMemFree, cuMemcpyHtoDAsync, cuMemcpyDtoHAsync, cuMemcpyDtoDAsync,
+            cuCtxSetCurrent, cuMemAlloc, cuMemFree, cuMemHostAlloc, cuMemFreeHost, cuMemcpyHtoDAsync, cuMemcpyDtoHAsync, cuMemcpyDtoDAsync,
             cuMemsetD8Async, cuMemsetD32Async, cuModuleLoadData, cuModuleUnload, cuModuleGetFunction,
             cuLaunchKernel, cuFuncGetAttribute, cuFuncSetAttribute, cuOccupancyMaxActiveBlocksPerMultiprocessor,
             cuStreamCreate, cuStreamDestroy, cuStreamSynchronize, cuEventCreate, cuEventRecord,
@@ -88,6 +88,8 @@ public final class FfmCudaDriver implements CudaDriver {
         cuCtxSetCurrent = lib.bind("cuCtxSetCurrent", I_L);
         cuMemAlloc = lib.bind("cuMemAlloc_v2", I_AL);
         cuMemFree = lib.bind("cuMemFree_v2", I_L);
+        cuMemHostAlloc = lib.bind("cuMemHostAlloc", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT));
+        cuMemFreeHost = lib.bind("cuMemFreeHost", I_L);
         cuMemcpyHtoDAsync = lib.bind("cuMemcpyHtoDAsync_v2",
                 FunctionDescriptor.of(JAVA_INT, JAVA_LONG, ADDRESS, JAVA_LONG, JAVA_LONG));
         cuMemcpyDtoHAsync = lib.bind("cuMemcpyDtoHAsync_v2",
@@ -295,6 +297,44 @@ public final class FfmCudaDriver implements CudaDriver {
         } catch (Throwable t) {
             throw rethrow(t);
         }
+    }
+
+    @Override
+    public long hostAlloc(long bytes) {
+        open();
+        if (bytes <= 0) throw new IllegalArgumentException("cuMemHostAlloc of " + bytes + " bytes");
+        try {
+            check((int) cuMemHostAlloc.invokeExact(scratch, bytes, 0), "cuMemHostAlloc");
+            return scratch.get(JAVA_LONG, 0);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    @Override
+    public void freeHost(long hostPtr) {
+        open();
+        try {
+            check((int) cuMemFreeHost.invokeExact(hostPtr), "cuMemFreeHost");
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    @Override
+    public void copyToHostAsync(long hostPtr, long src, long bytes, long stream) {
+        open();
+        try {
+            check((int) cuMemcpyDtoHAsync.invokeExact(MemorySegment.ofAddress(hostPtr), src, bytes, stream), "cuMemcpyDtoHAsync_v2");
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    @Override
+    public void readHost(long hostPtr, int[] dst, int offset, int count) {
+        java.util.Objects.checkFromIndexSize(offset, count, dst.length);
+        MemorySegment.copy(MemorySegment.ofAddress(hostPtr).reinterpret(4L * count), JAVA_INT, 0, dst, offset, count);
     }
 
     private MemorySegment staging() {

@@ -165,6 +165,45 @@ final class JCudaCudaDriver implements CudaDriver {
         check(JCudaDriver.cuMemFree(ptr(devicePtr)), "cuMemFree_v2");
     }
 
+    /** Pinned allocations by address: JCuda reads a pinned block only through the Pointer cuMemHostAlloc filled. */
+    private final java.util.Map<Long, Pointer> pinned = new java.util.concurrent.ConcurrentHashMap<>();
+
+    private Pointer pinned(long hostPtr) {
+        Pointer p = pinned.get(hostPtr);
+        if (p == null) throw new IllegalArgumentException("0x" + Long.toHexString(hostPtr) + " is not pinned memory of this binding");
+        return p;
+    }
+
+    @Override
+    public long hostAlloc(long bytes) {
+        open();
+        if (bytes <= 0) throw new IllegalArgumentException("cuMemHostAlloc of " + bytes + " bytes");
+        Pointer p = new Pointer();
+        check(JCudaDriver.cuMemHostAlloc(p, bytes, 0), "cuMemHostAlloc");
+        long address = JCudaHandles.address(p);
+        pinned.put(address, p);
+        return address;
+    }
+
+    @Override
+    public void freeHost(long hostPtr) {
+        open();
+        check(JCudaDriver.cuMemFreeHost(pinned(hostPtr)), "cuMemFreeHost");
+        pinned.remove(hostPtr);
+    }
+
+    @Override
+    public void copyToHostAsync(long hostPtr, long src, long bytes, long stream) {
+        open();
+        check(JCudaDriver.cuMemcpyDtoHAsync(pinned(hostPtr), ptr(src), bytes, stream(stream)), "cuMemcpyDtoHAsync_v2");
+    }
+
+    @Override
+    public void readHost(long hostPtr, int[] dst, int offset, int count) {
+        range(dst.length, offset, count);
+        pinned(hostPtr).getByteBuffer(0, 4L * count).order(ByteOrder.nativeOrder()).asIntBuffer().get(dst, offset, count);
+    }
+
     /** Copies {@code bytes} from the staging buffer to {@code dst} on {@code stream} and waits. */
     private void stagedToDevice(long dst, long bytes, long stream) {
         check(JCudaDriver.cuMemcpyHtoDAsync(ptr(dst), stagingPointer, bytes, stream(stream)), "cuMemcpyHtoDAsync_v2");
