@@ -28,7 +28,7 @@ need bench/target/elbo4j-bench-$v.jar "make build first"
 need build/native/libelbo4j.so "make native (needs nvcc)"
 need data/mnist/train-images-idx3-ubyte "make data-mnist first"
 need "$shared/peers/pytorch_vae.py" "the PyTorch peer (set SHARED=... to the folder holding peers/ and device/)"
-unzip -l java/core/target/elbo4j-core-$v.jar | grep -q 'dev/elbo4j/kernels/elbo4j.fatbin' \
+unzip -l java/core/target/elbo4j-core-$v.jar dev/elbo4j/kernels/elbo4j.fatbin >/dev/null 2>&1 \
   || { echo "gpu-bundle: the core jar has no kernels (build/kernels/elbo4j.fatbin): make kernels needs nvcc" >&2; exit 1; }
 
 tmp=$b.partial
