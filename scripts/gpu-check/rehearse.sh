@@ -11,8 +11,8 @@
 # the calls' settings let it shrink (the training run, the benchmark sizes; see REHEARSAL_* below):
 # the scripts, paths, timeouts, budget, skips, summaries and packing are the same.
 #
-# Then it checks, outside the calls, that the sanitizer subset (call1.sh's SANITIZE) launches every
-# kernel of kernels/sm_90.resources at least once (the emulator's launch trace).
+# Then it checks, outside the calls, which kernels of kernels/sm_90.resources the sanitizer subset
+# (call1.sh's SANITIZE) launches (the emulator's launch trace), within COVERAGE_TIMEOUT_S.
 #
 # Usage: scripts/gpu-check/rehearse.sh [LOG_DIR] [CALLS]   (defaults: bench/results/gpu-rehearsal-<UTC date>, "1 2 coverage")
 set -euo pipefail
@@ -85,14 +85,14 @@ for call in $calls; do
 done
 
 if [[ " $calls " == *" coverage "* ]]; then
-  # The sanitizer subset on the emulator, with its launch trace, without a time limit.
+  # The sanitizer subset on the emulator, with its launch trace, under COVERAGE_TIMEOUT_S (900).
   sel=$(sed -n '/^SANITIZE=(/,/^)/p' scripts/gpu-check/call1.sh | sed '1d;$d')
   echo "== coverage: call1.sh's SANITIZE selection, every launch traced" | tee -a "$logs/rehearsal.txt"
   t0=$(date +%s)
   set +e
   tar xJf .device/jre.txz -C "$scratch" 2>/dev/null
   eval "args=($sel)"
-  ELBO4J_EMU_TRACE=1 JAVA=$scratch/jre/bin/java bash $b/check/run-gpu-tests.sh "$scratch/coverage" "${args[@]}" > "$scratch/coverage.log" 2>&1
+  ELBO4J_EMU_TRACE=1 JAVA=$scratch/jre/bin/java timeout "${COVERAGE_TIMEOUT_S:-900}" bash $b/check/run-gpu-tests.sh "$scratch/coverage" "${args[@]}" > "$scratch/coverage.log" 2>&1
   rc=$?
   set -e
   grep -oE 'elbo4j-emu: elbo4j_[A-Za-z0-9_]+' "$scratch/coverage.log" | sed 's/elbo4j-emu: //' | sort | uniq -c | sort -rn > "$logs/coverage-launches.txt"
