@@ -112,10 +112,11 @@ machine_report() {
     echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
     echo "commit (of the bundle): $commit"
     echo "host: $(uname -srm); $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo)"
-    echo "java: $(java -version 2>&1 | tr '\n' ' ')"
+    echo "java: $(java -version 2>&1 | grep -v '^Picked up' | tr '\n' ' ')"
     echo "python: $("$py" -c 'import sys, torch; print(sys.version.split()[0], "torch", torch.__version__, "cuda", torch.version.cuda, "available", torch.cuda.is_available())' 2>&1 | tail -1)"
     echo "nvcc: $(nvcc --version 2>/dev/null | tail -1 || echo none)"
-    echo "compute-sanitizer: $(sanitizer_path 2>/dev/null && "$(sanitizer_path)" --version 2>&1 | grep -m1 -i version || echo none)"
+    local san; san=$(sanitizer_path) || san=""
+    echo "compute-sanitizer: ${san:-none}${san:+, $("$san" --version 2>&1 | grep -i -m1 version)}"
     echo "JAVA_TOOL_OPTIONS: ${JAVA_TOOL_OPTIONS:-}; LD_LIBRARY_PATH: ${LD_LIBRARY_PATH:-}"
     echo "libcuda / libcublas found:"
     timeout 20 find /usr/lib/x86_64-linux-gnu /usr/lib64 /usr/local/nvidia /usr/local/cuda/ /opt \

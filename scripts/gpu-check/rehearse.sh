@@ -46,7 +46,7 @@ upload() {
   local dir=$scratch/tree-$1; shift
   mkdir -p "$dir"
   git ls-files -z -co --exclude-standard | xargs -0 -r sh -c 'for f; do [ -f "$f" ] && printf "%s\0" "$f"; done' _ \
-    | cpio -0pdm --quiet "$dir"
+    | tar --null -T - -cf - | tar -xf - -C "$dir"
   cp -a .device "$dir/"
   mkdir -p "$dir/$b"
   for p in "$@"; do cp -a "$b/$p" "$dir/$b/"; done
