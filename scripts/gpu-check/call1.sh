@@ -4,7 +4,9 @@
 #
 #   bash build/gpu-bundle/core/gpu-check/call1.sh
 #
-# In this order, each step under its own timeout (common.sh), within DEADLINE_S (540) seconds:
+# In this order, each step under its own timeout (common.sh), within DEADLINE_S seconds (default 300:
+# the session's 15 minutes of device time hold the machine's start, this call and call 2; with more
+# time in hand, DEADLINE_S=540 before `bash` lets every step run to its cap):
 #   1. the dev.elbo4j.backend.cuda suite with -Delbo4j.gpu.required=true, in three JVMs so that a
 #      slow group cannot cost the others their reports: the kernel parity class; the training,
 #      replay, binding (JCuda) and interop classes; the rest of the package (both bindings' own
@@ -19,8 +21,10 @@
 # nvidia-smi, the commit, the training runs' log.jsonl).
 #
 # Environment (besides common.sh's): TRAIN_ARGS (more train options; the rehearsal on the emulator
-# shrinks the run with them), SUITE_CAP_S (150: each suite group's cap).
+# shrinks the run with them), SUITE_CAP_S (100: each suite group's cap; the three end by SUITE_END_S,
+# 160), SANITIZER_CAP_S (45 each).
 set -uo pipefail
+DEADLINE_S=${DEADLINE_S:-300}
 . "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 gc_init call1
 check=$bundle/check
@@ -40,14 +44,14 @@ SANITIZE=(
 TRAINING='dev.elbo4j.backend.cuda.(CudaTrainingParityTest|GraphTrainingParityTest|StepGuardParityTest|BatchCursorParityTest|JCudaParityTest|InteropParityTest)'
 
 say "== elbo4j GPU check, call 1 (correctness): suite, train --device cuda, torch ctypes, sanitizers, CPU train"
-say "plan: suite 3 x ${SUITE_CAP_S:-150}s cap (all by ${deadline}s - 300), train cuda 120s, ctypes 60s, 4 sanitizers x 75s, train cpu: the rest; deadline ${deadline}s"
+say "plan (caps): suite 3 x ${SUITE_CAP_S:-100}s, all by ${SUITE_END_S:-160}s; train cuda 75s; ctypes 30s; 4 sanitizers x ${SANITIZER_CAP_S:-45}s; train cpu: the rest; deadline ${deadline}s"
 setup_java || { pack; exit 1; }
 machine_report
 pack
 
 # ---- 1. the suite ---------------------------------------------------------------------------------
-suite_end=$(( deadline - 300 ))
-cap=${SUITE_CAP_S:-150}
+suite_end=${SUITE_END_S:-160}
+cap=${SUITE_CAP_S:-100}
 suite() { # name selectors...
   local n=$1; shift
   step "suite-$n" "$cap" 20 --until $suite_end -- bash "$check/run-gpu-tests.sh" "$res/suite-$n" "$@"
@@ -77,12 +81,12 @@ train() { # device cap min
            | awk '{ t += $1; n++; s += $2 } END { if (n) printf "%d epochs in %.1f s of training (%.0f samples/s mean)", n, t, s / n }')
   row "train --device $dev" "${final:-no result line}${epochs:+; $epochs}"
 }
-train cuda 120 30
+train cuda 75 25
 
 # ---- 3. the C ABI on PyTorch's CUDA tensors -------------------------------------------------------
 if "$py" -c 'import sys, torch; sys.exit(0 if torch.cuda.is_available() else 1)' 2>/dev/null; then
   xz -dc "$check/native/libelbo4j.so.xz" > "$work/libelbo4j.so"
-  step torch-ctypes 60 15 -- "$py" "$check/native/torch_ctypes.py" "$work/libelbo4j.so"
+  step torch-ctypes 30 10 -- "$py" "$check/native/torch_ctypes.py" "$work/libelbo4j.so"
   row "torch ctypes (C ABI)" "$(tail -2 "$res/torch-ctypes.log" | tr '\n' ' ' | cut -c1-200)"
 else
   step_rc=-1; step_s=0; row "torch ctypes (C ABI)" "PyTorch here has no CUDA device ($("$py" -c 'import torch; print(torch.__version__)' 2>&1 | tail -1))"
@@ -95,7 +99,7 @@ for tool in "${san_tools[@]}"; do
     step_rc=-1; step_s=0; row "sanitizer: $tool" "compute-sanitizer not found on this host"; continue
   fi
   extra=""; [ "$tool" = memcheck ] && extra="--leak-check full"
-  step "sanitize-$tool" 75 20 -- env GPU_TEST_WRAPPER="$san --tool $tool $extra --error-exitcode 86 --print-limit 50 --target-processes all" bash "$check/run-gpu-tests.sh" "$res/sanitize-$tool" "${SANITIZE[@]}"
+  step "sanitize-$tool" "${SANITIZER_CAP_S:-45}" 15 -- env GPU_TEST_WRAPPER="$san --tool $tool $extra --error-exitcode 86 --print-limit 50 --target-processes all" bash "$check/run-gpu-tests.sh" "$res/sanitize-$tool" "${SANITIZE[@]}"
   errs=$(grep -E '=+ (ERROR SUMMARY|RACECHECK SUMMARY)' "$res/sanitize-$tool.log" | sed -E 's/^=+ //' | sort | uniq -c | tr -s ' ' | tr '\n' ';')
   row "sanitizer: $tool" "${errs:-no sanitizer summary line}; tests: $(junit_counts "$res/sanitize-$tool.log" "$res/sanitize-$tool/progress.tsv")"
   if grep -qE 'Device not supported|No attachable process|Target application terminated before first instrumented API call' "$res/sanitize-$tool.log"; then
@@ -105,7 +109,7 @@ for tool in "${san_tools[@]}"; do
 done
 
 # ---- 5. train --device cpu, with what is left -----------------------------------------------------
-train cpu 600 60
+train cpu 600 45
 readme=$(awk -F'|' '/^\| test ELBO after 10 epochs/ { e = $3 } /^\| test log p\(x\), importance sampling, k = 100/ { l = $3 }
                     /^\| training time, 10 epochs/ { t = $3 }
                     END { gsub(/^ +| +$/, "", e); gsub(/^ +| +$/, "", l); gsub(/^ +| +$/, "", t); printf "test ELBO %s, log p(x) k=100 %s, training %s", e, l, t }' "$repo/README.md" 2>/dev/null)

@@ -13,10 +13,14 @@
 # (the step table, the ratios, the targets, measured beside predicted) and $OUT/call2-results.tar.gz
 # (RESULTS.md, bench.log, kernels.json, step.json, torch.jsonl, gc.json, nvidia-smi, the commit).
 #
+# DEADLINE_S (default 390) is the call's length: set it to the session's device time left (`status`:
+# budget_left_s) less about 90 s for the transfers and the give-back, at most 540, e.g.
+#   DEADLINE_S=480 bash build/gpu-bundle/core/gpu-check/call2.sh
 # Environment (besides common.sh's): anything run-gpu-bench.sh reads (BATCHES, PRECISIONS, SIZES,
 # PEER_DEVICE, TORCH_MODES, ...; the rehearsal on the emulator shrinks the sizes with them),
 # BENCH_MARGIN_S (45).
 set -uo pipefail
+DEADLINE_S=${DEADLINE_S:-390}
 . "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 gc_init call2
 

@@ -1,8 +1,8 @@
 # Sourced by call1.sh and call2.sh (docs/GPU.md, "The GPU check"): the time budget, the step runner,
 # the summary and the results that go back to the session.
 #
-# A call owns DEADLINE_S seconds from its start (default 540, under the device tool's 600-second
-# limit for a command). Every step runs under `timeout` for the least of its own cap, its phase's
+# A call owns DEADLINE_S seconds from its start (each call sets its default; at most 540, under the
+# device tool's 600-second limit for a command). Every step runs under `timeout` for the least of its own cap, its phase's
 # end and what is left before the deadline less RESERVE_S (the packing at the end), and is skipped
 # when fewer than its minimum seconds remain. Each step's output goes to its own log in the
 # results folder; one line per step goes to stdout and to SUMMARY.txt as soon as it ends, and the
@@ -15,6 +15,7 @@
 
 gc_start=$(date +%s)
 deadline=${DEADLINE_S:-540}
+[ "$deadline" -le 540 ] || deadline=540
 reserve=${RESERVE_S:-15}
 gc_here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)   # build/gpu-bundle/core/gpu-check
 bundle=$(cd "$gc_here/../.." && pwd)                     # build/gpu-bundle
