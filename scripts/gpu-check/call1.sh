@@ -76,8 +76,8 @@ train() { # device cap min
   cp "$out/log.jsonl" "$res/train-$dev.log.jsonl" 2>/dev/null
   cp "$out/samples.png" "$res/train-$dev-samples.png" 2>/dev/null
   local log=$res/train-$dev.log final epochs
-  final=$(grep -E '^test (ELBO|[a-z]+) ' "$log" | tail -1)
-  epochs=$(grep -E '^epoch [0-9]+/' "$log" | sed -E 's/.*\(([0-9.]+) s, ([0-9]+) samples\/s.*/\1 \2/' \
+  final=$(grep -E '^test (ELBO|[a-z]+) ' "$log" 2>/dev/null | tail -1)
+  epochs=$(grep -E '^epoch [0-9]+/' "$log" 2>/dev/null | sed -E 's/.*\(([0-9.]+) s, ([0-9]+) samples\/s.*/\1 \2/' \
            | awk '{ t += $1; n++; s += $2 } END { if (n) printf "%d epochs in %.1f s of training (%.0f samples/s mean)", n, t, s / n }')
   row "train --device $dev" "${final:-no result line}${epochs:+; $epochs}"
 }
@@ -100,9 +100,9 @@ for tool in "${san_tools[@]}"; do
   fi
   extra=""; [ "$tool" = memcheck ] && extra="--leak-check full"
   step "sanitize-$tool" "${SANITIZER_CAP_S:-45}" 15 -- env GPU_TEST_WRAPPER="$san --tool $tool $extra --error-exitcode 86 --print-limit 50 --target-processes all" bash "$check/run-gpu-tests.sh" "$res/sanitize-$tool" "${SANITIZE[@]}"
-  errs=$(grep -E '=+ (ERROR SUMMARY|RACECHECK SUMMARY)' "$res/sanitize-$tool.log" | sed -E 's/^=+ //' | sort | uniq -c | tr -s ' ' | tr '\n' ';')
+  errs=$(grep -E '=+ (ERROR SUMMARY|RACECHECK SUMMARY)' "$res/sanitize-$tool.log" 2>/dev/null | sed -E 's/^=+ //' | sort | uniq -c | tr -s ' ' | tr '\n' ';')
   row "sanitizer: $tool" "${errs:-no sanitizer summary line}; tests: $(junit_counts "$res/sanitize-$tool.log" "$res/sanitize-$tool/progress.tsv")"
-  if grep -qE 'Device not supported|No attachable process|Target application terminated before first instrumented API call' "$res/sanitize-$tool.log"; then
+  if grep -qE 'Device not supported|No attachable process|Target application terminated before first instrumented API call' "$res/sanitize-$tool.log" 2>/dev/null; then
     say "compute-sanitizer cannot check this device (see sanitize-$tool.log): the other tools are skipped"
     break
   fi

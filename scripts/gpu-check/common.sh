@@ -58,9 +58,10 @@ step() {
   local limit=$cap avail=$(( deadline - reserve - $(elapsed) )) phase=$(( until - $(elapsed) ))
   [ $avail -lt $limit ] && limit=$avail
   [ $phase -lt $limit ] && limit=$phase
+  step_note=""
   if [ $limit -lt "$min" ]; then
-    step_rc=-1; step_s=0
-    printf '%s\tskipped\t0\t%s\n' "$sname" "budget: ${limit}s of the ${min}s it needs" >> "$res/steps.tsv"
+    step_rc=-1; step_s=0; step_note="not run: ${limit}s left for it, it needs ${min}s"
+    printf '%s\tskipped\t0\t%s\n' "$sname" "$step_note" >> "$res/steps.tsv"
     return 0
   fi
   local t0 t1
@@ -85,9 +86,12 @@ status_word() {
   esac
 }
 
-# row NAME TEXT: one summary line for the step just run.
+# row NAME TEXT: one summary line for the step just run (a step skipped for time says so instead).
 row() {
-  say "$(printf '%-24s %-16s %7ss  %s' "$1" "$(status_word)" "$step_s" "$2")"
+  local text=$2
+  [ "$step_rc" = -1 ] && [ -n "${step_note:-}" ] && text=$step_note
+  say "$(printf '%-24s %-16s %7ss  %s' "$1" "$(status_word)" "$step_s" "$text")"
+  step_note=""
   pack
 }
 
@@ -152,6 +156,7 @@ sanitizer_path() {
 # progress.tsv: one line per finished test); then the first failed tests' names.
 junit_counts() {
   local log=$1 progress=${2:-} c bad
+  [ -f "$log" ] || log=/dev/null
   c=$(awk '/tests successful/ { s = $2 } /tests failed/ { f = $2 } /tests skipped/ { k = $2 } /tests aborted/ { a = $2 }
            END { if (s != "") printf "%s ok, %s failed, %s skipped, %s aborted", s, f, k, a }' "$log")
   if [ -z "$c" ] && [ -n "$progress" ] && [ -f "$progress" ]; then

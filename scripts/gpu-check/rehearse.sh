@@ -22,6 +22,7 @@ logs=${1:-bench/results/gpu-rehearsal-$(date -u +%Y%m%d)}
 calls=${2:-1 2 coverage}
 b=build/gpu-bundle
 [ -d $b/core ] && [ -f .device/jre.txz ] || { echo "rehearse: make gpu-bundle first" >&2; exit 1; }
+scripts/deps.sh torch            # Debian's python3-torch, the CPU peer (as make bench-cpu installs it)
 scripts/build-emu.sh >/dev/null
 mkdir -p "$logs"
 logs=$(cd "$logs" && pwd)
