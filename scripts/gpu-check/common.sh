@@ -160,7 +160,7 @@ junit_counts() {
   c=$(awk '/tests successful/ { s = $2 } /tests failed/ { f = $2 } /tests skipped/ { k = $2 } /tests aborted/ { a = $2 }
            END { if (s != "") printf "%s ok, %s failed, %s skipped, %s aborted", s, f, k, a }' "$log")
   if [ -z "$c" ] && [ -n "$progress" ] && [ -f "$progress" ]; then
-    c=$(awk -F'\t' '{ n[$1]++ } END { printf "stopped before the end; finished: %d ok, %d failed, %d skipped, %d aborted", n["OK"], n["FAILED"], n["SKIPPED"], n["ABORTED"] }' "$progress")
+    c=$(awk -F'\t' '{ n[$1]++ } END { printf "stopped before the end; finished: %d ok, %d failed, %d skipped, %d aborted, %d cut by the stop", n["OK"], n["FAILED"], n["SKIPPED"], n["ABORTED"], n["STOPPED"] }' "$progress")
   fi
   [ -n "$progress" ] && [ -f "$progress" ] && bad=$(awk -F'\t' '$1 == "FAILED" { print $3 }' "$progress" | head -5 | tr '\n' ';' | cut -c1-300)
   echo "${c:-no test finished}${bad:+; failed: $bad}"

@@ -24,7 +24,9 @@ import java.util.concurrent.ConcurrentHashMap;
  * did finish. Registered through {@code META-INF/services}; Maven's runs never set the property.
  *
  * <p>Line format: {@code STATUS<TAB>milliseconds<TAB>class#method display-name<TAB>first line of the
- * failure}, STATUS one of OK, FAILED, ABORTED, SKIPPED.
+ * failure}, STATUS one of OK, FAILED, ABORTED, SKIPPED, or STOPPED: a test that ended after the JVM
+ * began to shut down (a timeout's SIGTERM; the GPU suite's shutdown hook closes the shared backend
+ * under the running test, which then fails for that reason alone).
  */
 public final class ProgressLog implements TestExecutionListener {
     /** System property: the file to append to. */
@@ -32,6 +34,7 @@ public final class ProgressLog implements TestExecutionListener {
 
     private final Writer out;
     private final Map<String, Long> started = new ConcurrentHashMap<>();
+    private volatile boolean stopping;
 
     public ProgressLog() {
         this(System.getProperty(PROPERTY));
@@ -49,6 +52,12 @@ public final class ProgressLog implements TestExecutionListener {
             }
         }
         out = w;
+        if (out != null) Runtime.getRuntime().addShutdownHook(new Thread(this::markStopping, "elbo4j-progress-stopping"));
+    }
+
+    /** From here on, finished tests are reported as STOPPED (the JVM is shutting down). */
+    void markStopping() {
+        stopping = true;
     }
 
     @Override
@@ -71,6 +80,7 @@ public final class ProgressLog implements TestExecutionListener {
             case FAILED -> "FAILED";
             case ABORTED -> "ABORTED";
         };
+        if (stopping && !status.equals("OK")) status = "STOPPED";
         write(status, ms, id, result.getThrowable().map(String::valueOf).orElse(""));
     }
 

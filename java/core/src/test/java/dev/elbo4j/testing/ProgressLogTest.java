@@ -62,6 +62,25 @@ class ProgressLogTest {
     }
 
     @Test
+    void aTestThatEndsDuringShutdownIsStoppedNotFailed(@TempDir Path dir) throws Exception {
+        Path file = dir.resolve("progress.tsv");
+        ProgressLog log = new ProgressLog(file.toString());
+        log.markStopping();
+        System.setProperty(RUN, "true");
+        try {
+            LauncherFactory.create().execute(LauncherDiscoveryRequestBuilder.request()
+                    .selectors(org.junit.platform.engine.discovery.DiscoverySelectors.selectMethod(Sample.class, "fails"),
+                            org.junit.platform.engine.discovery.DiscoverySelectors.selectMethod(Sample.class, "passes")).build(), log);
+        } finally {
+            System.clearProperty(RUN);
+        }
+        List<String> lines = Files.readAllLines(file).stream().sorted().toList();
+        assertEquals(2, lines.size(), String.join("\n", lines));
+        assertTrue(lines.get(0).startsWith("OK\t"), lines.get(0));
+        assertTrue(lines.get(1).startsWith("STOPPED\t"), lines.get(1));
+    }
+
+    @Test
     void withoutThePropertyItWritesNothing(@TempDir Path dir) {
         ProgressLog log = new ProgressLog((String) null);
         log.executionSkipped(null, "ignored: inactive before it looks at the test");
