@@ -18,7 +18,7 @@ KERNELS_STAMP := build/kernels/.built
 EPOCHS   ?=
 TRAIN_ARGS ?=
 
-.PHONY: build install publish-local consumer-test test test-emu perf-model train data data-mnist data-fashion deps bench-cpu clean help kernels native gpu-bundle fuzz
+.PHONY: build install publish-local consumer-test test test-emu perf-model train data data-mnist data-fashion deps bench-cpu clean help kernels native gpu-bundle gpu-rehearsal fuzz
 
 help:
 	@echo "make            build the jars (library, CLI, benchmarks)"
@@ -35,7 +35,8 @@ help:
 	@echo "make perf-model PREDICTED per-kernel and per-step times on an H100 / H200 (no GPU) into docs/PERFORMANCE.md"
 	@echo "make kernels    compile kernels/*.cu into build/kernels/elbo4j.fatbin (needs nvcc; skipped without)"
 	@echo "make native     build/native/libelbo4j.so: the C ABI of native/include/elbo4j.h (needs nvcc; skipped without)"
-	@echo "make gpu-bundle jars, test classes, fatbin and a JRE for a GPU host without Java (build/gpu-bundle)"
+	@echo "make gpu-bundle the two prepared GPU calls: build/gpu-bundle + a JRE for a GPU host without Java, sizes checked (docs/GPU.md)"
+	@echo "make gpu-rehearsal  both GPU calls' scripts end to end on the emulated device (no GPU; ~20 min)"
 
 build: deps $(CLI_JAR)
 
@@ -124,18 +125,18 @@ fuzz:
 bench-cpu: build
 	bench/bench-cpu.sh
 
+# The two prepared GPU calls (docs/GPU.md, "The GPU check"): build/gpu-bundle/{core,check,bench}
+# and the packed JRE (.device/jre.txz, from SHARED/device/pack-jre), then what each call uploads
+# against the device tool's 64 MiB (the build fails when a call would not fit).
+# gpu-rehearsal runs both calls' scripts from the bundle on the emulated device, under `timeout 600`.
 BUNDLE := build/gpu-bundle
-gpu-bundle: build native
-	rm -rf $(BUNDLE) && mkdir -p $(BUNDLE)/lib
-	cp java/core/target/elbo4j-core-0.1.0-SNAPSHOT.jar java/core/target/elbo4j-core-0.1.0-SNAPSHOT-tests.jar $(BUNDLE)/lib/
-	cp $(CLI_JAR) java/cli/target/lib/*.jar $(BUNDLE)/lib/
-	$(MVN) dependency:copy -Dartifact=org.junit.platform:junit-platform-console-standalone:1.11.4 -DoutputDirectory=$(CURDIR)/$(BUNDLE)/lib
-	cp build/kernels/elbo4j.fatbin kernels/sm_90.resources $(BUNDLE)/
-	if [ -f build/native/libelbo4j.so ]; then mkdir -p $(BUNDLE)/native && cp build/native/libelbo4j.so native/examples/torch_ctypes.py $(BUNDLE)/native/; fi
-	install -m 755 scripts/run-gpu-tests.sh $(BUNDLE)/
-	scripts/run-gpu-bench.sh --stage $(BUNDLE)
-	@[ ! -d .git ] || mkdir -p .git/info   # pack-jre records .device/ in .git/info/exclude
-	../shared/device/pack-jre
+SHARED ?= ../shared
+gpu-bundle: build native data-mnist
+	scripts/gpu-check/bundle.sh $(BUNDLE) $(SHARED)
+	scripts/gpu-check/size.sh $(BUNDLE)
+
+gpu-rehearsal: gpu-bundle
+	scripts/gpu-check/rehearse.sh
 
 clean:
 	$(MVN) clean

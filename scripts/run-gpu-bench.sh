@@ -25,7 +25,9 @@
 #
 # A second call for more rounds only: SKIP=gc,kernels,compile MAX_ROUNDS=3 (the kernel suite is then
 # not re-measured; the limits always are, since the roofline needs them).
-# Settings (environment): DEVICE (cuda; cpu is a dry run of the plumbing), BUDGET_S (540: the
+# Settings (environment): DEVICE (cuda; cpu is a dry run of the plumbing), PEER_DEVICE (the peer's
+# device; default DEVICE), SIZES (full | small: the limit and kernel sizes; default small on the
+# CPU, full on CUDA; small on the emulated device is scripts/gpu-check/rehearse.sh's), BUDGET_S (540: the
 # device tool's commands end at 600 s), MAX_ROUNDS (3), BATCHES (128,1024,8192), PRECISIONS
 # ("fp32 tf32"), STEP_MODES (eager,graph), DENSE (hand,lt: the dense layers on the hand-written
 # bias/activation kernels and on cuBLASLt's fused epilogues; cpu: hand), TORCH_MODES (eager,graph,compile: compile last, since
@@ -47,7 +49,7 @@ if [ "${1:-}" = --stage ]; then
   cp "$jar" "$dir/lib/"
   for f in "$root"/bench/target/lib/*.jar; do
     case $(basename "$f") in
-      elbo4j-*) [ -e "$dir/lib/$(basename "$f")" ] || cp "$f" "$dir/lib/" ;;   # the bundle's own core jar wins
+      elbo4j-*) [ -e "$dir/lib/$(basename "$f")" ] || [ -e "$dir/../core/lib/$(basename "$f")" ] || cp "$f" "$dir/lib/" ;;   # the bundle's own core jar wins
       *) cp "$f" "$dir/lib/" ;;
     esac
   done
@@ -67,11 +69,14 @@ out=$(cd "$out" && pwd)
 start=$(date +%s)
 budget=${BUDGET_S:-540}
 device=${DEVICE:-cuda}
+peer_device=${PEER_DEVICE:-$device}
+sizes=${SIZES:-$([ "$device" = cpu ] && echo small || echo full)}
 batches=${BATCHES:-128,1024,8192}
 max_rounds=${MAX_ROUNDS:-3}
 java=${JAVA:-java}
 py=${PYTHON:-python3}
-cp=${BENCH_CP:-$(ls "$here"/lib/*.jar 2>/dev/null | grep -v junit-platform-console | tr '\n' ':')}
+# In build/gpu-bundle/bench the core jar is the one in ../core/lib (make gpu-bundle).
+cp=${BENCH_CP:-$(ls "$here"/lib/*.jar "$here"/../core/lib/elbo4j-core-*.jar 2>/dev/null | grep -v junit-platform-console | tr '\n' ':')}
 peer=${PEER:-$here/pytorch_vae.py}
 traffic=${TRAFFIC:-$here/traffic.py}
 if [ "$device" = cpu ]; then
@@ -130,7 +135,7 @@ fi
 gpu=$(nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm,clocks.max.memory --format=csv,noheader 2>/dev/null || echo "no nvidia-smi")
 {
   echo "# elbo4j bench-gpu, $(date -u +%Y-%m-%dT%H:%M:%SZ), commit $commit"
-  echo "# device: $device; GPU (name, driver, memory, max SM / memory clock): $gpu"
+  echo "# device: $device (sizes: $sizes; PyTorch peer on $peer_device); GPU (name, driver, memory, max SM / memory clock): $gpu"
   echo "# host: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) cores"
   echo "# java: $("$java" -version 2>&1 | head -1); python: $("$py" -c 'import torch,sys; print(sys.version.split()[0], "torch", torch.__version__, "cuda", torch.version.cuda)' 2>&1 | tail -1)"
   echo "# settings: BATCHES=$batches PRECISIONS='$precisions' STEP_MODES=$step_modes DENSE=$dense TORCH_MODES=$torch_modes MAX_ROUNDS=$max_rounds BUDGET_S=$budget"
@@ -161,7 +166,7 @@ publish() { # (re)writes OUT from what has been measured so far, so a run cut sh
 
 # ---- the limits ---------------------------------------------------------------------------------
 kjson=()
-if [ "$device" = cpu ]; then
+if [ "$sizes" = small ]; then
   limit_sets=("\\.CopyBenchmark\\. -p mib=64" "\\.GemmLimitBenchmark\\. -p n=1024 -p precision=fp32")
   kernel_sets=("\\.LatentBenchmark\\. -p rows=1024,65536"
                "\\.LikelihoodBenchmark\\. -p rows=1024,8192"
@@ -195,7 +200,7 @@ peer() { # round precision modes max-seconds: one peer process, its lines tagged
   if [ $limit -lt 20 ]; then say "round $r: PyTorch $p $modes skipped: budget"; return; fi
   say "round $r: PyTorch $p, modes $modes (timeout ${limit}s)"
   # shellcheck disable=SC2086
-  timeout "$limit" "$py" "$peer" --device "$device" --modes "$modes" --batches "$batches" --precision "$p" \
+  timeout "$limit" "$py" "$peer" --device "$peer_device" --modes "$modes" --batches "$batches" --precision "$p" \
       $peer_args >"$tmp/torch.part" 2>>"$log"
   local rc=$?; [ $rc -eq 0 ] || say "round $r: PyTorch $p $modes exited with $rc (124: timed out; what it printed is kept)"
   "$py" -c 'import json,sys
