@@ -1405,6 +1405,42 @@ public final class CudaBackend implements Backend {
         launch(Kernels.NICE_PRIOR_SAMPLE, Kernels.blocks(Kernels.ceilDiv(hh.size(), 4), Kernels.BLOCK_ELEMENTWISE, wave.get(Kernels.NICE_PRIOR_SAMPLE)));
     }
 
+    // ---- conv.cu: not yet written; these placeholders refuse until the kernels land ----
+
+    private static UnsupportedOperationException noConvKernels() {
+        return new UnsupportedOperationException("conv ops need kernels/conv.cu");
+    }
+
+    @Override
+    public void im2col(Tensor x, dev.elbo4j.backend.ConvGeometry g, Tensor cols) {
+        throw noConvKernels();
+    }
+
+    @Override
+    public void col2im(Tensor cols, dev.elbo4j.backend.ConvGeometry g, Tensor dx) {
+        throw noConvKernels();
+    }
+
+    @Override
+    public void toChannelsFirst(Tensor rows, int pixels, Tensor images) {
+        throw noConvKernels();
+    }
+
+    @Override
+    public void toChannelsLast(Tensor images, int pixels, Tensor rows) {
+        throw noConvKernels();
+    }
+
+    @Override
+    public void channelBiasActivation(Tensor y, Tensor bias, int channels, Activation act) {
+        throw noConvKernels();
+    }
+
+    @Override
+    public void channelBiasActivationBackward(Tensor y, Tensor dy, int channels, Activation act, Tensor dBias) {
+        throw noConvKernels();
+    }
+
     /** Frees every device object of this backend and releases the context; idempotent. */
     @Override
     public void close() {
