@@ -169,32 +169,61 @@ static __device__ __forceinline__ float channel_act_backward(float g, float y) {
     }
 }
 
-// A work item is (channel c, chunk of `chunk_images` images), item = chunk * C + c: the block's 256
-// threads walk the chunk's planes of channel c as one sequence of images x P elements, thread t
-// taking elements t, t + 256, ... (coalesced: consecutive threads, consecutive pixels of a plane),
-// storing the new dy and adding it to its double sum in that order. The block's sums meet in
-// block_sum's fixed tree; one chunk writes d_bias[c] directly, several write partial[chunk * C + c]
-// for the second pass (elbo4j_column_sum_f32, chunks in a fixed order). With d_bias null only the
-// derivative is applied. The split depends on the shape alone (CudaConv.chunkImages), never on the
-// grid or the GPU, so the bits do too.
+// Channel c's elements, taken in the order b (outer), p (inner), are one sequence of B * P; it is cut
+// into chunks of `chunk_elems` (CudaConv.chunkElements: a function of the shape alone, never of the
+// grid or the GPU, so the bits are too). A work item is (chunk, channel), item = chunk * C + c: thread
+// t of the 256 takes elements t, t + 256, ... of the chunk (consecutive threads, consecutive pixels
+// of a plane: coalesced), four at a time with all loads issued before the first add, stores the new
+// dy and adds it to its double sum in element order. The block's sums meet in block_sum's fixed
+// tree; one chunk writes d_bias[c] directly, several write partial[chunk * C + c] for the second pass
+// (elbo4j_column_sum_f32, the chunks in a fixed order). With d_bias null only the derivative is
+// applied.
 template <int A>
 static __device__ __forceinline__ void channel_bias_act_backward(const float* __restrict__ y, float* __restrict__ dy,
                                                                  double* __restrict__ partial, float* __restrict__ d_bias,
-                                                                 int batch, int channels, int pixels, int chunk_images,
+                                                                 int batch, int channels, int pixels, int chunk_elems,
                                                                  double* scratch) {
     constexpr unsigned kThreads = ELBO4J_BLOCK_ELEMENTWISE;
+    constexpr int kBatch = 4;
     const unsigned p_n = static_cast<unsigned>(pixels), c_n = static_cast<unsigned>(channels);
-    const unsigned chunks = (static_cast<unsigned>(batch) + chunk_images - 1) / static_cast<unsigned>(chunk_images);
-    const unsigned step_b = kThreads / p_n, step_p = kThreads % p_n;  // the stride of kThreads elements as (images, pixels)
+    const unsigned total = static_cast<unsigned>(batch) * p_n, per = static_cast<unsigned>(chunk_elems);
+    const unsigned chunks = (total + per - 1) / per;
+    const unsigned step_b = kThreads / p_n, step_p = kThreads % p_n;  // kThreads elements as (images, pixels)
     const long long items = static_cast<long long>(chunks) * c_n;
     for (long long item = blockIdx.x; item < items; item += gridDim.x) {
         const unsigned it = static_cast<unsigned>(item);
         const unsigned chunk = it / c_n, c = it - chunk * c_n;
-        const unsigned b0 = chunk * static_cast<unsigned>(chunk_images);
-        const unsigned b1 = min(static_cast<unsigned>(batch), b0 + static_cast<unsigned>(chunk_images));
-        unsigned b = b0 + threadIdx.x / p_n, p = threadIdx.x % p_n;
+        const unsigned e1 = min(total, chunk * per + per);
+        unsigned e = chunk * per + threadIdx.x, b = e / p_n, p = e - b * p_n;
         double s = 0.0;
-        for (; b < b1;) {
+        for (; e + (kBatch - 1) * kThreads < e1; e += kBatch * kThreads) {
+            unsigned at[kBatch];
+            float g[kBatch], v[kBatch];
+#pragma unroll
+            for (int k = 0; k < kBatch; ++k) {
+                at[k] = (b * c_n + c) * p_n + p;
+                b += step_b;
+                p += step_p;
+                if (p >= p_n) {
+                    p -= p_n;
+                    ++b;
+                }
+            }
+#pragma unroll
+            for (int k = 0; k < kBatch; ++k) {
+                g[k] = dy[at[k]];
+                if constexpr (A != kIdentity) v[k] = y[at[k]];
+            }
+#pragma unroll
+            for (int k = 0; k < kBatch; ++k) {
+                if constexpr (A != kIdentity) {
+                    g[k] = channel_act_backward<A>(g[k], v[k]);
+                    dy[at[k]] = g[k];
+                }
+                s = add_rn(s, static_cast<double>(g[k]));
+            }
+        }
+        for (; e < e1; e += kThreads) {
             const unsigned at = (b * c_n + c) * p_n + p;
             float g = dy[at];
             if constexpr (A != kIdentity) {
@@ -210,10 +239,10 @@ static __device__ __forceinline__ void channel_bias_act_backward(const float* __
             }
         }
         if (d_bias != nullptr) {
-            const double total = block_sum<kThreads>(s, scratch);
+            const double total_c = block_sum<kThreads>(s, scratch);
             if (threadIdx.x == 0) {
-                if (chunks == 1) d_bias[c] = static_cast<float>(total);
-                else partial[static_cast<long long>(chunk) * c_n + c] = total;
+                if (chunks == 1) d_bias[c] = static_cast<float>(total_c);
+                else partial[static_cast<long long>(chunk) * c_n + c] = total_c;
             }
         }
     }
@@ -221,13 +250,13 @@ static __device__ __forceinline__ void channel_bias_act_backward(const float* __
 
 extern "C" __global__ void __launch_bounds__(ELBO4J_BLOCK_ELEMENTWISE)
 elbo4j_channel_bias_act_backward_f32(const float* __restrict__ y, float* __restrict__ dy, double* __restrict__ partial,
-                                     float* __restrict__ d_bias, int batch, int channels, int pixels, int chunk_images,
+                                     float* __restrict__ d_bias, int batch, int channels, int pixels, int chunk_elems,
                                      int act) {
     __shared__ double scratch[ELBO4J_BLOCK_ELEMENTWISE / kWarpSize + 1];
     switch (act) {
-        case kRelu: channel_bias_act_backward<kRelu>(y, dy, partial, d_bias, batch, channels, pixels, chunk_images, scratch); break;
-        case kTanh: channel_bias_act_backward<kTanh>(y, dy, partial, d_bias, batch, channels, pixels, chunk_images, scratch); break;
-        case kSigmoid: channel_bias_act_backward<kSigmoid>(y, dy, partial, d_bias, batch, channels, pixels, chunk_images, scratch); break;
-        default: channel_bias_act_backward<kIdentity>(y, dy, partial, d_bias, batch, channels, pixels, chunk_images, scratch); break;
+        case kRelu: channel_bias_act_backward<kRelu>(y, dy, partial, d_bias, batch, channels, pixels, chunk_elems, scratch); break;
+        case kTanh: channel_bias_act_backward<kTanh>(y, dy, partial, d_bias, batch, channels, pixels, chunk_elems, scratch); break;
+        case kSigmoid: channel_bias_act_backward<kSigmoid>(y, dy, partial, d_bias, batch, channels, pixels, chunk_elems, scratch); break;
+        default: channel_bias_act_backward<kIdentity>(y, dy, partial, d_bias, batch, channels, pixels, chunk_elems, scratch); break;
     }
 }

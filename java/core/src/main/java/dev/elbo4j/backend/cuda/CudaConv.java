@@ -12,29 +12,28 @@ import dev.elbo4j.tensor.Tensor;
  * ({@link dev.elbo4j.tensor.Shape} holds at most 2^31 - 1 elements).
  */
 final class CudaConv {
-    /** Elements of one channel a work item of the bias gradient sums, at least (CUDA's blocks are 256 threads). */
-    static final int CHANNEL_CHUNK_ELEMENTS = 8192;
-    /** Chunks of images the bias gradient is split into, at most (their partials: chunks x C doubles). */
-    static final int MAX_CHANNEL_CHUNKS = 64;
+    /** Elements of one channel a work item of the bias gradient sums, at least (16 per thread of its 256). */
+    static final int CHANNEL_CHUNK_ELEMENTS = 4096;
+    /** Chunks each channel's B x P elements are cut into, at most (their partials: chunks x C doubles). */
+    static final int MAX_CHANNEL_CHUNKS = 256;
 
     private CudaConv() {
     }
 
     /**
-     * Images per chunk of the per-channel bias gradient over {@code batch} images of {@code pixels}
-     * pixels per plane: a function of the shape alone (so the sum's bits are), at least
-     * {@link #CHANNEL_CHUNK_ELEMENTS} elements per item where the batch has them, at most
-     * {@link #MAX_CHANNEL_CHUNKS} chunks.
+     * Elements per chunk of the per-channel bias gradient over {@code batch} images of {@code pixels}
+     * pixels per plane (each channel's B x P elements in the order image, pixel): a function of the
+     * shape alone, so the sum's bits are; {@link #CHANNEL_CHUNK_ELEMENTS}, or more where that would
+     * make more than {@link #MAX_CHANNEL_CHUNKS} chunks.
      */
-    static int chunkImages(int batch, int pixels) {
-        long forWork = Kernels.ceilDiv(CHANNEL_CHUNK_ELEMENTS, Math.max(pixels, 1));
-        long forCap = Kernels.ceilDiv(Math.max(batch, 1), MAX_CHANNEL_CHUNKS);
-        return (int) Math.max(1, Math.min(Math.max(batch, 1), Math.max(forWork, forCap)));
+    static int chunkElements(int batch, int pixels) {
+        long total = Math.max(1L, (long) batch * pixels);
+        return (int) Math.max(CHANNEL_CHUNK_ELEMENTS, Kernels.ceilDiv(total, MAX_CHANNEL_CHUNKS));
     }
 
-    /** Chunks of {@link #chunkImages}. */
+    /** Chunks of {@link #chunkElements}. */
     static int channelChunks(int batch, int pixels) {
-        return (int) Kernels.ceilDiv(Math.max(batch, 1), chunkImages(batch, pixels));
+        return (int) Kernels.ceilDiv(Math.max(1L, (long) batch * pixels), chunkElements(batch, pixels));
     }
 
     private static void checkImages(String op, String name, DeviceTensor x, ConvGeometry g) {
@@ -145,7 +144,8 @@ final class CudaConv {
         if (g.rows() != vy.rows() || g.cols() != vy.cols()) {
             throw new IllegalArgumentException(op + ": dy " + g.shape() + " must match y " + vy.shape());
         }
-        if (g.overlaps(vy) && g.address() != vy.address()) throw new IllegalArgumentException(op + ": dy overlaps y without being y");
+        // The kernel reads y and writes dy through __restrict__ pointers: they must be distinct memory.
+        if (g.overlaps(vy)) throw new IllegalArgumentException(op + ": dy must not overlap y");
         if (db != null && (db.overlaps(vy) || db.overlaps(g))) throw new IllegalArgumentException(op + ": dBias overlaps y or dy");
         KernelArgs a = be.beginLaunch();
         int batch = vy.rows();
@@ -154,10 +154,10 @@ final class CudaConv {
             return;
         }
         if (db == null && act == Activation.IDENTITY) return;
-        int chunkImages = chunkImages(batch, pixels), chunks = channelChunks(batch, pixels);
+        int chunkElements = chunkElements(batch, pixels), chunks = channelChunks(batch, pixels);
         long partial = db != null && chunks > 1 ? be.convScratch((long) chunks * channels * Double.BYTES) : 0;
         a.ptr(vy.address()).ptr(g.address()).ptr(partial).ptr(db == null ? 0 : db.address()).i32(batch)
-                .i32(channels).i32(pixels).i32(chunkImages).i32(CudaBackend.activationCode(act));
+                .i32(channels).i32(pixels).i32(chunkElements).i32(CudaBackend.activationCode(act));
         be.launchPrepared(Kernels.CHANNEL_BIAS_ACT_BACKWARD,
                 Kernels.blocks((long) chunks * channels, 1, be.wave(Kernels.CHANNEL_BIAS_ACT_BACKWARD)));
         if (db != null && chunks > 1) {

@@ -192,7 +192,7 @@ public final class Kernels {
     /** y, bias (nullable); batch, C, P, act. */
     public static final KernelSpec CHANNEL_BIAS_ACT = KernelSpec.of("conv.cu", "elbo4j_channel_bias_act_f32",
             BLOCK_ELEMENTWISE, PTR, PTR, I32, I32, I32, I32);
-    /** y, dy, partial (chunks x C doubles, or null for one chunk), dBias (nullable); batch, C, P, chunkImages, act. */
+    /** y, dy, partial (chunks x C doubles, or null for one chunk), dBias (nullable); batch, C, P, chunkElements, act. */
     public static final KernelSpec CHANNEL_BIAS_ACT_BACKWARD = KernelSpec.of("conv.cu", "elbo4j_channel_bias_act_backward_f32",
             BLOCK_ELEMENTWISE, PTR, PTR, PTR, PTR, I32, I32, I32, I32, I32);
 

@@ -135,7 +135,7 @@ class ConvParityTest {
         }
     }
 
-    /** (act, batch, channels, pixels): P % 4 == 0 (float4 path) and not; a batch of one bias-gradient chunk and of several. */
+    /** (act, batch, channels, pixels): P % 4 == 0 (float4 path) and not; bias gradients of one chunk, several, and the most. */
     static Stream<Arguments> channelCases() {
         List<Arguments> a = new ArrayList<>();
         for (Activation act : Activation.values()) {
@@ -143,9 +143,10 @@ class ConvParityTest {
             a.add(Arguments.of(act, 129, 3, 196));
             a.add(Arguments.of(act, 7, 1, 49));
         }
-        a.add(Arguments.of(Activation.RELU, 300, 1, 4));     // 64 images per step of a thread: one chunk of 300
-        a.add(Arguments.of(Activation.SIGMOID, 700, 2, 100)); // 9 chunks: the second pass's lanes wrap
-        a.add(Arguments.of(Activation.IDENTITY, 9, 3, 2049)); // planes wider than a block
+        a.add(Arguments.of(Activation.RELU, 300, 1, 4));     // 64 images per step of a thread, one chunk
+        a.add(Arguments.of(Activation.SIGMOID, 700, 2, 100)); // 18 chunks: the second pass's lanes wrap
+        a.add(Arguments.of(Activation.IDENTITY, 9, 3, 2049)); // planes wider than a block, 5 chunks
+        a.add(Arguments.of(Activation.RELU, 1100, 1, 1000));  // 1.1M elements: the chunks grow to keep 256
         return a.stream();
     }
 
@@ -203,20 +204,21 @@ class ConvParityTest {
     }
 
     /**
-     * The kernel's order: per (chunk, channel), thread t of 256 adds elements t, t + 256, ... of the
-     * chunk's planes taken as one sequence; block_sum; then the chunks by the second pass of
-     * columns.cuh (lane y adds chunks y, y + 8, ..., then the 8 lanes in order).
+     * The kernel's order: each channel's B x P elements (image outer, pixel inner) cut into chunks of
+     * CudaConv.chunkElements; per (chunk, channel), thread t of 256 adds elements t, t + 256, ... of
+     * the chunk; block_sum; then the chunks by the second pass of columns.cuh (lane y adds chunks y,
+     * y + 8, ..., then the 8 lanes in order).
      */
     static float[] modelChannelSums(float[] g, int batch, int channels, int pixels) {
-        int per = CudaConv.chunkImages(batch, pixels), chunks = CudaConv.channelChunks(batch, pixels);
+        int per = CudaConv.chunkElements(batch, pixels), chunks = CudaConv.channelChunks(batch, pixels), total = batch * pixels;
         double[] partial = new double[chunks * channels];
         for (int k = 0; k < chunks; k++) {
-            int b0 = k * per, n = (Math.min(batch, b0 + per) - b0) * pixels;
+            int e0 = k * per, e1 = Math.min(total, e0 + per);
             for (int c = 0; c < channels; c++) {
                 double[] lanes = new double[Kernels.BLOCK_ELEMENTWISE];
                 for (int t = 0; t < lanes.length; t++) {
                     double s = 0;
-                    for (int e = t; e < n; e += lanes.length) s += g[((b0 + e / pixels) * channels + c) * pixels + e % pixels];
+                    for (int e = e0 + t; e < e1; e += lanes.length) s += g[((e / pixels) * channels + c) * pixels + e % pixels];
                     lanes[t] = s;
                 }
                 partial[k * channels + c] = blockSum(lanes);
@@ -273,6 +275,43 @@ class ConvParityTest {
         }
     }
 
+    /**
+     * The bias gradient's bits follow the documented order, not just any order: a double sum of
+     * floats of one scale is usually exact whatever the order, so here each channel also holds pairs
+     * +2^60, -2^60 that cancel, 512 elements apart within a chunk (so one thread meets both, two of
+     * its steps apart). The small terms a running sum takes while it holds 2^60 are absorbed (an ulp
+     * of 2^60 is 256), those before or after are kept, so another order gives a result O(1) away.
+     * (Checked: the kernel adding each thread's batch of four loads in reverse fails this.)
+     */
+    @ParameterizedTest
+    @MethodSource("orderCases")
+    void biasGradientHasTheDocumentedOrdersBits(int batch, int channels, int pixels) {
+        int cols = channels * pixels, n = batch * pixels, per = CudaConv.chunkElements(batch, pixels);
+        float[] dy = floats(Rand.normal(600 + pixels, batch * cols, 1));
+        for (int c = 0; c < channels; c++) {
+            for (int start = 0; start < n; start += per) {
+                int end = Math.min(n, start + per);
+                for (int e = start; e + 512 < end; e += (e - start) % 256 < 250 ? 7 : 1024 - 250) {
+                    dy[(e / pixels * channels + c) * pixels + e % pixels] = 0x1p60f;
+                    dy[((e + 512) / pixels * channels + c) * pixels + (e + 512) % pixels] = -0x1p60f;
+                }
+            }
+        }
+        float[] model = modelChannelSums(dy, batch, channels, pixels);
+        try (Tensor gy = gpu.alloc(DType.F32, Shape.of(batch, cols)); Tensor gdy = gpu.upload(dy, Shape.of(batch, cols));
+             Tensor gdb = poisoned(gpu, DType.F32, channels)) {
+            gpu.channelBiasActivationBackward(gy, gdy, channels, Activation.IDENTITY, gdb);
+            assertRawBits("dBias with cancelling 2^60 pairs, " + batch + " x " + channels + " x " + pixels + " ("
+                    + CudaConv.channelChunks(batch, pixels) + " chunks)", model, down(gdb));
+            assertRawBits("dy (identity: unchanged)", dy, down(gdy));
+        }
+    }
+
+    static Stream<Arguments> orderCases() {
+        return Stream.of(Arguments.of(5, 3, 35), Arguments.of(129, 3, 196), Arguments.of(700, 2, 100),
+                Arguments.of(9, 3, 2049), Arguments.of(1100, 1, 1000));
+    }
+
     @Test
     void badShapesDtypesAndOverlapsThrow() {
         ConvGeometry g = new ConvGeometry(3, 5, 7, 2, 3, 3, 1);
@@ -289,8 +328,13 @@ class ConvParityTest {
             assertThrows(IllegalArgumentException.class, () -> gpu.toChannelsFirst(x, 5, x));
             assertThrows(IllegalArgumentException.class, () -> gpu.toChannelsFirst(cols, 7, x));
             assertThrows(IllegalArgumentException.class, () -> gpu.channelBiasActivation(x, null, 4, Activation.RELU));
-            assertThrows(IllegalArgumentException.class, () -> gpu.channelBiasActivationBackward(x, x, 3, Activation.RELU,
-                    x.view(0, Shape.of(3))));
+            assertThrows(IllegalArgumentException.class, () -> gpu.channelBiasActivationBackward(x, x, 3, Activation.RELU, null));
+            Tensor y = big.view(0, Shape.of(2, 105)), dy = big.view(210, Shape.of(2, 105));
+            assertThrows(IllegalArgumentException.class, () -> gpu.channelBiasActivationBackward(y, dy, 3, Activation.RELU,
+                    big.view(100, Shape.of(3))));  // dBias inside y
+            assertThrows(IllegalArgumentException.class, () -> gpu.channelBiasActivationBackward(y, dy, 3, Activation.RELU,
+                    big.view(300, Shape.of(3))));  // dBias inside dy
+            gpu.channelBiasActivationBackward(y, dy, 3, Activation.RELU, big.view(500, Shape.of(3)));  // apart: accepted
         }
     }
 }
