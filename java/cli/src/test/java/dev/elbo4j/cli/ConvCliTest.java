@@ -83,6 +83,29 @@ class ConvCliTest {
     }
 
     @Test
+    void colourImageFolderTrainsWithThreeChannelConvs() throws IOException {
+        Path pics = tmp.resolve("pics");
+        java.util.Random rnd = new java.util.Random(3);
+        for (int i = 0; i < 24; i++) {
+            java.awt.image.BufferedImage img = new java.awt.image.BufferedImage(6, 5, java.awt.image.BufferedImage.TYPE_INT_RGB);
+            for (int y = 0; y < 5; y++) {
+                for (int x = 0; x < 6; x++) img.setRGB(x, y, (128 + rnd.nextInt(128)) << (i % 2 == 0 ? 16 : 0));
+            }
+            Path f = pics.resolve(i + ".png");
+            Files.createDirectories(f.getParent());
+            javax.imageio.ImageIO.write(img, "png", f.toFile());
+        }
+        Path run = tmp.resolve("colour");
+        CliTest.Result r = CliTest.run("train", "--data", pics.toString(), "--out", run.toString(), "--device", "cpu", "--hidden", "8",
+                "--latent", "2", "--epochs", "1", "--eval-k", "0", "--no-progress", "--likelihood", "gaussian", "--test-fraction", "0.25",
+                "--encoder", "conv:4x3s2p1", "--decoder", "deconv:4x3s2p1");
+        assertEquals(0, r.code(), r.err());
+        Map<String, Object> model = Json.parseObject(SafeTensors.read(run.resolve("checkpoint.safetensors")).metadata("model"));
+        assertEquals(List.of(3L, 5L, 6L), ((List<?>) model.get("conv_image")).stream().map(v -> ((Number) v).longValue()).toList());
+        assertTrue(Files.size(run.resolve("reconstructions.png")) > 0);
+    }
+
+    @Test
     void badArchitecturesAreUsageErrorsNamingTheFlagAndToken() {
         FlowCliTest.assertUsage("--encoder: encoder 'conv:4x4s2p1,8x4q2': bad layer '8x4q2'",
                 train(tmp.resolve("b1"), "--encoder", "conv:4x4s2p1,8x4q2"));
