@@ -62,6 +62,28 @@ final class CpuConv {
         });
     }
 
+    /**
+     * For each input coordinate 0..size-1 along one axis, the kernel offsets that read it, in
+     * increasing order, and the output coordinate of each: taps[c] = {k0, o0, k1, o1, ...} with
+     * o = (c + padding - k) / stride whole and in [0, out). Precomputed so col2im's inner loop
+     * has no division; the order (and so the sum) is that of a loop over every k.
+     */
+    private static int[][] taps(int size, int kernel, int stride, int padding, int out) {
+        int[][] taps = new int[size][];
+        int[] buf = new int[2 * kernel];
+        for (int c = 0; c < size; c++) {
+            int n = 0;
+            for (int k = 0; k < kernel; k++) {
+                int t = c + padding - k;
+                if (t < 0 || t % stride != 0 || t / stride >= out) continue;
+                buf[n++] = k;
+                buf[n++] = t / stride;
+            }
+            taps[c] = java.util.Arrays.copyOf(buf, n);
+        }
+        return taps;
+    }
+
     /** See {@link dev.elbo4j.backend.Backend#col2im}. */
     static void col2im(CpuTensor cols, ConvGeometry g, CpuTensor dx) {
         sameDtype("col2im", cols, dx);
@@ -71,22 +93,23 @@ final class CpuConv {
         int c = g.channels(), h = g.height(), w = g.width(), kh = g.kernelH(), kw = g.kernelW();
         int s = g.stride(), p = g.padding(), oh = g.outHeight(), ow = g.outWidth(), patch = g.patchSize();
         int hw = h * w, outPixels = g.outPixels();
+        int[][] yTaps = taps(h, kh, s, p, oh), xTaps = taps(w, kw, s, p, ow);
         boolean f64 = dx.isF64();
-        // One row of work per (image, channel) plane; every pixel gathers from the windows reading it.
+        // One row of work per (image, channel) plane; every pixel gathers from the windows reading it,
+        // kernel row outer, kernel column inner, both increasing.
         CpuParallel.rows(batch * c, hw * kh * kw, (from, to) -> {
             for (int plane = from; plane < to; plane++) {
                 int b = plane / c, ch = plane % c, out = dx.off + plane * hw;
-                int rowBase = cols.off + b * outPixels * patch;
+                int base = cols.off + b * outPixels * patch + ch * kh * kw;
                 for (int yy = 0; yy < h; yy++) {
+                    int[] ty = yTaps[yy];
                     for (int xx = 0; xx < w; xx++) {
+                        int[] tx = xTaps[xx];
                         double sum = 0;
-                        for (int i = 0; i < kh; i++) {
-                            int ty = yy + p - i;
-                            if (ty < 0 || ty % s != 0 || ty / s >= oh) continue;
-                            for (int j = 0; j < kw; j++) {
-                                int tx = xx + p - j;
-                                if (tx < 0 || tx % s != 0 || tx / s >= ow) continue;
-                                int at = rowBase + ((ty / s) * ow + tx / s) * patch + (ch * kh + i) * kw + j;
+                        for (int a = 0; a < ty.length; a += 2) {
+                            int rowOff = base + ty[a] * kw, pixRow = ty[a + 1] * ow;
+                            for (int e = 0; e < tx.length; e += 2) {
+                                int at = rowOff + (pixRow + tx[e + 1]) * patch + tx[e];
                                 sum += f64 ? cols.d[at] : cols.f[at];
                             }
                         }
