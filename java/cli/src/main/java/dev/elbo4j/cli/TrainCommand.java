@@ -200,7 +200,6 @@ final class TrainCommand implements Callable<Integer> {
         }
         ModelConfig given = modelOptions.config(train.dim(), image);
         ModelConfig cfg = from != null ? from.model() : given;
-        device.checkModel(cfg);
         if (cfg.inputDim() != train.dim()) {
             throw new Main.UsageException("the checkpoint's model takes " + cfg.inputDim() + " pixels, the data has " + train.dim());
         }

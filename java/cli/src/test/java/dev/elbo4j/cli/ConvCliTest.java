@@ -19,7 +19,7 @@ import static org.junit.jupiter.api.Assertions.*;
 /**
  * {@code train --encoder conv:... --decoder deconv:...} end to end on a small MNIST subset: the
  * layout in the checkpoint, eval, sample and reconstruct rebuilding it, resume, the refusals
- * (--device cuda, export, other families, --tied) and the grammar's usage errors.
+ * (export, other families, --tied) and the grammar's usage errors.
  */
 class ConvCliTest {
     @TempDir
@@ -65,8 +65,6 @@ class ConvCliTest {
         assertEquals(0, r.code(), r.err());
         assertTrue(Files.size(tmp.resolve("r.png")) > 0);
 
-        FlowCliTest.assertUsage("--device cuda: conv encoders and decoders", "eval", "-c", run.toString(), "--data", data.toString(),
-                "--device", "cuda");
         r = CliTest.run("export", "-c", run.toString(), "-o", tmp.resolve("exp").toString());
         assertNotEquals(0, r.code(), r.err());
         assertTrue(r.err().contains("export does not cover conv encoders and decoders"), r.err());
@@ -116,9 +114,7 @@ class ConvCliTest {
                 "--encoder", "conv:4x3"));
         FlowCliTest.assertUsage("--tied needs a fully connected encoder and decoder", train(tmp.resolve("b5"), "--model", "ae", "--tied",
                 "--encoder", "conv:4x3"));
-        FlowCliTest.assertUsage("--device cuda: conv encoders and decoders", concat(train(tmp.resolve("b6"), "--encoder", "conv:4x3"),
-                "--device", "cuda"));
-        for (String d : List.of("b1", "b2", "b3", "b4", "b5", "b6")) {
+        for (String d : List.of("b1", "b2", "b3", "b4", "b5")) {
             assertFalse(Files.exists(tmp.resolve(d).resolve("checkpoint.safetensors")), "nothing written for " + d);
         }
     }
