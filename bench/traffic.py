@@ -20,6 +20,10 @@ small kernel whose arrays stay in L2 can show more than the copy bandwidth.
                                                    PyTorch eager's kernel list; --write replaces
                                                    the part of FILE between the perf-model markers
                                                    (make perf-model: docs/PERFORMANCE.md)
+  traffic.py conv                                  PREDICTIONS for the conv layers of a conv VAE
+                                                   (kernels/conv.cu + cuBLAS) at batch 128 / 1024 on
+                                                   an H100, and the share of im2col, col2im and the
+                                                   permutations (what implicit GEMM would save)
   traffic.py report DIR                            the whole bench-gpu / bench-cpu summary of a
                                                    results folder (kernels.json, step.json,
                                                    torch.jsonl, gc.json; see bench/bench-gpu.sh)
@@ -767,6 +771,112 @@ def print_model(batches=(128, 1024, 8192), gpus=("H100", "H200"), precs=("fp32",
         print(v)
 
 
+# ---- conv layers (kernels/conv.cu + cuBLAS): PREDICTIONS, no GPU ---------------------------------
+#
+# The conv layers of a conv VAE on 28 x 28 grey images, as CudaConv and the conv layers issue them
+# (docs/CONV.md): encoder conv:32x4s2p1,64x4s2p1 (1x28x28 -> 32x14x14 -> 64x7x7), decoder
+# deconv:64x4s2p1,32x4s2p1 (64x7x7 -> 32x14x14 -> 1x28x28). The first layer computes no input
+# gradient. Mirrors CudaConv.chunkElements for the bias gradient's split.
+CONV_ENCODER = ((1, 28, 28, 32), (32, 14, 14, 64))      # (C, H, W, out channels), kernel 4, stride 2, padding 1
+CONV_DECODER = ((64, 7, 7, 32), (32, 14, 14, 1))        # (in channels, in H, in W, out channels)
+CHANNEL_CHUNK_ELEMENTS, MAX_CHANNEL_CHUNKS = 4096, 256
+
+
+def channel_chunks(batch, pixels):
+    total = max(1, batch * pixels)
+    return ceil_div(total, max(CHANNEL_CHUNK_ELEMENTS, ceil_div(total, MAX_CHANNEL_CHUNKS)))
+
+
+def conv_layers(b, k=4, s=2, p=1):
+    """Launches of the conv layers' forward and backward at batch b; each K is tagged .movement = True
+    for the data movement an implicit-GEMM kernel would not do (im2col, col2im, the permutations)."""
+    ks = []
+
+    def add(label, kernel, blocks, nbytes, in_flight, movement=False):
+        kk = K(label, kernel, 256, blocks, True, nbytes, in_flight=in_flight)
+        kk.movement = movement
+        ks.append(kk)
+
+    def gemm(label, m, n, kk):
+        by, fl = gemm_cost(m, n, kk)
+        g = K(f"gemm {label} ({m}x{n}x{kk})", None, 0, 0, False, by, fl, gemm=(m, n, kk))
+        g.movement = False
+        ks.append(g)
+
+    def im2col(label, c, h, w, pix):
+        n = b * pix * c * k * k
+        add(f"im2col {label}", "elbo4j_im2col_f32", ceil_div(n, 256), F32 * (n + b * c * h * w), 8, True)
+
+    def col2im(label, c, h, w, pix):
+        n = b * c * h * w
+        add(f"col2im {label}", "elbo4j_col2im_f32", ceil_div(n, 256), F32 * (n + b * pix * c * k * k), 8, True)
+
+    def transpose(label, pix, c):
+        add(f"{label}", "elbo4j_channels_transpose_f32", b * ceil_div(pix, 32) * ceil_div(c, 32), F32 * 2 * b * pix * c, 16, True)
+
+    def bias(label, c, pix):
+        add(f"bias+act {label}", "elbo4j_channel_bias_act_f32", ceil_div(b * c * pix, 1024), F32 * (2 * b * c * pix + c), 16)
+
+    def bias_back(label, c, pix):
+        chunks = channel_chunks(b, pix)
+        partial = 8 * chunks * c if chunks > 1 else 0
+        add(f"bias+act backward {label}", "elbo4j_channel_bias_act_backward_f32", chunks * c,
+            F32 * (3 * b * c * pix + c) + partial, 32)   # 4 elements' dy and y loaded before the first add
+        if chunks > 1:
+            add(f"  column sum ({chunks} chunks)", "elbo4j_column_sum_f32", ceil_div(c, COLS_TILE), partial + F32 * c, 8)
+
+    def out_size(h):
+        return (h + 2 * p - k) // s + 1
+
+    for i, (c, h, w, oc) in enumerate(CONV_ENCODER):         # forward
+        oh, ow = out_size(h), out_size(w)
+        pix, name = oh * ow, f"conv{i}"
+        im2col(name, c, h, w, pix); gemm(f"{name}.fwd", b * pix, oc, c * k * k)
+        transpose(f"toChannelsFirst {name}", pix, oc); bias(name, oc, pix)
+    for i, (ic, ih, iw, oc) in enumerate(CONV_DECODER):
+        h, w = (ih - 1) * s - 2 * p + k, (iw - 1) * s - 2 * p + k
+        name = f"deconv{i}"
+        transpose(f"toChannelsLast {name}", ih * iw, ic); gemm(f"{name}.fwd", b * ih * iw, oc * k * k, ic)
+        col2im(name, oc, h, w, ih * iw); bias(name, oc, h * w)
+    for i, (ic, ih, iw, oc) in reversed(list(enumerate(CONV_DECODER))):   # backward
+        h, w = (ih - 1) * s - 2 * p + k, (iw - 1) * s - 2 * p + k
+        name, pix = f"deconv{i}", ih * iw
+        bias_back(name, oc, h * w); im2col(f"{name} (dy)", oc, h, w, pix)
+        gemm(f"{name}.dW", ic, oc * k * k, b * pix); gemm(f"{name}.dX", b * pix, ic, oc * k * k)
+        transpose(f"toChannelsFirst {name} (dx)", pix, ic)
+    for i, (c, h, w, oc) in reversed(list(enumerate(CONV_ENCODER))):
+        oh, ow = out_size(h), out_size(w)
+        pix, name = oh * ow, f"conv{i}"
+        bias_back(name, oc, pix); transpose(f"toChannelsLast {name} (dy)", pix, oc)
+        gemm(f"{name}.dW", oc, c * k * k, b * pix)
+        if i > 0:
+            gemm(f"{name}.dX", b * pix, c * k * k, oc); col2im(f"{name} (dx)", c, h, w, pix)
+    return ks
+
+
+def print_conv_model(batches=(128, 1024), gpu="H100", prec="fp32"):
+    res = resource_table()
+    print(f"**PREDICTIONS (bench/traffic.py conv), not measurements.** The conv layers of a conv VAE on 28x28 images, "
+          f"{gpu} {prec}, the assumptions of `traffic.py model`.")
+    for b in batches:
+        ks = conv_layers(b)
+        rows, dev, _, graph = predict(ks, gpu, prec, res, "elbo4j")
+        print(f"\n#### Batch {b}\n")
+        print("| kernel | bytes | FLOPs | grid | blocks/SM | predicted us |")
+        print("|---|---:|---:|---:|---:|---:|")
+        moved = gemms = 0.0
+        for k, t, grid, waves, occ in rows:
+            print(f"| {k.label} | {k.bytes:,} | {k.flops:,} | {grid:,} | {'-' if occ is None else occ} | {t * 1e6:.1f} |")
+            if k.movement:
+                moved += t
+            if k.gemm:
+                gemms += t
+        print(f"| **{len(rows)} launches** | | | | | **{dev * 1e6:.1f}** (graph {graph * 1e6:.1f}) |")
+        print(f"\nGEMMs {gemms * 1e6:.1f} us ({100 * gemms / dev:.0f}%); im2col, col2im and the permutations "
+              f"{moved * 1e6:.1f} us ({100 * moved / dev:.0f}%): the most an implicit-GEMM kernel that matched cuBLAS's "
+              f"GEMM rate could save, before its own costs.")
+
+
 BEGIN, END = "<!-- perf-model:begin (make perf-model writes this part) -->", "<!-- perf-model:end -->"
 
 
@@ -877,6 +987,8 @@ def main(argv):
             write_model(argv[3])
         else:
             print_model()
+    elif argv[1] == "conv":
+        print_conv_model()
     elif argv[1] == "report":
         report(argv[2])
         print_model_vs_measured(argv[2])

@@ -21,4 +21,9 @@ final class DeviceOptions {
     Backend open() {
         return Backends.select(device, binding, System.err::println);
     }
+
+    /** The backend for {@code model}: {@link #open()}; conv layers run on either backend (kernels/conv.cu on the GPU). */
+    Backend open(dev.elbo4j.model.ModelConfig model) {
+        return open();
+    }
 }

@@ -76,7 +76,7 @@ final class EvalCommand implements Callable<Integer> {
             }
         }
         int classes = c.model().labelUse() == LabelUse.NONE ? 0 : c.model().classes();
-        try (Backend be = device.open(); Model m = c.restoreModel(be); DeviceDataset td = new DeviceDataset(be, test, classes)) {
+        try (Backend be = device.open(c.model()); Model m = c.restoreModel(be); DeviceDataset td = new DeviceDataset(be, test, classes)) {
             err.printf(Locale.ROOT, "elbo4j eval: %s%n  %d %s examples of %s; %s%n", c.model(), test.n(), split, data.name(),
                     be.description());
             if (!(m instanceof ImportanceSampled model)) {

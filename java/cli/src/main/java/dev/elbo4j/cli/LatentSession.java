@@ -79,7 +79,7 @@ final class LatentSession implements AutoCloseable {
         }
         Binarization mode = c.training() == null ? Binarization.DYNAMIC : c.training().binarization();
         long s = seed != null ? seed : c.training() == null ? 1 : c.training().seed();
-        Backend be = device.open();
+        Backend be = device.open(c.model());
         Model m;
         try {
             m = c.restoreModel(be);

@@ -41,6 +41,45 @@ final class ModelOptions {
     @Option(names = "--sigma", paramLabel = "S", defaultValue = "0.1", description = "Standard deviation of the fixed Gaussian (default: ${DEFAULT-VALUE}).")
     double sigma;
 
+    // ---- conv encoders and decoders (vae, ae, cvae) -------------------------------------------
+    @Option(names = "--encoder", paramLabel = "ARCH",
+            description = "vae, ae, cvae: mlp, or conv:LAYERS, conv layers before the dense --hidden layers; LAYERS is "
+                    + "comma-separated CxK[sS][pP] (C output channels, KxK kernel, stride S, padding P), e.g. "
+                    + "conv:32x4s2p1,64x4s2p1 (default: mlp; docs/CONV.md).")
+    String encoder;
+    @Option(names = "--decoder", paramLabel = "ARCH",
+            description = "vae, ae, cvae: mlp, or deconv:LAYERS, transposed-conv layers after the dense layers; each "
+                    + "CxK[sS][pP] takes C channels, the last gives the image's, e.g. deconv:64x4s2p1,32x4s2p1 "
+                    + "(default: mlp; docs/CONV.md).")
+    String decoder;
+
+    /** The conv layout of --encoder / --decoder for images of {@code image} (elbo4j's shape), or null for none. */
+    private dev.elbo4j.nn.ConvLayout conv(int[] image) {
+        boolean any = encoder != null && !encoder.trim().equals("mlp") || decoder != null && !decoder.trim().equals("mlp");
+        if (!any) return null;
+        if (!List.of("vae", "ae", "cvae").contains(model)) {
+            throw new Main.UsageException((encoder != null ? "--encoder" : "--decoder") + " applies to --model vae, ae or cvae, not '" + model + "'");
+        }
+        try {
+            dev.elbo4j.nn.ConvLayout.parseSide(encoder, dev.elbo4j.nn.ConvLayout.CONV, "encoder");
+        } catch (IllegalArgumentException e) {
+            throw new Main.UsageException("--encoder: " + e.getMessage());
+        }
+        try {
+            dev.elbo4j.nn.ConvLayout.parseSide(decoder, dev.elbo4j.nn.ConvLayout.DECONV, "decoder");
+        } catch (IllegalArgumentException e) {
+            throw new Main.UsageException("--decoder: " + e.getMessage());
+        }
+        if (image == null || image.length < 2) {
+            throw new Main.UsageException((encoder != null ? "--encoder" : "--decoder") + ": conv layers need images; the data has no image shape");
+        }
+        try {
+            return dev.elbo4j.nn.ConvLayout.of(image, encoder, decoder);
+        } catch (IllegalArgumentException e) {
+            throw new Main.UsageException((e.getMessage().startsWith("decoder") ? "--decoder: " : "--encoder: ") + e.getMessage());
+        }
+    }
+
     // ---- vae -----------------------------------------------------------------------------------
     @Option(names = "--samples", paramLabel = "L", defaultValue = "1", description = "Monte-Carlo samples of z per input (default: ${DEFAULT-VALUE}).")
     int samples;
@@ -190,16 +229,25 @@ final class ModelOptions {
             description = "nice: prior of the latent space, logistic or gaussian (default: ${DEFAULT-VALUE}).")
     String prior;
 
-    /** The model the flags describe, for inputs of {@code inputDim} pixels. */
+    /** The model the flags describe, for inputs of {@code inputDim} pixels (no image shape: no conv layers). */
     ModelConfig config(int inputDim) {
+        return config(inputDim, null);
+    }
+
+    /** The model the flags describe, for images of {@code image} (elbo4j's [rows, cols] or [rows, cols, 3]) of inputDim values. */
+    ModelConfig config(int inputDim, int[] image) {
+        dev.elbo4j.nn.ConvLayout conv = conv(image);
         try {
             checkAeFlags();
             rejectFlowFlags(model);
             return switch (model) {
-                case "vae" -> flows(vae(inputDim));
-                case "ae" -> ae(inputDim);
+                case "vae" -> flows(vae(inputDim)).toBuilder().conv(conv).build();
+                case "ae" -> {
+                    if (conv != null && tied) throw new Main.UsageException("--tied needs a fully connected encoder and decoder, not --encoder/--decoder conv layers");
+                    yield ae(inputDim).toBuilder().conv(conv).build();
+                }
 
-                case "cvae" -> cvae(inputDim);
+                case "cvae" -> cvae(inputDim).withConv(conv);
                 case "m2" -> m2(inputDim);
 
                 case "rbm" -> rbm(inputDim);

@@ -37,7 +37,9 @@ final class ResumeCheck {
             "--warmup", List.of("training.warmup_epochs"),
             "--labels", List.of("training.labelled"),
             "--adam-eps", List.of("training.eps"),
-            "--lr-schedule", List.of("training.lr_schedule"));
+            "--lr-schedule", List.of("training.lr_schedule"),
+            "--encoder", List.of("model.encoder_conv"),
+            "--decoder", List.of("model.decoder_conv"));
 
     private ResumeCheck() {
     }

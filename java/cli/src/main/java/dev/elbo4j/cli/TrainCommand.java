@@ -198,7 +198,7 @@ final class TrainCommand implements Callable<Integer> {
                         + String.join("; ", diff) + "); resume with the same data, or start a new run (--force or another --out)");
             }
         }
-        ModelConfig given = modelOptions.config(train.dim());
+        ModelConfig given = modelOptions.config(train.dim(), image);
         ModelConfig cfg = from != null ? from.model() : given;
         if (cfg.inputDim() != train.dim()) {
             throw new Main.UsageException("the checkpoint's model takes " + cfg.inputDim() + " pixels, the data has " + train.dim());
@@ -255,7 +255,7 @@ final class TrainCommand implements Callable<Integer> {
             // otherwise delete a live run's temporary checkpoint or its log.
             removeStaleTemporaries(err);
             if (!resume) Files.deleteIfExists(out.resolve("log.jsonl")); // a new run starts a new log
-            try (Backend be = device.open()) {
+            try (Backend be = device.open(cfg)) {
                 MemoryPlan.checkTraining(cfg, tc, train, test, be);
                 return train(be, from, cfg, tc, train, test, image, ckpt, nanPolicy, err, outw);
             }

@@ -379,6 +379,71 @@ public interface Backend extends AutoCloseable {
      */
     void nicePriorSample(RngKey key, Tensor s, boolean logistic, Tensor h);
 
+    // ---- conv.cu: 2-D convolutions as im2col + GEMM (docs/CONV.md) ----
+    //
+    // Images are rows: an NCHW tensor B x (C*H*W) holds image b in row b, channel c's plane at
+    // columns [c*H*W, (c+1)*H*W), pixel (h, w) of the plane at h*W + w. A convolution with weight
+    // OC x (C*KH*KW) (PyTorch's OC x C x KH x KW) is
+    //   im2col(x) -> cols; rows = cols W^T (gemm); toChannelsFirst(rows) -> y; channelBiasActivation(y),
+    // and a transposed convolution (weight C_in x (C*KH*KW), PyTorch's ConvTranspose2d layout) is
+    //   toChannelsLast(x) -> rows; cols = rows W (gemm); col2im(cols) -> y; channelBiasActivation(y).
+    // Their backward passes use the same ops the other way round. No op here reduces across
+    // threads: col2im sums at most KH*KW terms per output in a fixed order, and the bias gradient
+    // is one fixed-order sum per channel.
+
+    /**
+     * Unfolds the patches of an NCHW batch {@code x} (B x C*H*W, the geometry's input) into
+     * {@code cols} ((B*OH*OW) x (C*KH*KW)), overwritten: row (b*OH + oh)*OW + ow holds the window of
+     * output pixel (oh, ow) of image b, column (c*KH + kh)*KW + kw the input pixel
+     * x[b, c, oh*stride - padding + kh, ow*stride - padding + kw], or 0 where that lies in the
+     * padding. The column order is PyTorch's weight order (c, kh, kw). B = x.rows; x and cols share
+     * one floating dtype. Pure copies, so every backend gives the same bits.
+     */
+    void im2col(Tensor x, ConvGeometry g, Tensor cols);
+
+    /**
+     * The adjoint of {@link #im2col}, as a gather: {@code dx} (B x C*H*W) is overwritten with
+     * dx[b, c, h, w] = sum of cols[(b*OH + oh)*OW + ow, (c*KH + kh)*KW + kw] over the kernel
+     * positions that read pixel (h, w), i.e. over kh = 0..KH-1, then kw = 0..KW-1 (kh outer, both
+     * increasing) for which oh = (h + padding - kh) / stride and ow = (w + padding - kw) / stride are
+     * whole numbers inside [0, OH) x [0, OW). The sum runs in that order in double and is rounded
+     * once to the dtype (0 for a pixel no window reads). {@code cols} is (B*OH*OW) x (C*KH*KW), not
+     * modified. Each output element is one thread's private sum: no atomics, no scatter. So
+     * sum(im2col(x) . cols) = sum(x . col2im(cols)) for every x and cols.
+     */
+    void col2im(Tensor cols, ConvGeometry g, Tensor dx);
+
+    /**
+     * Channels-last rows to channels-first images: {@code rows} is (B*P) x C (row b*P + p holds the
+     * C channels of pixel p of image b: the layout a GEMM over im2col rows produces) and
+     * {@code images} B x (C*P) is overwritten with images[b, c*P + p] = rows[b*P + p, c]. C =
+     * rows.cols, B = images.rows, P = {@code pixels}; the two tensors share one floating dtype and
+     * must be distinct. A pure permutation (exact).
+     */
+    void toChannelsFirst(Tensor rows, int pixels, Tensor images);
+
+    /**
+     * The inverse of {@link #toChannelsFirst}: {@code rows} ((B*P) x C) is overwritten with
+     * rows[b*P + p, c] = images[b, c*P + p]. C = rows.cols, B = images.rows, P = {@code pixels}.
+     */
+    void toChannelsLast(Tensor images, int pixels, Tensor rows);
+
+    /**
+     * In place on an NCHW batch y (B x C*P, C = {@code channels}, P = y.cols / C):
+     * y[b, c*P + p] = act(y[b, c*P + p] + bias[c]), the sum and the activation as
+     * {@link #biasActivation} computes them. {@code bias} (C elements) may be null (no bias).
+     */
+    void channelBiasActivation(Tensor y, Tensor bias, int channels, Activation act);
+
+    /**
+     * Backward of {@link #channelBiasActivation}: in place dy[b, c*P + p] *= act'(y[b, c*P + p])
+     * (from the output y, as {@link #biasActivationBackward}), then, if {@code dBias} (C elements)
+     * is not null, dBias[c] = sum over b = 0..B-1 (outer) and p = 0..P-1 (inner) of the new dy[b,
+     * c*P + p], overwritten. The CPU sums in that order in double; a device may instead sum each
+     * channel in a fixed-shape tree (deterministic, not the same bits).
+     */
+    void channelBiasActivationBackward(Tensor y, Tensor dy, int channels, Activation act, Tensor dBias);
+
     @Override
     void close();
 }

@@ -6,7 +6,8 @@ import dev.elbo4j.backend.Binarization;
 import dev.elbo4j.backend.Corruption;
 import dev.elbo4j.backend.Likelihood;
 import dev.elbo4j.data.DeviceDataset;
-import dev.elbo4j.nn.Mlp;
+import dev.elbo4j.nn.ConvLayout;
+import dev.elbo4j.nn.Network;
 import dev.elbo4j.nn.Parameters;
 import dev.elbo4j.nn.TiedMlp;
 import dev.elbo4j.rng.RngKey;
@@ -38,8 +39,8 @@ import java.util.Map;
 public final class Autoencoder extends ModelBase<AutoencoderConfig> implements Reconstructing {
     private static final int EVAL_BATCH = 500;
 
-    private final Mlp encoder;
-    private final Mlp decoder;
+    private final Network encoder;
+    private final Network decoder;
     private final TiedMlp tiedDecoder;
     private final Likelihood likelihood;
 
@@ -51,12 +52,16 @@ public final class Autoencoder extends ModelBase<AutoencoderConfig> implements R
         this.likelihood = likelihood(cfg);
     }
 
-    private static Mlp encoder(AutoencoderConfig cfg) {
-        return new Mlp("encoder", cfg.encoderSizes(), cfg.activation(), cfg.codeActivation());
+    private static Network encoder(AutoencoderConfig cfg) {
+        return ConvLayout.encoder(cfg.conv(), "encoder", cfg.inputDim(), cfg.hidden(), cfg.latent(), cfg.activation(),
+                cfg.codeActivation());
     }
 
-    private static Mlp decoder(AutoencoderConfig cfg) {
-        return new Mlp("decoder", cfg.decoderSizes(), cfg.activation(), dev.elbo4j.backend.Activation.IDENTITY);
+    private static Network decoder(AutoencoderConfig cfg) {
+        int[] h = cfg.hidden(), mirrored = new int[h.length];
+        for (int i = 0; i < h.length; i++) mirrored[i] = h[h.length - 1 - i];
+        return ConvLayout.decoder(cfg.conv(), "decoder", cfg.latent(), mirrored, cfg.inputDim(), cfg.activation(),
+                dev.elbo4j.backend.Activation.IDENTITY);
     }
 
     private static TiedMlp tiedDecoder(AutoencoderConfig cfg) {

@@ -4,6 +4,7 @@ import dev.elbo4j.backend.Activation;
 import dev.elbo4j.backend.Backend;
 import dev.elbo4j.backend.Corruption;
 import dev.elbo4j.io.JsonFields;
+import dev.elbo4j.nn.ConvLayout;
 import dev.elbo4j.nn.Parameters;
 import dev.elbo4j.tensor.DType;
 
@@ -29,10 +30,13 @@ import java.util.Map;
  * @param sparsity        rho, the target mean activation of each code unit, in (0, 1)
  * @param sparsityWeight  weight of the penalty sum_j KL(rho || rho_hat_j); 0 turns it off. When it is
  *                        positive the code layer's activation is the sigmoid, otherwise the identity
+ * @param conv            conv encoder and/or transposed-conv decoder layers, or null (fully connected);
+ *                        the dense hidden sizes then sit between the conv stack and the code (and,
+ *                        mirrored, between the code and the transposed-conv stack). Not with tied weights
  */
 public record AutoencoderConfig(int inputDim, int[] hidden, int latent, Activation activation, Reconstruction reconstruction,
                                 boolean tied, Corruption corruption, double corruptionLevel, double sparsity,
-                                double sparsityWeight) implements ModelConfig {
+                                double sparsityWeight, ConvLayout conv) implements ModelConfig {
 
     /** The per-example reconstruction loss, summed over pixels. */
     public enum Reconstruction {
@@ -66,6 +70,10 @@ public record AutoencoderConfig(int inputDim, int[] hidden, int latent, Activati
         if (!(sparsity > 0 && sparsity < 1)) throw new IllegalArgumentException("sparsity target must be in (0, 1), got " + sparsity);
         if (!(sparsityWeight >= 0) || Double.isInfinite(sparsityWeight)) {
             throw new IllegalArgumentException("sparsity weight must be a finite number >= 0, got " + sparsityWeight);
+        }
+        if (conv != null) {
+            conv.checkInputDim(inputDim);
+            if (tied) throw new IllegalArgumentException("tied weights need a fully connected encoder and decoder, not conv layers");
         }
     }
 
@@ -129,6 +137,7 @@ public record AutoencoderConfig(int inputDim, int[] hidden, int latent, Activati
         m.put("corruption_level", corruptionLevel);
         m.put("sparsity", sparsity);
         m.put("sparsity_weight", sparsityWeight);
+        if (conv != null) conv.putJson(m);
         return m;
     }
 
@@ -138,7 +147,7 @@ public record AutoencoderConfig(int inputDim, int[] hidden, int latent, Activati
                 JsonFields.integer(m, "latent"), ConfigJson.activation(m),
                 Reconstruction.parse(JsonFields.string(m, "reconstruction")), JsonFields.bool(m, "tied"),
                 Corruption.parse(JsonFields.string(m, "corruption")), JsonFields.number(m, "corruption_level"),
-                JsonFields.number(m, "sparsity"), JsonFields.number(m, "sparsity_weight"));
+                JsonFields.number(m, "sparsity"), JsonFields.number(m, "sparsity_weight"), ConvLayout.fromJson(m));
     }
 
     /** A builder with the defaults above. */
@@ -150,7 +159,7 @@ public record AutoencoderConfig(int inputDim, int[] hidden, int latent, Activati
     public Builder toBuilder() {
         return new Builder().inputDim(inputDim).hidden(hidden).latent(latent).activation(activation)
                 .reconstruction(reconstruction).tied(tied).corruption(corruption, corruptionLevel)
-                .sparsity(sparsity, sparsityWeight);
+                .sparsity(sparsity, sparsityWeight).conv(conv);
     }
 
     @Override
@@ -158,13 +167,14 @@ public record AutoencoderConfig(int inputDim, int[] hidden, int latent, Activati
         return o instanceof AutoencoderConfig c && inputDim == c.inputDim && Arrays.equals(hidden, c.hidden)
                 && latent == c.latent && activation == c.activation && reconstruction == c.reconstruction && tied == c.tied
                 && corruption == c.corruption && Double.compare(corruptionLevel, c.corruptionLevel) == 0
-                && Double.compare(sparsity, c.sparsity) == 0 && Double.compare(sparsityWeight, c.sparsityWeight) == 0;
+                && Double.compare(sparsity, c.sparsity) == 0 && Double.compare(sparsityWeight, c.sparsityWeight) == 0
+                && java.util.Objects.equals(conv, c.conv);
     }
 
     @Override
     public int hashCode() {
         return Arrays.hashCode(new Object[]{inputDim, Arrays.hashCode(hidden), latent, activation, reconstruction, tied,
-                corruption, corruptionLevel, sparsity, sparsityWeight});
+                corruption, corruptionLevel, sparsity, sparsityWeight, conv});
     }
 
     /** E.g. "AE 784-400-20 / 20-400-784, relu, bernoulli, tied, mask corruption 0.3, sparsity 0.05 x 0.1". */
@@ -177,6 +187,7 @@ public record AutoencoderConfig(int inputDim, int[] hidden, int latent, Activati
             b.append(String.format(Locale.ROOT, ", %s corruption %s", corruption.id(), corruptionLevel));
         }
         if (sparse()) b.append(String.format(Locale.ROOT, ", sparsity %s x %s", sparsity, sparsityWeight));
+        if (conv != null) b.append(", ").append(conv);
         return b.toString();
     }
 
@@ -198,6 +209,7 @@ public record AutoencoderConfig(int inputDim, int[] hidden, int latent, Activati
         private double corruptionLevel;
         private double sparsity = 0.05;
         private double sparsityWeight;
+        private ConvLayout conv;
 
         public Builder inputDim(int d) {
             this.inputDim = d;
@@ -242,9 +254,15 @@ public record AutoencoderConfig(int inputDim, int[] hidden, int latent, Activati
             return this;
         }
 
+        /** Conv encoder and/or decoder layers (null: fully connected); their image must have inputDim values. */
+        public Builder conv(ConvLayout conv) {
+            this.conv = conv;
+            return this;
+        }
+
         public AutoencoderConfig build() {
             return new AutoencoderConfig(inputDim, hidden, latent, activation, reconstruction, tied, corruption,
-                    corruptionLevel, sparsity, sparsityWeight);
+                    corruptionLevel, sparsity, sparsityWeight, conv);
         }
     }
 }

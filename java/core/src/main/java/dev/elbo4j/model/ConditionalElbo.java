@@ -5,6 +5,8 @@ import dev.elbo4j.backend.Activation;
 import dev.elbo4j.backend.Backend;
 import dev.elbo4j.backend.Likelihood;
 import dev.elbo4j.nn.ConditionalMlp;
+import dev.elbo4j.nn.ConditionalNetwork;
+import dev.elbo4j.nn.ConvLayout;
 import dev.elbo4j.nn.Parameters;
 import dev.elbo4j.rng.RngKey;
 import dev.elbo4j.tensor.DType;
@@ -19,24 +21,22 @@ import dev.elbo4j.tensor.Tensor;
 final class ConditionalElbo {
     private final int inputDim, classes, latent;
     private final Likelihood likelihood;
-    private final ConditionalMlp encoder, decoder;
+    private final ConditionalNetwork encoder, decoder;
 
     ConditionalElbo(int inputDim, int classes, int[] encoderHidden, int latent, int[] decoderHidden, Activation act,
                     Likelihood likelihood) {
+        this(inputDim, classes, encoderHidden, latent, decoderHidden, act, likelihood, null);
+    }
+
+    /** With conv layers before the encoder's and after the decoder's dense layers ({@code conv} null: none). */
+    ConditionalElbo(int inputDim, int classes, int[] encoderHidden, int latent, int[] decoderHidden, Activation act,
+                    Likelihood likelihood, ConvLayout conv) {
         this.inputDim = inputDim;
         this.classes = classes;
         this.latent = latent;
         this.likelihood = likelihood;
-        int[] enc = new int[encoderHidden.length + 2];
-        enc[0] = inputDim;
-        System.arraycopy(encoderHidden, 0, enc, 1, encoderHidden.length);
-        enc[enc.length - 1] = 2 * latent;
-        int[] dec = new int[decoderHidden.length + 2];
-        dec[0] = latent;
-        System.arraycopy(decoderHidden, 0, dec, 1, decoderHidden.length);
-        dec[dec.length - 1] = inputDim;
-        this.encoder = new ConditionalMlp("encoder", enc, classes, act, Activation.IDENTITY);
-        this.decoder = new ConditionalMlp("decoder", dec, classes, act, Activation.IDENTITY);
+        this.encoder = ConvLayout.conditionalEncoder(conv, "encoder", inputDim, classes, encoderHidden, 2 * latent, act, Activation.IDENTITY);
+        this.decoder = ConvLayout.conditionalDecoder(conv, "decoder", latent, classes, decoderHidden, inputDim, act, Activation.IDENTITY);
     }
 
     /** Declares the encoder's, the decoder's and (learned-variance Gaussian) {@link Vae#LOGVAR}'s parameters. */

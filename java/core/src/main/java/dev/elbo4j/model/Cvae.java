@@ -35,7 +35,7 @@ public final class Cvae extends ModelBase<CvaeConfig> implements LatentModel, Im
 
     private static ConditionalElbo network(CvaeConfig cfg) {
         return new ConditionalElbo(cfg.inputDim(), cfg.classes(), cfg.encoderHidden(), cfg.latent(), cfg.decoderHidden(),
-                cfg.activation(), cfg.likelihood());
+                cfg.activation(), cfg.likelihood(), cfg.conv());
     }
 
     /** The parameters of a model of {@code cfg}, in checkpoint order, without allocating them. */

@@ -4,6 +4,7 @@ import dev.elbo4j.backend.Activation;
 import dev.elbo4j.backend.Backend;
 import dev.elbo4j.backend.Likelihood;
 import dev.elbo4j.io.JsonFields;
+import dev.elbo4j.nn.ConvLayout;
 import dev.elbo4j.nn.Parameters;
 import dev.elbo4j.tensor.DType;
 
@@ -26,9 +27,17 @@ import java.util.Map;
  * @param likelihood    p(x|z,y)
  * @param samples       L, samples of z per input in training
  * @param beta          weight of the KL term in the training loss (1: the ELBO)
+ * @param conv          conv encoder and/or transposed-conv decoder layers, or null (fully connected); the
+ *                      label joins the first dense layer after the conv stack (docs/CONV.md)
  */
 public record CvaeConfig(int inputDim, int classes, int[] encoderHidden, int latent, int[] decoderHidden, Activation activation,
-                         Likelihood likelihood, int samples, double beta) implements ModelConfig {
+                         Likelihood likelihood, int samples, double beta, ConvLayout conv) implements ModelConfig {
+
+    /** A fully connected CVAE. */
+    public CvaeConfig(int inputDim, int classes, int[] encoderHidden, int latent, int[] decoderHidden, Activation activation,
+                      Likelihood likelihood, int samples, double beta) {
+        this(inputDim, classes, encoderHidden, latent, decoderHidden, activation, likelihood, samples, beta, null);
+    }
 
     public CvaeConfig {
         encoderHidden = encoderHidden.clone();
@@ -40,6 +49,7 @@ public record CvaeConfig(int inputDim, int classes, int[] encoderHidden, int lat
         for (int h : decoderHidden) if (h <= 0) throw new IllegalArgumentException("decoder hidden sizes must be positive: " + Arrays.toString(decoderHidden));
         if (samples < 1) throw new IllegalArgumentException("samples per input must be >= 1, got " + samples);
         if (!(beta >= 0) || Double.isInfinite(beta)) throw new IllegalArgumentException("beta must be >= 0, got " + beta);
+        if (conv != null) conv.checkInputDim(inputDim);
     }
 
     @Override
@@ -100,6 +110,7 @@ public record CvaeConfig(int inputDim, int classes, int[] encoderHidden, int lat
         ConfigJson.putLikelihood(m, likelihood);
         m.put("samples", samples);
         m.put("beta", beta);
+        if (conv != null) conv.putJson(m);
         return m;
     }
 
@@ -108,10 +119,15 @@ public record CvaeConfig(int inputDim, int classes, int[] encoderHidden, int lat
         return new CvaeConfig(JsonFields.integer(m, "input_dim"), JsonFields.integer(m, "classes"),
                 JsonFields.ints(m, "encoder_hidden"), JsonFields.integer(m, "latent"), JsonFields.ints(m, "decoder_hidden"),
                 ConfigJson.activation(m), ConfigJson.likelihood(m),
-                JsonFields.integer(m, "samples"), JsonFields.number(m, "beta"));
+                JsonFields.integer(m, "samples"), JsonFields.number(m, "beta"), ConvLayout.fromJson(m));
     }
 
     /** The defaults above with the given input dimension and classes. */
+    /** This CVAE with conv layers (null: fully connected). */
+    public CvaeConfig withConv(ConvLayout layout) {
+        return new CvaeConfig(inputDim, classes, encoderHidden, latent, decoderHidden, activation, likelihood, samples, beta, layout);
+    }
+
     public static CvaeConfig defaults(int inputDim, int classes) {
         return new CvaeConfig(inputDim, classes, new int[]{400}, 20, new int[]{400}, Activation.RELU, Likelihood.bernoulli(), 1, 1);
     }
@@ -121,13 +137,14 @@ public record CvaeConfig(int inputDim, int classes, int[] encoderHidden, int lat
         return o instanceof CvaeConfig c && inputDim == c.inputDim && classes == c.classes
                 && Arrays.equals(encoderHidden, c.encoderHidden) && latent == c.latent
                 && Arrays.equals(decoderHidden, c.decoderHidden) && activation == c.activation
-                && likelihood.equals(c.likelihood) && samples == c.samples && Double.compare(beta, c.beta) == 0;
+                && likelihood.equals(c.likelihood) && samples == c.samples && Double.compare(beta, c.beta) == 0
+                && java.util.Objects.equals(conv, c.conv);
     }
 
     @Override
     public int hashCode() {
         return Arrays.hashCode(new Object[]{inputDim, classes, Arrays.hashCode(encoderHidden), latent, Arrays.hashCode(decoderHidden),
-                activation, likelihood, samples, beta});
+                activation, likelihood, samples, beta, conv});
     }
 
     @Override
@@ -135,7 +152,8 @@ public record CvaeConfig(int inputDim, int classes, int[] encoderHidden, int lat
         return String.format(Locale.ROOT, "CVAE %d(+y:%d)-%s(%d,%d) / %d(+y)-%s%d, %s, %s%s, L=%d, beta=%s", inputDim, classes,
                 join(encoderHidden), latent, latent, latent, join(decoderHidden), inputDim,
                 activation.name().toLowerCase(Locale.ROOT), likelihood.id(),
-                likelihood.kind() == Likelihood.Kind.GAUSSIAN_FIXED ? "(sigma=" + likelihood.sigma() + ")" : "", samples, beta);
+                likelihood.kind() == Likelihood.Kind.GAUSSIAN_FIXED ? "(sigma=" + likelihood.sigma() + ")" : "", samples, beta)
+                + (conv != null ? ", " + conv : "");
     }
 
     static String join(int[] h) {

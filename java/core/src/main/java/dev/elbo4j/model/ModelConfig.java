@@ -73,6 +73,11 @@ public interface ModelConfig {
         return 0;
     }
 
+    /** The model's conv encoder and/or decoder layers (docs/CONV.md), or null when it is fully connected. */
+    default dev.elbo4j.nn.ConvLayout conv() {
+        return null;
+    }
+
     /**
      * The parameters a model of this architecture has, by name, shape and initialisation, in
      * checkpoint order, without allocating them: what a checkpoint reader checks a file against.

@@ -6,7 +6,8 @@ import dev.elbo4j.backend.Backend;
 import dev.elbo4j.backend.Binarization;
 import dev.elbo4j.data.DeviceDataset;
 import dev.elbo4j.eval.Evaluator;
-import dev.elbo4j.nn.Mlp;
+import dev.elbo4j.nn.ConvLayout;
+import dev.elbo4j.nn.Network;
 import dev.elbo4j.nn.Parameters;
 import dev.elbo4j.rng.RngKey;
 import dev.elbo4j.tensor.DType;
@@ -25,14 +26,16 @@ import java.util.Map;
  * objective it is {@code -log (1/L) sum_l exp(lw_l)}, lw_l = log p(x|z_l) + log p(z_l) - log q(z_l|x)
  * (Burda et al. 2015, k = L), averaged over the batch. Parameters are named
  * {@code encoder.i.weight|bias}, {@code decoder.i.weight|bias} and, for a learned-variance
- * Gaussian, {@code decoder.logvar}; the encoder's last layer emits [mu, log sigma^2].
+ * Gaussian, {@code decoder.logvar}; the encoder's last layer emits [mu, log sigma^2]. With a conv
+ * layout ({@link VaeConfig#conv}) the encoder starts with {@code encoder.conv.i} layers and the
+ * decoder ends with {@code decoder.deconv.i} layers (docs/CONV.md).
  */
 public final class Vae extends ModelBase<VaeConfig> implements LatentModel, ImportanceSampled {
     /** Name of the learned per-pixel log sigma^2 of the Gaussian decoder. */
     public static final String LOGVAR = "decoder.logvar";
 
-    private final Mlp encoder;
-    private final Mlp decoder;
+    private final Network encoder;
+    private final Network decoder;
 
     private Vae(Backend backend, VaeConfig cfg, DType dtype, long seed) {
         super(backend, cfg, dtype, seed);
@@ -40,12 +43,14 @@ public final class Vae extends ModelBase<VaeConfig> implements LatentModel, Impo
         this.decoder = decoder(cfg);
     }
 
-    private static Mlp encoder(VaeConfig cfg) {
-        return new Mlp("encoder", cfg.encoderSizes(), cfg.activation(), Activation.IDENTITY);
+    private static Network encoder(VaeConfig cfg) {
+        return ConvLayout.encoder(cfg.conv(), "encoder", cfg.inputDim(), cfg.encoderHidden(), 2 * cfg.latent(), cfg.activation(),
+                Activation.IDENTITY);
     }
 
-    private static Mlp decoder(VaeConfig cfg) {
-        return new Mlp("decoder", cfg.decoderSizes(), cfg.activation(), Activation.IDENTITY);
+    private static Network decoder(VaeConfig cfg) {
+        return ConvLayout.decoder(cfg.conv(), "decoder", cfg.latent(), cfg.decoderHidden(), cfg.inputDim(), cfg.activation(),
+                Activation.IDENTITY);
     }
 
     /**
@@ -73,11 +78,11 @@ public final class Vae extends ModelBase<VaeConfig> implements LatentModel, Impo
         return new Vae(backend, cfg, dtype, seed);
     }
 
-    public Mlp encoder() {
+    public Network encoder() {
         return encoder;
     }
 
-    public Mlp decoder() {
+    public Network decoder() {
         return decoder;
     }
 

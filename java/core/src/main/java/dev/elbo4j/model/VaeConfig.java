@@ -4,6 +4,7 @@ import dev.elbo4j.backend.Activation;
 import dev.elbo4j.backend.Backend;
 import dev.elbo4j.backend.Likelihood;
 import dev.elbo4j.io.JsonFields;
+import dev.elbo4j.nn.ConvLayout;
 import dev.elbo4j.nn.Parameters;
 import dev.elbo4j.tensor.DType;
 
@@ -27,10 +28,11 @@ import java.util.Map;
  * @param objective     the training objective: the ELBO, or the IWAE bound with k = samples (which needs beta = 1)
  * @param flow          the posterior's normalizing flow: "none" (q(z|x) Gaussian) or "planar" ({@link PlanarPosterior})
  * @param flowSteps     K, planar steps after the Gaussian (0 exactly when flow is "none")
+ * @param conv          conv encoder and/or transposed-conv decoder layers, or null (fully connected)
  */
 public record VaeConfig(int inputDim, int[] encoderHidden, int latent, int[] decoderHidden, Activation activation,
                         Likelihood likelihood, int samples, double beta, VaeObjective objective,
-                        String flow, int flowSteps) implements ModelConfig {
+                        String flow, int flowSteps, ConvLayout conv) implements ModelConfig {
     /** No flow: q(z|x) is the encoder's Gaussian. */
     public static final String FLOW_NONE = "none";
     /** K planar steps after the Gaussian ({@link PlanarPosterior}). */
@@ -59,6 +61,7 @@ public record VaeConfig(int inputDim, int[] encoderHidden, int latent, int[] dec
         } else {
             throw new IllegalArgumentException("flow must be none or planar, got '" + flow + "'");
         }
+        if (conv != null) conv.checkInputDim(inputDim);
     }
 
     /** True when q(z|x) ends in a planar flow. */
@@ -146,6 +149,7 @@ public record VaeConfig(int inputDim, int[] encoderHidden, int latent, int[] dec
             m.put("flow", flow);
             m.put("flow_steps", flowSteps);
         }
+        if (conv != null) conv.putJson(m);
         return m;
     }
 
@@ -158,7 +162,8 @@ public record VaeConfig(int inputDim, int[] encoderHidden, int latent, int[] dec
                 .samples(JsonFields.integer(m, "samples")).beta(JsonFields.number(m, "beta"))
                 .objective(JsonFields.has(m, "objective") ? VaeObjective.parse(JsonFields.string(m, "objective")) : VaeObjective.ELBO)
                 .flow(m.containsKey("flow") ? JsonFields.string(m, "flow") : FLOW_NONE,
-                        m.containsKey("flow_steps") ? JsonFields.integer(m, "flow_steps") : 0).build();
+                        m.containsKey("flow_steps") ? JsonFields.integer(m, "flow_steps") : 0)
+                .conv(ConvLayout.fromJson(m)).build();
     }
 
     public static Builder builder() {
@@ -167,7 +172,7 @@ public record VaeConfig(int inputDim, int[] encoderHidden, int latent, int[] dec
 
     public Builder toBuilder() {
         return new Builder().inputDim(inputDim).encoderHidden(encoderHidden).latent(latent).decoderHidden(decoderHidden)
-                .activation(activation).likelihood(likelihood).samples(samples).beta(beta).objective(objective).flow(flow, flowSteps);
+                .activation(activation).likelihood(likelihood).samples(samples).beta(beta).objective(objective).flow(flow, flowSteps).conv(conv);
     }
 
     @Override
@@ -175,13 +180,14 @@ public record VaeConfig(int inputDim, int[] encoderHidden, int latent, int[] dec
         return o instanceof VaeConfig c && inputDim == c.inputDim && Arrays.equals(encoderHidden, c.encoderHidden)
                 && latent == c.latent && Arrays.equals(decoderHidden, c.decoderHidden) && activation == c.activation
                 && likelihood.equals(c.likelihood) && samples == c.samples && Double.compare(beta, c.beta) == 0
-                && objective == c.objective && flow.equals(c.flow) && flowSteps == c.flowSteps;
+                && objective == c.objective && flow.equals(c.flow) && flowSteps == c.flowSteps
+                && java.util.Objects.equals(conv, c.conv);
     }
 
     @Override
     public int hashCode() {
         return Arrays.hashCode(new Object[]{inputDim, Arrays.hashCode(encoderHidden), latent, Arrays.hashCode(decoderHidden),
-                activation, likelihood, samples, beta, objective, flow, flowSteps});
+                activation, likelihood, samples, beta, objective, flow, flowSteps, conv});
     }
 
     @Override
@@ -189,7 +195,8 @@ public record VaeConfig(int inputDim, int[] encoderHidden, int latent, int[] dec
         return "VAE " + inputDim + "-" + join(encoderHidden) + "(" + latent + "," + latent + ") / " + latent + "-"
                 + join(decoderHidden) + inputDim + ", " + activation.name().toLowerCase(java.util.Locale.ROOT) + ", "
                 + likelihood.id() + (likelihood.kind() == Likelihood.Kind.GAUSSIAN_FIXED ? "(sigma=" + likelihood.sigma() + ")" : "")
-                + ", L=" + samples + ", beta=" + beta + ", objective=" + objective.id() + (hasFlow() ? ", planar flow K=" + flowSteps : "");
+                + ", L=" + samples + ", beta=" + beta + ", objective=" + objective.id() + (hasFlow() ? ", planar flow K=" + flowSteps : "")
+                + (conv != null ? ", " + conv : "");
     }
 
     private static String join(int[] h) {
@@ -211,6 +218,7 @@ public record VaeConfig(int inputDim, int[] encoderHidden, int latent, int[] dec
         private VaeObjective objective = VaeObjective.ELBO;
         private String flow = FLOW_NONE;
         private int flowSteps = 0;
+        private ConvLayout conv;
 
         public Builder inputDim(int d) {
             this.inputDim = d;
@@ -273,9 +281,15 @@ public record VaeConfig(int inputDim, int[] encoderHidden, int latent, int[] dec
             return this;
         }
 
+        /** Conv encoder and/or decoder layers (null: fully connected); their image must have inputDim values. */
+        public Builder conv(ConvLayout conv) {
+            this.conv = conv;
+            return this;
+        }
+
         public VaeConfig build() {
             return new VaeConfig(inputDim, encoderHidden, latent, decoderHidden, activation, likelihood, samples, beta,
-                    objective, flow, flowSteps);
+                    objective, flow, flowSteps, conv);
         }
     }
 }

@@ -14,7 +14,7 @@ import java.util.List;
  * with one activation and the last with its own. Rows: the output has as many rows as the labels
  * y, a multiple k of the input rows (see {@link ConditionalLinear}).
  */
-public final class ConditionalMlp {
+public final class ConditionalMlp implements ConditionalNetwork {
     private final ConditionalLinear first;
     private final List<Linear> rest;
 
@@ -33,18 +33,22 @@ public final class ConditionalMlp {
         this.rest = List.copyOf(l);
     }
 
+    @Override
     public int in() {
         return first.in();
     }
 
+    @Override
     public int out() {
         return rest.isEmpty() ? first.out() : rest.getLast().out();
     }
 
+    @Override
     public int classes() {
         return first.classes();
     }
 
+    @Override
     public void declare(Parameters.Builder p) {
         first.declare(p);
         for (Linear l : rest) l.declare(p);
@@ -55,6 +59,7 @@ public final class ConditionalMlp {
     }
 
     /** Buffers for up to {@code maxRows} output rows; gradient buffers only for {@code training}. */
+    @Override
     public Workspace workspace(Backend be, DType dtype, int maxRows, boolean training) {
         int[] widths = new int[rest.size() + 1];
         for (int i = 0; i < widths.length; i++) widths[i] = width(i);
@@ -62,6 +67,7 @@ public final class ConditionalMlp {
     }
 
     /** Runs the stack on x (Rx x in) with labels y (R x C, R = k Rx); the result is {@code ws.output(R)}. */
+    @Override
     public Tensor forward(Parameters p, Workspace ws, Tensor x, Tensor y) {
         int rows = ws.check(y.rows());
         Tensor h = ws.act(0, rows);
@@ -79,6 +85,7 @@ public final class ConditionalMlp {
      * every parameter gradient and, if dx is not null, the input gradient (Rx x in, summed over
      * the k blocks). Needs the activations of the last {@link #forward} on the same x and y.
      */
+    @Override
     public void backward(Parameters p, Workspace ws, Tensor x, Tensor y, Tensor dx) {
         int rows = ws.check(y.rows());
         for (int i = rest.size() - 1; i >= 0; i--) {

@@ -12,7 +12,7 @@ import java.util.List;
  * A stack of {@link Linear} layers: hidden layers with one activation, the last with its own
  * (identity for the encoder's Gaussian statistics and the decoder's logits or means).
  */
-public final class Mlp {
+public final class Mlp implements Network {
     private final List<Linear> layers;
 
     /**
@@ -34,19 +34,23 @@ public final class Mlp {
         return layers;
     }
 
+    @Override
     public int in() {
         return layers.getFirst().in();
     }
 
+    @Override
     public int out() {
         return layers.getLast().out();
     }
 
+    @Override
     public void declare(Parameters.Builder p) {
         for (Linear l : layers) l.declare(p);
     }
 
     /** Buffers for up to {@code maxRows} rows; gradient buffers only for {@code training}. */
+    @Override
     public Workspace workspace(Backend be, DType dtype, int maxRows, boolean training) {
         int[] widths = new int[layers.size()];
         for (int i = 0; i < widths.length; i++) widths[i] = layers.get(i).out();
@@ -54,6 +58,7 @@ public final class Mlp {
     }
 
     /** Runs the stack on x (rows x in); the result is {@code ws.output(rows)}. */
+    @Override
     public Tensor forward(Parameters p, Workspace ws, Tensor x) {
         int rows = ws.check(x.rows());
         Tensor in = x;
@@ -69,6 +74,7 @@ public final class Mlp {
      * Backpropagates {@code ws.outputGrad(rows)} (filled by the caller) through the stack,
      * writing parameter gradients and, if dx is not null, the input gradient.
      */
+    @Override
     public void backward(Parameters p, Workspace ws, Tensor x, Tensor dx) {
         int rows = ws.check(x.rows());
         for (int i = layers.size() - 1; i >= 0; i--) {

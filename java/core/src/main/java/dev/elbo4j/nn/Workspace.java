@@ -2,27 +2,68 @@ package dev.elbo4j.nn;
 
 import dev.elbo4j.backend.Backend;
 import dev.elbo4j.tensor.DType;
+import dev.elbo4j.tensor.Shape;
 import dev.elbo4j.tensor.Tensor;
 
 /**
- * The activation buffers of a layer stack ({@link Mlp}, {@link TiedMlp}, {@link ConditionalMlp})
- * for up to {@code maxRows} rows: each layer's output and, for training, its gradient. Allocated
- * once; a smaller batch uses the leading rows.
+ * The activation buffers of a layer stack ({@link Mlp}, {@link TiedMlp}, {@link ConditionalMlp},
+ * {@link ConvStack}) for up to {@code maxRows} rows: each layer's output and, for training, its
+ * gradient; for a conv stack also the im2col and permutation scratch its layers share. Allocated
+ * once; a smaller batch uses the leading rows. A network of several stacks ({@link ImageNet})
+ * holds one workspace per stack ({@link #chain}); its output is the last stack's.
  */
 public final class Workspace implements AutoCloseable {
     private final Tensor[] acts;
     private final Tensor[] grads;
+    private final Tensor[] scratch;
+    private final Workspace[] parts;
     private final int maxRows;
 
     /** @param widths each layer's output width, input side first */
     Workspace(Backend be, DType dtype, int maxRows, boolean training, int[] widths) {
+        this(be, dtype, maxRows, training, widths, new long[0]);
+    }
+
+    /**
+     * @param widths         each layer's output width, input side first
+     * @param scratchElements sizes of flat scratch buffers ({@link #scratch})
+     */
+    Workspace(Backend be, DType dtype, int maxRows, boolean training, int[] widths, long[] scratchElements) {
         this.maxRows = maxRows;
+        this.parts = null;
         acts = new Tensor[widths.length];
         grads = new Tensor[widths.length];
+        scratch = new Tensor[scratchElements.length];
         for (int i = 0; i < widths.length; i++) {
             acts[i] = be.alloc(dtype, maxRows, widths[i]);
             if (training) grads[i] = be.alloc(dtype, maxRows, widths[i]);
         }
+        for (int i = 0; i < scratch.length; i++) {
+            if (scratchElements[i] > Integer.MAX_VALUE) {
+                throw new IllegalArgumentException("a scratch buffer of " + scratchElements[i] + " elements is too large for "
+                        + maxRows + " rows: use a smaller batch");
+            }
+            scratch[i] = be.alloc(dtype, (int) Math.max(1, scratchElements[i]));
+        }
+    }
+
+    private Workspace(Workspace[] parts) {
+        this.parts = parts.clone();
+        this.acts = new Tensor[0];
+        this.grads = new Tensor[0];
+        this.scratch = new Tensor[0];
+        this.maxRows = parts[0].maxRows;
+    }
+
+    /** One workspace over the stages of a network, input side first; closing it closes them. */
+    static Workspace chain(Workspace... parts) {
+        if (parts.length == 0) throw new IllegalArgumentException("a chained workspace needs a part");
+        return new Workspace(parts);
+    }
+
+    /** Stage i of a {@link #chain}ed workspace. */
+    Workspace part(int i) {
+        return parts[i];
     }
 
     /** Layer i's output, first {@code rows} rows. */
@@ -35,6 +76,11 @@ public final class Workspace implements AutoCloseable {
         return grads[i].rowSlice(0, rows);
     }
 
+    /** Scratch buffer i as a rows x cols matrix (its leading elements). */
+    Tensor scratch(int i, int rows, int cols) {
+        return scratch[i].view(0, Shape.of(rows, cols));
+    }
+
     /** Throws unless {@code rows} fit this workspace; returns rows. */
     int check(int rows) {
         if (rows > maxRows) throw new IllegalArgumentException(rows + " rows for a workspace of " + maxRows);
@@ -43,11 +89,13 @@ public final class Workspace implements AutoCloseable {
 
     /** The output of the last layer for the first {@code rows} rows. */
     public Tensor output(int rows) {
+        if (parts != null) return parts[parts.length - 1].output(rows);
         return act(acts.length - 1, rows);
     }
 
     /** The gradient buffer of the last layer's output, to be filled by the loss. */
     public Tensor outputGrad(int rows) {
+        if (parts != null) return parts[parts.length - 1].outputGrad(rows);
         return grad(grads.length - 1, rows);
     }
 
@@ -55,5 +103,7 @@ public final class Workspace implements AutoCloseable {
     public void close() {
         for (Tensor t : acts) t.close();
         for (Tensor t : grads) if (t != null) t.close();
+        for (Tensor t : scratch) t.close();
+        if (parts != null) for (Workspace w : parts) w.close();
     }
 }

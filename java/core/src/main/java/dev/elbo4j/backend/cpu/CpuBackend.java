@@ -376,6 +376,39 @@ public final class CpuBackend implements Backend {
         CpuFlow.nicePriorSample(key, floating(s, "s"), logistic, floating(h, "h"));
     }
 
+    // ---- conv.cu: convolutions as im2col + GEMM ----
+
+    @Override
+    public void im2col(Tensor x, dev.elbo4j.backend.ConvGeometry g, Tensor cols) {
+        CpuConv.im2col(floating(x, "x"), g, floating(cols, "cols"));
+    }
+
+    @Override
+    public void col2im(Tensor cols, dev.elbo4j.backend.ConvGeometry g, Tensor dx) {
+        CpuConv.col2im(floating(cols, "cols"), g, floating(dx, "dx"));
+    }
+
+    @Override
+    public void toChannelsFirst(Tensor rows, int pixels, Tensor images) {
+        CpuConv.toChannelsFirst(floating(rows, "rows"), pixels, floating(images, "images"));
+    }
+
+    @Override
+    public void toChannelsLast(Tensor images, int pixels, Tensor rows) {
+        CpuConv.toChannelsLast(floating(images, "images"), pixels, floating(rows, "rows"));
+    }
+
+    @Override
+    public void channelBiasActivation(Tensor y, Tensor bias, int channels, Activation act) {
+        CpuConv.channelBiasActivation(floating(y, "y"), bias == null ? null : floating(bias, "bias"), channels, act);
+    }
+
+    @Override
+    public void channelBiasActivationBackward(Tensor y, Tensor dy, int channels, Activation act, Tensor dBias) {
+        CpuConv.channelBiasActivationBackward(floating(y, "y"), floating(dy, "dy"), channels, act,
+                dBias == null ? null : floating(dBias, "dBias"));
+    }
+
     @Override
     public void close() {
     }

@@ -579,7 +579,7 @@ public final class CudaBackend implements Backend {
         }
     }
 
-    private static int activationCode(Activation act) {
+    static int activationCode(Activation act) {
         return switch (act) {
             case IDENTITY -> 0;
             case RELU -> 1;
@@ -1519,6 +1519,48 @@ public final class CudaBackend implements Backend {
         args.clear().ptr(ss.address()).ptr(hh.address()).i32(n).i32(c).i32(logistic ? 1 : 0);
         key(key);
         launch(Kernels.NICE_PRIOR_SAMPLE, Kernels.blocks(Kernels.ceilDiv(hh.size(), 4), Kernels.BLOCK_ELEMENTWISE, wave.get(Kernels.NICE_PRIOR_SAMPLE)));
+    }
+
+    // ---- conv.cu: the launchers are in CudaConv ----
+
+    @Override
+    public void im2col(Tensor x, dev.elbo4j.backend.ConvGeometry g, Tensor cols) {
+        CudaConv.im2col(this, x, g, cols);
+    }
+
+    @Override
+    public void col2im(Tensor cols, dev.elbo4j.backend.ConvGeometry g, Tensor dx) {
+        CudaConv.col2im(this, cols, g, dx);
+    }
+
+    @Override
+    public void toChannelsFirst(Tensor rows, int pixels, Tensor images) {
+        CudaConv.toChannelsFirst(this, rows, pixels, images);
+    }
+
+    @Override
+    public void toChannelsLast(Tensor images, int pixels, Tensor rows) {
+        CudaConv.toChannelsLast(this, images, pixels, rows);
+    }
+
+    @Override
+    public void channelBiasActivation(Tensor y, Tensor bias, int channels, Activation act) {
+        CudaConv.channelBiasActivation(this, y, bias, channels, act);
+    }
+
+    @Override
+    public void channelBiasActivationBackward(Tensor y, Tensor dy, int channels, Activation act, Tensor dBias) {
+        CudaConv.channelBiasActivationBackward(this, y, dy, channels, act, dBias);
+    }
+
+    /** For CudaConv: the column-sum scratch ({@link #columnScratch}), at least {@code bytes}. */
+    long convScratch(long bytes) {
+        return columnScratch(bytes);
+    }
+
+    /** For CudaConv: {@code grid} blocks of 32 x 8 threads (a column-sum kernel) with the arguments of {@link #beginLaunch}. */
+    void launchTilesPrepared(KernelSpec k, int grid) {
+        launch(k, grid, 1, Kernels.COLS_TILE_X, Kernels.COLS_TILE_Y, 0);
     }
 
     /** Frees every device object of this backend and releases the context; idempotent. */

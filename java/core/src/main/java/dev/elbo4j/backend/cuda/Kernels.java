@@ -184,6 +184,23 @@ public final class Kernels {
     public static final KernelSpec NICE_PRIOR_SAMPLE = KernelSpec.of("flow.cu", "elbo4j_nice_prior_sample_f32",
             BLOCK_ELEMENTWISE, withKey(PTR, PTR, I32, I32, I32));
 
+    // ---- conv.cu: convolutions as im2col + cuBLAS (CudaConv) ----
+    /** x, cols; batch, C, H, W, KH, KW, stride, padding, OH, OW: one thread per element of cols. */
+    public static final KernelSpec IM2COL = KernelSpec.of("conv.cu", "elbo4j_im2col_f32",
+            BLOCK_ELEMENTWISE, PTR, PTR, I32, I32, I32, I32, I32, I32, I32, I32, I32, I32);
+    /** cols, dx; batch, C, H, W, KH, KW, stride, padding, OH, OW: one thread per pixel of dx (a gather). */
+    public static final KernelSpec COL2IM = KernelSpec.of("conv.cu", "elbo4j_col2im_f32",
+            BLOCK_ELEMENTWISE, PTR, PTR, I32, I32, I32, I32, I32, I32, I32, I32, I32, I32);
+    /** src, dst; batch, rows, cols: dst[b] = src[b]^T in 32 x 32 tiles (the channels-first / last permutations). */
+    public static final KernelSpec CHANNELS_TRANSPOSE = KernelSpec.of("conv.cu", "elbo4j_channels_transpose_f32",
+            BLOCK_ELEMENTWISE, PTR, PTR, I32, I32, I32);
+    /** y, bias (nullable); batch, C, P, act. */
+    public static final KernelSpec CHANNEL_BIAS_ACT = KernelSpec.of("conv.cu", "elbo4j_channel_bias_act_f32",
+            BLOCK_ELEMENTWISE, PTR, PTR, I32, I32, I32, I32);
+    /** y, dy, partial (chunks x C doubles, or null for one chunk), dBias (nullable); batch, C, P, chunkElements, act. */
+    public static final KernelSpec CHANNEL_BIAS_ACT_BACKWARD = KernelSpec.of("conv.cu", "elbo4j_channel_bias_act_backward_f32",
+            BLOCK_ELEMENTWISE, PTR, PTR, PTR, PTR, I32, I32, I32, I32, I32);
+
     /** All entry points; the backend resolves each one when it loads the module. */
     public static final List<KernelSpec> ALL = List.of(
             PHILOX_U32, UNIFORM_F32, NORMAL_F32, COUNTER_ADD_U64,
@@ -208,6 +225,9 @@ public final class Kernels {
             // flow.cu
             , PLANAR_FORWARD, PLANAR_KL, PLANAR_BACKWARD, PLANAR_PARTIALS, PLANAR_REDUCE
             , NICE_SPLIT, NICE_ADD, NICE_PRIOR_ROWS, NICE_PRIOR_DS, NICE_PRIOR_SAMPLE
+
+            // conv.cu
+            , IM2COL, COL2IM, CHANNELS_TRANSPOSE, CHANNEL_BIAS_ACT, CHANNEL_BIAS_ACT_BACKWARD
     );
 
     // ---- grid sizing ------------------------------------------------------------------------------

@@ -1,0 +1,37 @@
+package dev.elbo4j.nn;
+
+import dev.elbo4j.backend.ConvGeometry;
+import dev.elbo4j.tensor.Tensor;
+
+/**
+ * A layer of a {@link ConvStack}: NCHW images in, NCHW images out, one image per row. The stack's
+ * workspace lends each layer four scratch buffers ({@link #COLS}, {@link #COLS2}, {@link #ROWS},
+ * {@link #ROWS2}), sized by {@link #scratchElements}; layers run one at a time, so they share them.
+ */
+public sealed interface ConvLayer permits Conv2d, ConvTranspose2d {
+    /** Scratch buffer indices: two im2col matrices and two channels-last row matrices. */
+    int COLS = 0, COLS2 = 1, ROWS = 2, ROWS2 = 3;
+
+    /** Elements of an input row. */
+    int in();
+
+    /** Elements of an output row. */
+    int out();
+
+    /** The convolution's geometry (for a transposed convolution: of the convolution it is the adjoint of). */
+    ConvGeometry geometry();
+
+    void declare(Parameters.Builder p);
+
+    /** Elements each scratch buffer needs for {@code rows} images, indexed as {@link #COLS}... */
+    long[] scratchElements(int rows);
+
+    /** y (B x out) from x (B x in). */
+    void forward(Parameters p, Workspace ws, Tensor x, Tensor y);
+
+    /**
+     * Given dy (overwritten with the pre-activation gradient), writes the weight and bias
+     * gradients and, if dx is not null, dx (overwritten). Needs the forward's x and y.
+     */
+    void backward(Parameters p, Workspace ws, Tensor x, Tensor y, Tensor dy, Tensor dx);
+}

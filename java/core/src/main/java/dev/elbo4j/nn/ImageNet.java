@@ -1,0 +1,94 @@
+package dev.elbo4j.nn;
+
+import dev.elbo4j.backend.Backend;
+import dev.elbo4j.tensor.DType;
+import dev.elbo4j.tensor.Tensor;
+
+/**
+ * A conv encoder or decoder: an optional {@link ConvStack} before dense layers (an encoder: the
+ * last conv output, one NCHW image per row, is already PyTorch's {@code flatten(1)}), the dense
+ * {@link Mlp}, and an optional transposed-conv stack after them (a decoder: the dense output is
+ * read as C x H x W planes). The parameters are the stacks' and the Mlp's, in that order.
+ */
+public final class ImageNet implements Network {
+    private final ConvStack front, back;
+    private final Mlp dense;
+
+    /** @param front conv stack before the dense layers, or null; @param back stack after them, or null */
+    public ImageNet(ConvStack front, Mlp dense, ConvStack back) {
+        if (front == null && back == null) throw new IllegalArgumentException("an image network needs a conv stack (else use the Mlp)");
+        if (front != null && front.out() != dense.in()) {
+            throw new IllegalArgumentException("the conv stack gives " + front.out() + " values, the dense layers take " + dense.in());
+        }
+        if (back != null && back.in() != dense.out()) {
+            throw new IllegalArgumentException("the dense layers give " + dense.out() + " values, the transposed-conv stack takes " + back.in());
+        }
+        this.front = front;
+        this.dense = dense;
+        this.back = back;
+    }
+
+    public ConvStack front() {
+        return front;
+    }
+
+    public Mlp dense() {
+        return dense;
+    }
+
+    public ConvStack back() {
+        return back;
+    }
+
+    @Override
+    public int in() {
+        return front != null ? front.in() : dense.in();
+    }
+
+    @Override
+    public int out() {
+        return back != null ? back.out() : dense.out();
+    }
+
+    @Override
+    public void declare(Parameters.Builder p) {
+        if (front != null) front.declare(p);
+        dense.declare(p);
+        if (back != null) back.declare(p);
+    }
+
+    @Override
+    public Workspace workspace(Backend be, DType dtype, int maxRows, boolean training) {
+        Workspace f = null, d = null, b = null;
+        try {
+            f = front == null ? null : front.workspace(be, dtype, maxRows, training);
+            d = dense.workspace(be, dtype, maxRows, training);
+            b = back == null ? null : back.workspace(be, dtype, maxRows, training);
+        } catch (RuntimeException e) {
+            for (Workspace w : new Workspace[]{f, d, b}) if (w != null) w.close();
+            throw e;
+        }
+        return Workspace.chain(f == null ? new Workspace[]{d, b} : b == null ? new Workspace[]{f, d} : new Workspace[]{f, d, b});
+    }
+
+    private Workspace denseWs(Workspace ws) {
+        return ws.part(front == null ? 0 : 1);
+    }
+
+    @Override
+    public Tensor forward(Parameters p, Workspace ws, Tensor x) {
+        Tensor h = front == null ? x : front.forward(p, ws.part(0), x);
+        h = dense.forward(p, denseWs(ws), h);
+        return back == null ? h : back.forward(p, ws.part(front == null ? 1 : 2), h);
+    }
+
+    @Override
+    public void backward(Parameters p, Workspace ws, Tensor x, Tensor dx) {
+        int rows = x.rows();
+        Workspace dw = denseWs(ws);
+        Tensor denseIn = front == null ? x : ws.part(0).output(rows);
+        if (back != null) back.backward(p, ws.part(front == null ? 1 : 2), dw.output(rows), dw.outputGrad(rows));
+        dense.backward(p, dw, denseIn, front == null ? dx : ws.part(0).outputGrad(rows));
+        if (front != null) front.backward(p, ws.part(0), x, dx);
+    }
+}
