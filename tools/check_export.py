@@ -3,15 +3,19 @@
 
     tools/check_export.py EXPORT_DIR REFERENCE_DIR
 
-REFERENCE_DIR holds .npy files: x [N, D] (inputs in [0, 1]), mu and logvar [N, Z] (elbo4j's encoder) and
-mean [N, D] (elbo4j's decoder at mu). With NumPy alone it reads model.safetensors by the format's
+REFERENCE_DIR holds .npy files: x [N, D] (inputs in [0, 1]), mu and logvar [N, Z] (elbo4j's encoder),
+z [N, Z] (codes; mu where absent) and mean [N, D] (elbo4j's decoder at z). With NumPy alone it reads model.safetensors by the format's
 own rules and runs the documented recipe (Linear layers y = x W^T + b, the activation between
-layers, mu and logvar as the encoder's first and second row blocks, the sigmoid for Bernoulli);
+layers, mu and logvar as the encoder's first and second row blocks, the sigmoid for Bernoulli;
+for a conv model the convolutions and transposed convolutions written out as sums over kernel
+positions, from the layout strings in the file's metadata, docs/CONV.md);
 where PyTorch is installed it also loads model.py's Elbo4jVae and runs it. Prints one line per
 check and exits 1 when a difference passes 1e-4.
 """
 import importlib.util
 import json
+import os
+import re
 import struct
 import sys
 
@@ -28,27 +32,93 @@ def read_safetensors(path):
             for k, e in header.items()}, meta
 
 
-def run(t, prefix, h, act):
-    n = len([k for k in t if k.startswith(prefix + ".") and k.endswith(".weight")])
+def dense(t, prefix, h, act, last_act=False):
+    n = len([k for k in t if k.startswith(prefix + ".") and k.endswith(".weight") and k.count(".") == 2])
     for i in range(n):
         h = h @ t[f"{prefix}.{i}.weight"].T + t[f"{prefix}.{i}.bias"]
-        if i < n - 1:
+        if i < n - 1 or last_act:
             h = act(h)
+    return h
+
+
+def layers(spec, prefix):
+    """[(channels, kernel, stride, padding)] of a "conv:CxK[sS][pP],..." string; [] for "mlp"."""
+    if spec in (None, "mlp"):
+        return []
+    out = []
+    for token in spec[len(prefix):].split(","):
+        m = re.fullmatch(r"(\d+)x(\d+)(?:s(\d+))?(?:p(\d+))?", token)
+        out.append((int(m[1]), int(m[2]), int(m[3] or 1), int(m[4] or 0)))
+    return out
+
+
+def conv2d(x, w, b, s, p):
+    """y[n, o, i, j] = b[o] + sum over c, kh, kw of w[o, c, kh, kw] x[n, c, s i + kh - p, s j + kw - p] (0 outside)."""
+    n, c, h, wd = x.shape
+    _, _, kh, kw = w.shape
+    oh, ow = (h + 2 * p - kh) // s + 1, (wd + 2 * p - kw) // s + 1
+    xp = np.pad(x, ((0, 0), (0, 0), (p, p), (p, p)))
+    y = np.zeros((n, w.shape[0], oh, ow))
+    for a in range(kh):
+        for e in range(kw):
+            y += np.einsum("nchw,oc->nohw", xp[:, :, a:a + s * (oh - 1) + 1:s, e:e + s * (ow - 1) + 1:s], w[:, :, a, e])
+    return y + b[None, :, None, None]
+
+
+def conv_transpose2d(x, w, b, s, p, h, wd):
+    """The adjoint of conv2d onto an h x wd grid: x[n, c, i, j] adds w[c, o, kh, kw] x to y[n, o, s i + kh - p, s j + kw - p]."""
+    n, _, ih, iw = x.shape
+    _, o, kh, kw = w.shape
+    full = np.zeros((n, o, max(h + 2 * p, s * (ih - 1) + kh), max(wd + 2 * p, s * (iw - 1) + kw)))
+    for a in range(kh):
+        for e in range(kw):
+            full[:, :, a:a + s * (ih - 1) + 1:s, e:e + s * (iw - 1) + 1:s] += np.einsum("nchw,co->nohw", x, w[:, :, a, e])
+    return full[:, :, p:p + h, p:p + wd] + b[None, :, None, None]
+
+
+def encode(t, model, x, act):
+    h = x
+    enc = layers(model.get("encoder_conv"), "conv:")
+    if enc:
+        c, height, width = model["conv_image"]
+        h = h.reshape(-1, height, width, c).transpose(0, 3, 1, 2)  # colour rows are stored channels last
+        for i, (_, _, s, p) in enumerate(enc):
+            h = act(conv2d(h, t[f"encoder.conv.{i}.weight"], t[f"encoder.conv.{i}.bias"], s, p))
+        h = h.reshape(len(x), -1)
+    return dense(t, "encoder", h, act)
+
+
+def decode(t, model, z, act):
+    dec = layers(model.get("decoder_conv"), "deconv:")
+    h = dense(t, "decoder", z, act, last_act=bool(dec))
+    if dec:
+        # Each layer's output grid, worked back from the image: its input grid is the convolution's output of it.
+        c, height, width = model["conv_image"]
+        grids = [(height, width)]
+        for (_, k, s, p) in reversed(dec):
+            grids.insert(0, ((grids[0][0] + 2 * p - k) // s + 1, (grids[0][1] + 2 * p - k) // s + 1))
+        h = h.reshape(len(z), dec[0][0], *grids[0])
+        for i, (_, _, s, p) in enumerate(dec):
+            h = conv_transpose2d(h, t[f"decoder.deconv.{i}.weight"], t[f"decoder.deconv.{i}.bias"], s, p, *grids[i + 1])
+            if i < len(dec) - 1:
+                h = act(h)
+        h = h.transpose(0, 2, 3, 1).reshape(len(z), -1)
     return h
 
 
 def main():
     folder = sys.argv[1]
     ref = {k: np.load(f"{sys.argv[2]}/{k}.npy") for k in ("x", "mu", "logvar", "mean")}
+    ref["z"] = np.load(f"{sys.argv[2]}/z.npy") if os.path.exists(f"{sys.argv[2]}/z.npy") else ref["mu"]
     t, meta = read_safetensors(f"{folder}/model.safetensors")
     model = json.loads(meta["model"])
     acts = {"relu": lambda h: np.maximum(h, 0), "tanh": np.tanh, "sigmoid": lambda h: 1 / (1 + np.exp(-h)), "identity": lambda h: h}
     act = acts[model["activation"]]
     z = model["latent"]
     bad = 0
-    h = run(t, "encoder", ref["x"].astype(np.float64), act)
+    h = encode(t, model, ref["x"].astype(np.float64), act)
     mu, logvar = h[:, :z], h[:, z:]
-    out = run(t, "decoder", ref["mu"].astype(np.float64), act)
+    out = decode(t, model, ref["z"].astype(np.float64), act)
     mean = 1 / (1 + np.exp(-out)) if model["likelihood"] == "bernoulli" else out
     for name, got in (("mu", mu), ("logvar", logvar), ("mean", mean)):
         d = float(np.max(np.abs(got - ref[name])))
@@ -64,7 +134,7 @@ def main():
         vae = m.Elbo4jVae.load(f"{folder}/model.safetensors")
         with torch.no_grad():
             tm, tl = vae.encode(torch.from_numpy(ref["x"]))
-            tmean = vae.decode(torch.from_numpy(ref["mu"]))
+            tmean = vae.decode(torch.from_numpy(ref["z"]))
         for name, got in (("mu", tm), ("logvar", tl), ("mean", tmean)):
             d = float(np.max(np.abs(got.numpy() - ref[name])))
             print(f"torch {name}: max |difference| {d:.2e}")

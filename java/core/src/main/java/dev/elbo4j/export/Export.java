@@ -17,7 +17,8 @@ import java.util.List;
  * {@code model.safetensors} (the parameters alone, no optimizer state, under elbo4j's names, which
  * are those of the PyTorch module in {@code model.py}), {@code model.py} ({@link TorchModule}),
  * and {@code encoder.onnx} / {@code decoder.onnx} ({@link Onnx}). The VAE family without a
- * planar flow or conv layers is covered; other models are refused with a message saying so.
+ * planar flow is covered, with dense layers or a conv encoder and/or transposed-conv decoder
+ * (docs/CONV.md); other models are refused with a message saying so.
  */
 public final class Export {
     /** The {@code format} metadata of an exported safetensors file. */
@@ -30,11 +31,6 @@ public final class Export {
     public static String unsupported(Checkpoint c) {
         if (!(c.model() instanceof VaeConfig v)) return "export covers the vae family; this checkpoint holds a '" + c.model().type() + "' model";
         if (v.hasFlow()) return "export does not cover the planar-flow posterior (--flow); the encoder and decoder alone would not reproduce it";
-        if (v.conv() != null) {
-            return "export does not cover conv encoders and decoders yet (" + v.conv().encoderString() + " / " + v.conv().decoderString()
-                    + "): model.py and the ONNX graphs are written for dense layers only; the checkpoint's tensors are in PyTorch's "
-                    + "Conv2d / ConvTranspose2d layouts (docs/CONV.md)";
-        }
         return null;
     }
 

@@ -39,16 +39,18 @@ public final class Vae extends ModelBase<VaeConfig> implements LatentModel, Impo
 
     private Vae(Backend backend, VaeConfig cfg, DType dtype, long seed) {
         super(backend, cfg, dtype, seed);
-        this.encoder = encoder(cfg);
-        this.decoder = decoder(cfg);
+        this.encoder = encoderNetwork(cfg);
+        this.decoder = decoderNetwork(cfg);
     }
 
-    private static Network encoder(VaeConfig cfg) {
+    /** The encoder {@code cfg} describes (x to [mu, log sigma^2]), without parameters: its layers' names, shapes and activations. */
+    public static Network encoderNetwork(VaeConfig cfg) {
         return ConvLayout.encoder(cfg.conv(), "encoder", cfg.inputDim(), cfg.encoderHidden(), 2 * cfg.latent(), cfg.activation(),
                 Activation.IDENTITY);
     }
 
-    private static Network decoder(VaeConfig cfg) {
+    /** The decoder {@code cfg} describes (z to logits or means), without parameters. */
+    public static Network decoderNetwork(VaeConfig cfg) {
         return ConvLayout.decoder(cfg.conv(), "decoder", cfg.latent(), cfg.decoderHidden(), cfg.inputDim(), cfg.activation(),
                 Activation.IDENTITY);
     }
@@ -59,8 +61,8 @@ public final class Vae extends ModelBase<VaeConfig> implements LatentModel, Impo
      */
     public static Parameters.Builder parameterLayout(VaeConfig cfg) {
         Parameters.Builder pb = new Parameters.Builder();
-        encoder(cfg).declare(pb);
-        decoder(cfg).declare(pb);
+        encoderNetwork(cfg).declare(pb);
+        decoderNetwork(cfg).declare(pb);
         if (cfg.likelihood().learnsVariance()) {
             pb.add(LOGVAR, Shape.of(cfg.inputDim()), Parameters.Init.constant(0));
         }

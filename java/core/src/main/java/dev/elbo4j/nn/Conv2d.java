@@ -13,7 +13,7 @@ import dev.elbo4j.tensor.Tensor;
  * (docs/CONV.md): cols = im2col(x), rows = cols W^T ((B*OH*OW) x OC), y = rows in NCHW order.
  */
 public final class Conv2d implements ConvLayer {
-    private final String weight, bias;
+    private final String name, weight, bias;
     private final ConvGeometry g;
     private final int outChannels;
     private final Activation act;
@@ -23,6 +23,7 @@ public final class Conv2d implements ConvLayer {
         if ((long) outChannels * g.outPixels() > Integer.MAX_VALUE) {
             throw new IllegalArgumentException("layer " + name + ": " + outChannels + " channels of " + g.outPixels() + " pixels is too large");
         }
+        this.name = name;
         this.weight = name + ".weight";
         this.bias = name + ".bias";
         this.g = g;
@@ -47,6 +48,13 @@ public final class Conv2d implements ConvLayer {
         return outChannels;
     }
 
+    /** The parameter name prefix: W is {@code name + ".weight"}, b {@code name + ".bias"}. */
+    @Override
+    public String name() {
+        return name;
+    }
+
+    @Override
     public Activation activation() {
         return act;
     }

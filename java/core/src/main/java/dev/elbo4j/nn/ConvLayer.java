@@ -1,5 +1,6 @@
 package dev.elbo4j.nn;
 
+import dev.elbo4j.backend.Activation;
 import dev.elbo4j.backend.ConvGeometry;
 import dev.elbo4j.tensor.Tensor;
 
@@ -11,6 +12,12 @@ import dev.elbo4j.tensor.Tensor;
 public sealed interface ConvLayer permits Conv2d, ConvTranspose2d {
     /** Scratch buffer indices: two im2col matrices and two channels-last row matrices. */
     int COLS = 0, COLS2 = 1, ROWS = 2, ROWS2 = 3;
+
+    /** The parameter name prefix ("encoder.conv.0"). */
+    String name();
+
+    /** The activation after the bias. */
+    Activation activation();
 
     /** Elements of an input row. */
     int in();

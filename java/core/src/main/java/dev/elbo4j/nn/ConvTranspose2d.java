@@ -15,7 +15,7 @@ import dev.elbo4j.tensor.Tensor;
  * (docs/CONV.md): rows = x channels-last ((B*OH*OW) x C_in), cols = rows W, y = col2im(cols).
  */
 public final class ConvTranspose2d implements ConvLayer {
-    private final String weight, bias;
+    private final String name, weight, bias;
     private final ConvGeometry g;
     private final int inChannels;
     private final Activation act;
@@ -25,6 +25,7 @@ public final class ConvTranspose2d implements ConvLayer {
         if ((long) inChannels * g.outPixels() > Integer.MAX_VALUE) {
             throw new IllegalArgumentException("layer " + name + ": " + inChannels + " channels of " + g.outPixels() + " pixels is too large");
         }
+        this.name = name;
         this.weight = name + ".weight";
         this.bias = name + ".bias";
         this.g = g;
@@ -52,13 +53,25 @@ public final class ConvTranspose2d implements ConvLayer {
         return inChannels;
     }
 
+    /** The parameter name prefix: W is {@code name + ".weight"}, b {@code name + ".bias"}. */
+    @Override
+    public String name() {
+        return name;
+    }
+
+    @Override
     public Activation activation() {
         return act;
     }
 
-    /** PyTorch's output_padding for this layer's sizes. */
-    public int outputPadding() {
-        return g.height() - ((g.outHeight() - 1) * g.stride() - 2 * g.padding() + g.kernelH());
+    /**
+     * PyTorch's output_padding (rows, columns) for this layer's sizes: how much of the output grid
+     * the transposed geometry (in - 1) stride - 2 padding + kernel leaves out where the
+     * convolution's floor division dropped a remainder. The two differ on a non-square image.
+     */
+    public int[] outputPadding() {
+        return new int[] {g.height() - ((g.outHeight() - 1) * g.stride() - 2 * g.padding() + g.kernelH()),
+                g.width() - ((g.outWidth() - 1) * g.stride() - 2 * g.padding() + g.kernelW())};
     }
 
     @Override
