@@ -59,16 +59,9 @@ public final class ImageNet implements Network {
 
     @Override
     public Workspace workspace(Backend be, DType dtype, int maxRows, boolean training) {
-        Workspace f = null, d = null, b = null;
-        try {
-            f = front == null ? null : front.workspace(be, dtype, maxRows, training);
-            d = dense.workspace(be, dtype, maxRows, training);
-            b = back == null ? null : back.workspace(be, dtype, maxRows, training);
-        } catch (RuntimeException e) {
-            for (Workspace w : new Workspace[]{f, d, b}) if (w != null) w.close();
-            throw e;
-        }
-        return Workspace.chain(f == null ? new Workspace[]{d, b} : b == null ? new Workspace[]{f, d} : new Workspace[]{f, d, b});
+        return Workspace.chainOf(front == null ? null : () -> front.workspace(be, dtype, maxRows, training),
+                () -> dense.workspace(be, dtype, maxRows, training),
+                back == null ? null : () -> back.workspace(be, dtype, maxRows, training));
     }
 
     private Workspace denseWs(Workspace ws) {

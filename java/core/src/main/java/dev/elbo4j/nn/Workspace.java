@@ -5,6 +5,10 @@ import dev.elbo4j.tensor.DType;
 import dev.elbo4j.tensor.Shape;
 import dev.elbo4j.tensor.Tensor;
 
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.Supplier;
+
 /**
  * The activation buffers of a layer stack ({@link Mlp}, {@link TiedMlp}, {@link ConditionalMlp},
  * {@link ConvStack}) for up to {@code maxRows} rows: each layer's output and, for training, its
@@ -59,6 +63,22 @@ public final class Workspace implements AutoCloseable {
     static Workspace chain(Workspace... parts) {
         if (parts.length == 0) throw new IllegalArgumentException("a chained workspace needs a part");
         return new Workspace(parts);
+    }
+
+    /**
+     * Makes each stage's workspace in order and {@link #chain}s them; a {@code null} stage is left
+     * out (a network without that stage). Closes the ones already made if a later one fails.
+     */
+    @SafeVarargs
+    static Workspace chainOf(Supplier<Workspace>... stages) {
+        List<Workspace> made = new ArrayList<>(stages.length);
+        try {
+            for (Supplier<Workspace> s : stages) if (s != null) made.add(s.get());
+        } catch (RuntimeException e) {
+            for (Workspace w : made) w.close();
+            throw e;
+        }
+        return chain(made.toArray(Workspace[]::new));
     }
 
     /** Stage i of a {@link #chain}ed workspace. */
