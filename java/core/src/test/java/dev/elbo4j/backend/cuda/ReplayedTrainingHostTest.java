@@ -25,21 +25,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class ReplayedTrainingHostTest extends FakeBackendTest {
     private static final int SIDE = 4, D = SIDE * SIDE, N = 80, BATCH = 8;   // 10 batches
 
-    private Map<Call, Long> counts() {
-        Map<Call, Long> m = new EnumMap<>(Call.class);
-        for (Call c : Call.values()) m.put(c, probe.count(c));
-        return m;
-    }
-
-    private Map<Call, Long> since(Map<Call, Long> before) {
-        Map<Call, Long> d = new EnumMap<>(Call.class);
-        for (Call c : Call.values()) {
-            long n = probe.count(c) - before.get(c);
-            if (n != 0) d.put(c, n);
-        }
-        return d;
-    }
-
     @Test
     void aSteadyStepIsOneGraphLaunchAndARefreshOneAsyncCopyAndOneEventWait() {
         byte[] px = new byte[N * D];

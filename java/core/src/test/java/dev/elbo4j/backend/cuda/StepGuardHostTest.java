@@ -7,7 +7,6 @@ import dev.elbo4j.tensor.Shape;
 import dev.elbo4j.tensor.Tensor;
 import org.junit.jupiter.api.Test;
 
-import java.util.EnumMap;
 import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -22,21 +21,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 class StepGuardHostTest extends FakeBackendTest {
     private static final AdamConfig CFG = AdamConfig.of(1e-3);
-
-    private Map<Call, Long> counts() {
-        Map<Call, Long> m = new EnumMap<>(Call.class);
-        for (Call c : Call.values()) m.put(c, probe.count(c));
-        return m;
-    }
-
-    private Map<Call, Long> since(Map<Call, Long> before) {
-        Map<Call, Long> d = new EnumMap<>(Call.class);
-        for (Call c : Call.values()) {
-            long n = probe.count(c) - before.get(c);
-            if (n != 0) d.put(c, n);
-        }
-        return d;
-    }
 
     @Test
     void aSteadyStateStepIsOneGraphLaunchAndAReadIsOneCopyAndItsWait() {
