@@ -67,6 +67,14 @@ class ColumnSumParityTest {
                 partial[k * cols + c] = t;
             }
         }
+        return modelSecondPass(partial, chunks, cols);
+    }
+
+    /**
+     * columns.cuh's second pass over chunk partials ({@code partial[k * cols + c]}): one chunk is
+     * rounded as it is; else lane y adds chunks y, y + 8, ..., then the 8 lanes in order.
+     */
+    static float[] modelSecondPass(double[] partial, int chunks, int cols) {
         float[] out = new float[cols];
         for (int c = 0; c < cols; c++) {
             if (chunks == 1) {

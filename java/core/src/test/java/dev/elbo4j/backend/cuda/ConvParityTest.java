@@ -224,21 +224,7 @@ class ConvParityTest {
                 partial[k * channels + c] = blockSum(lanes);
             }
         }
-        float[] out = new float[channels];
-        for (int c = 0; c < channels; c++) {
-            if (chunks == 1) {
-                out[c] = (float) partial[c];
-                continue;
-            }
-            double t = 0;
-            for (int lane = 0; lane < Kernels.COLS_TILE_Y; lane++) {
-                double s = 0;
-                for (int k = lane; k < chunks; k += Kernels.COLS_TILE_Y) s += partial[k * channels + c];
-                t += s;
-            }
-            out[c] = (float) t;
-        }
-        return out;
+        return ColumnSumParityTest.modelSecondPass(partial, chunks, channels);
     }
 
     @ParameterizedTest
