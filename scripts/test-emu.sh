@@ -13,7 +13,7 @@
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
-scripts/build-emu.sh
+scripts/build-emu.sh --selftest  # the grid runner and the capture graph: both schedules
 test=${1:-'dev.elbo4j.backend.cuda.**'}
 # JCuda's JNI libraries (JCudaParityTest, InteropParityTest) find libcuda.so.1 by soname.
 marker=$(mktemp)

@@ -8,9 +8,18 @@
 //     starts right after one), and fills it with 0xAB; a kernel that writes or reads past the end
 //     (before the start) of an allocation crashes the process (SIGSEGV in the kernel's frame)
 //     instead of corrupting the heap;
-//   - every stream operation runs synchronously when it is enqueued; under stream capture it is
-//     recorded instead (kernel launches with their argument values, memcpy, memset, cuBLAS GEMMs)
-//     and cuGraphLaunch replays the record in order;
+//   - every stream operation runs synchronously when it is enqueued, so an eager cuStreamWaitEvent
+//     has nothing left to wait for; under stream capture it is recorded instead (kernel launches
+//     with their argument values, memcpy, memset, cuBLAS GEMMs) as a graph node that depends on the
+//     stream's last nodes. Fork and join follow CUDA's capture rules: cuEventRecord in a capturing
+//     stream marks the point it has reached, and a stream that waits on that event joins the capture
+//     (its work becomes nodes after that point; a capturing stream that waits adds the point to its
+//     own dependencies); cuStreamEndCapture on the stream that began the capture fails with
+//     CUDA_ERROR_STREAM_CAPTURE_UNJOINED if another stream's last work is not among the origin's
+//     dependencies, and with CUDA_ERROR_STREAM_CAPTURE_UNMATCHED on a stream that only joined;
+//     cuGraphLaunch runs the nodes in one topological order: capture order, or with
+//     ELBO4J_EMU_REVERSE=1 the latest-captured ready node first (so two branches run the other way
+//     round, and a dependency the capture lacks shows as a different result);
 //   - cuLaunchKernel holds the launch to an sm_90 device's limits with the kernel's own sm_90
 //     resource usage (kernels/sm_90.resources, ptxas's figures; see launch_check) and fails it with
 //     the CUresult an H100 gives, then runs the grid (emu::run_grid): blocks one after another, the
@@ -235,19 +244,82 @@ typedef unsigned long long CUdeviceptr;
 constexpr CUresult kOk = 0, kInvalidValue = 1, kOutOfMemory = 2, kNotInitialized = 3, kNoDevice = 100,
                    kInvalidDevice = 101, kInvalidImage = 200, kInvalidContext = 201, kInvalidHandle = 400,
                    kNotFound = 500, kLaunchOutOfResources = 701, kLaunchFailed = 719, kCaptureUnsupported = 900,
-                   kCaptureInvalidated = 901, kNotCapturing = 905;
+                   kCaptureInvalidated = 901, kCaptureUnmatched = 903, kCaptureUnjoined = 904,
+                   kCaptureIsolation = 905, kNotCapturing = 401;  // CUDA_ERROR_ILLEGAL_STATE
 
 using Op = std::function<CUresult()>;
 
-struct Graph {
-    std::vector<Op> ops;
+// A captured operation and the earlier nodes it must run after (indices into Graph::nodes, all
+// smaller than its own: capture order is a topological order).
+struct Node {
+    Op op;
+    std::vector<int> deps;
 };
+
+struct Graph {
+    std::vector<Node> nodes;
+};
+
+// Which topological order cuGraphLaunch uses: capture order, or (ELBO4J_EMU_REVERSE=1) the
+// latest-captured ready node first.
+bool graph_reverse = [] {
+    const char* r = std::getenv("ELBO4J_EMU_REVERSE");
+    return r != nullptr && *r != 0 && *r != '0';
+}();
+
+CUresult run_graph(const Graph& g) {
+    const int n = static_cast<int>(g.nodes.size());
+    if (!graph_reverse) {
+        for (const Node& node : g.nodes)
+            if (CUresult rc = node.op()) return rc;
+        return kOk;
+    }
+    std::vector<int> waiting(n);
+    std::vector<std::vector<int>> after(n);
+    for (int i = 0; i < n; ++i) {
+        std::vector<int> d = g.nodes[i].deps;
+        std::sort(d.begin(), d.end());
+        d.erase(std::unique(d.begin(), d.end()), d.end());
+        waiting[i] = static_cast<int>(d.size());
+        for (int j : d) after[j].push_back(i);
+    }
+    std::vector<int> ready;  // kept sorted: the back is the latest-captured ready node
+    for (int i = 0; i < n; ++i)
+        if (waiting[i] == 0) ready.push_back(i);
+    while (!ready.empty()) {
+        const int i = ready.back();
+        ready.pop_back();
+        if (CUresult rc = g.nodes[i].op()) return rc;
+        for (int j : after[i])
+            if (--waiting[j] == 0) ready.insert(std::upper_bound(ready.begin(), ready.end(), j), j);
+    }
+    return kOk;
+}
 
 std::recursive_mutex lock;
 bool initialised;
 void* const kContext = reinterpret_cast<void*>(0xE1B0);
 void* const kModule = reinterpret_cast<void*>(0xE1B1);
-std::map<void*, std::vector<Op>> capturing;  // stream -> recorded operations
+// A capture in progress: the graph so far and the stream that began it.
+struct Capture {
+    Graph graph;
+    void* origin;
+};
+std::map<unsigned long long, Capture> captures;  // by id, from 1; an id is never reused
+unsigned long long next_capture = 1;
+// A stream taking part in a capture: which one, and the nodes its next operation depends on.
+struct Capturing {
+    unsigned long long capture;
+    std::vector<int> tail;
+};
+std::map<void*, Capturing> capturing;
+// An event: when it completed (eager), or the point a capturing stream had reached (capture != 0
+// while that capture is in progress).
+struct Event {
+    std::chrono::steady_clock::time_point at;
+    unsigned long long capture = 0;
+    std::vector<int> deps;
+};
 struct Mapping { void* base; size_t bytes; };
 std::map<uintptr_t, Mapping> allocations;
 long long live_allocs;
@@ -266,7 +338,9 @@ int sms() {
 CUresult enqueue(void* stream, Op op) {
     auto it = capturing.find(stream);
     if (it != capturing.end()) {
-        it->second.push_back(std::move(op));
+        Graph& g = captures.at(it->second.capture).graph;
+        g.nodes.push_back(Node{std::move(op), it->second.tail});
+        it->second.tail = {static_cast<int>(g.nodes.size()) - 1};
         return kOk;
     }
     return op();
@@ -365,6 +439,9 @@ const char* error_name(int e) {
         case kLaunchFailed: return "CUDA_ERROR_LAUNCH_FAILED";
         case kCaptureUnsupported: return "CUDA_ERROR_STREAM_CAPTURE_UNSUPPORTED";
         case kCaptureInvalidated: return "CUDA_ERROR_STREAM_CAPTURE_INVALIDATED";
+        case kCaptureUnmatched: return "CUDA_ERROR_STREAM_CAPTURE_UNMATCHED";
+        case kCaptureUnjoined: return "CUDA_ERROR_STREAM_CAPTURE_UNJOINED";
+        case kCaptureIsolation: return "CUDA_ERROR_STREAM_CAPTURE_ISOLATION";
         case kNotCapturing: return "CUDA_ERROR_ILLEGAL_STATE";
         default: return nullptr;
     }
@@ -574,7 +651,7 @@ CUresult cuOccupancyMaxActiveBlocksPerMultiprocessor(int* blocks, void* f, int t
 CUresult cuStreamCreate(void** s, unsigned flags) { *s = new char(static_cast<char>(flags)); return kOk; }
 CUresult cuStreamDestroy_v2(void* s) {
     std::lock_guard g(lock);
-    capturing.erase(s);
+    if (capturing.count(s)) return kCaptureUnsupported;
     delete static_cast<char*>(s);
     return kOk;
 }
@@ -584,35 +661,94 @@ CUresult cuStreamSynchronize(void* s) {
 }
 
 using Clock = std::chrono::steady_clock;
-CUresult cuEventCreate(void** e, unsigned flags) { *e = new Clock::time_point(Clock::now()); return kOk; }
+CUresult cuEventCreate(void** e, unsigned flags) { *e = new Event{Clock::now()}; return kOk; }
 CUresult cuEventRecord(void* e, void* s) {
     std::lock_guard g(lock);
-    auto* t = static_cast<Clock::time_point*>(e);
-    return enqueue(s, [t] { *t = Clock::now(); return kOk; });
+    if (!e) return kInvalidHandle;
+    auto* ev = static_cast<Event*>(e);
+    auto it = capturing.find(s);
+    if (it != capturing.end()) {  // no node: the event names the point the stream has reached
+        ev->capture = it->second.capture;
+        ev->deps = it->second.tail;
+        return kOk;
+    }
+    ev->capture = 0;
+    ev->deps.clear();
+    ev->at = Clock::now();  // the work before it has run
+    return kOk;
+}
+// Eagerly every operation has run when it returns, so there is nothing to wait for. An event
+// recorded in a capture in progress forks or joins: the waiting stream's next work depends on the
+// event's point, and a stream not yet capturing joins the capture.
+CUresult cuStreamWaitEvent(void* s, void* e, unsigned flags) {
+    std::lock_guard g(lock);
+    if (!e) return kInvalidHandle;
+    if (flags != 0) return kInvalidValue;  // CU_EVENT_WAIT_EXTERNAL is a graph-node flag the backend never uses
+    const auto* ev = static_cast<const Event*>(e);
+    auto it = capturing.find(s);
+    if (ev->capture == 0 || !captures.count(ev->capture)) return kOk;
+    if (it == capturing.end()) {
+        if (s == nullptr) return kCaptureUnsupported;  // the legacy default stream cannot capture
+        capturing[s] = Capturing{ev->capture, ev->deps};
+        return kOk;
+    }
+    if (it->second.capture != ev->capture) return kCaptureIsolation;
+    std::vector<int>& tail = it->second.tail;
+    for (int d : ev->deps)
+        if (std::find(tail.begin(), tail.end(), d) == tail.end()) tail.push_back(d);
+    return kOk;
 }
 CUresult cuEventSynchronize(void* e) { return is_capturing() ? kCaptureUnsupported : kOk; }
 CUresult cuEventElapsedTime_v2(float* ms, void* a, void* b) {
-    *ms = std::chrono::duration<float, std::milli>(*static_cast<Clock::time_point*>(b) - *static_cast<Clock::time_point*>(a)).count();
+    *ms = std::chrono::duration<float, std::milli>(static_cast<Event*>(b)->at - static_cast<Event*>(a)->at).count();
     return kOk;
 }
 CUresult cuEventElapsedTime(float* ms, void* a, void* b) { return cuEventElapsedTime_v2(ms, a, b); }
-CUresult cuEventDestroy_v2(void* e) { delete static_cast<Clock::time_point*>(e); return kOk; }
+CUresult cuEventDestroy_v2(void* e) { delete static_cast<Event*>(e); return kOk; }
 
 CUresult cuStreamBeginCapture_v2(void* s, int mode) {
     std::lock_guard g(lock);
     if (mode < 0 || mode > 2) return kInvalidValue;
     if (s == nullptr) return kCaptureUnsupported;  // the legacy default stream cannot capture
     if (capturing.count(s)) return kCaptureInvalidated;
-    capturing[s];
+    const unsigned long long id = next_capture++;
+    captures[id] = Capture{Graph{}, s};
+    capturing[s] = Capturing{id, {}};
     return kOk;
 }
+// Ends the capture s began. Every other stream that joined it must have been joined back: its last
+// nodes among the origin's dependencies (the origin's last nodes and what they depend on). Either
+// way the capture is over and its streams capture no more.
 CUresult cuStreamEndCapture(void* s, void** graph) {
     std::lock_guard g(lock);
     auto it = capturing.find(s);
     if (it == capturing.end()) return kNotCapturing;
-    *graph = new Graph{std::move(it->second)};
-    capturing.erase(it);
-    return kOk;
+    const unsigned long long id = it->second.capture;
+    Capture& c = captures.at(id);
+    if (c.origin != s) return kCaptureUnmatched;
+    std::vector<char> joined(c.graph.nodes.size());
+    std::vector<int> todo = it->second.tail;
+    while (!todo.empty()) {
+        const int i = todo.back();
+        todo.pop_back();
+        if (joined[i]) continue;
+        joined[i] = 1;
+        for (int d : c.graph.nodes[i].deps) todo.push_back(d);
+    }
+    bool unjoined = false;
+    for (auto j = capturing.begin(); j != capturing.end();) {
+        if (j->second.capture != id) {
+            ++j;
+            continue;
+        }
+        for (int t : j->second.tail) unjoined |= !joined[t];
+        j = capturing.erase(j);
+    }
+    CUresult rc = kOk;
+    if (unjoined) rc = kCaptureUnjoined;
+    else *graph = new Graph{std::move(c.graph)};
+    captures.erase(id);
+    return rc;
 }
 CUresult cuGraphInstantiateWithFlags(void** exec, void* graph, unsigned long long flags) {
     if (!graph) return kInvalidValue;
@@ -623,13 +759,7 @@ CUresult cuGraphLaunch(void* exec, void* s) {
     std::lock_guard g(lock);
     if (!exec) return kInvalidValue;
     Graph* gr = static_cast<Graph*>(exec);
-    return enqueue(s, [gr] {
-        for (const Op& op : gr->ops) {
-            CUresult rc = op();
-            if (rc) return rc;
-        }
-        return kOk;
-    });
+    return enqueue(s, [gr] { return run_graph(*gr); });
 }
 CUresult cuGraphExecDestroy(void* e) { delete static_cast<Graph*>(e); return kOk; }
 CUresult cuGraphDestroy(void* g) { delete static_cast<Graph*>(g); return kOk; }

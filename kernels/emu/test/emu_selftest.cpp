@@ -1,6 +1,8 @@
 // Self-test of the CPU emulator's grid runner (scripts/build-emu.sh --selftest): the reductions of
 // common.cuh give the right sums under both schedules, and the launch fails, with a reason, where a
-// kernel's barriers or shuffles are not reached by every thread that must reach them.
+// kernel's barriers or shuffles are not reached by every thread that must reach them; a capture that
+// forks onto a second stream and joins back replays right in both graph orders, one that does not
+// join back fails as CUDA fails it, and a dependency the capture lacks changes the result in one order.
 #include "../libcuda_emu.cpp"
 
 #include <cstdio>
@@ -51,6 +53,54 @@ __global__ void partial_mask_kernel() {
     (void) v;
 }
 
+// Device words as host memory, written through the driver's stream operations.
+CUdeviceptr word(unsigned* w) { return reinterpret_cast<CUdeviceptr>(w); }
+
+// A fork/join capture: main sets a = 1 and records fork; side waits on fork, copies a to b, sets
+// c = 3 and records join; main sets d = 4 (independent of side) and waits on join, then copies b
+// to e. With `missing`, main also overwrites a = 9 after the fork, a write side's copy should have
+// come after but does not depend on. Returns the CUresult of cuStreamEndCapture (and of the
+// replay), or -1 if an earlier call failed.
+int fork_join(bool join, bool missing, bool reverse, unsigned out[5]) {
+    graph_reverse = reverse;
+    void *main_s, *side, *fork, *joined, *graph = nullptr, *exec;
+    cuStreamCreate(&main_s, 1);
+    cuStreamCreate(&side, 1);
+    cuEventCreate(&fork, 0);
+    cuEventCreate(&joined, 0);
+    for (int i = 0; i < 5; ++i) out[i] = 0;
+    int rc = cuStreamBeginCapture_v2(main_s, 1);
+    rc |= cuMemsetD32Async(word(&out[0]), 1, 1, main_s);
+    rc |= cuEventRecord(fork, main_s);
+    rc |= cuStreamWaitEvent(side, fork, 0);
+    if (missing) rc |= cuMemsetD32Async(word(&out[0]), 9, 1, main_s);
+    rc |= cuMemcpyDtoDAsync_v2(word(&out[1]), word(&out[0]), 4, side);
+    rc |= cuMemsetD32Async(word(&out[2]), 3, 1, side);
+    rc |= cuEventRecord(joined, side);
+    rc |= cuMemsetD32Async(word(&out[3]), 4, 1, main_s);
+    if (join) rc |= cuStreamWaitEvent(main_s, joined, 0);
+    rc |= cuMemcpyDtoDAsync_v2(word(&out[4]), word(&out[1]), 4, main_s);
+    if (rc) return -1;
+    for (int i = 0; i < 5; ++i)
+        if (out[i] != 0) return -1;  // captured, not run
+    rc = cuStreamEndCapture(main_s, &graph);
+    if (rc == 0) {
+        rc = cuGraphInstantiateWithFlags(&exec, graph, 0);
+        if (rc == 0) rc = cuGraphLaunch(exec, main_s);
+        cuGraphExecDestroy(exec);
+        cuGraphDestroy(graph);
+    }
+    // after the capture (joined or not) neither stream captures: eager work runs at once
+    unsigned probe = 0;
+    if (cuMemsetD32Async(word(&probe), 7, 1, side) != 0 || probe != 7) rc = -1;
+    cuEventDestroy_v2(fork);
+    cuEventDestroy_v2(joined);
+    cuStreamDestroy_v2(main_s);
+    cuStreamDestroy_v2(side);
+    graph_reverse = false;
+    return rc;
+}
+
 }  // namespace
 
 int main() {
@@ -79,6 +129,38 @@ int main() {
     // After failed launches the runner is usable again.
     rc = emu::run_grid([xp] { block_sum_kernel(xp); }, "block_sum", dim3{4, 1, 1}, dim3{256, 1, 1}, 0);
     expect(rc == 0 && block_result[3] == want[3], "block_sum after failures");
+    // Stream capture across two streams.
+    for (bool reverse : {false, true}) {
+        unsigned o[5];
+        rc = fork_join(true, false, reverse, o);
+        char what[96];
+        snprintf(what, sizeof what, "a fork/join capture replays right (%s order)", reverse ? "reverse" : "capture");
+        expect(rc == 0 && o[0] == 1 && o[1] == 1 && o[2] == 3 && o[3] == 4 && o[4] == 1, what);
+    }
+    {
+        unsigned o[5];
+        rc = fork_join(false, false, false, o);
+        expect(rc == kCaptureUnjoined, "a capture whose side stream is not joined back fails: CUDA_ERROR_STREAM_CAPTURE_UNJOINED");
+        unsigned a[5], b[5];
+        const int ra = fork_join(true, true, false, a), rb = fork_join(true, true, true, b);
+        expect(ra == 0 && rb == 0 && a[1] != b[1], "a dependency the capture lacks gives another result in the other order");
+        printf("      (side's copy of a: %u in capture order, %u in reverse order)\n", a[1], b[1]);
+        void *s1, *s2, *ev;
+        cuStreamCreate(&s1, 1);
+        cuStreamCreate(&s2, 1);
+        cuEventCreate(&ev, 0);
+        unsigned w = 0;
+        rc = cuMemsetD32Async(word(&w), 5, 1, s1) | cuEventRecord(ev, s1) | cuStreamWaitEvent(s2, ev, 0);
+        expect(rc == 0 && w == 5 && !is_capturing(), "an eager cross-stream wait succeeds and captures nothing");
+        void* gph;
+        rc = cuStreamBeginCapture_v2(s1, 1) | cuEventRecord(ev, s1) | cuStreamWaitEvent(s2, ev, 0);
+        expect(rc == 0 && cuStreamEndCapture(s2, &gph) == kCaptureUnmatched && cuStreamEndCapture(s1, &gph) == 0,
+               "only the stream that began a capture ends it (CUDA_ERROR_STREAM_CAPTURE_UNMATCHED)");
+        cuGraphDestroy(gph);
+        cuEventDestroy_v2(ev);
+        cuStreamDestroy_v2(s1);
+        cuStreamDestroy_v2(s2);
+    }
     printf("%s\n", failures ? "emu selftest: FAILED" : "emu selftest: all passed");
     return failures ? 1 : 0;
 }

@@ -149,6 +149,14 @@ public interface CudaDriver extends AutoCloseable {
     /** {@code cuEventRecord}. */
     void recordEvent(long event, long stream);
 
+    /**
+     * {@code cuStreamWaitEvent(stream, event, 0)}: work enqueued on {@code stream} afterwards waits
+     * for the work before the event's last record. Under stream capture this forks and joins: a
+     * stream waiting on an event recorded in a capturing stream joins that capture, and the stream
+     * that began it must wait on the others' last work before {@link #endCapture}.
+     */
+    void waitEvent(long stream, long event);
+
     /** {@code cuEventSynchronize}. */
     void synchronizeEvent(long event);
 

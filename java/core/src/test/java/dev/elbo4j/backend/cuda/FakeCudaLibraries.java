@@ -48,9 +48,9 @@ public final class FakeCudaLibraries {
             CUresult cuInit(unsigned flags) { return flags ? 1 : init_result; }
             static int driver_version = 13000;
             /* calls by kind: 0 cuGraphLaunch, 1 cuStreamSynchronize, 2 cuEventSynchronize, 3 DtoH copies,
-               4 HtoD copies, 5 DtoD copies, 6 memsets, 7 cuEventRecord, 8 cuMemHostAlloc */
-            static long long counts[9];
-            long long fake_count(int kind) { return kind >= 0 && kind < 9 ? counts[kind] : -1; }
+               4 HtoD copies, 5 DtoD copies, 6 memsets, 7 cuEventRecord, 8 cuMemHostAlloc, 9 cuStreamWaitEvent */
+            static long long counts[10];
+            long long fake_count(int kind) { return kind >= 0 && kind < 10 ? counts[kind] : -1; }
             void fake_set_driver_version(int v) { driver_version = v; }
             CUresult cuDriverGetVersion(int* v) { *v = driver_version; return 0; }
             CUresult cuDeviceGetCount(int* n) { if (init_result) return 3; *n = device_count; return 0; }
@@ -117,6 +117,7 @@ public final class FakeCudaLibraries {
             CUresult cuStreamSynchronize(void* s) { counts[1]++; return 0; }
             CUresult cuEventCreate(void** e, unsigned flags) { *e = malloc(1); return 0; }
             CUresult cuEventRecord(void* e, void* s) { counts[7]++; return 0; }
+            CUresult cuStreamWaitEvent(void* s, void* e, unsigned flags) { counts[9]++; return e && flags == 0 ? 0 : 1; }
             CUresult cuEventSynchronize(void* e) { counts[2]++; return 0; }
             CUresult cuEventElapsedTime_v2(float* ms, void* a, void* b) { *ms = 1.5f; return 0; }
             CUresult cuEventDestroy_v2(void* e) { free(e); return 0; }

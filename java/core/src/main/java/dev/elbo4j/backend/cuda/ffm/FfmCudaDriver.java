@@ -69,7 +69,7 @@ public final class FfmCudaDriver implements CudaDriver {
             cuCtxSetCurrent, cuMemAlloc, cuMemFree, cuMemHostAlloc, cuMemFreeHost, cuMemcpyHtoDAsync, cuMemcpyDtoHAsync, cuMemcpyDtoDAsync,
             cuMemsetD8Async, cuMemsetD32Async, cuModuleLoadData, cuModuleUnload, cuModuleGetFunction,
             cuLaunchKernel, cuFuncGetAttribute, cuFuncSetAttribute, cuOccupancyMaxActiveBlocksPerMultiprocessor,
-            cuStreamCreate, cuStreamDestroy, cuStreamSynchronize, cuEventCreate, cuEventRecord,
+            cuStreamCreate, cuStreamDestroy, cuStreamSynchronize, cuEventCreate, cuEventRecord, cuStreamWaitEvent,
             cuEventSynchronize, cuEventElapsedTime, cuEventDestroy, cuStreamBeginCapture, cuStreamEndCapture,
             cuGraphInstantiateWithFlags, cuGraphLaunch, cuGraphExecDestroy, cuGraphDestroy;
     private final MethodHandle cuGetErrorName;  // null if not exported
@@ -114,6 +114,7 @@ public final class FfmCudaDriver implements CudaDriver {
         cuStreamSynchronize = lib.bind("cuStreamSynchronize", I_L);
         cuEventCreate = lib.bind("cuEventCreate", I_AI);
         cuEventRecord = lib.bind("cuEventRecord", I_LL);
+        cuStreamWaitEvent = lib.bind("cuStreamWaitEvent", FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_INT));
         cuEventSynchronize = lib.bind("cuEventSynchronize", I_L);
         MethodHandle elapsed = lib.bindFirst(FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, JAVA_LONG),
                 "cuEventElapsedTime_v2", "cuEventElapsedTime");  // _v2 from CUDA 12.8 on
@@ -624,6 +625,16 @@ public final class FfmCudaDriver implements CudaDriver {
         open();
         try {
             check((int) cuEventRecord.invokeExact(event, stream), "cuEventRecord");
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    @Override
+    public void waitEvent(long stream, long event) {
+        open();
+        try {
+            check((int) cuStreamWaitEvent.invokeExact(stream, event, 0), "cuStreamWaitEvent");
         } catch (Throwable t) {
             throw rethrow(t);
         }

@@ -457,6 +457,12 @@ final class JCudaCudaDriver implements CudaDriver {
     }
 
     @Override
+    public void waitEvent(long stream, long event) {
+        open();
+        check(JCudaDriver.cuStreamWaitEvent(stream(stream), JCudaHandles.wrap(new CUevent(), event), 0), "cuStreamWaitEvent");
+    }
+
+    @Override
     public void synchronizeEvent(long event) {
         open();
         check(JCudaDriver.cuEventSynchronize(JCudaHandles.wrap(new CUevent(), event)), "cuEventSynchronize");

@@ -105,7 +105,7 @@ public final class FakeProbe {
     }
 
     /** Driver calls of one kind so far. */
-    public enum Call { GRAPH_LAUNCH, STREAM_SYNC, EVENT_SYNC, COPY_TO_HOST, COPY_TO_DEVICE, COPY_ON_DEVICE, MEMSET, EVENT_RECORD, HOST_ALLOC }
+    public enum Call { GRAPH_LAUNCH, STREAM_SYNC, EVENT_SYNC, COPY_TO_HOST, COPY_TO_DEVICE, COPY_ON_DEVICE, MEMSET, EVENT_RECORD, HOST_ALLOC, STREAM_WAIT }
 
     public long count(Call kind) {
         try {

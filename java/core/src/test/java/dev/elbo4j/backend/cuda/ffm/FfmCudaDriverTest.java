@@ -161,6 +161,13 @@ class FfmCudaDriverTest {
             long a = d.createEvent(), b = d.createEvent();
             d.recordEvent(a, stream);
             d.recordEvent(b, stream);
+            long other = d.createStream();
+            long waits = probe.count(FakeProbe.Call.STREAM_WAIT);
+            d.waitEvent(other, b);
+            assertEquals(waits + 1, probe.count(FakeProbe.Call.STREAM_WAIT));
+            CudaException bad = assertThrows(CudaException.class, () -> d.waitEvent(other, 0));
+            assertEquals("cuStreamWaitEvent failed: CUDA_ERROR_INVALID_VALUE (1)", bad.getMessage());
+            d.destroyStream(other);
             d.synchronizeEvent(b);
             assertEquals(1.5f, d.elapsedMillis(a, b));
             d.destroyEvent(a);
