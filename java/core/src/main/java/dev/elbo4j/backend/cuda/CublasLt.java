@@ -88,9 +88,13 @@ final class CublasLt implements AutoCloseable {
         return true;
     }
 
-    /** {@link Backend#linearBackward} on cuBLASLt; false (nothing enqueued) when the caller must take the hand-written path. */
+    /**
+     * {@link Backend#linearBackward} on cuBLASLt; false (nothing enqueued) when the caller must take the
+     * hand-written path. With {@code fork} (not null, under capture) the dW + dBias matmul runs on the
+     * side stream's handle beside dx on the main stream, joined before this returns.
+     */
     boolean backward(CudaBackend be, Tensor x, Tensor w, Tensor y, Tensor dy, Activation act, Tensor dW, Tensor dBias,
-                     Tensor dxOut, boolean tf32) {
+                     Tensor dxOut, boolean tf32, SideStream fork) {
         if (dBias == null) return false;
         DeviceTensor dx = be.f32(x, "x"), dw = be.f32(w, "W"), vy = be.f32(y, "y"), g = be.f32(dy, "dy");
         DeviceTensor gw = be.f32(dW, "dW"), gb = be.f32(dBias, "dBias");
@@ -106,9 +110,12 @@ final class CublasLt implements AutoCloseable {
         be.prepare();
         if (rows == 0 || in == 0) return false;
         be.biasActivationBackward(y, dy, act, null);
+        if (fork != null && (fork.lt() == null || dxOut == null)) fork = null;
+        if (fork != null) fork.fork(be.stream());
+        CudaBlasLt dwLt = fork == null ? lt : fork.lt().lt;
         // Column-major D (in x outs) = x-as-stored (in x rows) times op T of dy-as-stored (outs x rows):
         // dW^T, with BGRADB summing op(B) = dy over the k = rows dimension into dBias.
-        if (!lt.matmul(CudaBlasLt.Epilogue.BGRADB, tf32, false, true, in, outs, rows, 1f, dx.address(), in, g.address(),
+        if (!dwLt.matmul(CudaBlasLt.Epilogue.BGRADB, tf32, false, true, in, outs, rows, 1f, dx.address(), in, g.address(),
                 outs, gw.address(), in, gb.address())) {
             fallbacks++;
             // dy already holds the pre-activation gradient: identity's backward is its column sum alone.
@@ -116,6 +123,7 @@ final class CublasLt implements AutoCloseable {
             be.gemm(true, false, 1, dy, x, 0, dW);
         }
         if (dxOut != null) be.gemm(false, false, 1, dy, w, 0, dxOut);
+        if (fork != null) fork.join(be.stream());
         return true;
     }
 

@@ -81,6 +81,11 @@ public final class CudaBackend implements Backend {
     private final long module;
     private final Map<KernelSpec, Long> functions = new IdentityHashMap<>();
     private final CudaBlas blas;
+    private final CudaBlas.Library blasLibrary;
+    private CudaBlasLt.Library ltLibrary;
+    /** The dense layers' weight-gradient branch under capture (SideStream.java): made by the first capture. */
+    private SideStream side;
+    private boolean capturing;
     private final KernelArgs args = new KernelArgs();
     private final Set<DeviceTensor.Allocation> live = Collections.newSetFromMap(new IdentityHashMap<>());
     private final DeviceTensor.Allocation control;
@@ -197,6 +202,7 @@ public final class CudaBackend implements Backend {
     CudaBackend(CudaDriver driver, CudaBlas.Library blasLibrary, byte[] image, int ordinal, String bindingName) {
         this.driver = driver;
         this.ordinal = ordinal;
+        this.blasLibrary = blasLibrary;
         Deque<Runnable> undo = new ArrayDeque<>();
         try {
             driver.init();
@@ -278,6 +284,7 @@ public final class CudaBackend implements Backend {
     public void setTf32(boolean enabled) {
         prepare();
         blas.setTf32(enabled);
+        if (side != null) side.setTf32(enabled);
         tf32 = enabled;
     }
 
@@ -298,6 +305,7 @@ public final class CudaBackend implements Backend {
             ltMissing = e.getMessage();
             return;
         }
+        ltLibrary = library.get();
         ltOn = CublasLt.requested();
     }
 
@@ -568,9 +576,19 @@ public final class CudaBackend implements Backend {
     @Override
     public void linearBackward(Tensor x, Tensor w, Tensor y, Tensor dy, Activation act, Tensor dW, Tensor dBias,
                                Tensor dx) {
-        if (!ltOn || !lt.backward(this, x, w, y, dy, act, dW, dBias, dx, tf32)) {
+        // Under capture, dW (with dBias on cuBLASLt) on the side stream beside dx: disjoint outputs,
+        // the same GEMMs, so the same bits as the eager single-stream order.
+        SideStream fork = capturing && side != null && dx != null ? side : null;
+        if (ltOn && lt.backward(this, x, w, y, dy, act, dW, dBias, dx, tf32, fork)) return;
+        if (fork == null) {
             Backend.super.linearBackward(x, w, y, dy, act, dW, dBias, dx);
+            return;
         }
+        biasActivationBackward(y, dy, act, dBias);
+        fork.fork(stream);
+        CudaLinear.gemm(this, fork.blas(), true, false, 1, dy, x, 0, dW);
+        gemm(false, false, 1, dy, w, 0, dx);
+        fork.join(stream);
     }
 
     @Override
@@ -841,12 +859,18 @@ public final class CudaBackend implements Backend {
      */
     public CudaGraph capture(Runnable body) {
         prepare();
+        if (side == null) {
+            side = new SideStream(driver, blasLibrary, lt == null ? null : ltLibrary,
+                    blasWorkspace == null ? 0 : blasWorkspace.bytes, tf32);
+        }
         driver.beginCapture(stream);
         long graph;
         long gathersBefore = gathersLaunched;
+        capturing = true;
         try {
             body.run();
         } catch (RuntimeException | Error e) {
+            capturing = false;
             try {
                 driver.destroyGraph(driver.endCapture(stream));
             } catch (RuntimeException suppressed) {
@@ -854,6 +878,7 @@ public final class CudaBackend implements Backend {
             }
             throw e;
         }
+        capturing = false;
         graph = driver.endCapture(stream);
         try {
             return new CudaGraph(this, graph, driver.instantiateGraph(graph), gathersLaunched != gathersBefore);
@@ -1136,6 +1161,8 @@ public final class CudaBackend implements Backend {
         }
         live.clear();
         List<Runnable> steps = List.of(() -> {
+            if (side != null) side.close();
+        }, () -> {
             if (lt != null) lt.close();
         }, blas::close, () -> driver.unloadModule(module), () -> driver.destroyStream(stream),
                 () -> driver.releasePrimaryContext(ordinal), driver::close);

@@ -15,6 +15,12 @@ final class CudaLinear {
     }
 
     static void gemm(CudaBackend be, boolean transA, boolean transB, double alpha, Tensor a, Tensor b, double beta, Tensor c) {
+        gemm(be, be.blas(), transA, transB, alpha, a, b, beta, c);
+    }
+
+    /** {@link #gemm} on the stream of {@code blas}: the backend's own, or its side stream's (SideStream). */
+    static void gemm(CudaBackend be, CudaBlas blas, boolean transA, boolean transB, double alpha, Tensor a, Tensor b,
+                     double beta, Tensor c) {
         DeviceTensor da = be.f32(a, "A"), db = be.f32(b, "B"), dc = be.f32(c, "C");
         int m = transA ? da.cols() : da.rows();
         int k = transA ? da.rows() : da.cols();
@@ -28,7 +34,7 @@ final class CudaLinear {
         be.prepare();
         if (m == 0 || n == 0) return;
         // Leading dimensions are the row strides as stored; max(1, .) keeps cuBLAS's checks happy for k = 0.
-        be.blas().sgemm(transA, transB, m, n, k, (float) alpha, da.address(), Math.max(1, da.cols()), db.address(),
+        blas.sgemm(transA, transB, m, n, k, (float) alpha, da.address(), Math.max(1, da.cols()), db.address(),
                 Math.max(1, db.cols()), (float) beta, dc.address(), Math.max(1, n));
     }
 

@@ -112,7 +112,8 @@ public final class FakeCudaLibraries {
                 last_stream = (uintptr_t) stream;
                 launches++; return 0;
             }
-            CUresult cuStreamCreate(void** s, unsigned flags) { *s = (void*) (uintptr_t) (0x3000 + flags); return 0; }
+            static int streams_made;
+            CUresult cuStreamCreate(void** s, unsigned flags) { *s = (void*) (uintptr_t) (0x3000 + flags + 0x10 * streams_made++); return 0; }
             CUresult cuStreamDestroy_v2(void* s) { return 0; }
             CUresult cuStreamSynchronize(void* s) { counts[1]++; return 0; }
             CUresult cuEventCreate(void** e, unsigned flags) { *e = malloc(1); return 0; }
@@ -138,9 +139,14 @@ public final class FakeCudaLibraries {
             int fake_math_mode(void) { return math_mode; }
             uintptr_t fake_workspace(void) { return workspace; }
             uintptr_t fake_blas_stream(void) { return stream_set; }
-            cublasStatus_t cublasCreate_v2(void** h) { *h = malloc(16); return 0; }
+            /* the stream of each SGEMM's handle, the last 64 */
+            static uintptr_t gemm_streams[64];
+            static long long gemms;
+            long long fake_gemms(void) { return gemms; }
+            uintptr_t fake_gemm_stream(long long i) { return gemm_streams[i % 64]; }
+            cublasStatus_t cublasCreate_v2(void** h) { *h = calloc(1, 16); return 0; }
             cublasStatus_t cublasDestroy_v2(void* h) { free(h); return 0; }
-            cublasStatus_t cublasSetStream_v2(void* h, void* s) { stream_set = (uintptr_t) s; return 0; }
+            cublasStatus_t cublasSetStream_v2(void* h, void* s) { stream_set = (uintptr_t) s; *(uintptr_t*) h = (uintptr_t) s; return 0; }
             cublasStatus_t cublasSetMathMode(void* h, int mode) { math_mode = mode; return 0; }
             cublasStatus_t cublasSetWorkspace_v2(void* h, void* w, size_t bytes) { workspace = (uintptr_t) w; return 0; }
             cublasStatus_t cublasGetVersion_v2(void* h, int* v) { *v = 130100; return 0; }
@@ -152,6 +158,7 @@ public final class FakeCudaLibraries {
                 if (lda < (ta ? (k > 1 ? k : 1) : (m > 1 ? m : 1))) return 7;
                 if (ldb < (tb ? (n > 1 ? n : 1) : (k > 1 ? k : 1))) return 7;
                 if (ldc < (m > 1 ? m : 1)) return 7;
+                gemm_streams[gemms++ % 64] = *(uintptr_t*) h;
                 for (int j = 0; j < n; j++) {
                     for (int i = 0; i < m; i++) {
                         double s = 0;

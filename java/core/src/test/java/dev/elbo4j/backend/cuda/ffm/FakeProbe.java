@@ -28,7 +28,7 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
 public final class FakeProbe {
     private final MethodHandle totalAllocs;
     private final MethodHandle setInitResult, setDevice, setDriverVersion, count, liveAllocs, launches, ctxSet, lastKernel, lastCfg, lastArg,
-            mathMode, workspace, blasStream, lastStream;
+            mathMode, workspace, blasStream, lastStream, gemms, gemmStream;
     public final FakeCudaLibraries.Libraries libraries;
 
     public FakeProbe() {
@@ -52,6 +52,8 @@ public final class FakeProbe {
         mathMode = l.downcallHandle(blas.find("fake_math_mode").orElseThrow(), FunctionDescriptor.of(JAVA_INT));
         workspace = l.downcallHandle(blas.find("fake_workspace").orElseThrow(), FunctionDescriptor.of(JAVA_LONG));
         blasStream = l.downcallHandle(blas.find("fake_blas_stream").orElseThrow(), FunctionDescriptor.of(JAVA_LONG));
+        gemms = l.downcallHandle(blas.find("fake_gemms").orElseThrow(), FunctionDescriptor.of(JAVA_LONG));
+        gemmStream = l.downcallHandle(blas.find("fake_gemm_stream").orElseThrow(), FunctionDescriptor.of(JAVA_LONG, JAVA_LONG));
     }
 
     public static LibrarySearch explicit(String library, Path path) {
@@ -212,6 +214,24 @@ public final class FakeProbe {
     public long blasStream() {
         try {
             return (long) blasStream.invokeExact();
+        } catch (Throwable t) {
+            throw wrap(t);
+        }
+    }
+
+    /** SGEMM calls so far. */
+    public long gemms() {
+        try {
+            return (long) gemms.invokeExact();
+        } catch (Throwable t) {
+            throw wrap(t);
+        }
+    }
+
+    /** The stream of SGEMM call {@code i} (counting from 0; the last 64 are kept). */
+    public long gemmStream(long i) {
+        try {
+            return (long) gemmStream.invokeExact(i);
         } catch (Throwable t) {
             throw wrap(t);
         }
