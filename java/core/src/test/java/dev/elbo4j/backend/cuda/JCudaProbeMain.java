@@ -117,8 +117,32 @@ public final class JCudaProbeMain {
                 reader.read(((DeviceTensor) words).address(), got);   // cuMemHostAlloc, DtoH async, event, the pinned bytes
             }
             check(java.util.Arrays.equals(sent, got), "a pinned read: " + java.util.Arrays.toString(got));
+            checkForkedBackward(be);
         }
         System.out.println("fake: " + driver.describe());
+    }
+
+    /** A captured dense backward forks dW onto the side stream and joins it back: two cuStreamWaitEvent through JCuda. */
+    @SuppressWarnings("restricted")
+    private static void checkForkedBackward(CudaBackend be) {
+        java.lang.invoke.MethodHandle count = java.lang.foreign.Linker.nativeLinker().downcallHandle(
+                java.lang.foreign.SymbolLookup.libraryLookup("libcuda.so.1", java.lang.foreign.Arena.global())
+                        .find("fake_count").orElseThrow(),
+                java.lang.foreign.FunctionDescriptor.of(java.lang.foreign.ValueLayout.JAVA_LONG, java.lang.foreign.ValueLayout.JAVA_INT));
+        Tensor x = be.alloc(DType.F32, 2, 3), w = be.alloc(DType.F32, 4, 3), y = be.alloc(DType.F32, 2, 4);
+        Tensor dy = be.alloc(DType.F32, 2, 4), dW = be.alloc(DType.F32, 4, 3), dB = be.alloc(DType.F32, 4);
+        Tensor dx = be.alloc(DType.F32, 2, 3);
+        try {
+            long before = (long) count.invokeExact(9);
+            try (CudaGraph g = be.capture(() -> be.linearBackward(x, w, y, dy, dev.elbo4j.backend.Activation.RELU, dW, dB, dx))) {
+                long waits = (long) count.invokeExact(9) - before;
+                check(waits == 2, "cuStreamWaitEvent calls in a captured dense backward: " + waits);
+                g.launch();
+            }
+        } catch (Throwable t) {
+            throw t instanceof AssertionError e ? e : new AssertionError(t);
+        }
+        System.out.println("fake: a captured dense backward forks and joins through cuStreamWaitEvent");
     }
 
     /**

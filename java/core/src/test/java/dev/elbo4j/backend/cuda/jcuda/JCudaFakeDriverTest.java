@@ -35,6 +35,7 @@ class JCudaFakeDriverTest {
             assertTrue(r.ok(), r.output());
             assertTrue(r.output().contains("fake: libcuda via JCuda 12.6.0"), r.output());
             assertTrue(r.output().contains("fake: kernel arguments arrive intact"), r.output());
+            assertTrue(r.output().contains("fake: a captured dense backward forks and joins through cuStreamWaitEvent"), r.output());
             // No libcublas.so.12: the lenient binding keeps JCuda's driver and takes the FFM cuBLAS.
             Files.delete(dir.resolve("libcublas.so.12"));
             Path cublas13 = Files.copy(fakes.cublas(), dir.resolve("libcublas.so.13"));
