@@ -855,7 +855,9 @@ public final class CudaBackend implements Backend {
     /**
      * Captures the work {@code body} enqueues into a graph (nothing runs now). The body must not
      * read back to the host (download, sum) or allocate: run it once eagerly first so scratch buffers
-     * exist. If it throws, the capture is abandoned and the exception rethrown.
+     * exist. If it throws, the capture is abandoned and the exception rethrown. The first capture
+     * creates the second stream, cuBLAS handle and workspace that {@link #linearBackward} forks its
+     * weight gradient onto while capturing ({@link SideStream}).
      */
     public CudaGraph capture(Runnable body) {
         prepare();
