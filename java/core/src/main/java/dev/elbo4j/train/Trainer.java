@@ -245,6 +245,9 @@ public final class Trainer implements AutoCloseable {
         Backend be = model.backend();
         int n = train.size(), steps = stepsPerEpoch();
         train.order(Philox.permutation(new RngKey(cfg.seed(), Streams.SHUFFLE, epoch), n));
+        if (labelled != null) {
+            labelled.order(Philox.permutation(new RngKey(cfg.seed(), Streams.LABELLED_SHUFFLE, epoch), labelled.size()));
+        }
         if (replaysSteps()) return runEpochReplayed(listener);
         RngKey binarize = cfg.binarization() == Binarization.FIXED
                 ? new RngKey(cfg.seed(), Streams.FIXED_BINARIZE, 0)
@@ -252,7 +255,6 @@ public final class Trainer implements AutoCloseable {
         int lbatches = 0;
         RngKey binarizeLabelled = null;
         if (labelled != null) {
-            labelled.order(Philox.permutation(new RngKey(cfg.seed(), Streams.LABELLED_SHUFFLE, epoch), labelled.size()));
             lbatches = (labelled.size() + xl.rows() - 1) / xl.rows();
             binarizeLabelled = new RngKey(cfg.seed(), Streams.LABELLED_BINARIZE,
                     cfg.binarization() == Binarization.FIXED ? 0 : epoch + 1L);
@@ -325,9 +327,9 @@ public final class Trainer implements AutoCloseable {
      */
     private EpochResult runEpochReplayed(TrainListener listener) {
         Backend be = model.backend();
-        int n = train.size(), steps = stepsPerEpoch();
+        int steps = stepsPerEpoch();
         if (replay == null) {
-            replay = new ReplayedStep(model, pass, train, x, y, adam, cfg, nanPolicy == NanPolicy.SKIP, steps);
+            replay = new ReplayedStep(model, pass, train, x, y, labelled, xl, yl, adam, cfg, nanPolicy == NanPolicy.SKIP, steps);
             replayGuardSkipped = 0;
         }
         replay.beginEpoch(epoch, batchInEpoch, steps);
@@ -345,8 +347,7 @@ public final class Trainer implements AutoCloseable {
         long launched = 0;
         try {
             for (; batchInEpoch < steps; ) {
-                int from = Math.multiplyExact(batchInEpoch, cfg.batchSize());
-                replay.launch(Math.min(cfg.batchSize(), n - from));
+                replay.launch(batchInEpoch);
                 batchInEpoch++;
                 launched++;
                 listener.step(epoch, batchInEpoch, replayStepAtStart + launched - (skipped - replaySkippedAtStart));

@@ -989,10 +989,12 @@ public final class CudaBackend implements Backend {
     }
 
     /**
-     * From now on, {@link #latentBackward} and {@link #planarBackward} ignore their weight argument
-     * and read the KL weight of the batch's summed loss from {@code cell} (one F64) on the device,
-     * dividing it by their rows as a mean loss's caller divides it (stats' B, z0's rows): a KL
-     * warm-up weight that a replayed graph must not freeze. Null: from the argument again.
+     * From now on, {@link #latentBackward}, {@link #planarBackward}, {@link #unlabelledBound} and
+     * {@link #latentBackwardRows} ignore their weight argument and read the KL weight of the
+     * batch's summed loss from {@code cell} (one F64) on the device, dividing it by their rows as a
+     * mean loss's caller divides it (stats' B, z0's rows; the unlabelled bound's per-row weight
+     * undivided; latentBackwardRows by its klRows): a KL warm-up weight that a replayed graph must
+     * not freeze. Null: from the argument again.
      */
     public void bindKlWeight(Tensor cell) {
         if (cell == null) {
@@ -1307,7 +1309,7 @@ public final class CudaBackend implements Backend {
         }
         prepare();
         args.clear().ptr(l.address()).ptr(r.address()).ptr(k.address()).ptr(uu.address()).ptr(w.address())
-                .ptr(g == null ? 0 : g.address()).i32(b).i32(c).f64(klWeight).f64(offset).f64(gradScale);
+                .ptr(g == null ? 0 : g.address()).i32(b).i32(c).f64(klWeight).f64(offset).f64(gradScale).ptr(klWeightAt);
         launch(Kernels.UNLABELLED_BOUND, Kernels.blocks(b, Kernels.BLOCK_ELEMENTWISE, wave.get(Kernels.UNLABELLED_BOUND)));
     }
 
@@ -1324,7 +1326,8 @@ public final class CudaBackend implements Backend {
     }
 
     @Override
-    public void latentBackwardRows(Tensor stats, Tensor eps, Tensor dz, Tensor klWeights, double klScale, Tensor dStats) {
+    public void latentBackwardRows(Tensor stats, Tensor eps, Tensor dz, Tensor klWeights, double klWeight, int klRows,
+                                   Tensor dStats) {
         DeviceTensor s = f32(stats, "stats"), e = f32(eps, "eps"), g = f32(dz, "dz"), w = f32(klWeights, "klWeights");
         DeviceTensor ds = f32(dStats, "dStats");
         int r = s.rows(), zd = s.cols() / 2;
@@ -1334,9 +1337,10 @@ public final class CudaBackend implements Backend {
                     + "klWeights of R and dStats of R x 2Z, got eps " + e.shape() + ", dz " + g.shape() + ", klWeights "
                     + w.shape() + ", dStats " + ds.shape());
         }
+        if (klRows < 1) throw new IllegalArgumentException("latentBackwardRows: klRows must be >= 1, got " + klRows);
         prepare();
         args.clear().ptr(s.address()).ptr(e.address()).ptr(g.address()).ptr(w.address()).ptr(ds.address()).i32(r).i32(zd)
-                .f64(klScale);
+                .f64(klWeight).i32(klRows).ptr(klWeightAt);
         launch(Kernels.LATENT_BACKWARD_ROWS, Kernels.blocks((long) r * zd, Kernels.BLOCK_ELEMENTWISE, wave.get(Kernels.LATENT_BACKWARD_ROWS)));
     }
 
