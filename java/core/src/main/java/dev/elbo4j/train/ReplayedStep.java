@@ -146,7 +146,7 @@ final class ReplayedStep implements AutoCloseable {
 
     /** The unlabelled rows of batch {@code b} (the last may be short). */
     private int rowsOf(int b) {
-        return Math.min(cfg.batchSize(), train.size() - b * cfg.batchSize());
+        return Math.min(cfg.batchSize(), train.size() - Math.multiplyExact(b, cfg.batchSize()));
     }
 
     /** The rows of labelled sub-batch {@code b mod L} (the last of the labelled set's L may be short); 0 without one. */
