@@ -399,7 +399,7 @@ GRAPH_NODE = 1.0e-6    # the gap between two dependent kernels on the device (gr
 HOST_LAUNCH = {"elbo4j": 3.0e-6, "torch": 8.0e-6}   # host time per launch, eager (FFM cuLaunchKernel; PyTorch dispatcher + Python)
 WARPS_PER_SM, REGS_PER_SM, BLOCKS_PER_SM, SMEM_PER_SM = 64, 65536, 32, 228 * 1024
 
-# Mirrors of the launch policy in dev.elbo4j.backend.cuda.Kernels / CudaBackend.
+# Mirrors of the launch policy in dev.elbo4j.backend.cuda.Kernels and the launchers (CudaLinear, CudaLatent, ...).
 COLS_TILE = 32
 MAX_COLUMN_CHUNKS, MIN_CHUNK_ROWS = 64, 128
 MAX_ROW_BLOCKS = 1024
