@@ -131,7 +131,7 @@ final class CudaConv {
         if (dy.size() == 0) return;
         // Launched for the identity without a bias too: y + 0 turns -0 into +0, as CpuConv does.
         a.ptr(dy.address()).ptr(db == null ? 0 : db.address()).i32(dy.rows()).i32(channels).i32(pixels)
-                .i32(CudaBackend.activationCode(act));
+                .i32(CudaLinear.activationCode(act));
         long work = pixels % 4 == 0 ? dy.size() / 4 : dy.size();
         be.launchPrepared(Kernels.CHANNEL_BIAS_ACT, elementwiseGrid(be, Kernels.CHANNEL_BIAS_ACT, work));
     }
@@ -157,7 +157,7 @@ final class CudaConv {
         int chunkElements = chunkElements(batch, pixels), chunks = channelChunks(batch, pixels);
         long partial = db != null && chunks > 1 ? be.convScratch((long) chunks * channels * Double.BYTES) : 0;
         a.ptr(vy.address()).ptr(g.address()).ptr(partial).ptr(db == null ? 0 : db.address()).i32(batch)
-                .i32(channels).i32(pixels).i32(chunkElements).i32(CudaBackend.activationCode(act));
+                .i32(channels).i32(pixels).i32(chunkElements).i32(CudaLinear.activationCode(act));
         be.launchPrepared(Kernels.CHANNEL_BIAS_ACT_BACKWARD,
                 Kernels.blocks((long) chunks * channels, 1, be.wave(Kernels.CHANNEL_BIAS_ACT_BACKWARD)));
         if (db != null && chunks > 1) {
