@@ -29,9 +29,13 @@ import dev.elbo4j.tensor.Tensor;
  * (a per-batch table uploaded once per epoch, its entry selected at the cursor: {@link BatchScalar}).
  * The host learns what happened only at {@link #read()}.
  *
- * <p>Used for the models whose step is a fixed launch sequence with no host read: the VAE family
- * (every likelihood, IWAE, planar flows, a KL warm-up), the CVAE (its labels gathered at the same
- * cursor), the autoencoders (plain, denoising, sparse) and NICE; see {@link #supports}.
+ * <p>Used for the models whose step reads nothing back: the VAE family (every likelihood, IWAE,
+ * planar flows, a KL warm-up), the CVAE (its labels gathered at the same cursor), the autoencoders
+ * (plain, denoising, sparse), NICE, the RBM (CD and PCD) and the DBN; see {@link #supports}. A step
+ * whose launches change at points the host knows from the step count ({@link TrainStep#launchSequence}:
+ * a DBN's stage) gets a graph per sequence, captured at its first step; a step that changes
+ * host-side state (PCD's chains starting from the data) runs its launches eagerly, once, with the
+ * same device-side inputs.
  */
 final class ReplayedStep implements AutoCloseable {
     /** Sums the guard checks besides the loss terms: the gradients, then the parameters. */
@@ -56,11 +60,13 @@ final class ReplayedStep implements AutoCloseable {
     private final int lossTerms;
     private final CudaGraph[] graphs = new CudaGraph[2];   // full batch, short last batch
     private final int[] graphRows = new int[2];
+    /** The {@link TrainStep#launchSequence} the graphs held are of. */
+    private int graphSequence = -1;
 
     /**
      * Whether the trainer can replay this model's step (else it runs the eager loop): a step that
      * offers its loss terms ({@link TrainStep#accumulatedTerms}: the VAE family, the CVAE, the
-     * autoencoders, the plain-CD RBM and NICE) of a model without labels or labelled throughout
+     * autoencoders, NICE, the RBM and the DBN) of a model without labels or labelled throughout
      * (not the semi-supervised M2, whose labelled sub-batches cycle on their own schedule) on the
      * CUDA backend, F32.
      */
@@ -144,58 +150,148 @@ final class ReplayedStep implements AutoCloseable {
         }
     }
 
-    /** Enqueues one step of {@code rows} examples (the batch at the device cursor). */
-    void launch(int rows) {
+    /**
+     * Enqueues one step of {@code rows} examples (the batch at the device cursor); {@code step} is
+     * the Adam steps taken before it as the host knows them (exact whenever the pass's
+     * {@link TrainStep#launchSequence} for it differs from the last step's: see {@link #sequenceChanges}).
+     * A step of a new launch sequence drops the graphs of the old one and captures its own; a step
+     * of sequence -1 (one that changes host-side state, e.g. starts PCD's chains) runs the same
+     * launches eagerly.
+     */
+    void launch(int rows, long step) {
+        int sequence = pass.launchSequence(step, rows);
+        if (sequence < 0) {
+            runEagerly(rows, step);
+            return;
+        }
+        if (sequence != graphSequence) {
+            closeGraphs();
+            graphSequence = sequence;
+        }
         int slot = rows == x.rows() ? 0 : 1;
         if (graphs[slot] == null || graphRows[slot] != rows) {
             if (graphs[slot] != null) graphs[slot].close();
             graphs[slot] = null;
-            graphs[slot] = capture(rows);
+            graphs[slot] = capture(rows, step);
             graphRows[slot] = rows;
         }
         graphs[slot].launch();
     }
 
     /**
-     * Captures the step for {@code rows} examples. The pass runs once eagerly first (its scratch
-     * buffers, and the reductions', exist before the capture: nothing may allocate during one);
-     * the noise and binarisation steps are bound to device counters only while capturing, so an
-     * eager call in between (an evaluation, a diagnosis) uses its own keys.
+     * Whether the step {@code step} on {@code rows} rows is of another launch sequence than the
+     * graphs held, or runs eagerly: then {@link #launch} needs the exact step (under the skip
+     * policy the host must read it first, since a skipped step does not advance it).
      */
-    private CudaGraph capture(int rows) {
+    boolean sequenceChanges(int rows, long step) {
+        int sequence = pass.launchSequence(step, rows);
+        return sequence < 0 || sequence != graphSequence;
+    }
+
+    private void closeGraphs() {
+        for (int i = 0; i < graphs.length; i++) {
+            if (graphs[i] != null) graphs[i].close();
+            graphs[i] = null;
+        }
+    }
+
+    /**
+     * Captures the step for {@code rows} examples. The pass runs once eagerly first (its scratch
+     * buffers, and the reductions', exist before the capture: nothing may allocate during one),
+     * with its training state ({@link TrainStep#state()}, e.g. PCD's chains) saved before and put
+     * back after, so that run leaves no trace; the noise and binarisation steps are bound to device
+     * counters only while capturing, so an eager call in between (an evaluation, a diagnosis) uses
+     * its own keys.
+     */
+    private CudaGraph capture(int rows, long step) {
         Parameters ps = model.parameters();
         Tensor xb = x.rowSlice(0, rows);
-        RngKey latent = new RngKey(cfg.seed(), Streams.LATENT, 0);
+        RngKey latent = new RngKey(cfg.seed(), Streams.LATENT, step);
         RngKey binarize = binarizeKey(0);
         Tensor yb = y == null ? null : y.rowSlice(0, rows);
-        train.gather(0, cfg.binarization(), binarize, xb);
-        if (yb != null) train.gatherLabels(0, yb);
-        pass.run(new Batch(xb, yb, null, null), latent);
-        gpu.allFinite(ps.values());
-        gpu.sum(ps.grads());
-        Tensor[] terms = pass.accumulatedTerms();
-        guard.plan(terms, pass.accumulatedScales(), rows, new Tensor[]{ps.grads(), ps.values()}, PARAMETERS);
+        java.util.List<Tensor[]> saved = new java.util.ArrayList<>();
+        try {
+            for (Tensor t : pass.state().values()) {
+                Tensor copy = gpu.alloc(t.dtype(), t.shape());
+                saved.add(new Tensor[]{t, copy});
+                gpu.copy(t, copy);
+            }
+            train.gather(0, cfg.binarization(), binarize, xb);
+            if (yb != null) train.gatherLabels(0, yb);
+            pass.run(new Batch(xb, yb, null, null), latent);
+            gpu.allFinite(ps.values());
+            gpu.sum(ps.grads());
+            for (Tensor[] s : saved) gpu.copy(s[1], s[0]);
+        } finally {
+            for (Tensor[] s : saved) s[1].close();
+        }
+        planGuard(rows);
+        bind();
+        try {
+            return gpu.capture(() -> {
+                select(rows, binarize, xb, yb);
+                pass.run(new Batch(xb, yb, null, null), latent);
+                update();
+            });
+        } finally {
+            unbind();
+        }
+    }
+
+    /**
+     * The step's launches for {@code rows} examples run eagerly (not captured) with the same
+     * device-side inputs as a replay: for a step that changes host-side state (its launch
+     * sequence is -1), whose run decides its launches on the host as the eager loop does.
+     */
+    private void runEagerly(int rows, long step) {
+        Tensor xb = x.rowSlice(0, rows);
+        Tensor yb = y == null ? null : y.rowSlice(0, rows);
+        RngKey binarize = binarizeKey(0);
+        bind();
+        try {
+            select(rows, binarize, xb, yb);
+            pass.run(new Batch(xb, yb, null, null), new RngKey(cfg.seed(), Streams.LATENT, step));
+            planGuard(rows);   // the loss terms of this run (a DBN's stage, the rows)
+            update();
+        } finally {
+            unbind();
+        }
+    }
+
+    private void planGuard(int rows) {
+        Parameters ps = model.parameters();
+        guard.plan(pass.accumulatedTerms(), pass.accumulatedScales(), rows, new Tensor[]{ps.grads(), ps.values()}, PARAMETERS);
+    }
+
+    /** Device-side step inputs: the noise and binarisation steps, the KL weight cell. */
+    private void bind() {
         gpu.bindRngStep(Streams.LATENT, guard.step());
         gpu.bindRngStep(Streams.CORRUPT, guard.step());   // a denoising autoencoder's noise: (seed, CORRUPT, the latent key's step)
         if (cfg.binarization() == Binarization.DYNAMIC) gpu.bindRngStep(Streams.BINARIZE, epochCounter);
         if (klScale != null) gpu.bindKlWeight(klScale.cell());
-        try {
-            return gpu.capture(() -> {
-                if (klScale != null) klScale.select(cursor.cursor());
-                cursor.select(train.orderOnDevice(), rows);
-                train.gatherRows(cursor.indices(rows), cfg.binarization(), binarize, xb);
-                if (yb != null) train.gatherLabelRows(cursor.indices(rows), yb);
-                pass.run(new Batch(xb, yb, null, null), latent);
-                guard.check();
-                guard.adam(ps.values(), ps.grads(), adam.m(), adam.v(), cfg.adam());
-                cursor.cursor().add(1);
-            });
-        } finally {
-            gpu.bindRngStep(Streams.LATENT, null);
-            gpu.bindRngStep(Streams.CORRUPT, null);
-            gpu.bindRngStep(Streams.BINARIZE, null);
-            gpu.bindKlWeight(null);
-        }
+    }
+
+    private void unbind() {
+        gpu.bindRngStep(Streams.LATENT, null);
+        gpu.bindRngStep(Streams.CORRUPT, null);
+        gpu.bindRngStep(Streams.BINARIZE, null);
+        gpu.bindKlWeight(null);
+    }
+
+    /** The batch at the device cursor gathered into xb (and its labels into yb); the KL weight of that batch selected. */
+    private void select(int rows, RngKey binarize, Tensor xb, Tensor yb) {
+        if (klScale != null) klScale.select(cursor.cursor());
+        cursor.select(train.orderOnDevice(), rows);
+        train.gatherRows(cursor.indices(rows), cfg.binarization(), binarize, xb);
+        if (yb != null) train.gatherLabelRows(cursor.indices(rows), yb);
+    }
+
+    /** The guard's check, the guarded Adam, the cursor's advance. */
+    private void update() {
+        Parameters ps = model.parameters();
+        guard.check();
+        guard.adam(ps.values(), ps.grads(), adam.m(), adam.v(), cfg.adam());
+        cursor.cursor().add(1);
     }
 
     /**
@@ -256,7 +352,7 @@ final class ReplayedStep implements AutoCloseable {
 
     @Override
     public void close() {
-        for (CudaGraph g : graphs) if (g != null) g.close();
+        closeGraphs();
         cursor.close();
         if (klScale != null) klScale.close();
         epochCounter.close();
