@@ -505,6 +505,109 @@ def kernel_time(k, gpu, prec, res):
     return t, grid, waves, occ
 
 
+# ---- the planar flow (kernels/flow.cu), off the reference model's path: PREDICTIONS ----------------
+#
+# A training step of `--flow planar --flow-steps K` adds these launches (PlanarPosterior: the forward
+# with kl, no logRatio; the backward, the scratch's column partials, the per-step finish). Their cost
+# is mostly dependent double-precision work per row, so besides bytes and FLOPs a launch here has a
+# latency chain: the dependent operations one thread does per work item (a shuffle level counts 3),
+# times OP_LATENCY, times the items each thread takes in turn. Counts are estimates from the source
+# (transcendentals as ~20 dependent operations each), stated here so they can be checked.
+OP_LATENCY = 8 / 1.8e9    # one dependent FP64 operation: ~8 cycles at ~1.8 GHz (an assumption)
+PLANAR_K, PLANAR_BLOCK = 10, 256
+
+
+def planar_group(z):
+    """Kernels.planarGroup: lanes per row, the smallest power of two with <= 4 elements per lane, <= 32."""
+    g = 1
+    while g < min(32, ceil_div(z, 4)):
+        g *= 2
+    return g
+
+
+def log2(n):
+    return n.bit_length() - 1
+
+
+class Chain(K):
+    """A launch whose time is bounded below by its threads' dependent chains: `items` work items
+    (rows or lane groups), `per_block` of them per block at a time, `chain` dependent operations each;
+    `prologue` dependent operations once per block."""
+
+    def __init__(self, label, kernel, threads, items, per_block, chain, nbytes, flops, in_flight=16, prologue=0):
+        super().__init__(label, kernel, threads, ceil_div(items, per_block), True, nbytes, flops, in_flight)
+        self.items, self.per_block, self.chain, self.prologue = items, per_block, chain, prologue
+
+
+def chain_time(k, gpu, prec, res):
+    t, grid, waves, occ = kernel_time(k, gpu, prec, res)
+    if isinstance(k, Chain):
+        rounds = ceil_div(k.items, grid * k.per_block)
+        t = max(t, (k.prologue + rounds * k.chain) * OP_LATENCY)
+    return t, grid, waves, occ
+
+
+def planar_kernels(b, new, z=Z, steps=PLANAR_K, samples=1):
+    """The planar flow's launches of one training step at batch b (rows R = L b): `new` = a lane group
+    per row (flow.cu now), else the thread per row it replaced (with its separate KL kernel)."""
+    r, per = samples * b, steps * (2 * z + 2)
+    chunks = column_chunks(r)
+    partial = 8 * chunks * per
+    fwd_bytes = F32 * (2 * r * z + r)                 # read z0, write zK and log_det
+    kl_bytes = F32 * 2 * b                            # kl read-modify-written
+    bwd_bytes = F32 * (3 * r * z + r * per)           # read z0, dzK; write dz0 and the scratch
+    ks = []
+    if new:
+        g = planar_group(z)
+        e = ceil_div(z, g)                            # elements per lane
+        lv = 3 * log2(g)                              # a butterfly over the group
+        prologue = ceil_div(steps, PLANAR_BLOCK // 32) * (2 * ceil_div(z, 32) + 15 + 60)
+        fwd_chain = samples * (steps * (2 * e + lv + 50) + 2 * e + lv + 5)
+        fwd_ops = r * g * steps * (5 * e + log2(g) + 47)
+        ks.append(Chain(f"planar forward + KL (group of {g} lanes per input)", "elbo4j_planar_forward_f32", PLANAR_BLOCK,
+                        b, PLANAR_BLOCK // g, fwd_chain, fwd_bytes + kl_bytes, fwd_ops, prologue=prologue))
+        bwd_chain = steps * (4 * e + 3 * lv + 50)
+        bwd_ops = r * g * steps * (12 * e + 2 * log2(g) + 70)
+        ks.append(Chain(f"planar backward (group of {g} lanes per row)", "elbo4j_planar_backward_f32", PLANAR_BLOCK,
+                        r, PLANAR_BLOCK // g, bwd_chain, bwd_bytes, bwd_ops, prologue=prologue))
+    else:
+        ks.append(Chain("planar forward (thread per row)", "elbo4j_planar_forward_f32@old", PLANAR_BLOCK, r, PLANAR_BLOCK,
+                        steps * (4 * z + 100), fwd_bytes, r * steps * (9 * z + 104)))
+        ks.append(Chain("planar KL (thread per input)", "elbo4j_planar_kl_f32@old", PLANAR_BLOCK, b, PLANAR_BLOCK,
+                        samples * (2 * z + 5), F32 * (2 * r * z + r) + kl_bytes, r * 4 * z))
+        ks.append(Chain("planar backward (thread per row)", "elbo4j_planar_backward_f32@old", PLANAR_BLOCK, r, PLANAR_BLOCK,
+                        steps * (8 * z + 150), bwd_bytes, r * steps * (20 * z + 180)))
+    ks.append(K(f"  scratch column partials ({chunks} chunks)", "elbo4j_planar_partials_f32", 256,
+                ceil_div(per, COLS_TILE) * chunks, True, F32 * r * per + partial, in_flight=16))
+    ks.append(K("  per-step finish", "elbo4j_planar_reduce_f32", 128, steps, False, partial + 3 * F32 * steps * z, in_flight=8))
+    return ks
+
+
+# The resource usage of the kernels flow.cu replaced (kernels/sm_90.resources before the change).
+OLD_PLANAR_RESOURCES = {"elbo4j_planar_forward_f32@old": (44, 0, 0), "elbo4j_planar_kl_f32@old": (32, 0, 0),
+                        "elbo4j_planar_backward_f32@old": (48, 0, 0)}
+
+
+def print_planar_model(res, batches=(128, 1024, 8192), gpu="H200", prec="fp32"):
+    res = dict(res, **OLD_PLANAR_RESOURCES)
+    print(f"\n#### The planar flow's kernels: a thread per row before, a lane group per row after ({gpu}, FP32, Z = {Z}, "
+          f"K = {PLANAR_K}, L = 1; not on the reference model's path)\n")
+    print("| batch | kernel | bytes | lane FLOPs (FP64) | grid | blocks/SM | chain us | predicted us |")
+    print("|---:|---|---:|---:|---:|---:|---:|---:|")
+    for b in batches:
+        for new in (False, True):
+            total, n = 0.0, 0
+            for k in planar_kernels(b, new):
+                t, grid, waves, occ = chain_time(k, gpu, prec, res)
+                chain = "-"
+                if isinstance(k, Chain):
+                    chain = f"{(k.prologue + ceil_div(k.items, grid * k.per_block) * k.chain) * OP_LATENCY * 1e6:.1f}"
+                print(f"| {b} | {k.label} | {k.bytes:,} | {k.flops:,} | {grid:,} | {'-' if occ is None else occ} | {chain} | {t * 1e6:.1f} |")
+                total += t
+                n += 1
+            print(f"| {b} | **{'after' if new else 'before'}: {n} launches** | | | | | | **{total * 1e6:.1f}** (graph {(total + n * GRAPH_NODE) * 1e6:.1f}) |")
+
+
 def elbo4j_step(b):
     """elbo4j's eager training step at batch b, launch by launch, as CudaBackend issues it."""
     wave_blocks = 10 ** 9   # grid-stride kernels: capped to one wave by kernel_time
@@ -766,6 +869,7 @@ def print_model(batches=(128, 1024, 8192), gpus=("H100", "H200"), precs=("fp32",
         t_new, g_new, _, _ = kernel_time(new_k, "H200", "fp32", res)
         t_sum, _, _, _ = kernel_time(sum_k, "H200", "fp32", res)
         print(f"| {label} | {g_old} | {t_old * 1e6:.1f} | {g_new} (+ {tiles}) | {(t_new + t_sum) * 1e6:.1f} |")
+    print_planar_model(res)
     print("\n#### What the model says about the targets\n")
     for v in verdicts:
         print(v)

@@ -8,12 +8,20 @@
 //
 // Step k: a = w_k . z + b_k, z += u_hat_k tanh(a), u_hat_k = u_k + (m - alpha) / |w_k|^2 w_k with
 // alpha = w_k . u_k, m = -1 + softplus(alpha) (so w_k . u_hat_k = m >= -1: invertible), and
-// log|det| = log(1 + (1 - tanh^2 a) m), computed as log(tanh^2 a + (1 - tanh^2 a) softplus(alpha)). One thread per row runs all K steps; the row's working
-// vector lives in its output row (zK forward, dz0 backward) and the per-step values in its scratch
-// row, stored as float exactly where CpuFlow stores them; scalars are double, operation for
-// operation as the reference. The gradients of u, w, b are sums over rows of the scratch: a
-// row-chunked column sum (columns.cuh, no atomics, deterministic), then one block per step adds the
-// chunks in order and applies the chain rule through u_hat and m.
+// log|det| = log(1 + (1 - tanh^2 a) m), computed as log(tanh^2 a + (1 - tanh^2 a) softplus(alpha)).
+//
+// A row belongs to a group of `group` lanes (a power of two <= 32 chosen by the host from Z alone,
+// Kernels.planarGroup: about 4 elements per lane), so a warp covers 32 / group consecutive rows and
+// every load and store of z0, zK, dzK, dz0 and a scratch row is a contiguous run per group. Lane g
+// of a group owns elements g, g + group, ... of the row; its working vector lives in its output row
+// (zK forward, dz0 backward: float, exactly where CpuFlow rounds) and only the owning lane touches an
+// element, so no lane reads what another wrote. Dot products are per-lane sums then group_sum's fixed
+// butterfly; the per-step scalars (w.u, |w|^2 lane-strided over a warp, then softplus, m, beta) are
+// computed once per block into dynamic shared memory (3 doubles per step). Scalars are double,
+// operation for operation as the reference; only the order of the dot products' sums differs. The
+// gradients of u, w, b are sums over rows of the scratch: a row-chunked column sum (columns.cuh, no
+// atomics, deterministic), then one block per step adds the chunks in order and applies the chain
+// rule through u_hat and m.
 #include "columns.cuh"
 
 using namespace elbo4j;
@@ -34,20 +42,25 @@ struct PlanarStep {
 };
 
 // 1 + h' m written as tanh^2 + h' softplus(alpha) (positive even where m rounds to -1), as CpuFlow.
-__device__ __forceinline__ double planar_det(const PlanarStep& s, double t, double hp) {
-    return add_rn(mul_rn(t, t), mul_rn(hp, s.sp));
+__device__ __forceinline__ double planar_det(double sp, double t, double hp) {
+    return add_rn(mul_rn(t, t), mul_rn(hp, sp));
 }
 
+// Step k's scalars, the same bits in every lane: lane x sums elements x, x + 32, ..., then warp_sum.
+// All 32 lanes of the warp must call it.
 __device__ __forceinline__ PlanarStep planar_step(const float* __restrict__ u, const float* __restrict__ w,
                                                   int k, int latent) {
+    const int lane = threadIdx.x % kWarpSize;
     double alpha = 0.0, n = 0.0;
     const float* uk = u + static_cast<long long>(k) * latent;
     const float* wk = w + static_cast<long long>(k) * latent;
-    for (int j = 0; j < latent; ++j) {
+    for (int j = lane; j < latent; j += kWarpSize) {
         const double wj = wk[j];
         alpha = add_rn(alpha, mul_rn(wj, static_cast<double>(uk[j])));
         n = add_rn(n, mul_rn(wj, wj));
     }
+    alpha = warp_sum(alpha);
+    n = warp_sum(n);
     PlanarStep s;
     s.alpha = alpha;
     s.norm2 = n;
@@ -57,130 +70,193 @@ __device__ __forceinline__ PlanarStep planar_step(const float* __restrict__ u, c
     return s;
 }
 
+// Shared memory per step: beta, softplus(alpha), m.
+constexpr int kStepScalars = 3;
+
+// Every step's scalars into `out` (kStepScalars x steps doubles of shared memory), warp w of the
+// block taking steps w, w + warps, ...; ends with __syncthreads (every thread must call it).
+__device__ __forceinline__ void planar_steps(const float* __restrict__ u, const float* __restrict__ w, int latent,
+                                             int steps, double* out) {
+    const int warps = blockDim.x / kWarpSize;
+    for (int k = threadIdx.x / kWarpSize; k < steps; k += warps) {
+        const PlanarStep s = planar_step(u, w, k, latent);
+        if (threadIdx.x % kWarpSize == 0) {
+            out[kStepScalars * k] = s.beta;
+            out[kStepScalars * k + 1] = s.sp;
+            out[kStepScalars * k + 2] = s.m;
+        }
+    }
+    __syncthreads();
+}
+
+// The value lane 0 of the group holds, in every lane of the group (the others pass anything): its
+// bits OR-ed with zeros over the butterfly, so exact (a -0 stays -0). All 32 lanes must call it.
+__device__ __forceinline__ float group_first(float v, int group) {
+    int bits = threadIdx.x % group == 0 ? __float_as_int(v) : 0;
+    for (int offset = group >> 1; offset > 0; offset >>= 1) bits |= __shfl_xor_sync(kFullMask, bits, offset, group);
+    return __int_as_float(bits);
+}
+
 }  // namespace
 
-// One thread per row: zK, log_det and (if not null) log_ratio[r] -= |zK|^2/2 - |z0|^2/2 - log_det.
+// A group per input i (of `inputs`; rows = inputs * samples), its rows l * inputs + i in sample
+// order: zK, log_det and, if not null, log_ratio[r] -= |zK|^2/2 - |z0|^2/2 - log_det and
+// kl[i] += (1/L) sum_l of the same term. Without kl the host passes samples = 1 (a group per row).
 extern "C" __global__ void __launch_bounds__(ELBO4J_BLOCK_ELEMENTWISE)
 elbo4j_planar_forward_f32(const float* __restrict__ z0, const float* __restrict__ u, const float* __restrict__ w,
                           const float* __restrict__ b, float* __restrict__ zk, float* __restrict__ log_det,
-                          float* __restrict__ log_ratio, int rows, int latent, int steps) {
-    for (long long r = global_thread(); r < rows; r += grid_threads()) {
-        float* z = zk + r * latent;
-        const float* src = z0 + r * latent;
-        for (int j = 0; j < latent; ++j) z[j] = src[j];
-        double ld = 0.0;
-        for (int k = 0; k < steps; ++k) {
-            const PlanarStep s = planar_step(u, w, k, latent);
-            const float* uk = u + static_cast<long long>(k) * latent;
-            const float* wk = w + static_cast<long long>(k) * latent;
-            double a = b[k];
-            for (int j = 0; j < latent; ++j) a = add_rn(a, mul_rn(static_cast<double>(wk[j]), static_cast<double>(z[j])));
-            const double t = tanh(a);
-            for (int j = 0; j < latent; ++j) {
-                const double uh = add_rn(static_cast<double>(uk[j]), mul_rn(s.beta, static_cast<double>(wk[j])));
-                z[j] = static_cast<float>(add_rn(static_cast<double>(z[j]), mul_rn(uh, t)));
-            }
-            ld = add_rn(ld, log(planar_det(s, t, sub_rn(1.0, mul_rn(t, t)))));
-        }
-        const float ldf = static_cast<float>(ld);
-        log_det[r] = ldf;
-        if (log_ratio != nullptr) {
-            double sq = 0.0;
-            for (int j = 0; j < latent; ++j) {
-                const double a = z[j], c = src[j];
-                sq = add_rn(sq, sub_rn(mul_rn(a, a), mul_rn(c, c)));
-            }
-            const double fk = sub_rn(mul_rn(0.5, sq), static_cast<double>(ldf));
-            log_ratio[r] = static_cast<float>(sub_rn(static_cast<double>(log_ratio[r]), fk));
-        }
-    }
-}
-
-// One thread per input b: kl[b] += (1/L) sum_l (|zK|^2/2 - |z0|^2/2 - log_det) over its L rows, in order.
-extern "C" __global__ void __launch_bounds__(ELBO4J_BLOCK_ELEMENTWISE)
-elbo4j_planar_kl_f32(const float* __restrict__ z0, const float* __restrict__ zk, const float* __restrict__ log_det,
-                     float* __restrict__ kl, int batch, int latent, int samples) {
-    for (long long i = global_thread(); i < batch; i += grid_threads()) {
-        double s = 0.0;
+                          float* __restrict__ log_ratio, float* __restrict__ kl, int inputs, int latent, int steps,
+                          int samples, int group) {
+    extern __shared__ double step_scalars[];
+    planar_steps(u, w, latent, steps, step_scalars);
+    const int lane = threadIdx.x % kWarpSize, per_warp = kWarpSize / group;
+    const int sub = lane / group, g = lane % group;
+    const long long warp = global_thread() / kWarpSize, warps = grid_threads() / kWarpSize;
+    const bool terms = log_ratio != nullptr || kl != nullptr;
+    // The loop bound is warp-uniform, so every lane reaches the shuffles of group_sum.
+    for (long long base = warp * per_warp; base < inputs; base += warps * per_warp) {
+        const long long i = base + sub;
+        const bool live = i < inputs;
+        double mean = 0.0;
         for (int l = 0; l < samples; ++l) {
-            const long long r = static_cast<long long>(l) * batch + i;
-            double sq = 0.0;
-            for (int j = 0; j < latent; ++j) {
-                const double a = zk[r * latent + j], c = z0[r * latent + j];
-                sq = add_rn(sq, sub_rn(mul_rn(a, a), mul_rn(c, c)));
+            const long long r = static_cast<long long>(l) * inputs + i;
+            float* z = zk + r * latent;
+            const float* src = z0 + r * latent;
+            if (live) {
+                for (int j = g; j < latent; j += group) z[j] = src[j];
             }
-            s = add_rn(s, sub_rn(mul_rn(0.5, sq), static_cast<double>(log_det[r])));
+            double ld = 0.0;
+            for (int k = 0; k < steps; ++k) {
+                const double beta = step_scalars[kStepScalars * k], sp = step_scalars[kStepScalars * k + 1];
+                const float* uk = u + static_cast<long long>(k) * latent;
+                const float* wk = w + static_cast<long long>(k) * latent;
+                double p = 0.0;
+                if (live) {
+                    for (int j = g; j < latent; j += group) p = add_rn(p, mul_rn(static_cast<double>(wk[j]), static_cast<double>(z[j])));
+                }
+                const double a = add_rn(static_cast<double>(b[k]), group_sum(p, group));
+                const double t = tanh(a);
+                if (live) {
+                    for (int j = g; j < latent; j += group) {
+                        const double uh = add_rn(static_cast<double>(uk[j]), mul_rn(beta, static_cast<double>(wk[j])));
+                        z[j] = static_cast<float>(add_rn(static_cast<double>(z[j]), mul_rn(uh, t)));
+                    }
+                }
+                ld = add_rn(ld, log(planar_det(sp, t, sub_rn(1.0, mul_rn(t, t)))));
+            }
+            const float ldf = static_cast<float>(ld);
+            if (live && g == 0) log_det[r] = ldf;
+            if (terms) {
+                double sq = 0.0;
+                if (live) {
+                    for (int j = g; j < latent; j += group) {
+                        const double a = z[j], c = src[j];
+                        sq = add_rn(sq, sub_rn(mul_rn(a, a), mul_rn(c, c)));
+                    }
+                }
+                const double fk = sub_rn(mul_rn(0.5, group_sum(sq, group)), static_cast<double>(ldf));
+                if (live && g == 0 && log_ratio != nullptr) {
+                    log_ratio[r] = static_cast<float>(sub_rn(static_cast<double>(log_ratio[r]), fk));
+                }
+                mean = add_rn(mean, fk);
+            }
         }
-        kl[i] = static_cast<float>(add_rn(static_cast<double>(kl[i]), s / samples));
+        if (live && g == 0 && kl != nullptr) kl[i] = static_cast<float>(add_rn(static_cast<double>(kl[i]), mean / samples));
     }
 }
 
-// One thread per row: the forward again (z in dz0's row, z_k and tanh(a_k) in the scratch), then
-// back through the steps from g = dzK + weight zK, writing the per-row terms of the parameter
-// gradients to the scratch and dz0 = g - weight z0. weight_ptr (null: weight_arg is the weight):
-// the KL weight of the summed loss from device memory (a replayed warm-up step), divided by the rows
-// here as the host divides it for the mean loss.
+// A group per row: the forward again (z in dz0's row, z_k and tanh(a_k) in the scratch), then back
+// through the steps from g = dzK + weight zK, writing the per-row terms of the parameter gradients
+// to the scratch and dz0 = g - weight z0. tanh(a_k) and the two per-row scalars of a step's scratch
+// block are lane 0's (group_first hands tanh back to the group). weight_ptr (null: weight_arg is the
+// weight): the KL weight of the summed loss from device memory (a replayed warm-up step), divided by
+// the rows here as the host divides it for the mean loss.
 extern "C" __global__ void __launch_bounds__(ELBO4J_BLOCK_ELEMENTWISE)
 elbo4j_planar_backward_f32(const float* __restrict__ z0, const float* __restrict__ u, const float* __restrict__ w,
                            const float* __restrict__ b, const float* __restrict__ dzk, float* __restrict__ dz0,
-                           float* __restrict__ scratch, int rows, int latent, int steps, double weight_arg,
+                           float* __restrict__ scratch, int rows, int latent, int steps, int group, double weight_arg,
                            const double* __restrict__ weight_ptr) {
+    extern __shared__ double step_scalars[];
+    planar_steps(u, w, latent, steps, step_scalars);
     const double weight = weight_ptr != nullptr ? *weight_ptr / static_cast<double>(rows) : weight_arg;
     const long long blk = 2LL * latent + 2, per = blk * steps;
-    for (long long r = global_thread(); r < rows; r += grid_threads()) {
-        float* g = dz0 + r * latent;
+    const int lane = threadIdx.x % kWarpSize, per_warp = kWarpSize / group;
+    const int sub = lane / group, g = lane % group;
+    const long long warp = global_thread() / kWarpSize, warps = grid_threads() / kWarpSize;
+    for (long long base = warp * per_warp; base < rows; base += warps * per_warp) {
+        const long long r = base + sub;
+        const bool live = r < rows;
+        float* gv = dz0 + r * latent;
         const float* src = z0 + r * latent;
         float* sc = scratch + r * per;
-        for (int j = 0; j < latent; ++j) g[j] = src[j];
+        if (live) {
+            for (int j = g; j < latent; j += group) gv[j] = src[j];
+        }
         for (int k = 0; k < steps; ++k) {
-            const PlanarStep s = planar_step(u, w, k, latent);
+            const double beta = step_scalars[kStepScalars * k];
             const float* uk = u + static_cast<long long>(k) * latent;
             const float* wk = w + static_cast<long long>(k) * latent;
             float* at = sc + k * blk;
-            double a = b[k];
-            for (int j = 0; j < latent; ++j) {
-                const float zj = g[j];
-                at[latent + j] = zj;
-                a = add_rn(a, mul_rn(static_cast<double>(wk[j]), static_cast<double>(zj)));
+            double p = 0.0;
+            if (live) {
+                for (int j = g; j < latent; j += group) {
+                    const float zj = gv[j];
+                    at[latent + j] = zj;
+                    p = add_rn(p, mul_rn(static_cast<double>(wk[j]), static_cast<double>(zj)));
+                }
             }
+            const double a = add_rn(static_cast<double>(b[k]), group_sum(p, group));
             const float t = static_cast<float>(tanh(a));
-            at[2 * latent] = t;
-            for (int j = 0; j < latent; ++j) {
-                const double uh = add_rn(static_cast<double>(uk[j]), mul_rn(s.beta, static_cast<double>(wk[j])));
-                g[j] = static_cast<float>(add_rn(static_cast<double>(g[j]), mul_rn(uh, static_cast<double>(t))));
+            if (live) {
+                if (g == 0) at[2 * latent] = t;
+                for (int j = g; j < latent; j += group) {
+                    const double uh = add_rn(static_cast<double>(uk[j]), mul_rn(beta, static_cast<double>(wk[j])));
+                    gv[j] = static_cast<float>(add_rn(static_cast<double>(gv[j]), mul_rn(uh, static_cast<double>(t))));
+                }
             }
         }
-        const float* dr = dzk + r * latent;
-        for (int j = 0; j < latent; ++j) {
-            g[j] = static_cast<float>(add_rn(static_cast<double>(dr[j]), mul_rn(weight, static_cast<double>(g[j]))));
+        if (live) {
+            const float* dr = dzk + r * latent;
+            for (int j = g; j < latent; j += group) {
+                gv[j] = static_cast<float>(add_rn(static_cast<double>(dr[j]), mul_rn(weight, static_cast<double>(gv[j]))));
+            }
         }
         for (int k = steps - 1; k >= 0; --k) {
-            const PlanarStep s = planar_step(u, w, k, latent);
+            const double beta = step_scalars[kStepScalars * k], sp = step_scalars[kStepScalars * k + 1];
+            const double m = step_scalars[kStepScalars * k + 2];
             const float* uk = u + static_cast<long long>(k) * latent;
             const float* wk = w + static_cast<long long>(k) * latent;
             float* at = sc + k * blk;
-            const double t = at[2 * latent];
+            const double t = group_first(live && g == 0 ? at[2 * latent] : 0.0f, group);
             const double hp = sub_rn(1.0, mul_rn(t, t)), hpp = mul_rn(mul_rn(-2.0, t), hp);
-            const double denom = planar_det(s, t, hp);
-            double ga = 0.0;
-            for (int j = 0; j < latent; ++j) {
-                const double uh = add_rn(static_cast<double>(uk[j]), mul_rn(s.beta, static_cast<double>(wk[j])));
-                ga = add_rn(ga, mul_rn(static_cast<double>(g[j]), uh));
+            const double denom = planar_det(sp, t, hp);
+            double p = 0.0;
+            if (live) {
+                for (int j = g; j < latent; j += group) {
+                    const double uh = add_rn(static_cast<double>(uk[j]), mul_rn(beta, static_cast<double>(wk[j])));
+                    p = add_rn(p, mul_rn(static_cast<double>(gv[j]), uh));
+                }
             }
             // dz_{k+1}/da = u_hat h'(a); the log-det enters the loss with -weight
-            ga = sub_rn(mul_rn(hp, ga), mul_rn(mul_rn(weight, hpp), s.m) / denom);
-            for (int j = 0; j < latent; ++j) {
-                at[latent + j] = static_cast<float>(mul_rn(ga, static_cast<double>(at[latent + j])));
-                at[j] = static_cast<float>(mul_rn(t, static_cast<double>(g[j])));
-            }
-            at[2 * latent] = static_cast<float>(ga);
-            at[2 * latent + 1] = static_cast<float>(mul_rn(-weight, hp) / denom);
-            for (int j = 0; j < latent; ++j) {
-                g[j] = static_cast<float>(add_rn(static_cast<double>(g[j]), mul_rn(ga, static_cast<double>(wk[j]))));
+            const double ga = sub_rn(mul_rn(hp, group_sum(p, group)), mul_rn(mul_rn(weight, hpp), m) / denom);
+            if (live) {
+                for (int j = g; j < latent; j += group) {
+                    at[latent + j] = static_cast<float>(mul_rn(ga, static_cast<double>(at[latent + j])));
+                    at[j] = static_cast<float>(mul_rn(t, static_cast<double>(gv[j])));
+                }
+                if (g == 0) {
+                    at[2 * latent] = static_cast<float>(ga);
+                    at[2 * latent + 1] = static_cast<float>(mul_rn(-weight, hp) / denom);
+                }
+                for (int j = g; j < latent; j += group) {
+                    gv[j] = static_cast<float>(add_rn(static_cast<double>(gv[j]), mul_rn(ga, static_cast<double>(wk[j]))));
+                }
             }
         }
-        for (int j = 0; j < latent; ++j) {
-            g[j] = static_cast<float>(sub_rn(static_cast<double>(g[j]), mul_rn(weight, static_cast<double>(src[j]))));
+        if (live) {
+            for (int j = g; j < latent; j += group) {
+                gv[j] = static_cast<float>(sub_rn(static_cast<double>(gv[j]), mul_rn(weight, static_cast<double>(src[j]))));
+            }
         }
     }
 }
@@ -229,7 +305,7 @@ elbo4j_planar_reduce_f32(const float* __restrict__ u, const float* __restrict__ 
         sums[e] = s;
     }
     __syncthreads();
-    const PlanarStep st = planar_step(u, w, k, latent);
+    const PlanarStep st = planar_step(u, w, k, latent);  // every warp of the block: the same bits
     const float* uk = u + static_cast<long long>(k) * latent;
     const float* wk = w + static_cast<long long>(k) * latent;
     const double gm = sums[2 * latent + 1];

@@ -33,8 +33,8 @@ public interface TrainStep extends AutoCloseable {
     /**
      * The tensors {@link #accumulateLoss} sums, in its order (at most five), for a step whose check
      * and accumulation run on the device (a replayed CUDA graph); {@link #accumulatedScales()}
-     * gives their scales. A step offers them only when its {@link #run} is a fixed launch sequence
-     * that reads nothing back and changes no host-side state; null otherwise (the default).
+     * gives their scales. A step offers them only when its {@link #run} reads nothing back and is
+     * one fixed launch sequence per {@link #launchSequence} id; null otherwise (the default).
      */
     default Tensor[] accumulatedTerms() {
         return null;
@@ -43,6 +43,20 @@ public interface TrainStep extends AutoCloseable {
     /** The scales {@link #accumulateLoss} applies to {@link #accumulatedTerms()}; null where that is null. */
     default double[] accumulatedScales() {
         return null;
+    }
+
+    /**
+     * Which launch sequence the step with global index {@code step} (the optimizer steps taken
+     * before it, the key's step) on {@code rows} rows is, for a trainer that captures steps as CUDA
+     * graphs: runs with the same id from the same host state are the same launches (one graph per
+     * id and batch shape), and a run with an id >= 0 changes no host-side state and no device
+     * state besides its scratch, the gradients, its loss terms and {@link #state()}. Ids change
+     * only at steps the host knows from the step count and never come back (a DBN's stage). -1:
+     * this run changes host-side state that decides later launches (it starts PCD's chains), so it
+     * must run eagerly, once. 0 by default (every step the same launches).
+     */
+    default int launchSequence(long step, int rows) {
+        return 0;
     }
 
     /**

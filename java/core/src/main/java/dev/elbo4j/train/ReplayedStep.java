@@ -31,10 +31,13 @@ import dev.elbo4j.tensor.Tensor;
  * (a per-batch table uploaded once per epoch, its entry selected at the cursor: {@link BatchScalar}).
  * The host learns what happened only at {@link #read()}.
  *
- * <p>Used for the models whose step is a fixed launch sequence with no host read: the VAE family
- * (every likelihood, IWAE, planar flows, a KL warm-up), the CVAE (its labels gathered at the same
- * cursor), M2 (its labelled sub-batch b mod L at a cycling cursor), the autoencoders (plain,
- * denoising, sparse) and NICE; see {@link #supports}.
+ * <p>Used for the models whose step reads nothing back: the VAE family (every likelihood, IWAE,
+ * planar flows, a KL warm-up), the CVAE (its labels gathered at the same cursor), M2 (its labelled
+ * sub-batch b mod L at a cycling cursor), the autoencoders (plain, denoising, sparse), NICE, the RBM
+ * (CD and PCD) and the DBN; see {@link #supports}. A step whose launches change at points the host
+ * knows from the step count ({@link TrainStep#launchSequence}: a DBN's stage) gets a graph per
+ * sequence, captured at its first step; a step that changes host-side state (PCD's chains starting
+ * from the data) runs its launches eagerly, once, with the same device-side inputs.
  */
 final class ReplayedStep implements AutoCloseable {
     /** Sums the guard checks besides the loss terms: the gradients, then the parameters. */
@@ -63,16 +66,18 @@ final class ReplayedStep implements AutoCloseable {
     private final BatchScalar klScale;
     private final double[] klScaleHost;
     private final int stepsPerEpoch;
-    /** The loss terms of the last captured step's plan. */
+    /** The loss terms of the last planned step (a DBN's stage may change them). */
     private int lossTerms;
     /** Slot: unlabelled batch full (0) or short (1), plus 2 for a short labelled sub-batch. */
     private final CudaGraph[] graphs = new CudaGraph[4];
     private final int[] graphRows = new int[4], graphLabelledRows = new int[4];
+    /** The {@link TrainStep#launchSequence} the graphs held are of. */
+    private int graphSequence = -1;
 
     /**
      * Whether the trainer can replay this model's step (else it runs the eager loop): a step that
      * offers its loss terms ({@link TrainStep#accumulatedTerms}: the VAE family, the CVAE, M2, the
-     * autoencoders, the plain-CD RBM and NICE) on the CUDA backend, F32.
+     * autoencoders, NICE, the RBM and the DBN) on the CUDA backend, F32.
      */
     static boolean supports(Model model, TrainStep pass) {
         return model.backend() instanceof CudaBackend && pass.accumulatedScales() != null
@@ -185,14 +190,30 @@ final class ReplayedStep implements AutoCloseable {
         }
     }
 
-    /** Enqueues the step of batch {@code batchInEpoch} (0-based; the device cursor must be there). */
-    void launch(int batchInEpoch) {
-        int rows = rowsOf(batchInEpoch), lrows = labelledRowsOf(batchInEpoch);
+    /**
+     * Enqueues the step of batch {@code batchInEpoch} (0-based; the device cursor must be there) of
+     * {@code rows} examples; {@code step} is the Adam steps taken before it as the host knows them
+     * (exact whenever the pass's {@link TrainStep#launchSequence} for it differs from the last
+     * step's: see {@link #sequenceChanges}). A step of a new launch sequence drops the graphs of the
+     * old one and captures its own; a step of sequence -1 (one that changes host-side state, e.g.
+     * starts PCD's chains) runs the same launches eagerly.
+     */
+    void launch(int batchInEpoch, int rows, long step) {
+        int lrows = labelledRowsOf(batchInEpoch);
+        int sequence = pass.launchSequence(step, rows);
+        if (sequence < 0) {
+            runEagerly(rows, lrows, step);
+            return;
+        }
+        if (sequence != graphSequence) {
+            closeGraphs();
+            graphSequence = sequence;
+        }
         int slot = (rows == x.rows() ? 0 : 1) + (labelled != null && lrows != xl.rows() ? 2 : 0);
         if (graphs[slot] == null || graphRows[slot] != rows || graphLabelledRows[slot] != lrows) {
             if (graphs[slot] != null) graphs[slot].close();
             graphs[slot] = null;
-            graphs[slot] = capture(rows, lrows);
+            graphs[slot] = capture(rows, lrows, step);
             graphRows[slot] = rows;
             graphLabelledRows[slot] = lrows;
         }
@@ -200,33 +221,103 @@ final class ReplayedStep implements AutoCloseable {
     }
 
     /**
-     * Captures the step for {@code rows} examples. The pass runs once eagerly first (its scratch
-     * buffers, and the reductions', exist before the capture: nothing may allocate during one);
-     * the noise and binarisation steps are bound to device counters only while capturing, so an
-     * eager call in between (an evaluation, a diagnosis) uses its own keys.
+     * Whether the step {@code step} on {@code rows} rows is of another launch sequence than the
+     * graphs held, or runs eagerly: then {@link #launch} needs the exact step (under the skip
+     * policy the host must read it first, since a skipped step does not advance it).
      */
-    private CudaGraph capture(int rows, int lrows) {
+    boolean sequenceChanges(int rows, long step) {
+        int sequence = pass.launchSequence(step, rows);
+        return sequence < 0 || sequence != graphSequence;
+    }
+
+    private void closeGraphs() {
+        for (int i = 0; i < graphs.length; i++) {
+            if (graphs[i] != null) graphs[i].close();
+            graphs[i] = null;
+        }
+    }
+
+    /**
+     * Captures the step for {@code rows} examples. The pass runs once eagerly first (its scratch
+     * buffers, and the reductions', exist before the capture: nothing may allocate during one),
+     * with its training state ({@link TrainStep#state()}, e.g. PCD's chains) saved before and put
+     * back after, so that run leaves no trace; the noise and binarisation steps are bound to device
+     * counters only while capturing, so an eager call in between (an evaluation, a diagnosis) uses
+     * its own keys.
+     */
+    private CudaGraph capture(int rows, int lrows, long step) {
         Parameters ps = model.parameters();
         Tensor xb = x.rowSlice(0, rows);
-        RngKey latent = new RngKey(cfg.seed(), Streams.LATENT, 0);
+        RngKey latent = new RngKey(cfg.seed(), Streams.LATENT, step);
         RngKey binarize = binarizeKey(0), lbinarize = labelledBinarizeKey(0);
         Tensor yb = y == null ? null : y.rowSlice(0, rows);
         Tensor xlb = labelled == null ? null : xl.rowSlice(0, lrows), ylb = labelled == null ? null : yl.rowSlice(0, lrows);
-        train.gather(0, cfg.binarization(), binarize, xb);
-        if (yb != null) train.gatherLabels(0, yb);
-        if (xlb != null) {
-            labelled.gather(0, cfg.binarization(), lbinarize, xlb);
-            labelled.gatherLabels(0, ylb);
+        java.util.List<Tensor[]> saved = new java.util.ArrayList<>();
+        try {
+            for (Tensor t : pass.state().values()) {
+                Tensor copy = gpu.alloc(t.dtype(), t.shape());
+                saved.add(new Tensor[]{t, copy});
+                gpu.copy(t, copy);
+            }
+            train.gather(0, cfg.binarization(), binarize, xb);
+            if (yb != null) train.gatherLabels(0, yb);
+            if (xlb != null) {
+                labelled.gather(0, cfg.binarization(), lbinarize, xlb);
+                labelled.gatherLabels(0, ylb);
+            }
+            pass.run(new Batch(xb, yb, xlb, ylb), latent);
+            gpu.allFinite(ps.values());
+            gpu.sum(ps.grads());
+            for (Tensor[] s : saved) gpu.copy(s[1], s[0]);
+        } finally {
+            for (Tensor[] s : saved) s[1].close();
         }
-        pass.run(new Batch(xb, yb, xlb, ylb), latent);
-        gpu.allFinite(ps.values());
-        gpu.sum(ps.grads());
+        planGuard(rows);
+        bind();
+        try {
+            return gpu.capture(() -> {
+                select(rows, lrows, binarize, lbinarize, xb, yb, xlb, ylb);
+                pass.run(new Batch(xb, yb, xlb, ylb), latent);
+                update();
+            });
+        } finally {
+            unbind();
+        }
+    }
+
+    /**
+     * The step's launches for {@code rows} examples run eagerly (not captured) with the same
+     * device-side inputs as a replay: for a step that changes host-side state (its launch
+     * sequence is -1), whose run decides its launches on the host as the eager loop does.
+     */
+    private void runEagerly(int rows, int lrows, long step) {
+        Tensor xb = x.rowSlice(0, rows);
+        Tensor yb = y == null ? null : y.rowSlice(0, rows);
+        Tensor xlb = labelled == null ? null : xl.rowSlice(0, lrows), ylb = labelled == null ? null : yl.rowSlice(0, lrows);
+        RngKey binarize = binarizeKey(0), lbinarize = labelledBinarizeKey(0);
+        bind();
+        try {
+            select(rows, lrows, binarize, lbinarize, xb, yb, xlb, ylb);
+            pass.run(new Batch(xb, yb, xlb, ylb), new RngKey(cfg.seed(), Streams.LATENT, step));
+            planGuard(rows);   // the loss terms of this run (a DBN's stage, the rows)
+            update();
+        } finally {
+            unbind();
+        }
+    }
+
+    private void planGuard(int rows) {
+        Parameters ps = model.parameters();
         Tensor[] terms = pass.accumulatedTerms();
         double[] scales = pass.accumulatedScales().clone();
         // the KL term's scale: the device's per-batch weight times the shape's factor (StepGuard.scaleFrom)
         if (klScale != null && pass.klTerm() < scales.length) scales[pass.klTerm()] = pass.klTermFactor();
         guard.plan(terms, scales, rows, new Tensor[]{ps.grads(), ps.values()}, PARAMETERS);
         lossTerms = terms.length;
+    }
+
+    /** Device-side step inputs: the noise and binarisation steps, the KL weight cell. */
+    private void bind() {
         gpu.bindRngStep(Streams.LATENT, guard.step());
         gpu.bindRngStep(Streams.CORRUPT, guard.step());   // a denoising autoencoder's noise: (seed, CORRUPT, the latent key's step)
         gpu.bindRngStep(Streams.LABELLED_LATENT, guard.step());   // M2's labelled half: (seed, LABELLED_LATENT, the latent key's step)
@@ -235,30 +326,39 @@ final class ReplayedStep implements AutoCloseable {
             if (labelledEpochCounter != null) gpu.bindRngStep(Streams.LABELLED_BINARIZE, labelledEpochCounter);
         }
         if (klScale != null) gpu.bindKlWeight(klScale.cell());
-        try {
-            return gpu.capture(() -> {
-                if (klScale != null) klScale.select(cursor.cursor());
-                cursor.select(train.orderOnDevice(), rows);
-                train.gatherRows(cursor.indices(rows), cfg.binarization(), binarize, xb);
-                if (yb != null) train.gatherLabelRows(cursor.indices(rows), yb);
-                if (xlb != null) {
-                    labelledCursor.select(labelled.orderOnDevice(), lrows);
-                    labelled.gatherRows(labelledCursor.indices(lrows), cfg.binarization(), lbinarize, xlb);
-                    labelled.gatherLabelRows(labelledCursor.indices(lrows), ylb);
-                }
-                pass.run(new Batch(xb, yb, xlb, ylb), latent);
-                guard.check();
-                guard.adam(ps.values(), ps.grads(), adam.m(), adam.v(), cfg.adam());
-                cursor.cursor().add(1);
-            });
-        } finally {
-            gpu.bindRngStep(Streams.LATENT, null);
-            gpu.bindRngStep(Streams.CORRUPT, null);
-            gpu.bindRngStep(Streams.LABELLED_LATENT, null);
-            gpu.bindRngStep(Streams.BINARIZE, null);
-            gpu.bindRngStep(Streams.LABELLED_BINARIZE, null);
-            gpu.bindKlWeight(null);
+    }
+
+    private void unbind() {
+        gpu.bindRngStep(Streams.LATENT, null);
+        gpu.bindRngStep(Streams.CORRUPT, null);
+        gpu.bindRngStep(Streams.LABELLED_LATENT, null);
+        gpu.bindRngStep(Streams.BINARIZE, null);
+        gpu.bindRngStep(Streams.LABELLED_BINARIZE, null);
+        gpu.bindKlWeight(null);
+    }
+
+    /**
+     * The batch at the device cursor gathered into xb (and its labels into yb), a semi-supervised
+     * model's labelled sub-batch at the labelled cursor into xlb, ylb; the KL weight of that batch selected.
+     */
+    private void select(int rows, int lrows, RngKey binarize, RngKey lbinarize, Tensor xb, Tensor yb, Tensor xlb, Tensor ylb) {
+        if (klScale != null) klScale.select(cursor.cursor());
+        cursor.select(train.orderOnDevice(), rows);
+        train.gatherRows(cursor.indices(rows), cfg.binarization(), binarize, xb);
+        if (yb != null) train.gatherLabelRows(cursor.indices(rows), yb);
+        if (xlb != null) {
+            labelledCursor.select(labelled.orderOnDevice(), lrows);
+            labelled.gatherRows(labelledCursor.indices(lrows), cfg.binarization(), lbinarize, xlb);
+            labelled.gatherLabelRows(labelledCursor.indices(lrows), ylb);
         }
+    }
+
+    /** The guard's check, the guarded Adam, the cursor's advance. */
+    private void update() {
+        Parameters ps = model.parameters();
+        guard.check();
+        guard.adam(ps.values(), ps.grads(), adam.m(), adam.v(), cfg.adam());
+        cursor.cursor().add(1);
     }
 
     /**
@@ -328,7 +428,7 @@ final class ReplayedStep implements AutoCloseable {
 
     @Override
     public void close() {
-        for (CudaGraph g : graphs) if (g != null) g.close();
+        closeGraphs();
         if (labelledCursor != null) labelledCursor.close();
         if (labelledEpochCounter != null) labelledEpochCounter.close();
         cursor.close();

@@ -24,16 +24,25 @@ final class CudaFlow {
             throw new IllegalArgumentException("kl must have B elements with R = L*B = " + rows + ", has " + k.shape());
         }
         if (lr != null && lr.size() != rows) throw new IllegalArgumentException("logRatio needs " + rows + " elements, has " + lr.shape());
+        long shared = planarSharedBytes(steps);
         be.prepare();
+        // a group per input (its L rows in turn) with kl, else a group per row
+        int inputs = k == null ? rows : k.size(), group = Kernels.planarGroup(zd);
         be.args().clear().ptr(z.address()).ptr(uu.address()).ptr(ww.address()).ptr(bb.address()).ptr(zk.address())
-                .ptr(ld.address()).ptr(lr == null ? 0 : lr.address()).i32(rows).i32(zd).i32(steps);
-        be.launch(Kernels.PLANAR_FORWARD, Kernels.blocks(rows, Kernels.BLOCK_ELEMENTWISE, be.wave(Kernels.PLANAR_FORWARD)));
-        if (k != null) {
-            int batch = k.size();
-            be.args().clear().ptr(z.address()).ptr(zk.address()).ptr(ld.address()).ptr(k.address()).i32(batch).i32(zd)
-                    .i32(rows / batch);
-            be.launch(Kernels.PLANAR_KL, Kernels.blocks(batch, Kernels.BLOCK_ELEMENTWISE, be.wave(Kernels.PLANAR_KL)));
+                .ptr(ld.address()).ptr(lr == null ? 0 : lr.address()).ptr(k == null ? 0 : k.address())
+                .i32(inputs).i32(zd).i32(steps).i32(rows / inputs).i32(group);
+        be.launch(Kernels.PLANAR_FORWARD, Kernels.blocks((long) inputs * group, Kernels.BLOCK_ELEMENTWISE,
+                be.wave(Kernels.PLANAR_FORWARD)), 1, Kernels.BLOCK_ELEMENTWISE, 1, (int) shared);
+    }
+
+    /** The planar kernels' dynamic shared memory for K steps; refuses a flow whose steps do not fit. */
+    private static long planarSharedBytes(int steps) {
+        long shared = (long) steps * Kernels.PLANAR_STEP_BYTES;
+        if (shared > Kernels.MAX_STATIC_SHARED_BYTES) {
+            throw new IllegalArgumentException("planar flow of " + steps + " steps: the CUDA kernels keep each step's scalars in shared memory, at most "
+                    + Kernels.MAX_STATIC_SHARED_BYTES / Kernels.PLANAR_STEP_BYTES + " steps");
         }
+        return shared;
     }
 
     static void planarBackward(CudaBackend be, Tensor z0, Tensor u, Tensor w, Tensor b, Tensor dzK, double weight,
@@ -55,10 +64,13 @@ final class CudaFlow {
         if (shared > Kernels.MAX_STATIC_SHARED_BYTES) {
             throw new IllegalArgumentException("planar flow latent dimension " + zd + " is too large for the reduction's shared memory");
         }
+        long stepBytes = planarSharedBytes(steps);
         be.prepare();
+        int group = Kernels.planarGroup(zd);
         be.args().clear().ptr(z.address()).ptr(uu.address()).ptr(ww.address()).ptr(bb.address()).ptr(g.address())
-                .ptr(dz.address()).ptr(sc.address()).i32(rows).i32(zd).i32(steps).f64(weight).ptr(be.klWeightAt());
-        be.launch(Kernels.PLANAR_BACKWARD, Kernels.blocks(rows, Kernels.BLOCK_ELEMENTWISE, be.wave(Kernels.PLANAR_BACKWARD)));
+                .ptr(dz.address()).ptr(sc.address()).i32(rows).i32(zd).i32(steps).i32(group).f64(weight).ptr(be.klWeightAt());
+        be.launch(Kernels.PLANAR_BACKWARD, Kernels.blocks((long) rows * group, Kernels.BLOCK_ELEMENTWISE,
+                be.wave(Kernels.PLANAR_BACKWARD)), 1, Kernels.BLOCK_ELEMENTWISE, 1, (int) stepBytes);
         // The scratch's column sums (rows x per, per fits an int: the scratch is one tensor), chunk
         // partials always, then one block per step adds the chunks and applies the chain rule.
         int chunks = Kernels.columnChunks(rows);

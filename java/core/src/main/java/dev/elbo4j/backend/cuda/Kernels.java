@@ -156,15 +156,16 @@ public final class Kernels {
             BLOCK_ROW, PTR, PTR, PTR, PTR, PTR, PTR, I32, I32, I32, F64);
 
     // ---- flow.cu: planar and NICE flows (issue 7) ----
-    /** Planar flow forward, one thread per row: z0, u, w, b, zK, logDet, logRatio; rows, Z, K. */
+    /**
+     * Planar flow forward, a group of {@link #planarGroup} lanes per input (its L rows in turn), the
+     * steps' scalars in dynamic shared memory ({@link #PLANAR_STEP_BYTES} per step): z0, u, w, b, zK,
+     * logDet, logRatio, kl; inputs, Z, K, L, group.
+     */
     public static final KernelSpec PLANAR_FORWARD = KernelSpec.of("flow.cu", "elbo4j_planar_forward_f32",
-            BLOCK_ELEMENTWISE, PTR, PTR, PTR, PTR, PTR, PTR, PTR, I32, I32, I32);
-    /** The flow's KL correction per input, one thread per input: z0, zK, logDet, kl; B, Z, L. */
-    public static final KernelSpec PLANAR_KL = KernelSpec.of("flow.cu", "elbo4j_planar_kl_f32",
-            BLOCK_ELEMENTWISE, PTR, PTR, PTR, PTR, I32, I32, I32);
-    /** Planar flow backward, one thread per row: z0, u, w, b, dzK, dz0, scratch; rows, Z, K; weight. */
+            BLOCK_ELEMENTWISE, PTR, PTR, PTR, PTR, PTR, PTR, PTR, PTR, I32, I32, I32, I32, I32);
+    /** Planar flow backward, a group of {@link #planarGroup} lanes per row: z0, u, w, b, dzK, dz0, scratch; rows, Z, K, group; weight. */
     public static final KernelSpec PLANAR_BACKWARD = KernelSpec.of("flow.cu", "elbo4j_planar_backward_f32",
-            BLOCK_ELEMENTWISE, PTR, PTR, PTR, PTR, PTR, PTR, PTR, I32, I32, I32, F64, PTR);
+            BLOCK_ELEMENTWISE, PTR, PTR, PTR, PTR, PTR, PTR, PTR, I32, I32, I32, I32, F64, PTR);
     /** The scratch's row-chunked column sums (columns.cuh), chunk partials always: scratch, partial; rows, K(2Z+2), chunk rows. */
     public static final KernelSpec PLANAR_PARTIALS = KernelSpec.of("flow.cu", "elbo4j_planar_partials_f32",
             COLS_TILE_X * COLS_TILE_Y, PTR, PTR, I32, I32, I32);
@@ -226,7 +227,7 @@ public final class Kernels {
             , RBM_GIBBS, RBM_FREE_ENERGY
 
             // flow.cu
-            , PLANAR_FORWARD, PLANAR_KL, PLANAR_BACKWARD, PLANAR_PARTIALS, PLANAR_REDUCE
+            , PLANAR_FORWARD, PLANAR_BACKWARD, PLANAR_PARTIALS, PLANAR_REDUCE
             , NICE_SPLIT, NICE_ADD, NICE_PRIOR_ROWS, NICE_PRIOR_DS, NICE_PRIOR_SAMPLE
 
             // conv.cu
@@ -265,6 +266,17 @@ public final class Kernels {
      */
     public static int latentGroup(int latent) {
         return Math.min(32, nextPow2((int) ceilDiv(latent, 4) + 1));
+    }
+
+    /** Dynamic shared memory per step of the planar flow kernels: beta, softplus(w.u), m (doubles). */
+    public static final int PLANAR_STEP_BYTES = 3 * Double.BYTES;
+
+    /**
+     * Lanes per row of the planar flow kernels: the smallest power of two giving each lane at most 4 of
+     * the Z elements, at most a warp. A function of Z alone (it orders the dot products' sums).
+     */
+    public static int planarGroup(int latent) {
+        return Math.min(32, nextPow2((int) ceilDiv(latent, 4)));
     }
 
     /** Blocks of a full reduction over n elements: a function of n alone, so the sum's bits are too. */

@@ -53,6 +53,8 @@ public final class StepGuard implements AutoCloseable {
     private final float[] tableHost;
     private boolean scheduled;
     private final int[] tableWords = new int[3];
+    /** The state words {@link #schedule} writes (the table's first step and rows), made once: a schedule allocates nothing. */
+    private final DeviceTensor tableWordsCell;
     private DeviceTensor[] loss;
     private double[] lossScales;
     private DeviceTensor[] finite = new DeviceTensor[0];
@@ -95,6 +97,7 @@ public final class StepGuard implements AutoCloseable {
         this.table = (DeviceTensor) made.get(2);
         this.skipLog = (DeviceTensor) made.get(3);
         this.tableHost = new float[3 * maxSteps];
+        this.tableWordsCell = (DeviceTensor) state.rowSlice(TABLE_FIRST_LO, 3);
         this.step = new DeviceCounter(be, (DeviceTensor) state.view(STEP_LO, Shape.of(2)));
         this.step.set(step);
     }
@@ -229,7 +232,7 @@ public final class StepGuard implements AutoCloseable {
         tableWords[0] = (int) firstStep;
         tableWords[1] = (int) (firstStep >>> 32);
         tableWords[2] = lr.length;
-        be.write(state.rowSlice(TABLE_FIRST_LO, 3), tableWords);
+        be.write(tableWordsCell, tableWords);
         scheduled = true;
     }
 

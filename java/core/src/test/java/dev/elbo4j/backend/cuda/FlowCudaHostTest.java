@@ -48,19 +48,26 @@ class FlowCudaHostTest {
         Tensor zk = be.alloc(DType.F32, rows, z), ld = be.alloc(DType.F32, rows), kl = be.alloc(DType.F32, b), lr = be.alloc(DType.F32, rows);
         long before = probe.launches();
         be.planarForward(z0, u, w, bb, zk, ld, kl, lr);
-        assertEquals(before + 2, probe.launches(), "rows, then the per-input KL");
-        assertEquals("elbo4j_planar_kl_f32", probe.lastKernel());
-        assertEquals(addr(kl), probe.lastArg(3));
-        assertEquals(b, probe.lastArgInt(4));
-        assertEquals(z, probe.lastArgInt(5));
-        assertEquals(l, probe.lastArgInt(6));
+        assertEquals(before + 1, probe.launches(), "one launch: the per-input KL is the same kernel's");
+        assertEquals("elbo4j_planar_forward_f32", probe.lastKernel());
+        int group = Kernels.planarGroup(z);
+        assertEquals(8, group, "Z = 20: 8 lanes of at most 4 elements each");
+        assertEquals(addr(kl), probe.lastArg(7));
+        assertEquals(b, probe.lastArgInt(8), "a group per input");
+        assertEquals(z, probe.lastArgInt(9));
+        assertEquals(k, probe.lastArgInt(10));
+        assertEquals(l, probe.lastArgInt(11), "its L rows in turn");
+        assertEquals(group, probe.lastArgInt(12));
+        assertEquals(Kernels.ceilDiv((long) b * group, Kernels.BLOCK_ELEMENTWISE), probe.lastConfig(0));
+        assertEquals(k * Kernels.PLANAR_STEP_BYTES, probe.lastConfig(6), "each step's scalars in shared memory");
         before = probe.launches();
         be.planarForward(z0, u, w, bb, zk, ld, null, null);
-        assertEquals(before + 1, probe.launches(), "no KL launch without kl");
+        assertEquals(before + 1, probe.launches());
         assertEquals("elbo4j_planar_forward_f32", probe.lastKernel());
         assertEquals(0, probe.lastArg(6), "a null logRatio is a null pointer");
-        assertEquals(rows, probe.lastArgInt(7));
-        assertEquals(k, probe.lastArgInt(9));
+        assertEquals(0, probe.lastArg(7), "a null kl is a null pointer");
+        assertEquals(rows, probe.lastArgInt(8), "a group per row without kl");
+        assertEquals(1, probe.lastArgInt(11));
 
         Tensor dz = be.alloc(DType.F32, rows, z), du = be.alloc(DType.F32, k, z), dw = be.alloc(DType.F32, k, z), db = be.alloc(DType.F32, k);
         Tensor scratch = be.alloc(DType.F32, rows, k * (2 * z + 2));
@@ -88,6 +95,14 @@ class FlowCudaHostTest {
                 be.alloc(DType.F32, 2, 3), be.alloc(DType.F32, 2, 3), be.alloc(DType.F32, 2), be.alloc(DType.F32, 4)));
         assertTrue(e.getMessage().startsWith("scratch needs"), e.getMessage());
         assertThrows(UnsupportedOperationException.class, () -> be.planarForward(be.alloc(DType.F64, 4, 3), u, w, b, zk, ld, null, null));
+        int tooMany = Kernels.MAX_STATIC_SHARED_BYTES / Kernels.PLANAR_STEP_BYTES + 1;
+        Tensor lu = be.alloc(DType.F32, tooMany, 3), lb = be.alloc(DType.F32, tooMany);
+        e = assertThrows(IllegalArgumentException.class, () -> be.planarForward(z0, lu, lu, lb, zk, ld, null, null));
+        assertTrue(e.getMessage().contains("at most " + (tooMany - 1) + " steps"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> be.planarBackward(z0, lu, lu, lb, zk, 1, be.alloc(DType.F32, 4, 3),
+                be.alloc(DType.F32, tooMany, 3), be.alloc(DType.F32, tooMany, 3), be.alloc(DType.F32, tooMany),
+                be.alloc(DType.F32, 4, tooMany * 8)));
+        assertTrue(e.getMessage().contains("at most " + (tooMany - 1) + " steps"), e.getMessage());
         assertEquals(before, probe.launches(), "no kernel ran for an invalid call");
     }
 

@@ -89,6 +89,25 @@ class StepGuardHostTest extends FakeBackendTest {
     }
 
     @Test
+    void aScheduleAllocatesNothingOnTheHost() {
+        // The replayed loop schedules once per epoch: what it allocates there is spread over the
+        // epoch's steps and shows in TrainStepBenchmark's bytes per step.
+        var mx = (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
+        org.junit.jupiter.api.Assumptions.assumeTrue(mx.isThreadAllocatedMemorySupported(), "no allocation counter in this JVM");
+        double[] lr = {1e-3, 1e-3, 1e-3, 1e-3};
+        try (StepGuard guard = new StepGuard(be, false, 0, 1, 4)) {
+            for (int i = 0; i < 20_000; i++) guard.schedule(CFG, 1 + 4L * i, lr);  // past the interpreter and the JIT's first tiers
+            long id = Thread.currentThread().threadId();
+            long before = mx.getThreadAllocatedBytes(id);
+            for (int i = 0; i < 50_000; i++) guard.schedule(CFG, 1 + 4L * i, lr);
+            long bytes = mx.getThreadAllocatedBytes(id) - before;
+            // One 16-byte object per call would be 800,000 bytes.
+            assertTrue(bytes < 50_000, bytes + " bytes allocated in 50,000 schedules: under 1 byte per call"
+                    + " means no allocation per call");
+        }
+    }
+
+    @Test
     void theKernelsGetTheGuardsBuffersAndThePlan() {
         try (Tensor p = be.alloc(DType.F32, 1, 10); Tensor g = be.alloc(DType.F32, 1, 10);
              Tensor m = be.alloc(DType.F32, 1, 10); Tensor v = be.alloc(DType.F32, 1, 10);
