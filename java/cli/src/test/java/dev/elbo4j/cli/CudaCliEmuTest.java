@@ -71,7 +71,7 @@ class CudaCliEmuTest {
     private static final Pattern NUMBER = Pattern.compile("-?\\d+\\.\\d+(?:[eE][-+]?\\d+)?");
 
     @ParameterizedTest
-    @ValueSource(strings = {"vae", "ae", "cvae", "m2", "nice", "rbm", "dbn", "fvbm"})
+    @ValueSource(strings = {"vae", "ae", "cvae", "m2", "nice", "rbm", "dbn", "fvbm", "rbm-pcd", "dbn-pcd"})
     void cudaPrintsTheCpusFigures(String model) {
         List<String> cpu = figures(model, "cpu"), cuda = figures(model, "cuda");
         assertEquals(text(cpu), text(cuda), model + ": the same lines");
@@ -85,13 +85,19 @@ class CudaCliEmuTest {
         }
     }
 
-    /** The run's output lines without timings (the parenthesised seconds and samples per second). */
+    /**
+     * The run's output lines without timings (the parenthesised seconds and samples per second).
+     * {@code model}: a family, or rbm-pcd / dbn-pcd (persistent CD; the DBN's two layers 3 steps each).
+     */
     private static List<String> figures(String model, String device) {
         Path out = tmp.resolve(model + "-" + device);
-        List<String> args = new ArrayList<>(List.of("train", "--model", model, "--data", (model.equals("fvbm") ? small : data).toString(),
+        String family = model.replace("-pcd", "");
+        List<String> args = new ArrayList<>(List.of("train", "--model", family, "--data", (model.equals("fvbm") ? small : data).toString(),
                 "--out", out.toString(),
                 "--device", device, "--epochs", "1", "--batch-size", "32", "--seed", "7", "--no-progress"));
-        switch (model) {
+        if (!family.equals(model)) args.add("--pcd");
+        if (model.equals("dbn-pcd")) args.addAll(List.of("--layer-steps", "3"));
+        switch (family) {
             case "vae", "cvae", "m2" -> args.addAll(List.of("--hidden", "16", "--latent", "3", "--eval-k", "0"));
             case "ae" -> args.addAll(List.of("--hidden", "16", "--latent", "4"));
             case "nice" -> args.addAll(List.of("--hidden", "16"));

@@ -131,6 +131,27 @@ public final class Dbn extends ModelBase<DbnConfig> implements Generative, Recon
             cds.get(stage).run(in, key, cfg.cdK(), cfg.persistent());
         }
 
+        /** The reconstruction rows of the layer in training, which {@link #accumulateLoss} sums. */
+        @Override
+        public Tensor[] accumulatedTerms() {
+            return new Tensor[]{cds.get(stage).rowLoss()};
+        }
+
+        @Override
+        public double[] accumulatedScales() {
+            return new double[]{1};
+        }
+
+        /**
+         * The stage of {@code step} (the layer it trains: one launch sequence per stage); PCD: -1
+         * while that layer's chains do not yet cover {@code rows} rows (the step that starts them).
+         */
+        @Override
+        public int launchSequence(long step, int rows) {
+            int s = stageOf(step);
+            return cfg.persistent() && !cds.get(s).chainsCover(rows) ? -1 : s;
+        }
+
         /** PCD: {@code layer<l>.chains}, the started persistent chains of each layer that has trained. */
         @Override
         public Map<String, Tensor> state() {

@@ -94,19 +94,24 @@ public final class Rbm extends ModelBase<RbmConfig> implements Generative, Recon
             return cd;
         }
 
-        /**
-         * Plain CD: the reconstruction rows {@link #accumulateLoss} sums (a step that is a fixed
-         * launch sequence, which a CUDA graph can replay). PCD: null; its first step starts the
-         * chains (a host-side branch) and any extra run of the step would advance them.
-         */
+        /** The reconstruction rows {@link #accumulateLoss} sums. */
         @Override
         public Tensor[] accumulatedTerms() {
-            return cfg.persistent() ? null : new Tensor[]{cd.rowLoss()};
+            return new Tensor[]{cd.rowLoss()};
         }
 
         @Override
         public double[] accumulatedScales() {
-            return cfg.persistent() ? null : new double[]{1};
+            return new double[]{1};
+        }
+
+        /**
+         * 0, one launch sequence; PCD: -1 while the chains do not yet cover {@code rows} rows (the
+         * step that starts them copies data rows into them and counts them on the host).
+         */
+        @Override
+        public int launchSequence(long step, int rows) {
+            return cfg.persistent() && !cd.chainsCover(rows) ? -1 : 0;
         }
 
         /** PCD: {@code chains}, the started persistent chains (R x V), once the first step has run. */

@@ -163,6 +163,11 @@ public final class RbmLayer {
             return chainRows > 0;
         }
 
+        /** True when the persistent chains have been started for at least {@code rows} rows (a step on as many rows leaves them so). */
+        public boolean chainsCover(int rows) {
+            return chainRows >= rows;
+        }
+
         /**
          * The persistent chains started so far (rows x V, a view of {@link #chains()}; rows grows to
          * the largest batch seen), or null before the first persistent step: with the row count it

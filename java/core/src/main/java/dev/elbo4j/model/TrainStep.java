@@ -31,10 +31,10 @@ public interface TrainStep extends AutoCloseable {
     void accumulateLoss(Tensor acc);
 
     /**
-     * The tensors {@link #accumulateLoss} sums, in its order (at most two), for a step whose check
+     * The tensors {@link #accumulateLoss} sums, in its order (at most five), for a step whose check
      * and accumulation run on the device (a replayed CUDA graph); {@link #accumulatedScales()}
-     * gives their scales. A step offers them only when its {@link #run} is a fixed launch sequence
-     * that reads nothing back and changes no host-side state; null otherwise (the default).
+     * gives their scales. A step offers them only when its {@link #run} reads nothing back and is
+     * one fixed launch sequence per {@link #launchSequence} id; null otherwise (the default).
      */
     default Tensor[] accumulatedTerms() {
         return null;
@@ -46,12 +46,45 @@ public interface TrainStep extends AutoCloseable {
     }
 
     /**
+     * Which launch sequence the step with global index {@code step} (the optimizer steps taken
+     * before it, the key's step) on {@code rows} rows is, for a trainer that captures steps as CUDA
+     * graphs: runs with the same id from the same host state are the same launches (one graph per
+     * id and batch shape), and a run with an id >= 0 changes no host-side state and no device
+     * state besides its scratch, the gradients, its loss terms and {@link #state()}. Ids change
+     * only at steps the host knows from the step count and never come back (a DBN's stage). -1:
+     * this run changes host-side state that decides later launches (it starts PCD's chains), so it
+     * must run eagerly, once. 0 by default (every step the same launches).
+     */
+    default int launchSequence(long step, int rows) {
+        return 0;
+    }
+
+    /**
      * The index into {@link #accumulatedTerms()} of the term that {@link #klWeight} scales (its
      * scale is the model's beta times the weight, whatever the batch size), or -1 when no term is:
      * a replayed step reads that scale per batch from the device during a KL warm-up.
      */
     default int klTerm() {
         return -1;
+    }
+
+    /**
+     * The KL weight the next {@link #run} uses: the model's beta times the {@link #klWeight} last
+     * set; what a replayed step reads per batch from the device during a warm-up (the kernels that
+     * take it divide it by their rows as the step does). By default the {@link #klTerm()}'s
+     * accumulated scale, which is that weight when {@link #klTermFactor()} is 1.
+     */
+    default double effectiveKlWeight() {
+        return accumulatedScales()[klTerm()];
+    }
+
+    /**
+     * The {@link #klTerm()}'s accumulated scale is {@link #effectiveKlWeight()} times this factor
+     * (the product rounded once): 1 by default; M2's B / Bl (its labelled batch's terms weigh as
+     * many examples as the unlabelled batch). Valid for the shape of the last {@link #run}.
+     */
+    default double klTermFactor() {
+        return 1;
     }
 
     /**

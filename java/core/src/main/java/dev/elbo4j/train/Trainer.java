@@ -52,6 +52,8 @@ public final class Trainer implements AutoCloseable {
     private boolean replayPending;
     private long replayStepAtStart, replaySkippedAtStart, replaySkippedSeen, replayGuardSkipped;
     private int replayBatchAtStart, replaySkipsReported;
+    /** Steps launched since the last {@link #sync} read. */
+    private long replayUnread;
     private double replayLossSum;
     private TrainListener replayListener;
     private long skipped;
@@ -245,6 +247,9 @@ public final class Trainer implements AutoCloseable {
         Backend be = model.backend();
         int n = train.size(), steps = stepsPerEpoch();
         train.order(Philox.permutation(new RngKey(cfg.seed(), Streams.SHUFFLE, epoch), n));
+        if (labelled != null) {
+            labelled.order(Philox.permutation(new RngKey(cfg.seed(), Streams.LABELLED_SHUFFLE, epoch), labelled.size()));
+        }
         if (replaysSteps()) return runEpochReplayed(listener);
         RngKey binarize = cfg.binarization() == Binarization.FIXED
                 ? new RngKey(cfg.seed(), Streams.FIXED_BINARIZE, 0)
@@ -252,7 +257,6 @@ public final class Trainer implements AutoCloseable {
         int lbatches = 0;
         RngKey binarizeLabelled = null;
         if (labelled != null) {
-            labelled.order(Philox.permutation(new RngKey(cfg.seed(), Streams.LABELLED_SHUFFLE, epoch), labelled.size()));
             lbatches = (labelled.size() + xl.rows() - 1) / xl.rows();
             binarizeLabelled = new RngKey(cfg.seed(), Streams.LABELLED_BINARIZE,
                     cfg.binarization() == Binarization.FIXED ? 0 : epoch + 1L);
@@ -327,7 +331,7 @@ public final class Trainer implements AutoCloseable {
         Backend be = model.backend();
         int n = train.size(), steps = stepsPerEpoch();
         if (replay == null) {
-            replay = new ReplayedStep(model, pass, train, x, y, adam, cfg, nanPolicy == NanPolicy.SKIP, steps);
+            replay = new ReplayedStep(model, pass, train, x, y, labelled, xl, yl, adam, cfg, nanPolicy == NanPolicy.SKIP, steps);
             replayGuardSkipped = 0;
         }
         replay.beginEpoch(epoch, batchInEpoch, steps);
@@ -340,13 +344,24 @@ public final class Trainer implements AutoCloseable {
         replayListener = listener;
         seenInEpoch = 0;
         replayPending = true;
+        replayUnread = 0;
         listener.epochStart(epoch, steps, batchInEpoch);
         long t0 = System.nanoTime();
         long launched = 0;
         try {
             for (; batchInEpoch < steps; ) {
                 int from = Math.multiplyExact(batchInEpoch, cfg.batchSize());
-                replay.launch(Math.min(cfg.batchSize(), n - from));
+                int rows = Math.min(cfg.batchSize(), n - from);
+                // The Adam step before this one if nothing was skipped since the last read; where the
+                // step's launch sequence changes (a DBN's next stage, PCD's chains starting) a skip
+                // could make that wrong, so under the skip policy the host reads the step there first.
+                long step = replayStepAtStart + launched - (skipped - replaySkippedAtStart);
+                if (nanPolicy == NanPolicy.SKIP && replayUnread > 0 && replay.sequenceChanges(rows, step)) {
+                    sync();
+                    step = replayStepAtStart + launched - (skipped - replaySkippedAtStart);
+                }
+                replay.launch(batchInEpoch, rows, step);
+                replayUnread++;
                 batchInEpoch++;
                 launched++;
                 listener.step(epoch, batchInEpoch, replayStepAtStart + launched - (skipped - replaySkippedAtStart));
@@ -371,6 +386,7 @@ public final class Trainer implements AutoCloseable {
     private void sync() {
         if (!replayPending) return;
         StepGuard.Readout r = replay.read();
+        replayUnread = 0;
         if (r.tableMiss()) throw new IllegalStateException("a replayed step found no Adam constants for its step (a bug)");
         adam.setSteps(r.step());
         seenInEpoch = (int) r.examples();

@@ -36,7 +36,6 @@ import static dev.elbo4j.backend.cuda.GraphTrainingParityTest.data;
 import static dev.elbo4j.backend.cuda.GraphTrainingParityTest.train;
 import static dev.elbo4j.backend.cuda.Parity.assertBits;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -138,7 +137,7 @@ class GraphFamiliesParityTest {
         assertResumes(mc, Autoencoder.class, tc, data(N, 3, -1), dir);
     }
 
-    /** Plain CD-2 (PCD stays eager: its first step starts the chains on the host). */
+    /** Plain CD-2 (PCD and the DBN: {@link GraphBoltzmannParityTest}). */
     @Test
     void rbmReplaysTwoHundredStepsAndResumesAsTheEagerLoop(@TempDir Path dir) throws Exception {
         Dataset train = data(N, 14, -1);
@@ -150,10 +149,6 @@ class GraphFamiliesParityTest {
         assertTrue(eager.losses().getLast() > eager.losses().getFirst(), "the run trains: " + eager.losses());
         assertSame(eager, train(mc, tc, train, true, NanPolicy.STOP, null), "RBM CD-2, 16 epochs");
         assertResumes(mc, Rbm.class, TrainConfig.builder().epochs(2).batchSize(BATCH).seed(SEED).build(), train, dir);
-        try (Model pcd = new RbmConfig(D, 20, 1, true, 10).create(GpuAvailable.backend(), DType.F32, SEED);
-             Trainer t = new Trainer(pcd, train, null, tc)) {
-            assertFalse(t.replaysSteps(), "PCD runs the eager loop");
-        }
     }
 
     /**

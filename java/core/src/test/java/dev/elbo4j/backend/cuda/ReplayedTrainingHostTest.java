@@ -73,4 +73,61 @@ class ReplayedTrainingHostTest extends FakeBackendTest {
                         + " its wait; no stream synchronisation");
         assertEquals(1, refreshLaunches[0], "and one kernel: the parameters' sum, folded into the same copy");
     }
+
+    /**
+     * Each step after the first as the driver saw it: S, steady (one {@code cuGraphLaunch} and no
+     * other call, kernel launch or allocation); C, a capture (its eager warm-up's kernels, then one
+     * graph launch); E, eager (kernels, no graph); ? anything else.
+     */
+    private String stepKinds(dev.elbo4j.model.ModelConfig mc, int n, int batch) {
+        byte[] px = new byte[n * D];
+        for (int i = 0; i < px.length; i++) px[i] = (byte) (i * 37);
+        Dataset data = new Dataset(px, null, n, SIDE, SIDE);
+        TrainConfig tc = TrainConfig.builder().epochs(1).batchSize(batch).seed(3).build();
+        StringBuilder kinds = new StringBuilder();
+        try (dev.elbo4j.model.Model m = mc.create(be, dev.elbo4j.tensor.DType.F32, 3); Trainer t = new Trainer(m, data, null, tc)) {
+            assertTrue(t.replaysSteps(), mc + " replays");
+            t.run(new TrainListener() {
+                Map<Call, Long> last;
+                long lastLaunches, lastAllocations;
+
+                @Override
+                public void step(int epoch, int stepInEpoch, long step) {
+                    if (last != null) {
+                        Map<Call, Long> calls = since(last);
+                        long launches = probe.launches() - lastLaunches, allocations = probe.totalAllocations() - lastAllocations;
+                        long graphs = calls.getOrDefault(Call.GRAPH_LAUNCH, 0L);
+                        kinds.append(calls.equals(Map.of(Call.GRAPH_LAUNCH, 1L)) && launches == 0 && allocations == 0 ? 'S'
+                                : graphs == 1 && launches > 0 ? 'C' : graphs == 0 && launches > 0 ? 'E' : '?');
+                    }
+                    last = counts();
+                    lastLaunches = probe.launches();
+                    lastAllocations = probe.totalAllocations();
+                }
+            });
+        }
+        return kinds.toString();
+    }
+
+    /**
+     * PCD: step 1 starts the chains eagerly, step 2 captures, the short last batch (step 11, 4 rows)
+     * captures its own graph; every other step is one graph launch.
+     */
+    @Test
+    void aSteadyPcdRbmStepIsOneGraphLaunch() {
+        assertEquals("CSSSSSSSSC", stepKinds(new dev.elbo4j.model.RbmConfig(D, 6, 1, true, 10), 84, 8),
+                "steps 2..11");
+    }
+
+    /**
+     * A DBN of two layers, 5 steps each: each stage's first step makes its own graph (PCD: starts
+     * the layer's chains eagerly, and the next step captures); the rest are one graph launch each.
+     */
+    @Test
+    void aSteadyDbnStepIsOneGraphLaunchAndEachStageCapturesItsOwn() {
+        assertEquals("SSSSCSSSSC", stepKinds(new dev.elbo4j.model.DbnConfig(D, new int[]{6, 4}, 1, false, 5, 10), 84, 8),
+                "CD, steps 2..11");
+        assertEquals("CSSSECSSSC", stepKinds(new dev.elbo4j.model.DbnConfig(D, new int[]{6, 4}, 1, true, 5, 10), 84, 8),
+                "PCD, steps 2..11");
+    }
 }
