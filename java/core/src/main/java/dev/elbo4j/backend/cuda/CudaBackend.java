@@ -697,6 +697,13 @@ public final class CudaBackend implements Backend {
         CudaClassify.latentBackwardRows(this, stats, eps, dz, klWeights, klScale, dStats);
     }
 
+    // ---- fvbm.cu: CudaFvbm ---------------------------------------------------------------------------
+
+    @Override
+    public void fvbmStep(Tensor x, Tensor bias, Tensor weight, Tensor scratch, Tensor rowLoss, Tensor dBias, Tensor dWeight) {
+        CudaFvbm.step(this, x, bias, weight, scratch, rowLoss, dBias, dWeight);
+    }
+
     // ---- rbm.cu: CudaRbm --------------------------------------------------------------------------
 
     @Override
