@@ -31,7 +31,7 @@ import dev.elbo4j.tensor.Tensor;
  *
  * <p>Used for the models whose step reads nothing back: the VAE family (every likelihood, IWAE,
  * planar flows, a KL warm-up), the CVAE (its labels gathered at the same cursor), the autoencoders
- * (plain, denoising, sparse), NICE, the RBM (CD and PCD) and the DBN; see {@link #supports}. A step
+ * (plain, denoising, sparse), NICE, the RBM (CD and PCD), the DBN and the FVBM; see {@link #supports}. A step
  * whose launches change at points the host knows from the step count ({@link TrainStep#launchSequence}:
  * a DBN's stage) gets a graph per sequence, captured at its first step; a step that changes
  * host-side state (PCD's chains starting from the data) runs its launches eagerly, once, with the
@@ -66,7 +66,7 @@ final class ReplayedStep implements AutoCloseable {
     /**
      * Whether the trainer can replay this model's step (else it runs the eager loop): a step that
      * offers its loss terms ({@link TrainStep#accumulatedTerms}: the VAE family, the CVAE, the
-     * autoencoders, NICE, the RBM and the DBN) of a model without labels or labelled throughout
+     * autoencoders, NICE, the RBM, the DBN and the FVBM) of a model without labels or labelled throughout
      * (not the semi-supervised M2, whose labelled sub-batches cycle on their own schedule) on the
      * CUDA backend, F32.
      */
