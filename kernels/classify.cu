@@ -51,11 +51,14 @@ elbo4j_softmax_xent_f32(const float* __restrict__ logits, const float* __restric
 
 // u[b] = sum_c q (L + log q), weights = q, d_logits = grad_scale q (L + log q - u), with
 // L = rec + kl_weight kl + offset; two passes over the classes, as CpuClassify.unlabelledBound.
+// kl_weight_ptr (null: kl_weight_arg is the weight): the KL weight read from device memory (a
+// replayed step during a KL warm-up).
 extern "C" __global__ void __launch_bounds__(ELBO4J_BLOCK_ELEMENTWISE)
 elbo4j_unlabelled_bound_f32(const float* __restrict__ logits, const float* __restrict__ rec,
                             const float* __restrict__ kl, float* __restrict__ u, float* __restrict__ weights,
-                            float* __restrict__ d_logits, int batch, int classes, double kl_weight,
-                            double offset, double grad_scale) {
+                            float* __restrict__ d_logits, int batch, int classes, double kl_weight_arg,
+                            double offset, double grad_scale, const double* __restrict__ kl_weight_ptr) {
+    const double kl_weight = kl_weight_ptr != nullptr ? *kl_weight_ptr : kl_weight_arg;
     for (long long b = global_thread(); b < batch; b += grid_threads()) {
         const float* l = logits + b * classes;
         const double lse = classify_log_sum_exp(l, classes);
@@ -93,11 +96,14 @@ elbo4j_scale_rows_f32(float* __restrict__ x, const float* __restrict__ w, int ro
 }
 
 // One thread per (r, k), as elbo4j_latent_backward_f32 with one sample and the KL weight
-// kl_scale kl_weights[r] of the row.
+// (kl_weight / kl_rows) kl_weights[r] of the row. kl_weight_ptr (null: kl_weight_arg is the weight):
+// the KL weight read from device memory (a replayed step during a KL warm-up).
 extern "C" __global__ void __launch_bounds__(ELBO4J_BLOCK_ELEMENTWISE)
 elbo4j_latent_backward_rows_f32(const float* __restrict__ stats, const float* __restrict__ eps,
                                 const float* __restrict__ dz, const float* __restrict__ kl_weights,
-                                float* __restrict__ d_stats, int rows, int latent, double kl_scale) {
+                                float* __restrict__ d_stats, int rows, int latent, double kl_weight_arg, int kl_rows,
+                                const double* __restrict__ kl_weight_ptr) {
+    const double kl_scale = (kl_weight_ptr != nullptr ? *kl_weight_ptr : kl_weight_arg) / static_cast<double>(kl_rows);
     const long long n = static_cast<long long>(rows) * latent;
     for (long long i = global_thread(); i < n; i += grid_threads()) {
         const RowCol rc = row_col(i, latent);

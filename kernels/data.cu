@@ -101,11 +101,13 @@ elbo4j_gather_u8_f32(const unsigned char* __restrict__ data, const int* __restri
 // out[i] = perm[*cursor * batch + i] for i < rows, where *cursor is the batch number in the epoch
 // (device memory, advanced by the step itself), so the gather can run on out from row 0 with
 // arguments that never change. A position past the permutation gives -1, which the gather then
-// reports as an index error at the host's next read.
+// reports as an index error at the host's next read. wrap > 0: the batch number is *cursor mod wrap
+// (a second data set cycled at the first one's cursor: M2's labelled sub-batch b mod L).
 extern "C" __global__ void __launch_bounds__(ELBO4J_BLOCK_ELEMENTWISE)
 elbo4j_batch_index_i32(const int* __restrict__ perm, long long perm_size, int* __restrict__ out, int rows, int batch,
-                       const unsigned long long* __restrict__ cursor) {
-    const unsigned long long first = *cursor * static_cast<unsigned long long>(batch);
+                       const unsigned long long* __restrict__ cursor, long long wrap) {
+    const unsigned long long at_batch = wrap > 0 ? *cursor % static_cast<unsigned long long>(wrap) : *cursor;
+    const unsigned long long first = at_batch * static_cast<unsigned long long>(batch);
     for (long long i = global_thread(); i < rows; i += grid_threads()) {
         const unsigned long long at = first + static_cast<unsigned long long>(i);
         out[i] = at < static_cast<unsigned long long>(perm_size) ? perm[at] : -1;

@@ -16,9 +16,9 @@
 //   [8] [9] [10]    the optimizer's schedule: its first step (lo, hi) and rows (elbo4j_adam_guarded_f32)
 //
 // A good step adds 1 to *step (Adam's step and the latent noise step, as Trainer's adam.steps()),
-// and adds the loss terms to *loss_acc in order, loss_scale0 * sums[0], then (loss_terms >= 2)
-// loss_scale1 * sums[1], then (loss_terms 3) loss_scale2 * sums[2] (the summed batch loss, as
-// Backend.accumulate does term by term: acc + scale * s in double).
+// and adds the loss_terms (1 to 5) loss terms to *loss_acc in order, loss_scale0 * sums[0], then
+// loss_scale1 * sums[1], ..., loss_scale4 * sums[4] (the summed batch loss, as Backend.accumulate
+// does term by term: acc + scale * s in double).
 //
 // sums[i] for i >= stop_from are sums whose non-finiteness stops the run even under the skip policy
 // (the parameters: skipping cannot get past a non-finite parameter). They are looked at first, so a
@@ -28,8 +28,9 @@
 // index of its first non-finite sum at skip_log[*cursor] (the batch number within the epoch), so
 // the host can name each skipped batch at its next read.
 //
-// loss_scale1_ptr (null: loss_scale1 is the scale): the second term's scale read from device memory
-// (the KL weight of a warm-up step, selected per batch by elbo4j_select_f64).
+// scale_ptr (null: the launch scales are the scales): term ptr_term's scale is *scale_ptr times its
+// launch scale, the product rounded once (the KL weight of a warm-up step, selected per batch by
+// elbo4j_select_f64, times a factor of the batch's shape: 1, or M2's B / Bl).
 //
 // Launch: 1 block of 32 threads; thread 0 does the work (a handful of scalar reads).
 #include "common.cuh"
@@ -41,7 +42,8 @@ elbo4j_step_guard(const double* __restrict__ sums, int count, int stop_from, int
                   int loss_terms, double loss_scale0, double loss_scale1, unsigned long long* __restrict__ step,
                   unsigned int* __restrict__ state, double* __restrict__ loss_acc,
                   const unsigned long long* __restrict__ cursor, unsigned int* __restrict__ skip_log, int log_len,
-                  const double* __restrict__ loss_scale1_ptr, double loss_scale2) {
+                  const double* __restrict__ scale_ptr, double loss_scale2, double loss_scale3, double loss_scale4,
+                  int ptr_term) {
     if (blockIdx.x != 0 || threadIdx.x != 0) return;
     if (state[1] != 0u) {
         state[0] = 0u;
@@ -57,12 +59,12 @@ elbo4j_step_guard(const double* __restrict__ sums, int count, int stop_from, int
     if (bad < 0) {
         state[0] = 1u;
         *step += 1ull;
-        loss_acc[0] = loss_acc[0] + loss_scale0 * sums[0];
-        if (loss_terms > 1) {
-            const double scale1 = loss_scale1_ptr != nullptr ? *loss_scale1_ptr : loss_scale1;
-            loss_acc[0] = loss_acc[0] + scale1 * sums[1];
+        for (int i = 0; i < loss_terms && i < 5; i++) {
+            const double launch_scale = i == 0 ? loss_scale0 : i == 1 ? loss_scale1 : i == 2 ? loss_scale2
+                                      : i == 3 ? loss_scale3 : loss_scale4;
+            const double scale = scale_ptr != nullptr && i == ptr_term ? mul_rn(*scale_ptr, launch_scale) : launch_scale;
+            loss_acc[0] = loss_acc[0] + scale * sums[i];
         }
-        if (loss_terms > 2) loss_acc[0] = loss_acc[0] + loss_scale2 * sums[2];
         state[7] += static_cast<unsigned int>(rows);
         return;
     }

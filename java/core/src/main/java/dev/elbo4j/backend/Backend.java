@@ -280,12 +280,13 @@ public interface Backend extends AutoCloseable {
 
     /**
      * {@link #latentBackward} for one sample per input with a KL weight per row: for stats R x 2Z,
-     * eps and dz R x Z, with a[r] = klScale klWeights[r]:
+     * eps and dz R x Z, with a[r] = (klWeight / klRows) klWeights[r] (the quotient in double: the
+     * KL weight of a mean over klRows inputs, as a caller of a mean loss divides it):
      * dStats[r, k] = dz[r, k] + a[r] mu and
      * dStats[r, Z+k] = dz[r, k] eps[r, k] exp(lv/2) / 2 + a[r] (exp(lv) - 1) / 2. Overwrites dStats.
      * The gradient of sum(dz . z) + sum_r a[r] kl[r].
      */
-    void latentBackwardRows(Tensor stats, Tensor eps, Tensor dz, Tensor klWeights, double klScale, Tensor dStats);
+    void latentBackwardRows(Tensor stats, Tensor eps, Tensor dz, Tensor klWeights, double klWeight, int klRows, Tensor dStats);
 
     // ---- fvbm.cu: fully visible Boltzmann machines, exact maximum likelihood ----
 

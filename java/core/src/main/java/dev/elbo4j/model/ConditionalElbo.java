@@ -181,11 +181,11 @@ final class ConditionalElbo {
 
         /**
          * Writes every encoder and decoder parameter gradient of sum_r a_r (gradScale rowLoss_r + klScale kl_r)
-         * (the gradient scale was given to {@link #forward}), with a_r = 1, or a_r = rowWeights[r]
-         * (one sample only; the learned Gaussian variance then gets the unweighted gradient, so
-         * callers with weights use another likelihood).
+         * (the gradient scale was given to {@link #forward}), klScale = klWeight / klRows (in double),
+         * with a_r = 1, or a_r = rowWeights[r] (one sample only; the learned Gaussian variance then
+         * gets the unweighted gradient, so callers with weights use another likelihood).
          */
-        void backward(Tensor rowWeights, double klScale) {
+        void backward(Tensor rowWeights, double klWeight, int klRows) {
             if (!training) throw new IllegalStateException("an evaluation pass has no backward");
             int zr = rows * samples;
             Tensor dOut = dec.outputGrad(zr);
@@ -197,9 +197,9 @@ final class ConditionalElbo {
             decoder.backward(p, dec, zz, samples > 1 ? yRep.rowSlice(0, zr) : y, dzz);
             Tensor stats = enc.output(rows), dStats = enc.outputGrad(rows);
             if (rowWeights == null) {
-                be.latentBackward(stats, ee, dzz, klScale, dStats);
+                be.latentBackward(stats, ee, dzz, klWeight / klRows, dStats);
             } else {
-                be.latentBackwardRows(stats, ee, dzz, rowWeights, klScale, dStats);
+                be.latentBackwardRows(stats, ee, dzz, rowWeights, klWeight, klRows, dStats);
             }
             encoder.backward(p, enc, x, y, null);
         }

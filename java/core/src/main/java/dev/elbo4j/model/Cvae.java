@@ -158,7 +158,7 @@ public final class Cvae extends ModelBase<CvaeConfig> implements LatentModel, Im
             }
             batch = b.size();
             pass.forward(b.x(), b.y(), key, 1.0 / ((double) batch * cfg.samples()));
-            pass.backward(null, beta() / batch);
+            pass.backward(null, beta(), batch);
         }
 
         private double beta() {

@@ -111,9 +111,14 @@ public final class M2 extends ModelBase<M2Config> implements LatentModel {
         private final int maxBatch;
         private final Workspace cls;
         private final ConditionalElbo.Pass pass;
-        private final Tensor yAll, u, weights, ce, saved, one, logCTensor;
+        /**
+         * Every class for each row (rows c B + b = e_c), the layout depending on B: yAll for the full
+         * batch, yShort for the last other B, so a replayed full and short batch never rewrite each
+         * other's (a graph keeps its buffers, and nothing may be written from the host during one).
+         */
+        private final Tensor yAll, yShort, u, weights, ce, saved, one, logCTensor;
         private double klWeight = 1;
-        private int yAllRows = -1, batch, labelled;
+        private int yAllRows = -1, yShortRows = -1, batch, labelled;
 
         private Step(int maxBatch) {
             if (maxBatch < 1) throw new IllegalArgumentException("batch must be >= 1, got " + maxBatch);
@@ -122,6 +127,7 @@ public final class M2 extends ModelBase<M2Config> implements LatentModel {
             cls = classifier.workspace(backend, dtype, maxBatch, true);
             pass = elbo.pass(params, dtype, c * maxBatch, 1, true);
             yAll = backend.alloc(dtype, c * maxBatch, c);
+            yShort = backend.alloc(dtype, c * maxBatch, c);
             u = backend.alloc(dtype, maxBatch);
             weights = backend.alloc(dtype, c * maxBatch);
             ce = backend.alloc(dtype, maxBatch);
@@ -156,16 +162,13 @@ public final class M2 extends ModelBase<M2Config> implements LatentModel {
                         + " rows of " + cfg.inputDim());
             }
             batch = n;
-            if (yAllRows != n) {
-                backend.write(yAll.rowSlice(0, c * n), everyClass(n));
-                yAllRows = n;
-            }
+            Tensor every = everyClassRows(n);
             // Unlabelled: U(x) over all classes.
             Tensor logits = classifier.forward(params, cls, x);
-            pass.forward(x, yAll.rowSlice(0, c * n), key, 1.0 / n);
+            pass.forward(x, every, key, 1.0 / n);
             backend.unlabelledBound(logits, pass.rowLoss(), pass.kl(), beta(), logC(), 1.0 / n, u.view(0, n),
                     weights.view(0, c * n), cls.outputGrad(n));
-            pass.backward(weights.view(0, c * n), beta() / n);
+            pass.backward(weights.view(0, c * n), beta(), n);
             classifier.backward(params, cls, x, null);
             labelled = 0;
             if (b.xLabelled() == null) return;
@@ -182,9 +185,26 @@ public final class M2 extends ModelBase<M2Config> implements LatentModel {
             Tensor ll = classifier.forward(params, cls, xl);
             backend.softmaxCrossEntropy(ll, yl, cfg.alpha() / nl, ce.view(0, nl), cls.outputGrad(nl));
             pass.forward(xl, yl, new RngKey(key.seed(), Streams.LABELLED_LATENT, key.step()), 1.0 / nl);
-            pass.backward(null, beta() / nl);
+            pass.backward(null, beta(), nl);
             classifier.backward(params, cls, xl, null);
             backend.gemm(false, false, 1, saved, one, 1, grads);
+        }
+
+        /** The C x n rows (x_b, e_c) of the unlabelled bound for a batch of n, written once per n. */
+        private Tensor everyClassRows(int n) {
+            int c = cfg.classes();
+            if (n == maxBatch) {
+                if (yAllRows != n) {
+                    backend.write(yAll.rowSlice(0, c * n), everyClass(n));
+                    yAllRows = n;
+                }
+                return yAll.rowSlice(0, c * n);
+            }
+            if (yShortRows != n) {
+                backend.write(yShort.rowSlice(0, c * n), everyClass(n));
+                yShortRows = n;
+            }
+            return yShort.rowSlice(0, c * n);
         }
 
         /** The last step's mean loss: mean U + (if labelled) mean (L + alpha CE). */
@@ -210,6 +230,42 @@ public final class M2 extends ModelBase<M2Config> implements LatentModel {
             }
         }
 
+        /**
+         * What {@link #accumulateLoss} sums, in its order: U of the unlabelled rows, then (with a
+         * labelled batch, as in training) its reconstruction rows, KL terms, cross-entropies and
+         * the constant log C (one F64).
+         */
+        @Override
+        public Tensor[] accumulatedTerms() {
+            if (labelled == 0) return new Tensor[]{u.view(0, batch)};
+            return new Tensor[]{u.view(0, batch), pass.rowLoss(), pass.kl(), ce.view(0, labelled), logCTensor};
+        }
+
+        /** The scales {@link #accumulateLoss} applies to {@link #accumulatedTerms()}. */
+        @Override
+        public double[] accumulatedScales() {
+            if (labelled == 0) return new double[]{1};
+            double s = (double) batch / labelled;
+            return new double[]{1, s, beta() * s, cfg.alpha() * s, batch};
+        }
+
+        /** The labelled batch's KL term, whose scale is beta times the warm-up weight times B / Bl. */
+        @Override
+        public int klTerm() {
+            return 2;
+        }
+
+        @Override
+        public double effectiveKlWeight() {
+            return beta();
+        }
+
+        /** B / Bl of the last run (1 before one). */
+        @Override
+        public double klTermFactor() {
+            return labelled == 0 ? 1 : (double) batch / labelled;
+        }
+
         @Override
         public Map<String, Tensor> lossTerms() {
             Map<String, Tensor> m = new LinkedHashMap<>();
@@ -226,7 +282,7 @@ public final class M2 extends ModelBase<M2Config> implements LatentModel {
         public void close() {
             cls.close();
             pass.close();
-            for (Tensor t : new Tensor[]{yAll, u, weights, ce, saved, one, logCTensor}) t.close();
+            for (Tensor t : new Tensor[]{yAll, yShort, u, weights, ce, saved, one, logCTensor}) t.close();
         }
     }
 

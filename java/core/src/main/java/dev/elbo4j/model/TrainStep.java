@@ -31,7 +31,7 @@ public interface TrainStep extends AutoCloseable {
     void accumulateLoss(Tensor acc);
 
     /**
-     * The tensors {@link #accumulateLoss} sums, in its order (at most two), for a step whose check
+     * The tensors {@link #accumulateLoss} sums, in its order (at most five), for a step whose check
      * and accumulation run on the device (a replayed CUDA graph); {@link #accumulatedScales()}
      * gives their scales. A step offers them only when its {@link #run} reads nothing back and is
      * one fixed launch sequence per {@link #launchSequence} id; null otherwise (the default).
@@ -66,6 +66,25 @@ public interface TrainStep extends AutoCloseable {
      */
     default int klTerm() {
         return -1;
+    }
+
+    /**
+     * The KL weight the next {@link #run} uses: the model's beta times the {@link #klWeight} last
+     * set; what a replayed step reads per batch from the device during a warm-up (the kernels that
+     * take it divide it by their rows as the step does). By default the {@link #klTerm()}'s
+     * accumulated scale, which is that weight when {@link #klTermFactor()} is 1.
+     */
+    default double effectiveKlWeight() {
+        return accumulatedScales()[klTerm()];
+    }
+
+    /**
+     * The {@link #klTerm()}'s accumulated scale is {@link #effectiveKlWeight()} times this factor
+     * (the product rounded once): 1 by default; M2's B / Bl (its labelled batch's terms weigh as
+     * many examples as the unlabelled batch). Valid for the shape of the last {@link #run}.
+     */
+    default double klTermFactor() {
+        return 1;
     }
 
     /**

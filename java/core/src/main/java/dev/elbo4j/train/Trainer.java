@@ -247,6 +247,9 @@ public final class Trainer implements AutoCloseable {
         Backend be = model.backend();
         int n = train.size(), steps = stepsPerEpoch();
         train.order(Philox.permutation(new RngKey(cfg.seed(), Streams.SHUFFLE, epoch), n));
+        if (labelled != null) {
+            labelled.order(Philox.permutation(new RngKey(cfg.seed(), Streams.LABELLED_SHUFFLE, epoch), labelled.size()));
+        }
         if (replaysSteps()) return runEpochReplayed(listener);
         RngKey binarize = cfg.binarization() == Binarization.FIXED
                 ? new RngKey(cfg.seed(), Streams.FIXED_BINARIZE, 0)
@@ -254,7 +257,6 @@ public final class Trainer implements AutoCloseable {
         int lbatches = 0;
         RngKey binarizeLabelled = null;
         if (labelled != null) {
-            labelled.order(Philox.permutation(new RngKey(cfg.seed(), Streams.LABELLED_SHUFFLE, epoch), labelled.size()));
             lbatches = (labelled.size() + xl.rows() - 1) / xl.rows();
             binarizeLabelled = new RngKey(cfg.seed(), Streams.LABELLED_BINARIZE,
                     cfg.binarization() == Binarization.FIXED ? 0 : epoch + 1L);
@@ -329,7 +331,7 @@ public final class Trainer implements AutoCloseable {
         Backend be = model.backend();
         int n = train.size(), steps = stepsPerEpoch();
         if (replay == null) {
-            replay = new ReplayedStep(model, pass, train, x, y, adam, cfg, nanPolicy == NanPolicy.SKIP, steps);
+            replay = new ReplayedStep(model, pass, train, x, y, labelled, xl, yl, adam, cfg, nanPolicy == NanPolicy.SKIP, steps);
             replayGuardSkipped = 0;
         }
         replay.beginEpoch(epoch, batchInEpoch, steps);
@@ -358,7 +360,7 @@ public final class Trainer implements AutoCloseable {
                     sync();
                     step = replayStepAtStart + launched - (skipped - replaySkippedAtStart);
                 }
-                replay.launch(rows, step);
+                replay.launch(batchInEpoch, rows, step);
                 replayUnread++;
                 batchInEpoch++;
                 launched++;

@@ -318,9 +318,11 @@ public final class CpuBackend implements Backend {
     }
 
     @Override
-    public void latentBackwardRows(Tensor stats, Tensor eps, Tensor dz, Tensor klWeights, double klScale, Tensor dStats) {
+    public void latentBackwardRows(Tensor stats, Tensor eps, Tensor dz, Tensor klWeights, double klWeight, int klRows,
+                                   Tensor dStats) {
+        if (klRows < 1) throw new IllegalArgumentException("latentBackwardRows: klRows must be >= 1, got " + klRows);
         CpuClassify.latentBackwardRows(floating(stats, "stats"), floating(eps, "eps"), floating(dz, "dz"),
-                floating(klWeights, "klWeights"), klScale, floating(dStats, "dStats"));
+                floating(klWeights, "klWeights"), klWeight / klRows, floating(dStats, "dStats"));
     }
 
     // ---- fvbm.cu: fully visible Boltzmann machines ----

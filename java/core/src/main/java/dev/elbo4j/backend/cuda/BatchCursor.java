@@ -17,6 +17,8 @@ public final class BatchCursor implements AutoCloseable {
     private final CudaBackend be;
     private final int batch;
     private final DeviceCounter cursor;
+    private final boolean ownsCursor;
+    private final long wrap;
     private final DeviceTensor indices;
 
     /** @param batch the full batch size (a short last batch selects fewer rows of the same stride) */
@@ -25,6 +27,8 @@ public final class BatchCursor implements AutoCloseable {
         this.be = be;
         this.batch = batch;
         this.cursor = be.counter(0);
+        this.ownsCursor = true;
+        this.wrap = 0;
         try {
             this.indices = (DeviceTensor) be.alloc(DType.I32, Shape.of(batch));
         } catch (RuntimeException e) {
@@ -33,7 +37,31 @@ public final class BatchCursor implements AutoCloseable {
         }
     }
 
-    /** The batch number within the epoch (set it at an epoch's start; add 1 at each step's end). */
+    /**
+     * A cursor over a second data set that cycles at another cursor's batch number: batch
+     * {@code batchNumber mod wrap} of its permutation (M2's labelled sub-batch b mod L, with L the
+     * labelled set's batches, the last of which may be short). It reads {@code batchNumber} and
+     * never advances it; closing this cursor leaves it open.
+     *
+     * @param batch the full batch size of the second set
+     * @param wrap  the second set's batches per cycle (>= 1)
+     */
+    public BatchCursor(CudaBackend be, int batch, DeviceCounter batchNumber, long wrap) {
+        if (batch < 1) throw new IllegalArgumentException("batch must be >= 1, got " + batch);
+        if (wrap < 1) throw new IllegalArgumentException("wrap must be >= 1, got " + wrap);
+        if (batchNumber.cell().backend() != be) throw new IllegalArgumentException("the batch number belongs to another backend");
+        this.be = be;
+        this.batch = batch;
+        this.cursor = batchNumber;
+        this.ownsCursor = false;
+        this.wrap = wrap;
+        this.indices = (DeviceTensor) be.alloc(DType.I32, Shape.of(batch));
+    }
+
+    /**
+     * The batch number within the epoch (set it at an epoch's start; add 1 at each step's end); for
+     * a cursor made on another's batch number, that one.
+     */
     public DeviceCounter cursor() {
         return cursor;
     }
@@ -48,18 +76,18 @@ public final class BatchCursor implements AutoCloseable {
         return indices.view(0, Shape.of(rows));
     }
 
-    /** Enqueues indices[i] = perm[cursor * batch + i] for i < rows. */
+    /** Enqueues indices[i] = perm[c * batch + i] for i < rows, with c the cursor (mod wrap for a cycling one). */
     public void select(Tensor perm, int rows) {
         DeviceTensor p = be.ownTensor(perm, "permutation");
         if (p.dtype() != DType.I32) throw new IllegalArgumentException("the permutation must be I32, got " + p.dtype());
         if (rows < 1 || rows > batch) throw new IllegalArgumentException("rows must be in [1, " + batch + "], got " + rows);
-        be.beginLaunch().ptr(p.address()).i64(p.size()).ptr(indices.address()).i32(rows).i32(batch).ptr(cursor.address());
+        be.beginLaunch().ptr(p.address()).i64(p.size()).ptr(indices.address()).i32(rows).i32(batch).ptr(cursor.address()).i64(wrap);
         be.launchPrepared(Kernels.BATCH_INDEX, Kernels.blocks(rows, Kernels.BLOCK_ELEMENTWISE, be.wave(Kernels.BATCH_INDEX)));
     }
 
     @Override
     public void close() {
-        cursor.close();
+        if (ownsCursor) cursor.close();
         indices.close();
     }
 }

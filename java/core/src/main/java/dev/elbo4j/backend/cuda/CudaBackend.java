@@ -693,8 +693,9 @@ public final class CudaBackend implements Backend {
     }
 
     @Override
-    public void latentBackwardRows(Tensor stats, Tensor eps, Tensor dz, Tensor klWeights, double klScale, Tensor dStats) {
-        CudaClassify.latentBackwardRows(this, stats, eps, dz, klWeights, klScale, dStats);
+    public void latentBackwardRows(Tensor stats, Tensor eps, Tensor dz, Tensor klWeights, double klWeight, int klRows,
+                                   Tensor dStats) {
+        CudaClassify.latentBackwardRows(this, stats, eps, dz, klWeights, klWeight, klRows, dStats);
     }
 
     // ---- fvbm.cu: CudaFvbm ---------------------------------------------------------------------------
@@ -902,10 +903,12 @@ public final class CudaBackend implements Backend {
     }
 
     /**
-     * From now on, {@link #latentBackward} and {@link #planarBackward} ignore their weight argument
-     * and read the KL weight of the batch's summed loss from {@code cell} (one F64) on the device,
-     * dividing it by their rows as a mean loss's caller divides it (stats' B, z0's rows): a KL
-     * warm-up weight that a replayed graph must not freeze. Null: from the argument again.
+     * From now on, {@link #latentBackward}, {@link #planarBackward}, {@link #unlabelledBound} and
+     * {@link #latentBackwardRows} ignore their weight argument and read the KL weight of the
+     * batch's summed loss from {@code cell} (one F64) on the device, dividing it by their rows as a
+     * mean loss's caller divides it (stats' B, z0's rows; the unlabelled bound's per-row weight
+     * undivided; latentBackwardRows by its klRows): a KL warm-up weight that a replayed graph must
+     * not freeze. Null: from the argument again.
      */
     public void bindKlWeight(Tensor cell) {
         if (cell == null) {

@@ -41,7 +41,7 @@ final class CudaClassify {
         }
         be.prepare();
         be.args().clear().ptr(l.address()).ptr(r.address()).ptr(k.address()).ptr(uu.address()).ptr(w.address())
-                .ptr(g == null ? 0 : g.address()).i32(b).i32(c).f64(klWeight).f64(offset).f64(gradScale);
+                .ptr(g == null ? 0 : g.address()).i32(b).i32(c).f64(klWeight).f64(offset).f64(gradScale).ptr(be.klWeightAt());
         be.launch(Kernels.UNLABELLED_BOUND, Kernels.blocks(b, Kernels.BLOCK_ELEMENTWISE, be.wave(Kernels.UNLABELLED_BOUND)));
     }
 
@@ -56,7 +56,8 @@ final class CudaClassify {
         be.launch(Kernels.SCALE_ROWS, Kernels.blocks(xx.size(), Kernels.BLOCK_ELEMENTWISE, be.wave(Kernels.SCALE_ROWS)));
     }
 
-    static void latentBackwardRows(CudaBackend be, Tensor stats, Tensor eps, Tensor dz, Tensor klWeights, double klScale, Tensor dStats) {
+    static void latentBackwardRows(CudaBackend be, Tensor stats, Tensor eps, Tensor dz, Tensor klWeights, double klWeight, int klRows,
+                                   Tensor dStats) {
         DeviceTensor s = be.f32(stats, "stats"), e = be.f32(eps, "eps"), g = be.f32(dz, "dz"), w = be.f32(klWeights, "klWeights");
         DeviceTensor ds = be.f32(dStats, "dStats");
         int r = s.rows(), zd = s.cols() / 2;
@@ -66,9 +67,10 @@ final class CudaClassify {
                     + "klWeights of R and dStats of R x 2Z, got eps " + e.shape() + ", dz " + g.shape() + ", klWeights "
                     + w.shape() + ", dStats " + ds.shape());
         }
+        if (klRows < 1) throw new IllegalArgumentException("latentBackwardRows: klRows must be >= 1, got " + klRows);
         be.prepare();
         be.args().clear().ptr(s.address()).ptr(e.address()).ptr(g.address()).ptr(w.address()).ptr(ds.address()).i32(r).i32(zd)
-                .f64(klScale);
+                .f64(klWeight).i32(klRows).ptr(be.klWeightAt());
         be.launch(Kernels.LATENT_BACKWARD_ROWS, Kernels.blocks((long) r * zd, Kernels.BLOCK_ELEMENTWISE, be.wave(Kernels.LATENT_BACKWARD_ROWS)));
     }
 }

@@ -87,14 +87,17 @@ public final class Kernels {
     public static final KernelSpec ADAM_GUARDED = KernelSpec.of("optim.cu", "elbo4j_adam_guarded_f32",
             BLOCK_ELEMENTWISE, PTR, PTR, PTR, PTR, I64, F32, F32, F32, F32, F32, PTR, PTR, PTR);
 
-    /** The batch's rows of a permutation at a device cursor: perm, permSize, out, rows, batch, cursor. */
+    /** The batch's rows of a permutation at a device cursor: perm, permSize, out, rows, batch, cursor, wrap. */
     public static final KernelSpec BATCH_INDEX = KernelSpec.of("data.cu", "elbo4j_batch_index_i32",
-            BLOCK_ELEMENTWISE, PTR, I64, PTR, I32, I32, PTR);
+            BLOCK_ELEMENTWISE, PTR, I64, PTR, I32, I32, PTR, I64);
 
     // step.cu
-    /** The graph step's finite check: sums, count, stopFrom, skipPolicy, rows, lossScale; step, state, lossAcc. */
+    /**
+     * The graph step's finite check: sums, count, stopFrom, skipPolicy, rows, lossTerms, scale0, scale1;
+     * step, state, lossAcc; cursor, skipLog, logLen; scalePtr, scale2, scale3, scale4, ptrTerm.
+     */
     public static final KernelSpec STEP_GUARD = KernelSpec.of("step.cu", "elbo4j_step_guard", 32,
-            PTR, I32, I32, I32, I32, I32, F64, F64, PTR, PTR, PTR, PTR, PTR, I32, PTR, F64);
+            PTR, I32, I32, I32, I32, I32, F64, F64, PTR, PTR, PTR, PTR, PTR, I32, PTR, F64, F64, F64, I32);
     /** A per-batch table's entry at a device cursor: table, len, cursor, out. */
     public static final KernelSpec SELECT_F64 = KernelSpec.of("step.cu", "elbo4j_select_f64", 32, PTR, I32, PTR, PTR);
 
@@ -137,11 +140,11 @@ public final class Kernels {
     public static final KernelSpec SOFTMAX_XENT = KernelSpec.of("classify.cu", "elbo4j_softmax_xent_f32",
             BLOCK_ELEMENTWISE, PTR, PTR, PTR, PTR, I32, I32, F64);
     public static final KernelSpec UNLABELLED_BOUND = KernelSpec.of("classify.cu", "elbo4j_unlabelled_bound_f32",
-            BLOCK_ELEMENTWISE, PTR, PTR, PTR, PTR, PTR, PTR, I32, I32, F64, F64, F64);
+            BLOCK_ELEMENTWISE, PTR, PTR, PTR, PTR, PTR, PTR, I32, I32, F64, F64, F64, PTR);
     public static final KernelSpec SCALE_ROWS = KernelSpec.of("classify.cu", "elbo4j_scale_rows_f32",
             BLOCK_ELEMENTWISE, PTR, PTR, I32, I32, F64);
     public static final KernelSpec LATENT_BACKWARD_ROWS = KernelSpec.of("classify.cu", "elbo4j_latent_backward_rows_f32",
-            BLOCK_ELEMENTWISE, PTR, PTR, PTR, PTR, PTR, I32, I32, F64);
+            BLOCK_ELEMENTWISE, PTR, PTR, PTR, PTR, PTR, I32, I32, F64, I32, PTR);
 
     // ---- rbm.cu: RBMs, Gibbs sampling, AIS (issue 7) ----
 

@@ -46,7 +46,10 @@ public final class StepGuard implements AutoCloseable {
     private final PinnedReader reader;
     private final int[] readWords = new int[BLOCK_WORDS];
     private DeviceCounter batchCursor;
-    private long secondScaleAt;
+    /** Most loss terms a {@link #plan} takes (kernels/step.cu's launch scales). */
+    public static final int MAX_LOSS_TERMS = 5;
+    private long scaleAt;
+    private int scaleTerm = -1;
     private final float[] tableHost;
     private boolean scheduled;
     private final int[] tableWords = new int[3];
@@ -116,15 +119,17 @@ public final class StepGuard implements AutoCloseable {
     }
 
     /**
-     * As {@link #plan(Tensor, double, int, Tensor[], int)} with a loss of one to three terms, each
-     * summed, checked and accumulated with its own scale in this order (a VAE's reconstruction
-     * term over its L samples, then its KL term times beta; an autoencoder's reconstruction, its
-     * likelihood constant, its sparsity penalty: what the eager accumulation adds).
+     * As {@link #plan(Tensor, double, int, Tensor[], int)} with a loss of one to
+     * {@value #MAX_LOSS_TERMS} terms, each summed, checked and accumulated with its own scale in
+     * this order (a VAE's reconstruction term over its L samples, then its KL term times beta; an
+     * autoencoder's reconstruction, its likelihood constant, its sparsity penalty; M2's unlabelled
+     * bound, then the labelled batch's reconstruction, KL, cross-entropy and log C terms: what the
+     * eager accumulation adds).
      */
     public void plan(Tensor[] lossTerms, double[] lossScales, int rows, Tensor[] alsoFinite, int stopFrom) {
         if (rows < 0) throw new IllegalArgumentException("rows must be >= 0, got " + rows);
-        if (lossTerms.length < 1 || lossTerms.length > 3 || lossScales.length != lossTerms.length) {
-            throw new IllegalArgumentException("one to three loss terms with a scale each, got " + lossTerms.length
+        if (lossTerms.length < 1 || lossTerms.length > MAX_LOSS_TERMS || lossScales.length != lossTerms.length) {
+            throw new IllegalArgumentException("one to " + MAX_LOSS_TERMS + " loss terms with a scale each, got " + lossTerms.length
                     + " terms and " + lossScales.length + " scales");
         }
         if (stopFrom < 0 || stopFrom > alsoFinite.length) {
@@ -147,18 +152,23 @@ public final class StepGuard implements AutoCloseable {
     }
 
     /**
-     * From the next capture on, {@link #check()} reads the second loss term's scale from
+     * From the next capture on, {@link #check()} scales loss term {@code term} by the value in
      * {@code cell} (one F64 on the device, e.g. {@link BatchScalar#cell()}: a KL warm-up weight
-     * that changes per step) instead of {@link #plan}'s; null: {@link #plan}'s again.
+     * that changes per step) times {@link #plan}'s scale for that term, the product rounded once as
+     * the host rounds {@code weight * factor} (a factor of 1: the cell's value itself); null: {@link #plan}'s
+     * scales alone again.
      */
-    public void secondScaleFrom(Tensor cell) {
+    public void scaleFrom(int term, Tensor cell) {
         if (cell == null) {
-            secondScaleAt = 0;
+            scaleAt = 0;
+            scaleTerm = -1;
             return;
         }
+        if (term < 0 || term >= MAX_LOSS_TERMS) throw new IllegalArgumentException("term must be in [0, " + MAX_LOSS_TERMS + "), got " + term);
         DeviceTensor c = be.ownTensor(cell, "scale");
         if (c.dtype() != DType.F64 || c.size() != 1) throw new IllegalArgumentException("the scale cell must be one F64, got " + c.dtype() + " " + c.shape());
-        secondScaleAt = c.address();
+        scaleAt = c.address();
+        scaleTerm = term;
     }
 
     /**
@@ -195,7 +205,8 @@ public final class StepGuard implements AutoCloseable {
         be.beginLaunch().ptr(base).i32(k + finite.length).i32(stopFrom).i32(skipNonFinite ? 1 : 0).i32(rows)
                 .i32(k).f64(lossScales[0]).f64(k > 1 ? lossScales[1] : 0).ptr(step.address()).ptr(state.address())
                 .ptr(state.address() + 4L * LOSS_LO).ptr(batchCursor == null ? 0 : batchCursor.address())
-                .ptr(batchCursor == null ? 0 : skipLog.address()).i32(skipLog.size()).ptr(secondScaleAt).f64(k > 2 ? lossScales[2] : 0);
+                .ptr(batchCursor == null ? 0 : skipLog.address()).i32(skipLog.size()).ptr(scaleAt)
+                .f64(k > 2 ? lossScales[2] : 0).f64(k > 3 ? lossScales[3] : 0).f64(k > 4 ? lossScales[4] : 0).i32(scaleTerm);
         be.launchPrepared(Kernels.STEP_GUARD, 1);
     }
 

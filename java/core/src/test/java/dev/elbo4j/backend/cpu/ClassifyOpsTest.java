@@ -149,7 +149,7 @@ class ClassifyOpsTest {
         Tensor a = be.alloc(DType.F64, r, 2 * z), bb = be.alloc(DType.F64, r, 2 * z);
         be.latentForward(stats, key, eps, zz, kl, null);
         be.latentBackward(stats, eps, dz, 0.4, a);
-        be.latentBackwardRows(stats, eps, dz, ones, 0.4, bb);
+        be.latentBackwardRows(stats, eps, dz, ones, 1.2, 3, bb);
         assertArrayEquals(be.download(a), be.download(bb), 1e-15);
         // loss = sum dz . z + 0.4 sum_r w_r kl_r, z = mu + exp(lv/2) eps with eps fixed by the key.
         java.util.function.DoubleSupplier f = () -> {
@@ -160,7 +160,7 @@ class ClassifyOpsTest {
             for (int i = 0; i < r; i++) s += 0.4 * wv[i] * ks[i];
             return s;
         };
-        be.latentBackwardRows(stats, eps, dz, w, 0.4, bb);
+        be.latentBackwardRows(stats, eps, dz, w, 1.2, 3, bb);
         GradCheck.check("dStats", be, stats, be.download(bb), f, 1e-6, 1e-7);
     }
 

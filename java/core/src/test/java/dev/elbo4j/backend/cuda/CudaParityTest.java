@@ -882,10 +882,10 @@ class CudaParityTest {
         float[] stats = normal(seed, r * 2 * zd, 0.8), eps = normal(seed + 1, r * zd, 1), dz = normal(seed + 2, r * zd, 0.1);
         float[] w = uniform(seed + 3, r, 0, 1);
         Tensor cds = cpu.alloc(DType.F32, r, 2 * zd);
-        cpu.latentBackwardRows(cup(stats, r, 2 * zd), cup(eps, r, zd), cup(dz, r, zd), cup(w, r), 0.37, cds);
+        cpu.latentBackwardRows(cup(stats, r, 2 * zd), cup(eps, r, zd), cup(dz, r, zd), cup(w, r), 1.11, 3, cds);
         try (Tensor gs = up(stats, r, 2 * zd); Tensor ge = up(eps, r, zd); Tensor gdz = up(dz, r, zd); Tensor gw = up(w, r);
              Tensor gds = poisoned(gpu, DType.F32, r, 2 * zd)) {
-            gpu.latentBackwardRows(gs, ge, gdz, gw, 0.37, gds);
+            gpu.latentBackwardRows(gs, ge, gdz, gw, 1.11, 3, gds);
             assertClose("dStats (per-row KL) R=" + r + " Z=" + zd, toDouble(down(cds)), toDouble(down(gds)), 2.4e-7, 1e-12);
         }
     }
