@@ -288,6 +288,20 @@ public interface Backend extends AutoCloseable {
      */
     void latentBackwardRows(Tensor stats, Tensor eps, Tensor dz, Tensor klWeights, double klWeight, int klRows, Tensor dStats);
 
+    // ---- fvbm.cu: fully visible Boltzmann machines, exact maximum likelihood ----
+
+    /**
+     * One exact maximum-likelihood step of a fully visible Boltzmann machine on d <= 20 binary units,
+     * p(x) = exp(b^T x + sum_{i<j} s_ij x_i x_j) / Z with s_ij = (w_ij + w_ji) / 2. {@code x} is
+     * R x d, {@code bias} d, {@code weight} d x d; {@code scratch} is F64 with 2^d + d*d + 1 elements
+     * and receives the unnormalised log-probability of every state (bit i of the state index is
+     * x_i), then E[x_i x_j] (d x d, the diagonal E[x_i]), then log Z. Writes
+     * rowLoss[r] = -log p(x_r) (R), dBias_i = E[x_i] - mean_r x_ri and dWeight_ij =
+     * (E[x_i x_j] - mean_r x_ri x_rj) / 2 for i != j, 0 on the diagonal: the gradient of the mean
+     * of rowLoss. Everything in double; log Z with the largest log-probability subtracted first.
+     */
+    void fvbmStep(Tensor x, Tensor bias, Tensor weight, Tensor scratch, Tensor rowLoss, Tensor dBias, Tensor dWeight);
+
     // ---- rbm.cu: RBMs, Gibbs sampling, AIS (issue 7) ----
 
     /**

@@ -19,8 +19,8 @@ import java.util.Map;
  * {@code visible_bias} (d) and {@code weight} (d x d, starting at 0; its gradient is symmetric with
  * a zero diagonal, so Adam keeps W symmetric with a zero diagonal).
  *
- * <p>Trained by exact maximum likelihood: each step enumerates all 2^d states on the host (in
- * double) for log Z and the model's moments, and writes the exact gradient of the batch's mean
+ * <p>Trained by exact maximum likelihood: each step enumerates all 2^d states on the backend
+ * ({@link Backend#fvbmStep}, in double) for log Z and the model's moments, and writes the exact gradient of the batch's mean
  * negative log-likelihood, db_i = E_model[x_i] - mean_data x_i and
  * dW_ij = (E_model[x_i x_j] - mean_data x_i x_j) / 2 for i != j (0 on the diagonal). The loss
  * is -log p(x) per example, exactly; the test figure is the exact mean log p(x).
@@ -117,14 +117,27 @@ public final class Fvbm extends ModelBase<FvbmConfig> implements Generative {
         return new Step(maxBatch);
     }
 
-    /** An exact maximum-likelihood step: enumerates the model, writes the exact gradient. */
+    /**
+     * An exact maximum-likelihood step: {@link Backend#fvbmStep} enumerates the model on the backend
+     * (log Z and the moments in double) and writes the rows' loss and the exact gradient. It reads
+     * nothing back, so a trainer on the CUDA backend replays it as a graph.
+     */
     public final class Step implements TrainStep {
         private final Tensor rowLoss;
+        /** The states' log-probabilities, the moments and log Z (F64, 2^d + d*d + 1). */
+        private final Tensor scratch;
         private int batch;
 
         private Step(int maxBatch) {
             if (maxBatch < 1) throw new IllegalArgumentException("batch must be >= 1, got " + maxBatch);
+            int d = cfg.inputDim();
             rowLoss = backend.alloc(dtype, maxBatch);
+            try {
+                scratch = backend.alloc(DType.F64, (1 << d) + d * d + 1);
+            } catch (RuntimeException e) {
+                rowLoss.close();
+                throw e;
+            }
         }
 
         @Override
@@ -135,25 +148,19 @@ public final class Fvbm extends ModelBase<FvbmConfig> implements Generative {
                 throw new IllegalArgumentException("input " + xt.shape() + " does not fit a step of up to " + rowLoss.size() + " rows of " + d);
             }
             batch = rows;
-            double[] x = backend.download(xt);
-            Exact ex = exact();
-            double[] lp = logProb(x, rows, ex);
-            double[] loss = new double[rows];
-            for (int r = 0; r < rows; r++) loss[r] = -lp[r];
-            backend.write(rowLoss.view(0, rows), loss);
-            double[] db = new double[d], dw = new double[d * d];
-            for (int i = 0; i < d; i++) db[i] = ex.mean()[i];
-            for (int i = 0; i < d; i++) for (int j = 0; j < d; j++) if (i != j) dw[i * d + j] = ex.second()[i * d + j] / 2;
-            for (int r = 0; r < rows; r++) {
-                for (int i = 0; i < d; i++) {
-                    double xi = x[r * d + i];
-                    db[i] -= xi / rows;
-                    if (xi == 0) continue;
-                    for (int j = 0; j < d; j++) if (i != j) dw[i * d + j] -= xi * x[r * d + j] / (2.0 * rows);
-                }
-            }
-            backend.write(params.grad("visible_bias"), db);
-            backend.write(params.grad("weight"), dw);
+            backend.fvbmStep(xt, params.value("visible_bias"), params.value("weight"), scratch, rowLoss.view(0, rows),
+                    params.grad("visible_bias"), params.grad("weight"));
+        }
+
+        /** The rows' loss {@link #accumulateLoss} sums. */
+        @Override
+        public Tensor[] accumulatedTerms() {
+            return new Tensor[]{rowLoss.view(0, batch)};
+        }
+
+        @Override
+        public double[] accumulatedScales() {
+            return new double[]{1};
         }
 
         @Override
@@ -176,6 +183,7 @@ public final class Fvbm extends ModelBase<FvbmConfig> implements Generative {
         @Override
         public void close() {
             rowLoss.close();
+            scratch.close();
         }
     }
 

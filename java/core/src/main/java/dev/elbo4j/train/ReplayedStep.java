@@ -34,7 +34,7 @@ import dev.elbo4j.tensor.Tensor;
  * <p>Used for the models whose step reads nothing back: the VAE family (every likelihood, IWAE,
  * planar flows, a KL warm-up), the CVAE (its labels gathered at the same cursor), M2 (its labelled
  * sub-batch b mod L at a cycling cursor), the autoencoders (plain, denoising, sparse), NICE, the RBM
- * (CD and PCD) and the DBN; see {@link #supports}. A step whose launches change at points the host
+ * (CD and PCD), the DBN and the FVBM; see {@link #supports}. A step whose launches change at points the host
  * knows from the step count ({@link TrainStep#launchSequence}: a DBN's stage) gets a graph per
  * sequence, captured at its first step; a step that changes host-side state (PCD's chains starting
  * from the data) runs its launches eagerly, once, with the same device-side inputs.
@@ -77,7 +77,7 @@ final class ReplayedStep implements AutoCloseable {
     /**
      * Whether the trainer can replay this model's step (else it runs the eager loop): a step that
      * offers its loss terms ({@link TrainStep#accumulatedTerms}: the VAE family, the CVAE, M2, the
-     * autoencoders, NICE, the RBM and the DBN) on the CUDA backend, F32.
+     * autoencoders, NICE, the RBM, the DBN and the FVBM) on the CUDA backend, F32.
      */
     static boolean supports(Model model, TrainStep pass) {
         return model.backend() instanceof CudaBackend && pass.accumulatedScales() != null

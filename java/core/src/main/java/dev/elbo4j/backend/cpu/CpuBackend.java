@@ -325,6 +325,14 @@ public final class CpuBackend implements Backend {
                 floating(klWeights, "klWeights"), klWeight / klRows, floating(dStats, "dStats"));
     }
 
+    // ---- fvbm.cu: fully visible Boltzmann machines ----
+
+    @Override
+    public void fvbmStep(Tensor x, Tensor bias, Tensor weight, Tensor scratch, Tensor rowLoss, Tensor dBias, Tensor dWeight) {
+        CpuFvbm.step(floating(x, "x"), floating(bias, "bias"), floating(weight, "weight"), floating(scratch, "scratch"), floating(rowLoss, "rowLoss"),
+                floating(dBias, "dBias"), floating(dWeight, "dWeight"));
+    }
+
     // ---- rbm.cu: RBMs, Gibbs sampling, AIS (issue 7) ----
 
     @Override

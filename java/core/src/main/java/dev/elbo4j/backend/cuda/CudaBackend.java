@@ -716,6 +716,13 @@ public final class CudaBackend implements Backend {
         CudaClassify.latentBackwardRows(this, stats, eps, dz, klWeights, klWeight, klRows, dStats);
     }
 
+    // ---- fvbm.cu: CudaFvbm ---------------------------------------------------------------------------
+
+    @Override
+    public void fvbmStep(Tensor x, Tensor bias, Tensor weight, Tensor scratch, Tensor rowLoss, Tensor dBias, Tensor dWeight) {
+        CudaFvbm.step(this, x, bias, weight, scratch, rowLoss, dBias, dWeight);
+    }
+
     // ---- rbm.cu: CudaRbm --------------------------------------------------------------------------
 
     @Override

@@ -155,6 +155,18 @@ public final class Kernels {
     public static final KernelSpec RBM_FREE_ENERGY = KernelSpec.of("rbm.cu", "elbo4j_rbm_free_energy_f32",
             BLOCK_ROW, PTR, PTR, PTR, PTR, PTR, PTR, I32, I32, I32, F64);
 
+    // ---- fvbm.cu: fully visible Boltzmann machines ----
+
+    /** Unnormalised log-probability of every state (one thread per state): bias, weight, lu; d. */
+    public static final KernelSpec FVBM_STATES = KernelSpec.of("fvbm.cu", "elbo4j_fvbm_states_f32",
+            BLOCK_ELEMENTWISE, PTR, PTR, PTR, I32);
+    /** log Z and E[x_i x_j], one block per pair i <= j: lu, second, logZ; d. */
+    public static final KernelSpec FVBM_MOMENTS = KernelSpec.of("fvbm.cu", "elbo4j_fvbm_moments_f32",
+            BLOCK_REDUCE, PTR, PTR, PTR, I32);
+    /** The gradient (one thread per d x d entry) and the rows' loss: x, bias, weight, second, logZ, rowLoss, dBias, dWeight; R, d. */
+    public static final KernelSpec FVBM_GRAD = KernelSpec.of("fvbm.cu", "elbo4j_fvbm_grad_f32",
+            BLOCK_ELEMENTWISE, PTR, PTR, PTR, PTR, PTR, PTR, PTR, PTR, I32, I32);
+
     // ---- flow.cu: planar and NICE flows (issue 7) ----
     /**
      * Planar flow forward, a group of {@link #planarGroup} lanes per input (its L rows in turn), the
@@ -225,6 +237,9 @@ public final class Kernels {
 
             // rbm.cu
             , RBM_GIBBS, RBM_FREE_ENERGY
+
+            // fvbm.cu
+            , FVBM_STATES, FVBM_MOMENTS, FVBM_GRAD
 
             // flow.cu
             , PLANAR_FORWARD, PLANAR_BACKWARD, PLANAR_PARTIALS, PLANAR_REDUCE

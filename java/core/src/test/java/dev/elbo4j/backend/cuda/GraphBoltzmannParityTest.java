@@ -4,6 +4,8 @@ import dev.elbo4j.backend.AdamConfig;
 import dev.elbo4j.io.Dataset;
 import dev.elbo4j.model.Dbn;
 import dev.elbo4j.model.DbnConfig;
+import dev.elbo4j.model.Fvbm;
+import dev.elbo4j.model.FvbmConfig;
 import dev.elbo4j.model.Model;
 import dev.elbo4j.model.ModelConfig;
 import dev.elbo4j.model.Rbm;
@@ -46,7 +48,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * per stage, switched at the stage's first step; by CD and by PCD, whose chains start at each
  * stage's first step). Parameters, Adam's moments and step, every epoch's loss and the persistent
  * chains end the same bits; a short last batch every epoch, a resume mid-epoch (for the DBN before
- * a stage boundary it then crosses), a non-finite batch under both policies.
+ * a stage boundary it then crosses), a non-finite batch under both policies. And the FVBM, whose
+ * exact step (all 2^d states enumerated on the device) is one launch sequence: the same, on a strip.
  */
 class GraphBoltzmannParityTest {
     private static final AdamConfig ADAM = new AdamConfig(3e-3, 0.9, 0.999, 1e-8, 0.001);
@@ -202,13 +205,17 @@ class GraphBoltzmannParityTest {
 
     private static <M extends Model> void assertResumes(ModelConfig mc, Class<M> type, TrainConfig tc, long at, Path dir)
             throws Exception {
-        Dataset train = data(N, 23, -1);
+        assertResumes(mc, type, tc, at, dir, data(N, 23, -1));
+    }
+
+    private static <M extends Model> void assertResumes(ModelConfig mc, Class<M> type, TrainConfig tc, long at, Path dir,
+                                                        Dataset train) throws Exception {
         Run eager = train(mc, tc, train, false, NanPolicy.STOP, null);
         CudaBackend be = GpuAvailable.backend();
         Path ck = dir.resolve("ck.safetensors");
         try (Model m = mc.create(be, DType.F32, tc.seed()); Trainer t = new Trainer(m, train, null, tc)) {
             assertTrue(t.replaysSteps());
-            Interrupt.checkpointAtStep(t, at, ck, new int[]{SIDE, SIDE});
+            Interrupt.checkpointAtStep(t, at, ck, new int[]{train.rows(), train.cols()});
         }
         Checkpoint c = Checkpoint.load(ck);
         assertEquals(at, c.state().step(), "the checkpoint holds the step boundary it was written at");
@@ -265,5 +272,36 @@ class GraphBoltzmannParityTest {
         assertNull(eagerSkip.outcome().error());
         assertEquals(skips, eagerSkip.outcome().skipped(), "skipped batches: " + eagerSkip.outcome().skips());
         assertSameRun(eagerSkip, train(mc, tc, bad, true, NanPolicy.SKIP, 2e38f), mc + ", skipped");
+    }
+
+    /**
+     * The FVBM's pixels: a strip of 5 from the middle of the blobs, d = 5 (32 states, 15 pairs of
+     * moments; the kernels' own parity at larger, odd sizes is {@link CudaFvbmParityTest}'s). The
+     * emulator runs the moments' blocks one thread at a time, so d stays small here.
+     */
+    private static final int STRIP = 5;
+
+    /** Pixels (3, 2..6) of each image of {@code d}, as 1 x STRIP images. */
+    private static Dataset strip(Dataset d) {
+        byte[] px = new byte[d.n() * STRIP];
+        for (int i = 0; i < d.n(); i++) {
+            for (int x = 0; x < STRIP; x++) px[i * STRIP + x] = d.images()[i * D + 3 * SIDE + x + 2];
+        }
+        return new Dataset(px, null, d.n(), 1, STRIP);
+    }
+
+    @Test
+    void fvbmReplaysTwoHundredStepsAsTheEagerLoop() {
+        Dataset train = strip(data(N, 25, -1));
+        FvbmConfig mc = new FvbmConfig(STRIP);
+        Run eager = train(mc, epochs(16), train, false, NanPolicy.STOP, null);
+        assertEquals(208, eager.outcome().steps());
+        assertTrue(eager.outcome().losses().getLast() > eager.outcome().losses().getFirst(), "the run trains: " + eager.outcome().losses());
+        assertSameRun(eager, train(mc, epochs(16), train, true, NanPolicy.STOP, null), "FVBM, 16 epochs");
+    }
+
+    @Test
+    void fvbmResumedMidEpochEndsWhereTheEagerRunDoes(@TempDir Path dir) throws Exception {
+        assertResumes(new FvbmConfig(STRIP), Fvbm.class, epochs(2), 13 + 5, dir, strip(data(N, 23, -1)));
     }
 }

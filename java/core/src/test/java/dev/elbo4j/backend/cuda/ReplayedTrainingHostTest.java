@@ -130,4 +130,13 @@ class ReplayedTrainingHostTest extends FakeBackendTest {
         assertEquals("CSSSECSSSC", stepKinds(new dev.elbo4j.model.DbnConfig(D, new int[]{6, 4}, 1, true, 5, 10), 84, 8),
                 "PCD, steps 2..11");
     }
+
+    /**
+     * The FVBM's exact step (all 2^16 states enumerated on the device): nothing read back, so every
+     * step is one graph launch but the short last batch's first, which captures its own graph.
+     */
+    @Test
+    void aSteadyFvbmStepIsOneGraphLaunch() {
+        assertEquals("SSSSSSSSSC", stepKinds(new dev.elbo4j.model.FvbmConfig(D), 84, 8), "steps 2..11");
+    }
 }
