@@ -78,11 +78,12 @@ public final class BatchCursor implements AutoCloseable {
 
     /** Enqueues indices[i] = perm[c * batch + i] for i < rows, with c the cursor (mod wrap for a cycling one). */
     public void select(Tensor perm, int rows) {
-        DeviceTensor p = be.ownTensor(perm, "permutation");
+        DeviceTensor p = be.dev(perm, "permutation");
         if (p.dtype() != DType.I32) throw new IllegalArgumentException("the permutation must be I32, got " + p.dtype());
         if (rows < 1 || rows > batch) throw new IllegalArgumentException("rows must be in [1, " + batch + "], got " + rows);
-        be.beginLaunch().ptr(p.address()).i64(p.size()).ptr(indices.address()).i32(rows).i32(batch).ptr(cursor.address()).i64(wrap);
-        be.launchPrepared(Kernels.BATCH_INDEX, Kernels.blocks(rows, Kernels.BLOCK_ELEMENTWISE, be.wave(Kernels.BATCH_INDEX)));
+        be.prepare();
+        be.args().clear().ptr(p.address()).i64(p.size()).ptr(indices.address()).i32(rows).i32(batch).ptr(cursor.address()).i64(wrap);
+        be.launch(Kernels.BATCH_INDEX, Kernels.blocks(rows, Kernels.BLOCK_ELEMENTWISE, be.wave(Kernels.BATCH_INDEX)));
     }
 
     @Override

@@ -50,8 +50,9 @@ public final class BatchScalar implements AutoCloseable {
     /** Enqueues cell = table[*cursor]. */
     public void select(DeviceCounter cursor) {
         if (cursor.cell().backend() != be) throw new IllegalArgumentException("cursor belongs to another backend");
-        be.beginLaunch().ptr(table.address()).i32(table.size()).ptr(cursor.address()).ptr(cell.address());
-        be.launchPrepared(Kernels.SELECT_F64, 1);
+        be.prepare();
+        be.args().clear().ptr(table.address()).i32(table.size()).ptr(cursor.address()).ptr(cell.address());
+        be.launch(Kernels.SELECT_F64, 1);
     }
 
     @Override

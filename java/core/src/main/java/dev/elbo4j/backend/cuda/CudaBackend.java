@@ -942,7 +942,7 @@ public final class CudaBackend implements Backend {
             klWeightAt = 0;
             return;
         }
-        DeviceTensor c = ownTensor(cell, "KL weight");
+        DeviceTensor c = dev(cell, "KL weight");
         if (c.dtype() != DType.F64 || c.size() != 1) throw new IllegalArgumentException("the KL weight cell must be one F64, got " + c.dtype() + " " + c.shape());
         klWeightAt = c.address();
     }
@@ -986,29 +986,10 @@ public final class CudaBackend implements Backend {
 
     // ---- for the device-resident step (StepGuard) -------------------------------------------------
 
-    /** The backend's one argument list, cleared, after checking the backend is open and current. */
-    KernelArgs beginLaunch() {
-        prepare();
-        return args.clear();
-    }
-
-    /** Launches {@code k} on {@code grid} blocks with the arguments of {@link #beginLaunch}. */
-    void launchPrepared(KernelSpec k, int grid) {
-        launch(k, grid);
-    }
-
     /** Enqueues out[0] = sum of x (double) at device address {@code out}. */
     void sumInto(DeviceTensor x, long out) {
         prepare();
         reduce(x, 0, out, false);
-    }
-
-    DeviceTensor ownF32(Tensor t, String what) {
-        return f32(t, what);
-    }
-
-    DeviceTensor ownTensor(Tensor t, String what) {
-        return dev(t, what);
     }
 
     // ---- for the launchers (the Cuda* class of each kernels/*.cu) ---------------------------------
@@ -1066,16 +1047,6 @@ public final class CudaBackend implements Backend {
         gathersPending = true;
         gathersLaunched++;
         lastGatherExamples = examples;
-    }
-
-    /** For CudaConv: the column-sum scratch ({@link #columnScratch}), at least {@code bytes}. */
-    long convScratch(long bytes) {
-        return columnScratch(bytes);
-    }
-
-    /** For CudaConv: {@code grid} blocks of 32 x 8 threads (a column-sum kernel) with the arguments of {@link #beginLaunch}. */
-    void launchTilesPrepared(KernelSpec k, int grid) {
-        launch(k, grid, 1, Kernels.COLS_TILE_X, Kernels.COLS_TILE_Y, 0);
     }
 
     // ---- plumbing ---------------------------------------------------------------------------------

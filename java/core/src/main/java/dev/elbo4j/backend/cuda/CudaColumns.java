@@ -24,10 +24,17 @@ final class CudaColumns {
         int chunks = Kernels.columnChunks(rows);
         long tiles = Kernels.ceilDiv(cols, Kernels.COLS_TILE_X);
         be.launch(pass1, Kernels.blocks(tiles * chunks, 1, be.wave(pass1)), 1, Kernels.COLS_TILE_X, Kernels.COLS_TILE_Y, 0);
-        if (chunks > 1) {
-            be.args().clear().ptr(partial).ptr(out).i32(chunks).i32(cols).f64(scale);
-            be.launch(Kernels.COLUMN_SUM, Kernels.blocks(tiles, 1, be.wave(Kernels.COLUMN_SUM)), 1,
-                    Kernels.COLS_TILE_X, Kernels.COLS_TILE_Y, 0);
-        }
+        if (chunks > 1) sumPartials(be, partial, out, chunks, cols, scale);
+    }
+
+    /**
+     * The fixed-order second pass alone: {@code out[c] = scale * sum of chunks x cols partials}
+     * (doubles, chunk-major) for a pass 1 that is not one of {@link #launch}'s column tiles (the conv
+     * bias gradient's per-channel chunks).
+     */
+    static void sumPartials(CudaBackend be, long partial, long out, int chunks, int cols, double scale) {
+        be.args().clear().ptr(partial).ptr(out).i32(chunks).i32(cols).f64(scale);
+        be.launch(Kernels.COLUMN_SUM, Kernels.blocks(Kernels.ceilDiv(cols, Kernels.COLS_TILE_X), 1, be.wave(Kernels.COLUMN_SUM)),
+                1, Kernels.COLS_TILE_X, Kernels.COLS_TILE_Y, 0);
     }
 }

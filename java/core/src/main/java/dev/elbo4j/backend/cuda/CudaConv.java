@@ -60,25 +60,27 @@ final class CudaConv {
     }
 
     static void im2col(CudaBackend be, Tensor x, ConvGeometry g, Tensor cols) {
-        DeviceTensor dx = be.ownF32(x, "x"), dc = be.ownF32(cols, "cols");
+        DeviceTensor dx = be.f32(x, "x"), dc = be.f32(cols, "cols");
         checkImages("im2col", "x", dx, g);
         int batch = dx.rows();
         checkCols("im2col", dc, batch, g);
         if (dc.overlaps(dx)) throw new IllegalArgumentException("im2col: x and cols must not overlap");
-        KernelArgs a = be.beginLaunch().ptr(dx.address()).ptr(dc.address());
+        be.prepare();
+        KernelArgs a = be.args().clear().ptr(dx.address()).ptr(dc.address());
         geometryArgs(a, batch, g);
-        be.launchPrepared(Kernels.IM2COL, elementwiseGrid(be, Kernels.IM2COL, dc.size()));
+        be.launch(Kernels.IM2COL, elementwiseGrid(be, Kernels.IM2COL, dc.size()));
     }
 
     static void col2im(CudaBackend be, Tensor cols, ConvGeometry g, Tensor dx) {
-        DeviceTensor dc = be.ownF32(cols, "cols"), out = be.ownF32(dx, "dx");
+        DeviceTensor dc = be.f32(cols, "cols"), out = be.f32(dx, "dx");
         checkImages("col2im", "dx", out, g);
         int batch = out.rows();
         checkCols("col2im", dc, batch, g);
         if (dc.overlaps(out)) throw new IllegalArgumentException("col2im: cols and dx must not overlap");
-        KernelArgs a = be.beginLaunch().ptr(dc.address()).ptr(out.address());
+        be.prepare();
+        KernelArgs a = be.args().clear().ptr(dc.address()).ptr(out.address());
         geometryArgs(a, batch, g);
-        be.launchPrepared(Kernels.COL2IM, elementwiseGrid(be, Kernels.COL2IM, out.size()));
+        be.launch(Kernels.COL2IM, elementwiseGrid(be, Kernels.COL2IM, out.size()));
     }
 
     private static int checkPermute(String op, DeviceTensor rows, int pixels, DeviceTensor images) {
@@ -94,21 +96,22 @@ final class CudaConv {
 
     /** dst[b] = src[b]^T for {@code batch} row-major matrices of {@code r} x {@code c}. */
     private static void transpose(CudaBackend be, DeviceTensor src, DeviceTensor dst, int batch, int r, int c) {
-        KernelArgs a = be.beginLaunch();
+        be.prepare();
+        KernelArgs a = be.args().clear();
         if (src.size() == 0) return;
         long items = batch * Kernels.ceilDiv(r, 32) * Kernels.ceilDiv(c, 32);
         a.ptr(src.address()).ptr(dst.address()).i32(batch).i32(r).i32(c);
-        be.launchPrepared(Kernels.CHANNELS_TRANSPOSE, Kernels.blocks(items, 1, be.wave(Kernels.CHANNELS_TRANSPOSE)));
+        be.launch(Kernels.CHANNELS_TRANSPOSE, Kernels.blocks(items, 1, be.wave(Kernels.CHANNELS_TRANSPOSE)));
     }
 
     static void toChannelsFirst(CudaBackend be, Tensor rows, int pixels, Tensor images) {
-        DeviceTensor r = be.ownF32(rows, "rows"), im = be.ownF32(images, "images");
+        DeviceTensor r = be.f32(rows, "rows"), im = be.f32(images, "images");
         int batch = checkPermute("toChannelsFirst", r, pixels, im);
         transpose(be, r, im, batch, pixels, r.cols());
     }
 
     static void toChannelsLast(CudaBackend be, Tensor images, int pixels, Tensor rows) {
-        DeviceTensor im = be.ownF32(images, "images"), r = be.ownF32(rows, "rows");
+        DeviceTensor im = be.f32(images, "images"), r = be.f32(rows, "rows");
         int batch = checkPermute("toChannelsLast", r, pixels, im);
         transpose(be, im, r, batch, r.cols(), pixels);
     }
@@ -124,22 +127,23 @@ final class CudaConv {
     }
 
     static void channelBiasActivation(CudaBackend be, Tensor y, Tensor bias, int channels, Activation act) {
-        DeviceTensor dy = be.ownF32(y, "y"), db = bias == null ? null : be.ownF32(bias, "bias");
+        DeviceTensor dy = be.f32(y, "y"), db = bias == null ? null : be.f32(bias, "bias");
         int pixels = planePixels("channelBiasActivation", dy, channels, db);
         if (db != null && db.overlaps(dy)) throw new IllegalArgumentException("channelBiasActivation: bias overlaps y");
-        KernelArgs a = be.beginLaunch();
+        be.prepare();
+        KernelArgs a = be.args().clear();
         if (dy.size() == 0) return;
         // Launched for the identity without a bias too: y + 0 turns -0 into +0, as CpuConv does.
         a.ptr(dy.address()).ptr(db == null ? 0 : db.address()).i32(dy.rows()).i32(channels).i32(pixels)
                 .i32(CudaLinear.activationCode(act));
         long work = pixels % 4 == 0 ? dy.size() / 4 : dy.size();
-        be.launchPrepared(Kernels.CHANNEL_BIAS_ACT, elementwiseGrid(be, Kernels.CHANNEL_BIAS_ACT, work));
+        be.launch(Kernels.CHANNEL_BIAS_ACT, elementwiseGrid(be, Kernels.CHANNEL_BIAS_ACT, work));
     }
 
     static void channelBiasActivationBackward(CudaBackend be, Tensor y, Tensor dy, int channels, Activation act,
                                               Tensor dBias) {
         String op = "channelBiasActivationBackward";
-        DeviceTensor vy = be.ownF32(y, "y"), g = be.ownF32(dy, "dy"), db = dBias == null ? null : be.ownF32(dBias, "dBias");
+        DeviceTensor vy = be.f32(y, "y"), g = be.f32(dy, "dy"), db = dBias == null ? null : be.f32(dBias, "dBias");
         int pixels = planePixels(op, vy, channels, db);
         if (g.rows() != vy.rows() || g.cols() != vy.cols()) {
             throw new IllegalArgumentException(op + ": dy " + g.shape() + " must match y " + vy.shape());
@@ -147,7 +151,8 @@ final class CudaConv {
         // The kernel reads y and writes dy through __restrict__ pointers: they must be distinct memory.
         if (g.overlaps(vy)) throw new IllegalArgumentException(op + ": dy must not overlap y");
         if (db != null && (db.overlaps(vy) || db.overlaps(g))) throw new IllegalArgumentException(op + ": dBias overlaps y or dy");
-        KernelArgs a = be.beginLaunch();
+        be.prepare();
+        KernelArgs a = be.args().clear();
         int batch = vy.rows();
         if (vy.size() == 0) {
             if (db != null) be.fill(db, 0);  // an empty sum, as CpuConv writes it
@@ -155,15 +160,13 @@ final class CudaConv {
         }
         if (db == null && act == Activation.IDENTITY) return;
         int chunkElements = chunkElements(batch, pixels), chunks = channelChunks(batch, pixels);
-        long partial = db != null && chunks > 1 ? be.convScratch((long) chunks * channels * Double.BYTES) : 0;
+        long partial = db != null && chunks > 1 ? be.columnScratch((long) chunks * channels * Double.BYTES) : 0;
         a.ptr(vy.address()).ptr(g.address()).ptr(partial).ptr(db == null ? 0 : db.address()).i32(batch)
                 .i32(channels).i32(pixels).i32(chunkElements).i32(CudaLinear.activationCode(act));
-        be.launchPrepared(Kernels.CHANNEL_BIAS_ACT_BACKWARD,
+        be.launch(Kernels.CHANNEL_BIAS_ACT_BACKWARD,
                 Kernels.blocks((long) chunks * channels, 1, be.wave(Kernels.CHANNEL_BIAS_ACT_BACKWARD)));
         if (db != null && chunks > 1) {
-            be.beginLaunch().ptr(partial).ptr(db.address()).i32(chunks).i32(channels).f64(1.0);
-            be.launchTilesPrepared(Kernels.COLUMN_SUM,
-                    Kernels.blocks(Kernels.ceilDiv(channels, Kernels.COLS_TILE_X), 1, be.wave(Kernels.COLUMN_SUM)));
+            CudaColumns.sumPartials(be, partial, db.address(), chunks, channels, 1.0);
         }
     }
 }

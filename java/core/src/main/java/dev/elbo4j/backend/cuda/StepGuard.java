@@ -141,9 +141,9 @@ public final class StepGuard implements AutoCloseable {
                     + (n - 1));
         }
         DeviceTensor[] l = new DeviceTensor[lossTerms.length];
-        for (int i = 0; i < l.length; i++) l[i] = be.ownTensor(lossTerms[i], "loss");
+        for (int i = 0; i < l.length; i++) l[i] = be.dev(lossTerms[i], "loss");
         DeviceTensor[] f = new DeviceTensor[alsoFinite.length];
-        for (int i = 0; i < f.length; i++) f[i] = be.ownTensor(alsoFinite[i], "tensor " + i);
+        for (int i = 0; i < f.length; i++) f[i] = be.dev(alsoFinite[i], "tensor " + i);
         this.loss = l;
         this.lossScales = lossScales.clone();
         this.finite = f;
@@ -165,7 +165,7 @@ public final class StepGuard implements AutoCloseable {
             return;
         }
         if (term < 0 || term >= MAX_LOSS_TERMS) throw new IllegalArgumentException("term must be in [0, " + MAX_LOSS_TERMS + "), got " + term);
-        DeviceTensor c = be.ownTensor(cell, "scale");
+        DeviceTensor c = be.dev(cell, "scale");
         if (c.dtype() != DType.F64 || c.size() != 1) throw new IllegalArgumentException("the scale cell must be one F64, got " + c.dtype() + " " + c.shape());
         scaleAt = c.address();
         scaleTerm = term;
@@ -202,12 +202,13 @@ public final class StepGuard implements AutoCloseable {
         int k = loss.length;
         for (int i = 0; i < k; i++) be.sumInto(loss[i], base + 8L * i);
         for (int i = 0; i < finite.length; i++) be.sumInto(finite[i], base + 8L * (i + k));
-        be.beginLaunch().ptr(base).i32(k + finite.length).i32(stopFrom).i32(skipNonFinite ? 1 : 0).i32(rows)
+        be.prepare();
+        be.args().clear().ptr(base).i32(k + finite.length).i32(stopFrom).i32(skipNonFinite ? 1 : 0).i32(rows)
                 .i32(k).f64(lossScales[0]).f64(k > 1 ? lossScales[1] : 0).ptr(step.address()).ptr(state.address())
                 .ptr(state.address() + 4L * LOSS_LO).ptr(batchCursor == null ? 0 : batchCursor.address())
                 .ptr(batchCursor == null ? 0 : skipLog.address()).i32(skipLog.size()).ptr(scaleAt)
                 .f64(k > 2 ? lossScales[2] : 0).f64(k > 3 ? lossScales[3] : 0).f64(k > 4 ? lossScales[4] : 0).i32(scaleTerm);
-        be.launchPrepared(Kernels.STEP_GUARD, 1);
+        be.launch(Kernels.STEP_GUARD, 1);
     }
 
     /**
@@ -242,8 +243,8 @@ public final class StepGuard implements AutoCloseable {
      */
     public void adam(Tensor param, Tensor grad, Tensor m, Tensor v, AdamConfig cfg) {
         if (!scheduled) throw new IllegalStateException("schedule() first");
-        DeviceTensor p = be.ownF32(param, "param"), g = be.ownF32(grad, "grad"), mm = be.ownF32(m, "m"),
-                vv = be.ownF32(v, "v");
+        DeviceTensor p = be.f32(param, "param"), g = be.f32(grad, "grad"), mm = be.f32(m, "m"),
+                vv = be.f32(v, "v");
         int n = p.size();
         if (g.size() != n || mm.size() != n || vv.size() != n) {
             throw new IllegalArgumentException("adam: param " + p.shape() + ", grad " + g.shape() + ", m " + mm.shape()
@@ -251,10 +252,11 @@ public final class StepGuard implements AutoCloseable {
         }
         if (n == 0) return;
         float b1 = (float) cfg.beta1(), b2 = (float) cfg.beta2();
-        be.beginLaunch().ptr(p.address()).ptr(g.address()).ptr(mm.address()).ptr(vv.address()).i64(n)
+        be.prepare();
+        be.args().clear().ptr(p.address()).ptr(g.address()).ptr(mm.address()).ptr(vv.address()).i64(n)
                 .f32(b1).f32(b2).f32(1 - b1).f32(1 - b2).f32((float) cfg.eps())
                 .ptr(table.address()).ptr(step.address()).ptr(state.address());
-        be.launchPrepared(Kernels.ADAM_GUARDED, Kernels.blocks(n, Kernels.BLOCK_ELEMENTWISE, be.wave(Kernels.ADAM_GUARDED)));
+        be.launch(Kernels.ADAM_GUARDED, Kernels.blocks(n, Kernels.BLOCK_ELEMENTWISE, be.wave(Kernels.ADAM_GUARDED)));
     }
 
     /** Zeroes the summed loss and the examples (an epoch's start; enqueued). */
@@ -298,7 +300,7 @@ public final class StepGuard implements AutoCloseable {
      * Throws the gather's {@link IndexOutOfBoundsException} for a bad index found since the last check.
      */
     public Readout read(Tensor alsoSum) {
-        if (alsoSum != null) be.sumInto(be.ownTensor(alsoSum, "alsoSum"), state.address() + 4L * READ_SUM_LO);
+        if (alsoSum != null) be.sumInto(be.dev(alsoSum, "alsoSum"), state.address() + 4L * READ_SUM_LO);
         be.copyGatherError(state.address() + 4L * GATHER_ERROR);
         int[] w = readWords;
         reader.read(state.address(), w);
