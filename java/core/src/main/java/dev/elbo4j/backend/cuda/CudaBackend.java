@@ -330,9 +330,12 @@ public final class CudaBackend implements Backend {
         return lt == null ? 0 : lt.fallbacks();
     }
 
-    /** Bytes of device memory held by live tensors and the backend's own buffers. */
+    /**
+     * Bytes of device memory held by live tensors and the backend's own buffers, the side stream's
+     * cuBLAS workspace ({@link #capture}) included.
+     */
     public long allocatedBytes() {
-        long b = 0;
+        long b = closed || side == null ? 0 : side.workspaceBytes();
         for (DeviceTensor.Allocation a : live) b += a.bytes;
         return b;
     }

@@ -18,7 +18,7 @@ package dev.elbo4j.backend.cuda;
  */
 final class SideStream implements AutoCloseable {
     private final CudaDriver driver;
-    private final long stream, forkEvent, joinEvent, workspace;
+    private final long stream, forkEvent, joinEvent, workspace, workspaceBytes;
     private final CudaBlas blas;
     private final CublasLt lt;
 
@@ -53,6 +53,7 @@ final class SideStream implements AutoCloseable {
         this.forkEvent = f;
         this.joinEvent = j;
         this.workspace = ws;
+        this.workspaceBytes = ws == 0 ? 0 : workspaceBytes;
         this.blas = b;
     }
 
@@ -74,6 +75,11 @@ final class SideStream implements AutoCloseable {
             }
         }
         return failure;
+    }
+
+    /** Device bytes this stream holds: its workspace (0 where cuBLAS took none). */
+    long workspaceBytes() {
+        return workspaceBytes;
     }
 
     /** cuBLAS on this stream. */

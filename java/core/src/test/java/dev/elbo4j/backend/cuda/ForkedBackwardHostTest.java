@@ -61,4 +61,19 @@ class ForkedBackwardHostTest extends FakeBackendTest {
         first.close();
         for (Tensor t : new Tensor[]{x, w, y, dy, dW, dB, dx}) t.close();
     }
+
+    @Test
+    void theSideStreamsWorkspaceIsCountedInAllocatedBytes() {
+        long before = be.allocatedBytes(), allocations = probe.liveAllocations();
+        CudaGraph first = be.capture(() -> { });
+        assertEquals(allocations + 1, probe.liveAllocations(), "the first capture allocates the side stream's workspace");
+        assertEquals(before + CudaBackend.CUBLAS_WORKSPACE_BYTES, be.allocatedBytes());
+        CudaGraph second = be.capture(() -> { });
+        assertEquals(allocations + 1, probe.liveAllocations(), "one side stream per backend");
+        assertEquals(before + CudaBackend.CUBLAS_WORKSPACE_BYTES, be.allocatedBytes());
+        first.close();
+        second.close();
+        be.close();
+        assertEquals(0, be.allocatedBytes(), "a closed backend holds nothing");
+    }
 }
