@@ -42,7 +42,9 @@ final class FiniteGuard {
 
     /**
      * Names the first non-finite tensor, searching where the fault most likely started: the
-     * parameters (in checkpoint order), then the loss terms, then the gradients.
+     * parameters (in checkpoint order), then the loss terms, then the gradients. Where every value
+     * is finite, the loss's sum overflowed (an F64 model's terms can): the first term whose own sum
+     * is not finite, else the loss as a whole (its terms' finite sums overflowed when combined).
      */
     String diagnose(TrainStep pass) {
         String p = firstBad(true);
@@ -53,7 +55,11 @@ final class FiniteGuard {
             if (r != null) return r;
         }
         String g = firstBad(false);
-        return g != null ? g : "loss (the sum overflowed; every element is finite)";
+        if (g != null) return g;
+        for (var term : pass.lossTerms().entrySet()) {
+            if (!Double.isFinite(be.sum(term.getValue()))) return term.getKey() + " (its sum overflowed; every element is finite)";
+        }
+        return "loss (the sum overflowed; every element is finite)";
     }
 
     private String firstBad(boolean values) {

@@ -137,6 +137,30 @@ class NanGuardTest {
         }
     }
 
+    /**
+     * An F64 model's loss term can overflow as a sum with every element finite: the guard's
+     * message names that term (the KL term here), not the loss as a whole.
+     */
+    @Test
+    void aLossTermWhoseSumOverflowsIsNamed() {
+        int rows = 4, d = 784;
+        double[] px = new double[rows * d];
+        java.util.SplittableRandom r = new java.util.SplittableRandom(3);
+        for (int i = 0; i < px.length; i++) px[i] = r.nextDouble();
+        try (Vae vae = Vae.create(be, small(), dev.elbo4j.tensor.DType.F64, 3); Vae.Pass pass = vae.trainStep(rows);
+             Tensor x = be.upload(px, dev.elbo4j.tensor.Shape.of(rows, d))) {
+            pass.run(dev.elbo4j.model.Batch.of(x), new dev.elbo4j.rng.RngKey(3, dev.elbo4j.rng.Streams.LATENT, 0));
+            FiniteGuard guard = new FiniteGuard(vae);
+            assertTrue(guard.stepIsFinite(pass));
+            Tensor kl = pass.lossTerms().get("loss (KL term)");
+            double[] v = be.download(kl);
+            v[0] = v[1] = Double.MAX_VALUE;
+            be.write(kl, v);
+            assertFalse(guard.stepIsFinite(pass), "the mean loss is not finite");
+            assertEquals("loss (KL term) (its sum overflowed; every element is finite)", guard.diagnose(pass));
+        }
+    }
+
     /** The CPU backend's fast finiteness scan agrees with the definition on every kind of float. */
     @Test
     void allFiniteFindsEveryNonFiniteValue() {
