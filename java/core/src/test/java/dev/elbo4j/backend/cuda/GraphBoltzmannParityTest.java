@@ -11,9 +11,6 @@ import dev.elbo4j.model.ModelConfig;
 import dev.elbo4j.model.Rbm;
 import dev.elbo4j.model.RbmConfig;
 import dev.elbo4j.tensor.DType;
-import dev.elbo4j.tensor.Tensor;
-import dev.elbo4j.testing.Interrupt;
-import dev.elbo4j.train.Checkpoint;
 import dev.elbo4j.train.EpochResult;
 import dev.elbo4j.train.NanPolicy;
 import dev.elbo4j.train.NonFiniteException;
@@ -27,7 +24,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.TreeMap;
 
 import static dev.elbo4j.backend.cuda.GraphTrainingParityTest.BATCH;
 import static dev.elbo4j.backend.cuda.GraphTrainingParityTest.D;
@@ -99,25 +95,14 @@ class GraphBoltzmannParityTest {
             GraphTrainingParityTest.Outcome o = new GraphTrainingParityTest.Outcome(
                     Parity.floats(be.download(m.parameters().values())), Parity.floats(be.download(t.optimizer().m())),
                     Parity.floats(be.download(t.optimizer().v())), t.optimizer().steps(), losses, t.skippedSteps(), skips, error);
-            return new Run(o, state(be, t), replayed);
+            return new Run(o, ResumeParity.stepState(be, t), replayed);
         }
-    }
-
-    private static Map<String, float[]> state(CudaBackend be, Trainer t) {
-        Map<String, float[]> s = new TreeMap<>();
-        for (Map.Entry<String, Tensor> e : t.stepState().entrySet()) s.put(e.getKey(), Parity.floats(be.download(e.getValue())));
-        return s;
     }
 
     private static void assertSameRun(Run eager, Run graph, String what) {
         assertTrue(!eager.replayed() && graph.replayed(), what + ": the graph run replays, the other is eager");
         assertSame(eager.outcome(), graph.outcome(), what);
-        assertSameState(eager.state(), graph.state(), what);
-    }
-
-    private static void assertSameState(Map<String, float[]> eager, Map<String, float[]> graph, String what) {
-        assertEquals(eager.keySet(), graph.keySet(), what + ": step state");
-        for (String k : eager.keySet()) assertBits(what + ": " + k, eager.get(k), graph.get(k));
+        ResumeParity.assertSameState(eager.state(), graph.state(), what);
     }
 
     private static TrainConfig epochs(int epochs) {
@@ -211,29 +196,9 @@ class GraphBoltzmannParityTest {
     private static <M extends Model> void assertResumes(ModelConfig mc, Class<M> type, TrainConfig tc, long at, Path dir,
                                                         Dataset train) throws Exception {
         Run eager = train(mc, tc, train, false, NanPolicy.STOP, null);
-        CudaBackend be = GpuAvailable.backend();
-        Path ck = dir.resolve("ck.safetensors");
-        try (Model m = mc.create(be, DType.F32, tc.seed()); Trainer t = new Trainer(m, train, null, tc)) {
-            assertTrue(t.replaysSteps());
-            Interrupt.checkpointAtStep(t, at, ck, new int[]{train.rows(), train.cols()});
-        }
-        Checkpoint c = Checkpoint.load(ck);
-        assertEquals(at, c.state().step(), "the checkpoint holds the step boundary it was written at");
-        try (M m = c.restoreModel(be, type); Trainer t = new Trainer(m, train, null, c.training())) {
-            c.restoreTraining(t);
-            assertTrue(t.replaysSteps());
-            List<Double> losses = new ArrayList<>();
-            for (EpochResult r : t.run(new TrainListener() {
-            })) {
-                losses.add(r.trainElbo());
-            }
-            String what = mc + ", resumed at step " + at;
-            assertBits(what + ": parameters", eager.outcome().params(), Parity.floats(be.download(m.parameters().values())));
-            assertBits(what + ": m", eager.outcome().m(), Parity.floats(be.download(t.optimizer().m())));
-            assertBits(what + ": v", eager.outcome().v(), Parity.floats(be.download(t.optimizer().v())));
-            assertEquals(eager.outcome().steps(), t.optimizer().steps());
-            assertSameState(eager.state(), state(be, t), what);
-        }
+        GraphTrainingParityTest.Outcome o = eager.outcome();
+        ResumeParity.assertResumes(mc, type, tc, train, at, dir, new ResumeParity.End(o.params(), o.m(), o.v(), o.steps(), eager.state()),
+                mc + ", resumed at step " + at);
     }
 
     /**

@@ -14,13 +14,8 @@ import dev.elbo4j.model.Model;
 import dev.elbo4j.model.ModelConfig;
 import dev.elbo4j.model.Rbm;
 import dev.elbo4j.model.RbmConfig;
-import dev.elbo4j.tensor.DType;
-import dev.elbo4j.testing.Interrupt;
-import dev.elbo4j.train.Checkpoint;
 import dev.elbo4j.train.NanPolicy;
 import dev.elbo4j.train.TrainConfig;
-import dev.elbo4j.train.TrainListener;
-import dev.elbo4j.train.Trainer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -30,11 +25,9 @@ import static dev.elbo4j.backend.cuda.GraphTrainingParityTest.BATCH;
 import static dev.elbo4j.backend.cuda.GraphTrainingParityTest.D;
 import static dev.elbo4j.backend.cuda.GraphTrainingParityTest.N;
 import static dev.elbo4j.backend.cuda.GraphTrainingParityTest.SEED;
-import static dev.elbo4j.backend.cuda.GraphTrainingParityTest.SIDE;
 import static dev.elbo4j.backend.cuda.GraphTrainingParityTest.assertSame;
 import static dev.elbo4j.backend.cuda.GraphTrainingParityTest.data;
 import static dev.elbo4j.backend.cuda.GraphTrainingParityTest.train;
-import static dev.elbo4j.backend.cuda.Parity.assertBits;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -172,24 +165,7 @@ class GraphFamiliesParityTest {
     /** Stops the replayed run at batch 5 of epoch 2, resumes it from the checkpoint, and compares with the eager run. */
     static <M extends Model> void assertResumes(ModelConfig mc, Class<M> type, TrainConfig tc, Dataset train, Path dir)
             throws Exception {
-        GraphTrainingParityTest.Outcome eager = train(mc, tc, train, false, NanPolicy.STOP, null);
-        CudaBackend be = GpuAvailable.backend();
-        Path ck = dir.resolve("ck.safetensors");
-        try (Model m = mc.create(be, DType.F32, tc.seed()); Trainer t = new Trainer(m, train, null, tc)) {
-            assertTrue(t.replaysSteps());
-            Interrupt.checkpointAtStep(t, 13 + 5, ck, new int[]{SIDE, SIDE});
-        }
-        Checkpoint c = Checkpoint.load(ck);
-        assertEquals(13 + 5, c.state().step(), "the checkpoint holds the step boundary it was written at");
-        try (M m = c.restoreModel(be, type); Trainer t = new Trainer(m, train, null, c.training())) {
-            c.restoreTraining(t);
-            assertTrue(t.replaysSteps());
-            t.run(new TrainListener() {
-            });
-            assertBits("resumed parameters", eager.params(), Parity.floats(be.download(m.parameters().values())));
-            assertBits("resumed m", eager.m(), Parity.floats(be.download(t.optimizer().m())));
-            assertBits("resumed v", eager.v(), Parity.floats(be.download(t.optimizer().v())));
-            assertEquals(eager.steps(), t.optimizer().steps());
-        }
+        ResumeParity.assertResumes(mc, type, tc, train, 13 + 5, dir, train(mc, tc, train, false, NanPolicy.STOP, null).end(),
+                mc + ", resumed mid-epoch");
     }
 }

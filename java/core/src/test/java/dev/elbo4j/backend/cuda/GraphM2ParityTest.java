@@ -8,8 +8,6 @@ import dev.elbo4j.model.M2;
 import dev.elbo4j.model.M2Config;
 import dev.elbo4j.nn.Parameters;
 import dev.elbo4j.tensor.DType;
-import dev.elbo4j.testing.Interrupt;
-import dev.elbo4j.train.Checkpoint;
 import dev.elbo4j.train.EpochResult;
 import dev.elbo4j.train.NanPolicy;
 import dev.elbo4j.train.NonFiniteException;
@@ -25,7 +23,6 @@ import java.util.List;
 import java.util.Map;
 
 import static dev.elbo4j.backend.cuda.GraphTrainingParityTest.SEED;
-import static dev.elbo4j.backend.cuda.GraphTrainingParityTest.SIDE;
 import static dev.elbo4j.backend.cuda.GraphTrainingParityTest.data;
 import static dev.elbo4j.backend.cuda.Parity.assertBits;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -150,23 +147,7 @@ class GraphM2ParityTest {
         Dataset train = data(N, 3, -1, CLASSES);
         TrainConfig tc = TrainConfig.builder().epochs(2).batchSize(8).seed(SEED).labelled(20).warmupEpochs(2).build();
         Outcome eager = train(m2(), tc, train, null, false, NanPolicy.STOP, null);
-        CudaBackend be = GpuAvailable.backend();
-        Path ck = dir.resolve("ck.safetensors");
-        try (M2 m = M2.create(be, m2(), DType.F32, tc.seed()); Trainer t = new Trainer(m, train, null, tc)) {
-            assertTrue(t.replaysSteps());
-            Interrupt.checkpointAtStep(t, 13 + 5, ck, new int[]{SIDE, SIDE});
-        }
-        Checkpoint c = Checkpoint.load(ck);
-        assertEquals(13 + 5, c.state().step(), "the checkpoint holds the step boundary it was written at");
-        try (M2 m = c.restoreModel(be, M2.class); Trainer t = new Trainer(m, train, null, c.training())) {
-            c.restoreTraining(t);
-            assertTrue(t.replaysSteps());
-            t.run(new TrainListener() {
-            });
-            assertBits("resumed parameters", eager.params(), Parity.floats(be.download(m.parameters().values())));
-            assertBits("resumed m", eager.m(), Parity.floats(be.download(t.optimizer().m())));
-            assertBits("resumed v", eager.v(), Parity.floats(be.download(t.optimizer().v())));
-            assertEquals(eager.steps(), t.optimizer().steps());
-        }
+        ResumeParity.assertResumes(m2(), M2.class, tc, train, 13 + 5, dir,
+                new ResumeParity.End(eager.params(), eager.m(), eager.v(), eager.steps(), null), "M2 resumed mid-epoch");
     }
 }

@@ -1,6 +1,5 @@
 package dev.elbo4j.backend.cuda;
 
-import dev.elbo4j.testing.Interrupt;
 import dev.elbo4j.backend.AdamConfig;
 import dev.elbo4j.backend.Binarization;
 import dev.elbo4j.backend.Likelihood;
@@ -12,7 +11,6 @@ import dev.elbo4j.model.Vae;
 import dev.elbo4j.tensor.DType;
 import dev.elbo4j.model.VaeConfig;
 import dev.elbo4j.model.VaeObjective;
-import dev.elbo4j.train.Checkpoint;
 import dev.elbo4j.train.EpochResult;
 import dev.elbo4j.train.NanPolicy;
 import dev.elbo4j.train.NonFiniteException;
@@ -72,6 +70,10 @@ class GraphTrainingParityTest {
     /** What a run ends with. */
     record Outcome(float[] params, float[] m, float[] v, long steps, List<Double> losses, long skipped,
                    List<String> skips, String error) {
+        /** The end a run resumed from this one's checkpoint must reach (the step state not compared). */
+        ResumeParity.End end() {
+            return new ResumeParity.End(params, m, v, steps, null);
+        }
     }
 
     static Outcome train(ModelConfig mc, TrainConfig tc, Dataset train, boolean graph, NanPolicy policy,
@@ -200,23 +202,8 @@ class GraphTrainingParityTest {
         assertEquals(2, eagerSkip.skipped(), "one batch skipped per epoch: " + eagerSkip.skips());
         assertSame(eagerSkip, train(mc, tc, bad, true, NanPolicy.SKIP, 1e30f), "warm-up, skipped");
         Dataset train = data(N, 3, -1);
-        Outcome eager = train(mc, tc, train, false, NanPolicy.STOP, null);
-        CudaBackend be = GpuAvailable.backend();
-        Path ck = dir.resolve("ck.safetensors");
-        try (Vae vae = Vae.create(be, mc, tc.seed()); Trainer t = new Trainer(vae, train, null, tc)) {
-            Interrupt.checkpointAtStep(t, 13 + 4, ck, new int[]{SIDE, SIDE});
-        }
-        Checkpoint c = Checkpoint.load(ck);
-        try (Vae vae = c.restoreModel(be, Vae.class); Trainer t = new Trainer(vae, train, null, c.training())) {
-            c.restoreTraining(t);
-            assertTrue(t.replaysSteps(), "a warm-up epoch replays");
-            t.run(new TrainListener() {
-            });
-            assertBits("resumed in warm-up: parameters", eager.params(), Parity.floats(be.download(vae.parameters().values())));
-            assertBits("resumed in warm-up: m", eager.m(), Parity.floats(be.download(t.optimizer().m())));
-            assertBits("resumed in warm-up: v", eager.v(), Parity.floats(be.download(t.optimizer().v())));
-            assertEquals(eager.steps(), t.optimizer().steps());
-        }
+        ResumeParity.assertResumes(mc, Vae.class, tc, train, 13 + 4, dir, train(mc, tc, train, false, NanPolicy.STOP, null).end(),
+                "resumed in warm-up");
     }
 
     @Test
@@ -224,24 +211,8 @@ class GraphTrainingParityTest {
         Dataset train = data(N, 3, -1);
         TrainConfig tc = TrainConfig.builder().epochs(3).batchSize(BATCH).seed(SEED).build();
         VaeConfig mc = small().build();
-        Outcome eager = train(mc, tc, train, false, NanPolicy.STOP, null);
-        CudaBackend be = GpuAvailable.backend();
-        Path ck = dir.resolve("ck.safetensors");
-        try (Vae vae = Vae.create(be, mc, tc.seed()); Trainer t = new Trainer(vae, train, null, tc)) {
-            Interrupt.checkpointAtStep(t, 13 + 5, ck, new int[]{SIDE, SIDE});
-        }
-        Checkpoint c = Checkpoint.load(ck);
-        assertEquals(13 + 5, c.state().step(), "the checkpoint holds the step boundary it was written at");
-        try (Vae vae = c.restoreModel(be, Vae.class); Trainer t = new Trainer(vae, train, null, c.training())) {
-            c.restoreTraining(t);
-            assertTrue(t.replaysSteps());
-            t.run(new TrainListener() {
-            });
-            assertBits("resumed parameters", eager.params(), Parity.floats(be.download(vae.parameters().values())));
-            assertBits("resumed m", eager.m(), Parity.floats(be.download(t.optimizer().m())));
-            assertBits("resumed v", eager.v(), Parity.floats(be.download(t.optimizer().v())));
-            assertEquals(eager.steps(), t.optimizer().steps());
-        }
+        ResumeParity.assertResumes(mc, Vae.class, tc, train, 13 + 5, dir, train(mc, tc, train, false, NanPolicy.STOP, null).end(),
+                "resumed mid-epoch");
     }
 
     @Test
