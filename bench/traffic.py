@@ -671,12 +671,20 @@ def elbo4j_step(b):
     return ks
 
 
+def relu_mask_bytes(rows, cols):
+    """The ReLU bit mask cuBLASLt's RELU_AUX_BIAS writes and DRELU_BGRAD reads: a column of D per row,
+    its leading dimension a multiple of 128 bits (CublasLt.maskRowBytes)."""
+    return rows * ceil_div(cols, 128) * 16
+
+
 def elbo4j_lt_step(b):
     """elbo4j's eager step at batch b with the dense layers on cuBLASLt (-Delbo4j.cublaslt=true,
-    CublasLt.java): the forward bias and ReLU in the GEMM's epilogue (BIAS, RELU_BIAS: the bias is read
-    once, no separate pass over y); backward, the ReLU derivative as one element-wise pass over y and dy
-    (elbo4j_act_backward_f32; none for the identity layers) and the bias gradient in the dW GEMM's
-    epilogue (BGRADB: dy is already the GEMM's B operand, the epilogue writes `cols` floats)."""
+    CublasLt.java): the forward bias and ReLU in the GEMM's epilogue (BIAS; RELU_AUX_BIAS for the ReLU
+    layers, which also writes the output's ReLU bit mask); backward, the bias gradient of an identity
+    layer in its dW GEMM's epilogue (BGRADB: dy is already the GEMM's B operand, the epilogue writes
+    `cols` floats), and the ReLU derivative and bias gradient of a ReLU layer in the dx GEMM of the
+    layer above it (DRELU_BGRAD, reading the mask; nn.Mlp), so no element-wise pass is left and that
+    layer's dW GEMM has no epilogue."""
     ks = [K("gather (data.cu)", "elbo4j_gather_u8_f32", 256, ceil_div(b * D, 256), True, gather_bytes(b), in_flight=8)]
 
     def gemm(name, label, extra_bytes):
@@ -686,28 +694,22 @@ def elbo4j_lt_step(b):
         if name.split(".")[0] in FORKED_LAYERS and name.endswith((".dW", ".dX")):
             ks[-1].branch = name.split(".")[0]
 
-    def act_back(label, cols):
-        ks.append(K(label, "elbo4j_act_backward_f32", 256, ceil_div(b * cols, 1024), True, F32 * 3 * b * cols,
-                    in_flight=32))
-
-    gemm("fc1.fwd", "+ RELU_BIAS", F32 * H)
+    gemm("fc1.fwd", "+ RELU_AUX_BIAS", F32 * H + relu_mask_bytes(b, H))
     gemm("fc2.fwd", "+ BIAS", F32 * 2 * Z)
     group = 8
     ks.append(K("latentForward", "elbo4j_latent_forward_f32", 256, ceil_div(b, 256 // group), True,
                 latent_forward_bytes(b), flops=200 * b * Z, in_flight=8))
-    gemm("fc3.fwd", "+ RELU_BIAS", F32 * H)
+    gemm("fc3.fwd", "+ RELU_AUX_BIAS", F32 * H + relu_mask_bytes(b, H))
     gemm("fc4.fwd", "+ BIAS", F32 * D)
     rows_per_block = ceil_div(b, min(b, MAX_ROW_BLOCKS))
     ks.append(K("likelihood (Bernoulli)", "elbo4j_bernoulli_f32", 128, ceil_div(b, rows_per_block), False,
                 bernoulli_bytes(b), flops=20 * b * D, in_flight=32))
-    gemm("fc4.dW", "+ BGRADB", F32 * D); gemm("fc4.dX", "", 0)
-    act_back("relu backward fc3", H)
-    gemm("fc3.dW", "+ BGRADB", F32 * H); gemm("fc3.dX", "", 0)
+    gemm("fc4.dW", "+ BGRADB", F32 * D); gemm("fc4.dX", "+ DRELU_BGRAD (fc3)", F32 * H + relu_mask_bytes(b, H))
+    gemm("fc3.dW", "", 0); gemm("fc3.dX", "", 0)
     ks.append(K("latentBackward", "elbo4j_latent_backward_f32", 256, ceil_div(b * Z, 256), True,
                 latent_backward_bytes(b), in_flight=8))
-    gemm("fc2.dW", "+ BGRADB", F32 * 2 * Z); gemm("fc2.dX", "", 0)
-    act_back("relu backward fc1", H)
-    gemm("fc1.dW", "+ BGRADB", F32 * H)
+    gemm("fc2.dW", "+ BGRADB", F32 * 2 * Z); gemm("fc2.dX", "+ DRELU_BGRAD (fc1)", F32 * H + relu_mask_bytes(b, H))
+    gemm("fc1.dW", "", 0)
     ks.append(K(f"adam ({ADAM_N} parameters)", "elbo4j_adam_f32", 256, ceil_div(ADAM_N, 1024), True,
                 adam_bytes(ADAM_N), in_flight=64))
     return ks
@@ -800,6 +802,20 @@ def roofline(b, gpu, prec):
     return max(fl / (g[prec] * GEMM_EFF[prec]), by / (g["bw"] * BW_EFF))
 
 
+def launch_bound_verdict(what, ks, gpu, prec, res):
+    """A line for the batch-128 target: the replayed step's launches, and how much of its predicted time
+    is its bytes and FLOPs at the roofline rates against the per-launch cost."""
+    rows, _, _, g = predict(ks, gpu, prec, res, "elbo4j")
+    work = 0.0
+    for k, t, grid, waves, occ in rows:
+        g_ = GPUS[gpu]
+        work += max(k.bytes / (g_["bw"] * BW_EFF), k.flops / (g_[prec] * GEMM_EFF[prec]))
+    fixed = g - work
+    return (f"- batch 128, {gpu}, {prec}, {what}: {len(ks)} kernel launches; {g * 1e6:.0f} us predicted, of which "
+            f"{work * 1e6:.1f} us is moving bytes and FLOPs at the roofline rates and {fixed * 1e6:.0f} us is per-launch "
+            f"cost ({'launch-bound' if fixed > work else 'not launch-bound'})")
+
+
 def print_model(batches=(128, 1024, 8192), gpus=("H100", "H200"), precs=("fp32", "tf32")):
     res = resource_table()
     print("**PREDICTIONS from a model (bench/traffic.py `model`), not measurements: nothing here ran on a GPU.**")
@@ -851,15 +867,7 @@ def print_model(batches=(128, 1024, 8192), gpus=("H100", "H200"), precs=("fp32",
                                     f"({'within' if g4 / roof <= 1.3 else 'NOT within'} 1.3x); elbo4j eager {e4 * 1e6:.0f} us; "
                                     f"PyTorch eager {et * 1e6:.0f} us: elbo4j {'faster' if e4 < et else 'NOT faster'} (eager vs eager)")
                 if b == 128 and gpu == "H200" and prec == "fp32":
-                    rows, dev, _, g = predict(elbo4j_step(b), gpu, prec, res, "elbo4j")
-                    work = 0.0
-                    for k, t, grid, waves, occ in rows:
-                        g_ = GPUS[gpu]
-                        work += max(k.bytes / (g_["bw"] * BW_EFF), k.flops / (g_[prec] * GEMM_EFF[prec]))
-                    fixed = g - work
-                    verdicts.append(f"- batch 128, H200, fp32, graph replay: {n4} kernel launches; {g * 1e6:.0f} us predicted, of which "
-                                    f"{work * 1e6:.1f} us is moving bytes and FLOPs at the roofline rates and {fixed * 1e6:.0f} us is per-launch "
-                                    f"cost ({'launch-bound' if fixed > work else 'not launch-bound'})")
+                    verdicts.append(launch_bound_verdict("graph replay", elbo4j_step(b), gpu, prec, res))
     print("\n#### Hand-written bias/activation kernels against cuBLASLt's fused epilogues, per step (us, graph replay)\n")
     print("| batch | GPU | precision | hand-written launches | hand-written graph | cuBLASLt launches | cuBLASLt graph | "
           "cuBLASLt / roofline | GEMMs one after another / roofline | PyTorch eager | cuBLASLt graph vs PyTorch eager |")
@@ -881,8 +889,7 @@ def print_model(batches=(128, 1024, 8192), gpus=("H100", "H200"), precs=("fp32",
                                     f"its GEMMs alone, one after another, are {gemms / roof:.2f}x); PyTorch eager {et * 1e6:.0f} us: elbo4j "
                                     f"{'faster' if elt < et else 'NOT faster'} (eager vs eager)")
                 if b == 128 and gpu == "H200" and prec == "fp32":
-                    verdicts.append(f"- batch 128, H200, fp32, cuBLASLt path, graph replay: {len(lt_rows)} kernel launches, "
-                                    f"{glt * 1e6:.0f} us predicted")
+                    verdicts.append(launch_bound_verdict("cuBLASLt path, graph replay", elbo4j_lt_step(b), gpu, prec, res))
     print("\n#### The batch-dimension reductions before and after the row-chunked grid (H200, FP32, batch 8192)\n")
     print("| kernel | before: grid | before us | after: grid (+ column-sum pass) | after us |")
     print("|---|---:|---:|---:|---:|")

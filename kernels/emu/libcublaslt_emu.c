@@ -1,6 +1,7 @@
 /* elbo4j CPU emulator: a libcublasLt.so.13 for build/emu/libcuda.so.1 (scripts/build-emu.sh).
  * The entry points FfmCublasLt binds: handle, matmul descriptor (compute and scale type, TRANSA,
- * TRANSB, EPILOGUE, BIAS_POINTER; other attributes are accepted and ignored), matrix layouts
+ * TRANSB, EPILOGUE, BIAS_POINTER, EPILOGUE_AUX_POINTER and EPILOGUE_AUX_LD; other attributes are
+ * accepted and ignored), matrix layouts
  * (column-major FP32: type, rows, cols, ld), preference (accepted, ignored), the heuristic (one
  * algorithm for every shape the matmul accepts, with an algorithm id the matmul checks) and
  * cublasLtMatmul, which runs the emulated driver's elbo4j_emu_lt_matmul on the given stream (so a
@@ -12,11 +13,14 @@
 
 typedef int cublasStatus_t;
 enum { OK = 0, NOT_INITIALIZED = 1, ALLOC_FAILED = 3, INVALID_VALUE = 7, NOT_SUPPORTED = 15 };
-enum { DESC_COMPUTE = 0, DESC_SCALE = 1, DESC_TRANSA = 3, DESC_TRANSB = 4, DESC_EPILOGUE = 7, DESC_BIAS = 8 };
+enum { DESC_COMPUTE = 0, DESC_SCALE = 1, DESC_TRANSA = 3, DESC_TRANSB = 4, DESC_EPILOGUE = 7, DESC_BIAS = 8,
+       DESC_AUX = 11, DESC_AUX_LD = 12 };
+/* The epilogues emulated: DEFAULT, BIAS, RELU_BIAS, RELU_AUX_BIAS, DRELU_BGRAD, BGRADB. */
+enum { EP_DEFAULT = 1, EP_BIAS = 4, EP_RELU_BIAS = 6, EP_RELU_AUX_BIAS = 134, EP_DRELU_BGRAD = 152, EP_BGRADB = 512 };
 enum { COMPUTE_32F = 68, COMPUTE_32F_FAST_TF32 = 77, R_32F = 0 };
 
 struct handle { int magic; };
-struct desc { int compute, scale, ta, tb, epilogue; float* bias; };
+struct desc { int compute, scale, ta, tb, epilogue; float* bias; unsigned char* aux; int64_t auxld; };
 struct layout { int type; uint64_t rows, cols; int64_t ld; };
 struct pref { int unused; };
 /* cublasLtMatmulHeuristicResult_t: 64-byte algo, size_t workspaceSize, status state, float wavesCount, int reserved[4]. */
@@ -25,7 +29,7 @@ static const uint64_t ALGO_ID = 0xE1B0417C;
 
 int elbo4j_emu_lt_matmul(void* stream, int ta, int tb, int m, int n, int k, float alpha, const float* A, int lda,
                          const float* B, int ldb, float beta, const float* C, int ldc, float* D, int ldd, int epilogue,
-                         float* bias);
+                         float* bias, unsigned char* aux, long long auxld);
 
 cublasStatus_t cublasLtCreate(struct handle** h) {
     if (!h) return INVALID_VALUE;
@@ -73,6 +77,14 @@ cublasStatus_t cublasLtMatmulDescSetAttribute(struct desc* d, int attr, const vo
             if (size != sizeof(void*)) return INVALID_VALUE;
             memcpy(&d->bias, buf, sizeof(void*));
             return OK;
+        case DESC_AUX:
+            if (size != sizeof(void*)) return INVALID_VALUE;
+            memcpy(&d->aux, buf, sizeof(void*));
+            return OK;
+        case DESC_AUX_LD:
+            if (size != sizeof(int64_t)) return INVALID_VALUE;
+            memcpy(&d->auxld, buf, sizeof(int64_t));
+            return OK;
         default:
             return OK;
     }
@@ -103,6 +115,18 @@ cublasStatus_t cublasLtMatmulPreferenceSetAttribute(struct pref* p, int attr, co
     return p && buf ? OK : INVALID_VALUE;
 }
 
+static int emulated(int e) {
+    return e == EP_DEFAULT || e == EP_BIAS || e == EP_RELU_BIAS || e == EP_RELU_AUX_BIAS || e == EP_DRELU_BGRAD
+        || e == EP_BGRADB;
+}
+
+/* The ReLU bit mask's leading dimension, as cublasLt.h states it: in bits, a multiple of 128, at least
+ * the rows of D. */
+static int aux_ok(const struct desc* d, int m) {
+    if (d->epilogue != EP_RELU_AUX_BIAS && d->epilogue != EP_DRELU_BGRAD) return 1;
+    return d->auxld > 0 && d->auxld % 128 == 0 && d->auxld >= m;
+}
+
 /* The shapes of op(A) (m x k), op(B) (k x n), C and D (m x n) agree: the matmul's dimensions. */
 static int shapes(const struct desc* d, const struct layout* a, const struct layout* b, const struct layout* c,
                   const struct layout* o, int* m, int* n, int* k) {
@@ -123,8 +147,8 @@ cublasStatus_t cublasLtMatmulAlgoGetHeuristic(struct handle* h, struct desc* d, 
     if (!h) return NOT_INITIALIZED;
     if (!d || !a || !b || !c || !o || !p || requested < 1 || !results || !returned) return INVALID_VALUE;
     *returned = 0;
-    if (d->epilogue != 1 && d->epilogue != 4 && d->epilogue != 6 && d->epilogue != 512) return NOT_SUPPORTED;
-    if (!shapes(d, a, b, c, o, &m, &n, &k)) return INVALID_VALUE;
+    if (!emulated(d->epilogue)) return NOT_SUPPORTED;
+    if (!shapes(d, a, b, c, o, &m, &n, &k) || !aux_ok(d, m)) return INVALID_VALUE;
     memset(results, 0, sizeof(struct heuristic));
     results[0].algo[0] = ALGO_ID;
     results[0].waves = 1.0f;
@@ -141,7 +165,7 @@ cublasStatus_t cublasLtMatmul(struct handle* h, struct desc* d, const float* alp
     if (!h) return NOT_INITIALIZED;
     if (!d || !alpha || !beta || !la || !lb || !lc || !ld || !D) return INVALID_VALUE;
     if (algo && algo->algo[0] != ALGO_ID) return INVALID_VALUE;
-    if (!shapes(d, la, lb, lc, ld, &m, &n, &k)) return INVALID_VALUE;
+    if (!shapes(d, la, lb, lc, ld, &m, &n, &k) || !aux_ok(d, m)) return INVALID_VALUE;
     return elbo4j_emu_lt_matmul(stream, d->ta, d->tb, m, n, k, *alpha, A, (int) la->ld, B, (int) lb->ld, *beta, C,
-                                (int) lc->ld, D, (int) ld->ld, d->epilogue, d->bias);
+                                (int) lc->ld, D, (int) ld->ld, d->epilogue, d->bias, d->aux, (long long) d->auxld);
 }

@@ -812,11 +812,14 @@ int elbo4j_emu_sgemm(void* stream, int ta, int tb, int m, int n, int k, float al
 // CUBLAS_STATUS_NOT_SUPPORTED (15).
 int elbo4j_emu_lt_matmul(void* stream, int ta, int tb, int m, int n, int k, float alpha, const float* A, int lda,
                          const float* B, int ldb, float beta, const float* C, int ldc, float* D, int ldd, int epilogue,
-                         float* bias) {
-    if (epilogue != 1 && epilogue != 4 && epilogue != 6 && epilogue != 512) return 15;
+                         float* bias, unsigned char* aux, long long auxld) {
+    // DEFAULT 1, BIAS 4, RELU_BIAS 6, RELU_AUX_BIAS 134, DRELU_BGRAD 152, BGRADB 512 (cublasLt.h).
+    if (epilogue != 1 && epilogue != 4 && epilogue != 6 && epilogue != 134 && epilogue != 152 && epilogue != 512) return 15;
     if (m <= 0 || n <= 0 || k <= 0 || ta < 0 || ta > 1 || tb < 0 || tb > 1) return 7;
     if (lda < (ta ? k : m) || ldb < (tb ? n : k) || ldc < m || ldd < m) return 7;
     if (epilogue != 1 && bias == nullptr) return 7;
+    const bool masks = epilogue == 134 || epilogue == 152;
+    if (masks && (aux == nullptr || auxld <= 0 || auxld % 128 != 0 || auxld < m)) return 7;
     std::lock_guard g(lock);
     CUresult rc = enqueue(stream, [=] {
         std::vector<double> a(static_cast<size_t>(m) * k), b(static_cast<size_t>(n) * k);
@@ -825,6 +828,12 @@ int elbo4j_emu_lt_matmul(void* stream, int ta, int tb, int m, int n, int k, floa
         for (int j = 0; j < n; j++)
             for (int p = 0; p < k; p++) b[static_cast<size_t>(j) * k + p] = tb ? B[j + static_cast<size_t>(p) * ldb] : B[p + static_cast<size_t>(j) * ldb];
         std::vector<float> out(static_cast<size_t>(m) * n);
+        // The ReLU bit mask: column-major over D, bit i + j * auxld, least significant bit first (elbo4j's
+        // reading of cuBLASLt's layout; only cuBLASLt itself reads it, so only consistency matters).
+        auto bit = [=](int i, int j) -> bool {
+            const long long at = static_cast<long long>(i) + static_cast<long long>(j) * auxld;
+            return (aux[at >> 3] >> (at & 7)) & 1;
+        };
         for (int j = 0; j < n; j++) {
             const double* bj = &b[static_cast<size_t>(j) * k];
             for (int i = 0; i < m; i++) {
@@ -840,10 +849,22 @@ int elbo4j_emu_lt_matmul(void* stream, int ta, int tb, int m, int n, int k, floa
                 for (; p < k; p++) s0 += ai[p] * bj[p];
                 const double s = (s0 + s1) + (s2 + s3);
                 float v = static_cast<float>(alpha * s + (beta == 0.0f ? 0.0 : static_cast<double>(beta) * C[i + static_cast<size_t>(j) * ldc]));
-                if (epilogue == 4 || epilogue == 6) v = v + bias[i];
-                if (epilogue == 6) v = v != v ? v : (v > 0.0f ? v : 0.0f);
+                if (epilogue == 4 || epilogue == 6 || epilogue == 134) v = v + bias[i];
+                if (epilogue == 6 || epilogue == 134) v = v != v ? v : (v > 0.0f ? v : 0.0f);
+                if (epilogue == 152 && !bit(i, j)) v = 0.0f;
                 out[i + static_cast<size_t>(j) * m] = v;
             }
+        }
+        // The mask is read (DRELU_BGRAD) before anything is written, and written (RELU_AUX_BIAS) whole:
+        // bits i >= m of a column are cleared, so a mask carries no stale bits.
+        if (epilogue == 134) {
+            for (int j = 0; j < n; j++)
+                for (long long i = 0; i < auxld; i++) {
+                    const long long at = i + static_cast<long long>(j) * auxld;
+                    const bool on = i < m && out[static_cast<size_t>(i) + static_cast<size_t>(j) * m] > 0.0f;
+                    const unsigned char one = static_cast<unsigned char>(1u << (at & 7));
+                    aux[at >> 3] = on ? (aux[at >> 3] | one) : (aux[at >> 3] & static_cast<unsigned char>(~one));
+                }
         }
         // D is written after every read of C, which may be the same matrix.
         for (int j = 0; j < n; j++)
@@ -853,6 +874,14 @@ int elbo4j_emu_lt_matmul(void* stream, int ta, int tb, int m, int n, int k, floa
                 double s = 0;
                 for (int p = 0; p < k; p++) s += b[static_cast<size_t>(j) * k + p];
                 bias[j] = static_cast<float>(s);
+            }
+        }
+        if (epilogue == 152) {
+            // The bias gradient: each row of the masked D summed over its n columns, in column order.
+            for (int i = 0; i < m; i++) {
+                double s = 0;
+                for (int j = 0; j < n; j++) s += out[static_cast<size_t>(i) + static_cast<size_t>(j) * m];
+                bias[i] = static_cast<float>(s);
             }
         }
         return kOk;

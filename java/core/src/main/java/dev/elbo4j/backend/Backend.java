@@ -117,6 +117,41 @@ public interface Backend extends AutoCloseable {
         if (dx != null) gemm(false, false, 1, dy, w, 0, dx);
     }
 
+    /**
+     * Bytes per row of the ReLU mask {@link #linearForwardMasked} stores for a layer of {@code cols}
+     * outputs, or 0 where this backend keeps none (the default: the CPU, and the CUDA backend off its
+     * cuBLASLt path). A caller that gets 0 uses {@link #linearForward} and {@link #linearBackward}.
+     */
+    default int reluMaskRowBytes(int cols) {
+        return 0;
+    }
+
+    /**
+     * {@link #linearForward}, and, when {@code act} is ReLU and this backend can, also stores in
+     * {@code mask} (U8, rows x {@link #reluMaskRowBytes}(out)) which outputs are positive, in a layout of
+     * the backend's own. Returns whether it stored the mask; false leaves {@code mask} as it was.
+     */
+    default boolean linearForwardMasked(Tensor x, Tensor w, Tensor bias, Activation act, Tensor y, Tensor mask) {
+        linearForward(x, w, bias, act, y);
+        return false;
+    }
+
+    /**
+     * {@link #linearBackward} of a layer whose input x is the output of a ReLU layer (the layer below),
+     * carried one step further: dx (not null) = (dy W) masked to where x > 0, the gradient at the layer
+     * below's pre-activation, and {@code xBiasGrad} = dx's column sums, the layer below's bias gradient.
+     * The layer below then runs {@link #linearBackward} as identity with a null dBias. {@code xMask} is
+     * what {@link #linearForwardMasked} stored with x. {@code dBias} may be null when dy already is this
+     * layer's pre-activation gradient and its bias gradient is done. The default computes it unfused;
+     * the CUDA backend's cuBLASLt path does the masking and the bias gradient in the dx GEMM's epilogue
+     * ({@code DRELU_BGRAD}), one element-wise pass fewer per ReLU layer.
+     */
+    default void linearBackwardReluInput(Tensor x, Tensor w, Tensor y, Tensor dy, Activation act, Tensor dW,
+                                         Tensor dBias, Tensor dx, Tensor xMask, Tensor xBiasGrad) {
+        linearBackward(x, w, y, dy, act, dW, dBias, dx);
+        biasActivationBackward(x, dx, Activation.RELU, xBiasGrad);
+    }
+
     // ---- latent.cu ----------------------------------------------------------------------------
 
     /**

@@ -54,6 +54,44 @@ public final class Linear {
     }
 
     /**
+     * As {@link #forward}, also storing the ReLU mask of y in {@code mask} where the backend can
+     * ({@link dev.elbo4j.backend.Backend#linearForwardMasked}); returns whether it did.
+     */
+    public boolean forwardMasked(Parameters p, Tensor x, Tensor y, Tensor mask) {
+        return p.backend().linearForwardMasked(x, p.value(weight), p.value(bias), act, y, mask);
+    }
+
+    /** This layer's bias gradient. */
+    public Tensor biasGrad(Parameters p) {
+        return p.grad(bias);
+    }
+
+    /**
+     * Backward where x is the output of the ReLU layer {@code below}, whose forward stored
+     * {@code xMask}: besides dW and db, dx (not null) becomes the gradient at {@code below}'s
+     * pre-activation and {@code below}'s bias gradient is written
+     * ({@link dev.elbo4j.backend.Backend#linearBackwardReluInput}); {@code below} then runs
+     * {@link #backwardPre}. With {@code pre}, dy already is this layer's pre-activation gradient and
+     * its bias gradient is done.
+     */
+    public void backwardReluInput(Parameters p, Tensor x, Tensor y, Tensor dy, Tensor dx, boolean pre, Linear below,
+                                  Tensor xMask) {
+        if (below.act != Activation.RELU || below.out != in) {
+            throw new IllegalArgumentException("layer " + below.name + " is not a ReLU layer feeding " + name);
+        }
+        p.backend().linearBackwardReluInput(x, p.value(weight), y, dy, pre ? Activation.IDENTITY : act, p.grad(weight),
+                pre ? null : p.grad(bias), dx, xMask, below.biasGrad(p));
+    }
+
+    /**
+     * Backward of a layer whose dy already is the pre-activation gradient and whose bias gradient is
+     * done (by the layer above's {@link #backwardReluInput}): dW and, if dx is not null, dx.
+     */
+    public void backwardPre(Parameters p, Tensor x, Tensor y, Tensor dy, Tensor dx) {
+        p.backend().linearBackward(x, p.value(weight), y, dy, Activation.IDENTITY, p.grad(weight), null, dx);
+    }
+
+    /**
      * Given dy (overwritten with the pre-activation gradient), writes dW, db and, if dx is not
      * null, dx = dPre W.
      */

@@ -19,13 +19,24 @@ import java.util.function.Supplier;
 public final class Workspace implements AutoCloseable {
     private final Tensor[] acts;
     private final Tensor[] grads;
+    private final Tensor[] masks;
+    private final boolean[] masked;
     private final Tensor[] scratch;
     private final Workspace[] parts;
     private final int maxRows;
 
     /** @param widths each layer's output width, input side first */
     Workspace(Backend be, DType dtype, int maxRows, boolean training, int[] widths) {
-        this(be, dtype, maxRows, training, widths, new long[0]);
+        this(be, dtype, maxRows, training, widths, new long[0], null);
+    }
+
+    /**
+     * @param widths each layer's output width, input side first
+     * @param relu   which layers are ReLU: for training, each gets a ReLU mask buffer where the backend
+     *               keeps masks ({@link Backend#reluMaskRowBytes}); null for none
+     */
+    Workspace(Backend be, DType dtype, int maxRows, boolean training, int[] widths, boolean[] relu) {
+        this(be, dtype, maxRows, training, widths, new long[0], relu);
     }
 
     /**
@@ -33,14 +44,23 @@ public final class Workspace implements AutoCloseable {
      * @param scratchElements sizes of flat scratch buffers ({@link #scratch})
      */
     Workspace(Backend be, DType dtype, int maxRows, boolean training, int[] widths, long[] scratchElements) {
+        this(be, dtype, maxRows, training, widths, scratchElements, null);
+    }
+
+    private Workspace(Backend be, DType dtype, int maxRows, boolean training, int[] widths, long[] scratchElements,
+                      boolean[] relu) {
         this.maxRows = maxRows;
         this.parts = null;
         acts = new Tensor[widths.length];
         grads = new Tensor[widths.length];
+        masks = new Tensor[widths.length];
+        masked = new boolean[widths.length];
         scratch = new Tensor[scratchElements.length];
         for (int i = 0; i < widths.length; i++) {
             acts[i] = be.alloc(dtype, maxRows, widths[i]);
             if (training) grads[i] = be.alloc(dtype, maxRows, widths[i]);
+            int maskBytes = training && relu != null && relu[i] ? be.reluMaskRowBytes(widths[i]) : 0;
+            if (maskBytes > 0) masks[i] = be.alloc(DType.U8, maxRows, maskBytes);
         }
         for (int i = 0; i < scratch.length; i++) {
             if (scratchElements[i] > Integer.MAX_VALUE) {
@@ -55,6 +75,8 @@ public final class Workspace implements AutoCloseable {
         this.parts = parts.clone();
         this.acts = new Tensor[0];
         this.grads = new Tensor[0];
+        this.masks = new Tensor[0];
+        this.masked = new boolean[0];
         this.scratch = new Tensor[0];
         this.maxRows = parts[0].maxRows;
     }
@@ -96,6 +118,21 @@ public final class Workspace implements AutoCloseable {
         return grads[i].rowSlice(0, rows);
     }
 
+    /** Layer i's ReLU mask buffer, first {@code rows} rows, or null where there is none. */
+    Tensor mask(int i, int rows) {
+        return masks[i] == null ? null : masks[i].rowSlice(0, rows);
+    }
+
+    /** Records whether layer i's last forward pass stored its mask (so a backward pass may read it). */
+    void masked(int i, boolean stored) {
+        masked[i] = stored;
+    }
+
+    /** Layer i's mask if its last forward pass stored one, else null. */
+    Tensor storedMask(int i, int rows) {
+        return masked[i] ? mask(i, rows) : null;
+    }
+
     /** Scratch buffer i as a rows x cols matrix (its leading elements). */
     Tensor scratch(int i, int rows, int cols) {
         return scratch[i].view(0, Shape.of(rows, cols));
@@ -123,6 +160,7 @@ public final class Workspace implements AutoCloseable {
     public void close() {
         for (Tensor t : acts) t.close();
         for (Tensor t : grads) if (t != null) t.close();
+        for (Tensor t : masks) if (t != null) t.close();
         for (Tensor t : scratch) t.close();
         if (parts != null) for (Workspace w : parts) w.close();
     }

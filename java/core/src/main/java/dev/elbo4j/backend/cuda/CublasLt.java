@@ -2,6 +2,7 @@ package dev.elbo4j.backend.cuda;
 
 import dev.elbo4j.backend.Activation;
 import dev.elbo4j.backend.Backend;
+import dev.elbo4j.tensor.DType;
 import dev.elbo4j.tensor.Tensor;
 
 import java.util.Locale;
@@ -22,10 +23,12 @@ import java.util.Locale;
  *       and its column-sum second pass are gone.</li>
  * </ul>
  *
- * <p>{@code DRELU_BGRAD} is not used: it applies the ReLU derivative of the layer <i>below</i> inside
- * this layer's dx GEMM, reading a bit mask that the forward {@code RELU_AUX_BIAS} stored, so it joins
- * two layers' backward passes and needs a per-layer mask buffer that {@link Backend}'s per-layer
- * calls do not carry; the derivative from y is one element-wise pass instead (kernels/README.md).
+ * <p>Across two layers, where the layer below is ReLU ({@link Backend#linearForwardMasked},
+ * {@link Backend#linearBackwardReluInput}, called by {@code nn.Mlp}): the forward of the layer below
+ * takes {@code RELU_AUX_BIAS}, which also stores the ReLU bit mask of its output, and this layer's dx
+ * GEMM takes {@code DRELU_BGRAD}, which zeroes dx where the mask is clear (the ReLU derivative of the
+ * layer below) and writes that layer's bias gradient (dx's column sums); the layer below then runs as
+ * identity with its bias gradient done. The element-wise derivative pass is gone.
  *
  * <p>Row-major to column-major as {@link CudaBlas#sgemm}: row-major C = op(A) op(B) is issued as the
  * column-major C^T = op(B)^T op(A)^T, so the bias, per column of the row-major y, is per row of the
@@ -40,7 +43,7 @@ final class CublasLt implements AutoCloseable {
     public static final String ENV = "ELBO4J_CUBLASLT";
 
     private final CudaBlasLt lt;
-    private long fallbacks;
+    private long fallbacks, fused;
 
     CublasLt(CudaBlasLt lt) {
         this.lt = lt;
@@ -59,13 +62,31 @@ final class CublasLt implements AutoCloseable {
         return lt.describe();
     }
 
+    /** dx GEMMs enqueued with {@code DRELU_BGRAD}. */
+    long fusedDerivatives() {
+        return fused;
+    }
+
     /** Calls that took the hand-written path because cuBLASLt had no algorithm for them. */
     long fallbacks() {
         return fallbacks;
     }
 
+    /** Bytes per row of a ReLU bit mask over {@code cols} outputs: cuBLASLt wants a leading dimension of a multiple of 128 bits. */
+    static int maskRowBytes(int cols) {
+        return (int) Kernels.ceilDiv(cols, 128) * 16;
+    }
+
     /** {@link Backend#linearForward} on cuBLASLt; false (nothing enqueued) when the caller must take the hand-written path. */
     boolean forward(CudaBackend be, Tensor x, Tensor w, Tensor bias, Activation act, Tensor y, boolean tf32) {
+        return forward(be, x, w, bias, act, y, tf32, null);
+    }
+
+    /**
+     * As {@link #forward}; with a {@code mask} (U8, rows x {@link #maskRowBytes}(out)) and ReLU, the
+     * epilogue is {@code RELU_AUX_BIAS} and also writes the output's ReLU bit mask there.
+     */
+    boolean forward(CudaBackend be, Tensor x, Tensor w, Tensor bias, Activation act, Tensor y, boolean tf32, Tensor mask) {
         DeviceTensor dx = be.f32(x, "x"), dw = be.f32(w, "W"), db = be.f32(bias, "bias"), out = be.f32(y, "y");
         int rows = dx.rows(), in = dx.cols(), outs = dw.rows();
         if (dw.cols() != in || out.rows() != rows || out.cols() != outs || db.size() != outs) {
@@ -75,12 +96,15 @@ final class CublasLt implements AutoCloseable {
         if (out.overlaps(dx) || out.overlaps(dw) || out.overlaps(db)) {
             throw new IllegalArgumentException("linear forward: y must not overlap x, W or bias");
         }
+        DeviceTensor m = mask == null || act != Activation.RELU ? null : mask(be, mask, rows, outs, "mask");
         be.prepare();
         if (rows == 0 || in == 0) return false;
-        CudaBlasLt.Epilogue ep = act == Activation.RELU ? CudaBlasLt.Epilogue.RELU_BIAS : CudaBlasLt.Epilogue.BIAS;
-        // Column-major D (outs x rows) = W^T-as-stored (op T of the in x outs column-major W) times x.
+        CudaBlasLt.Epilogue ep = act != Activation.RELU ? CudaBlasLt.Epilogue.BIAS
+                : m == null ? CudaBlasLt.Epilogue.RELU_BIAS : CudaBlasLt.Epilogue.RELU_AUX_BIAS;
+        // Column-major D (outs x rows) = W^T-as-stored (op T of the in x outs column-major W) times x;
+        // the mask is column-major over D too: a row of the U8 tensor per column of D.
         if (!lt.matmul(ep, tf32, true, false, outs, rows, in, 1f, dw.address(), in, dx.address(), in, out.address(), outs,
-                db.address())) {
+                db.address(), m == null ? 0 : m.address(), m == null ? 0 : 8 * maskRowBytes(outs))) {
             fallbacks++;
             return false;
         }
@@ -112,19 +136,94 @@ final class CublasLt implements AutoCloseable {
         be.biasActivationBackward(y, dy, act, null);
         if (fork != null && (fork.lt() == null || dxOut == null)) fork = null;
         if (fork != null) fork.fork(be.stream());
+        weightGradients(be, x, y, dy, dW, dBias, in, outs, rows, tf32, fork);
+        if (dxOut != null) be.gemm(false, false, 1, dy, w, 0, dxOut);
+        if (fork != null) fork.join(be.stream());
+        return true;
+    }
+
+    /**
+     * dW (and, when {@code dBias} is not null, dBias by {@code BGRADB}) from dy already multiplied by
+     * the activation derivative; on the side stream's handles when {@code fork} is not null (forked).
+     */
+    private void weightGradients(CudaBackend be, Tensor x, Tensor y, Tensor dy, Tensor dW, Tensor dBias, int in, int outs, int rows,
+                                 boolean tf32, SideStream fork) {
+        if (dBias == null) {
+            if (fork != null) CudaLinear.gemm(be, fork.blas(), true, false, 1, dy, x, 0, dW);
+            else be.gemm(true, false, 1, dy, x, 0, dW);
+            return;
+        }
         CudaBlasLt dwLt = fork == null ? lt : fork.lt().lt;
         // Column-major D (in x outs) = x-as-stored (in x rows) times op T of dy-as-stored (outs x rows):
         // dW^T, with BGRADB summing op(B) = dy over the k = rows dimension into dBias.
-        if (!dwLt.matmul(CudaBlasLt.Epilogue.BGRADB, tf32, false, true, in, outs, rows, 1f, dx.address(), in, g.address(),
-                outs, gw.address(), in, gb.address())) {
+        if (!dwLt.matmul(CudaBlasLt.Epilogue.BGRADB, tf32, false, true, in, outs, rows, 1f, be.f32(x, "x").address(), in,
+                be.f32(dy, "dy").address(), outs, be.f32(dW, "dW").address(), in, be.f32(dBias, "dBias").address(), 0, 0)) {
             fallbacks++;
             // dy already holds the pre-activation gradient: identity's backward is its column sum alone.
             be.biasActivationBackward(y, dy, Activation.IDENTITY, dBias);
             be.gemm(true, false, 1, dy, x, 0, dW);
         }
-        if (dxOut != null) be.gemm(false, false, 1, dy, w, 0, dxOut);
+    }
+
+    /**
+     * {@link Backend#linearBackwardReluInput} on cuBLASLt: dy *= act'(y), dW and dBias as {@link #backward}
+     * ({@code dBias} null: dy already is the pre-activation gradient and its bias gradient is done), and
+     * dx = dy W with {@code DRELU_BGRAD}: zero where {@code xMask} (the mask the layer below stored with x)
+     * is clear, and {@code xBiasGrad} its column sums. False (nothing enqueued) for no rows or no inputs,
+     * which the caller computes the unfused way; otherwise complete: a plan cuBLASLt has no algorithm for
+     * runs on cuBLAS and the hand-written kernels instead.
+     */
+    boolean backwardReluInput(CudaBackend be, Tensor x, Tensor w, Tensor y, Tensor dy, Activation act, Tensor dW,
+                           Tensor dBias, Tensor dxOut, Tensor xMask, Tensor xBiasGrad, boolean tf32, SideStream fork) {
+        DeviceTensor dx = be.f32(x, "x"), dw = be.f32(w, "W"), vy = be.f32(y, "y"), g = be.f32(dy, "dy");
+        DeviceTensor gw = be.f32(dW, "dW"), gx = be.f32(dxOut, "dx"), gxb = be.f32(xBiasGrad, "xBiasGrad");
+        DeviceTensor gb = dBias == null ? null : be.f32(dBias, "dBias");
+        int rows = dx.rows(), in = dx.cols(), outs = dw.rows();
+        if (dw.cols() != in || vy.rows() != rows || vy.cols() != outs || g.rows() != rows || g.cols() != outs
+                || gw.rows() != outs || gw.cols() != in || (gb != null && gb.size() != outs) || gx.rows() != rows
+                || gx.cols() != in || gxb.size() != in) {
+            throw new IllegalArgumentException("linear backward shapes do not agree: x " + dx.shape() + ", W " + dw.shape()
+                    + ", y " + vy.shape() + ", dy " + g.shape() + ", dW " + gw.shape()
+                    + (gb == null ? "" : ", dBias " + gb.shape()) + ", dx " + gx.shape() + ", xBiasGrad " + gxb.shape());
+        }
+        DeviceTensor m = mask(be, xMask, rows, in, "xMask");
+        for (DeviceTensor out : new DeviceTensor[] {gw, gb, gx, gxb}) {
+            if (out == null) continue;
+            for (DeviceTensor other : new DeviceTensor[] {dx, dw, g, gw, gb, gx, gxb, m}) {
+                if (other != null && other != out && out.overlaps(other)) {
+                    throw new IllegalArgumentException("linear backward: dW, dBias, dx and xBiasGrad must not overlap"
+                            + " each other or x, W, dy and the mask");
+                }
+            }
+        }
+        be.prepare();
+        if (rows == 0 || in == 0) return false;
+        be.biasActivationBackward(y, dy, act, null);
+        if (fork != null && fork.lt() == null) fork = null;
+        if (fork != null) fork.fork(be.stream());
+        weightGradients(be, x, y, dy, dW, dBias, in, outs, rows, tf32, fork);
+        // Column-major D (in x rows) = W-as-stored (in x outs) times dy-as-stored (outs x rows): dx^T,
+        // zeroed where the layer below's mask is clear, its columns summed into that layer's bias gradient.
+        if (!lt.matmul(CudaBlasLt.Epilogue.DRELU_BGRAD, tf32, false, false, in, rows, outs, 1f, dw.address(), in,
+                g.address(), outs, gx.address(), in, gxb.address(), m.address(), 8 * maskRowBytes(in))) {
+            fallbacks++;
+            be.gemm(false, false, 1, dy, w, 0, dxOut);
+            be.biasActivationBackward(x, dxOut, Activation.RELU, xBiasGrad);
+        } else {
+            fused++;
+        }
         if (fork != null) fork.join(be.stream());
         return true;
+    }
+
+    /** A ReLU bit mask for rows x cols outputs: U8, rows x {@link #maskRowBytes}(cols), on this backend. */
+    private static DeviceTensor mask(CudaBackend be, Tensor mask, int rows, int cols, String what) {
+        DeviceTensor m = be.dev(mask, what);
+        if (m.dtype() != DType.U8 || m.rows() != rows || m.cols() != maskRowBytes(cols)) {
+            throw new IllegalArgumentException(what + " must be U8 [" + rows + ", " + maskRowBytes(cols) + "] for " + cols
+                    + " outputs, got " + m.dtype() + " " + m.shape());
+        }
+        return m;
     }
 
     @Override

@@ -331,6 +331,14 @@ public final class CudaBackend implements Backend {
     }
 
     /**
+     * dx GEMMs enqueued with {@code DRELU_BGRAD}: the ReLU derivative and bias gradient of the layer
+     * below done in the epilogue ({@link #linearBackwardReluInput}).
+     */
+    public long cublasLtFusedDerivatives() {
+        return lt == null ? 0 : lt.fusedDerivatives();
+    }
+
+    /**
      * Bytes of device memory held by live tensors and the backend's own buffers, the side stream's
      * cuBLAS workspace ({@link #capture}) included.
      */
@@ -592,6 +600,26 @@ public final class CudaBackend implements Backend {
         CudaLinear.gemm(this, fork.blas(), true, false, 1, dy, x, 0, dW);
         gemm(false, false, 1, dy, w, 0, dx);
         fork.join(stream);
+    }
+
+    @Override
+    public int reluMaskRowBytes(int cols) {
+        return ltOn ? CublasLt.maskRowBytes(cols) : 0;
+    }
+
+    @Override
+    public boolean linearForwardMasked(Tensor x, Tensor w, Tensor bias, Activation act, Tensor y, Tensor mask) {
+        if (ltOn && act == Activation.RELU && mask != null && lt.forward(this, x, w, bias, act, y, tf32, mask)) return true;
+        linearForward(x, w, bias, act, y);
+        return false;
+    }
+
+    @Override
+    public void linearBackwardReluInput(Tensor x, Tensor w, Tensor y, Tensor dy, Activation act, Tensor dW, Tensor dBias,
+                                        Tensor dx, Tensor xMask, Tensor xBiasGrad) {
+        SideStream fork = capturing && side != null ? side : null;
+        if (ltOn && lt.backwardReluInput(this, x, w, y, dy, act, dW, dBias, dx, xMask, xBiasGrad, tf32, fork)) return;
+        Backend.super.linearBackwardReluInput(x, w, y, dy, act, dW, dBias, dx, xMask, xBiasGrad);
     }
 
     @Override

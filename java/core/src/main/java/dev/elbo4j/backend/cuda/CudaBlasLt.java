@@ -21,6 +21,17 @@ public interface CudaBlasLt extends AutoCloseable {
         BIAS(4),
         /** D = max(alpha op(A) op(B) + bias, 0). */
         RELU_BIAS(6),
+        /**
+         * As {@link #RELU_BIAS}, and the aux buffer gets D's ReLU bit mask (bit set where the output is
+         * positive; column-major, leading dimension {@code auxLd} bits, a multiple of 128 and at least m).
+         */
+        RELU_AUX_BIAS(134),
+        /**
+         * D = alpha op(A) op(B) where the aux bit mask (as {@link #RELU_AUX_BIAS} stores it) is set, 0
+         * elsewhere: the ReLU derivative of the layer that stored the mask; and bias[i] = the sum of row i
+         * of that D over its n columns (the bias gradient, length m).
+         */
+        DRELU_BGRAD(152),
         /** D = alpha op(A) op(B), and bias[j] = sum over the k dimension of op(B)[., j] (length n, the columns of D). */
         BGRADB(512);
 
@@ -46,14 +57,16 @@ public interface CudaBlasLt extends AutoCloseable {
 
     /**
      * One {@code cublasLtMatmul} with {@code epilogue}: D = epilogue(alpha op(A) op(B)) (column-major;
-     * {@code bias} the bias, or for {@link Epilogue#BGRADB} the bias gradient written, 0 for
-     * {@link Epilogue#DEFAULT}). {@code tf32} chooses {@code CUBLAS_COMPUTE_32F_FAST_TF32} over
+     * {@code bias} the bias, or for {@link Epilogue#BGRADB} and {@link Epilogue#DRELU_BGRAD} the bias
+     * gradient written, 0 for {@link Epilogue#DEFAULT}; {@code aux} the ReLU bit mask written by
+     * {@link Epilogue#RELU_AUX_BIAS} and read by {@link Epilogue#DRELU_BGRAD}, with leading dimension
+     * {@code auxLd} bits, both 0 for the other epilogues). {@code tf32} chooses {@code CUBLAS_COMPUTE_32F_FAST_TF32} over
      * {@code CUBLAS_COMPUTE_32F}. Returns false, having enqueued nothing, when
      * {@code cublasLtMatmulAlgoGetHeuristic} finds no algorithm for this epilogue, shape and alignment
      * (the caller then takes the hand-written path); the answer is kept per shape.
      */
     boolean matmul(Epilogue epilogue, boolean tf32, boolean transA, boolean transB, int m, int n, int k, float alpha,
-                   long a, int lda, long b, int ldb, long d, int ldd, long bias);
+                   long a, int lda, long b, int ldb, long d, int ldd, long bias, long aux, int auxLd);
 
     /** Destroys the handle and its cached descriptors; idempotent. */
     @Override

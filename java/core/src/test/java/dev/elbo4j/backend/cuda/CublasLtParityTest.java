@@ -217,10 +217,10 @@ class CublasLtParityTest {
              Tensor d = gpu.alloc(DType.F32, 4, 4)) {
             long pa = ((DeviceTensor) a).address(), pb = ((DeviceTensor) b).address(), pd = ((DeviceTensor) d).address();
             CudaException e = org.junit.jupiter.api.Assertions.assertThrows(CudaException.class, () -> lt.matmul(
-                    CudaBlasLt.Epilogue.DEFAULT, false, false, false, 4, 4, 4, 1f, pa, 4, pb, 4, pd, 2, 0));
+                    CudaBlasLt.Epilogue.DEFAULT, false, false, false, 4, 4, 4, 1f, pa, 4, pb, 4, pd, 2, 0, 0, 0));
             assertTrue(e.getMessage().contains("cublasLtMatrixLayoutCreate") && e.getMessage().contains("CUBLAS_STATUS_INVALID_VALUE"),
                     e.getMessage());
-            assertTrue(lt.matmul(CudaBlasLt.Epilogue.DEFAULT, false, false, false, 4, 4, 4, 1f, pa, 4, pb, 4, pd, 4, 0));
+            assertTrue(lt.matmul(CudaBlasLt.Epilogue.DEFAULT, false, false, false, 4, 4, 4, 1f, pa, 4, pb, 4, pd, 4, 0, 0, 0));
         }
     }
 
@@ -255,7 +255,8 @@ class CublasLtParityTest {
 
     /**
      * Five Adam steps of the reference VAE (784-400-20 / 20-400-784, ReLU, batch 128) with the
-     * cuBLASLt path and without: the first step's loss within 1e-5 relative of the CPU's and every
+     * cuBLASLt path (its ReLU derivatives in the dx GEMMs' DRELU_BGRAD epilogue) and without: the
+     * first step's loss within 1e-5 relative of the CPU's and every
      * gradient within 1e-4 relative norm (the suite's one-step tolerances), and the two GPU paths'
      * per-step losses within 1e-5 relative of each other.
      */
@@ -264,10 +265,13 @@ class CublasLtParityTest {
         int steps = 5;
         Run c = train(cpu, 1);
         Run[] g = new Run[2];
+        long fusedBefore = gpu.cublasLtFusedDerivatives();
         for (int path = 0; path < 2; path++) {
             int p = path;
             withLt(path == 1, () -> g[p] = train(gpu, steps));
         }
+        // The encoder's and the decoder's ReLU layer each have their derivative in the dx GEMM above them.
+        assertEquals(fusedBefore + 2L * steps, gpu.cublasLtFusedDerivatives(), "DRELU_BGRAD dx GEMMs in " + steps + " steps");
         assertEquals(c.losses()[0], g[1].losses()[0], 1e-5 * Math.abs(c.losses()[0]), "cuBLASLt: loss of the first step");
         List<String> report = new ArrayList<>();
         for (String name : c.firstGrads().keySet()) {

@@ -38,7 +38,8 @@ public final class FfmCublasLt implements CudaBlasLt {
     private static final int CUBLAS_COMPUTE_32F = 68;
     private static final int CUBLAS_COMPUTE_32F_FAST_TF32 = 77;
     private static final int CUBLAS_OP_N = 0, CUBLAS_OP_T = 1;
-    private static final int DESC_TRANSA = 3, DESC_TRANSB = 4, DESC_EPILOGUE = 7, DESC_BIAS_POINTER = 8;
+    private static final int DESC_TRANSA = 3, DESC_TRANSB = 4, DESC_EPILOGUE = 7, DESC_BIAS_POINTER = 8,
+            DESC_EPILOGUE_AUX_POINTER = 11, DESC_EPILOGUE_AUX_LD = 12;
     private static final int PREF_MAX_WORKSPACE_BYTES = 1, PREF_MIN_ALIGNMENT_A = 5, PREF_MIN_ALIGNMENT_B = 6,
             PREF_MIN_ALIGNMENT_C = 7, PREF_MIN_ALIGNMENT_D = 8;
     /** sizeof(cublasLtMatmulHeuristicResult_t): the 64-byte algo, size_t workspaceSize, status state, float wavesCount, int reserved[4]. */
@@ -104,7 +105,7 @@ public final class FfmCublasLt implements CudaBlasLt {
 
     /** What decides a plan: everything the descriptors and the heuristic see, the pointers' values excepted. */
     private record Key(Epilogue epilogue, boolean tf32, boolean transA, boolean transB, int m, int n, int k, int lda,
-                       int ldb, int ldd, int alignA, int alignB, int alignD, int alignBias) {
+                       int ldb, int ldd, int alignA, int alignB, int alignD, int alignBias, int auxLd, int alignAux) {
     }
 
     /** A plan: the descriptors, and the heuristic's algorithm (null: none for this key). */
@@ -172,18 +173,19 @@ public final class FfmCublasLt implements CudaBlasLt {
     @Override
     public synchronized boolean matmul(Epilogue epilogue, boolean tf32, boolean transA, boolean transB, int m, int n,
                                        int k, float alphaValue, long a, int lda, long b, int ldb, long d, int ldd,
-                                       long bias) {
+                                       long bias, long aux, int auxLd) {
         if (closed) throw new IllegalStateException("the cuBLASLt handle is closed");
         try {
             Key key = new Key(epilogue, tf32, transA, transB, m, n, k, lda, ldb, ldd, alignment(a), alignment(b),
-                    alignment(d), alignment(bias));
+                    alignment(d), alignment(bias), usesAux(epilogue) ? auxLd : 0, usesAux(epilogue) ? alignment(aux) : 0);
             Plan plan = plans.get(key);
             if (plan == null) {
-                plan = plan(key, bias);
+                plan = plan(key, bias, aux);
                 plans.put(key, plan);
             }
             if (plan.algo == null) return false;
             if (epilogue != Epilogue.DEFAULT) setLong(plan.desc, DESC_BIAS_POINTER, bias);
+            if (usesAux(epilogue)) setLong(plan.desc, DESC_EPILOGUE_AUX_POINTER, aux);
             alpha.set(JAVA_FLOAT, 0, alphaValue);
             beta.set(JAVA_FLOAT, 0, 0f);
             check((int) lib.matmul.invokeExact(handle, plan.desc, alpha, a, plan.layoutA, b, plan.layoutB, beta, d,
@@ -194,7 +196,12 @@ public final class FfmCublasLt implements CudaBlasLt {
         }
     }
 
-    private Plan plan(Key key, long bias) throws Throwable {
+    /** Whether the epilogue reads or writes the ReLU bit mask ({@code CUBLASLT_MATMUL_DESC_EPILOGUE_AUX_*}). */
+    private static boolean usesAux(Epilogue e) {
+        return e == Epilogue.RELU_AUX_BIAS || e == Epilogue.DRELU_BGRAD;
+    }
+
+    private Plan plan(Key key, long bias, long aux) throws Throwable {
         long desc = 0, la = 0, lb = 0, ld = 0, pref = 0;
         try {
             check((int) lib.descCreate.invokeExact(out, key.tf32 ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F,
@@ -205,6 +212,11 @@ public final class FfmCublasLt implements CudaBlasLt {
             setInt(desc, DESC_EPILOGUE, key.epilogue.code);
             // The heuristic reads the bias pointer's value for its alignment.
             if (key.epilogue != Epilogue.DEFAULT) setLong(desc, DESC_BIAS_POINTER, bias);
+            if (usesAux(key.epilogue)) {
+                // The mask's leading dimension is in bits (int64_t); the heuristic reads the pointer's alignment.
+                setLong(desc, DESC_EPILOGUE_AUX_LD, key.auxLd);
+                setLong(desc, DESC_EPILOGUE_AUX_POINTER, aux);
+            }
             la = layout(key.transA ? key.k : key.m, key.transA ? key.m : key.k, key.lda);
             lb = layout(key.transB ? key.n : key.k, key.transB ? key.k : key.n, key.ldb);
             ld = layout(key.m, key.n, key.ldd);
