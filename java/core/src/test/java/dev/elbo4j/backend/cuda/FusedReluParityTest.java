@@ -3,6 +3,7 @@ package dev.elbo4j.backend.cuda;
 import dev.elbo4j.backend.Activation;
 import dev.elbo4j.backend.AdamConfig;
 import dev.elbo4j.backend.Backend;
+import dev.elbo4j.backend.Binarization;
 import dev.elbo4j.backend.cpu.CpuBackend;
 import dev.elbo4j.io.Dataset;
 import dev.elbo4j.model.VaeConfig;
@@ -383,6 +384,32 @@ class FusedReluParityTest {
             GraphTrainingParityTest.Outcome hand = withLt(false,
                     () -> GraphTrainingParityTest.train(mc, tc, train, false, NanPolicy.STOP, null));
             GraphTrainingParityTest.assertSame(hand, eager, "hand-written vs cuBLASLt on the emulator");
+        }
+    }
+
+    /**
+     * M2 on cuBLASLt (its classifier an {@code Mlp} with a ReLU layer, called on the unlabelled and the
+     * labelled rows in turn with one workspace): eager and replayed runs end on the same bits, the
+     * classifier's ReLU derivative was fused, and on the emulator both equal the hand-written path.
+     */
+    @Test
+    void m2OnCublasLtIsTheEagerLoopsAndTheHandWrittenPathsBits() {
+        Dataset train = GraphTrainingParityTest.data(GraphM2ParityTest.N, 23, -1, GraphM2ParityTest.CLASSES);
+        Dataset test = GraphTrainingParityTest.data(40, 24, -1, GraphM2ParityTest.CLASSES);
+        TrainConfig tc = TrainConfig.builder().epochs(2).batchSize(8).seed(GraphTrainingParityTest.SEED + 1).labelled(20)
+                .binarization(Binarization.FIXED).build();
+        long before = gpu.cublasLtFusedDerivatives();
+        GraphM2ParityTest.Outcome eager = withLt(true,
+                () -> GraphM2ParityTest.train(GraphM2ParityTest.m2(), tc, train, test, false, NanPolicy.STOP, null));
+        assertTrue(gpu.cublasLtFusedDerivatives() >= before + 2 * eager.steps(),
+                "the classifier's ReLU derivative fused on both of a step's calls");
+        GraphM2ParityTest.Outcome graph = withLt(true,
+                () -> GraphM2ParityTest.train(GraphM2ParityTest.m2(), tc, train, test, true, NanPolicy.STOP, null));
+        GraphM2ParityTest.assertSame(eager, graph, "M2 on cuBLASLt");
+        if (emulated) {
+            GraphM2ParityTest.Outcome hand = withLt(false,
+                    () -> GraphM2ParityTest.train(GraphM2ParityTest.m2(), tc, train, test, false, NanPolicy.STOP, null));
+            GraphM2ParityTest.assertSame(hand, eager, "M2, hand-written vs cuBLASLt on the emulator");
         }
     }
 }
