@@ -120,7 +120,8 @@ class FusedReluParityTest {
                  Tensor gx = poisoned(gpu, DType.F32, rows, in);
                  // A mask full of stale bits: the forward must write every bit the backward reads.
                  Tensor mask = gpu.upload(filled(rows * maskBytes, (byte) 0xA5), Shape.of(rows, maskBytes))) {
-                assertTrue(gpu.linearForwardMasked(gx0, gw0, gb0, Activation.RELU, gx, mask), "the mask was stored");
+                assertTrue(gpu.linearForwardMasked(gx0, gw0, gb0, Activation.RELU, gx, mask),
+                        () -> "the mask was stored: cuBLASLt had no RELU_AUX_BIAS algorithm? fallbacks " + gpu.cublasLtFallbacks());
                 float[] x = down(gpu, gx);
                 // The layer above's output y, from the GPU's x, on the CPU (only act'(y) is read).
                 Tensor cy = cpu.alloc(DType.F32, rows, out);
@@ -136,7 +137,8 @@ class FusedReluParityTest {
 
                 long fusedBefore = gpu.cublasLtFusedDerivatives();
                 float[][] fused = backward(true, mask, x, w, y, g, rows, in, out, act, pre);
-                assertEquals(fusedBefore + 1, gpu.cublasLtFusedDerivatives(), "one DRELU_BGRAD dx GEMM");
+                assertEquals(fusedBefore + 1, gpu.cublasLtFusedDerivatives(),
+                        () -> "one DRELU_BGRAD dx GEMM: cuBLASLt had no algorithm for it? fallbacks " + gpu.cublasLtFallbacks());
                 String at = rows + "x" + in + "->" + out + " " + act + (pre ? " (pre)" : "");
                 assertBits("dPre " + at, preWant, fused[0]);
                 double[] sX = absProduct(preWant, rows, out, w, in);
