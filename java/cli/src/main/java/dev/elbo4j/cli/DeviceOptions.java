@@ -18,8 +18,40 @@ final class DeviceOptions {
                     + "libcublas.so.12) or jcuda:strict (JCublas2 or nothing) (default: ${DEFAULT-VALUE}).")
     String binding;
 
+    /** The GPU's two ways of running dense layers (docs/GPU.md, "The cuBLASLt path"). */
+    enum Dense { hand, cublaslt }
+
+    @Option(names = "--dense", paramLabel = "PATH",
+            description = "How the GPU runs the dense layers: hand (cuBLAS GEMMs and elbo4j's bias/activation "
+                    + "kernels) or cublaslt (cuBLASLt GEMMs whose epilogues add the bias, apply the ReLU and, "
+                    + "training, its derivative and bias gradient: fewer kernels per step; the same figures "
+                    + "to rounding). The CPU has one way; with --device auto on a machine without a GPU "
+                    + "the flag is noted and left. Default: hand, or cublaslt where ELBO4J_CUBLASLT=1.")
+    Dense dense;
+
+    /** The flags' own consistency, before a command touches any file. */
+    void check() {
+        if (dense == Dense.cublaslt && device != null && device.strip().equalsIgnoreCase("cpu")) {
+            throw new Main.UsageException("--dense cublaslt runs on the GPU: use --device cuda (or auto), or leave --dense out");
+        }
+    }
+
     Backend open() {
-        return Backends.select(device, binding, System.err::println);
+        check();
+        Backend be = Backends.select(device, binding, System.err::println);
+        if (dense == null) return be;
+        try {
+            if (!Backends.useCublasLt(be, dense == Dense.cublaslt) && dense == Dense.cublaslt) {
+                System.err.println("note: --dense cublaslt applies to the GPU only; the CPU runs the dense layers its own way");
+            }
+        } catch (IllegalStateException e) {
+            be.close();
+            throw new IllegalStateException("--dense cublaslt: " + e.getMessage(), e);
+        } catch (RuntimeException e) {
+            be.close();
+            throw e;
+        }
+        return be;
     }
 
     /** The backend for {@code model}: {@link #open()}; conv layers run on either backend (kernels/conv.cu on the GPU). */

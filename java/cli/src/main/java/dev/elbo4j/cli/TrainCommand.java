@@ -249,6 +249,7 @@ final class TrainCommand implements Callable<Integer> {
             }
         }
         TrainConfig tc = from != null ? from.training().withEpochs(epochs != null ? epochs : from.training().epochs()) : asGiven;
+        device.check();
         Files.createDirectories(out);
         try (RunLock lock = RunLock.acquire(out, "elbo4j " + String.join(" ", spec.commandLine().getParseResult().originalArgs()))) {
             // Only the holder of the lock may touch the folder's files: a second process would

@@ -68,6 +68,9 @@ class CudaCliEmuTest {
         return new Dataset(px, labels, n, side, side);
     }
 
+    /** The standard error of the last {@link #figures} run (its header names the backend). */
+    private static String lastErr = "";
+
     private static final Pattern NUMBER = Pattern.compile("-?\\d+\\.\\d+(?:[eE][-+]?\\d+)?");
 
     @ParameterizedTest
@@ -86,11 +89,35 @@ class CudaCliEmuTest {
     }
 
     /**
+     * {@code --dense cublaslt} (the dense layers on cuBLASLt, the ReLU derivative in the dx GEMMs) against
+     * {@code --dense hand} on the device: the same lines and figures (on the emulator, whose GEMM is
+     * the same for both paths, the same text).
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"vae", "m2"})
+    void cublasLtPrintsTheHandWrittenPathsFigures(String model) {
+        List<String> hand = figures(model, "cuda", "--dense", "hand");
+        assertTrue(!lastErr.contains("dense layers on cuBLASLt"), lastErr);
+        List<String> lt = figures(model, "cuda", "--dense", "cublaslt");
+        assertTrue(lastErr.contains("dense layers on cuBLASLt"), "the run says it used cuBLASLt: " + lastErr);
+        assertEquals(text(hand), text(lt), model + ": the same lines");
+        List<Double> a = numbers(hand), b = numbers(lt);
+        assertEquals(a.size(), b.size(), model);
+        for (int i = 0; i < a.size(); i++) {
+            double tol = 0.011 + 1e-4 * Math.abs(a.get(i));
+            assertTrue(Math.abs(a.get(i) - b.get(i)) <= tol, model + ": figure " + i + " hand " + a.get(i) + " cublaslt " + b.get(i));
+        }
+        try (Backend be = Backends.select("cuda")) {
+            if (be.description().contains("emulator")) assertEquals(hand, lt, model + ": the emulator's bits");
+        }
+    }
+
+    /**
      * The run's output lines without timings (the parenthesised seconds and samples per second).
      * {@code model}: a family, or rbm-pcd / dbn-pcd (persistent CD; the DBN's two layers 3 steps each).
      */
-    private static List<String> figures(String model, String device) {
-        Path out = tmp.resolve(model + "-" + device);
+    private static List<String> figures(String model, String device, String... extra) {
+        Path out = tmp.resolve(model + "-" + device + String.join("", extra).replace("-", ""));
         String family = model.replace("-pcd", "");
         List<String> args = new ArrayList<>(List.of("train", "--model", family, "--data", (model.equals("fvbm") ? small : data).toString(),
                 "--out", out.toString(),
@@ -106,8 +133,10 @@ class CudaCliEmuTest {
             default -> { }
         }
         if (model.equals("m2")) args.addAll(List.of("--labels", "40"));
+        args.addAll(List.of(extra));
         CliTest.Result r = CliTest.run(args.toArray(new String[0]));
         assertEquals(0, r.code(), model + " on " + device + ": " + r.err() + r.out());
+        lastErr = r.err();
         List<String> lines = new ArrayList<>();
         for (String l : r.out().split("\n")) {
             String s = l.replaceAll("\\([^)]*\\bs\\b[^)]*\\)", "(time)").replace(out.toString(), "OUT").strip();

@@ -40,6 +40,20 @@ public final class Backends {
     }
 
     /**
+     * Chooses how a CUDA backend runs the dense layers: on cuBLASLt with fused epilogues (the bias, the
+     * ReLU and, in an {@code nn.Mlp}, the ReLU's derivative and bias gradient in the GEMMs; docs/GPU.md)
+     * or on cuBLAS with elbo4j's bias/activation kernels. Returns false, changing nothing, for a backend
+     * without that choice (the CPU).
+     *
+     * @throws IllegalStateException where cuBLASLt is asked for and could not be loaded (with the reason)
+     */
+    public static boolean useCublasLt(Backend backend, boolean on) {
+        if (!(backend instanceof CudaBackend cuda)) return false;
+        cuda.setCublasLt(on);
+        return true;
+    }
+
+    /**
      * {@link #select(String, CudaBinding, Consumer)} with the binding named by {@code --binding}
      * ({@link CudaBindings#named}: {@code ffm}, the default, {@code jcuda} or {@code jcuda:strict}).
      * The binding is only created here; it loads nothing unless the device is {@code cuda} or
