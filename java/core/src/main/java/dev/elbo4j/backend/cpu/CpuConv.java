@@ -10,6 +10,9 @@ import dev.elbo4j.backend.ConvGeometry;
  * results do not depend on how rows are split across cores.
  */
 final class CpuConv {
+    /** The 4-wide kernel rows' copies and additions (conv layers with 4 x 4 kernels). */
+    private static final F32Math MATH = F32Math.best();
+
     private CpuConv() {
     }
 
@@ -37,88 +40,147 @@ final class CpuConv {
         checkImages("im2col", "x", x, g);
         int batch = x.rows();
         checkCols("im2col", cols, batch, g);
-        int c = g.channels(), h = g.height(), w = g.width(), kh = g.kernelH(), kw = g.kernelW();
-        int s = g.stride(), p = g.padding(), ow = g.outWidth(), patch = g.patchSize();
-        int hw = h * w, image = g.inputSize(), outPixels = g.outPixels();
         boolean f64 = x.isF64();
-        CpuParallel.rows(batch * outPixels, patch, (from, to) -> {
-            for (int r = from; r < to; r++) {
-                int b = r / outPixels, pix = r % outPixels, y0 = (pix / ow) * s - p, x0 = (pix % ow) * s - p;
-                int src = x.off + b * image, dst = cols.off + r * patch;
-                for (int ch = 0; ch < c; ch++) {
-                    for (int i = 0; i < kh; i++) {
-                        int yy = y0 + i;
-                        boolean rowIn = yy >= 0 && yy < h;
-                        for (int j = 0; j < kw; j++, dst++) {
-                            int xx = x0 + j;
-                            boolean in = rowIn && xx >= 0 && xx < w;
-                            int at = src + ch * hw + yy * w + xx;
-                            if (f64) cols.d[dst] = in ? x.d[at] : 0.0;
-                            else cols.f[dst] = in ? x.f[at] : 0f;
-                        }
-                    }
-                }
-            }
+        CpuParallel.rows(batch * g.outPixels(), g.patchSize(), (from, to) -> {
+            if (f64) im2colF64(x.d, x.off, g, cols.d, cols.off, from, to);
+            else im2colF32(x.f, x.off, g, cols.f, cols.off, from, to);
         });
     }
 
     /**
-     * For each input coordinate 0..size-1 along one axis, the kernel offsets that read it, in
-     * increasing order, and the output coordinate of each: taps[c] = {k0, o0, k1, o1, ...} with
-     * o = (c + padding - k) / stride whole and in [0, out). Precomputed so col2im's inner loop
-     * has no division; the order (and so the sum) is that of a loop over every k.
+     * Rows [from, to) of cols: for each channel and kernel row, the kernel columns j in [jLo, jHi)
+     * that land inside the image are one contiguous run of the input row, the rest are padding.
      */
-    private static int[][] taps(int size, int kernel, int stride, int padding, int out) {
-        int[][] taps = new int[size][];
-        int[] buf = new int[2 * kernel];
-        for (int c = 0; c < size; c++) {
-            int n = 0;
-            for (int k = 0; k < kernel; k++) {
-                int t = c + padding - k;
-                if (t < 0 || t % stride != 0 || t / stride >= out) continue;
-                buf[n++] = k;
-                buf[n++] = t / stride;
+    private static void im2colF32(float[] x, int xOff, ConvGeometry g, float[] cols, int colsOff, int from, int to) {
+        int c = g.channels(), h = g.height(), w = g.width(), kh = g.kernelH(), kw = g.kernelW();
+        int s = g.stride(), p = g.padding(), ow = g.outWidth(), patch = g.patchSize();
+        int hw = h * w, image = g.inputSize(), outPixels = g.outPixels();
+        for (int r = from; r < to; r++) {
+            int b = r / outPixels, pix = r % outPixels, y0 = (pix / ow) * s - p, x0 = (pix % ow) * s - p;
+            int jLo = Math.max(0, -x0), jHi = Math.max(jLo, Math.min(kw, w - x0));
+            int dst = colsOff + r * patch;
+            if (kw == 4 && jLo == 0 && jHi == 4 && y0 >= 0 && y0 + kh <= h) {
+                MATH.im2colInside4(x, xOff + b * image + y0 * w + x0, hw, w, c, kh, cols, dst);
+                continue;
             }
-            taps[c] = java.util.Arrays.copyOf(buf, n);
+            for (int ch = 0; ch < c; ch++) {
+                int plane = xOff + b * image + ch * hw;
+                for (int i = 0; i < kh; i++, dst += kw) {
+                    int yy = y0 + i;
+                    if (yy < 0 || yy >= h) {
+                        for (int j = 0; j < kw; j++) cols[dst + j] = 0f;
+                        continue;
+                    }
+                    int src = plane + yy * w + x0;
+                    for (int j = 0; j < jLo; j++) cols[dst + j] = 0f;
+                    for (int j = jLo; j < jHi; j++) cols[dst + j] = x[src + j];
+                    for (int j = jHi; j < kw; j++) cols[dst + j] = 0f;
+                }
+            }
         }
-        return taps;
     }
 
-    /** See {@link dev.elbo4j.backend.Backend#col2im}. */
+    /** {@link #im2colF32} in F64. */
+    private static void im2colF64(double[] x, int xOff, ConvGeometry g, double[] cols, int colsOff, int from, int to) {
+        int c = g.channels(), h = g.height(), w = g.width(), kh = g.kernelH(), kw = g.kernelW();
+        int s = g.stride(), p = g.padding(), ow = g.outWidth(), patch = g.patchSize();
+        int hw = h * w, image = g.inputSize(), outPixels = g.outPixels();
+        for (int r = from; r < to; r++) {
+            int b = r / outPixels, pix = r % outPixels, y0 = (pix / ow) * s - p, x0 = (pix % ow) * s - p;
+            int jLo = Math.max(0, -x0), jHi = Math.max(jLo, Math.min(kw, w - x0));
+            int dst = colsOff + r * patch;
+            for (int ch = 0; ch < c; ch++) {
+                int plane = xOff + b * image + ch * hw;
+                for (int i = 0; i < kh; i++, dst += kw) {
+                    int yy = y0 + i;
+                    if (yy < 0 || yy >= h) {
+                        for (int j = 0; j < kw; j++) cols[dst + j] = 0.0;
+                        continue;
+                    }
+                    int src = plane + yy * w + x0;
+                    for (int j = 0; j < jLo; j++) cols[dst + j] = 0.0;
+                    for (int j = jLo; j < jHi; j++) cols[dst + j] = x[src + j];
+                    for (int j = jHi; j < kw; j++) cols[dst + j] = 0.0;
+                }
+            }
+        }
+    }
+
+    /**
+     * See {@link dev.elbo4j.backend.Backend#col2im}: each pixel is the sum, in double from 0 and
+     * rounded once, of the cols entries of the windows that read it, kernel row outer and kernel
+     * column inner, both increasing (what kernels/conv.cu's gather adds up).
+     *
+     * <p>Computed as a scatter so cols is read once, in order: per image, a double accumulator
+     * receives each window's row of cols, windows visited from the last output pixel to the first.
+     * A pixel read by windows (oh, ow) at kernel offsets (i, j) = (y + p - oh s, x + p - ow s)
+     * therefore receives them with oh decreasing, i.e. i increasing, and within one oh with ow
+     * decreasing, i.e. j increasing: the gather's order, so the same additions and the same bits.
+     */
     static void col2im(CpuTensor cols, ConvGeometry g, CpuTensor dx) {
         sameDtype("col2im", cols, dx);
         checkImages("col2im", "dx", dx, g);
         int batch = dx.rows();
         checkCols("col2im", cols, batch, g);
-        int c = g.channels(), h = g.height(), w = g.width(), kh = g.kernelH(), kw = g.kernelW();
-        int s = g.stride(), p = g.padding(), oh = g.outHeight(), ow = g.outWidth(), patch = g.patchSize();
-        int hw = h * w, outPixels = g.outPixels();
-        int[][] yTaps = taps(h, kh, s, p, oh), xTaps = taps(w, kw, s, p, ow);
         boolean f64 = dx.isF64();
-        // One row of work per (image, channel) plane; every pixel gathers from the windows reading it,
-        // kernel row outer, kernel column inner, both increasing.
-        CpuParallel.rows(batch * c, hw * kh * kw, (from, to) -> {
-            for (int plane = from; plane < to; plane++) {
-                int b = plane / c, ch = plane % c, out = dx.off + plane * hw;
-                int base = cols.off + b * outPixels * patch + ch * kh * kw;
-                for (int yy = 0; yy < h; yy++) {
-                    int[] ty = yTaps[yy];
-                    for (int xx = 0; xx < w; xx++) {
-                        int[] tx = xTaps[xx];
-                        double sum = 0;
-                        for (int a = 0; a < ty.length; a += 2) {
-                            int rowOff = base + ty[a] * kw, pixRow = ty[a + 1] * ow;
-                            for (int e = 0; e < tx.length; e += 2) {
-                                int at = rowOff + (pixRow + tx[e + 1]) * patch + tx[e];
-                                sum += f64 ? cols.d[at] : cols.f[at];
-                            }
-                        }
-                        if (f64) dx.d[out + yy * w + xx] = sum;
-                        else dx.f[out + yy * w + xx] = (float) sum;
-                    }
+        CpuParallel.rows(batch, g.outPixels() * g.patchSize(), (from, to) -> {
+            double[] acc = new double[g.inputSize()];
+            for (int b = from; b < to; b++) {
+                java.util.Arrays.fill(acc, 0.0);
+                int image = dx.off + b * g.inputSize();
+                if (f64) {
+                    col2imScatter(cols.d, cols.off, g, b, acc);
+                    System.arraycopy(acc, 0, dx.d, image, acc.length);
+                } else {
+                    col2imScatter(cols.f, cols.off, g, b, acc);
+                    for (int k = 0; k < acc.length; k++) dx.f[image + k] = (float) acc[k];
                 }
             }
         });
+    }
+
+    /** Adds image b's windows of F32 cols into acc, last window first. */
+    private static void col2imScatter(float[] cols, int colsOff, ConvGeometry g, int b, double[] acc) {
+        int c = g.channels(), h = g.height(), w = g.width(), kh = g.kernelH(), kw = g.kernelW();
+        int s = g.stride(), p = g.padding(), oh = g.outHeight(), ow = g.outWidth(), patch = g.patchSize();
+        int hw = h * w;
+        for (int oy = oh - 1; oy >= 0; oy--) {
+            int y0 = oy * s - p, iLo = Math.max(0, -y0), iHi = Math.min(kh, h - y0);
+            for (int ox = ow - 1; ox >= 0; ox--) {
+                int x0 = ox * s - p, jLo = Math.max(0, -x0), jHi = Math.min(kw, w - x0);
+                int row = colsOff + ((b * oh + oy) * ow + ox) * patch;
+                if (kw == 4 && jLo == 0 && jHi == 4) {
+                    MATH.col2imInside4(cols, row, c, kh, iLo, iHi, hw, w, acc, y0 * w + x0);
+                    continue;
+                }
+                for (int ch = 0; ch < c; ch++) {
+                    for (int i = iLo; i < iHi; i++) {
+                        int a = ch * hw + (y0 + i) * w + x0, q = row + (ch * kh + i) * kw;
+                        for (int j = jLo; j < jHi; j++) acc[a + j] += cols[q + j];
+                    }
+                }
+            }
+        }
+    }
+
+    /** Adds image b's windows of F64 cols into acc, last window first. */
+    private static void col2imScatter(double[] cols, int colsOff, ConvGeometry g, int b, double[] acc) {
+        int c = g.channels(), h = g.height(), w = g.width(), kh = g.kernelH(), kw = g.kernelW();
+        int s = g.stride(), p = g.padding(), oh = g.outHeight(), ow = g.outWidth(), patch = g.patchSize();
+        int hw = h * w;
+        for (int oy = oh - 1; oy >= 0; oy--) {
+            int y0 = oy * s - p, iLo = Math.max(0, -y0), iHi = Math.min(kh, h - y0);
+            for (int ox = ow - 1; ox >= 0; ox--) {
+                int x0 = ox * s - p, jLo = Math.max(0, -x0), jHi = Math.min(kw, w - x0);
+                int row = colsOff + ((b * oh + oy) * ow + ox) * patch;
+                for (int ch = 0; ch < c; ch++) {
+                    for (int i = iLo; i < iHi; i++) {
+                        int a = ch * hw + (y0 + i) * w + x0, q = row + (ch * kh + i) * kw;
+                        for (int j = jLo; j < jHi; j++) acc[a + j] += cols[q + j];
+                    }
+                }
+            }
+        }
     }
 
     private static int checkPermute(String op, CpuTensor rows, int pixels, CpuTensor images) {
@@ -145,9 +207,12 @@ final class CpuConv {
             for (int b = from; b < to; b++) {
                 for (int c = 0; c < ch; c++) {
                     int dst = images.off + b * image + c * pixels, src = rows.off + b * image + c;
-                    for (int px = 0; px < pixels; px++) {
-                        if (f64) images.d[dst + px] = rows.d[src + px * ch];
-                        else images.f[dst + px] = rows.f[src + px * ch];
+                    if (f64) {
+                        double[] in = rows.d, out = images.d;
+                        for (int px = 0; px < pixels; px++) out[dst + px] = in[src + px * ch];
+                    } else {
+                        float[] in = rows.f, out = images.f;
+                        for (int px = 0; px < pixels; px++) out[dst + px] = in[src + px * ch];
                     }
                 }
             }
@@ -162,9 +227,12 @@ final class CpuConv {
             for (int b = from; b < to; b++) {
                 for (int px = 0; px < pixels; px++) {
                     int dst = rows.off + b * image + px * ch, src = images.off + b * image + px;
-                    for (int c = 0; c < ch; c++) {
-                        if (f64) rows.d[dst + c] = images.d[src + c * pixels];
-                        else rows.f[dst + c] = images.f[src + c * pixels];
+                    if (f64) {
+                        double[] in = images.d, out = rows.d;
+                        for (int c = 0; c < ch; c++) out[dst + c] = in[src + c * pixels];
+                    } else {
+                        float[] in = images.f, out = rows.f;
+                        for (int c = 0; c < ch; c++) out[dst + c] = in[src + c * pixels];
                     }
                 }
             }
@@ -223,9 +291,14 @@ final class CpuConv {
             CpuParallel.rows(batch * channels, pixels, (from, to) -> {
                 for (int plane = from; plane < to; plane++) {
                     int oy = y.off + plane * pixels, og = dy.off + plane * pixels;
-                    for (int px = 0; px < pixels; px++) {
-                        if (f64) dy.d[og + px] *= act.derivativeFromOutput(y.d[oy + px]);
-                        else dy.f[og + px] *= (float) act.derivativeFromOutput(y.f[oy + px]);
+                    if (f64) {
+                        for (int px = 0; px < pixels; px++) dy.d[og + px] *= act.derivativeFromOutput(y.d[oy + px]);
+                    } else if (act == Activation.RELU) {
+                        // derivativeFromOutput's y > 0 ? 1 : 0, without the call and the widening.
+                        float[] yf = y.f, g = dy.f;
+                        for (int px = 0; px < pixels; px++) g[og + px] *= yf[oy + px] > 0f ? 1f : 0f;
+                    } else {
+                        for (int px = 0; px < pixels; px++) dy.f[og + px] *= (float) act.derivativeFromOutput(y.f[oy + px]);
                     }
                 }
             });
@@ -236,7 +309,13 @@ final class CpuConv {
                 double s = 0;
                 for (int b = 0; b < batch; b++) {
                     int o = dy.off + (b * channels + c) * pixels;
-                    for (int px = 0; px < pixels; px++) s += f64 ? dy.d[o + px] : dy.f[o + px];
+                    if (f64) {
+                        double[] g = dy.d;
+                        for (int px = 0; px < pixels; px++) s += g[o + px];
+                    } else {
+                        float[] g = dy.f;
+                        for (int px = 0; px < pixels; px++) s += g[o + px];
+                    }
                 }
                 dBias.set(c, s);
             }

@@ -27,6 +27,18 @@ interface F32Math {
     void adam(float[] p, int po, float[] g, int go, float[] m, int mo, float[] v, int vo, int from, int to,
               float b1, float c1, float b2, float c2, float ss, float ib, float eps, float dc);
 
+    /**
+     * im2col of one output pixel whose 4-wide window lies inside the image: for each channel ch
+     * and kernel row i, cols[dst + (ch kh + i) 4 + j] = x[src + ch hw + i w + j], j < 4.
+     */
+    void im2colInside4(float[] x, int src, int hw, int w, int channels, int kh, float[] cols, int dst);
+
+    /**
+     * col2im's scatter of one 4-wide window that lies inside the image's columns, kernel rows
+     * [iLo, iHi): acc[a + ch hw + i w + j] += cols[q + (ch kh + i) 4 + j], each one addition in double.
+     */
+    void col2imInside4(float[] cols, int q, int channels, int kh, int iLo, int iHi, int hw, int w, double[] acc, int a);
+
     static F32Math best() {
         return Holder.BEST;
     }

@@ -26,6 +26,25 @@ final class ScalarF32Math implements F32Math {
     }
 
     @Override
+    public void im2colInside4(float[] x, int src, int hw, int w, int channels, int kh, float[] cols, int dst) {
+        for (int ch = 0; ch < channels; ch++) {
+            for (int i = 0, at = src + ch * hw; i < kh; i++, at += w, dst += 4) {
+                for (int j = 0; j < 4; j++) cols[dst + j] = x[at + j];
+            }
+        }
+    }
+
+    @Override
+    public void col2imInside4(float[] cols, int q, int channels, int kh, int iLo, int iHi, int hw, int w, double[] acc, int a) {
+        for (int ch = 0; ch < channels; ch++) {
+            for (int i = iLo; i < iHi; i++) {
+                int to = a + ch * hw + i * w, from = q + (ch * kh + i) * 4;
+                for (int j = 0; j < 4; j++) acc[to + j] += cols[from + j];
+            }
+        }
+    }
+
+    @Override
     public void reluBackward(float[] y, int yo, float[] g, int go, int n) {
         for (int c = 0; c < n; c++) {
             if (!(y[yo + c] > 0f)) g[go + c] = 0f;

@@ -1,5 +1,6 @@
 package dev.elbo4j.backend.cpu;
 
+import jdk.incubator.vector.DoubleVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorMask;
@@ -19,6 +20,9 @@ import jdk.incubator.vector.VectorSpecies;
 final class VectorF32Math implements F32Math {
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
     private static final VectorSpecies<Integer> I = VectorSpecies.of(int.class, S.vectorShape());
+    /** One 4-wide kernel row of a conv window, as floats and widened to doubles. */
+    private static final VectorSpecies<Float> F4 = FloatVector.SPECIES_128;
+    private static final VectorSpecies<Double> D4 = DoubleVector.SPECIES_256;
     private static final FloatVector ONE = FloatVector.broadcast(S, 1f);
     private final ScalarF32Math tail = new ScalarF32Math();
     private final ThreadLocal<float[]> lanes = ThreadLocal.withInitial(() -> new float[S.length()]);
@@ -86,6 +90,27 @@ final class VectorF32Math implements F32Math {
         double loss = 0;
         for (float v : a) loss += v;
         return loss + tail.bernoulliRow(l, lo + c, x, xo + c, g, g == null ? 0 : go + c, n - c, scale);
+    }
+
+    @Override
+    public void im2colInside4(float[] x, int src, int hw, int w, int channels, int kh, float[] cols, int dst) {
+        for (int ch = 0; ch < channels; ch++) {
+            for (int i = 0, at = src + ch * hw; i < kh; i++, at += w, dst += 4) {
+                FloatVector.fromArray(F4, x, at).intoArray(cols, dst);
+            }
+        }
+    }
+
+    @Override
+    public void col2imInside4(float[] cols, int q, int channels, int kh, int iLo, int iHi, int hw, int w, double[] acc, int a) {
+        // Lane j adds cols[.. + j] to acc[.. + j] in double: the scalar additions, four at a time.
+        for (int ch = 0; ch < channels; ch++) {
+            for (int i = iLo; i < iHi; i++) {
+                int to = a + ch * hw + i * w, from = q + (ch * kh + i) * 4;
+                DoubleVector v = (DoubleVector) FloatVector.fromArray(F4, cols, from).convertShape(VectorOperators.F2D, D4, 0);
+                DoubleVector.fromArray(D4, acc, to).add(v).intoArray(acc, to);
+            }
+        }
     }
 
     @Override

@@ -87,4 +87,37 @@ class F32MathTest {
         }
         for (int t = 0; t < 4; t++) org.junit.jupiter.api.Assertions.assertArrayEquals(a[t], b[t], "buffer " + t);
     }
+
+    /** The conv windows' 4-wide rows: the vector copies and double additions give the scalar loops' bits. */
+    @Test
+    void convWindowRowsMatchScalar() {
+        F32Math vec = vector(), scalar = new ScalarF32Math();
+        int channels = 3, kh = 4, w = 9, hw = 9 * 7;
+        float[] x = Rand.toFloat(Rand.normal(20, channels * hw + 5, 1));
+        float[] c1 = new float[channels * kh * 4 + 6], c2 = c1.clone();
+        scalar.im2colInside4(x, 5, hw, w, channels, kh, c1, 6);
+        vec.im2colInside4(x, 5, hw, w, channels, kh, c2, 6);
+        org.junit.jupiter.api.Assertions.assertArrayEquals(c1, c2);
+        for (int ch = 0; ch < channels; ch++) {
+            for (int i = 0; i < kh; i++) {
+                for (int j = 0; j < 4; j++) assertEquals(x[5 + ch * hw + i * w + j], c1[6 + (ch * kh + i) * 4 + j]);
+            }
+        }
+        // Partial sums of +-2^60 and small values: each lane's addition must be the scalar one.
+        float[] cols = Rand.toFloat(Rand.normal(21, channels * kh * 4 + 2, 1));
+        for (int k = 0; k < cols.length; k += 3) cols[k] = k % 2 == 0 ? 0x1p60f : -0x1p60f;
+        double[] acc = Rand.normal(22, channels * hw + 4, 1), acc2 = acc.clone();
+        for (int k = 0; k < acc.length; k += 5) acc[k] = acc2[k] = 0x1p60;
+        scalar.col2imInside4(cols, 2, channels, kh, 1, 3, hw, w, acc, 4);
+        vec.col2imInside4(cols, 2, channels, kh, 1, 3, hw, w, acc2, 4);
+        org.junit.jupiter.api.Assertions.assertArrayEquals(acc, acc2, 0.0);
+        double[] want = Rand.normal(22, channels * hw + 4, 1);
+        for (int k = 0; k < want.length; k += 5) want[k] = 0x1p60;
+        for (int ch = 0; ch < channels; ch++) {
+            for (int i = 1; i < 3; i++) {
+                for (int j = 0; j < 4; j++) want[4 + ch * hw + i * w + j] += cols[2 + (ch * kh + i) * 4 + j];
+            }
+        }
+        org.junit.jupiter.api.Assertions.assertArrayEquals(want, acc, 0.0);
+    }
 }
