@@ -10,7 +10,8 @@ import dev.elbo4j.tensor.Tensor;
  * PyTorch's {@code nn.Conv2d} (dilation 1, one group) with a fused activation:
  * y = act(conv(x, W) + b) on NCHW rows, W stored [OC, C, KH, KW] and b [OC] under
  * {@code <name>.weight} and {@code <name>.bias}. Computed as im2col + one GEMM
- * (docs/CONV.md): cols = im2col(x), rows = cols W^T ((B*OH*OW) x OC), y = rows in NCHW order.
+ * (docs/CONV.md): cols = im2col(x), rows = cols W^T ((B*OH*OW) x OC), y = rows in NCHW order. In a
+ * training workspace cols is the layer's own kept buffer, which the backward pass reuses for dW.
  */
 public final class Conv2d implements ConvLayer {
     private final String name, weight, bias;
@@ -75,30 +76,40 @@ public final class Conv2d implements ConvLayer {
         return new long[]{cols, cols, r, 0};
     }
 
+    /** im2col(x) from the forward pass, so the backward pass does not compute it again. */
+    @Override
+    public long keptElements(int rows) {
+        return (long) rows * g.outPixels() * g.patchSize();
+    }
+
     private Tensor w(Parameters p) {
         return p.value(weight).reshape(outChannels, g.patchSize());
     }
 
+    private Tensor cols(Workspace ws, Tensor kept, int pixels) {
+        return kept == null ? ws.scratch(COLS, pixels, g.patchSize()) : kept.view(0, Shape.of(pixels, g.patchSize()));
+    }
+
     @Override
-    public void forward(Parameters p, Workspace ws, Tensor x, Tensor y) {
+    public void forward(Parameters p, Workspace ws, Tensor x, Tensor y, Tensor kept) {
         Backend be = p.backend();
         int b = x.rows(), pixels = b * g.outPixels();
-        Tensor cols = ws.scratch(COLS, pixels, g.patchSize()), rows = ws.scratch(ROWS, pixels, outChannels);
+        Tensor cols = cols(ws, kept, pixels), rows = ws.scratch(ROWS, pixels, outChannels);
         be.im2col(x, g, cols);
         be.gemm(false, true, 1, cols, w(p), 0, rows);
         be.toChannelsFirst(rows, g.outPixels(), y);
         be.channelBiasActivation(y, p.value(bias), outChannels, act);
     }
 
-    /** dW = dRows^T im2col(x), db = sum of dPre per channel, dx = col2im(dRows W). */
+    /** dW = dRows^T im2col(x) (the forward's, when kept), db = sum of dPre per channel, dx = col2im(dRows W). */
     @Override
-    public void backward(Parameters p, Workspace ws, Tensor x, Tensor y, Tensor dy, Tensor dx) {
+    public void backward(Parameters p, Workspace ws, Tensor x, Tensor y, Tensor dy, Tensor dx, Tensor kept) {
         Backend be = p.backend();
         int b = x.rows(), pixels = b * g.outPixels();
         be.channelBiasActivationBackward(y, dy, outChannels, act, p.grad(bias));
-        Tensor dRows = ws.scratch(ROWS, pixels, outChannels), cols = ws.scratch(COLS, pixels, g.patchSize());
+        Tensor dRows = ws.scratch(ROWS, pixels, outChannels), cols = cols(ws, kept, pixels);
         be.toChannelsLast(dy, g.outPixels(), dRows);
-        be.im2col(x, g, cols);
+        if (kept == null) be.im2col(x, g, cols);
         be.gemm(true, false, 1, dRows, cols, 0, p.grad(weight).reshape(outChannels, g.patchSize()));
         if (dx != null) {
             Tensor dCols = ws.scratch(COLS2, pixels, g.patchSize());

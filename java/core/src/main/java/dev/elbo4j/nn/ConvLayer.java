@@ -33,12 +33,24 @@ public sealed interface ConvLayer permits Conv2d, ConvTranspose2d {
     /** Elements each scratch buffer needs for {@code rows} images, indexed as {@link #COLS}... */
     long[] scratchElements(int rows);
 
-    /** y (B x out) from x (B x in). */
-    void forward(Parameters p, Workspace ws, Tensor x, Tensor y);
+    /**
+     * Elements this layer keeps from its forward pass for its backward pass in a training
+     * workspace ({@code kept} below), for {@code rows} images; 0 for none.
+     */
+    default long keptElements(int rows) {
+        return 0;
+    }
+
+    /**
+     * y (B x out) from x (B x in). {@code kept}: this layer's own buffer of {@link #keptElements}
+     * in a training workspace (written here, read by the backward pass), else null.
+     */
+    void forward(Parameters p, Workspace ws, Tensor x, Tensor y, Tensor kept);
 
     /**
      * Given dy (overwritten with the pre-activation gradient), writes the weight and bias
-     * gradients and, if dx is not null, dx (overwritten). Needs the forward's x and y.
+     * gradients and, if dx is not null, dx (overwritten). Needs the forward's x and y, and
+     * {@code kept} as that forward pass left it (or null, when it had none).
      */
-    void backward(Parameters p, Workspace ws, Tensor x, Tensor y, Tensor dy, Tensor dx);
+    void backward(Parameters p, Workspace ws, Tensor x, Tensor y, Tensor dy, Tensor dx, Tensor kept);
 }

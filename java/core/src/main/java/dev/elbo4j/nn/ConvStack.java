@@ -13,6 +13,8 @@ import java.util.List;
  * permutation at that end. With one channel the two layouts are the same and nothing is permuted.
  */
 public final class ConvStack {
+    /** Index of layer 0's kept buffer among the workspace's scratch buffers. */
+    private static final int KEPT = 4;
     private final List<ConvLayer> layers;
     private final boolean permuteIn, permuteOut;
     private final int inChannels, outChannels;
@@ -66,12 +68,19 @@ public final class ConvStack {
         if (permuteIn) widths[k++] = in();
         for (ConvLayer l : layers) widths[k++] = l.out();
         if (permuteOut) widths[k] = out();
-        long[] scratch = new long[4];
+        // The four shared buffers, then each layer's kept buffer (training only).
+        long[] scratch = new long[KEPT + layers.size()];
         for (ConvLayer l : layers) {
             long[] s = l.scratchElements(maxRows);
-            for (int i = 0; i < 4; i++) scratch[i] = Math.max(scratch[i], training || i == ConvLayer.COLS || i == ConvLayer.ROWS ? s[i] : 0);
+            for (int i = 0; i < KEPT; i++) scratch[i] = Math.max(scratch[i], training || i == ConvLayer.COLS || i == ConvLayer.ROWS ? s[i] : 0);
         }
+        for (int i = 0; i < layers.size(); i++) scratch[KEPT + i] = training ? layers.get(i).keptElements(maxRows) : 0;
         return new Workspace(be, dtype, maxRows, training, widths, scratch);
+    }
+
+    /** Layer i's kept buffer: in a training workspace where the layer keeps something, else null. */
+    private Tensor kept(Workspace ws, int i) {
+        return ws.training() && layers.get(i).keptElements(1) > 0 ? ws.scratch(KEPT + i) : null;
     }
 
     /** Runs the stack on x (rows x in); the result is {@code ws.output(rows)}. */
@@ -86,7 +95,7 @@ public final class ConvStack {
         }
         for (int i = 0; i < layers.size(); i++) {
             Tensor y = ws.act(index(i), rows);
-            layers.get(i).forward(p, ws, in, y);
+            layers.get(i).forward(p, ws, in, y, kept(ws, i));
             in = y;
         }
         if (permuteOut) {
@@ -113,7 +122,7 @@ public final class ConvStack {
             int a = index(i);
             Tensor in = a == 0 ? x : ws.act(a - 1, rows);
             Tensor dIn = i > 0 ? ws.grad(a - 1, rows) : permuteIn ? (dx == null ? null : ws.grad(0, rows)) : dx;
-            layers.get(i).backward(p, ws, in, ws.act(a, rows), ws.grad(a, rows), dIn);
+            layers.get(i).backward(p, ws, in, ws.act(a, rows), ws.grad(a, rows), dIn, kept(ws, i));
         }
         if (permuteIn && dx != null) {
             int pixels = in() / inChannels;

@@ -95,7 +95,7 @@ public final class ConvTranspose2d implements ConvLayer {
     }
 
     @Override
-    public void forward(Parameters p, Workspace ws, Tensor x, Tensor y) {
+    public void forward(Parameters p, Workspace ws, Tensor x, Tensor y, Tensor kept) {
         Backend be = p.backend();
         int b = x.rows(), pixels = b * g.outPixels();
         Tensor rows = ws.scratch(ROWS, pixels, inChannels), cols = ws.scratch(COLS, pixels, g.patchSize());
@@ -107,7 +107,7 @@ public final class ConvTranspose2d implements ConvLayer {
 
     /** dW = rows^T im2col(dPre), db = sum of dPre per channel, dx = channels-first(im2col(dPre) W^T). */
     @Override
-    public void backward(Parameters p, Workspace ws, Tensor x, Tensor y, Tensor dy, Tensor dx) {
+    public void backward(Parameters p, Workspace ws, Tensor x, Tensor y, Tensor dy, Tensor dx, Tensor kept) {
         Backend be = p.backend();
         int b = x.rows(), pixels = b * g.outPixels();
         be.channelBiasActivationBackward(y, dy, g.channels(), act, p.grad(bias));

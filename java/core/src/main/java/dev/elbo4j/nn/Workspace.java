@@ -138,6 +138,16 @@ public final class Workspace implements AutoCloseable {
         return scratch[i].view(0, Shape.of(rows, cols));
     }
 
+    /** Flat scratch buffer i, whole. */
+    Tensor scratch(int i) {
+        return scratch[i];
+    }
+
+    /** Whether this workspace was made for training (it has gradient buffers). */
+    boolean training() {
+        return grads.length > 0 && grads[0] != null;
+    }
+
     /** Throws unless {@code rows} fit this workspace; returns rows. */
     int check(int rows) {
         if (rows > maxRows) throw new IllegalArgumentException(rows + " rows for a workspace of " + maxRows);
