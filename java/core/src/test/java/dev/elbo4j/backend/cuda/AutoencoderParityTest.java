@@ -28,6 +28,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
 
+import static dev.elbo4j.backend.cuda.Parity.toDouble;
 import static dev.elbo4j.backend.cuda.Parity.assertBits;
 import static dev.elbo4j.backend.cuda.Parity.assertClose;
 import static dev.elbo4j.backend.cuda.Parity.assertUlps;
@@ -56,10 +57,6 @@ class AutoencoderParityTest {
 
     private static float[] down(Tensor t) {
         return t instanceof DeviceTensor ? gpu.downloadFloats(t) : floats(cpu.download(t));
-    }
-
-    private static double[] toDouble(float[] f) {
-        return CudaParityTest.toDouble(f);
     }
 
     static Stream<Arguments> corruptCases() {

@@ -23,6 +23,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
+import static dev.elbo4j.backend.cuda.Parity.toDouble;
 import static dev.elbo4j.backend.cuda.Parity.assertBits;
 import static dev.elbo4j.backend.cuda.Parity.floats;
 import static dev.elbo4j.backend.cuda.Parity.relativeError;
@@ -92,12 +93,6 @@ class ConvTrainingParityTest {
             for (String name : names) params.put(name, floats(be.download(vae.parameters().value(name))));
             return new Run(losses, params, firstGrads);
         }
-    }
-
-    private static double[] toDouble(float[] f) {
-        double[] d = new double[f.length];
-        for (int i = 0; i < f.length; i++) d[i] = f[i];
-        return d;
     }
 
     @Test

@@ -29,6 +29,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
 
+import static dev.elbo4j.backend.cuda.Parity.up;
+import static dev.elbo4j.backend.cuda.Parity.down;
+import static dev.elbo4j.backend.cuda.Parity.toDouble;
 import static dev.elbo4j.backend.cuda.Parity.assertBits;
 import static dev.elbo4j.backend.cuda.Parity.assertWithin;
 import static dev.elbo4j.backend.cuda.Parity.floats;
@@ -72,20 +75,6 @@ class CublasLtParityTest {
         a.add(Arguments.of(Activation.RELU, 7, 1, 3));
         a.add(Arguments.of(Activation.RELU, 128, 784, 400));
         return a.stream();
-    }
-
-    private static Tensor up(Backend be, float[] v, int... dims) {
-        return be.upload(v, Shape.of(dims));
-    }
-
-    private static float[] down(Backend be, Tensor t) {
-        return floats(be.download(t));
-    }
-
-    private static double[] toDouble(float[] f) {
-        double[] d = new double[f.length];
-        for (int i = 0; i < f.length; i++) d[i] = f[i];
-        return d;
     }
 
     /** |A| |B| products (in double, on the CPU): the scale of a GEMM's rounding error per element. */

@@ -26,6 +26,7 @@ import java.util.List;
 import java.util.SplittableRandom;
 import java.util.stream.Stream;
 
+import static dev.elbo4j.backend.cuda.Parity.toDouble;
 import static dev.elbo4j.backend.cuda.Parity.assertBits;
 import static dev.elbo4j.backend.cuda.Parity.assertClose;
 import static dev.elbo4j.backend.cuda.Parity.assertMostlyEqual;
@@ -888,11 +889,5 @@ class CudaParityTest {
             gpu.latentBackwardRows(gs, ge, gdz, gw, 1.11, 3, gds);
             assertClose("dStats (per-row KL) R=" + r + " Z=" + zd, toDouble(down(cds)), toDouble(down(gds)), 2.4e-7, 1e-12);
         }
-    }
-
-    static double[] toDouble(float[] f) {
-        double[] d = new double[f.length];
-        for (int i = 0; i < f.length; i++) d[i] = f[i];
-        return d;
     }
 }

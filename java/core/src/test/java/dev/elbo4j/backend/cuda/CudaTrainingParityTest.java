@@ -25,6 +25,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
 
+import static dev.elbo4j.backend.cuda.Parity.toDouble;
 import static dev.elbo4j.backend.cuda.Parity.assertBits;
 import static dev.elbo4j.backend.cuda.Parity.floats;
 import static dev.elbo4j.backend.cuda.Parity.relativeError;
@@ -227,12 +228,6 @@ class CudaTrainingParityTest {
         double worst = 0;
         for (int i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i] - b[i]));
         assertTrue(worst <= tol, what + ": largest difference " + worst);
-    }
-
-    private static double[] toDouble(float[] f) {
-        double[] d = new double[f.length];
-        for (int i = 0; i < f.length; i++) d[i] = f[i];
-        return d;
     }
 
     @Test

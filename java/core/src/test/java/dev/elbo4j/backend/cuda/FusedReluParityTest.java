@@ -27,6 +27,9 @@ import java.util.List;
 import java.util.function.Function;
 import java.util.stream.Stream;
 
+import static dev.elbo4j.backend.cuda.Parity.up;
+import static dev.elbo4j.backend.cuda.Parity.down;
+import static dev.elbo4j.backend.cuda.Parity.toDouble;
 import static dev.elbo4j.backend.cuda.Parity.assertBits;
 import static dev.elbo4j.backend.cuda.Parity.assertWithin;
 import static dev.elbo4j.backend.cuda.Parity.floats;
@@ -74,20 +77,6 @@ class FusedReluParityTest {
         a.add(Arguments.of(128, 400, 784, Activation.IDENTITY, false));
         a.add(Arguments.of(128, 400, 40, Activation.IDENTITY, false));
         return a.stream();
-    }
-
-    private static Tensor up(Backend be, float[] v, int... dims) {
-        return be.upload(v, Shape.of(dims));
-    }
-
-    private static float[] down(Backend be, Tensor t) {
-        return floats(be.download(t));
-    }
-
-    private static double[] toDouble(float[] f) {
-        double[] d = new double[f.length];
-        for (int i = 0; i < f.length; i++) d[i] = f[i];
-        return d;
     }
 
     private static <T> T withLt(boolean on, java.util.function.Supplier<T> r) {

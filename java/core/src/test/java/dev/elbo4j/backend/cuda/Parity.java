@@ -25,6 +25,22 @@ final class Parity {
         return t;
     }
 
+    /** {@code v} uploaded to {@code be} as a tensor of {@code dims}. */
+    static Tensor up(Backend be, float[] v, int... dims) {
+        return be.upload(v, Shape.of(dims));
+    }
+
+    /** A tensor's elements as floats. */
+    static float[] down(Backend be, Tensor t) {
+        return floats(be.download(t));
+    }
+
+    static double[] toDouble(float[] f) {
+        double[] d = new double[f.length];
+        for (int i = 0; i < f.length; i++) d[i] = f[i];
+        return d;
+    }
+
     static float[] floats(double[] d) {
         float[] f = new float[d.length];
         for (int i = 0; i < d.length; i++) f[i] = (float) d[i];
