@@ -10,7 +10,7 @@ import dev.elbo4j.backend.ConvGeometry;
  * results do not depend on how rows are split across cores.
  */
 final class CpuConv {
-    /** The 4-wide kernel rows' copies and additions (conv layers with 4 x 4 kernels). */
+    /** The 4-wide kernel rows' copies and additions (conv layers with 4 x 4 kernels), the ReLU backward. */
     private static final F32Math MATH = F32Math.best();
 
     private CpuConv() {
@@ -294,9 +294,8 @@ final class CpuConv {
                     if (f64) {
                         for (int px = 0; px < pixels; px++) dy.d[og + px] *= act.derivativeFromOutput(y.d[oy + px]);
                     } else if (act == Activation.RELU) {
-                        // derivativeFromOutput's y > 0 ? 1 : 0, without the call and the widening.
-                        float[] yf = y.f, g = dy.f;
-                        for (int px = 0; px < pixels; px++) g[og + px] *= yf[oy + px] > 0f ? 1f : 0f;
+                        // derivativeFromOutput's y > 0 ? 1 : 0, multiplied in, without the call and the widening.
+                        MATH.reluDerivativeMul(y.f, oy, dy.f, og, pixels);
                     } else {
                         for (int px = 0; px < pixels; px++) dy.f[og + px] *= (float) act.derivativeFromOutput(y.f[oy + px]);
                     }

@@ -39,6 +39,12 @@ interface F32Math {
      */
     void col2imInside4(float[] cols, int q, int channels, int kh, int iLo, int iHi, int hw, int w, double[] acc, int a);
 
+    /**
+     * The conv channel backward's ReLU on one run: g_i = g_i * (y_i > 0 ? 1 : 0), a multiplication
+     * (so a zeroed g keeps its sign, and an infinite or NaN g gives NaN), as conv.cu does.
+     */
+    void reluDerivativeMul(float[] y, int yo, float[] g, int go, int n);
+
     static F32Math best() {
         return Holder.BEST;
     }

@@ -45,6 +45,11 @@ final class ScalarF32Math implements F32Math {
     }
 
     @Override
+    public void reluDerivativeMul(float[] y, int yo, float[] g, int go, int n) {
+        for (int c = 0; c < n; c++) g[go + c] *= y[yo + c] > 0f ? 1f : 0f;
+    }
+
+    @Override
     public void reluBackward(float[] y, int yo, float[] g, int go, int n) {
         for (int c = 0; c < n; c++) {
             if (!(y[yo + c] > 0f)) g[go + c] = 0f;

@@ -24,6 +24,7 @@ final class VectorF32Math implements F32Math {
     private static final VectorSpecies<Float> F4 = FloatVector.SPECIES_128;
     private static final VectorSpecies<Double> D4 = DoubleVector.SPECIES_256;
     private static final FloatVector ONE = FloatVector.broadcast(S, 1f);
+    private static final FloatVector ZERO = FloatVector.broadcast(S, 0f);
     private final ScalarF32Math tail = new ScalarF32Math();
     private final ThreadLocal<float[]> lanes = ThreadLocal.withInitial(() -> new float[S.length()]);
 
@@ -111,6 +112,16 @@ final class VectorF32Math implements F32Math {
                 DoubleVector.fromArray(D4, acc, to).add(v).intoArray(acc, to);
             }
         }
+    }
+
+    @Override
+    public void reluDerivativeMul(float[] y, int yo, float[] g, int go, int n) {
+        int c = 0;
+        for (int bound = S.loopBound(n); c < bound; c += S.length()) {
+            FloatVector d = ZERO.blend(ONE, FloatVector.fromArray(S, y, yo + c).compare(VectorOperators.GT, 0f));
+            FloatVector.fromArray(S, g, go + c).mul(d).intoArray(g, go + c);
+        }
+        tail.reluDerivativeMul(y, yo + c, g, go + c, n - c);
     }
 
     @Override

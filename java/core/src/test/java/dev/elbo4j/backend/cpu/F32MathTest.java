@@ -120,4 +120,25 @@ class F32MathTest {
         }
         org.junit.jupiter.api.Assertions.assertArrayEquals(want, acc, 0.0);
     }
+
+    /** The conv ReLU backward multiplies: signed zeros, infinities and NaN as the scalar g * (y > 0 ? 1 : 0). */
+    @ParameterizedTest
+    @ValueSource(ints = {1, 15, 16, 17, 196, 1001})
+    void reluDerivativeMulMatchesScalar(int n) {
+        F32Math vec = vector();
+        float[] y = Rand.toFloat(Rand.normal(30 + n, n + 1, 1));
+        float[] g = Rand.toFloat(Rand.normal(40 + n, n + 2, 1));
+        float[] special = {0f, -0f, Float.NaN, Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY, -1e-30f};
+        for (int i = 0; i < n; i += 3) y[1 + i] = special[i % special.length];
+        for (int i = 0; i < n; i += 4) g[2 + i] = special[(i / 4) % special.length];
+        float[] want = g.clone(), got = g.clone();
+        for (int i = 0; i < n; i++) want[2 + i] = g[2 + i] * (y[1 + i] > 0f ? 1f : 0f);
+        vec.reluDerivativeMul(y, 1, got, 2, n);
+        float[] scalar = g.clone();
+        new ScalarF32Math().reluDerivativeMul(y, 1, scalar, 2, n);
+        for (int i = 0; i < want.length; i++) {
+            assertEquals(Float.floatToRawIntBits(want[i]), Float.floatToRawIntBits(got[i]), "vector at " + i + " of " + n);
+            assertEquals(Float.floatToRawIntBits(want[i]), Float.floatToRawIntBits(scalar[i]), "scalar at " + i + " of " + n);
+        }
+    }
 }
