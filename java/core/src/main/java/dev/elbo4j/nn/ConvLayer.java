@@ -8,6 +8,8 @@ import dev.elbo4j.tensor.Tensor;
  * A layer of a {@link ConvStack}: NCHW images in, NCHW images out, one image per row. The stack's
  * workspace lends each layer four scratch buffers ({@link #COLS}, {@link #COLS2}, {@link #ROWS},
  * {@link #ROWS2}), sized by {@link #scratchElements}; layers run one at a time, so they share them.
+ * A training workspace also gives each layer a buffer of its own ({@link #keptElements}) that
+ * lasts from its forward pass to its backward pass.
  */
 public sealed interface ConvLayer permits Conv2d, ConvTranspose2d {
     /** Scratch buffer indices: two im2col matrices and two channels-last row matrices. */
