@@ -255,9 +255,11 @@ final class TrainCommand implements Callable<Integer> {
             // Only the holder of the lock may touch the folder's files: a second process would
             // otherwise delete a live run's temporary checkpoint or its log.
             removeStaleTemporaries(err);
-            if (!resume) Files.deleteIfExists(out.resolve("log.jsonl")); // a new run starts a new log
             try (Backend be = device.open(cfg)) {
                 MemoryPlan.checkTraining(cfg, tc, train, test, be);
+                // A new run starts a new log, once the device is open and the run fits: a run refused
+                // before it starts leaves the folder's earlier run (log beside checkpoint) as it was.
+                if (!resume) Files.deleteIfExists(out.resolve("log.jsonl"));
                 return train(be, from, cfg, tc, train, test, image, ckpt, nanPolicy, err, outw);
             }
         }

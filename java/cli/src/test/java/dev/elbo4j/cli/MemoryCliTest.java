@@ -38,6 +38,25 @@ class MemoryCliTest {
         assertTrue(err.contains("elbo4j train: error: training this vae model (815,000,824 parameters, batch 64) needs "), err);
     }
 
+    /**
+     * A new run that is to replace an earlier one ({@code --force}) but is refused for memory leaves
+     * the earlier run's log as it was, beside its checkpoint: a run that never started replaces nothing.
+     */
+    @Test
+    void aRefusedNewRunKeepsTheEarlierRunsLog() throws Exception {
+        Path data = CliTest.mnistSubset(tmp.resolve("data"), 64, 16);
+        Path out = tmp.resolve("run");
+        CliTest.Result first = CliTest.run("train", "--data", data.toString(), "--out", out.toString(), "--device", "cpu",
+                "--hidden", "8", "--latent", "2", "--epochs", "1", "--eval-k", "0", "--no-progress");
+        assertEquals(0, first.code(), first.err());
+        byte[] before = Files.readAllBytes(out.resolve("log.jsonl"));
+        int code = ChildJvm.run(List.of("-Xmx256m"), List.of("train", "--data", data.toString(), "--out", out.toString(),
+                "--device", "cpu", "--hidden", "500000", "--epochs", "1", "--no-progress", "--force"), tmp.resolve("refused.log"));
+        assertOneLine(ChildJvm.output(tmp.resolve("refused.log")), code);
+        assertTrue(Files.exists(out.resolve("log.jsonl")), "the earlier run's log is still there");
+        assertArrayEquals(before, Files.readAllBytes(out.resolve("log.jsonl")));
+    }
+
     /** A 260 kB gzip file declaring 2^31-17 images of 1x1, with 256 MB of zeros: the reader refuses to grow past the heap. */
     @Test
     void aSmallGzipDeclaringBillionsOfImagesIsRefusedInOneLine() throws Exception {
