@@ -11,9 +11,7 @@ import dev.elbo4j.model.ModelConfig;
 import dev.elbo4j.model.Rbm;
 import dev.elbo4j.model.RbmConfig;
 import dev.elbo4j.tensor.DType;
-import dev.elbo4j.train.EpochResult;
 import dev.elbo4j.train.NanPolicy;
-import dev.elbo4j.train.NonFiniteException;
 import dev.elbo4j.train.TrainConfig;
 import dev.elbo4j.train.TrainListener;
 import dev.elbo4j.train.Trainer;
@@ -79,19 +77,7 @@ class GraphBoltzmannParityTest {
                 p[1] = poison;
                 be.write(m.parameters().values(), p);
             }
-            String error = null;
-            try {
-                for (EpochResult r : t.run(new TrainListener() {
-                    @Override
-                    public void stepSkipped(int epoch, int stepInEpoch, long step, String what) {
-                        skips.add(epoch + "/" + stepInEpoch + "/" + step);
-                    }
-                })) {
-                    losses.add(r.trainElbo());
-                }
-            } catch (NonFiniteException e) {
-                error = e.getMessage();
-            }
+            String error = GraphTrainingParityTest.runToEnd(t, skips, r -> losses.add(r.trainElbo()));
             GraphTrainingParityTest.Outcome o = new GraphTrainingParityTest.Outcome(
                     Parity.floats(be.download(m.parameters().values())), Parity.floats(be.download(t.optimizer().m())),
                     Parity.floats(be.download(t.optimizer().v())), t.optimizer().steps(), losses, t.skippedSteps(), skips, error);

@@ -8,11 +8,8 @@ import dev.elbo4j.model.M2;
 import dev.elbo4j.model.M2Config;
 import dev.elbo4j.nn.Parameters;
 import dev.elbo4j.tensor.DType;
-import dev.elbo4j.train.EpochResult;
 import dev.elbo4j.train.NanPolicy;
-import dev.elbo4j.train.NonFiniteException;
 import dev.elbo4j.train.TrainConfig;
-import dev.elbo4j.train.TrainListener;
 import dev.elbo4j.train.Trainer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -68,21 +65,11 @@ class GraphM2ParityTest {
                 p[encoderOffset(m.parameters())] = poison;
                 be.write(m.parameters().values(), p);
             }
-            String error = null;
-            try {
-                for (EpochResult r : t.run(new TrainListener() {
-                    @Override
-                    public void stepSkipped(int epoch, int stepInEpoch, long step, String what) {
-                        skips.add(epoch + "/" + stepInEpoch + "/" + step);
-                    }
-                })) {
-                    losses.add(r.trainElbo());
-                    tests.add(r.testElbo());
-                    metrics.add(r.testMetrics());
-                }
-            } catch (NonFiniteException e) {
-                error = e.getMessage();
-            }
+            String error = GraphTrainingParityTest.runToEnd(t, skips, r -> {
+                losses.add(r.trainElbo());
+                tests.add(r.testElbo());
+                metrics.add(r.testMetrics());
+            });
             return new Outcome(Parity.floats(be.download(m.parameters().values())), Parity.floats(be.download(t.optimizer().m())),
                     Parity.floats(be.download(t.optimizer().v())), t.optimizer().steps(), losses, tests, metrics, t.skippedSteps(),
                     skips, error);

@@ -24,6 +24,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
+import java.util.function.Consumer;
 
 import static dev.elbo4j.backend.cuda.Parity.assertBits;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -76,6 +77,27 @@ class GraphTrainingParityTest {
         }
     }
 
+    /**
+     * Runs the trainer to its end or to the {@link NonFiniteException} it stops with: each epoch's
+     * result to {@code epochs}, each skipped batch as "epoch/batch/step" to {@code skips}. Returns the
+     * exception's message, or null.
+     */
+    static String runToEnd(Trainer t, List<String> skips, Consumer<EpochResult> epochs) {
+        try {
+            for (EpochResult r : t.run(new TrainListener() {
+                @Override
+                public void stepSkipped(int epoch, int stepInEpoch, long step, String what) {
+                    skips.add(epoch + "/" + stepInEpoch + "/" + step);
+                }
+            })) {
+                epochs.accept(r);
+            }
+            return null;
+        } catch (NonFiniteException e) {
+            return e.getMessage();
+        }
+    }
+
     static Outcome train(ModelConfig mc, TrainConfig tc, Dataset train, boolean graph, NanPolicy policy,
                                  Float poison) {
         CudaBackend be = GpuAvailable.backend();
@@ -89,19 +111,7 @@ class GraphTrainingParityTest {
                 p[0] = poison;   // the first layer's weight between pixel 0 and hidden unit 0
                 be.write(vae.parameters().values(), p);
             }
-            String error = null;
-            try {
-                for (EpochResult r : t.run(new TrainListener() {
-                    @Override
-                    public void stepSkipped(int epoch, int stepInEpoch, long step, String what) {
-                        skips.add(epoch + "/" + stepInEpoch + "/" + step);
-                    }
-                })) {
-                    losses.add(r.trainElbo());
-                }
-            } catch (NonFiniteException e) {
-                error = e.getMessage();
-            }
+            String error = runToEnd(t, skips, r -> losses.add(r.trainElbo()));
             return new Outcome(Parity.floats(be.download(vae.parameters().values())), Parity.floats(be.download(t.optimizer().m())),
                     Parity.floats(be.download(t.optimizer().v())), t.optimizer().steps(), losses, t.skippedSteps(), skips, error);
         }
