@@ -6,7 +6,8 @@
 // cooperative fibers on one OS thread, switching only at __syncthreads() and warp shuffles, so a
 // kernel sees one legal schedule of the GPU (see kernels/README.md, "Emulated device").
 //
-// Not a GPU: no memory model, no inter-block concurrency, glibc's math library instead of CUDA's.
+// Not a GPU: no memory model, no inter-block concurrency; CUDA's math library is glibc's results moved
+// within CUDA's documented ulp errors (cuda_math_emu.h, applied to the kernels by build-emu.sh).
 #pragma once
 
 #include <bit>
