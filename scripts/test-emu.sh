@@ -10,6 +10,8 @@
 #                                     whole package dev.elbo4j.backend.cuda; CudaCliEmuTest: the CLI on the device),
 #                                     e.g. CudaParityTest or 'CudaParityTest#adam*'
 # The device names itself "elbo4j CPU emulator (not a GPU)" in every backend description.
+# Kernels' transcendentals return glibc's result moved by up to CUDA's documented ulp error
+# (kernels/emu/cuda_math_emu.h); ELBO4J_EMU_MATH=glibc for glibc's own, ELBO4J_EMU_MATH_SCALE=8 for 8 times the error.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
