@@ -4,20 +4,26 @@
 # libcublas.so.13 (a reference SGEMM) and libcublasLt.so.13 (the same GEMM with the epilogues the dense layers use). No GPU and no CUDA toolkit needed. See kernels/README.md,
 # "Emulated device", and scripts/test-emu.sh to run the GPU parity suite against it.
 #
-# Usage: scripts/build-emu.sh [--selftest]   --selftest: also build and run kernels/emu/test/emu_selftest.cpp
-#                                            (reductions right, divergent barriers and shuffles caught), in
-#                                            both schedules
+# Usage: scripts/build-emu.sh [--selftest] [--race]
+#   --selftest: also build and run kernels/emu/test/emu_selftest.cpp (reductions right, divergent
+#               barriers and shuffles caught), in both schedules; with --race, emu_race_selftest.cpp
+#   --race:     the race-checking build into build/emu-race/ instead: the kernels compiled with
+#               -fsanitize=thread, their every access checked by kernels/emu/race.cpp (no libtsan);
+#               kernels/README.md, "The race checker"
 # Environment: CXX, CC (compilers; default g++, cc).
 set -euo pipefail
 selftest=0
+race=0
 for arg in "$@"; do
   case "$arg" in
     --selftest) selftest=1 ;;
-    *) echo "build-emu: unknown option '$arg' (known: --selftest)" >&2; exit 2 ;;
+    --race) race=1 ;;
+    *) echo "build-emu: unknown option '$arg' (known: --selftest, --race)" >&2; exit 2 ;;
   esac
 done
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 out="$root/build/emu"
+[ "$race" = 1 ] && out="$root/build/emu-race"
 gen="$out/src"
 rm -rf "$gen" && mkdir -p "$gen"
 
@@ -57,8 +63,21 @@ cxx=${CXX:-g++}
 cc=${CC:-cc}
 flags=(-O2 -fPIC -shared -pthread -ffp-contract=off -fno-fast-math -Wall -Wno-unknown-pragmas -Wno-unused-function
        -Wl,-z,noexecstack)
-"$cxx" -std=c++20 "${flags[@]}" -I"$gen" -I"$root/kernels/emu" -include cuda_emu.h \
-  -Wl,-soname,libcuda.so.1 -o "$out/libcuda.so.1.new" "$root/kernels/emu/libcuda_emu.cpp"
+if [ "$race" = 1 ]; then
+  # Only the kernels are instrumented; race.cpp defines the __tsan_* calls (no libtsan is linked).
+  tsan=(-fsanitize=thread --param tsan-instrument-func-entry-exit=0 --param tsan-distinguish-volatile=0)
+  "$cxx" -std=c++20 "${flags[@]}" "${tsan[@]}" -DELBO4J_EMU_RACE -I"$gen" -I"$root/kernels/emu" -include cuda_emu.h \
+    -c -o "$out/kernels.o" "$root/kernels/emu/race_kernels.cpp"
+  # Names of the static __shared__ variables for the reports: offset and size in the section.
+  objdump -t -C "$out/kernels.o" | awk '$4 == "elbo4j_shared" { n = $0; sub(/^[^\t]*\t[0-9a-f]+ +/, "", n); \
+      sub(/\(.*\)::/, "::", n); printf "    {0x%s, 0x%s, \"%s\"},\n", $1, $5, n }' > "$gen/race_shared.inc"
+  "$cxx" -std=c++20 "${flags[@]}" -DELBO4J_EMU_RACE -I"$gen" -I"$root/kernels/emu" -include cuda_emu.h \
+    -Wl,-soname,libcuda.so.1 -o "$out/libcuda.so.1.new" "$root/kernels/emu/libcuda_emu.cpp" "$root/kernels/emu/race.cpp" \
+    "$out/kernels.o"
+else
+  "$cxx" -std=c++20 "${flags[@]}" -I"$gen" -I"$root/kernels/emu" -include cuda_emu.h \
+    -Wl,-soname,libcuda.so.1 -o "$out/libcuda.so.1.new" "$root/kernels/emu/libcuda_emu.cpp"
+fi
 "$cc" -O2 -fPIC -shared -Wl,-z,noexecstack -o "$out/libcublas.so.13.new" "$root/kernels/emu/libcublas_emu.c" \
   "$out/libcuda.so.1.new" -Wl,-soname,libcublas.so.13 -Wl,-rpath,'$ORIGIN'
 "$cc" -O2 -fPIC -shared -Wl,-z,noexecstack -o "$out/libcublasLt.so.13.new" "$root/kernels/emu/libcublaslt_emu.c" \
@@ -74,7 +93,14 @@ printf '\x50\xed\x55\xba\x01\x00\x10\x00\x10\x00\x00\x00\x00\x00\x00\x00elbo4j-e
 # on LD_LIBRARY_PATH (scripts/test-emu.sh) they find these, the same files the FFM binding opens.
 ln -sf libcublas.so.13 "$out/libcublas.so.12"
 echo "build-emu: $out/libcuda.so.1 ($n kernels), $out/libcublas.so.13, $out/libcublasLt.so.13"
-if [ "$selftest" = 1 ]; then
+if [ "$selftest" = 1 ] && [ "$race" = 1 ]; then
+  "$cxx" -std=c++20 -O1 -pthread -ffp-contract=off -fno-fast-math -Wall -Wno-unknown-pragmas -Wno-unused-function \
+    "${tsan[@]}" -DELBO4J_EMU_RACE -I"$gen" -I"$root/kernels/emu" -include cuda_emu.h -c -o "$out/emu_race_selftest.o" \
+    "$root/kernels/emu/test/emu_race_selftest.cpp"
+  "$cxx" -pthread -o "$out/emu_race_selftest" "$out/emu_race_selftest.o" "$out/libcuda.so.1" -Wl,-rpath,"$out"  # no libtsan
+  "$out/emu_race_selftest"
+  ELBO4J_EMU_REVERSE=1 "$out/emu_race_selftest" | tail -n 1
+elif [ "$selftest" = 1 ]; then
   "$cxx" -std=c++20 -O1 -pthread -ffp-contract=off -fno-fast-math -Wall -Wno-unknown-pragmas -Wno-unused-function \
     -I"$gen" -I"$root/kernels/emu" -include cuda_emu.h -o "$out/emu_selftest" "$root/kernels/emu/test/emu_selftest.cpp"
   "$out/emu_selftest"

@@ -10,19 +10,27 @@
 #                                     whole package dev.elbo4j.backend.cuda; CudaCliEmuTest: the CLI on the device),
 #                                     e.g. CudaParityTest or 'CudaParityTest#adam*'
 # The device names itself "elbo4j CPU emulator (not a GPU)" in every backend description.
+# ELBO4J_EMU_RACE=1: the race-checking build (build/emu-race/, scripts/build-emu.sh --race) instead; a
+# race in a kernel fails its launch (CUDA_ERROR_LAUNCH_FAILED, the two accesses on stderr). Slower.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
-scripts/build-emu.sh --selftest  # the grid runner and the capture graph: both schedules
+emu=build/emu
+if [ -n "${ELBO4J_EMU_RACE:-}" ] && [ "${ELBO4J_EMU_RACE}" != 0 ]; then
+  emu=build/emu-race
+  scripts/build-emu.sh --race --selftest  # the checker's own cases: both schedules
+else
+  scripts/build-emu.sh --selftest  # the grid runner and the capture graph: both schedules
+fi
 test=${1:-'dev.elbo4j.backend.cuda.**'}
 # JCuda's JNI libraries (JCudaParityTest, InteropParityTest) find libcuda.so.1 by soname.
 marker=$(mktemp)
 trap 'rm -f "$marker"' EXIT
 status=0
-LD_LIBRARY_PATH="$root/build/emu${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" scripts/mvn.sh -q -o verify -pl java/core,java/cli \
+LD_LIBRARY_PATH="$root/$emu${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" scripts/mvn.sh -q -o verify -pl java/core,java/cli \
   -Dtest="$test" -Dsurefire.failIfNoSpecifiedTests=false \
-  -Delbo4j.libcuda="$root/build/emu/libcuda.so.1" -Delbo4j.cublas="$root/build/emu/libcublas.so.13" \
-  -Delbo4j.cublaslt.library="$root/build/emu/libcublasLt.so.13" \
-  -Delbo4j.kernels="$root/build/emu/emu.fatbin" -Delbo4j.gpu.required=true || status=$?
+  -Delbo4j.libcuda="$root/$emu/libcuda.so.1" -Delbo4j.cublas="$root/$emu/libcublas.so.13" \
+  -Delbo4j.cublaslt.library="$root/$emu/libcublasLt.so.13" \
+  -Delbo4j.kernels="$root/$emu/emu.fatbin" -Delbo4j.gpu.required=true || status=$?
 scripts/test-summary.sh --newer "$marker" "emulated device:"
 exit $status
