@@ -25,12 +25,15 @@
 // reads of more than two blocks is checked against the latest two only.
 #include "race.h"
 
+#include <fcntl.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cinttypes>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <map>
 #include <string>
@@ -125,8 +128,29 @@ std::vector<int> fences;     // per thread: __threadfence() calls since the last
 std::vector<Knowledge> known, pending, released;
 std::vector<char> has_released;
 bool any_knowledge;
-std::unordered_map<uintptr_t, Knowledge> sync;  // what atomics on an address have released
+std::unordered_map<uintptr_t, Knowledge> releases;  // what atomics on an address have released
 std::string first_race;
+
+// Per kernel: launches and accesses checked, written at exit to $ELBO4J_EMU_RACE_LOG (appended: one
+// line per kernel, "name launches accesses"), so a run can say what it covered.
+struct Coverage {
+    unsigned long long launches = 0, accesses = 0;
+};
+std::map<std::string, Coverage> coverage;
+Coverage* covering;
+struct CoverageLog {
+    ~CoverageLog() {
+        const char* path = std::getenv("ELBO4J_EMU_RACE_LOG");
+        if (!path || !*path || coverage.empty()) return;
+        std::string text;
+        for (const auto& [name, c] : coverage)
+            text += name + " " + std::to_string(c.launches) + " " + std::to_string(c.accesses) + "\n";
+        const int fd = open(path, O_WRONLY | O_APPEND | O_CREAT, 0644);
+        if (fd < 0) return;
+        if (write(fd, text.data(), text.size()) < 0) {}
+        close(fd);
+    }
+} coverage_log;
 
 std::map<uintptr_t, Region> globals;  // by lo
 std::vector<Region> statics;          // static __shared__ sections: the library's, and a test program's
@@ -242,6 +266,7 @@ bool ordered(Rec r) {
 void check(uintptr_t a, int bytes, bool write, bool atomic) {
     const Region* r = find(a);
     if (!r) return;
+    ++covering->accesses;
     const uint32_t gen = r->kind == kGlobal ? launch_gen : block_gen;
     const uintptr_t end = a + static_cast<uintptr_t>(bytes);
     for (uintptr_t g = a & ~uintptr_t{3}; g < end; g += 4) {
@@ -307,7 +332,7 @@ void race_atomic(const void* p, int bytes) {
     const uintptr_t a = reinterpret_cast<uintptr_t>(p);
     check(a, bytes, true, true);
     if (!active) return;
-    Knowledge& s = sync[a];
+    Knowledge& s = releases[a];
     if (has_released[current]) merge(s, released[current]);
     merge(pending[current], s);
 }
@@ -337,13 +362,15 @@ void shared_section(const void* lo, const void* hi) {
     last_hit = nullptr;
 }
 
-void launch_begin(const char*, dim3 grid, dim3 blk, const void* stacks, size_t stack_bytes) {
+void launch_begin(const char* kernel, dim3 grid, dim3 blk, const void* stacks, size_t stack_bytes) {
     grid_dim = grid;
     block_dim = blk;
     stack_lo = reinterpret_cast<uintptr_t>(stacks);
     stack_hi = stack_lo + stack_bytes;
     launch_gen = ++generation;
-    sync.clear();
+    covering = &coverage[kernel];
+    ++covering->launches;
+    releases.clear();
     first_race.clear();
     nthreads = static_cast<int>(blk.x * blk.y * blk.z);
     fences.assign(nthreads, 0);
@@ -404,7 +431,7 @@ const char* report() { return first_race.empty() ? nullptr : first_race.c_str();
 
 void launch_end() {
     active = false;
-    sync.clear();
+    releases.clear();
 }
 
 }  // namespace race
