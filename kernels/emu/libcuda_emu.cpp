@@ -35,6 +35,9 @@
 // ELBO4J_EMU_GUARD=front puts the guard page before each allocation instead of after it.
 // ELBO4J_EMU_REVERSE=1 runs the blocks of a grid, and the threads of a block between barriers, in
 // decreasing index order: another legal schedule, for results that must not depend on one.
+// Built with ELBO4J_EMU_RACE (scripts/build-emu.sh --race, build/emu-race/), the kernels come from
+// race_kernels.cpp, compiled apart with -fsanitize=thread, and race.cpp checks their every access
+// (the race.h calls below; no-ops otherwise): a race fails the launch like a divergent barrier.
 #include "emu_runtime.h"
 #include "race.h"
 
