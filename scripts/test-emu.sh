@@ -29,7 +29,7 @@ test=${1:-'dev.elbo4j.backend.cuda.**'}
 marker=$(mktemp)
 coverage=$(mktemp)
 trap 'rm -f "$marker" "$coverage"' EXIT
-export ELBO4J_EMU_RACE_LOG="$coverage"  # the race build appends "kernel launches accesses" at each JVM's exit
+[ "$race" = 0 ] || export ELBO4J_EMU_RACE_LOG="$coverage"  # the race build appends "kernel launches accesses" at each JVM's exit
 status=0
 LD_LIBRARY_PATH="$root/$emu${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" scripts/mvn.sh -q -o verify -pl java/core,java/cli \
   -Dtest="$test" -Dsurefire.failIfNoSpecifiedTests=false \
