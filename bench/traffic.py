@@ -1109,6 +1109,56 @@ def print_steps_vs_predicted(folder):
             preds.append(graph if p["mode"] == "graph" else eager)
         print(f"| {b} | {p['precision']} | {p['mode']} | {p.get('dense', 'hand')} | {wall * 1e3:.3f} | {preds[0] * 1e3:.3f} | "
               f"{preds[1] * 1e3:.3f} |")
+    print_dense_verdict(steps)
+
+
+def dense_verdict(steps):
+    """Rows (batch, precision, mode, hand ms, lt ms, lt/hand, verdict) where both dense paths were
+    measured, and the default the measurements support: cuBLASLt only if it is faster beyond both
+    scores' JMH error in every graph-replayed FP32 row (the training loop's mode and precision)."""
+    by = {}
+    for r in steps:
+        p = r["params"]
+        m = r["primaryMetric"]
+        scale = {"ms/op": 1.0, "us/op": 1e-3, "s/op": 1e3, "ns/op": 1e-6}.get(m.get("scoreUnit", "ms/op"))
+        if scale is None:
+            continue
+        err = m.get("scoreError")
+        err = err * scale if isinstance(err, (int, float)) and err == err else 0.0
+        by[(int(p["batch"]), p["precision"], p["mode"], p.get("dense", "hand"))] = (m["score"] * scale, err)
+    rows, fp32_graph = [], []
+    for (b, prec, mode, dense), (hand, hand_err) in sorted(by.items()):
+        if dense != "hand" or (b, prec, mode, "lt") not in by:
+            continue
+        lt, lt_err = by[(b, prec, mode, "lt")]
+        if lt + lt_err < hand - hand_err:
+            verdict = "cuBLASLt faster"
+        elif hand + hand_err < lt - lt_err:
+            verdict = "hand-written faster"
+        else:
+            verdict = "within error"
+        rows.append((b, prec, mode, hand, lt, lt / hand, verdict))
+        if prec == "fp32" and mode == "graph":
+            fp32_graph.append(verdict)
+    if not fp32_graph:
+        default = "not decided: no graph-replayed FP32 row has both dense paths"
+    elif all(v == "cuBLASLt faster" for v in fp32_graph):
+        default = "cuBLASLt (faster beyond error at every measured batch, FP32, graph replay)"
+    else:
+        default = "hand-written (cuBLASLt is not faster beyond error at every measured batch, FP32, graph replay)"
+    return rows, default
+
+
+def print_dense_verdict(steps):
+    rows, default = dense_verdict(steps)
+    if not rows:
+        return
+    print("\n### Dense layers: hand-written kernels against cuBLASLt's epilogues (measured, same run)\n")
+    print("| batch | precision | mode | hand-written ms | cuBLASLt ms | cuBLASLt / hand-written | verdict |")
+    print("|---:|---|---|---:|---:|---:|---|")
+    for b, prec, mode, hand, lt, ratio, verdict in rows:
+        print(f"| {b} | {prec} | {mode} | {hand:.3f} | {lt:.3f} | {ratio:.3f} | {verdict} |")
+    print(f"\nThe default these measurements support: {default}.")
 
 
 def main(argv):

@@ -1,7 +1,8 @@
 /* elbo4j CPU emulator: a libcublas.so.13 for build/emu/libcuda.so.1 (scripts/build-emu.sh).
  * The entry points FfmCublas binds. cublasSgemm_v2 is the emulated driver's reference GEMM
  * (elbo4j_emu_sgemm: double dot products rounded once, on the handle's stream, so a stream capture
- * records it); math mode (TF32) and workspace are accepted and ignored. */
+ * records it); CUBLAS_TF32_TENSOR_OP_MATH (3) rounds A and B to TF32 first; the workspace is
+ * accepted and ignored. */
 #include <stdint.h>
 #include <stdlib.h>
 
@@ -9,7 +10,7 @@ typedef int cublasStatus_t;
 struct handle { void* stream; int math_mode; };
 
 int elbo4j_emu_sgemm(void* stream, int ta, int tb, int m, int n, int k, float alpha, const float* A, int lda,
-                     const float* B, int ldb, float beta, float* C, int ldc);
+                     const float* B, int ldb, float beta, float* C, int ldc, int tf32);
 
 cublasStatus_t cublasCreate_v2(struct handle** h) { *h = calloc(1, sizeof(struct handle)); return *h ? 0 : 3; }
 cublasStatus_t cublasDestroy_v2(struct handle* h) { if (!h) return 1; free(h); return 0; }
@@ -31,5 +32,5 @@ cublasStatus_t cublasSgemm_v2(struct handle* h, int ta, int tb, int m, int n, in
                               const float* A, int lda, const float* B, int ldb, const float* beta,
                               float* C, int ldc) {
     if (!h) return 1;
-    return elbo4j_emu_sgemm(h->stream, ta, tb, m, n, k, *alpha, A, lda, B, ldb, *beta, C, ldc);
+    return elbo4j_emu_sgemm(h->stream, ta, tb, m, n, k, *alpha, A, lda, B, ldb, *beta, C, ldc, h->math_mode == 3);
 }

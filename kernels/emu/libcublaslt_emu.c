@@ -29,7 +29,7 @@ static const uint64_t ALGO_ID = 0xE1B0417C;
 
 int elbo4j_emu_lt_matmul(void* stream, int ta, int tb, int m, int n, int k, float alpha, const float* A, int lda,
                          const float* B, int ldb, float beta, const float* C, int ldc, float* D, int ldd, int epilogue,
-                         float* bias, unsigned char* aux, long long auxld);
+                         float* bias, unsigned char* aux, long long auxld, int tf32);
 
 cublasStatus_t cublasLtCreate(struct handle** h) {
     if (!h) return INVALID_VALUE;
@@ -167,5 +167,6 @@ cublasStatus_t cublasLtMatmul(struct handle* h, struct desc* d, const float* alp
     if (algo && algo->algo[0] != ALGO_ID) return INVALID_VALUE;
     if (!shapes(d, la, lb, lc, ld, &m, &n, &k) || !aux_ok(d, m)) return INVALID_VALUE;
     return elbo4j_emu_lt_matmul(stream, d->ta, d->tb, m, n, k, *alpha, A, (int) la->ld, B, (int) lb->ld, *beta, C,
-                                (int) lc->ld, D, (int) ld->ld, d->epilogue, d->bias, d->aux, (long long) d->auxld);
+                                (int) lc->ld, D, (int) ld->ld, d->epilogue, d->bias, d->aux, (long long) d->auxld,
+                                d->compute == COMPUTE_32F_FAST_TF32);
 }

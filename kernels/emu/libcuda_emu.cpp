@@ -790,8 +790,22 @@ CUresult cuGraphDestroy(void* g) { delete static_cast<Graph*>(g); return kOk; }
 // ---- cuBLAS's GEMM, called by libcublas.so.13 of the emulator (so a capture records it) -----------
 // Column-major C = alpha op(A) op(B) + beta C with cuBLAS's argument checks; each dot product in
 // double over contiguous copies of the rows of op(A) and the columns of op(B), rounded once.
+// tf32 (the handle's CUBLAS_TF32_TENSOR_OP_MATH, or cuBLASLt's COMPUTE_32F_FAST_TF32): every element
+// of A and B is first rounded to TF32 (10 explicit mantissa bits, to nearest even; infinities and
+// NaN kept), as a tensor core reads it. Real cuBLAS may round another way (truncation is within
+// 2^-10 relative, nearest within 2^-11); what this shows is that the mode reached the library.
+static inline float tf32_round(float x) {
+    uint32_t u;
+    std::memcpy(&u, &x, 4);
+    if ((u & 0x7f800000u) == 0x7f800000u) return x;
+    u += 0xfffu + ((u >> 13) & 1u);
+    u &= 0xffffe000u;
+    std::memcpy(&x, &u, 4);
+    return x;
+}
+
 int elbo4j_emu_sgemm(void* stream, int ta, int tb, int m, int n, int k, float alpha, const float* A, int lda,
-                     const float* B, int ldb, float beta, float* C, int ldc) {
+                     const float* B, int ldb, float beta, float* C, int ldc, int tf32) {
     if (m < 0 || n < 0 || k < 0 || ta < 0 || ta > 1 || tb < 0 || tb > 1) return 7;
     if (lda < (ta ? (k > 1 ? k : 1) : (m > 1 ? m : 1))) return 7;
     if (ldb < (tb ? (n > 1 ? n : 1) : (k > 1 ? k : 1))) return 7;
@@ -799,10 +813,11 @@ int elbo4j_emu_sgemm(void* stream, int ta, int tb, int m, int n, int k, float al
     std::lock_guard g(lock);
     CUresult rc = enqueue(stream, [=] {
         std::vector<double> a(static_cast<size_t>(m) * k), b(static_cast<size_t>(n) * k);
+        auto in = [tf32](float v) -> double { return tf32 ? tf32_round(v) : v; };
         for (int i = 0; i < m; i++)
-            for (int p = 0; p < k; p++) a[static_cast<size_t>(i) * k + p] = ta ? A[p + static_cast<size_t>(i) * lda] : A[i + static_cast<size_t>(p) * lda];
+            for (int p = 0; p < k; p++) a[static_cast<size_t>(i) * k + p] = in(ta ? A[p + static_cast<size_t>(i) * lda] : A[i + static_cast<size_t>(p) * lda]);
         for (int j = 0; j < n; j++)
-            for (int p = 0; p < k; p++) b[static_cast<size_t>(j) * k + p] = tb ? B[j + static_cast<size_t>(p) * ldb] : B[p + static_cast<size_t>(j) * ldb];
+            for (int p = 0; p < k; p++) b[static_cast<size_t>(j) * k + p] = in(tb ? B[j + static_cast<size_t>(p) * ldb] : B[p + static_cast<size_t>(j) * ldb]);
         for (int j = 0; j < n; j++) {
             const double* bj = &b[static_cast<size_t>(j) * k];
             for (int i = 0; i < m; i++) {
@@ -835,7 +850,7 @@ int elbo4j_emu_sgemm(void* stream, int ta, int tb, int m, int n, int k, float al
 // CUBLAS_STATUS_NOT_SUPPORTED (15).
 int elbo4j_emu_lt_matmul(void* stream, int ta, int tb, int m, int n, int k, float alpha, const float* A, int lda,
                          const float* B, int ldb, float beta, const float* C, int ldc, float* D, int ldd, int epilogue,
-                         float* bias, unsigned char* aux, long long auxld) {
+                         float* bias, unsigned char* aux, long long auxld, int tf32) {
     // DEFAULT 1, BIAS 4, RELU_BIAS 6, RELU_AUX_BIAS 134, DRELU_BGRAD 152, BGRADB 512 (cublasLt.h).
     if (epilogue != 1 && epilogue != 4 && epilogue != 6 && epilogue != 134 && epilogue != 152 && epilogue != 512) return 15;
     if (m <= 0 || n <= 0 || k <= 0 || ta < 0 || ta > 1 || tb < 0 || tb > 1) return 7;
@@ -846,10 +861,11 @@ int elbo4j_emu_lt_matmul(void* stream, int ta, int tb, int m, int n, int k, floa
     std::lock_guard g(lock);
     CUresult rc = enqueue(stream, [=] {
         std::vector<double> a(static_cast<size_t>(m) * k), b(static_cast<size_t>(n) * k);
+        auto in = [tf32](float v) -> double { return tf32 ? tf32_round(v) : v; };
         for (int i = 0; i < m; i++)
-            for (int p = 0; p < k; p++) a[static_cast<size_t>(i) * k + p] = ta ? A[p + static_cast<size_t>(i) * lda] : A[i + static_cast<size_t>(p) * lda];
+            for (int p = 0; p < k; p++) a[static_cast<size_t>(i) * k + p] = in(ta ? A[p + static_cast<size_t>(i) * lda] : A[i + static_cast<size_t>(p) * lda]);
         for (int j = 0; j < n; j++)
-            for (int p = 0; p < k; p++) b[static_cast<size_t>(j) * k + p] = tb ? B[j + static_cast<size_t>(p) * ldb] : B[p + static_cast<size_t>(j) * ldb];
+            for (int p = 0; p < k; p++) b[static_cast<size_t>(j) * k + p] = in(tb ? B[j + static_cast<size_t>(p) * ldb] : B[p + static_cast<size_t>(j) * ldb]);
         std::vector<float> out(static_cast<size_t>(m) * n);
         // The ReLU bit mask: column-major over D, bit i + j * auxld, least significant bit first (elbo4j's
         // reading of cuBLASLt's layout; only cuBLASLt itself reads it, so only consistency matters).
@@ -895,7 +911,8 @@ int elbo4j_emu_lt_matmul(void* stream, int ta, int tb, int m, int n, int k, floa
         if (epilogue == 512) {
             for (int j = 0; j < n; j++) {
                 double s = 0;
-                for (int p = 0; p < k; p++) s += b[static_cast<size_t>(j) * k + p];
+                // From op(B) as stored: with TF32 the bias gradient is still the FP32 operand's sum.
+                for (int p = 0; p < k; p++) s += tb ? B[j + static_cast<size_t>(p) * ldb] : B[p + static_cast<size_t>(j) * ldb];
                 bias[j] = static_cast<float>(s);
             }
         }

@@ -40,6 +40,8 @@ SANITIZE=(
   --select-class dev.elbo4j.backend.cuda.StepGuardParityTest
   --select-class dev.elbo4j.backend.cuda.BatchCursorParityTest
   --select-class dev.elbo4j.backend.cuda.ColumnSumParityTest
+  --select-class dev.elbo4j.backend.cuda.ConvParityTest
+  --select-class dev.elbo4j.backend.cuda.CudaFvbmParityTest
 )
 TRAINING='dev.elbo4j.backend.cuda.(CudaTrainingParityTest|GraphTrainingParityTest|StepGuardParityTest|BatchCursorParityTest|JCudaParityTest|InteropParityTest)'
 

@@ -79,6 +79,22 @@ final class RunLock implements AutoCloseable {
         }
     }
 
+    /**
+     * Removes {@code dir} if this lock's file is all it holds: for a run folder this process
+     * created whose run stopped before writing anything (a device that would not open, a run that
+     * does not fit), so a refused run leaves no empty folder behind. Called while the lock is
+     * held, so no other elbo4j process is writing there; anything else in the folder keeps it.
+     */
+    void removeFolderIfOnlyLock(Path dir) {
+        try (var entries = java.nio.file.Files.list(dir)) {
+            if (entries.anyMatch(p -> !p.getFileName().toString().equals(FILE))) return;
+            java.nio.file.Files.deleteIfExists(dir.resolve(FILE));
+            java.nio.file.Files.deleteIfExists(dir);
+        } catch (IOException e) {
+            // Best effort: the folder stays, as it would have before; the run's own error is what the user needs.
+        }
+    }
+
     @Override
     public void close() throws IOException {
         try {

@@ -250,6 +250,7 @@ final class TrainCommand implements Callable<Integer> {
         }
         TrainConfig tc = from != null ? from.training().withEpochs(epochs != null ? epochs : from.training().epochs()) : asGiven;
         device.check();
+        boolean newFolder = Files.notExists(out);
         Files.createDirectories(out);
         try (RunLock lock = RunLock.acquire(out, "elbo4j " + String.join(" ", spec.commandLine().getParseResult().originalArgs()))) {
             // Only the holder of the lock may touch the folder's files: a second process would
@@ -261,6 +262,9 @@ final class TrainCommand implements Callable<Integer> {
                 // before it starts leaves the folder's earlier run (log beside checkpoint) as it was.
                 if (!resume) Files.deleteIfExists(out.resolve("log.jsonl"));
                 return train(be, from, cfg, tc, train, test, image, ckpt, nanPolicy, err, outw);
+            } catch (IOException | RuntimeException | Error e) {
+                if (newFolder) lock.removeFolderIfOnlyLock(out); // refused before its first file: no empty folder left
+                throw e;
             }
         }
     }

@@ -57,6 +57,23 @@ class MemoryCliTest {
         assertArrayEquals(before, Files.readAllBytes(out.resolve("log.jsonl")));
     }
 
+    /** A new run refused once its folder is locked (here: it does not fit the heap) leaves no empty folder behind. */
+    @Test
+    void aRefusedRunInANewFolderLeavesNoFolder() throws Exception {
+        Path data = CliTest.mnistSubset(tmp.resolve("data"), 64, 16);
+        Path out = tmp.resolve("never");
+        int code = ChildJvm.run(List.of("-Xmx256m"), List.of("train", "--data", data.toString(), "--out", out.toString(),
+                "--device", "cpu", "--hidden", "500000", "--epochs", "1", "--no-progress"), tmp.resolve("never.log"));
+        assertOneLine(ChildJvm.output(tmp.resolve("never.log")), code);
+        assertFalse(Files.exists(out), "the refused run's folder is gone");
+        // A folder that existed before the refused run stays, with what it held.
+        Path kept = Files.createDirectories(tmp.resolve("kept"));
+        code = ChildJvm.run(List.of("-Xmx256m"), List.of("train", "--data", data.toString(), "--out", kept.toString(),
+                "--device", "cpu", "--hidden", "500000", "--epochs", "1", "--no-progress"), tmp.resolve("kept.log"));
+        assertOneLine(ChildJvm.output(tmp.resolve("kept.log")), code);
+        assertTrue(Files.isDirectory(kept), "a folder the user made stays");
+    }
+
     /** A 260 kB gzip file declaring 2^31-17 images of 1x1, with 256 MB of zeros: the reader refuses to grow past the heap. */
     @Test
     void aSmallGzipDeclaringBillionsOfImagesIsRefusedInOneLine() throws Exception {

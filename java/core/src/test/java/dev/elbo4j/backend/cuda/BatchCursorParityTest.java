@@ -82,4 +82,35 @@ class BatchCursorParityTest {
             }
         }
     }
+
+    /**
+     * {@link BatchScalar}: a replayed select copies the entry at the device cursor, exactly, and a
+     * cursor past the uploaded table gives its last entry; entries past an upload keep their values.
+     */
+    @Test
+    void aReplayedSelectCopiesTheCursorsEntryAndClampsPastTheEnd() {
+        CudaBackend be = GpuAvailable.backend();
+        double[] values = {0.0, 0.125, Math.nextUp(1.0 / 3), -0.0, 1e-300, Double.MAX_VALUE};
+        try (BatchScalar s = new BatchScalar(be, values.length); DeviceCounter c = be.counter(0)) {
+            s.upload(values);
+            try (CudaGraph g = be.capture(() -> {
+                s.select(c);
+                c.add(1);
+            })) {
+                for (int i = 0; i < values.length + 3; i++) {
+                    g.launch();
+                    double want = values[Math.min(i, values.length - 1)];
+                    assertEquals(Double.doubleToRawLongBits(want), Double.doubleToRawLongBits(be.download(s.cell())[0]),
+                            "cursor " + i);
+                }
+                s.upload(new double[] {7.5, 8.5});   // the first two entries only: the rest stay
+                c.set(1);
+                g.launch();
+                assertEquals(8.5, be.download(s.cell())[0]);
+                c.set(values.length + 40);
+                g.launch();
+                assertEquals(Double.MAX_VALUE, be.download(s.cell())[0]);
+            }
+        }
+    }
 }
