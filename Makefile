@@ -18,7 +18,7 @@ KERNELS_STAMP := build/kernels/.built
 EPOCHS   ?=
 TRAIN_ARGS ?=
 
-.PHONY: build install publish-local consumer-test test test-emu perf-model train data data-mnist data-fashion deps bench-cpu clean help kernels native gpu-bundle gpu-rehearsal fuzz
+.PHONY: build install publish-local consumer-test test test-emu test-emu-race perf-model train data data-mnist data-fashion deps bench-cpu clean help kernels native gpu-bundle gpu-rehearsal fuzz
 
 help:
 	@echo "make            build the jars (library, CLI, benchmarks)"
@@ -32,6 +32,7 @@ help:
 	@echo "make fuzz       fuzz the safetensors and IDX readers (Jazzer), FUZZ_SECONDS each (default 300)"
 	@echo "make bench-cpu  elbo4j vs PyTorch training-step throughput on this CPU"
 	@echo "make test-emu   the GPU test suite on a CPU emulator of the device (no GPU; scripts/test-emu.sh, ~6 min)"
+	@echo "make test-emu-race  the kernel parity classes on the emulator with its race checker (kernels/README.md)"
 	@echo "make perf-model PREDICTED per-kernel and per-step times on an H100 / H200 (no GPU) into docs/PERFORMANCE.md"
 	@echo "make kernels    compile kernels/*.cu into build/kernels/elbo4j.fatbin (needs nvcc; skipped without)"
 	@echo "make native     build/native/libelbo4j.so: the C ABI of native/include/elbo4j.h (needs nvcc; skipped without)"
@@ -106,6 +107,13 @@ test: deps data-mnist kernels native
 # EMU_TESTS: a surefire -Dtest pattern (default: the whole package); CI runs the kernel parity classes.
 test-emu:
 	scripts/test-emu.sh $(EMU_TESTS)
+
+# The same on build/emu-race/, the emulator whose race checker fails a launch with a race in it
+# (kernels/README.md, "The race checker"): its self-test in both schedules, then classes that
+# between them launch every kernel (the run prints which kernels it covered). EMU_RACE_TESTS overrides.
+EMU_RACE_TESTS ?= CudaParityTest,AutoencoderParityTest,CudaRbmParityTest,CudaFvbmParityTest,ColumnSumParityTest,GatherErrorParityTest,NanParityTest,PlanarReduceParityTest,CublasLtParityTest,ConvParityTest,StepGuardParityTest,BatchCursorParityTest,FusedReluParityTest,LaunchLimitsTest
+test-emu-race:
+	ELBO4J_EMU_RACE=1 scripts/test-emu.sh $(EMU_RACE_TESTS)
 
 # A folder that already holds a run is not overwritten: the message says what to type instead.
 train: build data-mnist

@@ -16,13 +16,20 @@
 #include <cstring>
 #include <math.h>
 
+#include "cuda_math_emu.h"  // emu_math::, where build-emu.sh sends the kernels' transcendentals
+
 #define __global__
 #define __device__
 #define __host__
 #define __forceinline__ inline
 #define __launch_bounds__(...)
 #define __restrict__ __restrict
+#ifdef ELBO4J_EMU_RACE
+// The race checker (race.cpp) finds static shared memory by its section.
+#define __shared__ static __attribute__((section("elbo4j_shared")))
+#else
 #define __shared__ static
+#endif
 
 struct dim3 {
     unsigned int x = 1, y = 1, z = 1;
@@ -48,10 +55,23 @@ namespace emu {
 void syncthreads();                       // block barrier (every thread of the block must arrive)
 void shfl_exchange(const void* v, void* out, int bytes, unsigned mask, int lane_mask, int width);
 void* dynamic_smem();                     // the launch's dynamic shared memory (sharedMemBytes)
+#ifdef ELBO4J_EMU_RACE
+void race_fence();                        // __threadfence (race.cpp)
+void race_atomic(const void* p, int bytes);  // an atomic read-modify-write of p, before it happens
+#endif
 }  // namespace emu
 
 inline void __syncthreads() { emu::syncthreads(); }
+#ifdef ELBO4J_EMU_RACE
+inline void __threadfence() { emu::race_fence(); }
+// An atomic is a synchronisation, not a plain access: its own load and store are not instrumented.
+#define EMU_ATOMIC(p) emu::race_atomic((p), sizeof *(p))
+#define EMU_ATOMIC_FN __attribute__((no_sanitize("thread")))
+#else
 inline void __threadfence() {}
+#define EMU_ATOMIC(p)
+#define EMU_ATOMIC_FN
+#endif
 
 template <typename T>
 inline T __shfl_xor_sync(unsigned mask, T v, int lane_mask, int width = 32) {
@@ -62,17 +82,17 @@ inline T __shfl_xor_sync(unsigned mask, T v, int lane_mask, int width = 32) {
 }
 
 // One OS thread runs every fiber: atomics are plain read-modify-writes.
-inline unsigned atomicAdd(unsigned* p, unsigned v) { unsigned o = *p; *p = o + v; return o; }
-inline int atomicAdd(int* p, int v) { int o = *p; *p = o + v; return o; }
-inline unsigned long long atomicAdd(unsigned long long* p, unsigned long long v) { auto o = *p; *p = o + v; return o; }
-inline int atomicCAS(int* p, int cmp, int v) { int o = *p; if (o == cmp) *p = v; return o; }
-inline unsigned atomicCAS(unsigned* p, unsigned cmp, unsigned v) { unsigned o = *p; if (o == cmp) *p = v; return o; }
-inline unsigned long long atomicCAS(unsigned long long* p, unsigned long long cmp, unsigned long long v) {
-    auto o = *p; if (o == cmp) *p = v; return o;
+EMU_ATOMIC_FN inline unsigned atomicAdd(unsigned* p, unsigned v) { EMU_ATOMIC(p); unsigned o = *p; *p = o + v; return o; }
+EMU_ATOMIC_FN inline int atomicAdd(int* p, int v) { EMU_ATOMIC(p); int o = *p; *p = o + v; return o; }
+EMU_ATOMIC_FN inline unsigned long long atomicAdd(unsigned long long* p, unsigned long long v) { EMU_ATOMIC(p); auto o = *p; *p = o + v; return o; }
+EMU_ATOMIC_FN inline int atomicCAS(int* p, int cmp, int v) { EMU_ATOMIC(p); int o = *p; if (o == cmp) *p = v; return o; }
+EMU_ATOMIC_FN inline unsigned atomicCAS(unsigned* p, unsigned cmp, unsigned v) { EMU_ATOMIC(p); unsigned o = *p; if (o == cmp) *p = v; return o; }
+EMU_ATOMIC_FN inline unsigned long long atomicCAS(unsigned long long* p, unsigned long long cmp, unsigned long long v) {
+    EMU_ATOMIC(p); auto o = *p; if (o == cmp) *p = v; return o;
 }
 
-inline unsigned long long atomicMin(unsigned long long* p, unsigned long long v) {
-    auto o = *p; if (v < o) *p = v; return o;
+EMU_ATOMIC_FN inline unsigned long long atomicMin(unsigned long long* p, unsigned long long v) {
+    EMU_ATOMIC(p); auto o = *p; if (v < o) *p = v; return o;
 }
 
 template <typename T>

@@ -35,7 +35,11 @@
 // ELBO4J_EMU_GUARD=front puts the guard page before each allocation instead of after it.
 // ELBO4J_EMU_REVERSE=1 runs the blocks of a grid, and the threads of a block between barriers, in
 // decreasing index order: another legal schedule, for results that must not depend on one.
+// Built with ELBO4J_EMU_RACE (scripts/build-emu.sh --race, build/emu-race/), the kernels come from
+// race_kernels.cpp, compiled apart with -fsanitize=thread, and race.cpp checks their every access
+// (the race.h calls below; no-ops otherwise): a race fails the launch like a divergent barrier.
 #include "emu_runtime.h"
+#include "race.h"
 
 #include <sys/mman.h>
 #include <ucontext.h>
@@ -48,9 +52,18 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <vector>
 
 // ---- the kernels ---------------------------------------------------------------------------------
+#ifdef ELBO4J_EMU_RACE
+// The race build compiles the kernels apart, instrumented (race_kernels.cpp).
+extern const emu::Entry elbo4j_emu_entries[];
+extern const int elbo4j_emu_entry_count;
+namespace {
+const std::span<const emu::Entry> kEntries(elbo4j_emu_entries, elbo4j_emu_entry_count);
+}  // namespace
+#else
 #include "emu_kernels.inc"
 
 namespace {
@@ -58,6 +71,7 @@ const emu::Entry kEntries[] = {
 #include "emu_registry.inc"
 };
 }  // namespace
+#endif
 
 // ---- the grid runner -----------------------------------------------------------------------------
 dim3 threadIdx, blockIdx, blockDim, gridDim;
@@ -110,6 +124,7 @@ void fiber_main() {
 
 void set_thread(int i) {
     current = i;
+    race::thread(i);
     threadIdx.x = i % blockDim.x;
     threadIdx.y = i / blockDim.x % blockDim.y;
     threadIdx.z = i / (blockDim.x * blockDim.y);
@@ -137,6 +152,7 @@ std::string block_name() {
 void syncthreads() {
     if (++block_arrived == nthreads) {
         block_arrived = 0;
+        race::barrier();
         for (int i = 0; i < nthreads; ++i)
             if (fibers[i].state == kWaitBlock) fibers[i].state = kRun;
         return;
@@ -184,12 +200,14 @@ int run_grid(const Bound& kernel, const char* name, dim3 grid, dim3 block, unsig
         const char* r = std::getenv("ELBO4J_EMU_REVERSE");
         return r != nullptr && *r != 0 && *r != '0';
     }();
+    race::launch_begin(name, grid, block, stacks, kStackBytes * kMaxThreads);
     for (unsigned z = 0; z < grid.z; ++z) {
         for (unsigned y = 0; y < grid.y; ++y) {
             for (unsigned x = 0; x < grid.x; ++x) {
                 blockIdx = reverse ? dim3{grid.x - 1 - x, grid.y - 1 - y, grid.z - 1 - z} : dim3{x, y, z};
                 // fresh shared memory is garbage, as on a GPU: NaN doubles / floats
                 smem.assign(shared_bytes, 0xFF);
+                race::block_begin(smem.data(), shared_bytes);
                 done_count = block_arrived = 0;
                 for (int w = 0; w < kMaxThreads / 32; ++w) warp_arrived[w] = 0;
                 for (int i = 0; i < nthreads; ++i) {
@@ -209,6 +227,7 @@ int run_grid(const Bound& kernel, const char* name, dim3 grid, dim3 block, unsig
                         progress = true;
                         set_thread(i);
                         swapcontext(&scheduler, &fibers[i].ctx);
+                        if (const char* race = race::report()) fail(race);
                     }
                     if (!progress && done_count < nthreads) {
                         int at_block = 0, at_warp = 0;
@@ -224,12 +243,14 @@ int run_grid(const Bound& kernel, const char* name, dim3 grid, dim3 block, unsig
                     }
                 }
                 if (failed) {
+                    race::launch_end();
                     error = std::string(name) + " " + error;
                     return 719;  // CUDA_ERROR_LAUNCH_FAILED
                 }
             }
         }
     }
+    race::launch_end();
     return 0;
 }
 
@@ -511,6 +532,7 @@ CUresult cuMemAlloc_v2(CUdeviceptr* p, size_t bytes) {
     memset(m, 0xAB, rounded);  // fresh memory is garbage, as on a GPU
     *p = reinterpret_cast<uintptr_t>(m);
     allocations[*p] = {base, data_pages + page};
+    emu::race::on_alloc(m, bytes);
     ++live_allocs;
     return kOk;
 }
@@ -524,6 +546,7 @@ CUresult cuMemFree_v2(CUdeviceptr p) {
     // instead of landing in whatever a later allocation put there.
     madvise(it->second.base, it->second.bytes, MADV_DONTNEED);
     mprotect(it->second.base, it->second.bytes, PROT_NONE);
+    emu::race::on_free(reinterpret_cast<void*>(p));
     allocations.erase(it);
     --live_allocs;
     return kOk;

@@ -14,7 +14,8 @@ import java.util.concurrent.Callable;
 @Command(name = "curves", sortOptions = false, mixinStandardHelpOptions = true,
         description = {"Plot a run's loss curves: the train and test objective (ELBO, or -loss for autoencoders; nats "
                 + "per example, higher is better) per epoch from its log.jsonl, as a " + Plots.CURVES_WIDTH + "x"
-                + Plots.CURVES_HEIGHT + " PNG line plot with axes, legend and title.",
+                + Plots.CURVES_HEIGHT + " PNG line plot with axes, legend and title (a run of " + Plots.LOG_AXIS_FROM
+                + " epochs or more on a logarithmic epoch axis).",
                 "`elbo4j train` writes the same plot to curves.png in the run folder when it ends."})
 final class LatentCurvesCommand implements Callable<Integer> {
 

@@ -116,7 +116,8 @@ final class Plots {
     /**
      * Writes the train and test curves of {@code log} (see {@link #readCurves}) as a
      * {@value #CURVES_WIDTH} x {@value #CURVES_HEIGHT} PNG line plot: x the epoch, y nats per
-     * example (higher is better), one line with markers per series, a legend and {@code title}.
+     * example (higher is better), one line with markers per series, a legend and {@code title}; a run
+     * of {@value #LOG_AXIS_FROM} epochs or more gets a logarithmic epoch axis and no markers.
      * Non-finite points are left out of their series. Returns false, writing nothing, when the log
      * has no epoch with a finite figure.
      */
@@ -129,11 +130,18 @@ final class Plots {
                 + "; higher is better)");
         style(chart);
         chart.getStyler().setLegendPosition(Styler.LegendPosition.InsideSE);
-        chart.getStyler().setMarkerSize(7);
+        boolean longRun = logEpochAxis(c.epochs());
+        if (longRun) {
+            // Hundreds of epochs: a log axis shows the first epochs' fall and the long tail alike, and
+            // markers would merge into a band.
+            chart.getStyler().setXAxisLogarithmic(true);
+            chart.setXAxisTitle("epoch (log scale)");
+        }
+        chart.getStyler().setMarkerSize(longRun ? 0 : 7);
         chart.getStyler().setXAxisDecimalPattern("0.#");
         chart.getStyler().setYAxisDecimalPattern("0.0");
-        boolean any = addLine(chart, "train", c.epochs(), c.train(), PALETTE[0]);
-        any |= addLine(chart, "test", c.epochs(), c.test(), PALETTE[1]);
+        boolean any = addLine(chart, "train", c.epochs(), c.train(), PALETTE[0], !longRun);
+        any |= addLine(chart, "test", c.epochs(), c.test(), PALETTE[1], !longRun);
         if (!any) return false;
         write(chart, CURVES_WIDTH, CURVES_HEIGHT, png);
         return true;
@@ -161,7 +169,20 @@ final class Plots {
         return null;
     }
 
-    private static boolean addLine(XYChart chart, String name, double[] x, double[] y, Color color) {
+    /** Whether a run's curves take a logarithmic epoch axis: from epoch >= 1 to at least {@value #LOG_AXIS_FROM}. */
+    static boolean logEpochAxis(double[] epochs) {
+        if (epochs.length == 0) return false;
+        double lo = Double.POSITIVE_INFINITY, hi = Double.NEGATIVE_INFINITY;
+        for (double e : epochs) {
+            lo = Math.min(lo, e);
+            hi = Math.max(hi, e);
+        }
+        return lo >= 1 && hi >= LOG_AXIS_FROM;
+    }
+
+    static final int LOG_AXIS_FROM = 100;
+
+    private static boolean addLine(XYChart chart, String name, double[] x, double[] y, Color color, boolean markers) {
         List<Double> xs = new ArrayList<>(), ys = new ArrayList<>();
         for (int i = 0; i < x.length; i++) {
             if (Double.isFinite(y[i])) {
@@ -174,7 +195,7 @@ final class Plots {
         s.setLineColor(color);
         s.setMarkerColor(color);
         s.setLineStyle(new BasicStroke(2f));
-        s.setMarker(SeriesMarkers.CIRCLE);
+        s.setMarker(markers ? SeriesMarkers.CIRCLE : SeriesMarkers.NONE);
         return true;
     }
 

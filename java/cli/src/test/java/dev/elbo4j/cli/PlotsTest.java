@@ -98,6 +98,39 @@ class PlotsTest {
         assertTrue(blue > 100 && orange > 100, "train (blue) and test (orange) lines drawn: " + blue + ", " + orange);
     }
 
+    /**
+     * A long run (here 1,000 epochs of -90 - 80 / epoch) gets a logarithmic epoch axis: a quarter of
+     * the way across, the train line is still well below where it ends (about epoch 3 there), where a
+     * linear axis (about epoch 170 there) would have drawn it at its final height.
+     */
+    @Test
+    void aLongRunsCurvesShowTheEarlyEpochsOnALogAxis() throws IOException {
+        Path log = tmp.resolve("log.jsonl"), png = tmp.resolve("c.png");
+        StringBuilder b = new StringBuilder();
+        for (int e = 1; e <= 1000; e++) {
+            b.append("{\"epoch\":").append(e).append(",\"train_elbo\":").append(-90 - 80.0 / e)
+                    .append(",\"test_elbo\":").append(-91 - 80.0 / e).append("}\n");
+        }
+        Files.writeString(log, b);
+        assertTrue(Plots.logEpochAxis(Plots.readCurves(log).epochs()));
+        assertFalse(Plots.logEpochAxis(new double[] {1, 2, 99}), "short runs keep the linear axis");
+        assertFalse(Plots.logEpochAxis(new double[] {0, 500}), "no log axis through epoch 0");
+        assertTrue(Plots.lossCurves(log, png, "t"));
+        BufferedImage img = ImageIO.read(png.toFile());
+        double quarter = blueRow(img, img.getWidth() / 4), end = blueRow(img, img.getWidth() * 9 / 10);
+        assertTrue(quarter - end > 40, "the train line a quarter across (row " + quarter + ") is well below its end (row " + end + ")");
+    }
+
+    /** The topmost row of the train line's colour (near 0x1f77b4) in column x (the legend's sample sits below the curves); NaN if none. */
+    private static double blueRow(BufferedImage img, int x) {
+        for (int y = 0; y < img.getHeight(); y++) {
+            int rgb = img.getRGB(x, y);
+            int r = (rgb >> 16) & 0xff, g = (rgb >> 8) & 0xff, bl = rgb & 0xff;
+            if (Math.abs(r - 0x1f) + Math.abs(g - 0x77) + Math.abs(bl - 0xb4) < 60) return y;
+        }
+        return Double.NaN;
+    }
+
     @Test
     void aLogWithoutFiniteFiguresDrawsNothing() throws IOException {
         Path log = tmp.resolve("log.jsonl"), png = tmp.resolve("c.png");
