@@ -804,6 +804,37 @@ static inline float tf32_round(float x) {
     return x;
 }
 
+// The rows of op(A) (m x k) and the columns of op(B) (k x n), each contiguous in double (TF32-rounded
+// first when tf32): the operands of both GEMMs below.
+struct Operands {
+    std::vector<double> a, b;
+};
+static Operands pack(int ta, int tb, int m, int n, int k, const float* A, int lda, const float* B, int ldb, int tf32) {
+    Operands o{std::vector<double>(static_cast<size_t>(m) * k), std::vector<double>(static_cast<size_t>(n) * k)};
+    auto in = [tf32](float v) -> double { return tf32 ? tf32_round(v) : v; };
+    for (int i = 0; i < m; i++)
+        for (int p = 0; p < k; p++) o.a[static_cast<size_t>(i) * k + p] = in(ta ? A[p + static_cast<size_t>(i) * lda] : A[i + static_cast<size_t>(p) * lda]);
+    for (int j = 0; j < n; j++)
+        for (int p = 0; p < k; p++) o.b[static_cast<size_t>(j) * k + p] = in(tb ? B[j + static_cast<size_t>(p) * ldb] : B[p + static_cast<size_t>(j) * ldb]);
+    return o;
+}
+
+// Row i of op(A) times column j of op(B), in double: four running sums, then (s0 + s1) + (s2 + s3).
+static double dot(const Operands& o, int i, int j, int k) {
+    const double* ai = &o.a[static_cast<size_t>(i) * k];
+    const double* bj = &o.b[static_cast<size_t>(j) * k];
+    double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    int p = 0;
+    for (; p + 4 <= k; p += 4) {
+        s0 += ai[p] * bj[p];
+        s1 += ai[p + 1] * bj[p + 1];
+        s2 += ai[p + 2] * bj[p + 2];
+        s3 += ai[p + 3] * bj[p + 3];
+    }
+    for (; p < k; p++) s0 += ai[p] * bj[p];
+    return (s0 + s1) + (s2 + s3);
+}
+
 int elbo4j_emu_sgemm(void* stream, int ta, int tb, int m, int n, int k, float alpha, const float* A, int lda,
                      const float* B, int ldb, float beta, float* C, int ldc, int tf32) {
     if (m < 0 || n < 0 || k < 0 || ta < 0 || ta > 1 || tb < 0 || tb > 1) return 7;
@@ -812,26 +843,10 @@ int elbo4j_emu_sgemm(void* stream, int ta, int tb, int m, int n, int k, float al
     if (ldc < (m > 1 ? m : 1)) return 7;
     std::lock_guard g(lock);
     CUresult rc = enqueue(stream, [=] {
-        std::vector<double> a(static_cast<size_t>(m) * k), b(static_cast<size_t>(n) * k);
-        auto in = [tf32](float v) -> double { return tf32 ? tf32_round(v) : v; };
-        for (int i = 0; i < m; i++)
-            for (int p = 0; p < k; p++) a[static_cast<size_t>(i) * k + p] = in(ta ? A[p + static_cast<size_t>(i) * lda] : A[i + static_cast<size_t>(p) * lda]);
-        for (int j = 0; j < n; j++)
-            for (int p = 0; p < k; p++) b[static_cast<size_t>(j) * k + p] = in(tb ? B[j + static_cast<size_t>(p) * ldb] : B[p + static_cast<size_t>(j) * ldb]);
+        const Operands o = pack(ta, tb, m, n, k, A, lda, B, ldb, tf32);
         for (int j = 0; j < n; j++) {
-            const double* bj = &b[static_cast<size_t>(j) * k];
             for (int i = 0; i < m; i++) {
-                const double* ai = &a[static_cast<size_t>(i) * k];
-                double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-                int p = 0;
-                for (; p + 4 <= k; p += 4) {
-                    s0 += ai[p] * bj[p];
-                    s1 += ai[p + 1] * bj[p + 1];
-                    s2 += ai[p + 2] * bj[p + 2];
-                    s3 += ai[p + 3] * bj[p + 3];
-                }
-                for (; p < k; p++) s0 += ai[p] * bj[p];
-                const double s = (s0 + s1) + (s2 + s3);
+                const double s = dot(o, i, j, k);
                 float* c = &C[i + static_cast<size_t>(j) * ldc];
                 *c = static_cast<float>(alpha * s + (beta == 0.0f ? 0.0 : static_cast<double>(beta) * *c));
             }
@@ -860,12 +875,7 @@ int elbo4j_emu_lt_matmul(void* stream, int ta, int tb, int m, int n, int k, floa
     if (masks && (aux == nullptr || auxld <= 0 || auxld % 128 != 0 || auxld < m)) return 7;
     std::lock_guard g(lock);
     CUresult rc = enqueue(stream, [=] {
-        std::vector<double> a(static_cast<size_t>(m) * k), b(static_cast<size_t>(n) * k);
-        auto in = [tf32](float v) -> double { return tf32 ? tf32_round(v) : v; };
-        for (int i = 0; i < m; i++)
-            for (int p = 0; p < k; p++) a[static_cast<size_t>(i) * k + p] = in(ta ? A[p + static_cast<size_t>(i) * lda] : A[i + static_cast<size_t>(p) * lda]);
-        for (int j = 0; j < n; j++)
-            for (int p = 0; p < k; p++) b[static_cast<size_t>(j) * k + p] = in(tb ? B[j + static_cast<size_t>(p) * ldb] : B[p + static_cast<size_t>(j) * ldb]);
+        const Operands o = pack(ta, tb, m, n, k, A, lda, B, ldb, tf32);
         std::vector<float> out(static_cast<size_t>(m) * n);
         // The ReLU bit mask: column-major over D, bit i + j * auxld, least significant bit first (elbo4j's
         // reading of cuBLASLt's layout; only cuBLASLt itself reads it, so only consistency matters).
@@ -874,19 +884,8 @@ int elbo4j_emu_lt_matmul(void* stream, int ta, int tb, int m, int n, int k, floa
             return (aux[at >> 3] >> (at & 7)) & 1;
         };
         for (int j = 0; j < n; j++) {
-            const double* bj = &b[static_cast<size_t>(j) * k];
             for (int i = 0; i < m; i++) {
-                const double* ai = &a[static_cast<size_t>(i) * k];
-                double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-                int p = 0;
-                for (; p + 4 <= k; p += 4) {
-                    s0 += ai[p] * bj[p];
-                    s1 += ai[p + 1] * bj[p + 1];
-                    s2 += ai[p + 2] * bj[p + 2];
-                    s3 += ai[p + 3] * bj[p + 3];
-                }
-                for (; p < k; p++) s0 += ai[p] * bj[p];
-                const double s = (s0 + s1) + (s2 + s3);
+                const double s = dot(o, i, j, k);
                 float v = static_cast<float>(alpha * s + (beta == 0.0f ? 0.0 : static_cast<double>(beta) * C[i + static_cast<size_t>(j) * ldc]));
                 if (epilogue == 4 || epilogue == 6 || epilogue == 134) v = v + bias[i];
                 if (epilogue == 6 || epilogue == 134) v = v != v ? v : (v > 0.0f ? v : 0.0f);
