@@ -1,6 +1,5 @@
 package dev.elbo4j.backend.cuda;
 
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -8,8 +7,6 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -17,6 +14,7 @@ import java.util.TreeMap;
 import java.util.TreeSet;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
@@ -48,14 +46,12 @@ class KernelAbiTest {
 
     @BeforeAll
     static void read() throws IOException {
-        Path fatbin = KernelSourceTest.kernelsDir().getParent().resolve("build/kernels/elbo4j.fatbin");
-        Assumptions.assumeTrue(Files.isRegularFile(fatbin), "no " + fatbin + " (scripts/build-kernels.sh not run: no nvcc)");
-        cubins = cubins(Files.readAllBytes(fatbin));
+        cubins = cubins(KernelImageTest.builtFatbin());
     }
 
     static List<Cubin> cubins(byte[] image) {
+        assertNull(KernelImage.problem(image), "the fatbin's header");
         ByteBuffer b = ByteBuffer.wrap(image).order(ByteOrder.LITTLE_ENDIAN);
-        assertEquals(KernelImage.FATBIN_MAGIC, b.getInt(0), "fatbin magic");
         int headerSize = b.getShort(6) & 0xffff;
         long end = headerSize + b.getLong(8);
         assertEquals(image.length, end, "the fatbin's header covers the file");
