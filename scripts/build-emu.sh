@@ -41,9 +41,10 @@ done
 # A math function with a documented ulp error that cuda_math_emu.h does not model (or a std:: call of
 # one it does) would run as glibc's: refuse, so that adding one to a kernel means adding it there (with
 # CUDA's figure) and to $math.
-unmodelled=$(cat "$gen"/*.cu "$gen"/*.cuh | sed 's#//.*##' \
+sources=$(cat "$gen"/*.cu "$gen"/*.cuh | sed 's#//.*##')
+unmodelled=$(printf '%s\n' "$sources" \
   | { grep -oE '(^|[^A-Za-z_0-9.:>])(a?(sin|cos|tan)h?f?|atan2f?|cbrtf?|rcbrtf?|erfc?(inv|x)?f?|[lt]gammaf?|hypotf?|exp10f?|rsqrtf?|(sin|cos|sincos)pif?|normcdf(inv)?f?|j[01n]f?|y[01n]f?)\(' || true; } \
-  | sed -E 's/^[^A-Za-z_]//; s/\($//' | LC_ALL=C sort -u | tr '\n' ' ')$(cat "$gen"/*.cu "$gen"/*.cuh | sed 's#//.*##' \
+  | sed -E 's/^[^A-Za-z_]//; s/\($//' | LC_ALL=C sort -u | tr '\n' ' ')$(printf '%s\n' "$sources" \
   | { grep -oE "std::($math)\\(" || true; } | sed -E 's/\($//' | LC_ALL=C sort -u | tr '\n' ' ')
 if [ -n "$unmodelled" ]; then
   echo "build-emu: the kernels call math functions that kernels/emu/cuda_math_emu.h does not model: $unmodelled" >&2

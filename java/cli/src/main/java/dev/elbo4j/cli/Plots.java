@@ -137,7 +137,7 @@ final class Plots {
             chart.getStyler().setXAxisLogarithmic(true);
             chart.setXAxisTitle("epoch (log scale)");
         }
-        chart.getStyler().setMarkerSize(longRun ? 0 : 7);
+        chart.getStyler().setMarkerSize(7);
         chart.getStyler().setXAxisDecimalPattern("0.#");
         chart.getStyler().setYAxisDecimalPattern("0.0");
         boolean any = addLine(chart, "train", c.epochs(), c.train(), PALETTE[0], !longRun);
