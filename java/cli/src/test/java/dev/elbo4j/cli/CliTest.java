@@ -175,8 +175,11 @@ class CliTest {
         assertEquals(2, r.code());
         assertTrue(r.err().contains("latent dimension must be positive"), r.err());
         r = run(train(tmp.resolve("bad-device"), "--device", "tpu"));
-        assertNotEquals(0, r.code());
-        assertTrue(r.err().contains("tpu"), r.err());
+        assertEquals(2, r.code(), r.err());
+        assertTrue(r.err().contains("--device tpu: unknown"), r.err());
+        r = run(train(tmp.resolve("bad-binding"), "--binding", "opencl"));
+        assertEquals(2, r.code(), r.err());
+        assertTrue(r.err().contains("--binding opencl: unknown"), r.err());
         assertEquals(2, run().code(), "no command");
     }
 
