@@ -300,11 +300,16 @@ final class TrainCommand implements Callable<Integer> {
             Progress progress = new Progress(err, !noProgress);
             String objective = cfg.objectiveName();
             boolean isElbo = objective.equals("ELBO");
-            try {
-                trainer.run(listener(trainer, tc, progress, ckpt, image, saved, log, be, objective, isElbo, train, err));
+            try (StopSignal stop = StopSignal.arm()) {
+                trainer.run(listener(trainer, tc, progress, ckpt, image, saved, log, be, objective, isElbo, train, err, stop));
             } catch (NonFiniteException e) {
                 throw new NonFiniteRun(e.getMessage() + "; " + (saved[0] >= 0 ? ckpt + " holds the parameters after step " + saved[0]
                         : "no checkpoint was written"), e);
+            } catch (StopSignal.Stopped e) {
+                progress.clear();
+                err.println("elbo4j train: " + e.getMessage());
+                err.flush();
+                return e.getMessage().contains("SIGTERM") ? 143 : 130;
             }
             finish(trainer, vae, tc, progress, image, test, log, be, cfg, objective, isElbo, outw, err);
         }
@@ -328,7 +333,8 @@ final class TrainCommand implements Callable<Integer> {
     }
 
     private TrainListener listener(Trainer trainer, TrainConfig tc, Progress progress, Path ckpt, int[] image, long[] saved,
-                                   RunLog log, Backend be, String objective, boolean isElbo, Dataset train, PrintWriter err) {
+                                   RunLog log, Backend be, String objective, boolean isElbo, Dataset train, PrintWriter err,
+                                   StopSignal stop) {
         return new TrainListener() {
             private int stepsInEpoch;
             private int sinceCheckpoint;
@@ -364,7 +370,8 @@ final class TrainCommand implements Callable<Integer> {
                     return Double.isNaN(o) ? lr : String.format(Locale.ROOT, "%s %.2f, %s", objective, o, lr);
                 });
                 // The epoch's last step is saved by epochEnd, after the test ELBO.
-                if (checkpointEvery > 0 && ++sinceCheckpoint >= checkpointEvery && stepInEpoch < stepsInEpoch) {
+                boolean stopping = stop.requested() != null && stepInEpoch < stepsInEpoch;
+                if (stopping || checkpointEvery > 0 && ++sinceCheckpoint >= checkpointEvery && stepInEpoch < stepsInEpoch) {
                     sinceCheckpoint = 0;
                     try {
                         Checkpoint.save(ckpt, trainer, image, dataRecord);
@@ -373,6 +380,14 @@ final class TrainCommand implements Callable<Integer> {
                         throw new UncheckedIOException(e);
                     }
                 }
+                if (stopping) throw stopped(epoch, stepInEpoch + " of " + stepsInEpoch + " batches");
+            }
+
+            /** The one line of a run stopped by a signal, its checkpoint written: where it stopped and how to go on. */
+            private StopSignal.Stopped stopped(int epoch, String where) {
+                return new StopSignal.Stopped(String.format(Locale.ROOT, "stopped by %s in epoch %d/%d after %s (step %d); "
+                                + "%s holds it: `elbo4j train --out %s --resume` continues the run",
+                        stop.requested(), epoch + 1, tc.epochs(), where, saved[0], ckpt, out));
             }
 
             @Override
@@ -418,6 +433,7 @@ final class TrainCommand implements Callable<Integer> {
                         r.epoch(), tc.epochs(), objective, r.trainElbo(), objective, r.testElbo(), extra,
                         r.seconds(), train.n() / r.seconds(), rate(r.epoch() - 1, trainer.stepsPerEpoch() - 1));
                 err.flush();
+                if (stop.requested() != null) throw stopped(r.epoch() - 1, "its last batch and test figures");
             }
         };
     }
