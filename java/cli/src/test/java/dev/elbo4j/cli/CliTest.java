@@ -180,7 +180,9 @@ class CliTest {
         r = run(train(tmp.resolve("bad-binding"), "--binding", "opencl"));
         assertEquals(2, r.code(), r.err());
         assertTrue(r.err().contains("--binding opencl: unknown"), r.err());
-        assertEquals(2, run().code(), "no command");
+        r = run();
+        assertEquals(2, r.code(), "no command");
+        assertTrue(r.err().contains("a command is required (train, eval, sample, reconstruct, latent, export)"), r.err());
     }
 
     static Path copyData(String name) throws IOException {
