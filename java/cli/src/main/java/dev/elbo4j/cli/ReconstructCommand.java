@@ -38,6 +38,7 @@ final class ReconstructCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
+        Flags.output("--out", out, ".png");
         if (count < 1 || count > 10_000) throw new Main.UsageException("--count must be in 1..10000, got " + count);
         Checkpoint c = checkpoint.load();
         Dataset test = data.loadFor(c, "test", 0, spec.commandLine().getErr(), "elbo4j reconstruct");

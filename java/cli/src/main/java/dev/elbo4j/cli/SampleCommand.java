@@ -41,6 +41,7 @@ final class SampleCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
+        Flags.output("--out", out, ".png", ".npy");
         if (count < 1 || count > 10_000) throw new Main.UsageException("--count must be in 1..10000, got " + count);
         Checkpoint c = checkpoint.load();
         int classes = c.model().classes();

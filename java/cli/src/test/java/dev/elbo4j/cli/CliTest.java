@@ -105,6 +105,18 @@ class CliTest {
         r = run("reconstruct", "-c", run.toString(), "--data", data.toString(), "-n", "8", "-o", tmp.resolve("r.png").toString());
         assertEquals(0, r.code(), r.err());
         assertEquals(2 * 56 + 3 * 2, javax.imageio.ImageIO.read(tmp.resolve("r.png").toFile()).getHeight(), "inputs over reconstructions");
+
+        // An output named for another format than the one written is refused before any work, and nothing is written.
+        r = run("sample", "-c", run.toString(), "-o", tmp.resolve("s.jpg").toString());
+        assertEquals(2, r.code(), r.err());
+        assertTrue(r.err().contains("--out " + tmp.resolve("s.jpg") + ": the file is written as PNG or NPY; name it *.png or *.npy"), r.err());
+        r = run("reconstruct", "-c", run.toString(), "--data", data.toString(), "-o", tmp.resolve("r.txt").toString());
+        assertEquals(2, r.code(), r.err());
+        assertTrue(r.err().contains("--out " + tmp.resolve("r.txt") + ": the file is written as PNG; name it *.png"), r.err());
+        r = run("latent", "density", "-c", run.toString(), "--data", data.toString(), "--lowest-out", tmp.resolve("low").toString());
+        assertEquals(2, r.code(), r.err());
+        assertTrue(r.err().contains("--lowest-out " + tmp.resolve("low") + ": "), r.err());
+        assertFalse(Files.exists(tmp.resolve("s.jpg")) || Files.exists(tmp.resolve("r.txt")) || Files.exists(tmp.resolve("low")));
     }
 
     /**
