@@ -8,6 +8,7 @@ import dev.elbo4j.eval.Evaluator;
 import dev.elbo4j.model.ImportanceSampled;
 import dev.elbo4j.io.Dataset;
 import dev.elbo4j.io.Json;
+import dev.elbo4j.io.JsonFields;
 import dev.elbo4j.model.Generative;
 import dev.elbo4j.model.LabelUse;
 import dev.elbo4j.model.Model;
@@ -102,9 +103,9 @@ final class TrainCommand implements Callable<Integer> {
     String binarize;
     @Option(names = "--seed", paramLabel = "N", defaultValue = "1", description = "Seed of every random choice (default: ${DEFAULT-VALUE}).")
     long seed;
-    @Option(names = "--train-limit", paramLabel = "N", defaultValue = "0", description = "Use only the first N training examples (0: all).")
+    @Option(names = "--train-limit", paramLabel = "N", defaultValue = "0", description = "Use only the first N training examples (0: all; with --resume: the run's own limit).")
     int trainLimit;
-    @Option(names = "--test-limit", paramLabel = "N", defaultValue = "0", description = "Use only the first N test examples (0: all).")
+    @Option(names = "--test-limit", paramLabel = "N", defaultValue = "0", description = "Use only the first N test examples (0: all; with --resume: the run's own limit).")
     int testLimit;
     @Option(names = "--eval-k", paramLabel = "K", defaultValue = "100",
             description = "Importance samples per test input for log p(x) (a CVAE: log p(x|y)) at the end; 0 skips it "
@@ -182,7 +183,18 @@ final class TrainCommand implements Callable<Integer> {
             }
             if (!modelOptions.given("--model")) modelOptions.model = from.model().type(); // the flags name the checkpoint's family
         }
-        if (from != null) data.defaultTo(from, err, "elbo4j train");
+        if (from != null) {
+            data.defaultTo(from, err, "elbo4j train");
+            // The limits are part of the run's data, as its path is: a resumed run reads what it read unless told otherwise.
+            Map<String, Object> src = from.dataSource();
+            CommandLine.ParseResult given = spec.commandLine().getParseResult();
+            if (src != null && !given.hasMatchedOption("--train-limit") && JsonFields.has(src, "train_limit")) {
+                trainLimit = (int) JsonFields.number(src, "train_limit");
+            }
+            if (src != null && !given.hasMatchedOption("--test-limit") && JsonFields.has(src, "test_limit")) {
+                testLimit = (int) JsonFields.number(src, "test_limit");
+            }
+        }
         data.readAtMost(trainLimit, testLimit);
         Dataset train = data.load("train", trainLimit), test = data.load("test", testLimit);
         int[] image = train.imageShape();

@@ -144,6 +144,19 @@ class CliTest {
         assertEquals(ours, theirs, 2e-3, "elbo4j " + ours + " vs numpy " + theirs);
     }
 
+    /** A run trained on the first N examples resumes on the same N without being told again. */
+    @Test
+    void resumeKeepsTheRunsExampleLimits() {
+        Path run = tmp.resolve("limited");
+        assertEquals(0, run(train(run, "--epochs", "1", "--eval-k", "0", "--train-limit", "300", "--test-limit", "100")).code());
+        Result r = run(train(run, "--epochs", "2", "--eval-k", "0", "--resume"));
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.err().contains("300 train, 100 test examples"), r.err());
+        r = run(train(run, "--epochs", "3", "--eval-k", "0", "--resume", "--train-limit", "200"));
+        assertEquals(2, r.code(), "another limit, given, is other data: " + r.err());
+        assertTrue(r.err().contains("train_limit: 300 -> 200"), r.err());
+    }
+
     @Test
     void resumeContinuesExactly() throws IOException {
         Path straight = tmp.resolve("straight"), resumed = tmp.resolve("resumed");
