@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Checks an `elbo4j export` folder from Python against elbo4j's own outputs.
 
-    tools/check_export.py EXPORT_DIR REFERENCE_DIR
+    tools/check_export.py EXPORT_DIR REFERENCE_DIR [EXPORT_DIR REFERENCE_DIR ...]
 
 REFERENCE_DIR holds .npy files: x [N, D] (inputs in [0, 1]), z [N, Z] (codes; mu where absent) and
 mean [N, D] (elbo4j's decoder at z: the likelihood's mean, or an autoencoder's reconstruction);
@@ -14,7 +14,8 @@ as the encoder's first and second row blocks, the sigmoid for Bernoulli; for a c
 convolutions and transposed convolutions written out as sums over kernel positions, from the
 layout strings in the file's metadata, docs/CONV.md); where PyTorch is installed it also loads
 model.py's module (Elbo4jVae, Elbo4jAutoencoder, Elbo4jCvae or Elbo4jM2) and runs it. Prints one
-line per check and exits 1 when a difference passes 1e-4.
+line per check (with several pairs, each pair's lines after a line "== EXPORT_DIR") and exits 1
+when a difference passes 1e-4.
 """
 import importlib.util
 import json
@@ -123,8 +124,8 @@ def sigmoid(h):
     return 1 / (1 + np.exp(-h))
 
 
-def main():
-    folder, refdir = sys.argv[1], sys.argv[2]
+def check(folder, refdir):
+    """Prints one line per check of one export against its references; returns the number of failed checks."""
     t, meta = read_safetensors(f"{folder}/model.safetensors")
     model = json.loads(meta["model"])
     family = model["type"]
@@ -188,6 +189,18 @@ def main():
             d = float(np.max(np.abs(np.asarray(value) - ref[name])))
             print(f"torch {name}: max |difference| {d:.2e}")
             bad += d > 1e-4
+    return bad
+
+
+def main():
+    pairs = list(zip(sys.argv[1::2], sys.argv[2::2]))
+    if not pairs or len(sys.argv) % 2 == 0:
+        sys.exit("usage: check_export.py EXPORT_DIR REFERENCE_DIR [EXPORT_DIR REFERENCE_DIR ...]")
+    bad = 0
+    for folder, refdir in pairs:
+        if len(pairs) > 1:
+            print(f"== {folder}")
+        bad += check(folder, refdir)
     sys.exit(1 if bad else 0)
 
 

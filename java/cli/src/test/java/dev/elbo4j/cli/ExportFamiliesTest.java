@@ -331,40 +331,52 @@ class ExportFamiliesTest {
         }
     }
 
+    /**
+     * tools/check_export.py on every case in one run (PyTorch loads once): each case's NumPy recipe
+     * and, where PyTorch is installed, its model.py, on the encoder's outputs ({@code code}, or
+     * {@code mu} and {@code logvar}), M2's logits and probabilities, and the decoder at z.
+     */
     @Test
-    void pythonReadsTheAutoencoderExportsByTheDocumentedRecipe() throws Exception {
-        for (Case c : List.of(ae, aeTiedSparse, aeConv)) checkPython(c, "code");
-    }
-
-    @Test
-    void pythonReadsTheCvaeAndM2ExportsByTheDocumentedRecipe() throws Exception {
-        for (Case c : List.of(cvae, cvaeConv)) checkPython(c, "logvar");
-        checkPython(m2, "logits");
-    }
-
-    /** tools/check_export.py on the case's references; {@code last} names a check that must have run. */
-    static void checkPython(Case c, String last) throws Exception {
+    void pythonReadsEveryExportByTheDocumentedRecipe() throws Exception {
         Assumptions.assumeTrue(ExportTest.python(new ArrayList<>(), "-c", "import numpy") == 0,
                 "python3 with numpy is not installed (apt-get install python3-numpy; make test installs it)");
+        boolean torch = ExportTest.python(new ArrayList<>(), "-c", "import torch") == 0;
+        Path root = Path.of(System.getProperty("elbo4j.root", "../..")).toAbsolutePath().normalize();
+        List<Case> cases = List.of(ae, aeTiedSparse, aeConv, cvae, cvaeConv, m2);
+        List<String> cmd = new ArrayList<>(List.of(root.resolve("tools/check_export.py").toString()));
+        for (Case c : cases) cmd.addAll(List.of(c.export().toString(), references(c).toString()));
+        List<String> out = new ArrayList<>();
+        int code = ExportTest.python(out, cmd.toArray(String[]::new));
+        assertEquals(0, code, String.join("\n", out));
+        for (Case c : cases) {
+            int from = out.indexOf("== " + c.export());
+            assertTrue(from >= 0, c.name() + " checked: " + String.join("\n", out));
+            List<String> lines = new ArrayList<>();
+            for (int i = from + 1; i < out.size() && !out.get(i).startsWith("== "); i++) lines.add(out.get(i));
+            List<String> checks = new ArrayList<>(c.ref().containsKey("code") ? List.of("code", "mean") : List.of("mu", "logvar", "mean"));
+            if (c.ref().containsKey("logits")) checks.add("logits");
+            for (String k : checks) {
+                for (String tool : torch ? List.of("numpy ", "torch ") : List.of("numpy ")) {
+                    assertTrue(lines.stream().anyMatch(l -> l.startsWith(tool + k + ":")), c.name() + ": " + tool + k + " in " + lines);
+                }
+            }
+            if (torch && c == m2) assertTrue(lines.stream().anyMatch(l -> l.startsWith("torch probs:")), lines.toString());
+            System.out.println("ExportFamiliesTest python (" + c.name() + "): " + String.join("; ", lines));
+        }
+    }
+
+    /**
+     * The case's references as .npy files for tools/check_export.py: its inputs, the encoder's
+     * outputs, M2's logits, and as "mean" the decoder at z (the likelihood's mean, or the
+     * autoencoder's reconstruction of those codes).
+     */
+    static Path references(Case c) throws IOException {
         Path ref = tmp.resolve("ref-" + c.name());
         Files.createDirectories(ref);
-        for (String k : List.of("x", "y", "z", "mu", "logvar", "code", "logits")) {
-            if (!c.ref().containsKey(k)) continue;
-            int w = c.width().get(k);
-            Npy.write(ref.resolve(k + ".npy"), new NumericArray(new int[] {N, w}, null, c.get(k)));
+        for (String k : List.of("x", "y", "z", "mu", "logvar", "code", "logits", "mean")) {
+            if (c.ref().containsKey(k)) Npy.write(ref.resolve(k + ".npy"), new NumericArray(new int[] {N, c.width().get(k)}, null, c.get(k)));
         }
-        // The decoder's output at z: the likelihood's mean, or the autoencoder's reconstruction of those codes.
-        Npy.write(ref.resolve("mean.npy"), new NumericArray(new int[] {N, c.cfg().inputDim()}, null, c.get("mean")));
-        Path root = Path.of(System.getProperty("elbo4j.root", "../..")).toAbsolutePath().normalize();
-        List<String> out = new ArrayList<>();
-        int code = ExportTest.python(out, root.resolve("tools/check_export.py").toString(), c.export().toString(), ref.toString());
-        assertEquals(0, code, String.join("\n", out));
-        assertTrue(out.stream().anyMatch(l -> l.startsWith("numpy " + last)), String.join("\n", out));
-        assertTrue(out.stream().anyMatch(l -> l.startsWith("numpy mean")), String.join("\n", out));
-        if (ExportTest.python(new ArrayList<>(), "-c", "import torch") == 0) {
-            assertTrue(out.stream().anyMatch(l -> l.startsWith("torch " + last)), String.join("\n", out));
-        }
-        System.out.println("ExportFamiliesTest python (" + c.name() + "): " + String.join("; ", out));
+        return ref;
     }
 
     @Test
