@@ -7,7 +7,7 @@ REFERENCE_DIR holds .npy files: x [N, D] (inputs in [0, 1]), z [N, Z] (codes; mu
 mean [N, D] (elbo4j's decoder at z: the likelihood's mean, or an autoencoder's reconstruction);
 for the VAE, CVAE and M2 mu and logvar [N, Z] (elbo4j's encoder), for an autoencoder code [N, Z]
 (its encoder); for the CVAE and M2 y [N, C], the one-hot labels of x and of z; for M2 logits
-[N, C] (the classifier's). With NumPy alone it reads model.safetensors by the format's own rules
+[N, C] (the classifier's) and optionally mu_argmax [N, Z] (mu under the classifier's argmax). With NumPy alone it reads model.safetensors by the format's own rules
 and runs the documented recipe (Linear layers y = x W^T + b, the activation between layers, a
 conditional first layer's y U^T added, a tied layer's h W with the encoder's weight, mu and logvar
 as the encoder's first and second row blocks, the sigmoid for Bernoulli; for a conv model the
@@ -185,6 +185,9 @@ def check(folder, refdir):
                     p = np.exp(ref["logits"] - ref["logits"].max(axis=1, keepdims=True))
                     tgot["probs"] = probs
                     ref["probs"] = p / p.sum(axis=1, keepdims=True)
+                    if os.path.exists(f"{refdir}/mu_argmax.npy"):  # encode(x) without y: the classifier's argmax
+                        tgot["mu_argmax"] = net.encode(tx)[0]
+                        ref["mu_argmax"] = np.load(f"{refdir}/mu_argmax.npy")
         for name, value in tgot.items():
             d = float(np.max(np.abs(np.asarray(value) - ref[name])))
             print(f"torch {name}: max |difference| {d:.2e}")

@@ -215,6 +215,9 @@ class ExportFamiliesTest {
                 }
                 ref.put("logits", logits);
                 ref.put("probs", probs);
+                // Without labels M2 encodes under the classifier's argmax, as model.py's encode(x) does.
+                ref.put("mu_argmax", m.encodeMean(xt, null));
+                width.put("mu_argmax", z);
                 width.put("logits", CLASSES);
                 width.put("probs", CLASSES);
             }
@@ -360,7 +363,11 @@ class ExportFamiliesTest {
                     assertTrue(lines.stream().anyMatch(l -> l.startsWith(tool + k + ":")), c.name() + ": " + tool + k + " in " + lines);
                 }
             }
-            if (torch && c == m2) assertTrue(lines.stream().anyMatch(l -> l.startsWith("torch probs:")), lines.toString());
+            if (torch && c == m2) {
+                for (String k : List.of("probs", "mu_argmax")) {
+                    assertTrue(lines.stream().anyMatch(l -> l.startsWith("torch " + k + ":")), lines.toString());
+                }
+            }
             System.out.println("ExportFamiliesTest python (" + c.name() + "): " + String.join("; ", lines));
         }
     }
@@ -373,7 +380,7 @@ class ExportFamiliesTest {
     static Path references(Case c) throws IOException {
         Path ref = tmp.resolve("ref-" + c.name());
         Files.createDirectories(ref);
-        for (String k : List.of("x", "y", "z", "mu", "logvar", "code", "logits", "mean")) {
+        for (String k : List.of("x", "y", "z", "mu", "logvar", "code", "logits", "mu_argmax", "mean")) {
             if (c.ref().containsKey(k)) Npy.write(ref.resolve(k + ".npy"), new NumericArray(new int[] {N, c.width().get(k)}, null, c.get(k)));
         }
         return ref;

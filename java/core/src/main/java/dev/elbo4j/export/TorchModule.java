@@ -43,8 +43,11 @@ public final class TorchModule {
         }
         StringBuilder b = new StringBuilder();
         b.append("\"\"\"").append(String.format(Locale.ROOT, f.doc(), cfg, f.inputDim(), f.latent(), f.classes()))
-                .append(String.format(Locale.ROOT, COMMON_DOC, Arrays.toString(image), enc.dense().size() - 1, f.latent() - 1, f.latent(), 2 * f.latent() - 1))
-                .append("\"\"\"\n");
+                .append(String.format(Locale.ROOT, DATA_DOC, Arrays.toString(image)));
+        if (!(cfg instanceof AutoencoderConfig)) {
+            b.append(String.format(Locale.ROOT, GAUSSIAN_DOC, enc.dense().size() - 1, f.latent() - 1, f.latent(), 2 * f.latent() - 1));
+        }
+        b.append(CONV_DOC).append("\"\"\"\n");
         b.append(IMPORTS);
         b.append(String.format(Locale.ROOT, """
                 ENCODER_SIZES = %s
@@ -123,7 +126,7 @@ public final class TorchModule {
                 cvae = Elbo4jCvae.load("model.safetensors")     # an nn.Module in eval mode
                 mu, logvar = cvae.encode(x, y)                  # x: [N, %2$d] float32 in [0, 1]; y: [N, %4$d] one-hot float32
                 mean = cvae.decode(mu, y)                       # [N, %2$d], the likelihood's mean
-                y = nn.functional.one_hot(labels, %4$d).float() # from int64 labels
+                y = nn.functional.one_hot(labels, %4$d).float()  # from int64 labels
 
             The label joins the first dense layer of both networks: ConditionalLinear computes
             h W^T + y U^T + b, nn.Linear on [h, y] with its weight split column-wise into W and U (label_weight).
@@ -137,19 +140,26 @@ public final class TorchModule {
                 probs = m2.classify(x)                          # q(y|x): x [N, %2$d] float32 in [0, 1]; probs [N, %4$d]
                 mu, logvar = m2.encode(x, y)                    # y: [N, %4$d] one-hot float32; without y, the classifier's argmax
                 mean = m2.decode(mu, y)                         # [N, %2$d]
-                y = nn.functional.one_hot(labels, %4$d).float() # from int64 labels
+                y = nn.functional.one_hot(labels, %4$d).float()  # from int64 labels
 
             The classifier is CLASSIFIER_SIZES with the activation between layers and the softmax after the last
             (m2.logits(x) before it). The label joins the first dense layer of the encoder and the decoder:
             ConditionalLinear computes h W^T + y U^T + b, nn.Linear on [h, y] with its weight split column-wise.
             """;
 
-    private static final String COMMON_DOC = """
+    private static final String DATA_DOC = """
 
             Inputs and outputs are one example per row, flattened row-major from shape %s (channels last).
             elbo4j trains on level / 255 of 256 levels per value; in the data's own units a value v is
-            SCALE_MIN + (SCALE_MAX - SCALE_MIN) * v. A Gaussian encoder's (VAE, CVAE, M2) last layer (encoder.%d) holds mu in
-            rows 0..%d of its weight and bias and log sigma^2 in rows %d..%d: encode() splits them.
+            SCALE_MIN + (SCALE_MAX - SCALE_MIN) * v.
+            """;
+
+    private static final String GAUSSIAN_DOC = """
+            The encoder's last layer (encoder.%d) holds mu in rows 0..%d of its weight and bias and log sigma^2
+            in rows %d..%d: encode() splits them.
+            """;
+
+    private static final String CONV_DOC = """
             A conv encoder reads each row as an image of CONV_IMAGE = (C, H, W) (colour rows, stored
             channels last, are permuted to channels first), runs ENCODER_CONV (nn.Conv2d: in, out,
             kernel, stride, padding) with the activation after each, and flattens (flatten(1)) into
