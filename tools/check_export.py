@@ -1,16 +1,21 @@
 #!/usr/bin/env python3
 """Checks an `elbo4j export` folder from Python against elbo4j's own outputs.
 
-    tools/check_export.py EXPORT_DIR REFERENCE_DIR
+    tools/check_export.py EXPORT_DIR REFERENCE_DIR [EXPORT_DIR REFERENCE_DIR ...]
 
-REFERENCE_DIR holds .npy files: x [N, D] (inputs in [0, 1]), mu and logvar [N, Z] (elbo4j's encoder),
-z [N, Z] (codes; mu where absent) and mean [N, D] (elbo4j's decoder at z). With NumPy alone it reads model.safetensors by the format's
-own rules and runs the documented recipe (Linear layers y = x W^T + b, the activation between
-layers, mu and logvar as the encoder's first and second row blocks, the sigmoid for Bernoulli;
-for a conv model the convolutions and transposed convolutions written out as sums over kernel
-positions, from the layout strings in the file's metadata, docs/CONV.md);
-where PyTorch is installed it also loads model.py's Elbo4jVae and runs it. Prints one line per
-check and exits 1 when a difference passes 1e-4.
+REFERENCE_DIR holds .npy files: x [N, D] (inputs in [0, 1]), z [N, Z] (codes; mu where absent) and
+mean [N, D] (elbo4j's decoder at z: the likelihood's mean, or an autoencoder's reconstruction);
+for the VAE, CVAE and M2 mu and logvar [N, Z] (elbo4j's encoder), for an autoencoder code [N, Z]
+(its encoder); for the CVAE and M2 y [N, C], the one-hot labels of x and of z; for M2 logits
+[N, C] (the classifier's) and optionally mu_argmax [N, Z] (mu under the classifier's argmax). With NumPy alone it reads model.safetensors by the format's own rules
+and runs the documented recipe (Linear layers y = x W^T + b, the activation between layers, a
+conditional first layer's y U^T added, a tied layer's h W with the encoder's weight, mu and logvar
+as the encoder's first and second row blocks, the sigmoid for Bernoulli; for a conv model the
+convolutions and transposed convolutions written out as sums over kernel positions, from the
+layout strings in the file's metadata, docs/CONV.md); where PyTorch is installed it also loads
+model.py's module (Elbo4jVae, Elbo4jAutoencoder, Elbo4jCvae or Elbo4jM2) and runs it. Prints one
+line per check (with several pairs, each pair's lines after a line "== EXPORT_DIR") and exits 1
+when a difference passes 1e-4.
 """
 import importlib.util
 import json
@@ -32,12 +37,21 @@ def read_safetensors(path):
             for k, e in header.items()}, meta
 
 
-def dense(t, prefix, h, act, last_act=False):
-    n = len([k for k in t if k.startswith(prefix + ".") and k.endswith(".weight") and k.count(".") == 2])
+def dense(t, prefix, h, act, last_act=None, y=None, tied=None):
+    """The dense layers prefix.0, prefix.1, ...: act between them, last_act (a function, or None) after the
+    last; y joins layer 0 through its label_weight; with tied, layer i is h W + b with W = tied.(n-1-i).weight."""
+    n = len([k for k in t if k.startswith(prefix + ".") and k.endswith(".bias") and k.count(".") == 2])
     for i in range(n):
-        h = h @ t[f"{prefix}.{i}.weight"].T + t[f"{prefix}.{i}.bias"]
-        if i < n - 1 or last_act:
+        if tied is not None:
+            h = h @ t[f"{tied}.{n - 1 - i}.weight"] + t[f"{prefix}.{i}.bias"]
+        else:
+            h = h @ t[f"{prefix}.{i}.weight"].T + t[f"{prefix}.{i}.bias"]
+        if i == 0 and f"{prefix}.0.label_weight" in t:
+            h = h + y @ t[f"{prefix}.0.label_weight"].T
+        if i < n - 1:
             h = act(h)
+        elif last_act is not None:
+            h = last_act(h)
     return h
 
 
@@ -76,7 +90,7 @@ def conv_transpose2d(x, w, b, s, p, h, wd):
     return full[:, :, p:p + h, p:p + wd] + b[None, :, None, None]
 
 
-def encode(t, model, x, act):
+def encode(t, model, x, act, y=None, last_act=None):
     h = x
     enc = layers(model.get("encoder_conv"), "conv:")
     if enc:
@@ -85,12 +99,12 @@ def encode(t, model, x, act):
         for i, (_, _, s, p) in enumerate(enc):
             h = act(conv2d(h, t[f"encoder.conv.{i}.weight"], t[f"encoder.conv.{i}.bias"], s, p))
         h = h.reshape(len(x), -1)
-    return dense(t, "encoder", h, act)
+    return dense(t, "encoder", h, act, last_act=last_act, y=y)
 
 
-def decode(t, model, z, act):
+def decode(t, model, z, act, y=None, tied=None):
     dec = layers(model.get("decoder_conv"), "deconv:")
-    h = dense(t, "decoder", z, act, last_act=bool(dec))
+    h = dense(t, "decoder", z, act, last_act=act if dec else None, y=y, tied=tied)
     if dec:
         # Each layer's output grid, worked back from the image: its input grid is the convolution's output of it.
         c, height, width = model["conv_image"]
@@ -106,22 +120,43 @@ def decode(t, model, z, act):
     return h
 
 
-def main():
-    folder = sys.argv[1]
-    ref = {k: np.load(f"{sys.argv[2]}/{k}.npy") for k in ("x", "mu", "logvar", "mean")}
-    ref["z"] = np.load(f"{sys.argv[2]}/z.npy") if os.path.exists(f"{sys.argv[2]}/z.npy") else ref["mu"]
+def sigmoid(h):
+    return 1 / (1 + np.exp(-h))
+
+
+def check(folder, refdir):
+    """Prints one line per check of one export against its references; returns the number of failed checks."""
     t, meta = read_safetensors(f"{folder}/model.safetensors")
     model = json.loads(meta["model"])
-    acts = {"relu": lambda h: np.maximum(h, 0), "tanh": np.tanh, "sigmoid": lambda h: 1 / (1 + np.exp(-h)), "identity": lambda h: h}
+    family = model["type"]
+    names = {"ae": ("x", "code", "mean")}.get(family, ("x", "mu", "logvar", "mean"))
+    names += ("y",) if family in ("cvae", "m2") else ()
+    names += ("logits",) if family == "m2" else ()
+    ref = {k: np.load(f"{refdir}/{k}.npy") for k in names}
+    ref["z"] = np.load(f"{refdir}/z.npy") if os.path.exists(f"{refdir}/z.npy") else ref["mu"]
+    acts = {"relu": lambda h: np.maximum(h, 0), "tanh": np.tanh, "sigmoid": sigmoid, "identity": lambda h: h}
     act = acts[model["activation"]]
-    z = model["latent"]
+    x, z, y = ref["x"].astype(np.float64), ref["z"].astype(np.float64), ref.get("y")
+    y = None if y is None else y.astype(np.float64)
+    got = {}
+    if family == "ae":
+        sparse = model["sparsity_weight"] > 0
+        got["code"] = encode(t, model, x, act, last_act=sigmoid if sparse else None)
+        out = decode(t, model, z, act, tied="encoder" if model["tied"] else None)
+        got["mean"] = sigmoid(out) if model["reconstruction"] == "bernoulli" else out
+    else:
+        latent = model["latent"]
+        h = encode(t, model, x, act, y=y)
+        got["mu"], got["logvar"] = h[:, :latent], h[:, latent:]
+        out = decode(t, model, z, act, y=y)
+        got["mean"] = sigmoid(out) if model["likelihood"] == "bernoulli" else out
+        if family == "m2":
+            got["logits"] = dense(t, "classifier", x, act)
     bad = 0
-    h = encode(t, model, ref["x"].astype(np.float64), act)
-    mu, logvar = h[:, :z], h[:, z:]
-    out = decode(t, model, ref["z"].astype(np.float64), act)
-    mean = 1 / (1 + np.exp(-out)) if model["likelihood"] == "bernoulli" else out
-    for name, got in (("mu", mu), ("logvar", logvar), ("mean", mean)):
-        d = float(np.max(np.abs(got - ref[name])))
+    for name in names[1:]:
+        if name == "y":
+            continue
+        d = float(np.max(np.abs(got[name] - ref[name])))
         print(f"numpy {name}: max |difference| {d:.2e}")
         bad += d > 1e-4
     if importlib.util.find_spec("torch") is None:
@@ -131,14 +166,44 @@ def main():
         spec = importlib.util.spec_from_file_location("model", f"{folder}/model.py")
         m = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(m)
-        vae = m.Elbo4jVae.load(f"{folder}/model.safetensors")
+        cls = {"vae": "Elbo4jVae", "ae": "Elbo4jAutoencoder", "cvae": "Elbo4jCvae", "m2": "Elbo4jM2"}[family]
+        net = getattr(m, cls).load(f"{folder}/model.safetensors")
+        tx, tz = torch.from_numpy(ref["x"]), torch.from_numpy(ref["z"])
+        ty = None if ref.get("y") is None else torch.from_numpy(ref["y"])
         with torch.no_grad():
-            tm, tl = vae.encode(torch.from_numpy(ref["x"]))
-            tmean = vae.decode(torch.from_numpy(ref["z"]))
-        for name, got in (("mu", tm), ("logvar", tl), ("mean", tmean)):
-            d = float(np.max(np.abs(got.numpy() - ref[name])))
+            if family == "ae":
+                tgot = {"code": net.encode(tx), "mean": net.decode(tz)}
+            elif family == "vae":
+                tm, tl = net.encode(tx)
+                tgot = {"mu": tm, "logvar": tl, "mean": net.decode(tz)}
+            else:
+                tm, tl = net.encode(tx, ty)
+                tgot = {"mu": tm, "logvar": tl, "mean": net.decode(tz, ty)}
+                if family == "m2":
+                    tgot["logits"] = net.logits(tx)
+                    probs = net.classify(tx).numpy()
+                    p = np.exp(ref["logits"] - ref["logits"].max(axis=1, keepdims=True))
+                    tgot["probs"] = probs
+                    ref["probs"] = p / p.sum(axis=1, keepdims=True)
+                    if os.path.exists(f"{refdir}/mu_argmax.npy"):  # encode(x) without y: the classifier's argmax
+                        tgot["mu_argmax"] = net.encode(tx)[0]
+                        ref["mu_argmax"] = np.load(f"{refdir}/mu_argmax.npy")
+        for name, value in tgot.items():
+            d = float(np.max(np.abs(np.asarray(value) - ref[name])))
             print(f"torch {name}: max |difference| {d:.2e}")
             bad += d > 1e-4
+    return bad
+
+
+def main():
+    pairs = list(zip(sys.argv[1::2], sys.argv[2::2]))
+    if not pairs or len(sys.argv) % 2 == 0:
+        sys.exit("usage: check_export.py EXPORT_DIR REFERENCE_DIR [EXPORT_DIR REFERENCE_DIR ...]")
+    bad = 0
+    for folder, refdir in pairs:
+        if len(pairs) > 1:
+            print(f"== {folder}")
+        bad += check(folder, refdir)
     sys.exit(1 if bad else 0)
 
 

@@ -14,17 +14,19 @@ import java.util.List;
 import java.util.concurrent.Callable;
 
 @Command(name = "export", sortOptions = false, mixinStandardHelpOptions = true,
-        description = {"Write a trained VAE for other tools (docs/EXPORT.md): model.safetensors (the weights alone, no "
-                + "optimizer state, under the names of the PyTorch module in model.py: `Elbo4jVae.load(\"model.safetensors\")`), "
-                + "model.py, and encoder.onnx (x -> mu, logvar) and decoder.onnx (z -> mean) for ONNX Runtime and the "
-                + "tools that read ONNX."})
+        description = {"Write a trained model for other tools (docs/EXPORT.md): model.safetensors (the weights alone, no "
+                + "optimizer state, under the names of the PyTorch module in model.py, e.g. `Elbo4jVae.load(\"model.safetensors\")`), "
+                + "model.py, and ONNX graphs for ONNX Runtime and the tools that read ONNX: for a VAE encoder.onnx (x -> mu, logvar) "
+                + "and decoder.onnx (z -> mean); for an autoencoder encoder.onnx (x -> code) and decoder.onnx (code -> reconstruction); "
+                + "for a CVAE the VAE's two graphs with a second input y, the one-hot label as floats [N, classes]; for M2 those and "
+                + "classifier.onnx (x -> logits, probs). Flows, RBMs, DBNs, FVBMs and NICE are refused."})
 final class ExportCommand implements Callable<Integer> {
 
     @Mixin
     CheckpointOption checkpoint = new CheckpointOption();
 
     @Option(names = {"-o", "--out"}, paramLabel = "DIR",
-            description = "Folder for the four files (default: export/ inside the run folder).")
+            description = "Folder for the files (default: export/ inside the run folder).")
     Path out;
 
     @CommandLine.Spec

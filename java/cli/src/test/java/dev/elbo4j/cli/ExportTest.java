@@ -255,7 +255,7 @@ class ExportTest {
         return python(new ArrayList<>(), args);
     }
 
-    private static int python(List<String> out, String... args) throws Exception {
+    static int python(List<String> out, String... args) throws Exception {
         // Debian's interpreter, where scripts/deps.sh installs python3-numpy and python3-torch.
         List<String> cmd = new ArrayList<>(List.of(Files.isExecutable(Path.of("/usr/bin/python3")) ? "/usr/bin/python3" : "python3"));
         cmd.addAll(List.of(args));

@@ -2,6 +2,10 @@ package dev.elbo4j.export;
 
 import dev.elbo4j.io.AtomicFiles;
 import dev.elbo4j.io.SafeTensors;
+import dev.elbo4j.model.AutoencoderConfig;
+import dev.elbo4j.model.CvaeConfig;
+import dev.elbo4j.model.M2Config;
+import dev.elbo4j.model.ModelConfig;
 import dev.elbo4j.model.VaeConfig;
 import dev.elbo4j.nn.Parameters;
 import dev.elbo4j.train.Checkpoint;
@@ -10,15 +14,18 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 
 /**
- * A trained VAE in the formats other tools read (docs/EXPORT.md), each file written atomically:
+ * A trained model in the formats other tools read (docs/EXPORT.md), each file written atomically:
  * {@code model.safetensors} (the parameters alone, no optimizer state, under elbo4j's names, which
  * are those of the PyTorch module in {@code model.py}), {@code model.py} ({@link TorchModule}),
- * and {@code encoder.onnx} / {@code decoder.onnx} ({@link Onnx}). The VAE family without a
- * planar flow is covered, with dense layers or a conv encoder and/or transposed-conv decoder
- * (docs/CONV.md); other models are refused with a message saying so.
+ * and the ONNX graphs {@code encoder.onnx} / {@code decoder.onnx} (and M2's
+ * {@code classifier.onnx}, {@link Onnx}). Covered: the VAE without a planar flow, the
+ * autoencoders, the CVAE and M2, with dense layers or (where the family has them) a conv encoder
+ * and/or transposed-conv decoder (docs/CONV.md); other models are refused with a message saying so.
  */
 public final class Export {
     /** The {@code format} metadata of an exported safetensors file. */
@@ -29,13 +36,17 @@ public final class Export {
 
     /** Whether {@code c}'s model can be exported; otherwise the reason. */
     public static String unsupported(Checkpoint c) {
-        if (!(c.model() instanceof VaeConfig v)) return "export covers the vae family; this checkpoint holds a '" + c.model().type() + "' model";
-        if (v.hasFlow()) return "export does not cover the planar-flow posterior (--flow); the encoder and decoder alone would not reproduce it";
-        return null;
+        ModelConfig m = c.model();
+        if (m instanceof VaeConfig v && v.hasFlow()) {
+            return "export does not cover the planar-flow posterior (--flow); the encoder and decoder alone would not reproduce it";
+        }
+        if (m instanceof VaeConfig || m instanceof AutoencoderConfig || m instanceof CvaeConfig || m instanceof M2Config) return null;
+        return "export covers the vae, ae, cvae and m2 families; this checkpoint holds a '" + m.type() + "' model";
     }
 
     /**
-     * Writes the four files into {@code dir} (created); returns their paths.
+     * Writes the files into {@code dir} (created): model.safetensors, model.py, then the ONNX
+     * graphs; returns their paths.
      *
      * @param scaleMin the data value of level 0 (0 for bytes), written into model.py
      * @param scaleMax the data value of level 255 (255 for bytes)
@@ -43,7 +54,7 @@ public final class Export {
     public static List<Path> write(Checkpoint c, Path dir, double scaleMin, double scaleMax) throws IOException {
         String why = unsupported(c);
         if (why != null) throw new IllegalArgumentException(why);
-        VaeConfig cfg = (VaeConfig) c.model();
+        ModelConfig cfg = c.model();
         Files.createDirectories(dir);
         SafeTensors.File f = new SafeTensors.File();
         f.putMetadata("format", FORMAT);
@@ -52,13 +63,16 @@ public final class Export {
         f.putMetadata("scale_max", Double.toString(scaleMax));
         for (Parameters.Spec s : cfg.parameterLayout().specs()) f.putFloats(s.name(), s.shape().dims(), c.file().getFloats(s.name()));
         Path st = dir.resolve("model.safetensors"), py = dir.resolve("model.py");
-        Path enc = dir.resolve("encoder.onnx"), dec = dir.resolve("decoder.onnx");
-        SafeTensors.write(st, f);
         byte[] src = TorchModule.source(cfg, c.image(), scaleMin, scaleMax).getBytes(StandardCharsets.UTF_8);
+        Map<String, byte[]> graphs = Onnx.graphs(cfg, c.file()::getFloats);
+        SafeTensors.write(st, f);
         AtomicFiles.write(py, out -> out.write(src));
-        byte[] e = Onnx.encoder(cfg, c.file()::getFloats), d = Onnx.decoder(cfg, c.file()::getFloats);
-        AtomicFiles.write(enc, out -> out.write(e));
-        AtomicFiles.write(dec, out -> out.write(d));
-        return List.of(st, py, enc, dec);
+        List<Path> wrote = new ArrayList<>(List.of(st, py));
+        for (Map.Entry<String, byte[]> g : graphs.entrySet()) {
+            Path p = dir.resolve(g.getKey());
+            AtomicFiles.write(p, out -> out.write(g.getValue()));
+            wrote.add(p);
+        }
+        return List.copyOf(wrote);
     }
 }

@@ -1,236 +1,132 @@
 package dev.elbo4j.export;
 
-import dev.elbo4j.backend.Activation;
-import dev.elbo4j.backend.ConvGeometry;
 import dev.elbo4j.backend.Likelihood;
+import dev.elbo4j.model.AutoencoderConfig;
+import dev.elbo4j.model.CvaeConfig;
+import dev.elbo4j.model.M2Config;
+import dev.elbo4j.model.ModelConfig;
 import dev.elbo4j.model.VaeConfig;
-import dev.elbo4j.nn.Conv2d;
-import dev.elbo4j.nn.ConvLayer;
-import dev.elbo4j.nn.ConvTranspose2d;
-import dev.elbo4j.nn.Linear;
+import dev.elbo4j.nn.ConvLayout;
 
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
-import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.function.Function;
 
 /**
- * ONNX graphs (IR version 8, opset 13) of a VAE's encoder and decoder, written as protobuf by
- * hand ({@link Protobuf}). Each dense layer is a {@code Gemm} with {@code transB = 1} (weights
- * [out, in], as stored) followed by the hidden activation ({@code Relu}, {@code Tanh},
- * {@code Sigmoid}, or none). The encoder's last layer holds mu and log sigma^2 as two row blocks
- * of its weight; the graph splits it into two {@code Gemm}s with outputs {@code mu} and
- * {@code logvar}, each [N, Z]. The decoder maps {@code z} [N, Z] to {@code mean} [N, D]: the
- * sigmoid of the logits for a Bernoulli likelihood, the output itself for a Gaussian one. The
- * batch dimension is symbolic.
- *
- * <p>A conv encoder starts with a {@code Reshape} of x to [N, C, H, W] (for colour data, stored
- * channels last, to [N, H, W, C] and a {@code Transpose} to NCHW), then one {@code Conv} per
- * layer (weights [OC, C, KH, KW], as stored) with its activation, and a {@code Flatten} into the
- * dense layers. A transposed-conv decoder reshapes the dense output to [N, C0, H0, W0], runs one
- * {@code ConvTranspose} per layer (weights [C_in, C_out, KH, KW], with the output_padding the
- * layer's sizes imply), the last without activation, then (colour) transposes back to channels
- * last and flattens.
+ * ONNX graphs (IR version 8, opset 13, float32, a symbolic batch dimension N) of a model's
+ * networks, built with {@link OnnxGraph} from the layers the model itself builds
+ * ({@link Networks}). Per family (docs/EXPORT.md):
+ * <ul>
+ * <li>VAE: {@code encoder.onnx} x [N, D] to {@code mu}, {@code logvar} [N, Z]; {@code decoder.onnx}
+ * z [N, Z] to {@code mean} [N, D].</li>
+ * <li>Autoencoder: {@code encoder.onnx} x to {@code code} [N, Z] (after the code layer's
+ * activation: the sigmoid for a sparse one); {@code decoder.onnx} code to
+ * {@code reconstruction} [N, D] (the sigmoid of the logits for the Bernoulli loss, the
+ * values themselves for MSE). A tied decoder's layers use the encoder's weights, transposed.</li>
+ * <li>CVAE: as the VAE, each graph with a second input {@code y} [N, C], the one-hot label as
+ * floats, which joins the first dense layer ({@code y U^T} added to {@code x W^T + b}).</li>
+ * <li>M2: the CVAE's two graphs and {@code classifier.onnx}, x to {@code logits} [N, C] and
+ * {@code probs} [N, C], their softmax: q(y|x).</li>
+ * </ul>
+ * Each dense layer is a {@code Gemm} (transB = 1 for weights [out, in] as stored; 0 for a tied
+ * layer's borrowed [in, out]) with its bias, a conditional layer's label term a second
+ * {@code Gemm} taking the first's output as C, then the activation ({@code Relu}, {@code Tanh},
+ * {@code Sigmoid}, or none). The Gaussian encoders' last layer holds mu and log sigma^2 as two
+ * row blocks of its weight: the graph writes it as two {@code Gemm}s over them. Conv fronts and
+ * transposed-conv backs are {@link OnnxGraph#front} and {@link OnnxGraph#back}.
  */
 public final class Onnx {
-    private static final int FLOAT = 1, INT64 = 7;
-
     private Onnx() {
     }
 
-    /** The encoder: input {@code x} [N, D]; outputs {@code mu} and {@code logvar} [N, Z]. */
-    public static byte[] encoder(VaeConfig cfg, Function<String, float[]> weights) {
-        Graph g = new Graph("elbo4j_encoder");
+    /** The graphs of {@code cfg}'s model by file name, in the order they are written; {@code weights} by parameter name. */
+    public static Map<String, byte[]> graphs(ModelConfig cfg, Function<String, float[]> weights) {
+        Map<String, byte[]> m = new LinkedHashMap<>();
+        switch (cfg) {
+            case VaeConfig v -> {
+                m.put("encoder.onnx", gaussianEncoder(v, v.inputDim(), v.latent(), v.conv(), weights));
+                m.put("decoder.onnx", decoder(v, "z", v.latent(), v.inputDim(), v.conv(), bernoulli(v.likelihood()), "mean", weights));
+            }
+            case AutoencoderConfig a -> {
+                m.put("encoder.onnx", codeEncoder(a, weights));
+                m.put("decoder.onnx", decoder(a, "code", a.latent(), a.inputDim(), a.conv(),
+                        a.reconstruction() == AutoencoderConfig.Reconstruction.BERNOULLI, "reconstruction", weights));
+            }
+            case CvaeConfig c -> {
+                m.put("encoder.onnx", gaussianEncoder(c, c.inputDim(), c.latent(), c.conv(), weights));
+                m.put("decoder.onnx", decoder(c, "z", c.latent(), c.inputDim(), c.conv(), bernoulli(c.likelihood()), "mean", weights));
+            }
+            case M2Config c -> {
+                m.put("classifier.onnx", classifier(c, weights));
+                m.put("encoder.onnx", gaussianEncoder(c, c.inputDim(), c.latent(), null, weights));
+                m.put("decoder.onnx", decoder(c, "z", c.latent(), c.inputDim(), null, bernoulli(c.likelihood()), "mean", weights));
+            }
+            default -> throw new IllegalArgumentException("no ONNX graphs for a '" + cfg.type() + "' model");
+        }
+        return m;
+    }
+
+    private static boolean bernoulli(Likelihood l) {
+        return l.kind() == Likelihood.Kind.BERNOULLI;
+    }
+
+    /** x (and, conditional, y) to {@code mu} and {@code logvar}, the last layer's two row blocks. */
+    private static byte[] gaussianEncoder(ModelConfig cfg, int inputDim, int latent, ConvLayout conv, Function<String, float[]> weights) {
+        OnnxGraph g = new OnnxGraph("elbo4j_encoder", weights);
         Networks.Parts net = Networks.encoder(cfg);
-        int z = cfg.latent();
-        String h = "x";
-        g.input("x", cfg.inputDim());
-        if (net.front() != null) {
-            int c = cfg.conv().channels(), ht = cfg.conv().height(), w = cfg.conv().width();
-            if (c > 1) {
-                h = g.reshape("encoder.image", h, -1, ht, w, c);
-                h = g.transpose("encoder.nchw", h, 0, 3, 1, 2);
-            } else {
-                h = g.reshape("encoder.image", h, -1, c, ht, w);
-            }
-            for (ConvLayer l : net.front()) h = g.conv(l, h, weights);
-            h = g.flatten("encoder.flatten", h);
-        }
-        List<Linear> dense = net.dense();
-        for (Linear l : dense.subList(0, dense.size() - 1)) h = g.layer(l, h, weights);
-        Linear last = dense.getLast();
-        String name = last.name();
-        float[] w = weights.apply(name + ".weight"), b = weights.apply(name + ".bias");
-        int in = last.in();
-        g.gemm(name + ".mu", h, Arrays.copyOfRange(w, 0, z * in), Arrays.copyOfRange(b, 0, z), z, in, "mu");
-        g.gemm(name + ".logvar", h, Arrays.copyOfRange(w, z * in, 2 * z * in), Arrays.copyOfRange(b, z, 2 * z), z, in, "logvar");
-        g.output("mu", z);
-        g.output("logvar", z);
+        String label = inputs(g, net, "x", inputDim);
+        List<Networks.Dense> dense = net.dense();
+        String h = g.dense(dense.subList(0, dense.size() - 1), g.front(net, conv, "x"), label);
+        Networks.Dense last = dense.getLast();
+        g.dense(last, h, label, 0, latent, "mu");
+        g.dense(last, h, label, latent, 2 * latent, "logvar");
+        g.output("mu", latent);
+        g.output("logvar", latent);
         return g.model();
     }
 
-    /** The decoder: input {@code z} [N, Z]; output {@code mean} [N, D]. */
-    public static byte[] decoder(VaeConfig cfg, Function<String, float[]> weights) {
-        Graph g = new Graph("elbo4j_decoder");
+    /** The autoencoder's x to {@code code}. */
+    private static byte[] codeEncoder(AutoencoderConfig cfg, Function<String, float[]> weights) {
+        OnnxGraph g = new OnnxGraph("elbo4j_encoder", weights);
+        Networks.Parts net = Networks.encoder(cfg);
+        inputs(g, net, "x", cfg.inputDim());
+        String h = g.dense(net.dense(), g.front(net, cfg.conv(), "x"), null);
+        g.node("Identity", "code", new String[] {h}, "code");
+        g.output("code", cfg.latent());
+        return g.model();
+    }
+
+    /** {@code in} (and, conditional, y) to {@code out}: the sigmoid of the logits where {@code sigmoid}, else the output itself. */
+    private static byte[] decoder(ModelConfig cfg, String in, int latent, int inputDim, ConvLayout conv, boolean sigmoid, String out,
+                                  Function<String, float[]> weights) {
+        OnnxGraph g = new OnnxGraph("elbo4j_decoder", weights);
         Networks.Parts net = Networks.decoder(cfg);
-        String h = "z";
-        g.input("z", cfg.latent());
-        for (Linear l : net.dense()) h = g.layer(l, h, weights);
-        if (net.back() != null) {
-            ConvTranspose2d first = (ConvTranspose2d) net.back().getFirst();
-            ConvGeometry g0 = first.geometry();
-            h = g.reshape("decoder.planes", h, -1, first.inChannels(), g0.outHeight(), g0.outWidth());
-            for (ConvLayer l : net.back()) h = g.conv(l, h, weights);
-            if (cfg.conv().channels() > 1) h = g.transpose("decoder.nhwc", h, 0, 2, 3, 1);
-            h = g.flatten("decoder.flatten", h);
-        }
-        g.node(cfg.likelihood().kind() == Likelihood.Kind.BERNOULLI ? "Sigmoid" : "Identity", "mean", new String[] {h}, "mean");
-        g.output("mean", cfg.inputDim());
+        String label = inputs(g, net, in, latent);
+        String h = g.back(net, conv, g.dense(net.dense(), in, label));
+        g.node(sigmoid ? "Sigmoid" : "Identity", out, new String[] {h}, out);
+        g.output(out, inputDim);
         return g.model();
     }
 
-    /** A graph under construction. */
-    private static final class Graph {
-        private final String name;
-        private final Protobuf graph = new Protobuf();
+    /** M2's x to {@code logits} and their softmax {@code probs}. */
+    private static byte[] classifier(M2Config cfg, Function<String, float[]> weights) {
+        OnnxGraph g = new OnnxGraph("elbo4j_classifier", weights);
+        Networks.Parts net = Networks.classifier(cfg);
+        g.input("x", cfg.inputDim());
+        String h = g.dense(net.dense(), "x", null);
+        g.node("Identity", "logits", new String[] {h}, "logits");
+        g.softmax("logits", "probs");
+        g.output("logits", cfg.classes());
+        g.output("probs", cfg.classes());
+        return g.model();
+    }
 
-        Graph(String name) {
-            this.name = name;
-        }
-
-        String layer(Linear l, String in, Function<String, float[]> weights) {
-            String y = l.name() + ".out";
-            gemm(l.name(), in, weights.apply(l.name() + ".weight"), weights.apply(l.name() + ".bias"), l.out(), l.in(), y);
-            return activation(l.name(), y, l.activation());
-        }
-
-        String activation(String prefix, String y, Activation act) {
-            String op = switch (act) {
-                case RELU -> "Relu";
-                case TANH -> "Tanh";
-                case SIGMOID -> "Sigmoid";
-                case IDENTITY -> null;
-            };
-            if (op == null) return y;
-            node(op, prefix + ".act", new String[] {y}, prefix + ".act");
-            return prefix + ".act";
-        }
-
-        /** A Conv2d as {@code Conv}, a ConvTranspose2d as {@code ConvTranspose}, each with its bias and activation. */
-        String conv(ConvLayer l, String in, Function<String, float[]> weights) {
-            ConvGeometry g = l.geometry();
-            boolean transposed = l instanceof ConvTranspose2d;
-            String prefix = l.name();
-            Activation act = l.activation();
-            long[] wDims = transposed
-                    ? new long[] {((ConvTranspose2d) l).inChannels(), g.channels(), g.kernelH(), g.kernelW()}
-                    : new long[] {((Conv2d) l).outChannels(), g.channels(), g.kernelH(), g.kernelW()};
-            int biasSize = transposed ? g.channels() : ((Conv2d) l).outChannels();
-            float[] w = weights.apply(prefix + ".weight"), b = weights.apply(prefix + ".bias");
-            if (w.length != wDims[0] * wDims[1] * wDims[2] * wDims[3] || b.length != biasSize) {
-                throw new IllegalArgumentException(prefix + ": weight " + w.length + " / bias " + b.length + " values, expected "
-                        + Arrays.toString(wDims) + " / " + biasSize);
-            }
-            initializer(prefix + ".W", wDims, w);
-            initializer(prefix + ".b", new long[] {biasSize}, b);
-            String y = prefix + ".out";
-            Protobuf n = new Protobuf().string(1, in).string(1, prefix + ".W").string(1, prefix + ".b").string(2, y)
-                    .string(3, prefix).string(4, transposed ? "ConvTranspose" : "Conv")
-                    .message(5, ints("kernel_shape", g.kernelH(), g.kernelW()))
-                    .message(5, ints("strides", g.stride(), g.stride()))
-                    .message(5, ints("pads", g.padding(), g.padding(), g.padding(), g.padding()));
-            if (l instanceof ConvTranspose2d t) n.message(5, ints("output_padding", t.outputPadding()));
-            graph.message(1, n);
-            return activation(prefix, y, act);
-        }
-
-        String reshape(String prefix, String in, long... shape) {
-            int64Initializer(prefix + ".shape", shape);
-            node("Reshape", prefix, new String[] {in, prefix + ".shape"}, prefix);
-            return prefix;
-        }
-
-        String transpose(String prefix, String in, long... perm) {
-            graph.message(1, new Protobuf().string(1, in).string(2, prefix).string(3, prefix).string(4, "Transpose")
-                    .message(5, ints("perm", perm)));
-            return prefix;
-        }
-
-        String flatten(String prefix, String in) {
-            node("Flatten", prefix, new String[] {in}, prefix);
-            return prefix;
-        }
-
-        private static Protobuf ints(String name, long... v) {
-            Protobuf a = new Protobuf().string(1, name);
-            for (long x : v) a.varint(8, x);
-            return a.varint(20, 7);
-        }
-
-        private static Protobuf ints(String name, int... v) {
-            long[] l = new long[v.length];
-            for (int i = 0; i < v.length; i++) l[i] = v[i];
-            return ints(name, l);
-        }
-
-        void gemm(String prefix, String in, float[] w, float[] b, int out, int inSize, String y) {
-            if (w.length != out * inSize || b.length != out) {
-                throw new IllegalArgumentException(prefix + ": weight " + w.length + " / bias " + b.length + " values, expected "
-                        + out + "x" + inSize + " / " + out);
-            }
-            initializer(prefix + ".W", new long[] {out, inSize}, w);
-            initializer(prefix + ".b", new long[] {out}, b);
-            Protobuf n = new Protobuf().string(1, in).string(1, prefix + ".W").string(1, prefix + ".b").string(2, y)
-                    .string(3, prefix).string(4, "Gemm")
-                    .message(5, new Protobuf().string(1, "transB").varint(3, 1).varint(20, 2));
-            graph.message(1, n);
-        }
-
-        void node(String op, String nodeName, String[] inputs, String output) {
-            Protobuf n = new Protobuf();
-            for (String i : inputs) n.string(1, i);
-            n.string(2, output).string(3, nodeName).string(4, op);
-            graph.message(1, n);
-        }
-
-        void initializer(String n, long[] dims, float[] v) {
-            ByteBuffer raw = ByteBuffer.allocate(4 * v.length).order(ByteOrder.LITTLE_ENDIAN);
-            raw.asFloatBuffer().put(v);
-            tensor(n, dims, FLOAT, raw.array());
-        }
-
-        void int64Initializer(String n, long[] v) {
-            ByteBuffer raw = ByteBuffer.allocate(8 * v.length).order(ByteOrder.LITTLE_ENDIAN);
-            raw.asLongBuffer().put(v);
-            tensor(n, new long[] {v.length}, INT64, raw.array());
-        }
-
-        private void tensor(String n, long[] dims, int type, byte[] raw) {
-            Protobuf t = new Protobuf();
-            for (long d : dims) t.varint(1, d);
-            t.varint(2, type).string(8, n).bytes(9, raw);
-            graph.message(5, t);
-        }
-
-        void input(String n, int width) {
-            graph.message(11, valueInfo(n, width));
-        }
-
-        void output(String n, int width) {
-            graph.message(12, valueInfo(n, width));
-        }
-
-        private static Protobuf valueInfo(String n, int width) {
-            Protobuf shape = new Protobuf().message(1, new Protobuf().string(2, "N")).message(1, new Protobuf().varint(1, width));
-            Protobuf tensor = new Protobuf().varint(1, FLOAT).message(2, shape);
-            return new Protobuf().string(1, n).message(2, new Protobuf().message(1, tensor));
-        }
-
-        byte[] model() {
-            graph.string(2, name);
-            return new Protobuf().varint(1, 8).string(2, "elbo4j").string(3, "0.1.0")
-                    .message(7, graph).message(8, new Protobuf().string(1, "").varint(2, 13)).toByteArray();
-        }
+    /** Declares {@code in} [N, width] and, for a conditional network, {@code y} [N, C]; returns "y" or null. */
+    private static String inputs(OnnxGraph g, Networks.Parts net, String in, int width) {
+        g.input(in, width);
+        if (net.classes() == 0) return null;
+        g.input("y", net.classes());
+        return "y";
     }
 }

@@ -46,25 +46,28 @@ public final class Autoencoder extends ModelBase<AutoencoderConfig> implements R
 
     private Autoencoder(Backend backend, AutoencoderConfig cfg, DType dtype, long seed) {
         super(backend, cfg, dtype, seed);
-        this.encoder = encoder(cfg);
-        this.decoder = cfg.tied() ? null : decoder(cfg);
-        this.tiedDecoder = cfg.tied() ? tiedDecoder(cfg) : null;
+        this.encoder = encoderNetwork(cfg);
+        this.decoder = cfg.tied() ? null : decoderNetwork(cfg);
+        this.tiedDecoder = cfg.tied() ? tiedDecoderNetwork(cfg) : null;
         this.likelihood = likelihood(cfg);
     }
 
-    private static Network encoder(AutoencoderConfig cfg) {
+    /** The encoder {@code cfg} describes (x to the code, its last layer with {@link AutoencoderConfig#codeActivation}), without parameters. */
+    public static Network encoderNetwork(AutoencoderConfig cfg) {
         return ConvLayout.encoder(cfg.conv(), "encoder", cfg.inputDim(), cfg.hidden(), cfg.latent(), cfg.activation(),
                 cfg.codeActivation());
     }
 
-    private static Network decoder(AutoencoderConfig cfg) {
+    /** The untied decoder {@code cfg} describes (code to logits or values), without parameters. */
+    public static Network decoderNetwork(AutoencoderConfig cfg) {
         int[] h = cfg.hidden(), mirrored = new int[h.length];
         for (int i = 0; i < h.length; i++) mirrored[i] = h[h.length - 1 - i];
         return ConvLayout.decoder(cfg.conv(), "decoder", cfg.latent(), mirrored, cfg.inputDim(), cfg.activation(),
                 dev.elbo4j.backend.Activation.IDENTITY);
     }
 
-    private static TiedMlp tiedDecoder(AutoencoderConfig cfg) {
+    /** The tied decoder {@code cfg} describes (its biases; the weights are the encoder's, transposed), without parameters. */
+    public static TiedMlp tiedDecoderNetwork(AutoencoderConfig cfg) {
         return new TiedMlp("decoder", "encoder", cfg.encoderSizes(), cfg.activation(), dev.elbo4j.backend.Activation.IDENTITY);
     }
 
@@ -88,11 +91,11 @@ public final class Autoencoder extends ModelBase<AutoencoderConfig> implements R
     /** The parameters of {@code cfg} by name, shape and initialisation, in checkpoint order: encoder, then decoder. */
     public static Parameters.Builder parameterLayout(AutoencoderConfig cfg) {
         Parameters.Builder pb = new Parameters.Builder();
-        encoder(cfg).declare(pb);
+        encoderNetwork(cfg).declare(pb);
         if (cfg.tied()) {
-            tiedDecoder(cfg).declare(pb);
+            tiedDecoderNetwork(cfg).declare(pb);
         } else {
-            decoder(cfg).declare(pb);
+            decoderNetwork(cfg).declare(pb);
         }
         return pb;
     }

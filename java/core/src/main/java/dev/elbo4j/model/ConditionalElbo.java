@@ -35,8 +35,18 @@ final class ConditionalElbo {
         this.classes = classes;
         this.latent = latent;
         this.likelihood = likelihood;
-        this.encoder = ConvLayout.conditionalEncoder(conv, "encoder", inputDim, classes, encoderHidden, 2 * latent, act, Activation.IDENTITY);
-        this.decoder = ConvLayout.conditionalDecoder(conv, "decoder", latent, classes, decoderHidden, inputDim, act, Activation.IDENTITY);
+        this.encoder = encoderNetwork(inputDim, classes, encoderHidden, latent, act, conv);
+        this.decoder = decoderNetwork(inputDim, classes, latent, decoderHidden, act, conv);
+    }
+
+    /** q(z|x,y): x and the one-hot y to [mu, log sigma^2], 2 * latent values. */
+    static ConditionalNetwork encoderNetwork(int inputDim, int classes, int[] hidden, int latent, Activation act, ConvLayout conv) {
+        return ConvLayout.conditionalEncoder(conv, "encoder", inputDim, classes, hidden, 2 * latent, act, Activation.IDENTITY);
+    }
+
+    /** p(x|z,y): z and the one-hot y to the likelihood's logits or means. */
+    static ConditionalNetwork decoderNetwork(int inputDim, int classes, int latent, int[] hidden, Activation act, ConvLayout conv) {
+        return ConvLayout.conditionalDecoder(conv, "decoder", latent, classes, hidden, inputDim, act, Activation.IDENTITY);
     }
 
     /** Declares the encoder's, the decoder's and (learned-variance Gaussian) {@link Vae#LOGVAR}'s parameters. */

@@ -4,6 +4,7 @@ import dev.elbo4j.backend.Backend;
 import dev.elbo4j.backend.Binarization;
 import dev.elbo4j.data.DeviceDataset;
 import dev.elbo4j.eval.Evaluator;
+import dev.elbo4j.nn.ConditionalNetwork;
 import dev.elbo4j.nn.Parameters;
 import dev.elbo4j.rng.RngKey;
 import dev.elbo4j.tensor.DType;
@@ -36,6 +37,16 @@ public final class Cvae extends ModelBase<CvaeConfig> implements LatentModel, Im
     private static ConditionalElbo network(CvaeConfig cfg) {
         return new ConditionalElbo(cfg.inputDim(), cfg.classes(), cfg.encoderHidden(), cfg.latent(), cfg.decoderHidden(),
                 cfg.activation(), cfg.likelihood(), cfg.conv());
+    }
+
+    /** The encoder {@code cfg} describes (x and the one-hot y to [mu, log sigma^2]), without parameters. */
+    public static ConditionalNetwork encoderNetwork(CvaeConfig cfg) {
+        return ConditionalElbo.encoderNetwork(cfg.inputDim(), cfg.classes(), cfg.encoderHidden(), cfg.latent(), cfg.activation(), cfg.conv());
+    }
+
+    /** The decoder {@code cfg} describes (z and the one-hot y to logits or means), without parameters. */
+    public static ConditionalNetwork decoderNetwork(CvaeConfig cfg) {
+        return ConditionalElbo.decoderNetwork(cfg.inputDim(), cfg.classes(), cfg.latent(), cfg.decoderHidden(), cfg.activation(), cfg.conv());
     }
 
     /** The parameters of a model of {@code cfg}, in checkpoint order, without allocating them. */

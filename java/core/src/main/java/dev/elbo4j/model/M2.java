@@ -6,6 +6,7 @@ import dev.elbo4j.backend.Backend;
 import dev.elbo4j.backend.Binarization;
 import dev.elbo4j.data.DeviceDataset;
 import dev.elbo4j.nn.Mlp;
+import dev.elbo4j.nn.ConditionalNetwork;
 import dev.elbo4j.nn.Parameters;
 import dev.elbo4j.rng.RngKey;
 import dev.elbo4j.rng.Streams;
@@ -54,11 +55,12 @@ public final class M2 extends ModelBase<M2Config> implements LatentModel {
 
     private M2(Backend backend, M2Config cfg, DType dtype, long seed) {
         super(backend, cfg, dtype, seed);
-        this.classifier = classifier(cfg);
+        this.classifier = classifierNetwork(cfg);
         this.elbo = network(cfg);
     }
 
-    private static Mlp classifier(M2Config cfg) {
+    /** The classifier {@code cfg} describes (x to the logits of q(y|x), before the softmax), without parameters. */
+    public static Mlp classifierNetwork(M2Config cfg) {
         return new Mlp("classifier", cfg.classifierSizes(), cfg.activation(), Activation.IDENTITY);
     }
 
@@ -67,10 +69,20 @@ public final class M2 extends ModelBase<M2Config> implements LatentModel {
                 cfg.activation(), cfg.likelihood());
     }
 
+    /** The encoder {@code cfg} describes (x and the one-hot y to [mu, log sigma^2]), without parameters. */
+    public static ConditionalNetwork encoderNetwork(M2Config cfg) {
+        return ConditionalElbo.encoderNetwork(cfg.inputDim(), cfg.classes(), cfg.encoderHidden(), cfg.latent(), cfg.activation(), null);
+    }
+
+    /** The decoder {@code cfg} describes (z and the one-hot y to logits or means), without parameters. */
+    public static ConditionalNetwork decoderNetwork(M2Config cfg) {
+        return ConditionalElbo.decoderNetwork(cfg.inputDim(), cfg.classes(), cfg.latent(), cfg.decoderHidden(), cfg.activation(), null);
+    }
+
     /** The parameters of a model of {@code cfg} (classifier, encoder, decoder), in checkpoint order, without allocating them. */
     public static Parameters.Builder parameterLayout(M2Config cfg) {
         Parameters.Builder pb = new Parameters.Builder();
-        classifier(cfg).declare(pb);
+        classifierNetwork(cfg).declare(pb);
         network(cfg).declare(pb);
         return pb;
     }

@@ -26,6 +26,21 @@ public final class ConditionalImageNet implements ConditionalNetwork {
         this.back = back;
     }
 
+    /** The conv stack before the dense layers, or null. */
+    public ConvStack front() {
+        return front;
+    }
+
+    /** The dense layers, the first of which takes the label. */
+    public ConditionalMlp dense() {
+        return dense;
+    }
+
+    /** The transposed-conv stack after the dense layers, or null. */
+    public ConvStack back() {
+        return back;
+    }
+
     @Override
     public int in() {
         return front != null ? front.in() : dense.in();

@@ -17,7 +17,7 @@ import dev.elbo4j.tensor.Tensor;
  * which is how a model evaluates one input under every class without repeating it.
  */
 public final class ConditionalLinear {
-    private final String weight, labelWeight, bias;
+    private final String name, weight, labelWeight, bias;
     private final int in, classes, out;
     private final Activation act;
 
@@ -26,6 +26,7 @@ public final class ConditionalLinear {
             throw new IllegalArgumentException("layer " + name + " needs positive sizes, got " + in + " (+ " + classes
                     + " classes) -> " + out);
         }
+        this.name = name;
         this.weight = name + ".weight";
         this.labelWeight = name + ".label_weight";
         this.bias = name + ".bias";
@@ -44,6 +45,16 @@ public final class ConditionalLinear {
         p.add(weight, Shape.of(out, in), Parameters.Init.uniform(bound));
         p.add(labelWeight, Shape.of(out, classes), Parameters.Init.uniform(bound));
         p.add(bias, Shape.of(out), Parameters.Init.uniform(bound));
+    }
+
+    /** The layer's name: its parameters are {@code name.weight}, {@code name.label_weight}, {@code name.bias}. */
+    public String name() {
+        return name;
+    }
+
+    /** The activation applied after the bias. */
+    public Activation activation() {
+        return act;
     }
 
     public int in() {

@@ -33,6 +33,16 @@ public final class ConditionalMlp implements ConditionalNetwork {
         this.rest = List.copyOf(l);
     }
 
+    /** The first layer, which takes the label. */
+    public ConditionalLinear first() {
+        return first;
+    }
+
+    /** The layers after the first, in order. */
+    public List<Linear> rest() {
+        return rest;
+    }
+
     @Override
     public int in() {
         return first.in();
