@@ -55,8 +55,11 @@ final class StopSignal implements AutoCloseable {
 
     /** Thrown from the training listener once the checkpoint of the stopping step is written. */
     static final class Stopped extends RuntimeException {
-        Stopped(String message) {
+        final int exitCode;
+
+        Stopped(String message, int exitCode) {
             super(message, null, false, false);
+            this.exitCode = exitCode;
         }
     }
 }

@@ -321,7 +321,7 @@ final class TrainCommand implements Callable<Integer> {
                 progress.clear();
                 err.println("elbo4j train: " + e.getMessage());
                 err.flush();
-                return e.getMessage().contains("SIGTERM") ? 143 : 130;
+                return e.exitCode;
             }
             finish(trainer, vae, tc, progress, image, test, log, be, cfg, objective, isElbo, outw, err);
         }
@@ -399,7 +399,7 @@ final class TrainCommand implements Callable<Integer> {
             private StopSignal.Stopped stopped(int epoch, String where) {
                 return new StopSignal.Stopped(String.format(Locale.ROOT, "stopped by %s in epoch %d/%d after %s (step %d); "
                                 + "%s holds it: `elbo4j train --out %s --resume` continues the run",
-                        stop.requested(), epoch + 1, tc.epochs(), where, saved[0], ckpt, out));
+                        stop.requested(), epoch + 1, tc.epochs(), where, saved[0], ckpt, out), stop.exitCode());
             }
 
             @Override

@@ -18,9 +18,12 @@ import java.util.stream.Stream;
 import static org.junit.jupiter.api.Assertions.*;
 
 /**
- * Ctrl-C in the middle of training loses nothing: the run writes a checkpoint of the step it stopped
- * at, says so and how to resume, and exits 130; resumed, it ends bit for bit where
- * a run that was never stopped ends. The signal goes to a child JVM with kill -INT.
+ * A stop signal in the middle of training loses nothing: the run writes a checkpoint of the step it
+ * stopped at, says so and how to resume, and exits 128 + the signal; resumed, it ends bit for bit
+ * where a run that was never stopped ends. The signal goes to a child JVM with kill -TERM: SIGINT
+ * (Ctrl-C) takes the same path, but a process started in the background by a shell without job
+ * control (nohup, `cmd &` in a script, some CI runners) inherits SIGINT as ignored, and the JVM then
+ * leaves it ignored, so a test sending it would depend on how the build was started.
  */
 class StopSignalCliTest {
     @TempDir
@@ -35,7 +38,7 @@ class StopSignalCliTest {
 
     @Test
     @Timeout(value = 240, unit = TimeUnit.SECONDS)
-    void ctrlCWritesACheckpointAndResumingMatchesAnUnstoppedRun() throws Exception {
+    void aStopSignalWritesACheckpointAndResumingMatchesAnUnstoppedRun() throws Exception {
         Path data = CliTest.mnistSubset(tmp.resolve("data"), 600, 100);
         Path out = tmp.resolve("stopped"), log = tmp.resolve("stopped.log");
         Process p = ChildJvm.start(List.of(), args(data, out, 500), log);
@@ -46,11 +49,11 @@ class StopSignalCliTest {
             Thread.sleep(20);
         }
         assertTrue(p.isAlive(), () -> "the run ended before the signal: " + read(log));
-        assertEquals(0, new ProcessBuilder("kill", "-INT", Long.toString(p.pid())).start().waitFor());
-        assertTrue(p.waitFor(60, TimeUnit.SECONDS), "the run did not stop on SIGINT");
+        assertEquals(0, new ProcessBuilder("kill", "-TERM", Long.toString(p.pid())).start().waitFor());
+        assertTrue(p.waitFor(60, TimeUnit.SECONDS), "the run did not stop on SIGTERM");
         String said = ChildJvm.output(log);
-        assertEquals(130, p.exitValue(), said);
-        Matcher m = Pattern.compile("elbo4j train: stopped by SIGINT in epoch (\\d+)/500 after .* \\(step (\\d+)\\); "
+        assertEquals(143, p.exitValue(), said);
+        Matcher m = Pattern.compile("elbo4j train: stopped by SIGTERM in epoch (\\d+)/500 after .* \\(step (\\d+)\\); "
                 + Pattern.quote(out.resolve("checkpoint.safetensors") + " holds it: `elbo4j train --out " + out + " --resume`")).matcher(said);
         assertTrue(m.find(), said);
         long step = Long.parseLong(m.group(2));
