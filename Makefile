@@ -102,7 +102,7 @@ data-fashion:
 
 test: deps data-mnist kernels native
 	@scripts/deps.sh numpy
-	$(MVN) install; status=$$?; scripts/test-summary.sh; exit $$status
+	status=0; $(MVN) install || status=$$?; scripts/test-summary.sh; exit $$status
 
 # The GPU suite (package dev.elbo4j.backend.cuda) against build/emu/libcuda.so.1, a CPU emulator of
 # the device running kernels/*.cu compiled by g++ (kernels/README.md, "Emulated device").
