@@ -270,6 +270,7 @@ final class TrainCommand implements Callable<Integer> {
             removeStaleTemporaries(err);
             try (Backend be = device.open(cfg)) {
                 MemoryPlan.checkTraining(cfg, tc, train, test, be);
+                DiskRoom.checkCheckpoint(cfg, out);
                 // A new run starts a new log, once the device is open and the run fits: a run refused
                 // before it starts leaves the folder's earlier run (log beside checkpoint) as it was.
                 if (!resume) Files.deleteIfExists(out.resolve("log.jsonl"));
