@@ -69,12 +69,14 @@ consumer-test: build
 	scripts/consumer-test.sh
 
 # The elbo4j command for this user: PREFIX/bin/elbo4j (the launcher, which finds a JDK >= 22),
-# the CLI jar and its libraries in PREFIX/share/elbo4j. Re-run after a rebuild to update it.
+# the CLI jar and its libraries in PREFIX/share/elbo4j, and PREFIX/share/elbo4j/data linked to this
+# checkout's data/ so the named data sets of `make data` are found from any folder. Re-run after a rebuild to update it.
 install: build
 	rm -rf $(PREFIX)/share/elbo4j.partial && mkdir -p $(PREFIX)/share/elbo4j.partial/lib $(PREFIX)/bin
 	cp $(CLI_JAR) $(PREFIX)/share/elbo4j.partial/elbo4j-cli.jar
 	cp java/cli/target/lib/*.jar $(PREFIX)/share/elbo4j.partial/lib/
 	install -m 755 scripts/find-jdk.sh $(PREFIX)/share/elbo4j.partial/find-jdk.sh
+	ln -sfn $(CURDIR)/data $(PREFIX)/share/elbo4j.partial/data
 	rm -rf $(PREFIX)/share/elbo4j && mv $(PREFIX)/share/elbo4j.partial $(PREFIX)/share/elbo4j
 	install -m 755 bin/elbo4j $(PREFIX)/bin/elbo4j
 	@case ":$$PATH:" in *":$(PREFIX)/bin:"*) echo "installed: $(PREFIX)/bin/elbo4j";; \
@@ -100,7 +102,7 @@ data-fashion:
 
 test: deps data-mnist kernels native
 	@scripts/deps.sh numpy
-	$(MVN) install; status=$$?; scripts/test-summary.sh; exit $$status
+	status=0; $(MVN) install || status=$$?; scripts/test-summary.sh; exit $$status
 
 # The GPU suite (package dev.elbo4j.backend.cuda) against build/emu/libcuda.so.1, a CPU emulator of
 # the device running kernels/*.cu compiled by g++ (kernels/README.md, "Emulated device").

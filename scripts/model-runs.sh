@@ -41,6 +41,11 @@ RUNS=(
 EVAL=(rbm rbm-cd1 rbm-pcd)
 
 want=("$@")
+case "${1:-}" in -h|--help) sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; exit 0;; esac
+known=" ${RUNS[*]%%|*} "
+for w in "${want[@]}"; do
+  case "$known" in *" $w "*) ;; *) echo "model-runs: unknown run '$w' (known:${known% })" >&2; exit 2;; esac
+done
 selected() {
   [ ${#want[@]} -eq 0 ] && return 0
   for w in "${want[@]}"; do [ "$w" = "$1" ] && return 0; done

@@ -24,6 +24,17 @@ final class CheckpointOption {
         return c;
     }
 
+    /**
+     * The checkpoint's model as {@code type}, or a usage error: {@code why} says, for the user, why
+     * this model cannot do what the command asks and which command can.
+     */
+    static <M extends dev.elbo4j.model.Model> M restore(Checkpoint c, dev.elbo4j.backend.Backend be, Class<M> type, String why) {
+        dev.elbo4j.model.Model m = c.restoreModel(be);
+        if (type.isInstance(m)) return type.cast(m);
+        m.close();
+        throw new Main.UsageException("the checkpoint holds a '" + c.model().type() + "' model, " + why);
+    }
+
     /** The run folder: the folder given, or the checkpoint file's folder. */
     Path runFolder() {
         if (Files.isDirectory(path)) return path;

@@ -36,7 +36,8 @@ final class DataOptions {
     Path dir;
 
     @Option(names = "--data-root", paramLabel = "DIR",
-            description = "Folder holding the named data sets (default: $ELBO4J_DATA, else ./data).")
+            description = "Folder holding the named data sets (default: $ELBO4J_DATA, else ./data, else the data "
+                    + "folder of the elbo4j checkout the command runs from, where `make data` puts them).")
     Path root;
 
     @Option(names = "--test-fraction", paramLabel = "F",
@@ -52,6 +53,8 @@ final class DataOptions {
 
     private DataFiles.Split split;
     private Map<String, Object> recorded;
+    /** The recorded path is gone and the data set the checkpoint names is used in its place. */
+    private boolean recordedByName;
     private int readTrain, readTest;
 
     /**
@@ -78,11 +81,22 @@ final class DataOptions {
         recorded = c.dataSource();
         if (recorded == null || given()) return;
         dir = Path.of(JsonFields.string(recorded, "path"));
+        if (!Files.exists(dir) && JsonFields.has(recorded, "dataset")) {
+            // The files moved (another clone, data fetched again elsewhere): the named data set, found as
+            // train finds it, stands in, and the content hash below still says whether it is the same data.
+            err.printf(Locale.ROOT, "%s: data: %s, where the model was trained, is gone; using the data set '%s'%n",
+                    command, dir, JsonFields.string(recorded, "dataset"));
+            dataset = JsonFields.string(recorded, "dataset");
+            dir = null;
+            recordedByName = true;
+        }
         if (testFraction == null && JsonFields.has(recorded, "test_fraction") && JsonFields.number(recorded, "test_fraction") > 0) {
             testFraction = JsonFields.number(recorded, "test_fraction");
         }
         if (downsample == null && JsonFields.has(recorded, "downsample")) downsample = JsonFields.string(recorded, "downsample");
-        err.printf(Locale.ROOT, "%s: data: %s (where the model was trained; --data or --dataset to use other data)%n", command, dir);
+        if (dir != null) {
+            err.printf(Locale.ROOT, "%s: data: %s (where the model was trained; --data or --dataset to use other data)%n", command, dir);
+        }
     }
 
     Path resolve() {
@@ -98,14 +112,37 @@ final class DataOptions {
         if (!name.equals("mnist") && !name.equals("fashion-mnist")) {
             throw new Main.UsageException("--dataset " + name + ": unknown (known: mnist, fashion-mnist; or use --data PATH)");
         }
-        Path base = root != null ? root
-                : System.getenv("ELBO4J_DATA") != null ? Path.of(System.getenv("ELBO4J_DATA")) : Path.of("data");
+        Path base = namedRoot(name);
         Path d = base.resolve(name);
         if (!Files.isDirectory(d)) {
+            Path home = homeData();
             throw new Main.UsageException("data set '" + name + "' not found in " + base.toAbsolutePath()
+                    + (root == null && System.getenv("ELBO4J_DATA") == null && home != null ? " nor in " + home : "")
                     + ": run `make data` in the elbo4j folder, or pass --data PATH with your own files");
         }
         return d;
+    }
+
+    /**
+     * The folder of the named data sets: --data-root, else $ELBO4J_DATA, else ./data when it holds
+     * {@code name}, else the data folder beside the elbo4j command ({@link #HOME_PROPERTY}, set by
+     * bin/elbo4j) when that holds it, so a command run from any folder finds what `make data` fetched.
+     */
+    private Path namedRoot(String name) {
+        if (root != null) return root;
+        if (System.getenv("ELBO4J_DATA") != null) return Path.of(System.getenv("ELBO4J_DATA"));
+        Path here = Path.of("data");
+        if (Files.isDirectory(here.resolve(name))) return here;
+        Path home = homeData();
+        return home != null && Files.isDirectory(home.resolve(name)) ? home : here;
+    }
+
+    /** System property holding the folder bin/elbo4j runs from (a checkout, or PREFIX/share/elbo4j). */
+    static final String HOME_PROPERTY = "elbo4j.home";
+
+    private static Path homeData() {
+        String home = System.getProperty(HOME_PROPERTY);
+        return home == null || home.isBlank() ? null : Path.of(home).toAbsolutePath().normalize().resolve("data");
     }
 
     /** Both splits, whole (no limits, no downsampling), read once. */
@@ -197,7 +234,7 @@ final class DataOptions {
     String changedNote() throws IOException {
         if (recorded == null || !JsonFields.has(recorded, "sha256")) return null;
         Path here = resolve().toAbsolutePath().normalize();
-        if (!here.toString().equals(JsonFields.string(recorded, "path"))) return null; // other data, chosen by the user
+        if (!recordedByName && !here.toString().equals(JsonFields.string(recorded, "path"))) return null; // other data, chosen by the user
         // A run trained under limits hashed what it read, which a whole read cannot be compared with.
         if (JsonFields.has(recorded, "train_limit") && JsonFields.number(recorded, "train_limit") > 0
                 || JsonFields.has(recorded, "test_limit") && JsonFields.number(recorded, "test_limit") > 0) {

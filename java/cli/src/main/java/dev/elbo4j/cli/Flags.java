@@ -25,6 +25,18 @@ final class Flags {
         return value;
     }
 
+    /**
+     * {@code file} if its name ends in one of {@code extensions} (".png"; any case), else a usage
+     * error: the file would hold another format than its name says (a PNG named samples.jpg).
+     */
+    static java.nio.file.Path output(String flag, java.nio.file.Path file, String... extensions) {
+        if (file == null) return null;
+        String name = file.getFileName() == null ? "" : file.getFileName().toString().toLowerCase(java.util.Locale.ROOT);
+        for (String e : extensions) if (name.endsWith(e)) return file;
+        throw new Main.UsageException(flag + " " + file + ": the file is written as " + String.join(" or ", java.util.Arrays.stream(extensions)
+                .map(e -> e.substring(1).toUpperCase(java.util.Locale.ROOT)).toList()) + "; name it *" + String.join(" or *", extensions));
+    }
+
     /** {@code value} if it is a finite number > 0, else a usage error. */
     static double finitePositive(String flag, double value) {
         if (!Double.isFinite(value) || value <= 0) {

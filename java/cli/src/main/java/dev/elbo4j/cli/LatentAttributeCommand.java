@@ -46,6 +46,7 @@ final class LatentAttributeCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
+        Flags.output("--out", out, ".png");
         if (count < 1 || count > 100) throw new Main.UsageException("--count must be in 1..100, got " + count);
         if (scales.length < 1 || scales.length > 20) throw new Main.UsageException("--scales takes 1..20 values, got " + scales.length);
         for (double v : scales) if (!Double.isFinite(v)) throw new Main.UsageException("--scales must be finite numbers, got " + v);

@@ -35,6 +35,7 @@ final class LatentCurvesCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
+        Flags.output("--out", out, ".png");
         if (checkpoint != null && positional != null) throw new Main.UsageException("give the run once: -c RUN or RUN, not both");
         Path run = checkpoint != null ? checkpoint : positional != null ? positional : Path.of("runs/default");
         Path log = Files.isDirectory(run) ? run.resolve("log.jsonl") : run;

@@ -50,6 +50,7 @@ final class LatentDensityCommand implements Callable<Integer> {
     @Override
     public Integer call() throws IOException {
         PrintWriter err = spec.commandLine().getErr(), outw = spec.commandLine().getOut();
+        Flags.output("--lowest-out", lowestOut, ".png");
         if (k < 1) throw new Main.UsageException("-k must be >= 1, got " + k);
         if (lowest < 0 || lowest > 1000) throw new Main.UsageException("--lowest must be in 0..1000, got " + lowest);
         try (LatentSession s = common.open(spec.commandLine().getErr())) {

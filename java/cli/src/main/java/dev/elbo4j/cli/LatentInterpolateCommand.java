@@ -48,6 +48,7 @@ final class LatentInterpolateCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
+        Flags.output("--out", out, ".png");
         if (steps < 2 || steps > 100) throw new Main.UsageException("--steps must be in 2..100, got " + steps);
         LatentMath.Mode m = switch (mode.toLowerCase(Locale.ROOT)) {
             case "linear" -> LatentMath.Mode.LINEAR;

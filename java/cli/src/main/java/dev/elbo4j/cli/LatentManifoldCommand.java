@@ -44,6 +44,7 @@ final class LatentManifoldCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
+        Flags.output("--out", out, ".png");
         if (grid < 2 || grid > 100) throw new Main.UsageException("--grid must be in 2..100, got " + grid);
         if (scale < 1 || scale > 8) throw new Main.UsageException("--scale must be in 1..8, got " + scale);
         Checkpoint c = checkpoint.load();

@@ -28,6 +28,7 @@ final class LatentScatterCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
+        Flags.output("--out", out, ".png");
         try (LatentSession s = common.open(spec.commandLine().getErr())) {
             s.requireTwoDimensions("latent scatter");
             float[] codes = s.encodeAll();

@@ -38,6 +38,7 @@ final class ReconstructCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
+        Flags.output("--out", out, ".png");
         if (count < 1 || count > 10_000) throw new Main.UsageException("--count must be in 1..10000, got " + count);
         Checkpoint c = checkpoint.load();
         Dataset test = data.loadFor(c, "test", 0, spec.commandLine().getErr(), "elbo4j reconstruct");
@@ -45,7 +46,8 @@ final class ReconstructCommand implements Callable<Integer> {
         int n = Math.min(count, test.n() - from);
         Binarization mode = c.training() == null ? Binarization.NONE : c.training().binarization();
         long seed = c.training() == null ? 1 : c.training().seed();
-        try (Backend be = device.open(c.model()); Reconstructing vae = c.restoreModel(be, Reconstructing.class)) {
+        try (Backend be = device.open(c.model()); Reconstructing vae = CheckpointOption.restore(c, be, Reconstructing.class,
+                "which has no code to reconstruct an input through; `elbo4j sample -c " + checkpoint.path + "` draws from it")) {
             // Test image i gets the same binarisation whatever --from: it is drawn at its test index.
             Pictures.reconstructions(out, vae, test, from, n, mode, seed);
         }

@@ -41,6 +41,7 @@ final class SampleCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
+        Flags.output("--out", out, ".png", ".npy");
         if (count < 1 || count > 10_000) throw new Main.UsageException("--count must be in 1..10000, got " + count);
         Checkpoint c = checkpoint.load();
         int classes = c.model().classes();
@@ -51,7 +52,8 @@ final class SampleCommand implements Callable<Integer> {
                 throw new Main.UsageException("--label must be in 0.." + (classes - 1) + ", got " + label);
             }
         }
-        try (Backend be = device.open(c.model()); Generative vae = c.restoreModel(be, Generative.class)) {
+        try (Backend be = device.open(c.model()); Generative vae = CheckpointOption.restore(c, be, Generative.class,
+                "which has no prior to draw samples from; `elbo4j reconstruct -c " + checkpoint.path + "` shows what it learned")) {
             if (gibbsSteps != null) GibbsSteps.apply(vae, gibbsSteps); // rbm, dbn
             if (out.getFileName() != null && out.getFileName().toString().toLowerCase(java.util.Locale.ROOT).endsWith(".npy")) {
                 float[] v = vae.sample(count, new dev.elbo4j.rng.RngKey(seed, dev.elbo4j.rng.Streams.SAMPLE, 0), label == null ? -1 : label);

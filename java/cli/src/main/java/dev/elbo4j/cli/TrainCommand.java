@@ -8,6 +8,7 @@ import dev.elbo4j.eval.Evaluator;
 import dev.elbo4j.model.ImportanceSampled;
 import dev.elbo4j.io.Dataset;
 import dev.elbo4j.io.Json;
+import dev.elbo4j.io.JsonFields;
 import dev.elbo4j.model.Generative;
 import dev.elbo4j.model.LabelUse;
 import dev.elbo4j.model.Model;
@@ -102,9 +103,9 @@ final class TrainCommand implements Callable<Integer> {
     String binarize;
     @Option(names = "--seed", paramLabel = "N", defaultValue = "1", description = "Seed of every random choice (default: ${DEFAULT-VALUE}).")
     long seed;
-    @Option(names = "--train-limit", paramLabel = "N", defaultValue = "0", description = "Use only the first N training examples (0: all).")
+    @Option(names = "--train-limit", paramLabel = "N", defaultValue = "0", description = "Use only the first N training examples (0: all; with --resume: the run's own limit).")
     int trainLimit;
-    @Option(names = "--test-limit", paramLabel = "N", defaultValue = "0", description = "Use only the first N test examples (0: all).")
+    @Option(names = "--test-limit", paramLabel = "N", defaultValue = "0", description = "Use only the first N test examples (0: all; with --resume: the run's own limit).")
     int testLimit;
     @Option(names = "--eval-k", paramLabel = "K", defaultValue = "100",
             description = "Importance samples per test input for log p(x) (a CVAE: log p(x|y)) at the end; 0 skips it "
@@ -182,7 +183,18 @@ final class TrainCommand implements Callable<Integer> {
             }
             if (!modelOptions.given("--model")) modelOptions.model = from.model().type(); // the flags name the checkpoint's family
         }
-        if (from != null) data.defaultTo(from, err, "elbo4j train");
+        if (from != null) {
+            data.defaultTo(from, err, "elbo4j train");
+            // The limits are part of the run's data, as its path is: a resumed run reads what it read unless told otherwise.
+            Map<String, Object> src = from.dataSource();
+            CommandLine.ParseResult given = spec.commandLine().getParseResult();
+            if (src != null && !given.hasMatchedOption("--train-limit") && JsonFields.has(src, "train_limit")) {
+                trainLimit = (int) JsonFields.number(src, "train_limit");
+            }
+            if (src != null && !given.hasMatchedOption("--test-limit") && JsonFields.has(src, "test_limit")) {
+                testLimit = (int) JsonFields.number(src, "test_limit");
+            }
+        }
         data.readAtMost(trainLimit, testLimit);
         Dataset train = data.load("train", trainLimit), test = data.load("test", testLimit);
         int[] image = train.imageShape();
@@ -258,6 +270,7 @@ final class TrainCommand implements Callable<Integer> {
             removeStaleTemporaries(err);
             try (Backend be = device.open(cfg)) {
                 MemoryPlan.checkTraining(cfg, tc, train, test, be);
+                DiskRoom.checkCheckpoint(cfg, out);
                 // A new run starts a new log, once the device is open and the run fits: a run refused
                 // before it starts leaves the folder's earlier run (log beside checkpoint) as it was.
                 if (!resume) Files.deleteIfExists(out.resolve("log.jsonl"));
@@ -300,11 +313,16 @@ final class TrainCommand implements Callable<Integer> {
             Progress progress = new Progress(err, !noProgress);
             String objective = cfg.objectiveName();
             boolean isElbo = objective.equals("ELBO");
-            try {
-                trainer.run(listener(trainer, tc, progress, ckpt, image, saved, log, be, objective, isElbo, train, err));
+            try (StopSignal stop = StopSignal.arm()) {
+                trainer.run(listener(trainer, tc, progress, ckpt, image, saved, log, be, objective, isElbo, train, err, stop));
             } catch (NonFiniteException e) {
                 throw new NonFiniteRun(e.getMessage() + "; " + (saved[0] >= 0 ? ckpt + " holds the parameters after step " + saved[0]
                         : "no checkpoint was written"), e);
+            } catch (StopSignal.Stopped e) {
+                progress.clear();
+                err.println("elbo4j train: " + e.getMessage());
+                err.flush();
+                return e.exitCode;
             }
             finish(trainer, vae, tc, progress, image, test, log, be, cfg, objective, isElbo, outw, err);
         }
@@ -328,7 +346,8 @@ final class TrainCommand implements Callable<Integer> {
     }
 
     private TrainListener listener(Trainer trainer, TrainConfig tc, Progress progress, Path ckpt, int[] image, long[] saved,
-                                   RunLog log, Backend be, String objective, boolean isElbo, Dataset train, PrintWriter err) {
+                                   RunLog log, Backend be, String objective, boolean isElbo, Dataset train, PrintWriter err,
+                                   StopSignal stop) {
         return new TrainListener() {
             private int stepsInEpoch;
             private int sinceCheckpoint;
@@ -364,7 +383,8 @@ final class TrainCommand implements Callable<Integer> {
                     return Double.isNaN(o) ? lr : String.format(Locale.ROOT, "%s %.2f, %s", objective, o, lr);
                 });
                 // The epoch's last step is saved by epochEnd, after the test ELBO.
-                if (checkpointEvery > 0 && ++sinceCheckpoint >= checkpointEvery && stepInEpoch < stepsInEpoch) {
+                boolean stopping = stop.requested() != null && stepInEpoch < stepsInEpoch;
+                if (stopping || checkpointEvery > 0 && ++sinceCheckpoint >= checkpointEvery && stepInEpoch < stepsInEpoch) {
                     sinceCheckpoint = 0;
                     try {
                         Checkpoint.save(ckpt, trainer, image, dataRecord);
@@ -373,6 +393,14 @@ final class TrainCommand implements Callable<Integer> {
                         throw new UncheckedIOException(e);
                     }
                 }
+                if (stopping) throw stopped(epoch, stepInEpoch + " of " + stepsInEpoch + " batches");
+            }
+
+            /** The one line of a run stopped by a signal, its checkpoint written: where it stopped and how to go on. */
+            private StopSignal.Stopped stopped(int epoch, String where) {
+                return new StopSignal.Stopped(String.format(Locale.ROOT, "stopped by %s in epoch %d/%d after %s (step %d); "
+                                + "%s holds it: `elbo4j train --out %s --resume` continues the run",
+                        stop.requested(), epoch + 1, tc.epochs(), where, saved[0], ckpt, out), stop.exitCode());
             }
 
             @Override
@@ -418,6 +446,7 @@ final class TrainCommand implements Callable<Integer> {
                         r.epoch(), tc.epochs(), objective, r.trainElbo(), objective, r.testElbo(), extra,
                         r.seconds(), train.n() / r.seconds(), rate(r.epoch() - 1, trainer.stepsPerEpoch() - 1));
                 err.flush();
+                if (stop.requested() != null) throw stopped(r.epoch() - 1, "its last batch and test figures");
             }
         };
     }

@@ -104,6 +104,13 @@ class AutoencoderCliTest {
         Result rc = run("reconstruct", "-c", out.toString(), "--data", data.toString(), "-n", "8", "-o", png.toString());
         assertEquals(0, rc.code(), rc.err());
         assertEquals(2 * 56 + 3 * 2, javax.imageio.ImageIO.read(png.toFile()).getHeight(), "inputs over reconstructions");
+        if (name.equals("plain")) { // sample asks for a prior the autoencoder lacks: a usage error in the user's words
+            Result s = run("sample", "-c", out.toString(), "-n", "4", "-o", tmp.resolve("s.png").toString(), "--device", "cpu");
+            assertEquals(2, s.code(), s.err());
+            assertTrue(s.err().contains("error: the checkpoint holds a 'ae' model, which has no prior to draw samples from; "
+                    + "`elbo4j reconstruct -c " + out + "`"), s.err());
+            assertFalse(Files.exists(tmp.resolve("s.png")));
+        }
     }
 
     @Test

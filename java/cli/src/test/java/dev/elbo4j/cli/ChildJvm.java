@@ -14,18 +14,28 @@ final class ChildJvm {
 
     /** Starts {@code elbo4j args} with the extra JVM options, its output (both streams) into {@code log}. */
     static Process start(List<String> jvmOptions, List<String> args, Path log) throws IOException {
+        return start(jvmOptions, args, log, null);
+    }
+
+    /** As {@link #start(List, List, Path)}, in the working directory {@code cwd} (null: this JVM's). */
+    static Process start(List<String> jvmOptions, List<String> args, Path log, Path cwd) throws IOException {
         String cp = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
         List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "--enable-native-access=ALL-UNNAMED", "--add-modules", "jdk.incubator.vector"));
         cmd.addAll(jvmOptions);
         cmd.addAll(List.of("-cp", cp, Main.class.getName()));
         cmd.addAll(args);
-        return new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
+        return new ProcessBuilder(cmd).directory(cwd == null ? null : cwd.toFile()).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
     }
 
     /** Runs to the end (at most two minutes); returns the exit code. */
     static int run(List<String> jvmOptions, List<String> args, Path log) throws IOException, InterruptedException {
-        Process p = start(jvmOptions, args, log);
+        return run(jvmOptions, args, log, null);
+    }
+
+    /** As {@link #run(List, List, Path)}, in the working directory {@code cwd}. */
+    static int run(List<String> jvmOptions, List<String> args, Path log, Path cwd) throws IOException, InterruptedException {
+        Process p = start(jvmOptions, args, log, cwd);
         if (!p.waitFor(2, TimeUnit.MINUTES)) {
             p.destroyForcibly();
             throw new AssertionError("elbo4j " + args + " did not end in two minutes: " + Files.readString(log));

@@ -105,6 +105,18 @@ class CliTest {
         r = run("reconstruct", "-c", run.toString(), "--data", data.toString(), "-n", "8", "-o", tmp.resolve("r.png").toString());
         assertEquals(0, r.code(), r.err());
         assertEquals(2 * 56 + 3 * 2, javax.imageio.ImageIO.read(tmp.resolve("r.png").toFile()).getHeight(), "inputs over reconstructions");
+
+        // An output named for another format than the one written is refused before any work, and nothing is written.
+        r = run("sample", "-c", run.toString(), "-o", tmp.resolve("s.jpg").toString());
+        assertEquals(2, r.code(), r.err());
+        assertTrue(r.err().contains("--out " + tmp.resolve("s.jpg") + ": the file is written as PNG or NPY; name it *.png or *.npy"), r.err());
+        r = run("reconstruct", "-c", run.toString(), "--data", data.toString(), "-o", tmp.resolve("r.txt").toString());
+        assertEquals(2, r.code(), r.err());
+        assertTrue(r.err().contains("--out " + tmp.resolve("r.txt") + ": the file is written as PNG; name it *.png"), r.err());
+        r = run("latent", "density", "-c", run.toString(), "--data", data.toString(), "--lowest-out", tmp.resolve("low").toString());
+        assertEquals(2, r.code(), r.err());
+        assertTrue(r.err().contains("--lowest-out " + tmp.resolve("low") + ": "), r.err());
+        assertFalse(Files.exists(tmp.resolve("s.jpg")) || Files.exists(tmp.resolve("r.txt")) || Files.exists(tmp.resolve("low")));
     }
 
     /**
@@ -130,6 +142,19 @@ class CliTest {
         assertEquals(0, p.waitFor(), out);
         double theirs = Double.parseDouble(out.replaceAll("(?s).*\"elbo\": (-?[0-9.]+).*", "$1"));
         assertEquals(ours, theirs, 2e-3, "elbo4j " + ours + " vs numpy " + theirs);
+    }
+
+    /** A run trained on the first N examples resumes on the same N without being told again. */
+    @Test
+    void resumeKeepsTheRunsExampleLimits() {
+        Path run = tmp.resolve("limited");
+        assertEquals(0, run(train(run, "--epochs", "1", "--eval-k", "0", "--train-limit", "300", "--test-limit", "100")).code());
+        Result r = run(train(run, "--epochs", "2", "--eval-k", "0", "--resume"));
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.err().contains("300 train, 100 test examples"), r.err());
+        r = run(train(run, "--epochs", "3", "--eval-k", "0", "--resume", "--train-limit", "200"));
+        assertEquals(2, r.code(), "another limit, given, is other data: " + r.err());
+        assertTrue(r.err().contains("train_limit: 300 -> 200"), r.err());
     }
 
     @Test
@@ -175,9 +200,14 @@ class CliTest {
         assertEquals(2, r.code());
         assertTrue(r.err().contains("latent dimension must be positive"), r.err());
         r = run(train(tmp.resolve("bad-device"), "--device", "tpu"));
-        assertNotEquals(0, r.code());
-        assertTrue(r.err().contains("tpu"), r.err());
-        assertEquals(2, run().code(), "no command");
+        assertEquals(2, r.code(), r.err());
+        assertTrue(r.err().contains("--device tpu: unknown"), r.err());
+        r = run(train(tmp.resolve("bad-binding"), "--binding", "opencl"));
+        assertEquals(2, r.code(), r.err());
+        assertTrue(r.err().contains("--binding opencl: unknown"), r.err());
+        r = run();
+        assertEquals(2, r.code(), "no command");
+        assertTrue(r.err().contains("a command is required (train, eval, sample, reconstruct, latent, export)"), r.err());
     }
 
     static Path copyData(String name) throws IOException {

@@ -54,6 +54,10 @@ class NiceCliTest {
         assertEquals("nice", Json.parseObject(ckpt.metadata("model")).get("type"));
         r = CliTest.run("sample", "-c", run.resolve("checkpoint.safetensors").toString(), "-n", "4", "-o", tmp.resolve("s.png").toString());
         assertEquals(0, r.code(), r.err());
+        r = CliTest.run("reconstruct", "-c", run.toString(), "--data", data.toString(), "-o", tmp.resolve("r.png").toString());
+        assertEquals(2, r.code(), r.err());
+        assertTrue(r.err().contains("error: the checkpoint holds a 'nice' model, which has no code to reconstruct an input "
+                + "through; `elbo4j sample -c " + run + "` draws from it"), r.err());
         // eval recomputes the final test figure from the checkpoint: the same dequantization noise, the same number
         r = CliTest.run("eval", "-c", run.toString(), "--data", data.toString(), "--no-progress");
         assertEquals(0, r.code(), r.err());

@@ -181,6 +181,31 @@ public final class DataFiles {
         return Format.CSV;
     }
 
+    /**
+     * A file that is no other format, read as CSV; an image file or a file not named as text says
+     * what it was taken for, since its CSV errors alone ("not a text file") would puzzle.
+     */
+    private static Csv.Table readCsv(Path p) throws IOException {
+        byte[] head;
+        try (InputStream in = Files.newInputStream(p)) {
+            head = in.readNBytes(8);
+        }
+        boolean png = head.length >= 4 && (head[0] & 0xff) == 0x89 && head[1] == 'P' && head[2] == 'N' && head[3] == 'G';
+        boolean jpeg = head.length >= 3 && (head[0] & 0xff) == 0xff && (head[1] & 0xff) == 0xd8 && (head[2] & 0xff) == 0xff;
+        boolean gif = head.length >= 4 && head[0] == 'G' && head[1] == 'I' && head[2] == 'F' && head[3] == '8';
+        if (png || jpeg || gif) {
+            throw new DataFormatException(p, "is a single image; images are read from a folder of them (give the folder, "
+                    + "with one sub-folder per class if they have labels)");
+        }
+        String name = p.getFileName() == null ? "" : p.getFileName().toString().toLowerCase(java.util.Locale.ROOT);
+        if (name.endsWith(".csv") || name.endsWith(".tsv") || name.endsWith(".txt")) return Csv.read(p);
+        try {
+            return Csv.read(p);
+        } catch (DataFormatException e) {
+            throw new DataFormatException(p, "is not .npy, .npz or IDX by its first bytes, so it was read as CSV: " + e.problem(), e);
+        }
+    }
+
     private static Raw readOne(Path p) throws IOException {
         Format f = formatOf(p);
         return switch (f) {
@@ -196,7 +221,7 @@ public final class DataFiles {
                 yield both[0];
             }
             case CSV -> {
-                Csv.Table t = Csv.read(p);
+                Csv.Table t = readCsv(p);
                 int lc = t.labelColumn();
                 NumericArray v = t.values();
                 if (lc < 0) yield new Raw(v, null, null, p);

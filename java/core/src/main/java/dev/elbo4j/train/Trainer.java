@@ -122,8 +122,16 @@ public final class Trainer implements AutoCloseable {
                 picked[k++] = perm[i];
             }
         }
-        if (k < want) throw new IllegalArgumentException("the training data has too few examples of some class for "
-                + want + " balanced labelled examples");
+        if (k < want) {
+            int short_ = 0;
+            while (quota[short_] == 0) short_++;
+            int have = 0;
+            for (int i = 0; i < n; i++) if (train.label(i) == short_) have++;
+            int need = want / classes + (short_ < want % classes ? 1 : 0);
+            throw new IllegalArgumentException("class " + short_ + " has " + have + " training example" + (have == 1 ? "" : "s")
+                    + ", fewer than the " + need + " that " + want + " labelled examples balanced over " + classes
+                    + " classes take from it" + (have == 0 ? " (does the data have " + classes + " classes?)" : ""));
+        }
         java.util.Arrays.sort(picked);
         return train.pick(picked);
     }

@@ -154,6 +154,20 @@ class DataFilesTest {
         assertTrue(e.getMessage().contains("not a finite number"), e.getMessage());
     }
 
+    @Test
+    void aSingleImageOrAFileOfNoKnownFormatSaysWhatItWasTakenFor() throws IOException {
+        Path img = tmp.resolve("one/digit.png");
+        png(img, 4, 4, 0xffffff);
+        DataFormatException e = assertThrows(DataFormatException.class, () -> DataFiles.load(img, 0));
+        assertEquals(img + ": is a single image; images are read from a folder of them (give the folder, with one "
+                + "sub-folder per class if they have labels)", e.getMessage());
+        Path md = tmp.resolve("README.md");
+        Files.writeString(md, "# Title\n\nsome, words, here\n");
+        e = assertThrows(DataFormatException.class, () -> DataFiles.load(md, 0));
+        assertTrue(e.getMessage().startsWith(md + ": is not .npy, .npz or IDX by its first bytes, so it was read as CSV: "),
+                e.getMessage());
+    }
+
     private static void png(Path f, int w, int h, int rgb) throws IOException {
         BufferedImage img = new BufferedImage(w, h, BufferedImage.TYPE_INT_RGB);
         for (int y = 0; y < h; y++) for (int x = 0; x < w; x++) img.setRGB(x, y, x == 0 ? rgb : 0);

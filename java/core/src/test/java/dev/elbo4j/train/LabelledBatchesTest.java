@@ -121,7 +121,13 @@ class LabelledBatchesTest {
     void labelledCountsTheDataCannotMeetAreRejected() {
         Dataset data = indexed(20, 4); // 5 of each class
         TrainConfig tooMany = new TrainConfig(1, 8, dev.elbo4j.backend.AdamConfig.of(1e-3), Binarization.NONE, 1, 0, 24);
-        assertThrows(IllegalArgumentException.class, () -> Trainer.pickLabelled(data, 4, tooMany));
+        IllegalArgumentException few = assertThrows(IllegalArgumentException.class, () -> Trainer.pickLabelled(data, 4, tooMany));
+        assertEquals("class 0 has 5 training examples, fewer than the 6 that 24 labelled examples balanced over 4 classes "
+                + "take from it", few.getMessage());
+        TrainConfig some = new TrainConfig(1, 8, dev.elbo4j.backend.AdamConfig.of(1e-3), Binarization.NONE, 1, 0, 12);
+        few = assertThrows(IllegalArgumentException.class, () -> Trainer.pickLabelled(data, 6, some));
+        assertEquals("class 4 has 0 training examples, fewer than the 2 that 12 labelled examples balanced over 6 classes "
+                + "take from it (does the data have 6 classes?)", few.getMessage(), "a model told of more classes than the data has");
         TrainConfig none = new TrainConfig(1, 8, dev.elbo4j.backend.AdamConfig.of(1e-3), Binarization.NONE, 1, 0, 0);
         try (Probe m = new Probe(be, new Probe.Config(LabelUse.SOME, 4))) {
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> new Trainer(m, data, null, none));
