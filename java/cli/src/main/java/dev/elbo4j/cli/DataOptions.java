@@ -281,6 +281,15 @@ final class DataOptions {
         return out;
     }
 
+    /**
+     * Whether {@code diff} ({@link #differences}) says only that the path changed while both records
+     * hold the same content hash: the same files, moved or copied elsewhere, not other data.
+     */
+    static boolean onlyMoved(Map<String, Object> was, Map<String, Object> now, List<String> diff) {
+        return diff.size() == 1 && diff.getFirst().startsWith("path: ") && JsonFields.has(was, "sha256")
+                && JsonFields.has(now, "sha256") && JsonFields.string(was, "sha256").equals(JsonFields.string(now, "sha256"));
+    }
+
     /** The checkpoint's scaling, or bytes (0..255) when it records none. */
     static Scaling scaling(Checkpoint c) {
         Map<String, Object> d = c.dataSource();

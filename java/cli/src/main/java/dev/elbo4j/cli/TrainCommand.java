@@ -205,7 +205,12 @@ final class TrainCommand implements Callable<Integer> {
         dataRecord = data.record(trainLimit, testLimit);
         if (from != null && from.dataSource() != null) {
             List<String> diff = DataOptions.differences(from.dataSource(), dataRecord);
-            if (!diff.isEmpty()) {
+            if (DataOptions.onlyMoved(from.dataSource(), dataRecord, diff)) {
+                // The checkpoint then records the new path, so later commands find the data there.
+                err.println("elbo4j train: note: the run's data moved: " + JsonFields.string(from.dataSource(), "path") + " is now "
+                        + JsonFields.string(dataRecord, "path") + " (the same content, by its hash)");
+                err.flush();
+            } else if (!diff.isEmpty()) {
                 throw new Main.UsageException("--resume: the data differs from the data the run was trained on ("
                         + String.join("; ", diff) + "); resume with the same data, or start a new run (--force or another --out)");
             }

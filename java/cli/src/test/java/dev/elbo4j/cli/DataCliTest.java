@@ -103,6 +103,36 @@ class DataCliTest {
         assertTrue(min < 0 && min >= -1, "Bernoulli means in [0, 1] map to [-1, 1], some below 0: min " + min);
     }
 
+    /** Data moved to another folder: --resume with --data at the new place goes on (and records it); other content there is refused. */
+    @Test
+    void aRunResumesFromItsDataMovedElsewhereButNotFromOtherData() throws IOException {
+        Path before = tmp.resolve("moving"), after = tmp.resolve("moved"), run = tmp.resolve("movedrun");
+        Files.createDirectories(before);
+        for (String f : List.of("train.npy", "test.npy")) Files.copy(data.resolve(f), before.resolve(f));
+        List<String> a = new ArrayList<>(Arrays.asList(train(run)));
+        a.set(a.indexOf(data.toString()), before.toString());
+        CliTest.Result r = CliTest.run(a.toArray(String[]::new));
+        assertEquals(0, r.code(), r.err());
+        Files.move(before, after);
+
+        CliTest.Result ok = CliTest.run("train", "--out", run.toString(), "--resume", "--epochs", "2", "--data", after.toString(),
+                "--device", "cpu", "--no-progress", "--eval-k", "0");
+        assertEquals(0, ok.code(), ok.err());
+        assertTrue(ok.err().contains("the run's data moved: " + before.toAbsolutePath().normalize() + " is now "
+                + after.toAbsolutePath().normalize()), ok.err());
+        assertTrue(ok.err().contains("resuming at epoch 2"), ok.err());
+        assertEquals(after.toAbsolutePath().normalize().toString(),
+                Checkpoint.load(run.resolve("checkpoint.safetensors")).dataSource().get("path"), "the checkpoint records the new place");
+
+        // The same place, other content: refused, naming the hash.
+        write(Dataset.loadDir(CliTest.mnist(), "test").slice(200, 200), after.resolve("test.npy"));
+        Files.move(after, before);
+        CliTest.Result other = CliTest.run("train", "--out", run.toString(), "--resume", "--epochs", "3", "--data", before.toString(),
+                "--device", "cpu", "--no-progress", "--eval-k", "0");
+        assertEquals(2, other.code(), other.err());
+        assertTrue(other.err().contains("--resume: the data differs") && other.err().contains("content (sha256) differs"), other.err());
+    }
+
     @Test
     void aGaussianLikelihoodTrainsOnGreyLevelsUnlessToldOtherwise() throws IOException {
         Path run = tmp.resolve("gauss");
