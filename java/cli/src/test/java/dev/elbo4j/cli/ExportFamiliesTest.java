@@ -98,9 +98,14 @@ class ExportFamiliesTest {
 
     /** Trains {@code args} for one epoch on the MNIST subset and exports it. */
     static Checkpoint trainAndExport(String name, String... args) throws IOException {
-        Path run = tmp.resolve(name);
+        return trainAndExportTo(data, tmp.resolve(name), args);
+    }
+
+    /** Trains {@code args} for one epoch (unless they say otherwise) on {@code data} into {@code run} and exports it. */
+    static Checkpoint trainAndExportTo(Path data, Path run, String... args) throws IOException {
         List<String> a = new ArrayList<>(List.of("train", "--data", data.toString(), "--out", run.toString(), "--device", "cpu",
-                "--epochs", "1", "--eval-k", "0", "--no-progress"));
+                "--eval-k", "0", "--no-progress"));
+        if (!Arrays.asList(args).contains("--epochs")) a.addAll(List.of("--epochs", "1"));
         a.addAll(Arrays.asList(args));
         CliTest.Result r = CliTest.run(a.toArray(String[]::new));
         assertEquals(0, r.code(), r.err());
@@ -388,7 +393,7 @@ class ExportFamiliesTest {
 
     @Test
     void theOtherFamiliesAreRefusedInOneLineNamingTheModel() throws IOException {
-        for (String[] m : List.of(new String[] {"rbm", "'rbm' model", "--model", "rbm", "--hidden", "16"},
+        for (String[] m : List.of(new String[] {"dbn", "'dbn' model", "--model", "dbn", "--hidden", "16,8"},
                 new String[] {"flow", "planar-flow posterior", "--hidden", "16", "--latent", "2", "--flow", "planar", "--flow-steps", "2"})) {
             Path run = tmp.resolve("refused-" + m[0]);
             List<String> a = new ArrayList<>(List.of("train", "--data", data.toString(), "--out", run.toString(), "--device", "cpu",
