@@ -51,7 +51,8 @@ import static org.junit.jupiter.api.Assertions.*;
  * with a fixed Gaussian) and M2. ONNX Runtime runs every graph, and tools/check_export.py the
  * NumPy recipe and model.py (PyTorch where installed), each held to 1e-4; the label's effect and
  * each output activation are large enough that a graph ignoring the label or dropping the
- * activation fails. The families still not exported are refused in one line naming the model.
+ * activation fails. The families still not exported (DBN, a planar-flow VAE) are refused in one line naming
+ * the model; NICE and the RBM are {@link ExportNiceRbmTest}'s.
  */
 class ExportFamiliesTest {
     @TempDir
