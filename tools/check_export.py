@@ -10,13 +10,14 @@ for the VAE, CVAE and M2 mu and logvar [N, Z] (elbo4j's encoder), for an autoenc
 [N, C] (the classifier's) and optionally mu_argmax [N, Z] (mu under the classifier's argmax). For NICE:
 x [N, D] (dequantized), z and log_px [N, 1] (elbo4j's f(x) and log p(x)), zs [N, D] and x_inv (f^-1(zs));
 x is also checked to come back from f^-1(f(x)) ("x_roundtrip"). For the RBM: v [N, V], p_h [N, H],
-free_energy [N, 1], h [N, H] and p_v [N, V]. With NumPy alone it reads model.safetensors by the format's own rules
+free_energy [N, 1], h [N, H] and p_v [N, V]. For the DBN: v [N, D], p_h0, p_h1, ... (each layer's mean-field
+features), h [N, H_top], p_v (the mean-field pass down from h) and recon (elbo4j's up-down reconstruction of v). With NumPy alone it reads model.safetensors by the format's own rules
 and runs the documented recipe (Linear layers y = x W^T + b, the activation between layers, a
 conditional first layer's y U^T added, a tied layer's h W with the encoder's weight, mu and logvar
 as the encoder's first and second row blocks, the sigmoid for Bernoulli; for a conv model the
 convolutions and transposed convolutions written out as sums over kernel positions, from the
 layout strings in the file's metadata, docs/CONV.md); where PyTorch is installed it also loads
-model.py's module (Elbo4jVae, Elbo4jAutoencoder, Elbo4jCvae, Elbo4jM2, Elbo4jNice or Elbo4jRbm) and runs it. Prints one
+model.py's module (Elbo4jVae, Elbo4jAutoencoder, Elbo4jCvae, Elbo4jM2, Elbo4jNice, Elbo4jRbm or Elbo4jDbn) and runs it. Prints one
 line per check (with several pairs, each pair's lines after a line "== EXPORT_DIR") and exits 1
 when a difference passes 1e-4.
 """
@@ -170,15 +171,26 @@ def difference(got, want, name):
 
 
 def check_flow_or_rbm(folder, refdir, t, model):
-    """NICE (references x, z, log_px [N, 1], zs, x_inv = f^-1(zs)) or the RBM (v, p_h, free_energy [N, 1], h,
-    p_v); returns the number of failed checks."""
+    """NICE, the RBM or the DBN against the references the module docstring lists; returns the number of failed checks."""
     family = model["type"]
-    names = ("x", "z", "log_px", "zs", "x_inv") if family == "nice" else ("v", "p_h", "free_energy", "h", "p_v")
+    layers = len(model["hidden"]) if family == "dbn" else 0
+    names = {"nice": ("x", "z", "log_px", "zs", "x_inv"), "rbm": ("v", "p_h", "free_energy", "h", "p_v"),
+             "dbn": ("v", "h", "p_v", "recon") + tuple(f"p_h{l}" for l in range(layers))}[family]
     ref = {k: np.load(f"{refdir}/{k}.npy").astype(np.float64) for k in names}
     if family == "nice":
         z, log_px = nice_forward(t, model, ref["x"])
         got = {"z": z, "log_px": log_px, "x_inv": nice_inverse(t, model, ref["zs"]), "x_roundtrip": nice_inverse(t, model, z)}
         ref["x_roundtrip"] = ref["x"]
+    elif family == "dbn":
+        got, h = {}, ref["v"]
+        for l in range(layers):
+            h = got[f"p_h{l}"] = sigmoid(h @ t[f"layer{l}.weight"] + t[f"layer{l}.hidden_bias"])
+
+        def down(h):
+            for l in reversed(range(layers)):
+                h = sigmoid(h @ t[f"layer{l}.weight"].T + t[f"layer{l}.visible_bias"])
+            return h
+        got["p_v"], got["recon"] = down(ref["h"]), down(h)
     else:
         w, b, c = t["weight"], t["visible_bias"], t["hidden_bias"]
         a = ref["v"] @ w + c
@@ -202,6 +214,10 @@ def check_flow_or_rbm(folder, refdir, t, model):
             net = m.Elbo4jNice.load(f"{folder}/model.safetensors")
             z, log_px = net(f32["x"])
             tgot = {"z": z, "log_px": log_px[:, None], "x_inv": net.inverse(f32["zs"]), "x_roundtrip": net.inverse(z)}
+        elif family == "dbn":
+            net = m.Elbo4jDbn.load(f"{folder}/model.safetensors")
+            tgot = {f"p_h{l}": p for l, p in enumerate(net.up(f32["v"]))}
+            tgot["p_v"], tgot["recon"] = net.down(f32["h"]), net.reconstruct(f32["v"])
         else:
             net = m.Elbo4jRbm.load(f"{folder}/model.safetensors")
             tgot = {"p_h": net.hidden(f32["v"]), "free_energy": net.free_energy(f32["v"])[:, None], "p_v": net.visible(f32["h"])}
@@ -217,7 +233,7 @@ def check(folder, refdir):
     t, meta = read_safetensors(f"{folder}/model.safetensors")
     model = json.loads(meta["model"])
     family = model["type"]
-    if family in ("nice", "rbm"):
+    if family in ("nice", "rbm", "dbn"):
         return check_flow_or_rbm(folder, refdir, {k: v.astype(np.float64) for k, v in t.items()}, model)
     names = {"ae": ("x", "code", "mean")}.get(family, ("x", "mu", "logvar", "mean"))
     names += ("y",) if family in ("cvae", "m2") else ()

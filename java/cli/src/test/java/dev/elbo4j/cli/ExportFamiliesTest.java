@@ -51,8 +51,8 @@ import static org.junit.jupiter.api.Assertions.*;
  * with a fixed Gaussian) and M2. ONNX Runtime runs every graph, and tools/check_export.py the
  * NumPy recipe and model.py (PyTorch where installed), each held to 1e-4; the label's effect and
  * each output activation are large enough that a graph ignoring the label or dropping the
- * activation fails. The families still not exported (DBN, a planar-flow VAE) are refused in one line naming
- * the model; NICE and the RBM are {@link ExportNiceRbmTest}'s.
+ * activation fails. The families still not exported (the FVBM, a planar-flow VAE) are refused in one line
+ * naming the model; NICE, the RBM and the DBN are {@link ExportNiceRbmTest}'s.
  */
 class ExportFamiliesTest {
     @TempDir
@@ -394,7 +394,7 @@ class ExportFamiliesTest {
 
     @Test
     void theOtherFamiliesAreRefusedInOneLineNamingTheModel() throws IOException {
-        for (String[] m : List.of(new String[] {"dbn", "'dbn' model", "--model", "dbn", "--hidden", "16,8"},
+        for (String[] m : List.of(new String[] {"fvbm", "'fvbm' model", "--model", "fvbm", "--downsample", "4x4"},
                 new String[] {"flow", "planar-flow posterior", "--hidden", "16", "--latent", "2", "--flow", "planar", "--flow-steps", "2"})) {
             Path run = tmp.resolve("refused-" + m[0]);
             List<String> a = new ArrayList<>(List.of("train", "--data", data.toString(), "--out", run.toString(), "--device", "cpu",

@@ -9,6 +9,8 @@ import dev.elbo4j.io.Dataset;
 import dev.elbo4j.io.Npy;
 import dev.elbo4j.io.NumericArray;
 import dev.elbo4j.io.SafeTensors;
+import dev.elbo4j.model.Dbn;
+import dev.elbo4j.model.DbnConfig;
 import dev.elbo4j.model.Nice;
 import dev.elbo4j.model.Rbm;
 import dev.elbo4j.tensor.Tensor;
@@ -33,10 +35,12 @@ import java.util.Set;
 import static org.junit.jupiter.api.Assertions.*;
 
 /**
- * {@code elbo4j export} of NICE and the RBM against elbo4j's own computation on the same inputs:
+ * {@code elbo4j export} of NICE, the RBM and the DBN against elbo4j's own computation on the same inputs:
  * NICE's forward.onnx (z and log p(x), {@link Nice.Pass}) and inverse.onnx ({@link Nice#inverse},
  * and x back from forward.onnx's z), the RBM's hidden.onnx (p(h|v) and the free energy
- * {@link dev.elbo4j.model.RbmLayer#freeEnergy}) and visible.onnx (p(v|h)), in ONNX Runtime and in
+ * {@link dev.elbo4j.model.RbmLayer#freeEnergy}) and visible.onnx (p(v|h)), the DBN's up.onnx (each
+ * layer's mean-field features) and down.onnx (at random top units, and after up.onnx against
+ * {@link Dbn#reconstruct}), in ONNX Runtime and in
  * tools/check_export.py (NumPy, and model.py under PyTorch where installed), each held to 1e-4.
  * The scaling layer, the couplings and the biases are trained away from their starting values,
  * so a graph that dropped or reordered one of them fails.
@@ -45,10 +49,10 @@ class ExportNiceRbmTest {
     @TempDir
     static Path tmp;
     static final int N = 16;
-    static Path niceRun, rbmRun;
-    static Checkpoint nice, rbm;
-    /** Reference arrays by name with their widths. */
-    static final Map<String, float[]> niceRef = new LinkedHashMap<>(), rbmRef = new LinkedHashMap<>();
+    static Path niceRun, rbmRun, dbnRun;
+    static Checkpoint nice, rbm, dbn;
+    /** Reference arrays by name with their widths (shared names, v and h, have the same widths in the RBM and the DBN). */
+    static final Map<String, float[]> niceRef = new LinkedHashMap<>(), rbmRef = new LinkedHashMap<>(), dbnRef = new LinkedHashMap<>();
     static final Map<String, Integer> width = new LinkedHashMap<>();
 
     @BeforeAll
@@ -61,6 +65,11 @@ class ExportNiceRbmTest {
         nice = ExportFamiliesTest.trainAndExportTo(data, niceRun, "--model", "nice", "--hidden", "24", "--couplings", "3",
                 "--batch-size", "20", "--epochs", "2");
         rbm = ExportFamiliesTest.trainAndExportTo(data, rbmRun, "--model", "rbm", "--hidden", "20", "--batch-size", "20");
+        // 8 steps per layer: all three layers train within the 30 steps of two epochs, at a rate that lets the top
+        // layer's features vary across inputs in that time.
+        dbnRun = tmp.resolve("dbn");
+        dbn = ExportFamiliesTest.trainAndExportTo(data, dbnRun, "--model", "dbn", "--hidden", "24,16,20", "--batch-size", "20",
+                "--layer-steps", "8", "--epochs", "2", "--lr", "0.05");
         int d = nice.model().inputDim();
         Random rnd = new Random(5);
         float[] x = new float[N * d], levels = new float[N * d], zs = new float[N * d];
@@ -106,8 +115,54 @@ class ExportNiceRbmTest {
             rbmRef.put("p_v", floats(be.download(pv)));
         }
         width.putAll(Map.of("v", v, "p_h", h, "free_energy", 1, "h", h, "p_v", v));
+        DbnConfig dc = (DbnConfig) dbn.model();
+        int layers = dc.layers(), top = dc.hidden()[layers - 1];
+        assertEquals(h, top, "the DBN's top layer is as wide as the RBM's hidden layer (shared reference widths)");
+        try (Backend be = Backends.select("cpu"); Dbn m = dbn.restoreModel(be, Dbn.class); Tensor vt = be.alloc(m.dtype(), N, v);
+             Tensor ht = be.alloc(m.dtype(), N, top)) {
+            be.write(vt, rbmRef.get("v"));
+            be.write(ht, hs);
+            dbnRef.put("v", rbmRef.get("v"));
+            Tensor in = vt;
+            List<Tensor> owned = new ArrayList<>();
+            try {
+                for (int l = 0; l < layers; l++) {
+                    Tensor a = be.alloc(m.dtype(), N, dc.hidden()[l]), p = be.alloc(m.dtype(), N, dc.hidden()[l]);
+                    owned.add(a);
+                    owned.add(p);
+                    m.layer(l).hiddenProbs(in, a, p);
+                    dbnRef.put("p_h" + l, floats(be.download(p)));
+                    width.put("p_h" + l, dc.hidden()[l]);
+                    in = p;
+                }
+                // down at the top units h: the layers' visible probabilities from the top down.
+                Tensor hd = ht;
+                for (int l = layers - 1; l >= 0; l--) {
+                    Tensor a = be.alloc(m.dtype(), N, dc.visibleOf(l)), p = be.alloc(m.dtype(), N, dc.visibleOf(l));
+                    owned.add(a);
+                    owned.add(p);
+                    m.layer(l).visibleProbs(hd, a, p);
+                    hd = p;
+                }
+                dbnRef.put("h", hs);
+                dbnRef.put("p_v", floats(be.download(hd)));
+                dbnRef.put("recon", m.reconstruct(vt, null));
+                width.put("recon", v);
+            } finally {
+                for (Tensor t : owned) t.close();
+            }
+            for (int l = 0; l < layers; l++) {
+                double[] c = be.download(m.layer(l).hiddenBias());
+                double big = 0;
+                for (double b : c) big = Math.max(big, Math.abs(b));
+                assertTrue(big > 1e-3, "layer " + l + " has trained (max |c| " + big + ")");
+            }
+        }
         for (String k : List.of("z", "log_px", "x_inv")) assertVaries(niceRef, k);
         for (String k : List.of("p_h", "free_energy", "p_v")) assertVaries(rbmRef, k);
+        // Not "recon": after 30 steps three mean-field layers down wash the input out of the reconstruction (spread
+        // about 1e-5), which is why down.onnx is also held to elbo4j's at random binary top units ("p_v").
+        for (String k : List.of("p_h0", "p_h1", "p_h2", "p_v")) assertVaries(dbnRef, k);
     }
 
     static void assertVaries(Map<String, float[]> ref, String k) {
@@ -117,8 +172,9 @@ class ExportNiceRbmTest {
 
     @Test
     void filesAndWeights() throws IOException {
-        for (var c : List.of(Map.entry(niceRun, Set.of("forward.onnx", "inverse.onnx")), Map.entry(rbmRun, Set.of("hidden.onnx", "visible.onnx")))) {
-            Checkpoint ckpt = c.getKey() == niceRun ? nice : rbm;
+        for (var c : List.of(Map.entry(niceRun, Set.of("forward.onnx", "inverse.onnx")), Map.entry(rbmRun, Set.of("hidden.onnx", "visible.onnx")),
+                Map.entry(dbnRun, Set.of("up.onnx", "down.onnx")))) {
+            Checkpoint ckpt = c.getKey() == niceRun ? nice : c.getKey() == rbmRun ? rbm : dbn;
             Path export = c.getKey().resolve("export");
             SafeTensors.File f = SafeTensors.read(export.resolve("model.safetensors"));
             Set<String> expected = new HashSet<>();
@@ -155,7 +211,16 @@ class ExportNiceRbmTest {
         assertClose(rbmRef.get("p_v"), run(rbmRun, "visible.onnx", Map.of("h", rbmRef.get("h"))).get("p_v"), "p(v|h)");
     }
 
-    /** tools/check_export.py on both exports in one run: the NumPy recipe and, where PyTorch is installed, model.py. */
+    @Test
+    void onnxRuntimeReproducesTheDbn() throws Exception {
+        Map<String, float[]> up = run(dbnRun, "up.onnx", Map.of("v", dbnRef.get("v")));
+        for (int l = 0; l < 3; l++) assertClose(dbnRef.get("p_h" + l), up.get("p_h" + l), "layer " + l + " features");
+        assertClose(dbnRef.get("p_v"), run(dbnRun, "down.onnx", Map.of("h", dbnRef.get("h"))).get("p_v"), "down at h");
+        // up then down is elbo4j's up-down reconstruction.
+        assertClose(dbnRef.get("recon"), run(dbnRun, "down.onnx", Map.of("h", up.get("p_h2"))).get("p_v"), "reconstruction");
+    }
+
+    /** tools/check_export.py on the three exports in one run: the NumPy recipe and, where PyTorch is installed, model.py. */
     @Test
     void pythonReadsBothExportsByTheDocumentedRecipe() throws Exception {
         Assumptions.assumeTrue(ExportTest.python(new ArrayList<>(), "-c", "import numpy") == 0,
@@ -165,11 +230,14 @@ class ExportNiceRbmTest {
         List<String> out = new ArrayList<>();
         int code = ExportTest.python(out, root.resolve("tools/check_export.py").toString(),
                 niceRun.resolve("export").toString(), references("nice", niceRef).toString(),
-                rbmRun.resolve("export").toString(), references("rbm", rbmRef).toString());
+                rbmRun.resolve("export").toString(), references("rbm", rbmRef).toString(),
+                dbnRun.resolve("export").toString(), references("dbn", dbnRef).toString());
         assertEquals(0, code, String.join("\n", out));
         List<String> want = new ArrayList<>();
         for (String tool : torch ? List.of("numpy ", "torch ") : List.of("numpy ")) {
-            for (String k : List.of("z", "log_px", "x_inv", "x_roundtrip", "p_h", "free_energy", "p_v")) want.add(tool + k + ":");
+            for (String k : List.of("z", "log_px", "x_inv", "x_roundtrip", "p_h", "free_energy", "p_v", "p_h2", "recon")) {
+                want.add(tool + k + ":");
+            }
         }
         for (String w : want) assertTrue(out.stream().anyMatch(l -> l.startsWith(w)), w + " in " + out);
         System.out.println("ExportNiceRbmTest python: " + String.join("; ", out));

@@ -4,6 +4,7 @@ import dev.elbo4j.io.AtomicFiles;
 import dev.elbo4j.io.SafeTensors;
 import dev.elbo4j.model.AutoencoderConfig;
 import dev.elbo4j.model.CvaeConfig;
+import dev.elbo4j.model.DbnConfig;
 import dev.elbo4j.model.M2Config;
 import dev.elbo4j.model.ModelConfig;
 import dev.elbo4j.model.NiceConfig;
@@ -26,10 +27,11 @@ import java.util.Map;
  * are those of the PyTorch module in {@code model.py}), {@code model.py} ({@link TorchModule}),
  * and the ONNX graphs {@code encoder.onnx} / {@code decoder.onnx} (and M2's
  * {@code classifier.onnx}; NICE's {@code forward.onnx} / {@code inverse.onnx}; the RBM's
- * {@code hidden.onnx} / {@code visible.onnx}, {@link Onnx}). Covered: the VAE without a planar
- * flow, the autoencoders, the CVAE and M2, with dense layers or (where the family has them) a conv
- * encoder and/or transposed-conv decoder (docs/CONV.md), NICE and the RBM; other models (DBN,
- * FVBM) are refused with a message saying so.
+ * {@code hidden.onnx} / {@code visible.onnx}; the DBN's {@code up.onnx} / {@code down.onnx},
+ * {@link Onnx}). Covered: the VAE without a planar flow, the autoencoders, the CVAE and M2, with
+ * dense layers or (where the family has them) a conv encoder and/or transposed-conv decoder
+ * (docs/CONV.md), NICE, the RBM and the DBN; the FVBM and a planar-flow VAE are refused with a
+ * message saying so.
  */
 public final class Export {
     /** The {@code format} metadata of an exported safetensors file. */
@@ -45,10 +47,10 @@ public final class Export {
             return "export does not cover the planar-flow posterior (--flow); the encoder and decoder alone would not reproduce it";
         }
         if (m instanceof VaeConfig || m instanceof AutoencoderConfig || m instanceof CvaeConfig || m instanceof M2Config
-                || m instanceof NiceConfig || m instanceof RbmConfig) {
+                || m instanceof NiceConfig || m instanceof RbmConfig || m instanceof DbnConfig) {
             return null;
         }
-        return "export covers the vae, ae, cvae, m2, nice and rbm families; this checkpoint holds a '" + m.type() + "' model";
+        return "export covers the vae, ae, cvae, m2, nice, rbm and dbn families; this checkpoint holds a '" + m.type() + "' model";
     }
 
     /**

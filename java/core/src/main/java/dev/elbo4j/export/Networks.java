@@ -112,12 +112,27 @@ final class Networks {
      * and visible, h W^T + b ({@code visible_bias}; W as [out, in]).
      */
     static Dense rbmHidden(RbmConfig cfg) {
-        return new Dense("hidden", cfg.inputDim(), cfg.hidden(), Activation.IDENTITY, "weight", true, null, 0, "hidden_bias");
+        return rbmHidden("", cfg.inputDim(), cfg.hidden());
     }
 
     /** See {@link #rbmHidden}. */
     static Dense rbmVisible(RbmConfig cfg) {
-        return new Dense("visible", cfg.hidden(), cfg.inputDim(), Activation.IDENTITY, "weight", false, null, 0, "visible_bias");
+        return rbmVisible("", cfg.inputDim(), cfg.hidden());
+    }
+
+    /** The hidden conditional's dense layer of the RBM whose parameters start with {@code prefix} (a DBN's {@code layer<l>.}). */
+    static Dense rbmHidden(String prefix, int vis, int hid) {
+        return new Dense(prefix + "hidden", vis, hid, Activation.IDENTITY, prefix + "weight", true, null, 0, prefix + "hidden_bias");
+    }
+
+    /** The visible conditional's, as {@link #rbmHidden(String, int, int)}. */
+    static Dense rbmVisible(String prefix, int vis, int hid) {
+        return new Dense(prefix + "visible", hid, vis, Activation.IDENTITY, prefix + "weight", false, null, 0, prefix + "visible_bias");
+    }
+
+    /** A DBN's layer l: the prefix of its parameters, {@code layer<l>.} ({@link dev.elbo4j.model.Dbn#parameterLayout}). */
+    static String dbnPrefix(int l) {
+        return "layer" + l + ".";
     }
 
     /** M2's classifier q(y|x), to logits. */

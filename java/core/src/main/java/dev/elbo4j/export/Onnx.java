@@ -4,6 +4,7 @@ import dev.elbo4j.backend.Activation;
 import dev.elbo4j.backend.Likelihood;
 import dev.elbo4j.model.AutoencoderConfig;
 import dev.elbo4j.model.CvaeConfig;
+import dev.elbo4j.model.DbnConfig;
 import dev.elbo4j.model.M2Config;
 import dev.elbo4j.model.ModelConfig;
 import dev.elbo4j.model.Nice;
@@ -36,6 +37,9 @@ import java.util.function.Function;
  * {@code log_px} [N, 1]; {@code inverse.onnx}, z to {@code x} ({@link #niceForward}).</li>
  * <li>RBM: {@code hidden.onnx}, v [N, V] to {@code p_h} [N, H] and {@code free_energy} [N, 1];
  * {@code visible.onnx}, h [N, H] to {@code p_v} [N, V] ({@link #rbmHidden}).</li>
+ * <li>DBN: {@code up.onnx}, v [N, D] to every layer's mean-field features {@code p_h0},
+ * {@code p_h1}, ... [N, H_l]; {@code down.onnx}, the top features h [N, H_top] to {@code p_v}
+ * [N, D] ({@link #dbnUp}).</li>
  * </ul>
  * Each dense layer is a {@code Gemm} (transB = 1 for weights [out, in] as stored; 0 for a tied
  * layer's borrowed [in, out]) with its bias, a conditional layer's label term a second
@@ -77,6 +81,10 @@ public final class Onnx {
             case RbmConfig r -> {
                 m.put("hidden.onnx", rbmHidden(r, weights));
                 m.put("visible.onnx", rbmVisible(r, weights));
+            }
+            case DbnConfig d -> {
+                m.put("up.onnx", dbnUp(d, weights));
+                m.put("down.onnx", dbnDown(d, weights));
             }
             default -> throw new IllegalArgumentException("no ONNX graphs for a '" + cfg.type() + "' model");
         }
@@ -249,6 +257,44 @@ public final class Onnx {
         g.input("h", cfg.hidden());
         String act = g.dense(Networks.rbmVisible(cfg), "h", null, 0, cfg.inputDim(), "visible.act");
         g.activation(act, "p_v", Activation.SIGMOID);
+        g.output("p_v", cfg.inputDim());
+        return g.model();
+    }
+
+    /**
+     * The DBN's up pass, as {@link dev.elbo4j.model.Dbn} computes its features: v to
+     * {@code p_h0} = sigmoid(v W_0 + c_0), then each layer l on the one below's probabilities
+     * (mean field, no samples), {@code p_hl} = sigmoid(p_h(l-1) W_l + c_l); every layer's output
+     * is a graph output, the last the top RBM's features.
+     */
+    private static byte[] dbnUp(DbnConfig cfg, Function<String, float[]> weights) {
+        OnnxGraph g = new OnnxGraph("elbo4j_dbn_up", weights);
+        g.input("v", cfg.inputDim());
+        String h = "v";
+        for (int l = 0; l < cfg.layers(); l++) {
+            String p = Networks.dbnPrefix(l);
+            String act = g.dense(Networks.rbmHidden(p, cfg.visibleOf(l), cfg.hidden()[l]), h, null, 0, cfg.hidden()[l], p + "hidden.act");
+            h = g.activation(act, "p_h" + l, Activation.SIGMOID);
+        }
+        for (int l = 0; l < cfg.layers(); l++) g.output("p_h" + l, cfg.hidden()[l]);
+        return g.model();
+    }
+
+    /**
+     * The DBN's mean-field down pass from the top layer's hidden units h: each layer from the top
+     * down sigmoid(h W_l^T + b_l), the bottom one's {@code p_v}; after {@link #dbnUp} it is
+     * {@link dev.elbo4j.model.Dbn#reconstruct}.
+     */
+    private static byte[] dbnDown(DbnConfig cfg, Function<String, float[]> weights) {
+        OnnxGraph g = new OnnxGraph("elbo4j_dbn_down", weights);
+        int top = cfg.layers() - 1;
+        g.input("h", cfg.hidden()[top]);
+        String h = "h";
+        for (int l = top; l >= 0; l--) {
+            String p = Networks.dbnPrefix(l);
+            String act = g.dense(Networks.rbmVisible(p, cfg.visibleOf(l), cfg.hidden()[l]), h, null, 0, cfg.visibleOf(l), p + "visible.act");
+            h = g.activation(act, l == 0 ? "p_v" : p + "visible.prob", Activation.SIGMOID);
+        }
         g.output("p_v", cfg.inputDim());
         return g.model();
     }

@@ -3,6 +3,7 @@ package dev.elbo4j.export;
 import dev.elbo4j.backend.Activation;
 import dev.elbo4j.model.AutoencoderConfig;
 import dev.elbo4j.model.CvaeConfig;
+import dev.elbo4j.model.DbnConfig;
 import dev.elbo4j.model.M2Config;
 import dev.elbo4j.model.ModelConfig;
 import dev.elbo4j.model.NiceConfig;
@@ -20,7 +21,7 @@ import java.util.Locale;
 /**
  * A PyTorch module (Python source) that reproduces a model's networks from the exported weights:
  * {@code Elbo4jVae}, {@code Elbo4jAutoencoder}, {@code Elbo4jCvae} or {@code Elbo4jM2} (NICE's
- * and the RBM's are {@link TorchNice} and {@link TorchRbm}). Its
+ * is {@link TorchNice}, the RBM's and the DBN's {@link TorchRbm}). Its
  * {@code encoder}, {@code decoder} (and M2's {@code classifier}) hold their dense layers under "0",
  * "1", ... ({@code nn.Linear}; a conditional network's first layer a {@code ConditionalLinear}
  * with {@code weight}, {@code label_weight} and {@code bias}; a tied decoder's layers
@@ -38,6 +39,7 @@ public final class TorchModule {
     public static String source(ModelConfig cfg, int[] image, double scaleMin, double scaleMax) {
         if (cfg instanceof NiceConfig n) return TorchNice.source(n, image);
         if (cfg instanceof RbmConfig r) return TorchRbm.source(r, image, scaleMin, scaleMax);
+        if (cfg instanceof DbnConfig d) return TorchRbm.source(d, image, scaleMin, scaleMax);
         Networks.Parts enc = Networks.encoder(cfg), dec = Networks.decoder(cfg);
         Family f = family(cfg);
         ConvLayout conv = cfg.conv();
