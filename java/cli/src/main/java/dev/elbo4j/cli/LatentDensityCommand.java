@@ -38,8 +38,8 @@ final class LatentDensityCommand implements Callable<Integer> {
     @Option(names = "--lowest", paramLabel = "N", defaultValue = "32",
             description = "Show the N lowest-scoring inputs, 0..1000; 0: no PNG (default: ${DEFAULT-VALUE}).")
     int lowest;
-    @Option(names = "--lowest-out", paramLabel = "FILE.png", defaultValue = "lowest.png",
-            description = "PNG of the lowest-scoring inputs (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--lowest-out", paramLabel = "FILE.png",
+            description = "PNG of the lowest-scoring inputs (default: lowest.png in the folder of --out).")
     Path lowestOut;
     @Option(names = "--no-progress", description = "No progress bar.")
     boolean noProgress;
@@ -50,6 +50,7 @@ final class LatentDensityCommand implements Callable<Integer> {
     @Override
     public Integer call() throws IOException {
         PrintWriter err = spec.commandLine().getErr(), outw = spec.commandLine().getOut();
+        if (lowestOut == null) lowestOut = out.resolveSibling("lowest.png"); // beside the CSV, where the user asked for output
         Flags.output("--lowest-out", lowestOut, ".png");
         if (k < 1) throw new Main.UsageException("-k must be >= 1, got " + k);
         if (lowest < 0 || lowest > 1000) throw new Main.UsageException("--lowest must be in 0..1000, got " + lowest);

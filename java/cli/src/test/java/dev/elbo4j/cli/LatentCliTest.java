@@ -260,6 +260,17 @@ class LatentCliTest {
         assertNotEquals(ours, Files.readAllLines(tmp.resolve("d6.csv")));
     }
 
+    /** Without --lowest-out the picture goes beside the CSV, not into the working directory. */
+    @Test
+    void densityPutsItsPictureBesideItsCsv() throws IOException {
+        Path dir = tmp.resolve("density-out");
+        Files.createDirectories(dir);
+        CliTest.Result r = latent("density", "-k", "2", "-o", dir.resolve("d.csv").toString(), "--lowest", "3", "--no-progress");
+        assertEquals(0, r.code(), r.err());
+        assertEquals(3 * CELL + 4 * 2, png(dir.resolve("lowest.png")).getWidth());
+        assertTrue(r.out().contains(dir.resolve("lowest.png").toString()), r.out());
+    }
+
     @Test
     void curvesOfARun() throws IOException {
         BufferedImage fromTrain = png(run2.resolve("curves.png"));
