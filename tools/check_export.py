@@ -7,13 +7,17 @@ REFERENCE_DIR holds .npy files: x [N, D] (inputs in [0, 1]), z [N, Z] (codes; mu
 mean [N, D] (elbo4j's decoder at z: the likelihood's mean, or an autoencoder's reconstruction);
 for the VAE, CVAE and M2 mu and logvar [N, Z] (elbo4j's encoder), for an autoencoder code [N, Z]
 (its encoder); for the CVAE and M2 y [N, C], the one-hot labels of x and of z; for M2 logits
-[N, C] (the classifier's) and optionally mu_argmax [N, Z] (mu under the classifier's argmax). With NumPy alone it reads model.safetensors by the format's own rules
+[N, C] (the classifier's) and optionally mu_argmax [N, Z] (mu under the classifier's argmax). For NICE:
+x [N, D] (dequantized), z and log_px [N, 1] (elbo4j's f(x) and log p(x)), zs [N, D] and x_inv (f^-1(zs));
+x is also checked to come back from f^-1(f(x)) ("x_roundtrip"). For the RBM: v [N, V], p_h [N, H],
+free_energy [N, 1], h [N, H] and p_v [N, V]. For the DBN: v [N, D], p_h0, p_h1, ... (each layer's mean-field
+features), h [N, H_top], p_v (the mean-field pass down from h) and recon (elbo4j's up-down reconstruction of v). With NumPy alone it reads model.safetensors by the format's own rules
 and runs the documented recipe (Linear layers y = x W^T + b, the activation between layers, a
 conditional first layer's y U^T added, a tied layer's h W with the encoder's weight, mu and logvar
 as the encoder's first and second row blocks, the sigmoid for Bernoulli; for a conv model the
 convolutions and transposed convolutions written out as sums over kernel positions, from the
 layout strings in the file's metadata, docs/CONV.md); where PyTorch is installed it also loads
-model.py's module (Elbo4jVae, Elbo4jAutoencoder, Elbo4jCvae or Elbo4jM2) and runs it. Prints one
+model.py's module (Elbo4jVae, Elbo4jAutoencoder, Elbo4jCvae, Elbo4jM2, Elbo4jNice, Elbo4jRbm or Elbo4jDbn) and runs it. Prints one
 line per check (with several pairs, each pair's lines after a line "== EXPORT_DIR") and exits 1
 when a difference passes 1e-4.
 """
@@ -40,7 +44,7 @@ def read_safetensors(path):
 def dense(t, prefix, h, act, last_act=None, y=None, tied=None):
     """The dense layers prefix.0, prefix.1, ...: act between them, last_act (a function, or None) after the
     last; y joins layer 0 through its label_weight; with tied, layer i is h W + b with W = tied.(n-1-i).weight."""
-    n = len([k for k in t if k.startswith(prefix + ".") and k.endswith(".bias") and k.count(".") == 2])
+    n = len([k for k in t if re.fullmatch(re.escape(prefix) + r"\.\d+\.bias", k)])
     for i in range(n):
         if tied is not None:
             h = h @ t[f"{tied}.{n - 1 - i}.weight"] + t[f"{prefix}.{i}.bias"]
@@ -124,11 +128,113 @@ def sigmoid(h):
     return 1 / (1 + np.exp(-h))
 
 
+def softplus(h):
+    return np.logaddexp(0, h)
+
+
+def nice_forward(t, model, x):
+    """NICE's (z, log p(x)): the even / odd columns, coupling i adding its ReLU MLP of one half to the other,
+    the halves times exp(scale), back in column order; log p(x) the prior's log-density plus sum(scale)."""
+    h = [x[:, 0::2].copy(), x[:, 1::2].copy()]
+    relu = lambda a: np.maximum(a, 0)
+    for i in range(model["couplings"]):
+        h[1 - i % 2] = h[1 - i % 2] + dense(t, f"coupling.{i}", h[i % 2], relu)
+    z = np.empty_like(x)
+    z[:, 0::2], z[:, 1::2] = h[0] * np.exp(t["scale.even"]), h[1] * np.exp(t["scale.odd"])
+    if model["prior"] == "logistic":
+        log_prior = -softplus(z) - softplus(-z)
+    else:
+        log_prior = -0.5 * z * z - 0.5 * np.log(2 * np.pi)
+    return z, log_prior.sum(1, keepdims=True) + t["scale.even"].sum() + t["scale.odd"].sum()
+
+
+def nice_inverse(t, model, z):
+    relu = lambda a: np.maximum(a, 0)
+    h = [z[:, 0::2] * np.exp(-t["scale.even"]), z[:, 1::2] * np.exp(-t["scale.odd"])]
+    for i in reversed(range(model["couplings"])):
+        h[1 - i % 2] = h[1 - i % 2] - dense(t, f"coupling.{i}", h[i % 2], relu)
+    x = np.empty_like(z)
+    x[:, 0::2], x[:, 1::2] = h
+    return x
+
+
+# Sums over a row's D terms (hundreds to thousands of nats on MNIST): float32 holds them to about 1e-7
+# of their size (at 2048 a float32 step is 2.4e-4), so they are held to 1e-4 relative to max(1, |value|).
+RELATIVE = {"log_px": " (relative to max(1, |value|))", "free_energy": " (relative to max(1, |value|))"}
+
+
+def difference(got, want, name):
+    d = np.abs(got - want)
+    if name in RELATIVE:
+        d = d / np.maximum(1, np.abs(want))
+    return float(np.max(d))
+
+
+def check_flow_or_rbm(folder, refdir, t, model):
+    """NICE, the RBM or the DBN against the references the module docstring lists; returns the number of failed checks."""
+    family = model["type"]
+    layers = len(model["hidden"]) if family == "dbn" else 0
+    names = {"nice": ("x", "z", "log_px", "zs", "x_inv"), "rbm": ("v", "p_h", "free_energy", "h", "p_v"),
+             "dbn": ("v", "h", "p_v", "recon") + tuple(f"p_h{l}" for l in range(layers))}[family]
+    ref = {k: np.load(f"{refdir}/{k}.npy").astype(np.float64) for k in names}
+    if family == "nice":
+        z, log_px = nice_forward(t, model, ref["x"])
+        got = {"z": z, "log_px": log_px, "x_inv": nice_inverse(t, model, ref["zs"]), "x_roundtrip": nice_inverse(t, model, z)}
+        ref["x_roundtrip"] = ref["x"]
+    elif family == "dbn":
+        got, h = {}, ref["v"]
+        for l in range(layers):
+            h = got[f"p_h{l}"] = sigmoid(h @ t[f"layer{l}.weight"] + t[f"layer{l}.hidden_bias"])
+
+        def down(h):
+            for l in reversed(range(layers)):
+                h = sigmoid(h @ t[f"layer{l}.weight"].T + t[f"layer{l}.visible_bias"])
+            return h
+        got["p_v"], got["recon"] = down(ref["h"]), down(h)
+    else:
+        w, b, c = t["weight"], t["visible_bias"], t["hidden_bias"]
+        a = ref["v"] @ w + c
+        got = {"p_h": sigmoid(a), "free_energy": (-(ref["v"] @ b) - softplus(a).sum(1))[:, None],
+               "p_v": sigmoid(ref["h"] @ w.T + b)}
+    bad = 0
+    for name, value in got.items():
+        d = difference(value, ref[name], name)
+        print(f"numpy {name}: max |difference| {d:.2e}{RELATIVE.get(name, '')}")
+        bad += d > 1e-4
+    if importlib.util.find_spec("torch") is None:
+        print("torch: not installed; model.py not run")
+        return bad
+    import torch
+    spec = importlib.util.spec_from_file_location("model", f"{folder}/model.py")
+    m = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(m)
+    f32 = {k: torch.from_numpy(v.astype(np.float32)) for k, v in ref.items()}
+    with torch.no_grad():
+        if family == "nice":
+            net = m.Elbo4jNice.load(f"{folder}/model.safetensors")
+            z, log_px = net(f32["x"])
+            tgot = {"z": z, "log_px": log_px[:, None], "x_inv": net.inverse(f32["zs"]), "x_roundtrip": net.inverse(z)}
+        elif family == "dbn":
+            net = m.Elbo4jDbn.load(f"{folder}/model.safetensors")
+            tgot = {f"p_h{l}": p for l, p in enumerate(net.up(f32["v"]))}
+            tgot["p_v"], tgot["recon"] = net.down(f32["h"]), net.reconstruct(f32["v"])
+        else:
+            net = m.Elbo4jRbm.load(f"{folder}/model.safetensors")
+            tgot = {"p_h": net.hidden(f32["v"]), "free_energy": net.free_energy(f32["v"])[:, None], "p_v": net.visible(f32["h"])}
+    for name, value in tgot.items():
+        d = difference(value.numpy().astype(np.float64), ref[name], name)
+        print(f"torch {name}: max |difference| {d:.2e}{RELATIVE.get(name, '')}")
+        bad += d > 1e-4
+    return bad
+
+
 def check(folder, refdir):
     """Prints one line per check of one export against its references; returns the number of failed checks."""
     t, meta = read_safetensors(f"{folder}/model.safetensors")
     model = json.loads(meta["model"])
     family = model["type"]
+    if family in ("nice", "rbm", "dbn"):
+        return check_flow_or_rbm(folder, refdir, {k: v.astype(np.float64) for k, v in t.items()}, model)
     names = {"ae": ("x", "code", "mean")}.get(family, ("x", "mu", "logvar", "mean"))
     names += ("y",) if family in ("cvae", "m2") else ()
     names += ("logits",) if family == "m2" else ()

@@ -19,7 +19,9 @@ import java.util.concurrent.Callable;
                 + "model.py, and ONNX graphs for ONNX Runtime and the tools that read ONNX: for a VAE encoder.onnx (x -> mu, logvar) "
                 + "and decoder.onnx (z -> mean); for an autoencoder encoder.onnx (x -> code) and decoder.onnx (code -> reconstruction); "
                 + "for a CVAE the VAE's two graphs with a second input y, the one-hot label as floats [N, classes]; for M2 those and "
-                + "classifier.onnx (x -> logits, probs). Flows, RBMs, DBNs, FVBMs and NICE are refused."})
+                + "classifier.onnx (x -> logits, probs); for NICE forward.onnx (x -> z, log_px) and inverse.onnx (z -> x); for an RBM "
+                + "hidden.onnx (v -> p_h, free_energy) and visible.onnx (h -> p_v); for a DBN up.onnx (v -> p_h0, p_h1, ...) and "
+                + "down.onnx (top h -> p_v). Planar-flow VAEs and FVBMs are refused."})
 final class ExportCommand implements Callable<Integer> {
 
     @Mixin

@@ -4,8 +4,11 @@ import dev.elbo4j.io.AtomicFiles;
 import dev.elbo4j.io.SafeTensors;
 import dev.elbo4j.model.AutoencoderConfig;
 import dev.elbo4j.model.CvaeConfig;
+import dev.elbo4j.model.DbnConfig;
 import dev.elbo4j.model.M2Config;
 import dev.elbo4j.model.ModelConfig;
+import dev.elbo4j.model.NiceConfig;
+import dev.elbo4j.model.RbmConfig;
 import dev.elbo4j.model.VaeConfig;
 import dev.elbo4j.nn.Parameters;
 import dev.elbo4j.train.Checkpoint;
@@ -23,9 +26,12 @@ import java.util.Map;
  * {@code model.safetensors} (the parameters alone, no optimizer state, under elbo4j's names, which
  * are those of the PyTorch module in {@code model.py}), {@code model.py} ({@link TorchModule}),
  * and the ONNX graphs {@code encoder.onnx} / {@code decoder.onnx} (and M2's
- * {@code classifier.onnx}, {@link Onnx}). Covered: the VAE without a planar flow, the
- * autoencoders, the CVAE and M2, with dense layers or (where the family has them) a conv encoder
- * and/or transposed-conv decoder (docs/CONV.md); other models are refused with a message saying so.
+ * {@code classifier.onnx}; NICE's {@code forward.onnx} / {@code inverse.onnx}; the RBM's
+ * {@code hidden.onnx} / {@code visible.onnx}; the DBN's {@code up.onnx} / {@code down.onnx},
+ * {@link Onnx}). Covered: the VAE without a planar flow, the autoencoders, the CVAE and M2, with
+ * dense layers or (where the family has them) a conv encoder and/or transposed-conv decoder
+ * (docs/CONV.md), NICE, the RBM and the DBN; the FVBM and a planar-flow VAE are refused with a
+ * message saying so.
  */
 public final class Export {
     /** The {@code format} metadata of an exported safetensors file. */
@@ -40,8 +46,11 @@ public final class Export {
         if (m instanceof VaeConfig v && v.hasFlow()) {
             return "export does not cover the planar-flow posterior (--flow); the encoder and decoder alone would not reproduce it";
         }
-        if (m instanceof VaeConfig || m instanceof AutoencoderConfig || m instanceof CvaeConfig || m instanceof M2Config) return null;
-        return "export covers the vae, ae, cvae and m2 families; this checkpoint holds a '" + m.type() + "' model";
+        if (m instanceof VaeConfig || m instanceof AutoencoderConfig || m instanceof CvaeConfig || m instanceof M2Config
+                || m instanceof NiceConfig || m instanceof RbmConfig || m instanceof DbnConfig) {
+            return null;
+        }
+        return "export covers the vae, ae, cvae, m2, nice, rbm and dbn families; this checkpoint holds a '" + m.type() + "' model";
     }
 
     /**

@@ -8,6 +8,9 @@ import dev.elbo4j.model.CvaeConfig;
 import dev.elbo4j.model.M2;
 import dev.elbo4j.model.M2Config;
 import dev.elbo4j.model.ModelConfig;
+import dev.elbo4j.model.Nice;
+import dev.elbo4j.model.NiceConfig;
+import dev.elbo4j.model.RbmConfig;
 import dev.elbo4j.model.Vae;
 import dev.elbo4j.model.VaeConfig;
 import dev.elbo4j.nn.ConditionalImageNet;
@@ -36,30 +39,28 @@ final class Networks {
     /**
      * One dense layer, {@code y = act(x W^T + label U^T + b)}.
      *
-     * @param name        the layer's name; its bias is {@code name.bias}
+     * @param name        the layer's name (its graph nodes' prefix)
      * @param weight      the weight's parameter name: its own [out, in] ({@code name.weight}), or for a
      *                    tied layer the owner's, stored [in, out] and used as {@code x W}
      * @param tied        whether the weight is borrowed and transposed ({@link TiedLinear})
      * @param labelWeight U [out, classes], {@code name.label_weight}, for the first layer of a
      *                    conditional network ({@link ConditionalLinear}); null otherwise
      * @param classes     the label's width, 0 without a label
+     * @param bias        the bias's parameter name: {@code name.bias} for the layers of a network
      */
-    record Dense(String name, int in, int out, Activation activation, String weight, boolean tied, String labelWeight, int classes) {
-        String bias() {
-            return name + ".bias";
-        }
-
+    record Dense(String name, int in, int out, Activation activation, String weight, boolean tied, String labelWeight, int classes,
+                 String bias) {
         static Dense of(Linear l) {
-            return new Dense(l.name(), l.in(), l.out(), l.activation(), l.name() + ".weight", false, null, 0);
+            return new Dense(l.name(), l.in(), l.out(), l.activation(), l.name() + ".weight", false, null, 0, l.name() + ".bias");
         }
 
         static Dense of(TiedLinear l) {
-            return new Dense(l.name(), l.in(), l.out(), l.activation(), l.weight(), true, null, 0);
+            return new Dense(l.name(), l.in(), l.out(), l.activation(), l.weight(), true, null, 0, l.name() + ".bias");
         }
 
         static Dense of(ConditionalLinear l) {
             return new Dense(l.name(), l.in(), l.out(), l.activation(), l.name() + ".weight", false, l.name() + ".label_weight",
-                    l.classes());
+                    l.classes(), l.name() + ".bias");
         }
     }
 
@@ -98,6 +99,40 @@ final class Networks {
             case M2Config m -> of(M2.decoderNetwork(m));
             default -> throw new IllegalArgumentException("no decoder to export for a '" + cfg.type() + "' model");
         };
+    }
+
+    /** NICE's coupling i: the shift MLP m_i ({@link Nice#couplingNetwork}). */
+    static List<Dense> coupling(NiceConfig cfg, int i) {
+        return dense(Nice.couplingNetwork(cfg, i));
+    }
+
+    /**
+     * An RBM's two conditionals as dense layers over its one weight W [V, H] ({@code weight}),
+     * without their sigmoid: hidden, v W + c ({@code hidden_bias}; W used as stored, [in, out]),
+     * and visible, h W^T + b ({@code visible_bias}; W as [out, in]).
+     */
+    static Dense rbmHidden(RbmConfig cfg) {
+        return rbmHidden("", cfg.inputDim(), cfg.hidden());
+    }
+
+    /** See {@link #rbmHidden}. */
+    static Dense rbmVisible(RbmConfig cfg) {
+        return rbmVisible("", cfg.inputDim(), cfg.hidden());
+    }
+
+    /** The hidden conditional's dense layer of the RBM whose parameters start with {@code prefix} (a DBN's {@code layer<l>.}). */
+    static Dense rbmHidden(String prefix, int vis, int hid) {
+        return new Dense(prefix + "hidden", vis, hid, Activation.IDENTITY, prefix + "weight", true, null, 0, prefix + "hidden_bias");
+    }
+
+    /** The visible conditional's, as {@link #rbmHidden(String, int, int)}. */
+    static Dense rbmVisible(String prefix, int vis, int hid) {
+        return new Dense(prefix + "visible", hid, vis, Activation.IDENTITY, prefix + "weight", false, null, 0, prefix + "visible_bias");
+    }
+
+    /** A DBN's layer l: the prefix of its parameters, {@code layer<l>.} ({@link dev.elbo4j.model.Dbn#parameterLayout}). */
+    static String dbnPrefix(int l) {
+        return "layer" + l + ".";
     }
 
     /** M2's classifier q(y|x), to logits. */

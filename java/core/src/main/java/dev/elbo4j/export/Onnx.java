@@ -1,10 +1,15 @@
 package dev.elbo4j.export;
 
+import dev.elbo4j.backend.Activation;
 import dev.elbo4j.backend.Likelihood;
 import dev.elbo4j.model.AutoencoderConfig;
 import dev.elbo4j.model.CvaeConfig;
+import dev.elbo4j.model.DbnConfig;
 import dev.elbo4j.model.M2Config;
 import dev.elbo4j.model.ModelConfig;
+import dev.elbo4j.model.Nice;
+import dev.elbo4j.model.NiceConfig;
+import dev.elbo4j.model.RbmConfig;
 import dev.elbo4j.model.VaeConfig;
 import dev.elbo4j.nn.ConvLayout;
 
@@ -28,6 +33,13 @@ import java.util.function.Function;
  * floats, which joins the first dense layer ({@code y U^T} added to {@code x W^T + b}).</li>
  * <li>M2: the CVAE's two graphs and {@code classifier.onnx}, x to {@code logits} [N, C] and
  * {@code probs} [N, C], their softmax: q(y|x).</li>
+ * <li>NICE: {@code forward.onnx}, x [N, D] (dequantized, in [0, 1]) to {@code z} [N, D] and
+ * {@code log_px} [N, 1]; {@code inverse.onnx}, z to {@code x} ({@link #niceForward}).</li>
+ * <li>RBM: {@code hidden.onnx}, v [N, V] to {@code p_h} [N, H] and {@code free_energy} [N, 1];
+ * {@code visible.onnx}, h [N, H] to {@code p_v} [N, V] ({@link #rbmHidden}).</li>
+ * <li>DBN: {@code up.onnx}, v [N, D] to every layer's mean-field features {@code p_h0},
+ * {@code p_h1}, ... [N, H_l]; {@code down.onnx}, the top features h [N, H_top] to {@code p_v}
+ * [N, D] ({@link #dbnUp}).</li>
  * </ul>
  * Each dense layer is a {@code Gemm} (transB = 1 for weights [out, in] as stored; 0 for a tied
  * layer's borrowed [in, out]) with its bias, a conditional layer's label term a second
@@ -61,6 +73,18 @@ public final class Onnx {
                 m.put("classifier.onnx", classifier(c, weights));
                 m.put("encoder.onnx", gaussianEncoder(c, c.inputDim(), c.latent(), null, weights));
                 m.put("decoder.onnx", decoder(c, "z", c.latent(), c.inputDim(), null, bernoulli(c.likelihood()), "mean", weights));
+            }
+            case NiceConfig n -> {
+                m.put("forward.onnx", niceForward(n, weights));
+                m.put("inverse.onnx", niceInverse(n, weights));
+            }
+            case RbmConfig r -> {
+                m.put("hidden.onnx", rbmHidden(r, weights));
+                m.put("visible.onnx", rbmVisible(r, weights));
+            }
+            case DbnConfig d -> {
+                m.put("up.onnx", dbnUp(d, weights));
+                m.put("down.onnx", dbnDown(d, weights));
             }
             default -> throw new IllegalArgumentException("no ONNX graphs for a '" + cfg.type() + "' model");
         }
@@ -119,6 +143,159 @@ public final class Onnx {
         g.softmax("logits", "probs");
         g.output("logits", cfg.classes());
         g.output("probs", cfg.classes());
+        return g.model();
+    }
+
+    /**
+     * NICE's x to {@code z} = f(x) and {@code log_px}, as {@link Nice} computes them: a
+     * {@code Gather} of the even columns (0, 2, ...) and of the odd ones; coupling i adds its
+     * shift MLP of one half to the other ({@code Add}; even i: odd += m_i(even), odd i: the
+     * reverse); each half times exp(s) ({@code Mul}); the halves' {@code Concat} back in pixel
+     * order by a {@code Gather}. log p(x) = sum_d log p_H(z_d) + sum_d s_d, the logistic prior's
+     * -softplus(z) - softplus(-z) or the normal's -z^2/2 - log(2 pi)/2, summed per row
+     * ({@code ReduceSum}) and added to the constant sum s (and -D log(2 pi)/2).
+     */
+    private static byte[] niceForward(NiceConfig cfg, Function<String, float[]> weights) {
+        OnnxGraph g = new OnnxGraph("elbo4j_nice_forward", weights);
+        g.input("x", cfg.inputDim());
+        String[] half = {g.columns("x.even", "x", halfColumns(cfg, 0)), g.columns("x.odd", "x", halfColumns(cfg, 1))};
+        for (int i = 0; i < cfg.couplings(); i++) {
+            String shift = g.dense(Networks.coupling(cfg, i), half[i % 2], null);
+            half[1 - i % 2] = g.op("Add", "coupling." + i + ".sum", half[1 - i % 2], shift);
+        }
+        float[] s = concat(g.weights(Nice.SCALE_EVEN), g.weights(Nice.SCALE_ODD));
+        String zHalves = g.concat("z.halves", g.op("Mul", "z.even", half[0], scale(g, "scale.even.exp", g.weights(Nice.SCALE_EVEN), 1)),
+                g.op("Mul", "z.odd", half[1], scale(g, "scale.odd.exp", g.weights(Nice.SCALE_ODD), 1)));
+        g.columns("z", zHalves, pixelOrder(cfg));
+        double logDet = 0;
+        for (float v : s) logDet += v;
+        String minusPrior;
+        if (cfg.logistic()) {
+            String both = g.op("Add", "prior.softplus", g.op("Softplus", "prior.softplus.z", zHalves),
+                    g.op("Softplus", "prior.softplus.minus_z", g.op("Neg", "prior.minus_z", zHalves)));
+            minusPrior = g.rowSum(both, "prior.minus_log");
+        } else {
+            String sq = g.rowSum(g.op("Mul", "prior.z2", zHalves, zHalves), "prior.sum_z2");
+            minusPrior = g.op("Mul", "prior.minus_log", sq, g.constant("prior.half", new long[] {1}, new float[] {0.5f}));
+            logDet -= cfg.inputDim() * 0.5 * Math.log(2 * Math.PI);
+        }
+        g.op("Sub", "log_px", g.constant("log_det", new long[] {1}, new float[] {(float) logDet}), minusPrior);
+        g.output("z", cfg.inputDim());
+        g.output("log_px", 1);
+        return g.model();
+    }
+
+    /**
+     * NICE's z to {@code x} = f^{-1}(z), {@link Nice#inverse}: the halves of z times exp(-s), the
+     * couplings from last to first with their shifts subtracted ({@code Sub}), back in pixel order.
+     */
+    private static byte[] niceInverse(NiceConfig cfg, Function<String, float[]> weights) {
+        OnnxGraph g = new OnnxGraph("elbo4j_nice_inverse", weights);
+        g.input("z", cfg.inputDim());
+        String[] half = {
+                g.op("Mul", "h.even", g.columns("z.even", "z", halfColumns(cfg, 0)), scale(g, "scale.even.exp_minus", g.weights(Nice.SCALE_EVEN), -1)),
+                g.op("Mul", "h.odd", g.columns("z.odd", "z", halfColumns(cfg, 1)), scale(g, "scale.odd.exp_minus", g.weights(Nice.SCALE_ODD), -1))};
+        for (int i = cfg.couplings() - 1; i >= 0; i--) {
+            String shift = g.dense(Networks.coupling(cfg, i), half[i % 2], null);
+            half[1 - i % 2] = g.op("Sub", "coupling." + i + ".difference", half[1 - i % 2], shift);
+        }
+        g.columns("x", g.concat("x.halves", half[0], half[1]), pixelOrder(cfg));
+        g.output("x", cfg.inputDim());
+        return g.model();
+    }
+
+    /** The pixel columns of the even (parity 0) or odd half. */
+    private static int[] halfColumns(NiceConfig cfg, int parity) {
+        int[] c = new int[parity == 0 ? cfg.evenDim() : cfg.oddDim()];
+        for (int i = 0; i < c.length; i++) c[i] = 2 * i + parity;
+        return c;
+    }
+
+    /** Where pixel c lies in [even half, odd half]. */
+    private static int[] pixelOrder(NiceConfig cfg) {
+        int[] p = new int[cfg.inputDim()];
+        for (int c = 0; c < p.length; c++) p[c] = c % 2 == 0 ? c / 2 : cfg.evenDim() + c / 2;
+        return p;
+    }
+
+    /** exp(sign * s) as a constant. */
+    private static String scale(OnnxGraph g, String name, float[] s, int sign) {
+        float[] e = new float[s.length];
+        for (int i = 0; i < s.length; i++) e[i] = (float) Math.exp(sign * (double) s[i]);
+        return g.constant(name, new long[] {s.length}, e);
+    }
+
+    private static float[] concat(float[] a, float[] b) {
+        float[] c = java.util.Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, c, a.length, b.length);
+        return c;
+    }
+
+    /**
+     * The RBM's v to {@code p_h} = sigmoid(v W + c) and the free energy {@code free_energy} =
+     * -v b - sum_j softplus(v W + c)_j: a {@code Gemm} with W as stored [V, H], the
+     * {@code Sigmoid}; a {@code MatMul} of v by b [V, 1], {@code Softplus}, {@code ReduceSum},
+     * {@code Add} and {@code Neg}.
+     */
+    private static byte[] rbmHidden(RbmConfig cfg, Function<String, float[]> weights) {
+        OnnxGraph g = new OnnxGraph("elbo4j_rbm_hidden", weights);
+        g.input("v", cfg.inputDim());
+        String act = g.dense(Networks.rbmHidden(cfg), "v", null, 0, cfg.hidden(), "hidden.act");
+        g.activation(act, "p_h", Activation.SIGMOID);
+        String vb = g.op("MatMul", "free_energy.visible", "v",
+                g.constant("visible_bias.column", new long[] {cfg.inputDim(), 1}, g.weights("visible_bias")));
+        String sp = g.rowSum(g.op("Softplus", "free_energy.softplus", act), "free_energy.hidden");
+        g.op("Neg", "free_energy", g.op("Add", "free_energy.minus", vb, sp));
+        g.output("p_h", cfg.hidden());
+        g.output("free_energy", 1);
+        return g.model();
+    }
+
+    /** The RBM's h to {@code p_v} = sigmoid(h W^T + b): a {@code Gemm} (transB = 1) and the {@code Sigmoid}. */
+    private static byte[] rbmVisible(RbmConfig cfg, Function<String, float[]> weights) {
+        OnnxGraph g = new OnnxGraph("elbo4j_rbm_visible", weights);
+        g.input("h", cfg.hidden());
+        String act = g.dense(Networks.rbmVisible(cfg), "h", null, 0, cfg.inputDim(), "visible.act");
+        g.activation(act, "p_v", Activation.SIGMOID);
+        g.output("p_v", cfg.inputDim());
+        return g.model();
+    }
+
+    /**
+     * The DBN's up pass, as {@link dev.elbo4j.model.Dbn} computes its features: v to
+     * {@code p_h0} = sigmoid(v W_0 + c_0), then each layer l on the one below's probabilities
+     * (mean field, no samples), {@code p_hl} = sigmoid(p_h(l-1) W_l + c_l); every layer's output
+     * is a graph output, the last the top RBM's features.
+     */
+    private static byte[] dbnUp(DbnConfig cfg, Function<String, float[]> weights) {
+        OnnxGraph g = new OnnxGraph("elbo4j_dbn_up", weights);
+        g.input("v", cfg.inputDim());
+        String h = "v";
+        for (int l = 0; l < cfg.layers(); l++) {
+            String p = Networks.dbnPrefix(l);
+            String act = g.dense(Networks.rbmHidden(p, cfg.visibleOf(l), cfg.hidden()[l]), h, null, 0, cfg.hidden()[l], p + "hidden.act");
+            h = g.activation(act, "p_h" + l, Activation.SIGMOID);
+        }
+        for (int l = 0; l < cfg.layers(); l++) g.output("p_h" + l, cfg.hidden()[l]);
+        return g.model();
+    }
+
+    /**
+     * The DBN's mean-field down pass from the top layer's hidden units h: each layer from the top
+     * down sigmoid(h W_l^T + b_l), the bottom one's {@code p_v}; after {@link #dbnUp} it is
+     * {@link dev.elbo4j.model.Dbn#reconstruct}.
+     */
+    private static byte[] dbnDown(DbnConfig cfg, Function<String, float[]> weights) {
+        OnnxGraph g = new OnnxGraph("elbo4j_dbn_down", weights);
+        int top = cfg.layers() - 1;
+        g.input("h", cfg.hidden()[top]);
+        String h = "h";
+        for (int l = top; l >= 0; l--) {
+            String p = Networks.dbnPrefix(l);
+            String act = g.dense(Networks.rbmVisible(p, cfg.visibleOf(l), cfg.hidden()[l]), h, null, 0, cfg.visibleOf(l), p + "visible.act");
+            h = g.activation(act, l == 0 ? "p_v" : p + "visible.prob", Activation.SIGMOID);
+        }
+        g.output("p_v", cfg.inputDim());
         return g.model();
     }
 

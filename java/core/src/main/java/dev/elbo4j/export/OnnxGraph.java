@@ -169,6 +169,47 @@ final class OnnxGraph {
         return y;
     }
 
+    /** {@code Gather} of the columns {@code columns} of x (axis 1), in that order. */
+    String columns(String prefix, String x, int[] columns) {
+        long[] idx = new long[columns.length];
+        for (int i = 0; i < idx.length; i++) idx[i] = columns[i];
+        int64Initializer(prefix + ".index", idx);
+        graph.message(1, new Protobuf().string(1, x).string(1, prefix + ".index").string(2, prefix).string(3, prefix)
+                .string(4, "Gather").message(5, intAttribute("axis", 1)));
+        return prefix;
+    }
+
+    /** {@code Concat} of the inputs' columns (axis 1). */
+    String concat(String y, String... inputs) {
+        Protobuf n = new Protobuf();
+        for (String i : inputs) n.string(1, i);
+        graph.message(1, n.string(2, y).string(3, y).string(4, "Concat").message(5, intAttribute("axis", 1)));
+        return y;
+    }
+
+    /** {@code ReduceSum} over axis 1, keeping it: [N, k] to [N, 1]. */
+    String rowSum(String x, String y) {
+        int64Initializer(y + ".axes", new long[] {1});
+        node("ReduceSum", y, new String[] {x, y + ".axes"}, y);
+        return y;
+    }
+
+    /** An elementwise operator ({@code Add}, {@code Sub}, {@code Mul}, {@code Neg}, {@code Softplus}, ...) of the inputs, with broadcasting. */
+    String op(String op, String y, String... inputs) {
+        node(op, y, inputs, y);
+        return y;
+    }
+
+    /** A float constant of shape {@code dims} (an initializer) named n. */
+    String constant(String n, long[] dims, float[] v) {
+        initializer(n, dims, v);
+        return n;
+    }
+
+    private static Protobuf intAttribute(String name, long v) {
+        return new Protobuf().string(1, name).varint(3, v).varint(20, 2);
+    }
+
     private static Protobuf ints(String name, long... v) {
         Protobuf a = new Protobuf().string(1, name);
         for (long x : v) a.varint(8, x);
@@ -213,6 +254,11 @@ final class OnnxGraph {
         for (long d : dims) t.varint(1, d);
         t.varint(2, type).string(8, n).bytes(9, raw);
         graph.message(5, t);
+    }
+
+    /** The weights of parameter n, as stored. */
+    float[] weights(String n) {
+        return weights.apply(n);
     }
 
     /** A float input [N, width]. */

@@ -3,8 +3,11 @@ package dev.elbo4j.export;
 import dev.elbo4j.backend.Activation;
 import dev.elbo4j.model.AutoencoderConfig;
 import dev.elbo4j.model.CvaeConfig;
+import dev.elbo4j.model.DbnConfig;
 import dev.elbo4j.model.M2Config;
 import dev.elbo4j.model.ModelConfig;
+import dev.elbo4j.model.NiceConfig;
+import dev.elbo4j.model.RbmConfig;
 import dev.elbo4j.model.VaeConfig;
 import dev.elbo4j.nn.ConvLayer;
 import dev.elbo4j.nn.ConvLayout;
@@ -17,7 +20,8 @@ import java.util.Locale;
 
 /**
  * A PyTorch module (Python source) that reproduces a model's networks from the exported weights:
- * {@code Elbo4jVae}, {@code Elbo4jAutoencoder}, {@code Elbo4jCvae} or {@code Elbo4jM2}. Its
+ * {@code Elbo4jVae}, {@code Elbo4jAutoencoder}, {@code Elbo4jCvae} or {@code Elbo4jM2} (NICE's
+ * is {@link TorchNice}, the RBM's and the DBN's {@link TorchRbm}). Its
  * {@code encoder}, {@code decoder} (and M2's {@code classifier}) hold their dense layers under "0",
  * "1", ... ({@code nn.Linear}; a conditional network's first layer a {@code ConditionalLinear}
  * with {@code weight}, {@code label_weight} and {@code bias}; a tied decoder's layers
@@ -33,6 +37,9 @@ public final class TorchModule {
 
     /** The source of {@code model.py} for {@code cfg}; {@code image} is one example's shape. */
     public static String source(ModelConfig cfg, int[] image, double scaleMin, double scaleMax) {
+        if (cfg instanceof NiceConfig n) return TorchNice.source(n, image);
+        if (cfg instanceof RbmConfig r) return TorchRbm.source(r, image, scaleMin, scaleMax);
+        if (cfg instanceof DbnConfig d) return TorchRbm.source(d, image, scaleMin, scaleMax);
         Networks.Parts enc = Networks.encoder(cfg), dec = Networks.decoder(cfg);
         Family f = family(cfg);
         ConvLayout conv = cfg.conv();
@@ -48,7 +55,7 @@ public final class TorchModule {
             b.append(String.format(Locale.ROOT, GAUSSIAN_DOC, enc.dense().size() - 1, f.latent() - 1, f.latent(), 2 * f.latent() - 1));
         }
         b.append(CONV_DOC).append("\"\"\"\n");
-        b.append(IMPORTS);
+        b.append(READER);
         b.append(String.format(Locale.ROOT, """
                 ENCODER_SIZES = %s
                 DECODER_SIZES = %s
@@ -179,8 +186,8 @@ public final class TorchModule {
 
             """;
 
-    private static final String NETWORK = """
-
+    /** The imports and {@code read_safetensors(path)}, shared by every family's model.py. */
+    static final String READER = IMPORTS + """
 
             def read_safetensors(path):
                 \"\"\"The tensors of a safetensors file (F32 only, as elbo4j writes them), by name.\"\"\"
@@ -195,6 +202,9 @@ public final class TorchModule {
                     a, b = e["data_offsets"]
                     out[name] = torch.from_numpy(np.frombuffer(data[a:b], dtype="<f4").reshape(e["shape"]).copy())
                 return out
+            """;
+
+    private static final String NETWORK = """
 
 
             class ConditionalLinear(nn.Module):

@@ -47,11 +47,14 @@ public final class Nice extends ModelBase<NiceConfig> implements Generative {
     private Nice(Backend backend, NiceConfig cfg, DType dtype, long seed) {
         super(backend, cfg, dtype, seed);
         this.shifts = new Mlp[cfg.couplings()];
-        for (int i = 0; i < shifts.length; i++) shifts[i] = shift(cfg, i);
+        for (int i = 0; i < shifts.length; i++) shifts[i] = couplingNetwork(cfg, i);
     }
 
-    /** Even couplings read the even half and shift the odd one; odd couplings the reverse. */
-    private static Mlp shift(NiceConfig cfg, int i) {
+    /**
+     * Coupling i's shift MLP m_i: even couplings read the even half and shift the odd one; odd
+     * couplings the reverse.
+     */
+    public static Mlp couplingNetwork(NiceConfig cfg, int i) {
         int[] h = cfg.hidden();
         int[] sizes = new int[h.length + 2];
         sizes[0] = i % 2 == 0 ? cfg.evenDim() : cfg.oddDim();
@@ -63,7 +66,7 @@ public final class Nice extends ModelBase<NiceConfig> implements Generative {
     /** The parameters of {@code cfg} in checkpoint order: every coupling's MLP, then the two log-scales. */
     public static Parameters.Builder parameterLayout(NiceConfig cfg) {
         Parameters.Builder pb = new Parameters.Builder();
-        for (int i = 0; i < cfg.couplings(); i++) shift(cfg, i).declare(pb);
+        for (int i = 0; i < cfg.couplings(); i++) couplingNetwork(cfg, i).declare(pb);
         pb.add(SCALE_EVEN, Shape.of(cfg.evenDim()), Parameters.Init.constant(0));
         pb.add(SCALE_ODD, Shape.of(cfg.oddDim()), Parameters.Init.constant(0));
         return pb;

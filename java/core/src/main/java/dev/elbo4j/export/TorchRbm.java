@@ -1,0 +1,150 @@
+package dev.elbo4j.export;
+
+import dev.elbo4j.model.DbnConfig;
+import dev.elbo4j.model.RbmConfig;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * The RBM's and the DBN's {@code model.py}. {@code Elbo4jRbm}: parameters {@code weight} [V, H],
+ * {@code visible_bias} and {@code hidden_bias} under elbo4j's names; {@code hidden(v)} =
+ * p(h = 1 | v), {@code visible(h)} = p(v = 1 | h) and {@code free_energy(v)}, as
+ * {@link dev.elbo4j.model.Rbm} and the graphs compute them. {@code Elbo4jDbn}: one
+ * {@code Elbo4jRbm} per layer under {@code layer0}, {@code layer1}, ...; {@code up(v)} (every
+ * layer's mean-field features) and {@code down(h)} (the mean-field pass to p(v)), as
+ * {@link dev.elbo4j.model.Dbn}.
+ */
+final class TorchRbm {
+    private TorchRbm() {
+    }
+
+    static String source(RbmConfig cfg, int[] image, double scaleMin, double scaleMax) {
+        return String.format(Locale.ROOT, RBM_DOC, cfg, cfg.inputDim(), cfg.hidden()) + String.format(Locale.ROOT, DATA_DOC, Arrays.toString(image))
+                + TorchModule.READER
+                + String.format(Locale.ROOT, """
+
+                        VISIBLE = %d
+                        HIDDEN = %d
+                        SCALE_MIN, SCALE_MAX = %s, %s
+                        """, cfg.inputDim(), cfg.hidden(), Double.toString(scaleMin), Double.toString(scaleMax))
+                + RBM;
+    }
+
+    static String source(DbnConfig cfg, int[] image, double scaleMin, double scaleMax) {
+        List<Integer> sizes = new ArrayList<>();
+        sizes.add(cfg.inputDim());
+        for (int h : cfg.hidden()) sizes.add(h);
+        return String.format(Locale.ROOT, DBN_DOC, cfg, cfg.inputDim()) + String.format(Locale.ROOT, DATA_DOC, Arrays.toString(image))
+                + TorchModule.READER
+                + String.format(Locale.ROOT, """
+
+                        SIZES = %s
+                        SCALE_MIN, SCALE_MAX = %s, %s
+                        """, sizes, Double.toString(scaleMin), Double.toString(scaleMax))
+                + RBM + DBN;
+    }
+
+    private static final String RBM_DOC = """
+            \"""An elbo4j RBM, exported by `elbo4j export`: %1$s.
+
+                from model import Elbo4jRbm
+                rbm = Elbo4jRbm.load("model.safetensors")   # an nn.Module in eval mode
+                p_h = rbm.hidden(v)                          # p(h = 1 | v) = sigmoid(v W + c): v [N, %2$d] in [0, 1], p_h [N, %3$d]
+                p_v = rbm.visible(h)                         # p(v = 1 | h) = sigmoid(h W^T + b), [N, %2$d]
+                f = rbm.free_energy(v)                       # F(v) = -v b - sum_j softplus(v W + c)_j, [N]
+
+            W is `weight` [V, H], b `visible_bias`, c `hidden_bias`. log p(v) = -F(v) - log Z; elbo4j's
+            `eval` estimates log Z by AIS.
+            """;
+
+    private static final String DBN_DOC = """
+            \"""An elbo4j deep belief net, exported by `elbo4j export`: %1$s.
+
+                from model import Elbo4jDbn
+                dbn = Elbo4jDbn.load("model.safetensors")   # an nn.Module in eval mode
+                feats = dbn.up(v)                            # [p(h0|v), p(h1|p(h0|v)), ...]: v [N, %2$d] in [0, 1]
+                p_v = dbn.down(feats[-1])                    # the mean-field pass down from the top layer, [N, %2$d]
+                p_v = dbn.reconstruct(v)                     # the two, as elbo4j's `reconstruct`
+
+            Layer l (`layer<l>.weight` [V_l, H_l], `layer<l>.visible_bias`, `layer<l>.hidden_bias`) is an RBM on
+            the probabilities of the layer below (mean field, no samples), sizes SIZES bottom up. elbo4j's samples run
+            Gibbs chains in the top RBM and then sample binary units on the way down; down() passes probabilities.
+            """;
+
+    private static final String DATA_DOC = """
+            Rows are examples flattened row-major from shape %s, values level / 255 (binarised in
+            training); in the data's own units SCALE_MIN + (SCALE_MAX - SCALE_MIN) v.
+            \"""
+            """;
+
+    private static final String RBM = """
+
+
+            class Elbo4jRbm(nn.Module):
+                def __init__(self, visible=None, hidden=None):
+                    super().__init__()
+                    visible = VISIBLE if visible is None else visible
+                    hidden = HIDDEN if hidden is None else hidden
+                    self.weight = nn.Parameter(torch.zeros(visible, hidden))
+                    self.visible_bias = nn.Parameter(torch.zeros(visible))
+                    self.hidden_bias = nn.Parameter(torch.zeros(hidden))
+
+                @classmethod
+                def load(cls, path):
+                    m = cls()
+                    m.load_state_dict(read_safetensors(path))
+                    return m.eval()
+
+                def hidden(self, v):
+                    return torch.sigmoid(v @ self.weight + self.hidden_bias)
+
+                def visible(self, h):
+                    return torch.sigmoid(h @ self.weight.T + self.visible_bias)
+
+                def free_energy(self, v):
+                    return -(v @ self.visible_bias) - nn.functional.softplus(v @ self.weight + self.hidden_bias).sum(1)
+
+                def forward(self, v):
+                    return self.hidden(v)
+            """;
+
+    private static final String DBN = """
+
+
+            class Elbo4jDbn(nn.Module):
+                def __init__(self):
+                    super().__init__()
+                    self.layers = len(SIZES) - 1
+                    for l in range(self.layers):
+                        self.add_module(f"layer{l}", Elbo4jRbm(SIZES[l], SIZES[l + 1]))
+
+                @classmethod
+                def load(cls, path):
+                    m = cls()
+                    m.load_state_dict(read_safetensors(path))
+                    return m.eval()
+
+                def up(self, v):
+                    \"""Every layer's p(h = 1 | the layer below's probabilities), bottom up.\"""
+                    out = []
+                    for l in range(self.layers):
+                        v = getattr(self, f"layer{l}").hidden(v)
+                        out.append(v)
+                    return out
+
+                def down(self, h):
+                    \"""The probabilities of each layer's visible units from the top down; p(v) at the bottom.\"""
+                    for l in reversed(range(self.layers)):
+                        h = getattr(self, f"layer{l}").visible(h)
+                    return h
+
+                def reconstruct(self, v):
+                    return self.down(self.up(v)[-1])
+
+                def forward(self, v):
+                    return self.up(v)[-1]
+            """;
+}
