@@ -31,12 +31,10 @@ final class DeviceOptions {
 
     /** The flags' own consistency, before a command touches any file. */
     void check() {
-        String d = device == null ? "" : device.strip().toLowerCase(java.util.Locale.ROOT);
-        if (!d.matches("auto|cpu|cuda|cuda:\\d{1,3}")) {
+        if (!Backends.known(device)) {
             throw new Main.UsageException("--device " + device + ": unknown (choices: " + Backends.CHOICES + ")");
         }
-        String b = binding == null ? "" : binding.strip().toLowerCase(java.util.Locale.ROOT);
-        if (!b.isEmpty() && !b.matches("ffm|jcuda|jcuda:strict")) {
+        if (!dev.elbo4j.backend.cuda.CudaBindings.known(binding)) {
             throw new Main.UsageException("--binding " + binding + ": unknown (choices: " + dev.elbo4j.backend.cuda.CudaBindings.CHOICES + ")");
         }
         if (dense == Dense.cublaslt && device != null && device.strip().equalsIgnoreCase("cpu")) {

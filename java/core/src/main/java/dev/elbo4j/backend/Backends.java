@@ -81,7 +81,8 @@ public final class Backends {
      * lists every reason instead of the first.
      */
     public static Backend select(String device, CudaBinding cuda, Consumer<String> warnings, boolean verbose) {
-        String d = device == null ? "" : device.strip().toLowerCase(Locale.ROOT);
+        if (!known(device)) throw new IllegalArgumentException("unknown device '" + device + "' (choices: " + CHOICES + ")");
+        String d = device.strip().toLowerCase(Locale.ROOT);
         if (d.equals("cpu")) return new CpuBackend();
         if (d.equals("auto")) {
             try {
@@ -92,11 +93,12 @@ public final class Backends {
             }
         }
         if (d.equals("cuda")) return CudaBackend.open(cuda, 0);
-        if (d.startsWith("cuda:")) {
-            String n = d.substring("cuda:".length());
-            if (n.matches("\\d{1,3}")) return CudaBackend.open(cuda, Integer.parseInt(n));
-        }
-        throw new IllegalArgumentException("unknown device '" + device + "' (choices: " + CHOICES + ")");
+        return CudaBackend.open(cuda, Integer.parseInt(d.substring("cuda:".length())));
+    }
+
+    /** Whether {@link #select} knows {@code device}: one of {@link #CHOICES}, N of 1 to 3 digits, in any case. */
+    public static boolean known(String device) {
+        return device != null && device.strip().toLowerCase(Locale.ROOT).matches("auto|cpu|cuda|cuda:\\d{1,3}");
     }
 
     /** Whether {@value #VERBOSE_ENV}=1 or {@code -D}{@value #VERBOSE_PROPERTY}{@code =true} asks for every reason. */

@@ -30,6 +30,11 @@ public final class CudaBindings {
     private CudaBindings() {
     }
 
+    /** Whether {@link #named} knows {@code name}: one of {@link #CHOICES} in any case, or null or blank for the default. */
+    public static boolean known(String name) {
+        return name == null || name.isBlank() || name.strip().toLowerCase(Locale.ROOT).matches("ffm|jcuda|jcuda:strict");
+    }
+
     /**
      * The binding called {@code name} (case-insensitive; null or blank is {@value #DEFAULT}).
      *
