@@ -46,6 +46,9 @@ public final class Export {
         if (m instanceof VaeConfig v && v.hasFlow()) {
             return "export does not cover the planar-flow posterior (--flow); the encoder and decoder alone would not reproduce it";
         }
+        if (m instanceof M2Config m2 && m2.conv() != null) {
+            return "export does not cover M2 with conv layers (--encoder/--decoder) yet; a fully connected M2 exports";
+        }
         if (m instanceof VaeConfig || m instanceof AutoencoderConfig || m instanceof CvaeConfig || m instanceof M2Config
                 || m instanceof NiceConfig || m instanceof RbmConfig || m instanceof DbnConfig) {
             return null;
