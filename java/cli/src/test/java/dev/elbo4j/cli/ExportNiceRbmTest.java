@@ -1,8 +1,5 @@
 package dev.elbo4j.cli;
 
-import ai.onnxruntime.OnnxTensor;
-import ai.onnxruntime.OrtEnvironment;
-import ai.onnxruntime.OrtSession;
 import dev.elbo4j.backend.Backend;
 import dev.elbo4j.backend.Backends;
 import dev.elbo4j.io.Dataset;
@@ -21,7 +18,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
-import java.nio.FloatBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -244,7 +240,11 @@ class ExportNiceRbmTest {
     }
 
     static Path references(String name, Map<String, float[]> ref) throws IOException {
-        Path dir = tmp.resolve("ref-" + name);
+        return references(tmp.resolve("ref-" + name), ref, width);
+    }
+
+    /** {@code ref}'s arrays as .npy files in {@code dir} (created), each N x its width, for tools/check_export.py. */
+    static Path references(Path dir, Map<String, float[]> ref, Map<String, Integer> width) throws IOException {
         Files.createDirectories(dir);
         for (var e : ref.entrySet()) {
             Npy.write(dir.resolve(e.getKey() + ".npy"), new NumericArray(new int[] {N, width.get(e.getKey())}, null, e.getValue()));
@@ -253,26 +253,7 @@ class ExportNiceRbmTest {
     }
 
     static Map<String, float[]> run(Path runDir, String graph, Map<String, float[]> in) throws Exception {
-        OrtEnvironment env = OrtEnvironment.getEnvironment();
-        Map<String, OnnxTensor> tensors = new LinkedHashMap<>();
-        try (OrtSession s = env.createSession(runDir.resolve("export").resolve(graph).toString())) {
-            assertEquals(in.keySet(), s.getInputNames(), graph + " inputs");
-            for (var e : in.entrySet()) {
-                tensors.put(e.getKey(), OnnxTensor.createTensor(env, FloatBuffer.wrap(e.getValue()), new long[] {N, width.get(e.getKey())}));
-            }
-            try (OrtSession.Result r = s.run(tensors)) {
-                Map<String, float[]> out = new LinkedHashMap<>();
-                for (var e : r) {
-                    float[][] a = (float[][]) e.getValue().getValue();
-                    float[] flat = new float[a.length * a[0].length];
-                    for (int i = 0; i < a.length; i++) System.arraycopy(a[i], 0, flat, i * a[0].length, a[0].length);
-                    out.put(e.getKey(), flat);
-                }
-                return out;
-            }
-        } finally {
-            for (OnnxTensor t : tensors.values()) t.close();
-        }
+        return OnnxRuns.run(runDir.resolve("export").resolve(graph), in, width, N);
     }
 
     static float[] floats(double[] d) {

@@ -1,6 +1,7 @@
 package dev.elbo4j.export;
 
 import dev.elbo4j.model.DbnConfig;
+import dev.elbo4j.model.FvbmConfig;
 import dev.elbo4j.model.RbmConfig;
 
 import java.util.ArrayList;
@@ -15,7 +16,9 @@ import java.util.Locale;
  * {@link dev.elbo4j.model.Rbm} and the graphs compute them. {@code Elbo4jDbn}: one
  * {@code Elbo4jRbm} per layer under {@code layer0}, {@code layer1}, ...; {@code up(v)} (every
  * layer's mean-field features) and {@code down(h)} (the mean-field pass to p(v)), as
- * {@link dev.elbo4j.model.Dbn}.
+ * {@link dev.elbo4j.model.Dbn}. {@code Elbo4jFvbm}: {@code visible_bias} and {@code weight} [d, d];
+ * {@code conditionals(v)}, {@code energy(v)} and, enumerating the 2^d states, {@code log_z()}, as
+ * {@link dev.elbo4j.model.Fvbm}.
  */
 final class TorchRbm {
     private TorchRbm() {
@@ -46,6 +49,30 @@ final class TorchRbm {
                         """, sizes, Double.toString(scaleMin), Double.toString(scaleMax))
                 + RBM + DBN;
     }
+
+    static String source(FvbmConfig cfg, int[] image, double scaleMin, double scaleMax) {
+        return String.format(Locale.ROOT, FVBM_DOC, cfg, cfg.inputDim()) + String.format(Locale.ROOT, DATA_DOC, Arrays.toString(image))
+                + TorchModule.READER
+                + String.format(Locale.ROOT, """
+
+                        VISIBLE = %d
+                        SCALE_MIN, SCALE_MAX = %s, %s
+                        """, cfg.inputDim(), Double.toString(scaleMin), Double.toString(scaleMax))
+                + FVBM;
+    }
+
+    private static final String FVBM_DOC = """
+            \"""An elbo4j fully visible Boltzmann machine, exported by `elbo4j export`: %1$s.
+
+                from model import Elbo4jFvbm
+                fvbm = Elbo4jFvbm.load("model.safetensors")  # an nn.Module in eval mode
+                p = fvbm.conditionals(v)                      # p(v_i = 1 | v_-i) for every i: v [N, %2$d] in [0, 1], p [N, %2$d]
+                e = fvbm.energy(v)                            # E(v) = -b . v - sum_{i<j} S_ij v_i v_j, [N]
+                log_p = -fvbm.energy(v) - fvbm.log_z()        # log Z by enumerating the 2^%2$d states
+
+            p(v) = exp(-E(v)) / Z with b `visible_bias` and S = (W + W^T) / 2 with a zero diagonal, W `weight` [d, d]
+            (elbo4j's training keeps W symmetric with a zero diagonal; S is what it reads).
+            """;
 
     private static final String RBM_DOC = """
             \"""An elbo4j RBM, exported by `elbo4j export`: %1$s.
@@ -109,6 +136,40 @@ final class TorchRbm {
 
                 def forward(self, v):
                     return self.hidden(v)
+            """;
+
+    private static final String FVBM = """
+
+
+            class Elbo4jFvbm(nn.Module):
+                def __init__(self):
+                    super().__init__()
+                    self.visible_bias = nn.Parameter(torch.zeros(VISIBLE))
+                    self.weight = nn.Parameter(torch.zeros(VISIBLE, VISIBLE))
+
+                @classmethod
+                def load(cls, path):
+                    m = cls()
+                    m.load_state_dict(read_safetensors(path))
+                    return m.eval()
+
+                def couplings(self):
+                    \"""S = (W + W^T) / 2 with a zero diagonal.\"""
+                    s = (self.weight + self.weight.T) / 2
+                    return s - torch.diag(torch.diagonal(s))
+
+                def conditionals(self, v):
+                    return torch.sigmoid(v @ self.couplings() + self.visible_bias)
+
+                def energy(self, v):
+                    return -(v @ self.visible_bias) - 0.5 * ((v @ self.couplings()) * v).sum(1)
+
+                def log_z(self):
+                    states = (torch.arange(2 ** VISIBLE)[:, None] >> torch.arange(VISIBLE) & 1).to(self.weight.dtype)
+                    return torch.logsumexp(-self.energy(states), 0)
+
+                def forward(self, v):
+                    return self.conditionals(v)
             """;
 
     private static final String DBN = """
