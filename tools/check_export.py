@@ -12,6 +12,8 @@ x [N, D] (dequantized), z and log_px [N, 1] (elbo4j's f(x) and log p(x)), zs [N,
 x is also checked to come back from f^-1(f(x)) ("x_roundtrip"). For the RBM: v [N, V], p_h [N, H],
 free_energy [N, 1], h [N, H] and p_v [N, V]. For the DBN: v [N, D], p_h0, p_h1, ... (each layer's mean-field
 features), h [N, H_top], p_v (the mean-field pass down from h) and recon (elbo4j's up-down reconstruction of v).
+A Gibbs sweep: u_h, u_v (the uniforms), gibbs_h, gibbs_p_v and gibbs_v_next (elbo4j's samples and p(v|h)) at v for
+the RBM; the same with the prefix top_ (and top_v, the top RBM's visible units) for the DBN's top RBM.
 For the FVBM: v [N, d], p (p(v_i = 1 | v_-i) for every i), energy [N, 1] and log_p [N, 1] (elbo4j's exact
 log p(v); model.py only, through its enumerated log Z). For a planar-flow VAE, beside the VAE's: z0 [N, Z],
 zK and log_det [N, 1] (elbo4j's flow of z0) and code (elbo4j's code of x, mu through the flow). With NumPy alone it reads model.safetensors by the format's own rules
@@ -177,6 +179,15 @@ def planar(t, z):
     return z, log_det
 
 
+def gibbs_sweep(w, b, c, ref, prefix):
+    """One Gibbs sweep of the RBM (w [V, H], b, c) at ref[prefix + "v"] with the uniforms u_h, u_v: h = (u_h < p(h|v)),
+    p_v = p(v|h), v_next = (u_v < p_v), under prefix + "gibbs_" + name."""
+    h = (ref[prefix + "u_h"] < sigmoid(ref[prefix + "v"] @ w + c)).astype(np.float64)
+    p_v = sigmoid(h @ w.T + b)
+    v_next = (ref[prefix + "u_v"] < p_v).astype(np.float64)
+    return {prefix + "gibbs_h": h, prefix + "gibbs_p_v": p_v, prefix + "gibbs_v_next": v_next}
+
+
 def fvbm_couplings(t):
     """S = (W + W^T) / 2 with a zero diagonal."""
     s = (t["weight"] + t["weight"].T) / 2
@@ -199,9 +210,11 @@ def check_flow_or_rbm(folder, refdir, t, model):
     """NICE, the RBM or the DBN against the references the module docstring lists; returns the number of failed checks."""
     family = model["type"]
     layers = len(model["hidden"]) if family == "dbn" else 0
-    names = {"nice": ("x", "z", "log_px", "zs", "x_inv"), "rbm": ("v", "p_h", "free_energy", "h", "p_v"),
+    gibbs = ("u_h", "u_v", "gibbs_h", "gibbs_p_v", "gibbs_v_next")
+    names = {"nice": ("x", "z", "log_px", "zs", "x_inv"), "rbm": ("v", "p_h", "free_energy", "h", "p_v") + gibbs,
              "fvbm": ("v", "p", "energy", "log_p"),
-             "dbn": ("v", "h", "p_v", "recon") + tuple(f"p_h{l}" for l in range(layers))}[family]
+             "dbn": ("v", "h", "p_v", "recon", "top_v") + tuple(f"p_h{l}" for l in range(layers))
+             + tuple("top_" + k for k in gibbs)}[family]
     ref = {k: np.load(f"{refdir}/{k}.npy").astype(np.float64) for k in names}
     if family == "nice":
         z, log_px = nice_forward(t, model, ref["x"])
@@ -217,6 +230,8 @@ def check_flow_or_rbm(folder, refdir, t, model):
                 h = sigmoid(h @ t[f"layer{l}.weight"].T + t[f"layer{l}.visible_bias"])
             return h
         got["p_v"], got["recon"] = down(ref["h"]), down(h)
+        top = f"layer{layers - 1}."
+        got.update(gibbs_sweep(t[top + "weight"], t[top + "visible_bias"], t[top + "hidden_bias"], ref, "top_"))
     elif family == "fvbm":
         s, b = fvbm_couplings(t), t["visible_bias"]
         got = {"p": sigmoid(ref["v"] @ s + b), "energy": (-(ref["v"] @ b) - 0.5 * ((ref["v"] @ s) * ref["v"]).sum(1))[:, None]}
@@ -225,6 +240,7 @@ def check_flow_or_rbm(folder, refdir, t, model):
         a = ref["v"] @ w + c
         got = {"p_h": sigmoid(a), "free_energy": (-(ref["v"] @ b) - softplus(a).sum(1))[:, None],
                "p_v": sigmoid(ref["h"] @ w.T + b)}
+        got.update(gibbs_sweep(w, b, c, ref, ""))
     bad = 0
     for name, value in got.items():
         d = difference(value, ref[name], name)
@@ -247,6 +263,8 @@ def check_flow_or_rbm(folder, refdir, t, model):
             net = m.Elbo4jDbn.load(f"{folder}/model.safetensors")
             tgot = {f"p_h{l}": p for l, p in enumerate(net.up(f32["v"]))}
             tgot["p_v"], tgot["recon"] = net.down(f32["h"]), net.reconstruct(f32["v"])
+            h, p_v, v_next = net.top().gibbs(f32["top_v"], f32["top_u_h"], f32["top_u_v"])
+            tgot.update({"top_gibbs_h": h, "top_gibbs_p_v": p_v, "top_gibbs_v_next": v_next})
         elif family == "fvbm":
             net = m.Elbo4jFvbm.load(f"{folder}/model.safetensors")
             energy = net.energy(f32["v"])
@@ -254,6 +272,8 @@ def check_flow_or_rbm(folder, refdir, t, model):
         else:
             net = m.Elbo4jRbm.load(f"{folder}/model.safetensors")
             tgot = {"p_h": net.hidden(f32["v"]), "free_energy": net.free_energy(f32["v"])[:, None], "p_v": net.visible(f32["h"])}
+            h, p_v, v_next = net.gibbs(f32["v"], f32["u_h"], f32["u_v"])
+            tgot.update({"gibbs_h": h, "gibbs_p_v": p_v, "gibbs_v_next": v_next})
     for name, value in tgot.items():
         d = difference(value.numpy().astype(np.float64), ref[name], name)
         print(f"torch {name}: max |difference| {d:.2e}{RELATIVE.get(name, '')}")

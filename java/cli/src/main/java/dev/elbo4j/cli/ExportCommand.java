@@ -23,8 +23,9 @@ import java.util.concurrent.Callable;
                 + "for a CVAE the VAE's two graphs with a second input y, the one-hot label as floats [N, classes] (int64 class "
                 + "indices [N] with --label-input index); for M2 those and "
                 + "classifier.onnx (x -> logits, probs); for NICE forward.onnx (x -> z, log_px) and inverse.onnx (z -> x); for an RBM "
-                + "hidden.onnx (v -> p_h, free_energy) and visible.onnx (h -> p_v); for a DBN up.onnx (v -> p_h0, p_h1, ...) and "
-                + "down.onnx (top h -> p_v); for an FVBM conditionals.onnx (v -> p, p(v_i = 1 | the rest) for every i) and "
+                + "hidden.onnx (v -> p_h, free_energy), visible.onnx (h -> p_v) and gibbs.onnx (v, u_h, u_v -> h, p_v, v_next: one "
+                + "Gibbs sweep with your uniforms, h = (u_h < p_h)); for a DBN up.onnx (v -> p_h0, p_h1, ...), "
+                + "down.onnx (top h -> p_v) and the top RBM's gibbs.onnx; for an FVBM conditionals.onnx (v -> p, p(v_i = 1 | the rest) for every i) and "
                 + "energy.onnx (v -> energy)."})
 final class ExportCommand implements Callable<Integer> {
 

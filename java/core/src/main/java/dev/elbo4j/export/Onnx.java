@@ -41,10 +41,11 @@ import java.util.function.Function;
  * <li>NICE: {@code forward.onnx}, x [N, D] (dequantized, in [0, 1]) to {@code z} [N, D] and
  * {@code log_px} [N, 1]; {@code inverse.onnx}, z to {@code x} ({@link #niceForward}).</li>
  * <li>RBM: {@code hidden.onnx}, v [N, V] to {@code p_h} [N, H] and {@code free_energy} [N, 1];
- * {@code visible.onnx}, h [N, H] to {@code p_v} [N, V] ({@link #rbmHidden}).</li>
+ * {@code visible.onnx}, h [N, H] to {@code p_v} [N, V] ({@link #rbmHidden}); {@code gibbs.onnx},
+ * one Gibbs sweep with the caller's uniforms ({@link #gibbs}).</li>
  * <li>DBN: {@code up.onnx}, v [N, D] to every layer's mean-field features {@code p_h0},
  * {@code p_h1}, ... [N, H_l]; {@code down.onnx}, the top features h [N, H_top] to {@code p_v}
- * [N, D] ({@link #dbnUp}).</li>
+ * [N, D] ({@link #dbnUp}); {@code gibbs.onnx}, a Gibbs sweep of the top RBM ({@link #gibbs}).</li>
  * <li>FVBM: {@code conditionals.onnx}, v [N, d] to {@code p} [N, d], p(v_i = 1 | v_-i) for every
  * i; {@code energy.onnx}, v to {@code energy} [N, 1] ({@link #fvbmConditionals}).</li>
  * </ul>
@@ -105,10 +106,13 @@ public final class Onnx {
             case RbmConfig r -> {
                 m.put("hidden.onnx", rbmHidden(r, weights));
                 m.put("visible.onnx", rbmVisible(r, weights));
+                m.put("gibbs.onnx", gibbs("", r.inputDim(), r.hidden(), weights));
             }
             case DbnConfig d -> {
                 m.put("up.onnx", dbnUp(d, weights));
                 m.put("down.onnx", dbnDown(d, weights));
+                int top = d.layers() - 1;
+                m.put("gibbs.onnx", gibbs(Networks.dbnPrefix(top), d.visibleOf(top), d.hidden()[top], weights));
             }
             case FvbmConfig f -> {
                 m.put("conditionals.onnx", fvbmConditionals(f, weights));
@@ -287,6 +291,28 @@ public final class Onnx {
         String act = g.dense(Networks.rbmVisible(cfg), "h", null, 0, cfg.inputDim(), "visible.act");
         g.activation(act, "p_v", Activation.SIGMOID);
         g.output("p_v", cfg.inputDim());
+        return g.model();
+    }
+
+    /**
+     * One sweep of block Gibbs sampling in the RBM whose parameters start with {@code prefix} (the
+     * DBN's top layer, {@code layer<top>.}), with the uniforms as inputs, as elbo4j's
+     * {@code Backend.rbmGibbsHalf} draws its units: v [N, V], u_h [N, H] and u_v [N, V] to
+     * {@code h} = (u_h &lt; sigmoid(v W + c)), {@code p_v} = sigmoid(h W^T + b) and {@code v_next}
+     * = (u_v &lt; p_v), the samples as float32 0 / 1 ({@code Less}, {@code Cast}).
+     */
+    private static byte[] gibbs(String prefix, int vis, int hid, Function<String, float[]> weights) {
+        OnnxGraph g = new OnnxGraph("elbo4j_rbm_gibbs", weights);
+        g.input("v", vis);
+        g.input("u_h", hid);
+        g.input("u_v", vis);
+        String act = g.dense(Networks.rbmHidden(prefix, vis, hid), "v", null, 0, hid, prefix + "hidden.act");
+        g.bernoulli("u_h", g.activation(act, "p_h", Activation.SIGMOID), "h");
+        String va = g.dense(Networks.rbmVisible(prefix, vis, hid), "h", null, 0, vis, prefix + "visible.act");
+        g.bernoulli("u_v", g.activation(va, "p_v", Activation.SIGMOID), "v_next");
+        g.output("h", hid);
+        g.output("p_v", vis);
+        g.output("v_next", vis);
         return g.model();
     }
 

@@ -163,6 +163,14 @@ final class OnnxGraph {
         return prefix;
     }
 
+    /** Binary samples y = (u &lt; p) as float32 0 / 1: a {@code Less} and a {@code Cast}. */
+    String bernoulli(String u, String p, String y) {
+        node("Less", y + ".less", new String[] {u, p}, y + ".less");
+        graph.message(1, new Protobuf().string(1, y + ".less").string(2, y).string(3, y).string(4, "Cast")
+                .message(5, intAttribute("to", FLOAT)));
+        return y;
+    }
+
     /** {@code Softmax} over the last axis, x to y. */
     String softmax(String x, String y) {
         node("Softmax", y, new String[] {x}, y);

@@ -12,10 +12,12 @@ import java.util.Locale;
 /**
  * The RBM's and the DBN's {@code model.py}. {@code Elbo4jRbm}: parameters {@code weight} [V, H],
  * {@code visible_bias} and {@code hidden_bias} under elbo4j's names; {@code hidden(v)} =
- * p(h = 1 | v), {@code visible(h)} = p(v = 1 | h) and {@code free_energy(v)}, as
+ * p(h = 1 | v), {@code visible(h)} = p(v = 1 | h), {@code free_energy(v)} and
+ * {@code gibbs(v, u_h, u_v)} (one sweep with the caller's uniforms, as gibbs.onnx), as
  * {@link dev.elbo4j.model.Rbm} and the graphs compute them. {@code Elbo4jDbn}: one
  * {@code Elbo4jRbm} per layer under {@code layer0}, {@code layer1}, ...; {@code up(v)} (every
- * layer's mean-field features) and {@code down(h)} (the mean-field pass to p(v)), as
+ * layer's mean-field features), {@code down(h)} (the mean-field pass to p(v)) and {@code top()}
+ * (the top layer's RBM, where the sampling chains run), as
  * {@link dev.elbo4j.model.Dbn}. {@code Elbo4jFvbm}: {@code visible_bias} and {@code weight} [d, d];
  * {@code conditionals(v)}, {@code energy(v)} and, enumerating the 2^d states, {@code log_z()}, as
  * {@link dev.elbo4j.model.Fvbm}.
@@ -82,6 +84,7 @@ final class TorchRbm {
                 p_h = rbm.hidden(v)                          # p(h = 1 | v) = sigmoid(v W + c): v [N, %2$d] in [0, 1], p_h [N, %3$d]
                 p_v = rbm.visible(h)                         # p(v = 1 | h) = sigmoid(h W^T + b), [N, %2$d]
                 f = rbm.free_energy(v)                       # F(v) = -v b - sum_j softplus(v W + c)_j, [N]
+                h, p_v, v = rbm.gibbs(v)                     # one Gibbs sweep (u_h, u_v: the uniforms, else drawn)
 
             W is `weight` [V, H], b `visible_bias`, c `hidden_bias`. log p(v) = -F(v) - log Z; elbo4j's
             `eval` estimates log Z by AIS.
@@ -95,6 +98,7 @@ final class TorchRbm {
                 feats = dbn.up(v)                            # [p(h0|v), p(h1|p(h0|v)), ...]: v [N, %2$d] in [0, 1]
                 p_v = dbn.down(feats[-1])                    # the mean-field pass down from the top layer, [N, %2$d]
                 p_v = dbn.reconstruct(v)                     # the two, as elbo4j's `reconstruct`
+                h, p_v, v = dbn.top().gibbs(v)               # one Gibbs sweep of the top RBM (v [N, SIZES[-2]])
 
             Layer l (`layer<l>.weight` [V_l, H_l], `layer<l>.visible_bias`, `layer<l>.hidden_bias`) is an RBM on
             the probabilities of the layer below (mean field, no samples), sizes SIZES bottom up. elbo4j's samples run
@@ -133,6 +137,14 @@ final class TorchRbm {
 
                 def free_energy(self, v):
                     return -(v @ self.visible_bias) - nn.functional.softplus(v @ self.weight + self.hidden_bias).sum(1)
+
+                def gibbs(self, v, u_h=None, u_v=None):
+                    \"""One Gibbs sweep: h = (u_h < p(h|v)), p_v = p(v|h), v_next = (u_v < p_v); uniforms drawn when not given.\"""
+                    p_h = self.hidden(v)
+                    h = ((torch.rand_like(p_h) if u_h is None else u_h) < p_h).to(v.dtype)
+                    p_v = self.visible(h)
+                    v_next = ((torch.rand_like(p_v) if u_v is None else u_v) < p_v).to(v.dtype)
+                    return h, p_v, v_next
 
                 def forward(self, v):
                     return self.hidden(v)
@@ -204,6 +216,10 @@ final class TorchRbm {
 
                 def reconstruct(self, v):
                     return self.down(self.up(v)[-1])
+
+                def top(self):
+                    \"""The top layer's RBM, where elbo4j's sampling chains run.\"""
+                    return getattr(self, f"layer{self.layers - 1}")
 
                 def forward(self, v):
                     return self.up(v)[-1]
