@@ -1,8 +1,5 @@
 package dev.elbo4j.cli;
 
-import ai.onnxruntime.OnnxTensor;
-import ai.onnxruntime.OrtEnvironment;
-import ai.onnxruntime.OrtSession;
 import dev.elbo4j.backend.Backend;
 import dev.elbo4j.backend.Backends;
 import dev.elbo4j.io.Dataset;
@@ -29,7 +26,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
-import java.nio.FloatBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -51,8 +47,9 @@ import static org.junit.jupiter.api.Assertions.*;
  * with a fixed Gaussian) and M2. ONNX Runtime runs every graph, and tools/check_export.py the
  * NumPy recipe and model.py (PyTorch where installed), each held to 1e-4; the label's effect and
  * each output activation are large enough that a graph ignoring the label or dropping the
- * activation fails. The families still not exported (the FVBM, a planar-flow VAE) are refused in one line
- * naming the model; NICE, the RBM and the DBN are {@link ExportNiceRbmTest}'s.
+ * activation fails. The CVAEs and M2 are also exported with int64 label indices
+ * ({@code --label-input index}). NICE, the RBM and the DBN are {@link ExportNiceRbmTest}'s, the
+ * planar-flow VAE and the FVBM {@link ExportFlowFvbmTest}'s.
  */
 class ExportFamiliesTest {
     @TempDir
@@ -322,22 +319,8 @@ class ExportFamiliesTest {
         return run(c, graph, in, widths);
     }
 
-    static Map<String, float[]> run(Case c, String graph, Map<String, float[]> in, Map<String, Integer> widths) throws Exception {
-        OrtEnvironment env = OrtEnvironment.getEnvironment();
-        Map<String, OnnxTensor> tensors = new LinkedHashMap<>();
-        try (OrtSession s = env.createSession(c.export().resolve(graph).toString())) {
-            assertEquals(in.keySet(), s.getInputNames(), c.name() + " " + graph + " inputs");
-            for (var e : in.entrySet()) {
-                tensors.put(e.getKey(), OnnxTensor.createTensor(env, FloatBuffer.wrap(e.getValue()), new long[] {N, widths.get(e.getKey())}));
-            }
-            try (OrtSession.Result r = s.run(tensors)) {
-                Map<String, float[]> out = new LinkedHashMap<>();
-                for (var e : r) out.put(e.getKey(), flat((float[][]) e.getValue().getValue()));
-                return out;
-            }
-        } finally {
-            for (OnnxTensor t : tensors.values()) t.close();
-        }
+    static Map<String, float[]> run(Case c, String graph, Map<String, ?> in, Map<String, Integer> widths) throws Exception {
+        return OnnxRuns.run(c.export().resolve(graph), in, widths, N);
     }
 
     /**
@@ -392,28 +375,44 @@ class ExportFamiliesTest {
         return ref;
     }
 
+    /**
+     * {@code --label-input index}: the CVAEs' and M2's encoder.onnx and decoder.onnx take int64 class
+     * indices and give elbo4j's outputs under the one-hot labels; indices outside 0..C-1 (C + n
+     * and -1 - n) give the one-hot graphs' outputs at a row of zeros. A bad value, or the option on
+     * a model without labels, is a one-line usage error naming the flag.
+     */
     @Test
-    void theOtherFamiliesAreRefusedInOneLineNamingTheModel() throws IOException {
-        for (String[] m : List.of(new String[] {"fvbm", "'fvbm' model", "--model", "fvbm", "--downsample", "4x4"},
-                new String[] {"flow", "planar-flow posterior", "--hidden", "16", "--latent", "2", "--flow", "planar", "--flow-steps", "2"})) {
-            Path run = tmp.resolve("refused-" + m[0]);
-            List<String> a = new ArrayList<>(List.of("train", "--data", data.toString(), "--out", run.toString(), "--device", "cpu",
-                    "--epochs", "1", "--eval-k", "0", "--no-progress"));
-            a.addAll(Arrays.asList(m).subList(2, m.length));
-            CliTest.Result r = CliTest.run(a.toArray(String[]::new));
-            assertEquals(0, r.code(), r.err());
-            CliTest.Result e = CliTest.run("export", "-c", run.toString());
-            assertEquals(2, e.code(), e.err());
-            assertTrue(e.err().contains(m[1]), e.err());
-            assertEquals(1, e.err().strip().lines().filter(l -> !l.startsWith("WARNING")).count(), "one line: " + e.err());
-            assertFalse(Files.exists(run.resolve("export")), "nothing written");
+    void labelsAsIndicesMatchTheOneHotLabels() throws Exception {
+        long[] index = new long[N], outside = new long[N];
+        for (int n = 0; n < N; n++) {
+            for (int k = 0; k < CLASSES; k++) if (labels[n * CLASSES + k] == 1) index[n] = k;
+            outside[n] = n % 2 == 0 ? CLASSES + n : -1 - n;
         }
-    }
-
-    private static float[] flat(float[][] a) {
-        float[] f = new float[a.length * a[0].length];
-        for (int i = 0; i < a.length; i++) System.arraycopy(a[i], 0, f, i * a[0].length, a[0].length);
-        return f;
+        float[] none = new float[N * CLASSES];
+        for (Case c : List.of(cvae, cvaeConv, m2)) {
+            Path dir = c.run().resolve("export-index");
+            CliTest.Result e = CliTest.run("export", "-c", c.run().toString(), "-o", dir.toString(), "--label-input", "index");
+            assertEquals(0, e.code(), e.err());
+            Map<String, float[]> enc = OnnxRuns.run(dir.resolve("encoder.onnx"), Map.of("x", digits, "y", index), c.width(), N);
+            assertClose(c.get("mu"), enc.get("mu"), c.name() + " mu, index labels");
+            assertClose(c.get("logvar"), enc.get("logvar"), c.name() + " logvar, index labels");
+            Map<String, float[]> dec = OnnxRuns.run(dir.resolve("decoder.onnx"), Map.of("z", c.get("z"), "y", index), c.width(), N);
+            assertClose(c.get("mean"), dec.get("mean"), c.name() + " mean, index labels");
+            Map<String, float[]> zeroRow = run(c, "encoder.onnx", Map.of("x", digits, "y", none), c.width());
+            Map<String, float[]> out = OnnxRuns.run(dir.resolve("encoder.onnx"), Map.of("x", digits, "y", outside), c.width(), N);
+            assertClose(zeroRow.get("mu"), out.get("mu"), c.name() + " mu, labels outside 0..C-1");
+            assertTrue(maxDiff(zeroRow.get("mu"), enc.get("mu")) > 1e-3, c.name() + ": a zero row is not a class");
+        }
+        for (String[] bad : List.of(new String[] {"-c", cvae.run().toString(), "--label-input", "onehot"},
+                new String[] {"-c", ae.run().toString(), "--label-input", "index"})) {
+            List<String> a = new ArrayList<>(List.of("export", "-o", tmp.resolve("export-bad").toString()));
+            a.addAll(List.of(bad));
+            CliTest.Result r = CliTest.run(a.toArray(String[]::new));
+            assertEquals(2, r.code(), r.err());
+            assertTrue(r.err().contains("--label-input"), r.err());
+            assertEquals(1, r.err().strip().lines().filter(l -> !l.startsWith("WARNING")).count(), "one line: " + r.err());
+            assertFalse(Files.exists(tmp.resolve("export-bad")), "nothing written");
+        }
     }
 
     private static void assertClose(float[] want, float[] got, String what) {
