@@ -99,16 +99,17 @@ def conv_transpose2d(x, w, b, s, p, h, wd):
     return full[:, :, p:p + h, p:p + wd] + b[None, :, None, None]
 
 
-def encode(t, model, x, act, y=None, last_act=None):
+def encode(t, model, x, act, y=None, last_act=None, prefix="encoder"):
+    """The encoder's output (or, prefix "classifier", M2's classifier's, whose conv layers are its own)."""
     h = x
     enc = layers(model.get("encoder_conv"), "conv:")
     if enc:
         c, height, width = model["conv_image"]
         h = h.reshape(-1, height, width, c).transpose(0, 3, 1, 2)  # colour rows are stored channels last
         for i, (_, _, s, p) in enumerate(enc):
-            h = act(conv2d(h, t[f"encoder.conv.{i}.weight"], t[f"encoder.conv.{i}.bias"], s, p))
+            h = act(conv2d(h, t[f"{prefix}.conv.{i}.weight"], t[f"{prefix}.conv.{i}.bias"], s, p))
         h = h.reshape(len(x), -1)
-    return dense(t, "encoder", h, act, last_act=last_act, y=y)
+    return dense(t, prefix, h, act, last_act=last_act, y=y)
 
 
 def decode(t, model, z, act, y=None, tied=None):
@@ -312,7 +313,7 @@ def check(folder, refdir):
         out = decode(t, model, z, act, y=y)
         got["mean"] = sigmoid(out) if model["likelihood"] == "bernoulli" else out
         if family == "m2":
-            got["logits"] = dense(t, "classifier", x, act)
+            got["logits"] = encode(t, model, x, act, prefix="classifier")
         if flow:
             got["zK"], got["log_det"] = planar(t, ref["z0"].astype(np.float64))
             got["code"] = planar(t, got["mu"])[0]

@@ -44,7 +44,7 @@ import static org.junit.jupiter.api.Assertions.*;
  * {@code elbo4j export} of the families beside the VAE ({@link ExportTest}) against elbo4j's own
  * outputs on the same inputs: the autoencoders (dense with tanh and the Bernoulli loss; tied,
  * sparse (sigmoid code) and MSE; conv / deconv and denoising), the CVAE (dense, and conv / deconv
- * with a fixed Gaussian) and M2. ONNX Runtime runs every graph, and tools/check_export.py the
+ * with a fixed Gaussian) and M2 (dense, and conv / deconv, its classifier with conv layers of its own). ONNX Runtime runs every graph, and tools/check_export.py the
  * NumPy recipe and model.py (PyTorch where installed), each held to 1e-4; the label's effect and
  * each output activation are large enough that a graph ignoring the label or dropping the
  * activation fails. The CVAEs and M2 are also exported with int64 label indices
@@ -57,7 +57,7 @@ class ExportFamiliesTest {
     static final int N = 16, CLASSES = 10;
     static Path data;
     static float[] digits, labels;
-    static Case ae, aeTiedSparse, aeConv, cvae, cvaeConv, m2;
+    static Case ae, aeTiedSparse, aeConv, cvae, cvaeConv, m2, m2Conv;
 
     /**
      * One exported model and elbo4j's CPU outputs by name ("x", "y", "mu", "logvar", "code", "z",
@@ -92,6 +92,8 @@ class ExportFamiliesTest {
                 "--encoder", "conv:4x3s2p1", "--decoder", "deconv:4x3s2p1");
         m2 = conditional("m2", "--model", "m2", "--hidden", "20", "--classifier-hidden", "16", "--latent", "3",
                 "--activation", "tanh", "--labels", "60");
+        m2Conv = conditional("m2-conv", "--model", "m2", "--hidden", "12", "--classifier-hidden", "10", "--latent", "2",
+                "--labels", "60", "--encoder", "conv:4x3s2p1", "--decoder", "deconv:4x3s2p1");
     }
 
     /** Trains {@code args} for one epoch on the MNIST subset and exports it. */
@@ -285,10 +287,12 @@ class ExportFamiliesTest {
 
     @Test
     void onnxRuntimeReproducesM2() throws Exception {
-        checkConditional(m2);
-        Map<String, float[]> out = run(m2, "classifier.onnx", "x");
-        assertClose(m2.get("logits"), out.get("logits"), "m2 logits");
-        assertClose(m2.get("probs"), out.get("probs"), "m2 probs");
+        for (Case c : List.of(m2, m2Conv)) {
+            checkConditional(c);
+            Map<String, float[]> out = run(c, "classifier.onnx", "x");
+            assertClose(c.get("logits"), out.get("logits"), c.name() + " logits");
+            assertClose(c.get("probs"), out.get("probs"), c.name() + " probs");
+        }
     }
 
     static void checkConditional(Case c) throws Exception {
@@ -334,7 +338,7 @@ class ExportFamiliesTest {
                 "python3 with numpy is not installed (apt-get install python3-numpy; make test installs it)");
         boolean torch = ExportTest.python(new ArrayList<>(), "-c", "import torch") == 0;
         Path root = Path.of(System.getProperty("elbo4j.root", "../..")).toAbsolutePath().normalize();
-        List<Case> cases = List.of(ae, aeTiedSparse, aeConv, cvae, cvaeConv, m2);
+        List<Case> cases = List.of(ae, aeTiedSparse, aeConv, cvae, cvaeConv, m2, m2Conv);
         List<String> cmd = new ArrayList<>(List.of(root.resolve("tools/check_export.py").toString()));
         for (Case c : cases) cmd.addAll(List.of(c.export().toString(), references(c).toString()));
         List<String> out = new ArrayList<>();
@@ -352,7 +356,7 @@ class ExportFamiliesTest {
                     assertTrue(lines.stream().anyMatch(l -> l.startsWith(tool + k + ":")), c.name() + ": " + tool + k + " in " + lines);
                 }
             }
-            if (torch && c == m2) {
+            if (torch && (c == m2 || c == m2Conv)) {
                 for (String k : List.of("probs", "mu_argmax")) {
                     assertTrue(lines.stream().anyMatch(l -> l.startsWith("torch " + k + ":")), lines.toString());
                 }
@@ -389,7 +393,7 @@ class ExportFamiliesTest {
             outside[n] = n % 2 == 0 ? CLASSES + n : -1 - n;
         }
         float[] none = new float[N * CLASSES];
-        for (Case c : List.of(cvae, cvaeConv, m2)) {
+        for (Case c : List.of(cvae, cvaeConv, m2, m2Conv)) {
             Path dir = c.run().resolve("export-index");
             CliTest.Result e = CliTest.run("export", "-c", c.run().toString(), "-o", dir.toString(), "--label-input", "index");
             assertEquals(0, e.code(), e.err());

@@ -45,9 +45,6 @@ public final class Export {
     /** Whether {@code c}'s model can be exported; otherwise the reason. */
     public static String unsupported(Checkpoint c) {
         ModelConfig m = c.model();
-        if (m instanceof M2Config m2 && m2.conv() != null) {
-            return "export does not cover M2 with conv layers (--encoder/--decoder) yet; a fully connected M2 exports";
-        }
         if (m instanceof VaeConfig || m instanceof AutoencoderConfig || m instanceof CvaeConfig || m instanceof M2Config
                 || m instanceof NiceConfig || m instanceof RbmConfig || m instanceof DbnConfig || m instanceof FvbmConfig) {
             return null;

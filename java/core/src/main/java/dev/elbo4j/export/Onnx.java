@@ -96,8 +96,8 @@ public final class Onnx {
             }
             case M2Config c -> {
                 m.put("classifier.onnx", classifier(c, weights));
-                m.put("encoder.onnx", gaussianEncoder(c, c.inputDim(), c.latent(), null, labels, weights));
-                m.put("decoder.onnx", decoder(c, "z", c.latent(), c.inputDim(), null, bernoulli(c.likelihood()), "mean", labels, weights));
+                m.put("encoder.onnx", gaussianEncoder(c, c.inputDim(), c.latent(), c.conv(), labels, weights));
+                m.put("decoder.onnx", decoder(c, "z", c.latent(), c.inputDim(), c.conv(), bernoulli(c.likelihood()), "mean", labels, weights));
             }
             case NiceConfig n -> {
                 m.put("forward.onnx", niceForward(n, weights));
@@ -166,12 +166,12 @@ public final class Onnx {
         return g.model();
     }
 
-    /** M2's x to {@code logits} and their softmax {@code probs}. */
+    /** M2's x to {@code logits} and their softmax {@code probs} (through the classifier's own conv layers, where it has them). */
     private static byte[] classifier(M2Config cfg, Function<String, float[]> weights) {
         OnnxGraph g = new OnnxGraph("elbo4j_classifier", weights);
         Networks.Parts net = Networks.classifier(cfg);
         g.input("x", cfg.inputDim());
-        String h = g.dense(net.dense(), "x", null);
+        String h = g.dense(net.dense(), g.front(net, cfg.conv(), "x"), null);
         g.node("Identity", "logits", new String[] {h}, "logits");
         g.softmax("logits", "probs");
         g.output("logits", cfg.classes());

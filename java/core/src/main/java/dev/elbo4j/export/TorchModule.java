@@ -79,7 +79,11 @@ public final class TorchModule {
             b.append("CODE_ACTIVATION = ").append(a.codeActivation() == Activation.IDENTITY ? "None" : activation(a.codeActivation()))
                     .append("\nTIED = ").append(a.tied() ? "True" : "False").append('\n');
         }
-        if (cfg instanceof M2Config m) b.append("CLASSIFIER_SIZES = ").append(sizes(Networks.classifier(m).dense())).append('\n');
+        if (cfg instanceof M2Config m) {
+            Networks.Parts cls = Networks.classifier(m);
+            b.append("CLASSIFIER_SIZES = ").append(sizes(cls.dense())).append('\n');
+            b.append("CLASSIFIER_CONV = ").append(convs(cls.front(), false)).append('\n');
+        }
         if (cfg instanceof VaeConfig v) b.append("FLOW_STEPS = ").append(v.flowSteps()).append('\n');
         b.append(NETWORK);
         if (cfg instanceof VaeConfig) b.append(PLANAR_FLOW);
@@ -163,7 +167,8 @@ public final class TorchModule {
                 y = nn.functional.one_hot(labels, %4$d).float()  # from int64 labels
 
             The classifier is CLASSIFIER_SIZES with the activation between layers and the softmax after the last
-            (m2.logits(x) before it). The label joins the first dense layer of the encoder and the decoder:
+            (m2.logits(x) before it); with conv layers, CLASSIFIER_CONV (its own weights) runs before them, as
+            ENCODER_CONV before the encoder's. The label joins the first dense layer of the encoder and the decoder:
             ConditionalLinear computes h W^T + y U^T + b, nn.Linear on [h, y] with its weight split column-wise.
             """;
 
@@ -418,9 +423,9 @@ public final class TorchModule {
             class Elbo4jM2(Elbo4jModule):
                 def __init__(self):
                     super().__init__()
-                    self.classifier = Network(CLASSIFIER_SIZES)
-                    self.encoder = Network(ENCODER_SIZES, classes=CLASSES)
-                    self.decoder = Network(DECODER_SIZES, classes=CLASSES)
+                    self.classifier = Network(CLASSIFIER_SIZES, conv=CLASSIFIER_CONV)
+                    self.encoder = Network(ENCODER_SIZES, conv=ENCODER_CONV, classes=CLASSES)
+                    self.decoder = Network(DECODER_SIZES, deconv=DECODER_DECONV, classes=CLASSES)
 
                 def logits(self, x):
                     \"\"\"The classifier's logits, [N, CLASSES], before the softmax.\"\"\"
