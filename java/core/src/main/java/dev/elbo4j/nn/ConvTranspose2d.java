@@ -12,7 +12,8 @@ import dev.elbo4j.tensor.Tensor;
  * (OH x OW) to g's input, C_out = g.channels planes of H x W (PyTorch's output_padding is
  * H - ((OH - 1) stride - 2 padding + KH), which g's sizes imply). W is stored [C_in, C_out, KH, KW]
  * and b [C_out] under {@code <name>.weight} and {@code <name>.bias}. Computed as one GEMM + col2im
- * (docs/CONV.md): rows = x channels-last ((B*OH*OW) x C_in), cols = rows W, y = col2im(cols).
+ * (docs/CONV.md): rows = x channels-last ((B*OH*OW) x C_in), cols = rows W, y = col2im(cols). In a
+ * training workspace rows is the layer's own kept buffer, which the backward pass reuses for dW.
  */
 public final class ConvTranspose2d implements ConvLayer {
     private final String name, weight, bias;
@@ -90,6 +91,16 @@ public final class ConvTranspose2d implements ConvLayer {
         return new long[]{cols, 0, r, r};
     }
 
+    /** x channels-last from the forward pass, so the backward pass does not permute x again. */
+    @Override
+    public long keptElements(int rows) {
+        return (long) rows * g.outPixels() * inChannels;
+    }
+
+    private Tensor rows(Workspace ws, Tensor kept, int pixels) {
+        return kept == null ? ws.scratch(ROWS, pixels, inChannels) : kept.view(0, Shape.of(pixels, inChannels));
+    }
+
     private Tensor w(Parameters p) {
         return p.value(weight).reshape(inChannels, g.patchSize());
     }
@@ -98,22 +109,22 @@ public final class ConvTranspose2d implements ConvLayer {
     public void forward(Parameters p, Workspace ws, Tensor x, Tensor y, Tensor kept) {
         Backend be = p.backend();
         int b = x.rows(), pixels = b * g.outPixels();
-        Tensor rows = ws.scratch(ROWS, pixels, inChannels), cols = ws.scratch(COLS, pixels, g.patchSize());
+        Tensor rows = rows(ws, kept, pixels), cols = ws.scratch(COLS, pixels, g.patchSize());
         be.toChannelsLast(x, g.outPixels(), rows);
         be.gemm(false, false, 1, rows, w(p), 0, cols);
         be.col2im(cols, g, y);
         be.channelBiasActivation(y, p.value(bias), g.channels(), act);
     }
 
-    /** dW = rows^T im2col(dPre), db = sum of dPre per channel, dx = channels-first(im2col(dPre) W^T). */
+    /** dW = rows^T im2col(dPre) (rows the forward's, when kept), db = sum of dPre per channel, dx = channels-first(im2col(dPre) W^T). */
     @Override
     public void backward(Parameters p, Workspace ws, Tensor x, Tensor y, Tensor dy, Tensor dx, Tensor kept) {
         Backend be = p.backend();
         int b = x.rows(), pixels = b * g.outPixels();
         be.channelBiasActivationBackward(y, dy, g.channels(), act, p.grad(bias));
-        Tensor dCols = ws.scratch(COLS, pixels, g.patchSize()), rows = ws.scratch(ROWS, pixels, inChannels);
+        Tensor dCols = ws.scratch(COLS, pixels, g.patchSize()), rows = rows(ws, kept, pixels);
         be.im2col(dy, g, dCols);
-        be.toChannelsLast(x, g.outPixels(), rows);
+        if (kept == null) be.toChannelsLast(x, g.outPixels(), rows);
         be.gemm(true, false, 1, rows, dCols, 0, p.grad(weight).reshape(inChannels, g.patchSize()));
         if (dx != null) {
             Tensor dRows = ws.scratch(ROWS2, pixels, inChannels);

@@ -43,8 +43,44 @@ final class CpuConv {
         boolean f64 = x.isF64();
         CpuParallel.rows(batch * g.outPixels(), g.patchSize(), (from, to) -> {
             if (f64) im2colF64(x.d, x.off, g, cols.d, cols.off, from, to);
+            else if (g.kernelW() == 4) im2colPadded4(x.f, x.off, g, cols.f, cols.off, from, to);
             else im2colF32(x.f, x.off, g, cols.f, cols.off, from, to);
         });
+    }
+
+    /** Rows of the zero-padded planes {@link #im2colPadded4} and {@link #col2im} work in: every window inside. */
+    private static int paddedHeight(ConvGeometry g) {
+        return Math.max(g.padding() + g.height(), (g.outHeight() - 1) * g.stride() + g.kernelH());
+    }
+
+    /** Columns of the zero-padded planes: every window inside. */
+    private static int paddedWidth(ConvGeometry g) {
+        return Math.max(g.padding() + g.width(), (g.outWidth() - 1) * g.stride() + g.kernelW());
+    }
+
+    /**
+     * {@link #im2colF32} for 4-wide kernels: each image is first copied into zero-padded planes
+     * (the image at row and column offset p) so that every window, the border ones too, is 4-wide
+     * vector copies of whole kernel rows. The same values: the padding reads as the zeros
+     * im2colF32 writes.
+     */
+    private static void im2colPadded4(float[] x, int xOff, ConvGeometry g, float[] cols, int colsOff, int from, int to) {
+        int c = g.channels(), h = g.height(), w = g.width(), kh = g.kernelH();
+        int s = g.stride(), p = g.padding(), ow = g.outWidth(), patch = g.patchSize();
+        int hw = h * w, image = g.inputSize(), outPixels = g.outPixels();
+        int wp = paddedWidth(g), plane = paddedHeight(g) * wp;
+        float[] xp = new float[c * plane];
+        int loaded = -1;
+        for (int r = from; r < to; r++) {
+            int b = r / outPixels, pix = r % outPixels;
+            if (b != loaded) {
+                for (int ch = 0; ch < c; ch++) {
+                    for (int y = 0; y < h; y++) System.arraycopy(x, xOff + b * image + ch * hw + y * w, xp, ch * plane + (y + p) * wp + p, w);
+                }
+                loaded = b;
+            }
+            MATH.im2colInside4(xp, (pix / ow) * s * wp + (pix % ow) * s, plane, wp, c, kh, cols, colsOff + r * patch);
+        }
     }
 
     /**
@@ -123,6 +159,10 @@ final class CpuConv {
         int batch = dx.rows();
         checkCols("col2im", cols, batch, g);
         boolean f64 = dx.isF64();
+        if (!f64 && g.kernelW() == 4) {
+            CpuParallel.rows(batch, g.outPixels() * g.patchSize(), (from, to) -> col2imPadded4(cols, g, dx, from, to));
+            return;
+        }
         CpuParallel.rows(batch, g.outPixels() * g.patchSize(), (from, to) -> {
             double[] acc = new double[g.inputSize()];
             for (int b = from; b < to; b++) {
@@ -137,6 +177,42 @@ final class CpuConv {
                 }
             }
         });
+    }
+
+    /**
+     * {@link #col2im} of F32 cols for 4-wide kernels, images [from, to): the accumulator is the
+     * image in zero-padded planes (at row and column offset p), so every window, the border ones
+     * too, adds whole 4-wide kernel rows; the terms that fall in the padding are dropped when the
+     * image is read out. Each pixel receives the same terms in the same order as in
+     * {@link #col2imScatter}: the same bits.
+     */
+    private static void col2imPadded4(CpuTensor cols, ConvGeometry g, CpuTensor dx, int from, int to) {
+        int c = g.channels(), h = g.height(), w = g.width(), kh = g.kernelH();
+        int s = g.stride(), p = g.padding(), oh = g.outHeight(), ow = g.outWidth(), patch = g.patchSize();
+        int hw = h * w, wp = paddedWidth(g), plane = paddedHeight(g) * wp;
+        double[] acc = new double[c * plane];
+        float[] cf = cols.f, out = dx.f;
+        for (int b = from; b < to; b++) {
+            java.util.Arrays.fill(acc, 0.0);
+            // Channels in blocks of four, so the planes being added to stay in L1: a pixel's terms
+            // come from its own channel only, so their order is still the windows' order.
+            for (int c0 = 0; c0 < c; c0 += 4) {
+                int n = Math.min(4, c - c0), q0 = cols.off + c0 * kh * 4, a0 = c0 * plane;
+                for (int oy = oh - 1; oy >= 0; oy--) {
+                    for (int ox = ow - 1; ox >= 0; ox--) {
+                        int row = q0 + ((b * oh + oy) * ow + ox) * patch;
+                        MATH.col2imInside4(cf, row, n, kh, 0, kh, plane, wp, acc, a0 + oy * s * wp + ox * s);
+                    }
+                }
+            }
+            int image = dx.off + b * g.inputSize();
+            for (int ch = 0; ch < c; ch++) {
+                for (int y = 0; y < h; y++) {
+                    int src = ch * plane + (y + p) * wp + p, dst = image + ch * hw + y * w;
+                    for (int k = 0; k < w; k++) out[dst + k] = (float) acc[src + k];
+                }
+            }
+        }
     }
 
     /** Adds image b's windows of F32 cols into acc, last window first. */
@@ -287,37 +363,88 @@ final class CpuConv {
         }
         boolean f64 = y.isF64();
         int batch = y.rows();
-        if (act != Activation.IDENTITY) {
+        if (dBias == null) {
+            if (act == Activation.IDENTITY) return;
             CpuParallel.rows(batch * channels, pixels, (from, to) -> {
-                for (int plane = from; plane < to; plane++) {
-                    int oy = y.off + plane * pixels, og = dy.off + plane * pixels;
-                    if (f64) {
-                        for (int px = 0; px < pixels; px++) dy.d[og + px] *= act.derivativeFromOutput(y.d[oy + px]);
-                    } else if (act == Activation.RELU) {
-                        // derivativeFromOutput's y > 0 ? 1 : 0, multiplied in, without the call and the widening.
-                        MATH.reluDerivativeMul(y.f, oy, dy.f, og, pixels);
-                    } else {
-                        for (int px = 0; px < pixels; px++) dy.f[og + px] *= (float) act.derivativeFromOutput(y.f[oy + px]);
-                    }
-                }
+                for (int plane = from; plane < to; plane++) activationBackward(y, dy, act, plane * pixels, pixels);
             });
+            return;
         }
-        if (dBias == null) return;
+        // One pass: each thread owns whole channels and, image by image, scales their planes and
+        // adds them into that channel's double sum. Per channel the additions keep the documented order
+        // (b increasing, then p); four channels' sums advance side by side, as independent chains.
         CpuParallel.rows(channels, batch * pixels, (from, to) -> {
-            for (int c = from; c < to; c++) {
-                double s = 0;
-                for (int b = 0; b < batch; b++) {
-                    int o = dy.off + (b * channels + c) * pixels;
+            double[] s = new double[to - from];
+            for (int b = 0; b < batch; b++) {
+                int base = (b * channels) * pixels;
+                if (act != Activation.IDENTITY) {
+                    for (int c = from; c < to; c++) activationBackward(y, dy, act, base + c * pixels, pixels);
+                }
+                int c = from;
+                for (; c + 4 <= to; c += 4) {
+                    int o = dy.off + base + c * pixels, k = c - from;
+                    if (f64) sum4(dy.d, o, pixels, s, k);
+                    else sum4(dy.f, o, pixels, s, k);
+                }
+                for (; c < to; c++) {
+                    int o = dy.off + base + c * pixels, k = c - from;
+                    double t = s[k];
                     if (f64) {
                         double[] g = dy.d;
-                        for (int px = 0; px < pixels; px++) s += g[o + px];
+                        for (int px = 0; px < pixels; px++) t += g[o + px];
                     } else {
                         float[] g = dy.f;
-                        for (int px = 0; px < pixels; px++) s += g[o + px];
+                        for (int px = 0; px < pixels; px++) t += g[o + px];
                     }
+                    s[k] = t;
                 }
-                dBias.set(c, s);
             }
+            for (int c = from; c < to; c++) dBias.set(c, s[c - from]);
         });
+    }
+
+    /** dy *= act'(y) on the {@code pixels} elements from offset {@code at} of both tensors. */
+    private static void activationBackward(CpuTensor y, CpuTensor dy, Activation act, int at, int pixels) {
+        int oy = y.off + at, og = dy.off + at;
+        if (y.isF64()) {
+            for (int px = 0; px < pixels; px++) dy.d[og + px] *= act.derivativeFromOutput(y.d[oy + px]);
+        } else if (act == Activation.RELU) {
+            // derivativeFromOutput's y > 0 ? 1 : 0, multiplied in, without the call and the widening.
+            MATH.reluDerivativeMul(y.f, oy, dy.f, og, pixels);
+        } else {
+            for (int px = 0; px < pixels; px++) dy.f[og + px] *= (float) act.derivativeFromOutput(y.f[oy + px]);
+        }
+    }
+
+    /** s[k..k+3] += the planes of {@code pixels} values from o, o + pixels, ...: each sum in order. */
+    private static void sum4(float[] g, int o, int pixels, double[] s, int k) {
+        double s0 = s[k], s1 = s[k + 1], s2 = s[k + 2], s3 = s[k + 3];
+        int o1 = o + pixels, o2 = o1 + pixels, o3 = o2 + pixels;
+        for (int px = 0; px < pixels; px++) {
+            s0 += g[o + px];
+            s1 += g[o1 + px];
+            s2 += g[o2 + px];
+            s3 += g[o3 + px];
+        }
+        s[k] = s0;
+        s[k + 1] = s1;
+        s[k + 2] = s2;
+        s[k + 3] = s3;
+    }
+
+    /** {@link #sum4} in F64. */
+    private static void sum4(double[] g, int o, int pixels, double[] s, int k) {
+        double s0 = s[k], s1 = s[k + 1], s2 = s[k + 2], s3 = s[k + 3];
+        int o1 = o + pixels, o2 = o1 + pixels, o3 = o2 + pixels;
+        for (int px = 0; px < pixels; px++) {
+            s0 += g[o + px];
+            s1 += g[o1 + px];
+            s2 += g[o2 + px];
+            s3 += g[o3 + px];
+        }
+        s[k] = s0;
+        s[k + 1] = s1;
+        s[k + 2] = s2;
+        s[k + 3] = s3;
     }
 }

@@ -1,5 +1,6 @@
 package dev.elbo4j.backend.cpu;
 
+import dev.elbo4j.backend.Activation;
 import dev.elbo4j.backend.ConvGeometry;
 import dev.elbo4j.tensor.Shape;
 import dev.elbo4j.testing.Rand;
@@ -17,7 +18,11 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
  * the order of the additions, so any other order changes bits.
  */
 class ConvOracleTest {
-    /** The MNIST conv VAE's layers, plus odd sizes: stride above and below the kernel, padding 0 to 2. */
+    /**
+     * The MNIST conv VAE's layers, plus odd sizes: stride above and below the kernel, padding 0 to
+     * 3, and 4-wide kernels (CpuConv's padded-plane path) on non-square images, with windows of mostly
+     * padding and an image exactly one kernel wide.
+     */
     private static final List<ConvGeometry> GEOMETRIES = List.of(
             new ConvGeometry(1, 28, 28, 4, 4, 2, 1),
             new ConvGeometry(32, 14, 14, 4, 4, 2, 1),
@@ -26,7 +31,10 @@ class ConvOracleTest {
             new ConvGeometry(1, 8, 5, 2, 2, 3, 1),
             new ConvGeometry(2, 9, 7, 4, 4, 2, 1),
             new ConvGeometry(2, 6, 7, 5, 3, 1, 2),
-            new ConvGeometry(1, 3, 3, 3, 3, 1, 1));
+            new ConvGeometry(1, 3, 3, 3, 3, 1, 1),
+            new ConvGeometry(2, 3, 6, 5, 4, 1, 3),
+            new ConvGeometry(3, 11, 10, 4, 4, 3, 2),
+            new ConvGeometry(2, 6, 4, 2, 4, 1, 0));
 
     /**
      * Values exact in F32 whose double sums depend on the order of the additions: a mix of
@@ -148,6 +156,56 @@ class ConvOracleTest {
             java.util.Arrays.fill(dx32.f, Float.NaN);
             CpuConv.col2im(CpuTensor.of(cols32, colsShape), g, dx32);
             assertArrayEquals(bits(toFloat(col2imOracle(colsOf32, g, batch))), bits(dx32.f), "F32 " + g);
+        }
+    }
+
+    /**
+     * channelBiasActivationBackward against its definition: dy scaled by act'(y) element by element,
+     * and each channel's bias gradient the double sum over images then pixels, from 0, rounded
+     * once. Channel counts around CpuConv's groups of four, values whose sums depend on the order.
+     */
+    @Test
+    void channelBiasBackwardSumsInTheDocumentedOrderBitForBit() {
+        int batch = 3, pixels = 7;
+        for (int channels : new int[]{1, 3, 4, 5, 9}) {
+            for (Activation act : new Activation[]{Activation.IDENTITY, Activation.RELU, Activation.TANH}) {
+                int n = batch * channels * pixels;
+                double[] y = Rand.normal(channels, n, 1), dy = wide(channels + 10, n);
+                if (act == Activation.TANH) for (int k = 0; k < n; k++) y[k] = Math.tanh(y[k]);
+                float[] y32 = toFloat(y), dy32 = toFloat(dy);
+                double[] want64 = new double[n];
+                float[] want32 = new float[n];
+                for (int k = 0; k < n; k++) {
+                    want64[k] = dy[k] * act.derivativeFromOutput(y[k]);
+                    want32[k] = act == Activation.RELU ? dy32[k] * (y32[k] > 0f ? 1f : 0f)
+                            : dy32[k] * (float) act.derivativeFromOutput(y32[k]);
+                }
+                double[] bias64 = new double[channels];
+                float[] bias32 = new float[channels];
+                for (int c = 0; c < channels; c++) {
+                    double s64 = 0, s32 = 0;
+                    for (int b = 0; b < batch; b++) {
+                        for (int px = 0; px < pixels; px++) {
+                            s64 += want64[(b * channels + c) * pixels + px];
+                            s32 += want32[(b * channels + c) * pixels + px];
+                        }
+                    }
+                    bias64[c] = s64;
+                    bias32[c] = (float) s32;
+                }
+                Shape shape = Shape.of(batch, channels * pixels), bias = Shape.of(channels);
+                CpuTensor dy64 = CpuTensor.of(dy.clone(), shape), db64 = CpuTensor.of(new double[channels], bias);
+                CpuConv.channelBiasActivationBackward(CpuTensor.of(y, shape), dy64, channels, act, db64);
+                assertArrayEquals(bits(want64), bits(dy64.d), "F64 dy " + act + " " + channels);
+                assertArrayEquals(bits(bias64), bits(db64.d), "F64 dBias " + act + " " + channels);
+                CpuTensor dy32t = CpuTensor.of(dy32.clone(), shape), db32 = CpuTensor.of(new float[channels], bias);
+                CpuConv.channelBiasActivationBackward(CpuTensor.of(y32, shape), dy32t, channels, act, db32);
+                assertArrayEquals(bits(want32), bits(dy32t.f), "F32 dy " + act + " " + channels);
+                assertArrayEquals(bits(bias32), bits(db32.f), "F32 dBias " + act + " " + channels);
+                CpuTensor dyOnly = CpuTensor.of(dy32.clone(), shape);
+                CpuConv.channelBiasActivationBackward(CpuTensor.of(y32, shape), dyOnly, channels, act, null);
+                assertArrayEquals(bits(want32), bits(dyOnly.f), "F32 dy without dBias " + act + " " + channels);
+            }
         }
     }
 }
