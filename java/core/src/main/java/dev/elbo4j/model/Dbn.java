@@ -241,6 +241,7 @@ public final class Dbn extends ModelBase<DbnConfig> implements Generative, Recon
     /** sigmoid of the up-down mean-field reconstruction logits of x (N x D). */
     @Override
     public float[] reconstruct(Tensor x, Tensor y) {
+        checkBatch("x", x, cfg.inputDim(), "values");
         try (Tensor logits = backend.alloc(dtype, x.rows(), cfg.inputDim()); Tensor p = backend.alloc(dtype, x.rows(), cfg.inputDim())) {
             upDownLogits(x, logits);
             backend.likelihoodMean(Likelihood.bernoulli(), logits, p);
@@ -250,6 +251,7 @@ public final class Dbn extends ModelBase<DbnConfig> implements Generative, Recon
 
     @Override
     public float[] sample(int n, RngKey key, int label) {
+        checkOpen();
         if (label >= 0) throw new IllegalArgumentException("a DBN is unconditional: it takes no label");
         if (n < 1) throw new IllegalArgumentException("number of samples must be >= 1, got " + n);
         int top = cfg.layers() - 1;

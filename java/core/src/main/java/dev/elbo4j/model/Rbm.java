@@ -168,6 +168,7 @@ public final class Rbm extends ModelBase<RbmConfig> implements Generative, Recon
 
     @Override
     public float[] sample(int n, RngKey key, int label) {
+        checkOpen();
         if (label >= 0) throw new IllegalArgumentException("an RBM is unconditional: it takes no label");
         if (n < 1) throw new IllegalArgumentException("number of samples must be >= 1, got " + n);
         int v = cfg.inputDim(), h = cfg.hidden();
@@ -190,6 +191,7 @@ public final class Rbm extends ModelBase<RbmConfig> implements Generative, Recon
     /** Reconstructions sigmoid(b + W p(h|x)) of x (N x D). */
     @Override
     public float[] reconstruct(Tensor x, Tensor y) {
+        checkBatch("x", x, cfg.inputDim(), "values");
         int n = x.rows();
         try (Tensor ha = backend.alloc(dtype, n, cfg.hidden()); Tensor ph = backend.alloc(dtype, n, cfg.hidden());
              Tensor va = backend.alloc(dtype, n, cfg.inputDim()); Tensor pv = backend.alloc(dtype, n, cfg.inputDim())) {
