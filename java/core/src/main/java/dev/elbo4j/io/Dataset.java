@@ -105,6 +105,22 @@ public record Dataset(byte[] images, byte[] labels, int n, int rows, int cols, i
         return new Dataset(images, lab, n, rows, cols, channels);
     }
 
+    /**
+     * Images {@code from .. from + count - 1} as values in [0, 1] (level / 255), row-major, one
+     * image after another: the inverse of {@link #fromFloats(float[], int[], int, int)}, and what
+     * the models' {@code float[]} methods take (e.g. {@code vae.encodeMean(test.floats(0, 10))}).
+     */
+    public float[] floats(int from, int count) {
+        if (from < 0 || count < 0 || from > n - count) {
+            throw new IndexOutOfBoundsException("images [" + from + ", " + ((long) from + count) + ") are outside this data set's "
+                    + n + " images");
+        }
+        int d = dim();
+        float[] v = new float[count * d];
+        for (int i = 0; i < v.length; i++) v[i] = (images[from * d + i] & 0xff) / 255f;
+        return v;
+    }
+
     /** Values per image, {@code rows * cols * channels}. */
     public int dim() {
         return rows * cols * channels;

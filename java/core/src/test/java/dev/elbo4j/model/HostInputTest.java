@@ -186,7 +186,12 @@ class HostInputTest {
         assertTrue(e.getMessage().startsWith("values has 4 entries, not a whole number of 1x3 examples"), e.getMessage());
         e = assertThrows(IllegalArgumentException.class, () -> Dataset.fromFloats(v, new int[] {1, 256}, 1, 3));
         assertEquals("labels[1] is 256; labels are classes 0..255", e.getMessage());
-        IndexOutOfBoundsException o = assertThrows(IndexOutOfBoundsException.class, () -> d.pixel(2, 0));
+        float[] back = d.floats(0, 2);
+        for (int i = 0; i < v.length; i++) assertEquals(want[i] / 255f, back[i], "floats " + i);
+        assertArrayEquals(java.util.Arrays.copyOfRange(back, 3, 6), d.floats(1, 1));
+        IndexOutOfBoundsException o = assertThrows(IndexOutOfBoundsException.class, () -> d.floats(1, 2));
+        assertEquals("images [1, 3) are outside this data set's 2 images", o.getMessage());
+        o = assertThrows(IndexOutOfBoundsException.class, () -> d.pixel(2, 0));
         assertEquals("image 2 is outside 0..1 of this data set's 2", o.getMessage());
         o = assertThrows(IndexOutOfBoundsException.class, () -> d.label(-1));
         assertEquals("image -1 is outside 0..1 of this data set's 2", o.getMessage());
