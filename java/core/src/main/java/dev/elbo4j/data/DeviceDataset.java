@@ -20,6 +20,7 @@ public final class DeviceDataset implements AutoCloseable {
     /** Scaling without binarisation draws no random numbers; the gather still takes a key. */
     private static final RngKey UNUSED_KEY = new RngKey(0, 0, 0);
 
+    /** The images of {@code host} uploaded to {@code backend} (as 8-bit levels), without labels: what {@link dev.elbo4j.eval.Evaluator} reads for an unconditional model. Close it to free the copy. */
     public DeviceDataset(Backend backend, Dataset host) {
         this(backend, host, 0);
     }
@@ -54,10 +55,12 @@ public final class DeviceDataset implements AutoCloseable {
         this.index = backend.upload(identity, Shape.of(n));
     }
 
+    /** The data set it was uploaded from. */
     public Dataset host() {
         return host;
     }
 
+    /** N, the number of examples. */
     public int size() {
         return host.n();
     }

@@ -100,6 +100,11 @@ public final class Autoencoder extends ModelBase<AutoencoderConfig> implements R
         return pb;
     }
 
+    /** A freshly initialised model in F32, parameters drawn from {@code seed}. */
+    public static Autoencoder create(Backend backend, AutoencoderConfig cfg, long seed) {
+        return create(backend, cfg, DType.F32, seed);
+    }
+
     /** A freshly initialised model in F32 or F64 (F64 for gradient checks on the CPU), parameters drawn from {@code seed}. */
     public static Autoencoder create(Backend backend, AutoencoderConfig cfg, DType dtype, long seed) {
         return new Autoencoder(backend, cfg, dtype, seed);

@@ -56,6 +56,11 @@ public final class Cvae extends ModelBase<CvaeConfig> implements LatentModel, Im
         return pb;
     }
 
+    /** A freshly initialised model in F32, parameters drawn from {@code seed}. */
+    public static Cvae create(Backend backend, CvaeConfig cfg, long seed) {
+        return create(backend, cfg, DType.F32, seed);
+    }
+
     /** A freshly initialised model in F32 or F64 (F64 for gradient checks on the CPU). */
     public static Cvae create(Backend backend, CvaeConfig cfg, DType dtype, long seed) {
         return new Cvae(backend, cfg, dtype, seed);

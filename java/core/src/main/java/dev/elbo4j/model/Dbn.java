@@ -61,6 +61,12 @@ public final class Dbn extends ModelBase<DbnConfig> implements Generative, Recon
         return pb;
     }
 
+    /** A freshly initialised model in F32, parameters drawn from {@code seed}. */
+    public static Dbn create(Backend backend, DbnConfig cfg, long seed) {
+        return create(backend, cfg, DType.F32, seed);
+    }
+
+    /** A freshly initialised model in the given precision (F32, or F64 for gradient checks on the CPU). */
     public static Dbn create(Backend backend, DbnConfig cfg, DType dtype, long seed) {
         return new Dbn(backend, cfg, dtype, seed);
     }

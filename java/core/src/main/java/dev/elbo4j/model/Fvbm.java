@@ -39,6 +39,12 @@ public final class Fvbm extends ModelBase<FvbmConfig> implements Generative {
         return pb;
     }
 
+    /** A freshly initialised model in F32, parameters drawn from {@code seed}. */
+    public static Fvbm create(Backend backend, FvbmConfig cfg, long seed) {
+        return create(backend, cfg, DType.F32, seed);
+    }
+
+    /** A freshly initialised model in the given precision (F32, or F64 for gradient checks on the CPU). */
     public static Fvbm create(Backend backend, FvbmConfig cfg, DType dtype, long seed) {
         return new Fvbm(backend, cfg, dtype, seed);
     }

@@ -87,6 +87,11 @@ public final class M2 extends ModelBase<M2Config> implements LatentModel {
         return pb;
     }
 
+    /** A freshly initialised model in F32, parameters drawn from {@code seed}. */
+    public static M2 create(Backend backend, M2Config cfg, long seed) {
+        return create(backend, cfg, DType.F32, seed);
+    }
+
     /** A freshly initialised model in F32 or F64 (F64 for gradient checks on the CPU). */
     public static M2 create(Backend backend, M2Config cfg, DType dtype, long seed) {
         return new M2(backend, cfg, dtype, seed);

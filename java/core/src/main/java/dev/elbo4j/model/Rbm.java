@@ -55,6 +55,11 @@ public final class Rbm extends ModelBase<RbmConfig> implements Generative, Recon
         backend.write(params.value("visible_bias"), RbmLayer.logOdds(train, cfg.inputDim()));
     }
 
+    /** A freshly initialised model in F32, parameters drawn from {@code seed}. */
+    public static Rbm create(Backend backend, RbmConfig cfg, long seed) {
+        return create(backend, cfg, DType.F32, seed);
+    }
+
     /** A freshly initialised RBM in F32 or F64, weights drawn from {@code seed}. */
     public static Rbm create(Backend backend, RbmConfig cfg, DType dtype, long seed) {
         return new Rbm(backend, cfg, dtype, seed);

@@ -188,6 +188,7 @@ public final class Trainer implements AutoCloseable {
         return skipped;
     }
 
+    /** The model being trained (not owned: close it yourself). */
     public Model model() {
         return model;
     }
@@ -207,6 +208,7 @@ public final class Trainer implements AutoCloseable {
         return adam;
     }
 
+    /** The training settings, as given. */
     public TrainConfig config() {
         return cfg;
     }
