@@ -47,7 +47,7 @@ public final class Evaluator {
         int classes = model.conditioningClasses();
         if (classes > 0 && data.classes() != classes) {
             throw new IllegalArgumentException("the model needs the data's labels as " + classes + " one-hot classes, got "
-                    + data.classes());
+                    + data.classes() + (data.classes() == 0 ? " (upload them: new DeviceDataset(backend, dataset, " + classes + "))" : ""));
         }
         this.model = model;
         this.rowsPerPass = model.evaluationRows();

@@ -166,6 +166,27 @@ class HostInputTest {
     }
 
     @Test
+    void aCvaeEvaluationSaysHowToUploadTheLabels() {
+        Dataset data = Dataset.fromFloats(unit(4 * D, 6), new int[] {0, 1, 2, 3}, 3, 4);
+        try (Cvae m = cvae(); DeviceDataset bare = new DeviceDataset(be, data); DeviceDataset labelled = new DeviceDataset(be, data, 4)) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> new Evaluator(m, bare, Binarization.DYNAMIC, 1));
+            assertEquals("the model needs the data's labels as 4 one-hot classes, got 0 (upload them: new DeviceDataset(backend, dataset, 4))",
+                    e.getMessage());
+            assertEquals(4, new Evaluator(m, labelled, Binarization.DYNAMIC, 1).elbo(1).length);
+        }
+    }
+
+    @Test
+    void everyFamilyHasAnF32Create() {
+        try (Cvae a = Cvae.create(be, CvaeConfig.defaults(D, 4), 5); Cvae b = Cvae.create(be, CvaeConfig.defaults(D, 4), DType.F32, 5);
+             Rbm r = Rbm.create(be, new RbmConfig(D, 4, 1, false, 2), 5)) {
+            assertEquals(DType.F32, a.dtype());
+            assertArrayEquals(be.download(b.parameters().values()), be.download(a.parameters().values()));
+            assertEquals(DType.F32, r.dtype());
+        }
+    }
+
+    @Test
     void datasetFromFloatsRoundsToTheLevelsAndNamesBadValues() {
         float[] v = {0f, 1f, 0.5f, 0.25f, 1f / 255, 0.999f};
         Dataset d = Dataset.fromFloats(v, new int[] {7, 9}, 1, 3);
