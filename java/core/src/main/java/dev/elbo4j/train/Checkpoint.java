@@ -142,8 +142,21 @@ public record Checkpoint(ModelConfig model, int[] image, TrainConfig training, S
         SafeTensors.write(path, modelFile(vae, image, null));
     }
 
+    /** An example's image shape: [rows, cols] or [rows, cols, 3], multiplying to the model's input size. */
+    private static void checkImage(ModelConfig cfg, int[] image, String name) {
+        if (image == null) throw new IllegalArgumentException(name + " must not be null; give the rows and columns of one example");
+        long size = 1;
+        for (int v : image) size *= v;
+        boolean positive = java.util.Arrays.stream(image).allMatch(v -> v > 0);
+        if (image.length < 2 || image.length > 3 || image.length == 3 && image[2] != 3 || !positive || size != cfg.inputDim()) {
+            throw new IllegalArgumentException(name + " " + java.util.Arrays.toString(image)
+                    + " must be [rows, cols] or [rows, cols, 3] and multiply to input_dim " + cfg.inputDim());
+        }
+    }
+
     private static SafeTensors.File modelFile(Model vae, int[] image, String[] bad) {
         if (vae.parameters().isClosed()) throw new IllegalStateException("the " + vae.config().type() + " model was closed: there are no parameters left to save");
+        checkImage(vae.config(), image, "image"); // a file load() would refuse is not written
         SafeTensors.File f = new SafeTensors.File();
         f.putMetadata("format", FORMAT);
         f.putMetadata("model", Json.write(modelJson(vae.config(), image)));
@@ -204,12 +217,7 @@ public record Checkpoint(ModelConfig model, int[] image, TrainConfig training, S
         try {
             cfg = ModelConfigs.fromJson(m);
             image = JsonFields.ints(m, "image_shape");
-            long size = 1;
-            for (int v : image) size *= v;
-            if (image.length < 2 || image.length > 3 || image.length == 3 && image[2] != 3 || size != cfg.inputDim()) {
-                throw new IllegalArgumentException("image_shape " + java.util.Arrays.toString(image)
-                        + " must be [rows, cols] or [rows, cols, 3] and multiply to input_dim " + cfg.inputDim());
-            }
+            checkImage(cfg, image, "image_shape");
         } catch (IllegalArgumentException e) {
             throw new DataFormatException(path, "metadata 'model' is invalid: " + e.getMessage());
         }

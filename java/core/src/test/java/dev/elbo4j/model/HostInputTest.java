@@ -155,6 +155,29 @@ class HostInputTest {
     }
 
     @Test
+    void aCheckpointLoadWouldRefuseIsNotWritten(@TempDir Path dir) {
+        try (Vae m = vae(DType.F32)) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> Checkpoint.saveModel(dir.resolve("m.safetensors"), m, new int[] {28, 28}));
+            assertEquals("image [28, 28] must be [rows, cols] or [rows, cols, 3] and multiply to input_dim 12", e.getMessage());
+            assertTrue(!java.nio.file.Files.exists(dir.resolve("m.safetensors")));
+        }
+    }
+
+    @Test
+    void aClosedDeviceDatasetIsRefused() {
+        Dataset data = Dataset.fromFloats(unit(6 * D, 5), null, 3, 4);
+        try (Vae m = vae(DType.F32)) {
+            DeviceDataset dd = new DeviceDataset(be, data);
+            Evaluator ev = new Evaluator(m, dd, Binarization.DYNAMIC, 1);
+            dd.close();
+            IllegalStateException s = assertThrows(IllegalStateException.class, () -> ev.elbo(1));
+            assertEquals("this DeviceDataset was closed; upload the data set again", s.getMessage());
+            dd.close(); // a second close is harmless
+        }
+    }
+
+    @Test
     void evaluatorRefusesZeroSamples() {
         Dataset data = Dataset.fromFloats(unit(6 * D, 5), null, 3, 4);
         try (Vae m = vae(DType.F32); DeviceDataset dd = new DeviceDataset(be, data)) {
