@@ -55,11 +55,18 @@ final class HostArrays {
 
     /**
      * Class labels 0..C-1 of {@code rows} examples as one-hot rows on the model's backend (the caller
-     * closes it), or null when {@code labels} is null. An unconditional model refuses labels.
+     * closes it), or null when {@code labels} is null. An unconditional model refuses labels; a
+     * model that needs them ({@code required}) refuses null.
      */
-    static Tensor oneHot(Model m, String name, int[] labels, int rows) {
-        if (labels == null) return null;
+    static Tensor oneHot(Model m, String name, int[] labels, int rows, boolean required) {
         int c = m.config().classes();
+        if (labels == null) {
+            if (required && c > 0) {
+                throw new IllegalArgumentException(name + " must not be null: a " + m.config().type() + " model needs the class (0.."
+                        + (c - 1) + ") of each example");
+            }
+            return null;
+        }
         if (m.config().labelUse() == LabelUse.NONE || c < 1) {
             throw new IllegalArgumentException("a " + m.config().type() + " model is unconditional: pass null " + name);
         }

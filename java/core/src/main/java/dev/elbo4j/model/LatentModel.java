@@ -37,7 +37,7 @@ public interface LatentModel extends Generative, Reconstructing {
      */
     default float[] encodeMean(float[] x, int[] labels) {
         try (Tensor xt = HostArrays.upload(this, "x", x, config().inputDim(), "values");
-             Tensor yt = HostArrays.oneHot(this, "labels", labels, xt.rows())) {
+             Tensor yt = HostArrays.oneHot(this, "labels", labels, xt.rows(), config().labelUse() == LabelUse.ALL)) {
             return encodeMean(xt, yt);
         }
     }
@@ -54,7 +54,7 @@ public interface LatentModel extends Generative, Reconstructing {
      */
     default float[] decodeMean(float[] z, int[] labels) {
         try (Tensor zt = HostArrays.upload(this, "z", z, latent(), "latent values");
-             Tensor yt = HostArrays.oneHot(this, "labels", labels, zt.rows())) {
+             Tensor yt = HostArrays.oneHot(this, "labels", labels, zt.rows(), true)) {
             return decodeMean(zt, yt);
         }
     }

@@ -21,7 +21,7 @@ public interface Reconstructing extends Model {
      */
     default float[] reconstruct(float[] x, int[] labels) {
         try (Tensor xt = HostArrays.upload(this, "x", x, config().inputDim(), "values");
-             Tensor yt = HostArrays.oneHot(this, "labels", labels, xt.rows())) {
+             Tensor yt = HostArrays.oneHot(this, "labels", labels, xt.rows(), config().labelUse() == LabelUse.ALL)) {
             return reconstruct(xt, yt);
         }
     }

@@ -91,6 +91,10 @@ class HostInputTest {
             assertArrayEquals(m.reconstruct(xt, yt), m.reconstruct(x, labels));
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> m.encodeMean(x, new int[] {3, 4}));
             assertEquals("labels[1] is 4; this model knows classes 0..3", e.getMessage());
+            e = assertThrows(IllegalArgumentException.class, () -> m.encodeMean(x));
+            assertEquals("labels must not be null: a cvae model needs the class (0..3) of each example", e.getMessage());
+            e = assertThrows(IllegalArgumentException.class, () -> m.decodeMean(new float[2 * Z]));
+            assertEquals("labels must not be null: a cvae model needs the class (0..3) of each example", e.getMessage());
             e = assertThrows(IllegalArgumentException.class, () -> m.encodeMean(x, new int[] {3}));
             assertTrue(e.getMessage().startsWith("labels has 1 labels for 2 examples"), e.getMessage());
         }
