@@ -100,9 +100,11 @@ data-mnist:
 data-fashion:
 	@scripts/fetch-data.sh fashion-mnist
 
+# Maven's suites, then the launcher's own tests on the built jars (scripts/launcher-test.sh).
 test: deps data-mnist kernels native
 	@scripts/deps.sh numpy
-	status=0; $(MVN) install || status=$$?; scripts/test-summary.sh; exit $$status
+	status=0; $(MVN) install || status=$$?; scripts/test-summary.sh; \
+	  if [ $$status -eq 0 ]; then scripts/launcher-test.sh || status=$$?; fi; exit $$status
 
 # The GPU suite (package dev.elbo4j.backend.cuda) against build/emu/libcuda.so.1, a CPU emulator of
 # the device running kernels/*.cu compiled by g++ (kernels/README.md, "Emulated device").

@@ -30,7 +30,15 @@ final class LatentOptions {
 
     /** Loads the checkpoint and the test data and opens the backend; see {@link LatentSession#open}. */
     LatentSession open(java.io.PrintWriter err) throws IOException {
+        return open(err, null);
+    }
+
+    /**
+     * As {@link #open(java.io.PrintWriter)} for a subcommand that needs a 2-D code: {@code what}
+     * names it in the usage error, given before any data is read.
+     */
+    LatentSession open(java.io.PrintWriter err, String twoDimensional) throws IOException {
         if (limit < 0) throw new Main.UsageException("--limit must be >= 0, got " + limit);
-        return LatentSession.open(checkpoint.load(), data, device, limit, seed, err);
+        return LatentSession.open(checkpoint.load(), data, device, limit, seed, err, twoDimensional);
     }
 }

@@ -29,8 +29,7 @@ final class LatentScatterCommand implements Callable<Integer> {
     @Override
     public Integer call() throws IOException {
         Flags.output("--out", out, ".png");
-        try (LatentSession s = common.open(spec.commandLine().getErr())) {
-            s.requireTwoDimensions("latent scatter");
+        try (LatentSession s = common.open(spec.commandLine().getErr(), "latent scatter")) {
             float[] codes = s.encodeAll();
             Path dataName = Path.of(common.data.name()).getFileName();
             String t = title != null ? title : String.format(Locale.ROOT, "Codes of %d %s test inputs (%s, %s)", s.n(),

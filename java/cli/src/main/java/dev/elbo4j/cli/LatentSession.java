@@ -55,28 +55,33 @@ final class LatentSession implements AutoCloseable {
     /**
      * Opens the backend, restores the checkpoint's model and loads the test split (its first
      * {@code limit} examples when {@code limit > 0}). A usage error (exit 2) when the model is not
-     * a {@link LatentModel}, the data does not fit it, or a conditional model meets unlabelled data.
+     * a {@link LatentModel}, its code is not 2-D where {@code twoDimensional} (the subcommand's
+     * name) asks for it, the data does not fit it, or a conditional model meets unlabelled data.
+     * The model is checked before the data is read, so a wrong model is refused at once.
      */
-    static LatentSession open(Checkpoint c, DataOptions data, DeviceOptions device, int limit, Long seed, java.io.PrintWriter err)
-            throws IOException {
-        return open(c, data.loadFor(c, "test", limit, err, "elbo4j latent"), data.name(), device, seed);
+    static LatentSession open(Checkpoint c, DataOptions data, DeviceOptions device, int limit, Long seed,
+            java.io.PrintWriter err, String twoDimensional) throws IOException {
+        LatentSession bare = openModel(c, device, seed);
+        try {
+            if (twoDimensional != null) bare.requireTwoDimensions(twoDimensional);
+            Dataset test = data.loadFor(c, "test", limit, err, "elbo4j latent");
+            if (bare.conditional() && !test.hasLabels()) {
+                throw new Main.UsageException("the '" + c.model().type() + "' model is conditional and needs labels; "
+                        + data.name() + " has none");
+            }
+            return new LatentSession(test, bare.backend, bare.model, bare.seed, bare.training, bare.image);
+        } catch (IOException | RuntimeException e) {
+            bare.close();
+            throw e;
+        }
     }
 
     /**
-     * As {@link #open(Checkpoint, DataOptions, DeviceOptions, int, Long, java.io.PrintWriter)} without test data
-     * ({@code test} null), for work that only decodes: {@link #n()}, {@link #inputs()},
-     * {@link #encode} and {@link #labels()} then do not apply.
+     * The backend and the checkpoint's model without test data ({@code test} null), for work that
+     * only decodes: {@link #n()}, {@link #inputs()}, {@link #encode} and {@link #labels()} then do
+     * not apply. A usage error when the model is not a {@link LatentModel}.
      */
     static LatentSession openModel(Checkpoint c, DeviceOptions device, Long seed) {
-        return open(c, null, null, device, seed);
-    }
-
-    private static LatentSession open(Checkpoint c, Dataset test, String dataName, DeviceOptions device, Long seed) {
-        boolean conditional = c.model().labelUse() == LabelUse.ALL;
-        if (conditional && test != null && !test.hasLabels()) {
-            throw new Main.UsageException("the '" + c.model().type() + "' model is conditional and needs labels; "
-                    + dataName + " has none");
-        }
         Binarization mode = c.training() == null ? Binarization.DYNAMIC : c.training().binarization();
         long s = seed != null ? seed : c.training() == null ? 1 : c.training().seed();
         Backend be = device.open(c.model());
@@ -93,7 +98,7 @@ final class LatentSession implements AutoCloseable {
             throw new Main.UsageException("the checkpoint holds a '" + c.model().type()
                     + "' model, which has no latent code to encode and decode (latent needs a vae or cvae)");
         }
-        return new LatentSession(test, be, lm, s, mode, c.image());
+        return new LatentSession(null, be, lm, s, mode, c.image());
     }
 
     /** N, the test examples in use. */

@@ -320,6 +320,9 @@ class LatentCliTest {
         assertUsageError(latent("density", "--lowest", "-1"), "--lowest must be in 0..1000");
         assertUsageError(latent("scatter", "-c", tmp.resolve("nowhere").toString()), "--checkpoint", "no checkpoint file");
         assertUsageError(latent("scatter", "-c", run3.toString()), "latent scatter needs a 2-D latent space", "3 dimensions");
+        // the model is checked before the data is read: a 3-D model is refused even where the data is missing
+        assertUsageError(latent("scatter", "-c", run3.toString(), "--data", tmp.resolve("no-data").toString()),
+                "latent scatter needs a 2-D latent space");
         assertUsageError(run("latent", "manifold", "-c", run3.toString(), "--device", "cpu"), "latent manifold needs a 2-D latent space");
         assertUsageError(run("latent", "manifold", "-c", run2.toString(), "--grid", "1"), "--grid must be in 2..100");
         assertUsageError(run("latent", "curves", tmp.resolve("nowhere").toString()), "no log.jsonl");

@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Tests of bin/elbo4j, the launcher, on the built jars (run by `make test` after Maven): the JVM's
+# incubator-module line is dropped from stderr and nothing else is; exit statuses are the JVM's;
+# Ctrl-C at a terminal and SIGTERM still stop `train` with its checkpoint and resume line (the
+# stderr filter ignores both signals, so the JVM's last words get out). Prints one pass count.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+elbo4j=bin/elbo4j
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+passed=0 failed=0
+ok() { passed=$((passed + 1)); }
+bad() { failed=$((failed + 1)); echo "launcher-test: FAILED: $1" >&2; [ -f "${2:-}" ] && sed 's/^/    /' "$2" | tail -20 >&2; }
+train_args=(train --dataset mnist --train-limit 2000 --test-limit 200 --epochs 500 --hidden 64 --device cpu)
+
+# 1. A command that succeeds writes nothing to stderr.
+"$elbo4j" --version >"$tmp/out" 2>"$tmp/err"
+if [ $? -eq 0 ] && [ ! -s "$tmp/err" ] && grep -q '^elbo4j' "$tmp/out"; then ok; else bad "--version: exit 0, stdout only" "$tmp/err"; fi
+
+# 2. A usage error: exit 2, its two lines and nothing else, before anything the shell prints next.
+for i in 1 2 3; do
+  { "$elbo4j" train --bogus; echo "exit $?"; } >"$tmp/both" 2>&1
+  if [ "$(sed -n 1p "$tmp/both")" = "elbo4j train: Unknown option: '--bogus'" ] \
+      && [ "$(sed -n 3p "$tmp/both")" = "exit 2" ] && [ "$(wc -l <"$tmp/both")" -eq 3 ]; then ok
+  else bad "usage error, try $i: two lines, then exit 2" "$tmp/both"; fi
+done
+
+# 3. ELBO4J_JVM_NOTES=1 keeps the JVM's line: the filter is what removes it.
+ELBO4J_JVM_NOTES=1 "$elbo4j" --version >/dev/null 2>"$tmp/err"
+if grep -q '^WARNING: Using incubator modules: jdk.incubator.vector$' "$tmp/err"; then ok; else bad "ELBO4J_JVM_NOTES=1 keeps the JVM's line" "$tmp/err"; fi
+
+# Waits (up to 120 s) until file $1 shows `train` past its first epoch.
+await_training() {
+  for _ in $(seq 1200); do grep -q 'epoch 2/' "$1" 2>/dev/null && return 0; sleep 0.1; done
+  return 1
+}
+
+# 4. SIGTERM to the command's process (java itself, by exec): exit 143, the checkpoint and the
+#    resume line on stderr.
+"$elbo4j" "${train_args[@]}" --no-progress --out "$tmp/term" >"$tmp/term.out" 2>"$tmp/term.err" &
+pid=$!
+if await_training "$tmp/term.err"; then
+  kill -TERM "$pid"; wait "$pid"; code=$?
+  if [ "$code" -eq 143 ] && grep -q 'stopped by SIGTERM' "$tmp/term.err" && grep -q -- '--resume' "$tmp/term.err" \
+      && [ -f "$tmp/term/checkpoint.safetensors" ] && ! grep -q 'incubator' "$tmp/term.err"; then ok
+  else bad "SIGTERM: exit $code, want 143 with the stop line" "$tmp/term.err"; fi
+else
+  kill -KILL "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; bad "SIGTERM: train did not reach epoch 2" "$tmp/term.err"
+fi
+
+# 5. Ctrl-C at a terminal (a pseudo-terminal by `script`; the terminal sends SIGINT to the whole
+#    foreground process group, the filter included): exit 130, the stop line gets out.
+if command -v script >/dev/null; then
+  # (stdin stays open until the command has ended: at its end `script` would hang up the terminal)
+  { await_training "$tmp/int.log"; printf '\003'
+    for _ in $(seq 600); do grep -q 'EXIT=' "$tmp/int.log" && break; sleep 0.1; done; } |
+    timeout 150 script -qfec "$elbo4j ${train_args[*]} --out $tmp/int; echo EXIT=\$?" /dev/null >"$tmp/int.log" 2>&1
+  if grep -q 'stopped by SIGINT' "$tmp/int.log" && grep -q 'EXIT=130' "$tmp/int.log" && [ -f "$tmp/int/checkpoint.safetensors" ]; then ok
+  else bad "Ctrl-C at a terminal: want the stop line and exit 130" "$tmp/int.log"; fi
+else
+  echo "launcher-test: no 'script' command: the Ctrl-C case did not run"
+fi
+
+echo "launcher: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
