@@ -264,7 +264,7 @@ public final class Cvae extends ModelBase<CvaeConfig> implements LatentModel, Im
     /** z from the prior (noise of {@code key}), class {@code label}, or i mod C for sample i when label < 0. */
     @Override
     public float[] sample(int n, RngKey key, int label) {
-        checkOpen();
+        checkSampling(key);
         return elbo.sample(params, dtype, n, key, label);
     }
 

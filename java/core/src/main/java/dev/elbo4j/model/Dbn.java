@@ -257,7 +257,7 @@ public final class Dbn extends ModelBase<DbnConfig> implements Generative, Recon
 
     @Override
     public float[] sample(int n, RngKey key, int label) {
-        checkOpen();
+        checkSampling(key);
         if (label >= 0) throw new IllegalArgumentException("a DBN is unconditional: it takes no label");
         if (n < 1) throw new IllegalArgumentException("number of samples must be >= 1, got " + n);
         int top = cfg.layers() - 1;

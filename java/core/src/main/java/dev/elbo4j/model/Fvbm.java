@@ -207,7 +207,7 @@ public final class Fvbm extends ModelBase<FvbmConfig> implements Generative {
      */
     @Override
     public float[] sample(int n, RngKey key, int label) {
-        checkOpen();
+        checkSampling(key);
         if (label >= 0) throw new IllegalArgumentException("an FVBM is unconditional: it takes no label");
         if (n < 1) throw new IllegalArgumentException("number of samples must be >= 1, got " + n);
         int d = cfg.inputDim();

@@ -57,6 +57,14 @@ public abstract class ModelBase<C extends ModelConfig> implements Model {
         }
     }
 
+    /** What {@code sample} checks first: the model is open and the noise key is given. */
+    protected final void checkSampling(dev.elbo4j.rng.RngKey key) {
+        checkOpen();
+        if (key == null) {
+            throw new IllegalArgumentException("key must not be null: the samples' noise comes from it, e.g. new RngKey(seed, Streams.SAMPLE, 0)");
+        }
+    }
+
     /**
      * Checks a batch a caller passes in, {@code name} (x, z, y) holding one example of {@code cols}
      * values ({@code what}) per row in the model's precision, and that the model is open.

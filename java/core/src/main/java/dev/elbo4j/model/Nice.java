@@ -316,7 +316,7 @@ public final class Nice extends ModelBase<NiceConfig> implements Generative {
      */
     @Override
     public float[] sample(int n, RngKey key, int label) {
-        checkOpen();
+        checkSampling(key);
         if (label >= 0) throw new IllegalArgumentException("NICE is unconditional: it takes no label");
         if (n < 1) throw new IllegalArgumentException("number of samples must be >= 1, got " + n);
         try (Tensor e = backend.alloc(dtype, n, cfg.evenDim()); Tensor o = backend.alloc(dtype, n, cfg.oddDim())) {

@@ -173,7 +173,7 @@ public final class Rbm extends ModelBase<RbmConfig> implements Generative, Recon
 
     @Override
     public float[] sample(int n, RngKey key, int label) {
-        checkOpen();
+        checkSampling(key);
         if (label >= 0) throw new IllegalArgumentException("an RBM is unconditional: it takes no label");
         if (n < 1) throw new IllegalArgumentException("number of samples must be >= 1, got " + n);
         int v = cfg.inputDim(), h = cfg.hidden();

@@ -408,7 +408,7 @@ public final class Vae extends ModelBase<VaeConfig> implements LatentModel, Impo
 
     /** {@code n} samples from the model: z from the prior (noise of {@code key}), decoded to means. */
     public float[] sample(int n, RngKey key) {
-        checkOpen();
+        checkSampling(key);
         if (n < 1) throw new IllegalArgumentException("number of samples must be >= 1, got " + n);
         try (Tensor z = backend.alloc(dtype, n, cfg.latent())) {
             backend.normal(key, z);

@@ -152,6 +152,12 @@ class HostInputTest {
         assertThrows(IllegalStateException.class, () -> m.sample(2, new RngKey(1, 0, 0)));
         assertThrows(IllegalStateException.class, () -> new Trainer(m, data, null, tc));
         assertThrows(IllegalStateException.class, () -> Checkpoint.saveModel(dir.resolve("m.safetensors"), m, new int[] {3, 4}));
+        try (Vae open = vae(DType.F32); Rbm rbm = Rbm.create(be, new RbmConfig(D, 4, 1, false, 2), 5)) {
+            for (Generative g : new Generative[] {open, rbm}) {
+                IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> g.sample(2, null, -1));
+                assertTrue(e.getMessage().startsWith("key must not be null"), e.getMessage());
+            }
+        }
         try (Cvae c = cvae()) {
             c.close();
             assertThrows(IllegalStateException.class, () -> c.sample(2, new RngKey(1, 0, 0), 1));
