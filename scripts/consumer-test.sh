@@ -4,7 +4,8 @@
 # dev.elbo4j:elbo4j-core as installed in the local repository, and checks
 # the library jar's module name. Exits non-zero when either fails. Needs a build (`make`): it
 # installs this checkout's jar and parent pom first (install:install-file, seconds), so the test
-# is of this checkout even where another build shares ~/.m2.
+# is of this checkout even where another build shares ~/.m2. The OwnArrays example, which needs no
+# data files, is also run.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 version=0.1.0-SNAPSHOT
@@ -70,4 +71,11 @@ case "$module" in
   dev.elbo4j@*) ;;
   *) echo "consumer-test: $jar_file is the module '$module', expected dev.elbo4j (Automatic-Module-Name)" >&2; exit 1 ;;
 esac
-echo "consumer-test: the README's Java examples (${classes[*]}) compile against the installed elbo4j-core ($module)"
+# OwnArrays needs no data files: run it as a user would, and check it trained and printed its codes.
+if [[ " ${classes[*]} " == *" OwnArrays "* ]]; then
+  out=$(cd "$tmp" && timeout 300 "$java_home/bin/java" --enable-native-access=ALL-UNNAMED --add-modules jdk.incubator.vector \
+    -cp "$tmp/target/classes:$jar_file" OwnArrays 2>&1) || { echo "consumer-test: the README's OwnArrays example failed:" >&2; echo "$out" >&2; exit 1; }
+  grep -q '^epoch 5/5: train ELBO' <<<"$out" && grep -q '^first code (' <<<"$out" \
+    || { echo "consumer-test: the README's OwnArrays example ran but did not print its epochs and codes:" >&2; echo "$out" >&2; exit 1; }
+fi
+echo "consumer-test: the README's Java examples (${classes[*]}) compile against the installed elbo4j-core ($module); OwnArrays runs"
