@@ -11,13 +11,18 @@ for the VAE, CVAE and M2 mu and logvar [N, Z] (elbo4j's encoder), for an autoenc
 x [N, D] (dequantized), z and log_px [N, 1] (elbo4j's f(x) and log p(x)), zs [N, D] and x_inv (f^-1(zs));
 x is also checked to come back from f^-1(f(x)) ("x_roundtrip"). For the RBM: v [N, V], p_h [N, H],
 free_energy [N, 1], h [N, H] and p_v [N, V]. For the DBN: v [N, D], p_h0, p_h1, ... (each layer's mean-field
-features), h [N, H_top], p_v (the mean-field pass down from h) and recon (elbo4j's up-down reconstruction of v). With NumPy alone it reads model.safetensors by the format's own rules
+features), h [N, H_top], p_v (the mean-field pass down from h) and recon (elbo4j's up-down reconstruction of v).
+A Gibbs sweep: u_h, u_v (the uniforms), gibbs_h, gibbs_p_v and gibbs_v_next (elbo4j's samples and p(v|h)) at v for
+the RBM; the same with the prefix top_ (and top_v, the top RBM's visible units) for the DBN's top RBM.
+For the FVBM: v [N, d], p (p(v_i = 1 | v_-i) for every i), energy [N, 1] and log_p [N, 1] (elbo4j's exact
+log p(v); model.py only, through its enumerated log Z). For a planar-flow VAE, beside the VAE's: z0 [N, Z],
+zK and log_det [N, 1] (elbo4j's flow of z0) and code (elbo4j's code of x, mu through the flow). With NumPy alone it reads model.safetensors by the format's own rules
 and runs the documented recipe (Linear layers y = x W^T + b, the activation between layers, a
 conditional first layer's y U^T added, a tied layer's h W with the encoder's weight, mu and logvar
 as the encoder's first and second row blocks, the sigmoid for Bernoulli; for a conv model the
 convolutions and transposed convolutions written out as sums over kernel positions, from the
 layout strings in the file's metadata, docs/CONV.md); where PyTorch is installed it also loads
-model.py's module (Elbo4jVae, Elbo4jAutoencoder, Elbo4jCvae, Elbo4jM2, Elbo4jNice, Elbo4jRbm or Elbo4jDbn) and runs it. Prints one
+model.py's module (Elbo4jVae, Elbo4jAutoencoder, Elbo4jCvae, Elbo4jM2, Elbo4jNice, Elbo4jRbm, Elbo4jDbn or Elbo4jFvbm) and runs it. Prints one
 line per check (with several pairs, each pair's lines after a line "== EXPORT_DIR") and exits 1
 when a difference passes 1e-4.
 """
@@ -94,16 +99,17 @@ def conv_transpose2d(x, w, b, s, p, h, wd):
     return full[:, :, p:p + h, p:p + wd] + b[None, :, None, None]
 
 
-def encode(t, model, x, act, y=None, last_act=None):
+def encode(t, model, x, act, y=None, last_act=None, prefix="encoder"):
+    """The encoder's output (or, prefix "classifier", M2's classifier's, whose conv layers are its own)."""
     h = x
     enc = layers(model.get("encoder_conv"), "conv:")
     if enc:
         c, height, width = model["conv_image"]
         h = h.reshape(-1, height, width, c).transpose(0, 3, 1, 2)  # colour rows are stored channels last
         for i, (_, _, s, p) in enumerate(enc):
-            h = act(conv2d(h, t[f"encoder.conv.{i}.weight"], t[f"encoder.conv.{i}.bias"], s, p))
+            h = act(conv2d(h, t[f"{prefix}.conv.{i}.weight"], t[f"{prefix}.conv.{i}.bias"], s, p))
         h = h.reshape(len(x), -1)
-    return dense(t, "encoder", h, act, last_act=last_act, y=y)
+    return dense(t, prefix, h, act, last_act=last_act, y=y)
 
 
 def decode(t, model, z, act, y=None, tied=None):
@@ -158,9 +164,40 @@ def nice_inverse(t, model, z):
     return x
 
 
+def planar(t, z):
+    """A VAE's planar flow of z0 = z: (z_K, sum_k log|det_k| [N, 1]) with u_hat_k = u_k + (m(w_k . u_k) - w_k . u_k)
+    w_k / |w_k|^2, m(a) = softplus(a) - 1, and log|det_k| = log(t^2 + (1 - t^2) softplus(w_k . u_k)), t = tanh(w_k . z + b_k)."""
+    u, w, b = t["flow.u"], t["flow.w"], t["flow.b"]
+    alpha = (w * u).sum(1)
+    sp = softplus(alpha)
+    u_hat = u + ((sp - 1 - alpha) / (w * w).sum(1))[:, None] * w
+    log_det = np.zeros((len(z), 1))
+    for k in range(len(b)):
+        a = z @ w[k] + b[k]
+        tk = np.tanh(a)[:, None]
+        z = z + tk * u_hat[k]
+        log_det += np.log(tk * tk + (1 - tk * tk) * sp[k])
+    return z, log_det
+
+
+def gibbs_sweep(w, b, c, ref, prefix):
+    """One Gibbs sweep of the RBM (w [V, H], b, c) at ref[prefix + "v"] with the uniforms u_h, u_v: h = (u_h < p(h|v)),
+    p_v = p(v|h), v_next = (u_v < p_v), under prefix + "gibbs_" + name."""
+    h = (ref[prefix + "u_h"] < sigmoid(ref[prefix + "v"] @ w + c)).astype(np.float64)
+    p_v = sigmoid(h @ w.T + b)
+    v_next = (ref[prefix + "u_v"] < p_v).astype(np.float64)
+    return {prefix + "gibbs_h": h, prefix + "gibbs_p_v": p_v, prefix + "gibbs_v_next": v_next}
+
+
+def fvbm_couplings(t):
+    """S = (W + W^T) / 2 with a zero diagonal."""
+    s = (t["weight"] + t["weight"].T) / 2
+    return s - np.diag(np.diag(s))
+
+
 # Sums over a row's D terms (hundreds to thousands of nats on MNIST): float32 holds them to about 1e-7
 # of their size (at 2048 a float32 step is 2.4e-4), so they are held to 1e-4 relative to max(1, |value|).
-RELATIVE = {"log_px": " (relative to max(1, |value|))", "free_energy": " (relative to max(1, |value|))"}
+RELATIVE = {k: " (relative to max(1, |value|))" for k in ("log_px", "free_energy", "energy", "log_p")}
 
 
 def difference(got, want, name):
@@ -174,8 +211,11 @@ def check_flow_or_rbm(folder, refdir, t, model):
     """NICE, the RBM or the DBN against the references the module docstring lists; returns the number of failed checks."""
     family = model["type"]
     layers = len(model["hidden"]) if family == "dbn" else 0
-    names = {"nice": ("x", "z", "log_px", "zs", "x_inv"), "rbm": ("v", "p_h", "free_energy", "h", "p_v"),
-             "dbn": ("v", "h", "p_v", "recon") + tuple(f"p_h{l}" for l in range(layers))}[family]
+    gibbs = ("u_h", "u_v", "gibbs_h", "gibbs_p_v", "gibbs_v_next")
+    names = {"nice": ("x", "z", "log_px", "zs", "x_inv"), "rbm": ("v", "p_h", "free_energy", "h", "p_v") + gibbs,
+             "fvbm": ("v", "p", "energy", "log_p"),
+             "dbn": ("v", "h", "p_v", "recon", "top_v") + tuple(f"p_h{l}" for l in range(layers))
+             + tuple("top_" + k for k in gibbs)}[family]
     ref = {k: np.load(f"{refdir}/{k}.npy").astype(np.float64) for k in names}
     if family == "nice":
         z, log_px = nice_forward(t, model, ref["x"])
@@ -191,11 +231,17 @@ def check_flow_or_rbm(folder, refdir, t, model):
                 h = sigmoid(h @ t[f"layer{l}.weight"].T + t[f"layer{l}.visible_bias"])
             return h
         got["p_v"], got["recon"] = down(ref["h"]), down(h)
+        top = f"layer{layers - 1}."
+        got.update(gibbs_sweep(t[top + "weight"], t[top + "visible_bias"], t[top + "hidden_bias"], ref, "top_"))
+    elif family == "fvbm":
+        s, b = fvbm_couplings(t), t["visible_bias"]
+        got = {"p": sigmoid(ref["v"] @ s + b), "energy": (-(ref["v"] @ b) - 0.5 * ((ref["v"] @ s) * ref["v"]).sum(1))[:, None]}
     else:
         w, b, c = t["weight"], t["visible_bias"], t["hidden_bias"]
         a = ref["v"] @ w + c
         got = {"p_h": sigmoid(a), "free_energy": (-(ref["v"] @ b) - softplus(a).sum(1))[:, None],
                "p_v": sigmoid(ref["h"] @ w.T + b)}
+        got.update(gibbs_sweep(w, b, c, ref, ""))
     bad = 0
     for name, value in got.items():
         d = difference(value, ref[name], name)
@@ -218,9 +264,17 @@ def check_flow_or_rbm(folder, refdir, t, model):
             net = m.Elbo4jDbn.load(f"{folder}/model.safetensors")
             tgot = {f"p_h{l}": p for l, p in enumerate(net.up(f32["v"]))}
             tgot["p_v"], tgot["recon"] = net.down(f32["h"]), net.reconstruct(f32["v"])
+            h, p_v, v_next = net.top().gibbs(f32["top_v"], f32["top_u_h"], f32["top_u_v"])
+            tgot.update({"top_gibbs_h": h, "top_gibbs_p_v": p_v, "top_gibbs_v_next": v_next})
+        elif family == "fvbm":
+            net = m.Elbo4jFvbm.load(f"{folder}/model.safetensors")
+            energy = net.energy(f32["v"])
+            tgot = {"p": net.conditionals(f32["v"]), "energy": energy[:, None], "log_p": (-energy - net.log_z())[:, None]}
         else:
             net = m.Elbo4jRbm.load(f"{folder}/model.safetensors")
             tgot = {"p_h": net.hidden(f32["v"]), "free_energy": net.free_energy(f32["v"])[:, None], "p_v": net.visible(f32["h"])}
+            h, p_v, v_next = net.gibbs(f32["v"], f32["u_h"], f32["u_v"])
+            tgot.update({"gibbs_h": h, "gibbs_p_v": p_v, "gibbs_v_next": v_next})
     for name, value in tgot.items():
         d = difference(value.numpy().astype(np.float64), ref[name], name)
         print(f"torch {name}: max |difference| {d:.2e}{RELATIVE.get(name, '')}")
@@ -233,11 +287,13 @@ def check(folder, refdir):
     t, meta = read_safetensors(f"{folder}/model.safetensors")
     model = json.loads(meta["model"])
     family = model["type"]
-    if family in ("nice", "rbm", "dbn"):
+    if family in ("nice", "rbm", "dbn", "fvbm"):
         return check_flow_or_rbm(folder, refdir, {k: v.astype(np.float64) for k, v in t.items()}, model)
     names = {"ae": ("x", "code", "mean")}.get(family, ("x", "mu", "logvar", "mean"))
     names += ("y",) if family in ("cvae", "m2") else ()
     names += ("logits",) if family == "m2" else ()
+    flow = model.get("flow", "none") == "planar"
+    names += ("z0", "zK", "log_det", "code") if flow else ()
     ref = {k: np.load(f"{refdir}/{k}.npy") for k in names}
     ref["z"] = np.load(f"{refdir}/z.npy") if os.path.exists(f"{refdir}/z.npy") else ref["mu"]
     acts = {"relu": lambda h: np.maximum(h, 0), "tanh": np.tanh, "sigmoid": sigmoid, "identity": lambda h: h}
@@ -257,10 +313,13 @@ def check(folder, refdir):
         out = decode(t, model, z, act, y=y)
         got["mean"] = sigmoid(out) if model["likelihood"] == "bernoulli" else out
         if family == "m2":
-            got["logits"] = dense(t, "classifier", x, act)
+            got["logits"] = encode(t, model, x, act, prefix="classifier")
+        if flow:
+            got["zK"], got["log_det"] = planar(t, ref["z0"].astype(np.float64))
+            got["code"] = planar(t, got["mu"])[0]
     bad = 0
     for name in names[1:]:
-        if name == "y":
+        if name in ("y", "z0"):
             continue
         d = float(np.max(np.abs(got[name] - ref[name])))
         print(f"numpy {name}: max |difference| {d:.2e}")
@@ -282,6 +341,9 @@ def check(folder, refdir):
             elif family == "vae":
                 tm, tl = net.encode(tx)
                 tgot = {"mu": tm, "logvar": tl, "mean": net.decode(tz)}
+                if flow:
+                    zk, log_det = net.flow(torch.from_numpy(ref["z0"]))
+                    tgot.update({"zK": zk, "log_det": log_det[:, None], "code": net.code(tx)})
             else:
                 tm, tl = net.encode(tx, ty)
                 tgot = {"mu": tm, "logvar": tl, "mean": net.decode(tz, ty)}
@@ -295,7 +357,7 @@ def check(folder, refdir):
                         tgot["mu_argmax"] = net.encode(tx)[0]
                         ref["mu_argmax"] = np.load(f"{refdir}/mu_argmax.npy")
         for name, value in tgot.items():
-            d = float(np.max(np.abs(np.asarray(value) - ref[name])))
+            d = float(np.max(np.abs(np.asarray(value, dtype=np.float64) - ref[name])))
             print(f"torch {name}: max |difference| {d:.2e}")
             bad += d > 1e-4
     return bad

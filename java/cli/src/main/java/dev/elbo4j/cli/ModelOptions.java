@@ -41,14 +41,15 @@ final class ModelOptions {
     @Option(names = "--sigma", paramLabel = "S", defaultValue = "0.1", description = "Standard deviation of the fixed Gaussian (default: ${DEFAULT-VALUE}).")
     double sigma;
 
-    // ---- conv encoders and decoders (vae, ae, cvae) -------------------------------------------
+    // ---- conv encoders and decoders (vae, ae, cvae, m2) ----------------------------------------
     @Option(names = "--encoder", paramLabel = "ARCH",
-            description = "vae, ae, cvae: mlp, or conv:LAYERS, conv layers before the dense --hidden layers; LAYERS is "
+            description = "vae, ae, cvae, m2: mlp, or conv:LAYERS, conv layers before the dense --hidden layers (m2: "
+                    + "before its classifier's too, with weights of their own); LAYERS is "
                     + "comma-separated CxK[sS][pP] (C output channels, KxK kernel, stride S, padding P), e.g. "
                     + "conv:32x4s2p1,64x4s2p1 (default: mlp; docs/CONV.md).")
     String encoder;
     @Option(names = "--decoder", paramLabel = "ARCH",
-            description = "vae, ae, cvae: mlp, or deconv:LAYERS, transposed-conv layers after the dense layers; each "
+            description = "vae, ae, cvae, m2: mlp, or deconv:LAYERS, transposed-conv layers after the dense layers; each "
                     + "CxK[sS][pP] takes C channels, the last gives the image's, e.g. deconv:64x4s2p1,32x4s2p1 "
                     + "(default: mlp; docs/CONV.md).")
     String decoder;
@@ -57,8 +58,8 @@ final class ModelOptions {
     private dev.elbo4j.nn.ConvLayout conv(int[] image) {
         boolean any = encoder != null && !encoder.trim().equals("mlp") || decoder != null && !decoder.trim().equals("mlp");
         if (!any) return null;
-        if (!List.of("vae", "ae", "cvae").contains(model)) {
-            throw new Main.UsageException((encoder != null ? "--encoder" : "--decoder") + " applies to --model vae, ae or cvae, not '" + model + "'");
+        if (!List.of("vae", "ae", "cvae", "m2").contains(model)) {
+            throw new Main.UsageException((encoder != null ? "--encoder" : "--decoder") + " applies to --model vae, ae, cvae or m2, not '" + model + "'");
         }
         try {
             dev.elbo4j.nn.ConvLayout.parseSide(encoder, dev.elbo4j.nn.ConvLayout.CONV, "encoder");
@@ -248,7 +249,7 @@ final class ModelOptions {
                 }
 
                 case "cvae" -> cvae(inputDim).withConv(conv);
-                case "m2" -> m2(inputDim);
+                case "m2" -> m2(inputDim).withConv(conv);
 
                 case "rbm" -> rbm(inputDim);
                 case "dbn" -> new dev.elbo4j.model.DbnConfig(inputDim, hidden, cdK, pcd, layerSteps, gibbsSteps);

@@ -81,6 +81,35 @@ class ConvCliTest {
         assertEquals(0, r.code(), r.err());
     }
 
+    /** M2 with conv layers: trained, resumed, and rebuilt by eval (its accuracy), sample and reconstruct. */
+    @Test
+    void convM2TrainsResumesAndEveryCommandRebuildsIt() throws IOException {
+        Path run = tmp.resolve("m2");
+        String[] arch = {"--model", "m2", "--labels", "20", "--encoder", "conv:4x4s2p1", "--decoder", "deconv:4x4s2p1"};
+        CliTest.Result r = CliTest.run(train(run, concat(arch, "--epochs", "1")));
+        assertEquals(0, r.code(), r.err());
+        SafeTensors.File ckpt = SafeTensors.read(run.resolve("checkpoint.safetensors"));
+        assertEquals("conv:4x4s2p1", Json.parseObject(ckpt.metadata("model")).get("encoder_conv"));
+        assertArrayEquals(new int[]{4, 1, 4, 4}, ckpt.entry("classifier.conv.0.weight").shape());
+        assertArrayEquals(new int[]{4, 1, 4, 4}, ckpt.entry("encoder.conv.0.weight").shape());
+        assertArrayEquals(new int[]{4, 1, 4, 4}, ckpt.entry("decoder.deconv.0.weight").shape());
+        r = CliTest.run(train(run, concat(arch, "--epochs", "2", "--resume")));
+        assertEquals(0, r.code(), r.err());
+        r = CliTest.run("eval", "-c", run.toString(), "--data", data.toString(), "--no-progress", "--device", "cpu");
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("accuracy"), r.out());
+        r = CliTest.run("sample", "-c", run.toString(), "-n", "4", "--label", "3", "-o", tmp.resolve("m2s.png").toString(), "--device", "cpu");
+        assertEquals(0, r.code(), r.err());
+        r = CliTest.run("reconstruct", "-c", run.toString(), "--data", data.toString(), "-o", tmp.resolve("m2r.png").toString(),
+                "--device", "cpu");
+        assertEquals(0, r.code(), r.err());
+        r = CliTest.run("export", "-c", run.toString(), "-o", tmp.resolve("m2exp").toString());
+        assertEquals(0, r.code(), r.err());
+        for (String f : List.of("model.safetensors", "model.py", "classifier.onnx", "encoder.onnx", "decoder.onnx")) {
+            assertTrue(Files.size(tmp.resolve("m2exp").resolve(f)) > 0, f);
+        }
+    }
+
     @Test
     void colourImageFolderTrainsWithThreeChannelConvs() throws IOException {
         Path pics = tmp.resolve("pics");
@@ -111,7 +140,7 @@ class ConvCliTest {
         FlowCliTest.assertUsage("--decoder: decoder 'conv:8x4' must be mlp or deconv:LAYERS", train(tmp.resolve("b2"), "--decoder", "conv:8x4"));
         FlowCliTest.assertUsage("--encoder: encoder layer 2 '8x15s2' on 4x13x13: a 15x15 kernel does not fit",
                 train(tmp.resolve("b3"), "--encoder", "conv:4x4s2,8x15s2"));
-        FlowCliTest.assertUsage("--encoder applies to --model vae, ae or cvae, not 'nice'", train(tmp.resolve("b4"), "--model", "nice",
+        FlowCliTest.assertUsage("--encoder applies to --model vae, ae, cvae or m2, not 'nice'", train(tmp.resolve("b4"), "--model", "nice",
                 "--encoder", "conv:4x3"));
         FlowCliTest.assertUsage("--tied needs a fully connected encoder and decoder", train(tmp.resolve("b5"), "--model", "ae", "--tied",
                 "--encoder", "conv:4x3"));

@@ -74,7 +74,7 @@ class CudaCliEmuTest {
     private static final Pattern NUMBER = Pattern.compile("-?\\d+\\.\\d+(?:[eE][-+]?\\d+)?");
 
     @ParameterizedTest
-    @ValueSource(strings = {"vae", "ae", "cvae", "m2", "nice", "rbm", "dbn", "fvbm", "rbm-pcd", "dbn-pcd"})
+    @ValueSource(strings = {"vae", "ae", "cvae", "m2", "nice", "rbm", "dbn", "fvbm", "rbm-pcd", "dbn-pcd", "m2-conv"})
     void cudaPrintsTheCpusFigures(String model) {
         List<String> cpu = figures(model, "cpu"), cuda = figures(model, "cuda");
         assertEquals(text(cpu), text(cuda), model + ": the same lines");
@@ -114,15 +114,17 @@ class CudaCliEmuTest {
 
     /**
      * The run's output lines without timings (the parenthesised seconds and samples per second).
-     * {@code model}: a family, or rbm-pcd / dbn-pcd (persistent CD; the DBN's two layers 3 steps each).
+     * {@code model}: a family, or rbm-pcd / dbn-pcd (persistent CD; the DBN's two layers 3 steps each),
+     * or m2-conv (a conv classifier and encoder and a transposed-conv decoder).
      */
     private static List<String> figures(String model, String device, String... extra) {
         Path out = tmp.resolve(model + "-" + device + String.join("", extra).replace("-", ""));
-        String family = model.replace("-pcd", "");
+        String family = model.replace("-pcd", "").replace("-conv", "");
         List<String> args = new ArrayList<>(List.of("train", "--model", family, "--data", (model.equals("fvbm") ? small : data).toString(),
                 "--out", out.toString(),
                 "--device", device, "--epochs", "1", "--batch-size", "32", "--seed", "7", "--no-progress"));
-        if (!family.equals(model)) args.add("--pcd");
+        if (model.endsWith("-pcd")) args.add("--pcd");
+        if (model.endsWith("-conv")) args.addAll(List.of("--encoder", "conv:4x3s2p1", "--decoder", "deconv:4x3s2p1"));
         if (model.equals("dbn-pcd")) args.addAll(List.of("--layer-steps", "3"));
         switch (family) {
             case "vae", "cvae", "m2" -> args.addAll(List.of("--hidden", "16", "--latent", "3", "--eval-k", "0"));
@@ -132,7 +134,7 @@ class CudaCliEmuTest {
             case "dbn" -> args.addAll(List.of("--hidden", "12,8"));
             default -> { }
         }
-        if (model.equals("m2")) args.addAll(List.of("--labels", "40"));
+        if (family.equals("m2")) args.addAll(List.of("--labels", "40"));
         args.addAll(List.of(extra));
         CliTest.Result r = CliTest.run(args.toArray(new String[0]));
         assertEquals(0, r.code(), model + " on " + device + ": " + r.err() + r.out());

@@ -1,8 +1,5 @@
 package dev.elbo4j.cli;
 
-import ai.onnxruntime.OnnxTensor;
-import ai.onnxruntime.OrtEnvironment;
-import ai.onnxruntime.OrtSession;
 import dev.elbo4j.backend.Backend;
 import dev.elbo4j.backend.Backends;
 import dev.elbo4j.io.Dataset;
@@ -29,7 +26,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
-import java.nio.FloatBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -48,11 +44,12 @@ import static org.junit.jupiter.api.Assertions.*;
  * {@code elbo4j export} of the families beside the VAE ({@link ExportTest}) against elbo4j's own
  * outputs on the same inputs: the autoencoders (dense with tanh and the Bernoulli loss; tied,
  * sparse (sigmoid code) and MSE; conv / deconv and denoising), the CVAE (dense, and conv / deconv
- * with a fixed Gaussian) and M2. ONNX Runtime runs every graph, and tools/check_export.py the
+ * with a fixed Gaussian) and M2 (dense, and conv / deconv, its classifier with conv layers of its own). ONNX Runtime runs every graph, and tools/check_export.py the
  * NumPy recipe and model.py (PyTorch where installed), each held to 1e-4; the label's effect and
  * each output activation are large enough that a graph ignoring the label or dropping the
- * activation fails. The families still not exported (the FVBM, a planar-flow VAE) are refused in one line
- * naming the model; NICE, the RBM and the DBN are {@link ExportNiceRbmTest}'s.
+ * activation fails. The CVAEs and M2 are also exported with int64 label indices
+ * ({@code --label-input index}). NICE, the RBM and the DBN are {@link ExportNiceRbmTest}'s, the
+ * planar-flow VAE and the FVBM {@link ExportFlowFvbmTest}'s.
  */
 class ExportFamiliesTest {
     @TempDir
@@ -60,7 +57,7 @@ class ExportFamiliesTest {
     static final int N = 16, CLASSES = 10;
     static Path data;
     static float[] digits, labels;
-    static Case ae, aeTiedSparse, aeConv, cvae, cvaeConv, m2;
+    static Case ae, aeTiedSparse, aeConv, cvae, cvaeConv, m2, m2Conv;
 
     /**
      * One exported model and elbo4j's CPU outputs by name ("x", "y", "mu", "logvar", "code", "z",
@@ -95,6 +92,8 @@ class ExportFamiliesTest {
                 "--encoder", "conv:4x3s2p1", "--decoder", "deconv:4x3s2p1");
         m2 = conditional("m2", "--model", "m2", "--hidden", "20", "--classifier-hidden", "16", "--latent", "3",
                 "--activation", "tanh", "--labels", "60");
+        m2Conv = conditional("m2-conv", "--model", "m2", "--hidden", "12", "--classifier-hidden", "10", "--latent", "2",
+                "--labels", "60", "--encoder", "conv:4x3s2p1", "--decoder", "deconv:4x3s2p1");
     }
 
     /** Trains {@code args} for one epoch on the MNIST subset and exports it. */
@@ -288,10 +287,12 @@ class ExportFamiliesTest {
 
     @Test
     void onnxRuntimeReproducesM2() throws Exception {
-        checkConditional(m2);
-        Map<String, float[]> out = run(m2, "classifier.onnx", "x");
-        assertClose(m2.get("logits"), out.get("logits"), "m2 logits");
-        assertClose(m2.get("probs"), out.get("probs"), "m2 probs");
+        for (Case c : List.of(m2, m2Conv)) {
+            checkConditional(c);
+            Map<String, float[]> out = run(c, "classifier.onnx", "x");
+            assertClose(c.get("logits"), out.get("logits"), c.name() + " logits");
+            assertClose(c.get("probs"), out.get("probs"), c.name() + " probs");
+        }
     }
 
     static void checkConditional(Case c) throws Exception {
@@ -322,22 +323,8 @@ class ExportFamiliesTest {
         return run(c, graph, in, widths);
     }
 
-    static Map<String, float[]> run(Case c, String graph, Map<String, float[]> in, Map<String, Integer> widths) throws Exception {
-        OrtEnvironment env = OrtEnvironment.getEnvironment();
-        Map<String, OnnxTensor> tensors = new LinkedHashMap<>();
-        try (OrtSession s = env.createSession(c.export().resolve(graph).toString())) {
-            assertEquals(in.keySet(), s.getInputNames(), c.name() + " " + graph + " inputs");
-            for (var e : in.entrySet()) {
-                tensors.put(e.getKey(), OnnxTensor.createTensor(env, FloatBuffer.wrap(e.getValue()), new long[] {N, widths.get(e.getKey())}));
-            }
-            try (OrtSession.Result r = s.run(tensors)) {
-                Map<String, float[]> out = new LinkedHashMap<>();
-                for (var e : r) out.put(e.getKey(), flat((float[][]) e.getValue().getValue()));
-                return out;
-            }
-        } finally {
-            for (OnnxTensor t : tensors.values()) t.close();
-        }
+    static Map<String, float[]> run(Case c, String graph, Map<String, ?> in, Map<String, Integer> widths) throws Exception {
+        return OnnxRuns.run(c.export().resolve(graph), in, widths, N);
     }
 
     /**
@@ -351,7 +338,7 @@ class ExportFamiliesTest {
                 "python3 with numpy is not installed (apt-get install python3-numpy; make test installs it)");
         boolean torch = ExportTest.python(new ArrayList<>(), "-c", "import torch") == 0;
         Path root = Path.of(System.getProperty("elbo4j.root", "../..")).toAbsolutePath().normalize();
-        List<Case> cases = List.of(ae, aeTiedSparse, aeConv, cvae, cvaeConv, m2);
+        List<Case> cases = List.of(ae, aeTiedSparse, aeConv, cvae, cvaeConv, m2, m2Conv);
         List<String> cmd = new ArrayList<>(List.of(root.resolve("tools/check_export.py").toString()));
         for (Case c : cases) cmd.addAll(List.of(c.export().toString(), references(c).toString()));
         List<String> out = new ArrayList<>();
@@ -369,7 +356,7 @@ class ExportFamiliesTest {
                     assertTrue(lines.stream().anyMatch(l -> l.startsWith(tool + k + ":")), c.name() + ": " + tool + k + " in " + lines);
                 }
             }
-            if (torch && c == m2) {
+            if (torch && (c == m2 || c == m2Conv)) {
                 for (String k : List.of("probs", "mu_argmax")) {
                     assertTrue(lines.stream().anyMatch(l -> l.startsWith("torch " + k + ":")), lines.toString());
                 }
@@ -392,28 +379,44 @@ class ExportFamiliesTest {
         return ref;
     }
 
+    /**
+     * {@code --label-input index}: the CVAEs' and M2's encoder.onnx and decoder.onnx take int64 class
+     * indices and give elbo4j's outputs under the one-hot labels; indices outside 0..C-1 (C + n
+     * and -1 - n) give the one-hot graphs' outputs at a row of zeros. A bad value, or the option on
+     * a model without labels, is a one-line usage error naming the flag.
+     */
     @Test
-    void theOtherFamiliesAreRefusedInOneLineNamingTheModel() throws IOException {
-        for (String[] m : List.of(new String[] {"fvbm", "'fvbm' model", "--model", "fvbm", "--downsample", "4x4"},
-                new String[] {"flow", "planar-flow posterior", "--hidden", "16", "--latent", "2", "--flow", "planar", "--flow-steps", "2"})) {
-            Path run = tmp.resolve("refused-" + m[0]);
-            List<String> a = new ArrayList<>(List.of("train", "--data", data.toString(), "--out", run.toString(), "--device", "cpu",
-                    "--epochs", "1", "--eval-k", "0", "--no-progress"));
-            a.addAll(Arrays.asList(m).subList(2, m.length));
-            CliTest.Result r = CliTest.run(a.toArray(String[]::new));
-            assertEquals(0, r.code(), r.err());
-            CliTest.Result e = CliTest.run("export", "-c", run.toString());
-            assertEquals(2, e.code(), e.err());
-            assertTrue(e.err().contains(m[1]), e.err());
-            assertEquals(1, e.err().strip().lines().filter(l -> !l.startsWith("WARNING")).count(), "one line: " + e.err());
-            assertFalse(Files.exists(run.resolve("export")), "nothing written");
+    void labelsAsIndicesMatchTheOneHotLabels() throws Exception {
+        long[] index = new long[N], outside = new long[N];
+        for (int n = 0; n < N; n++) {
+            for (int k = 0; k < CLASSES; k++) if (labels[n * CLASSES + k] == 1) index[n] = k;
+            outside[n] = n % 2 == 0 ? CLASSES + n : -1 - n;
         }
-    }
-
-    private static float[] flat(float[][] a) {
-        float[] f = new float[a.length * a[0].length];
-        for (int i = 0; i < a.length; i++) System.arraycopy(a[i], 0, f, i * a[0].length, a[0].length);
-        return f;
+        float[] none = new float[N * CLASSES];
+        for (Case c : List.of(cvae, cvaeConv, m2, m2Conv)) {
+            Path dir = c.run().resolve("export-index");
+            CliTest.Result e = CliTest.run("export", "-c", c.run().toString(), "-o", dir.toString(), "--label-input", "index");
+            assertEquals(0, e.code(), e.err());
+            Map<String, float[]> enc = OnnxRuns.run(dir.resolve("encoder.onnx"), Map.of("x", digits, "y", index), c.width(), N);
+            assertClose(c.get("mu"), enc.get("mu"), c.name() + " mu, index labels");
+            assertClose(c.get("logvar"), enc.get("logvar"), c.name() + " logvar, index labels");
+            Map<String, float[]> dec = OnnxRuns.run(dir.resolve("decoder.onnx"), Map.of("z", c.get("z"), "y", index), c.width(), N);
+            assertClose(c.get("mean"), dec.get("mean"), c.name() + " mean, index labels");
+            Map<String, float[]> zeroRow = run(c, "encoder.onnx", Map.of("x", digits, "y", none), c.width());
+            Map<String, float[]> out = OnnxRuns.run(dir.resolve("encoder.onnx"), Map.of("x", digits, "y", outside), c.width(), N);
+            assertClose(zeroRow.get("mu"), out.get("mu"), c.name() + " mu, labels outside 0..C-1");
+            assertTrue(maxDiff(zeroRow.get("mu"), enc.get("mu")) > 1e-3, c.name() + ": a zero row is not a class");
+        }
+        for (String[] bad : List.of(new String[] {"-c", cvae.run().toString(), "--label-input", "onehot"},
+                new String[] {"-c", ae.run().toString(), "--label-input", "index"})) {
+            List<String> a = new ArrayList<>(List.of("export", "-o", tmp.resolve("export-bad").toString()));
+            a.addAll(List.of(bad));
+            CliTest.Result r = CliTest.run(a.toArray(String[]::new));
+            assertEquals(2, r.code(), r.err());
+            assertTrue(r.err().contains("--label-input"), r.err());
+            assertEquals(1, r.err().strip().lines().filter(l -> !l.startsWith("WARNING")).count(), "one line: " + r.err());
+            assertFalse(Files.exists(tmp.resolve("export-bad")), "nothing written");
+        }
     }
 
     private static void assertClose(float[] want, float[] got, String what) {

@@ -1,8 +1,5 @@
 package dev.elbo4j.cli;
 
-import ai.onnxruntime.OnnxTensor;
-import ai.onnxruntime.OrtEnvironment;
-import ai.onnxruntime.OrtSession;
 import dev.elbo4j.backend.Backend;
 import dev.elbo4j.backend.Backends;
 import dev.elbo4j.io.Dataset;
@@ -13,6 +10,9 @@ import dev.elbo4j.model.Dbn;
 import dev.elbo4j.model.DbnConfig;
 import dev.elbo4j.model.Nice;
 import dev.elbo4j.model.Rbm;
+import dev.elbo4j.model.RbmLayer;
+import dev.elbo4j.rng.Philox;
+import dev.elbo4j.rng.RngKey;
 import dev.elbo4j.tensor.Tensor;
 import dev.elbo4j.train.Checkpoint;
 import org.junit.jupiter.api.Assumptions;
@@ -21,7 +21,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
-import java.nio.FloatBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -113,6 +112,7 @@ class ExportNiceRbmTest {
             rbmRef.put("free_energy", floats(be.download(f)));
             rbmRef.put("h", hs);
             rbmRef.put("p_v", floats(be.download(pv)));
+            gibbs(m.layer(), levels01, "", rbmRef, 1);
         }
         width.putAll(Map.of("v", v, "p_h", h, "free_energy", 1, "h", h, "p_v", v));
         DbnConfig dc = (DbnConfig) dbn.model();
@@ -148,6 +148,8 @@ class ExportNiceRbmTest {
                 dbnRef.put("p_v", floats(be.download(hd)));
                 dbnRef.put("recon", m.reconstruct(vt, null));
                 width.put("recon", v);
+                // A Gibbs sweep of the top RBM from the features below it.
+                gibbs(m.layer(layers - 1), dbnRef.get("p_h" + (layers - 2)), "top_", dbnRef, 2);
             } finally {
                 for (Tensor t : owned) t.close();
             }
@@ -165,6 +167,60 @@ class ExportNiceRbmTest {
         for (String k : List.of("p_h0", "p_h1", "p_h2", "p_v")) assertVaries(dbnRef, k);
     }
 
+    /**
+     * One Gibbs sweep of {@code layer} at {@code v} as elbo4j samples (its rbmGibbsHalf with two
+     * keys) and the uniforms it drew, into {@code ref}: {@code u_h}, {@code u_v}, {@code v}
+     * (prefixed, beside "v" for the RBM itself) and the outputs {@code gibbs_h}, {@code gibbs_p_v},
+     * {@code gibbs_v_next}, each name after {@code prefix}. Asserts the samples are neither all 0
+     * nor all 1 and differ from thresholding at 1/2, so a graph that ignored its uniforms fails.
+     */
+    static void gibbs(RbmLayer layer, float[] v, String prefix, Map<String, float[]> ref, long seed) {
+        Backend be = layer.backend();
+        int vis = layer.visible(), hid = layer.hidden();
+        RngKey kh = new RngKey(seed, 0, 1), kv = new RngKey(seed, 0, 2);
+        float[] uh = new float[N * hid], uv = new float[N * vis];
+        Philox.uniforms(kh, 0, uh, 0, uh.length);
+        Philox.uniforms(kv, 0, uv, 0, uv.length);
+        try (Tensor vt = be.alloc(layer.dtype(), N, vis); Tensor ha = be.alloc(layer.dtype(), N, hid); Tensor ph = be.alloc(layer.dtype(), N, hid);
+             Tensor hs = be.alloc(layer.dtype(), N, hid); Tensor va = be.alloc(layer.dtype(), N, vis);
+             Tensor pv = be.alloc(layer.dtype(), N, vis); Tensor vs = be.alloc(layer.dtype(), N, vis)) {
+            be.write(vt, v);
+            layer.hiddenAct(vt, ha);
+            be.rbmGibbsHalf(ha, layer.hiddenBias(), 1, null, kh, ph, hs);
+            layer.visibleAct(hs, va);
+            be.rbmGibbsHalf(va, layer.visibleBias(), 1, null, kv, pv, vs);
+            ref.put(prefix + "v", v);
+            ref.put(prefix + "u_h", uh);
+            ref.put(prefix + "u_v", uv);
+            float[] h = floats(be.download(hs)), p = floats(be.download(ph));
+            ref.put(prefix + "gibbs_h", h);
+            ref.put(prefix + "gibbs_p_v", floats(be.download(pv)));
+            ref.put(prefix + "gibbs_v_next", floats(be.download(vs)));
+            int ones = 0, unlikeHalf = 0;
+            for (int i = 0; i < h.length; i++) {
+                ones += (int) h[i];
+                if ((h[i] == 1) != (p[i] > 0.5)) unlikeHalf++;
+            }
+            assertTrue(ones > 0 && ones < h.length && unlikeHalf > 0, prefix + "h: " + ones + " ones, " + unlikeHalf + " against p > 1/2");
+        }
+        width.putAll(Map.of(prefix + "v", vis, prefix + "u_h", hid, prefix + "u_v", vis, prefix + "gibbs_h", hid,
+                prefix + "gibbs_p_v", vis, prefix + "gibbs_v_next", vis));
+    }
+
+    /** gibbs.onnx on the references {@link #gibbs} stored under {@code prefix}: the samples exactly, p_v within 1e-4. */
+    static void checkGibbs(Path runDir, Map<String, float[]> ref, String prefix) throws Exception {
+        Map<String, float[]> in = new LinkedHashMap<>();
+        Map<String, Integer> w = new LinkedHashMap<>();
+        for (String k : List.of("v", "u_h", "u_v")) {
+            in.put(k, ref.get(prefix + k));
+            w.put(k, width.get(prefix + k));
+        }
+        Map<String, float[]> out = OnnxRuns.run(runDir.resolve("export").resolve("gibbs.onnx"), in, w, N);
+        assertArrayEquals(ref.get(prefix + "gibbs_h"), out.get("h"), prefix + "h");
+        assertClose(ref.get(prefix + "gibbs_p_v"), out.get("p_v"), prefix + "p(v|h)");
+        assertArrayEquals(ref.get(prefix + "gibbs_v_next"), out.get("v_next"), prefix + "v_next");
+    }
+
     static void assertVaries(Map<String, float[]> ref, String k) {
         double s = ExportTest.spread(ref.get(k), width.get(k));
         assertTrue(s > 1e-3, k + " varies across the inputs (" + s + ")");
@@ -172,8 +228,8 @@ class ExportNiceRbmTest {
 
     @Test
     void filesAndWeights() throws IOException {
-        for (var c : List.of(Map.entry(niceRun, Set.of("forward.onnx", "inverse.onnx")), Map.entry(rbmRun, Set.of("hidden.onnx", "visible.onnx")),
-                Map.entry(dbnRun, Set.of("up.onnx", "down.onnx")))) {
+        for (var c : List.of(Map.entry(niceRun, Set.of("forward.onnx", "inverse.onnx")), Map.entry(rbmRun, Set.of("hidden.onnx", "visible.onnx", "gibbs.onnx")),
+                Map.entry(dbnRun, Set.of("up.onnx", "down.onnx", "gibbs.onnx")))) {
             Checkpoint ckpt = c.getKey() == niceRun ? nice : c.getKey() == rbmRun ? rbm : dbn;
             Path export = c.getKey().resolve("export");
             SafeTensors.File f = SafeTensors.read(export.resolve("model.safetensors"));
@@ -209,6 +265,7 @@ class ExportNiceRbmTest {
         assertClose(rbmRef.get("p_h"), hid.get("p_h"), "p(h|v)");
         assertCloseRelative(rbmRef.get("free_energy"), hid.get("free_energy"), "F(v)");
         assertClose(rbmRef.get("p_v"), run(rbmRun, "visible.onnx", Map.of("h", rbmRef.get("h"))).get("p_v"), "p(v|h)");
+        checkGibbs(rbmRun, rbmRef, "");
     }
 
     @Test
@@ -218,6 +275,7 @@ class ExportNiceRbmTest {
         assertClose(dbnRef.get("p_v"), run(dbnRun, "down.onnx", Map.of("h", dbnRef.get("h"))).get("p_v"), "down at h");
         // up then down is elbo4j's up-down reconstruction.
         assertClose(dbnRef.get("recon"), run(dbnRun, "down.onnx", Map.of("h", up.get("p_h2"))).get("p_v"), "reconstruction");
+        checkGibbs(dbnRun, dbnRef, "top_");
     }
 
     /** tools/check_export.py on the three exports in one run: the NumPy recipe and, where PyTorch is installed, model.py. */
@@ -235,7 +293,8 @@ class ExportNiceRbmTest {
         assertEquals(0, code, String.join("\n", out));
         List<String> want = new ArrayList<>();
         for (String tool : torch ? List.of("numpy ", "torch ") : List.of("numpy ")) {
-            for (String k : List.of("z", "log_px", "x_inv", "x_roundtrip", "p_h", "free_energy", "p_v", "p_h2", "recon")) {
+            for (String k : List.of("z", "log_px", "x_inv", "x_roundtrip", "p_h", "free_energy", "p_v", "p_h2", "recon", "gibbs_h",
+                    "gibbs_p_v", "gibbs_v_next", "top_gibbs_h", "top_gibbs_v_next")) {
                 want.add(tool + k + ":");
             }
         }
@@ -244,7 +303,11 @@ class ExportNiceRbmTest {
     }
 
     static Path references(String name, Map<String, float[]> ref) throws IOException {
-        Path dir = tmp.resolve("ref-" + name);
+        return references(tmp.resolve("ref-" + name), ref, width);
+    }
+
+    /** {@code ref}'s arrays as .npy files in {@code dir} (created), each N x its width, for tools/check_export.py. */
+    static Path references(Path dir, Map<String, float[]> ref, Map<String, Integer> width) throws IOException {
         Files.createDirectories(dir);
         for (var e : ref.entrySet()) {
             Npy.write(dir.resolve(e.getKey() + ".npy"), new NumericArray(new int[] {N, width.get(e.getKey())}, null, e.getValue()));
@@ -253,26 +316,7 @@ class ExportNiceRbmTest {
     }
 
     static Map<String, float[]> run(Path runDir, String graph, Map<String, float[]> in) throws Exception {
-        OrtEnvironment env = OrtEnvironment.getEnvironment();
-        Map<String, OnnxTensor> tensors = new LinkedHashMap<>();
-        try (OrtSession s = env.createSession(runDir.resolve("export").resolve(graph).toString())) {
-            assertEquals(in.keySet(), s.getInputNames(), graph + " inputs");
-            for (var e : in.entrySet()) {
-                tensors.put(e.getKey(), OnnxTensor.createTensor(env, FloatBuffer.wrap(e.getValue()), new long[] {N, width.get(e.getKey())}));
-            }
-            try (OrtSession.Result r = s.run(tensors)) {
-                Map<String, float[]> out = new LinkedHashMap<>();
-                for (var e : r) {
-                    float[][] a = (float[][]) e.getValue().getValue();
-                    float[] flat = new float[a.length * a[0].length];
-                    for (int i = 0; i < a.length; i++) System.arraycopy(a[i], 0, flat, i * a[0].length, a[0].length);
-                    out.put(e.getKey(), flat);
-                }
-                return out;
-            }
-        } finally {
-            for (OnnxTensor t : tensors.values()) t.close();
-        }
+        return OnnxRuns.run(runDir.resolve("export").resolve(graph), in, width, N);
     }
 
     static float[] floats(double[] d) {

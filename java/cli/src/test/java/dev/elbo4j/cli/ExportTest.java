@@ -1,8 +1,5 @@
 package dev.elbo4j.cli;
 
-import ai.onnxruntime.OnnxTensor;
-import ai.onnxruntime.OrtEnvironment;
-import ai.onnxruntime.OrtSession;
 import dev.elbo4j.backend.Backend;
 import dev.elbo4j.backend.Backends;
 import dev.elbo4j.io.Dataset;
@@ -22,7 +19,6 @@ import org.junit.jupiter.api.io.TempDir;
 
 import java.awt.image.BufferedImage;
 import java.io.IOException;
-import java.nio.FloatBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -188,18 +184,11 @@ class ExportTest {
 
     static void checkOnnx(Case c) throws Exception {
         int d = c.cfg().inputDim(), z = c.cfg().latent();
-        OrtEnvironment env = OrtEnvironment.getEnvironment();
-        try (OrtSession enc = env.createSession(c.export().resolve("encoder.onnx").toString());
-             OnnxTensor in = OnnxTensor.createTensor(env, FloatBuffer.wrap(c.x()), new long[] {N, d});
-             OrtSession.Result r = enc.run(Map.of("x", in))) {
-            assertClose(c.mu(), flat((float[][]) r.get("mu").get().getValue()), c.name() + " mu");
-            assertClose(c.logvar(), flat((float[][]) r.get("logvar").get().getValue()), c.name() + " logvar");
-        }
-        try (OrtSession dec = env.createSession(c.export().resolve("decoder.onnx").toString());
-             OnnxTensor in = OnnxTensor.createTensor(env, FloatBuffer.wrap(c.z()), new long[] {N, z});
-             OrtSession.Result r = dec.run(Map.of("z", in))) {
-            assertClose(c.mean(), flat((float[][]) r.get("mean").get().getValue()), c.name() + " mean");
-        }
+        Map<String, float[]> enc = OnnxRuns.run(c.export().resolve("encoder.onnx"), Map.of("x", c.x()), Map.of("x", d), N);
+        assertClose(c.mu(), enc.get("mu"), c.name() + " mu");
+        assertClose(c.logvar(), enc.get("logvar"), c.name() + " logvar");
+        Map<String, float[]> dec = OnnxRuns.run(c.export().resolve("decoder.onnx"), Map.of("z", c.z()), Map.of("z", z), N);
+        assertClose(c.mean(), dec.get("mean"), c.name() + " mean");
     }
 
     @Test
@@ -269,12 +258,6 @@ class ExportTest {
         out.addAll(text.lines().toList());
         assertTrue(p.waitFor(120, TimeUnit.SECONDS));
         return p.exitValue();
-    }
-
-    private static float[] flat(float[][] a) {
-        float[] f = new float[a.length * a[0].length];
-        for (int i = 0; i < a.length; i++) System.arraycopy(a[i], 0, f, i * a[0].length, a[0].length);
-        return f;
     }
 
     private static void assertClose(float[] want, float[] got, String what) {

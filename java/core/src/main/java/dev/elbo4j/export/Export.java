@@ -5,6 +5,7 @@ import dev.elbo4j.io.SafeTensors;
 import dev.elbo4j.model.AutoencoderConfig;
 import dev.elbo4j.model.CvaeConfig;
 import dev.elbo4j.model.DbnConfig;
+import dev.elbo4j.model.FvbmConfig;
 import dev.elbo4j.model.M2Config;
 import dev.elbo4j.model.ModelConfig;
 import dev.elbo4j.model.NiceConfig;
@@ -26,11 +27,12 @@ import java.util.Map;
  * {@code model.safetensors} (the parameters alone, no optimizer state, under elbo4j's names, which
  * are those of the PyTorch module in {@code model.py}), {@code model.py} ({@link TorchModule}),
  * and the ONNX graphs {@code encoder.onnx} / {@code decoder.onnx} (and M2's
- * {@code classifier.onnx}; NICE's {@code forward.onnx} / {@code inverse.onnx}; the RBM's
- * {@code hidden.onnx} / {@code visible.onnx}; the DBN's {@code up.onnx} / {@code down.onnx},
- * {@link Onnx}). Covered: the VAE without a planar flow, the autoencoders, the CVAE and M2, with
- * dense layers or (where the family has them) a conv encoder and/or transposed-conv decoder
- * (docs/CONV.md), NICE, the RBM and the DBN; the FVBM and a planar-flow VAE are refused with a
+ * {@code classifier.onnx}; a planar-flow VAE's {@code flow.onnx}; NICE's {@code forward.onnx} /
+ * {@code inverse.onnx}; the RBM's {@code hidden.onnx} / {@code visible.onnx}; the DBN's
+ * {@code up.onnx} / {@code down.onnx}; the FVBM's {@code conditionals.onnx} / {@code energy.onnx},
+ * {@link Onnx}). Covered: the VAE (with or without a planar flow), the autoencoders, the CVAE and
+ * M2, with dense layers or (where the family has them) a conv encoder and/or transposed-conv
+ * decoder (docs/CONV.md), NICE, the RBM, the DBN and the FVBM; any other model is refused with a
  * message saying so.
  */
 public final class Export {
@@ -43,14 +45,11 @@ public final class Export {
     /** Whether {@code c}'s model can be exported; otherwise the reason. */
     public static String unsupported(Checkpoint c) {
         ModelConfig m = c.model();
-        if (m instanceof VaeConfig v && v.hasFlow()) {
-            return "export does not cover the planar-flow posterior (--flow); the encoder and decoder alone would not reproduce it";
-        }
         if (m instanceof VaeConfig || m instanceof AutoencoderConfig || m instanceof CvaeConfig || m instanceof M2Config
-                || m instanceof NiceConfig || m instanceof RbmConfig || m instanceof DbnConfig) {
+                || m instanceof NiceConfig || m instanceof RbmConfig || m instanceof DbnConfig || m instanceof FvbmConfig) {
             return null;
         }
-        return "export covers the vae, ae, cvae, m2, nice, rbm and dbn families; this checkpoint holds a '" + m.type() + "' model";
+        return "export covers the vae, ae, cvae, m2, nice, rbm, dbn and fvbm families; this checkpoint holds a '" + m.type() + "' model";
     }
 
     /**
@@ -61,6 +60,14 @@ public final class Export {
      * @param scaleMax the data value of level 255 (255 for bytes)
      */
     public static List<Path> write(Checkpoint c, Path dir, double scaleMin, double scaleMax) throws IOException {
+        return write(c, dir, scaleMin, scaleMax, Onnx.Labels.ONE_HOT);
+    }
+
+    /**
+     * As {@link #write(Checkpoint, Path, double, double)}, the label-taking graphs (CVAE, M2)
+     * reading their label y as {@code labels} says.
+     */
+    public static List<Path> write(Checkpoint c, Path dir, double scaleMin, double scaleMax, Onnx.Labels labels) throws IOException {
         String why = unsupported(c);
         if (why != null) throw new IllegalArgumentException(why);
         ModelConfig cfg = c.model();
@@ -73,7 +80,7 @@ public final class Export {
         for (Parameters.Spec s : cfg.parameterLayout().specs()) f.putFloats(s.name(), s.shape().dims(), c.file().getFloats(s.name()));
         Path st = dir.resolve("model.safetensors"), py = dir.resolve("model.py");
         byte[] src = TorchModule.source(cfg, c.image(), scaleMin, scaleMax).getBytes(StandardCharsets.UTF_8);
-        Map<String, byte[]> graphs = Onnx.graphs(cfg, c.file()::getFloats);
+        Map<String, byte[]> graphs = Onnx.graphs(cfg, c.file()::getFloats, labels);
         SafeTensors.write(st, f);
         AtomicFiles.write(py, out -> out.write(src));
         List<Path> wrote = new ArrayList<>(List.of(st, py));

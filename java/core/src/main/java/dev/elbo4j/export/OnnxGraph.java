@@ -163,6 +163,14 @@ final class OnnxGraph {
         return prefix;
     }
 
+    /** Binary samples y = (u &lt; p) as float32 0 / 1: a {@code Less} and a {@code Cast}. */
+    String bernoulli(String u, String p, String y) {
+        node("Less", y + ".less", new String[] {u, p}, y + ".less");
+        graph.message(1, new Protobuf().string(1, y + ".less").string(2, y).string(3, y).string(4, "Cast")
+                .message(5, intAttribute("to", FLOAT)));
+        return y;
+    }
+
     /** {@code Softmax} over the last axis, x to y. */
     String softmax(String x, String y) {
         node("Softmax", y, new String[] {x}, y);
@@ -264,6 +272,29 @@ final class OnnxGraph {
     /** A float input [N, width]. */
     void input(String n, int width) {
         graph.message(11, valueInfo(n, width));
+    }
+
+    /** An int64 input [N]. */
+    void indexInput(String n) {
+        Protobuf shape = new Protobuf().message(1, new Protobuf().string(2, "N"));
+        Protobuf tensor = new Protobuf().varint(1, INT64).message(2, shape);
+        graph.message(11, new Protobuf().string(1, n).message(2, new Protobuf().message(1, tensor)));
+    }
+
+    /**
+     * The int64 labels y [N] as one-hot float rows [N, classes]: a {@code Reshape} to [N, 1], an
+     * {@code Equal} against the constant 0, 1, ..., classes - 1 and a {@code Cast} to float. A label
+     * outside 0..classes-1 gives a row of zeros.
+     */
+    String oneHot(String y, int classes, String out) {
+        String column = reshape(out + ".column", y, -1, 1);
+        long[] range = new long[classes];
+        for (int c = 0; c < classes; c++) range[c] = c;
+        int64Initializer(out + ".classes", range);
+        node("Equal", out + ".equal", new String[] {column, out + ".classes"}, out + ".equal");
+        graph.message(1, new Protobuf().string(1, out + ".equal").string(2, out).string(3, out).string(4, "Cast")
+                .message(5, intAttribute("to", FLOAT)));
+        return out;
     }
 
     /** A float output [N, width]. */

@@ -4,6 +4,7 @@ import dev.elbo4j.backend.Activation;
 import dev.elbo4j.model.AutoencoderConfig;
 import dev.elbo4j.model.CvaeConfig;
 import dev.elbo4j.model.DbnConfig;
+import dev.elbo4j.model.FvbmConfig;
 import dev.elbo4j.model.M2Config;
 import dev.elbo4j.model.ModelConfig;
 import dev.elbo4j.model.NiceConfig;
@@ -40,6 +41,7 @@ public final class TorchModule {
         if (cfg instanceof NiceConfig n) return TorchNice.source(n, image);
         if (cfg instanceof RbmConfig r) return TorchRbm.source(r, image, scaleMin, scaleMax);
         if (cfg instanceof DbnConfig d) return TorchRbm.source(d, image, scaleMin, scaleMax);
+        if (cfg instanceof FvbmConfig v) return TorchRbm.source(v, image, scaleMin, scaleMax);
         Networks.Parts enc = Networks.encoder(cfg), dec = Networks.decoder(cfg);
         Family f = family(cfg);
         ConvLayout conv = cfg.conv();
@@ -77,8 +79,15 @@ public final class TorchModule {
             b.append("CODE_ACTIVATION = ").append(a.codeActivation() == Activation.IDENTITY ? "None" : activation(a.codeActivation()))
                     .append("\nTIED = ").append(a.tied() ? "True" : "False").append('\n');
         }
-        if (cfg instanceof M2Config m) b.append("CLASSIFIER_SIZES = ").append(sizes(Networks.classifier(m).dense())).append('\n');
-        b.append(NETWORK).append(f.module());
+        if (cfg instanceof M2Config m) {
+            Networks.Parts cls = Networks.classifier(m);
+            b.append("CLASSIFIER_SIZES = ").append(sizes(cls.dense())).append('\n');
+            b.append("CLASSIFIER_CONV = ").append(convs(cls.front(), false)).append('\n');
+        }
+        if (cfg instanceof VaeConfig v) b.append("FLOW_STEPS = ").append(v.flowSteps()).append('\n');
+        b.append(NETWORK);
+        if (cfg instanceof VaeConfig) b.append(PLANAR_FLOW);
+        b.append(f.module());
         return b.toString();
     }
 
@@ -112,6 +121,14 @@ public final class TorchModule {
                 vae = Elbo4jVae.load("model.safetensors")      # an nn.Module in eval mode
                 mu, logvar = vae.encode(x)                      # x: [N, %2$d] float32, values in [0, 1]
                 mean = vae.decode(mu)                           # [N, %2$d], the likelihood's mean
+
+            With a planar-flow posterior (FLOW_STEPS > 0; docs/FLOWS.md) q(z|x) is N(mu, exp(logvar)) pushed
+            through the FLOW_STEPS planar steps of vae.flow (global parameters flow.u, flow.w, flow.b):
+
+                zK, log_det = vae.flow(z0)                      # z0 [N, %3$d] to zK and sum_k log|det_k| [N]
+                z0 = mu + torch.exp(0.5 * logvar) * torch.randn_like(mu)  # a sample of q(zK|x): vae.flow(z0)[0];
+                # log q(zK|x) = log N(z0; mu, exp(logvar)) - log_det
+                code = vae.code(x)                              # elbo4j's code (`latent`, `reconstruct`): vae.flow(mu)[0]
             """;
 
     private static final String AE_DOC = """
@@ -150,7 +167,8 @@ public final class TorchModule {
                 y = nn.functional.one_hot(labels, %4$d).float()  # from int64 labels
 
             The classifier is CLASSIFIER_SIZES with the activation between layers and the softmax after the last
-            (m2.logits(x) before it). The label joins the first dense layer of the encoder and the decoder:
+            (m2.logits(x) before it); with conv layers, CLASSIFIER_CONV (its own weights) runs before them, as
+            ENCODER_CONV before the encoder's. The label joins the first dense layer of the encoder and the decoder:
             ConditionalLinear computes h W^T + y U^T + b, nn.Linear on [h, y] with its weight split column-wise.
             """;
 
@@ -292,6 +310,32 @@ public final class TorchModule {
 
             """;
 
+    private static final String PLANAR_FLOW = """
+
+            class PlanarFlow(nn.Module):
+                \"\"\"K planar steps z <- z + u_hat_k tanh(w_k . z + b_k) with u_hat_k = u_k + (m(w_k . u_k) - w_k . u_k) w_k / |w_k|^2,
+                m(a) = softplus(a) - 1, so every step is invertible; log|det_k| = log(t^2 + (1 - t^2) softplus(w_k . u_k)), t the tanh.\"\"\"
+
+                def __init__(self, steps, latent):
+                    super().__init__()
+                    self.u = nn.Parameter(torch.zeros(steps, latent))
+                    self.w = nn.Parameter(torch.zeros(steps, latent))
+                    self.b = nn.Parameter(torch.zeros(steps))
+
+                def forward(self, z):
+                    \"\"\"(z_K [N, Z], sum_k log|det_k| [N]) of z_0 = z.\"\"\"
+                    alpha = (self.w * self.u).sum(1)
+                    sp = nn.functional.softplus(alpha)
+                    u_hat = self.u + ((sp - 1 - alpha) / (self.w * self.w).sum(1))[:, None] * self.w
+                    log_det = torch.zeros(z.shape[0], dtype=z.dtype)
+                    for k in range(self.b.shape[0]):
+                        t = torch.tanh(z @ self.w[k] + self.b[k])
+                        z = z + t[:, None] * u_hat[k]
+                        log_det = log_det + torch.log(t * t + (1 - t * t) * sp[k])
+                    return z, log_det
+
+            """;
+
     private static final String VAE = """
 
             class Elbo4jVae(Elbo4jModule):
@@ -301,11 +345,18 @@ public final class TorchModule {
                     self.decoder = Network(DECODER_SIZES, deconv=DECODER_DECONV)
                     if LIKELIHOOD == "gaussian-learned":  # the per-value log sigma^2 of p(x|z)
                         self.decoder.register_parameter("logvar", nn.Parameter(torch.zeros(INPUT_DIM)))
+                    if FLOW_STEPS:  # the planar flow after q0(z|x), its parameters global (flow.u, flow.w, flow.b)
+                        self.flow = PlanarFlow(FLOW_STEPS, LATENT)
 
                 def encode(self, x):
-                    \"\"\"(mu, logvar) of q(z|x), each [N, LATENT].\"\"\"
+                    \"\"\"(mu, logvar) of q(z|x), each [N, LATENT] (with a flow, of q0, before the flow).\"\"\"
                     h = self.encoder(x)
                     return h[:, :LATENT], h[:, LATENT:]
+
+                def code(self, x):
+                    \"\"\"elbo4j's code of x: mu, pushed through the flow where there is one.\"\"\"
+                    mu = self.encode(x)[0]
+                    return self.flow(mu)[0] if FLOW_STEPS else mu
 
                 def decode(self, z):
                     \"\"\"The mean of p(x|z), [N, D].\"\"\"
@@ -372,9 +423,9 @@ public final class TorchModule {
             class Elbo4jM2(Elbo4jModule):
                 def __init__(self):
                     super().__init__()
-                    self.classifier = Network(CLASSIFIER_SIZES)
-                    self.encoder = Network(ENCODER_SIZES, classes=CLASSES)
-                    self.decoder = Network(DECODER_SIZES, classes=CLASSES)
+                    self.classifier = Network(CLASSIFIER_SIZES, conv=CLASSIFIER_CONV)
+                    self.encoder = Network(ENCODER_SIZES, conv=ENCODER_CONV, classes=CLASSES)
+                    self.decoder = Network(DECODER_SIZES, deconv=DECODER_DECONV, classes=CLASSES)
 
                 def logits(self, x):
                     \"\"\"The classifier's logits, [N, CLASSES], before the softmax.\"\"\"

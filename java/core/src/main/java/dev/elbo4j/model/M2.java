@@ -7,6 +7,8 @@ import dev.elbo4j.backend.Binarization;
 import dev.elbo4j.data.DeviceDataset;
 import dev.elbo4j.nn.Mlp;
 import dev.elbo4j.nn.ConditionalNetwork;
+import dev.elbo4j.nn.ConvLayout;
+import dev.elbo4j.nn.Network;
 import dev.elbo4j.nn.Parameters;
 import dev.elbo4j.rng.RngKey;
 import dev.elbo4j.rng.Streams;
@@ -50,7 +52,7 @@ import java.util.Map;
 public final class M2 extends ModelBase<M2Config> implements LatentModel {
     private static final int EVAL_BATCH = 500;
 
-    private final Mlp classifier;
+    private final Network classifier;
     private final ConditionalElbo elbo;
 
     private M2(Backend backend, M2Config cfg, DType dtype, long seed) {
@@ -59,24 +61,29 @@ public final class M2 extends ModelBase<M2Config> implements LatentModel {
         this.elbo = network(cfg);
     }
 
-    /** The classifier {@code cfg} describes (x to the logits of q(y|x), before the softmax), without parameters. */
-    public static Mlp classifierNetwork(M2Config cfg) {
-        return new Mlp("classifier", cfg.classifierSizes(), cfg.activation(), Activation.IDENTITY);
+    /**
+     * The classifier {@code cfg} describes (x to the logits of q(y|x), before the softmax), without
+     * parameters: an {@link Mlp}, or with a conv layout the encoder's conv layers (weights of its own,
+     * {@code classifier.conv.i}) before the dense ones.
+     */
+    public static Network classifierNetwork(M2Config cfg) {
+        return ConvLayout.encoder(cfg.conv(), "classifier", cfg.inputDim(), cfg.classifierHidden(), cfg.classes(), cfg.activation(),
+                Activation.IDENTITY);
     }
 
     private static ConditionalElbo network(M2Config cfg) {
         return new ConditionalElbo(cfg.inputDim(), cfg.classes(), cfg.encoderHidden(), cfg.latent(), cfg.decoderHidden(),
-                cfg.activation(), cfg.likelihood());
+                cfg.activation(), cfg.likelihood(), cfg.conv());
     }
 
     /** The encoder {@code cfg} describes (x and the one-hot y to [mu, log sigma^2]), without parameters. */
     public static ConditionalNetwork encoderNetwork(M2Config cfg) {
-        return ConditionalElbo.encoderNetwork(cfg.inputDim(), cfg.classes(), cfg.encoderHidden(), cfg.latent(), cfg.activation(), null);
+        return ConditionalElbo.encoderNetwork(cfg.inputDim(), cfg.classes(), cfg.encoderHidden(), cfg.latent(), cfg.activation(), cfg.conv());
     }
 
     /** The decoder {@code cfg} describes (z and the one-hot y to logits or means), without parameters. */
     public static ConditionalNetwork decoderNetwork(M2Config cfg) {
-        return ConditionalElbo.decoderNetwork(cfg.inputDim(), cfg.classes(), cfg.latent(), cfg.decoderHidden(), cfg.activation(), null);
+        return ConditionalElbo.decoderNetwork(cfg.inputDim(), cfg.classes(), cfg.latent(), cfg.decoderHidden(), cfg.activation(), cfg.conv());
     }
 
     /** The parameters of a model of {@code cfg} (classifier, encoder, decoder), in checkpoint order, without allocating them. */

@@ -4,6 +4,7 @@ import dev.elbo4j.backend.Activation;
 import dev.elbo4j.backend.Backend;
 import dev.elbo4j.backend.Likelihood;
 import dev.elbo4j.io.JsonFields;
+import dev.elbo4j.nn.ConvLayout;
 import dev.elbo4j.nn.Parameters;
 import dev.elbo4j.tensor.DType;
 
@@ -28,13 +29,22 @@ import java.util.Map;
  *                         not supported: its gradient would ignore the per-class weights q(y|x))
  * @param alpha            weight of the labelled examples' cross-entropy -log q(y|x)
  * @param beta             weight of KL(q(z|x,y) || p(z)) in training (1: the bound); the test figure always uses 1
+ * @param conv             conv layers before the dense layers of the classifier and of the encoder (each with
+ *                         its own weights; the label joins the encoder's first dense layer) and/or
+ *                         transposed-conv layers after the decoder's, or null (fully connected; docs/CONV.md)
  */
 public record M2Config(int inputDim, int classes, int[] classifierHidden, int[] encoderHidden, int latent, int[] decoderHidden,
-                       Activation activation, Likelihood likelihood, double alpha, double beta) implements ModelConfig {
+                       Activation activation, Likelihood likelihood, double alpha, double beta, ConvLayout conv) implements ModelConfig {
     /** Default alpha; see {@link M2}. */
     public static final double DEFAULT_ALPHA = 50;
     /** Default beta, the training weight of the KL term on z; see {@link M2}. */
     public static final double DEFAULT_BETA = 3;
+
+    /** A fully connected M2. */
+    public M2Config(int inputDim, int classes, int[] classifierHidden, int[] encoderHidden, int latent, int[] decoderHidden,
+                    Activation activation, Likelihood likelihood, double alpha, double beta) {
+        this(inputDim, classes, classifierHidden, encoderHidden, latent, decoderHidden, activation, likelihood, alpha, beta, null);
+    }
 
     public M2Config {
         classifierHidden = classifierHidden.clone();
@@ -51,6 +61,13 @@ public record M2Config(int inputDim, int classes, int[] classifierHidden, int[] 
         }
         if (!(alpha >= 0) || Double.isInfinite(alpha)) throw new IllegalArgumentException("alpha must be >= 0, got " + alpha);
         if (!(beta >= 0) || Double.isInfinite(beta)) throw new IllegalArgumentException("beta must be >= 0, got " + beta);
+        if (conv != null) conv.checkInputDim(inputDim);
+    }
+
+    /** This M2 with conv layers (null: fully connected). */
+    public M2Config withConv(ConvLayout layout) {
+        return new M2Config(inputDim, classes, classifierHidden, encoderHidden, latent, decoderHidden, activation, likelihood, alpha,
+                beta, layout);
     }
 
     @Override
@@ -68,7 +85,7 @@ public record M2Config(int inputDim, int classes, int[] classifierHidden, int[] 
         return decoderHidden.clone();
     }
 
-    /** D, classifierHidden..., C */
+    /** D, classifierHidden..., C: the classifier's dense sizes when it has no conv layers. */
     public int[] classifierSizes() {
         return ConfigJson.sizes(inputDim, classifierHidden, classes);
     }
@@ -122,6 +139,7 @@ public record M2Config(int inputDim, int classes, int[] classifierHidden, int[] 
         ConfigJson.putLikelihood(m, likelihood);
         m.put("alpha", alpha);
         m.put("beta", beta);
+        if (conv != null) conv.putJson(m);
         return m;
     }
 
@@ -131,7 +149,7 @@ public record M2Config(int inputDim, int classes, int[] classifierHidden, int[] 
                 JsonFields.ints(m, "classifier_hidden"), JsonFields.ints(m, "encoder_hidden"), JsonFields.integer(m, "latent"),
                 JsonFields.ints(m, "decoder_hidden"), ConfigJson.activation(m),
                 ConfigJson.likelihood(m), JsonFields.number(m, "alpha"),
-                JsonFields.has(m, "beta") ? JsonFields.number(m, "beta") : 1);
+                JsonFields.has(m, "beta") ? JsonFields.number(m, "beta") : 1, ConvLayout.fromJson(m));
     }
 
     /**
@@ -149,13 +167,13 @@ public record M2Config(int inputDim, int classes, int[] classifierHidden, int[] 
                 && Arrays.equals(classifierHidden, c.classifierHidden) && Arrays.equals(encoderHidden, c.encoderHidden)
                 && latent == c.latent && Arrays.equals(decoderHidden, c.decoderHidden) && activation == c.activation
                 && likelihood.equals(c.likelihood) && Double.compare(alpha, c.alpha) == 0
-                && Double.compare(beta, c.beta) == 0;
+                && Double.compare(beta, c.beta) == 0 && java.util.Objects.equals(conv, c.conv);
     }
 
     @Override
     public int hashCode() {
         return Arrays.hashCode(new Object[]{inputDim, classes, Arrays.hashCode(classifierHidden), Arrays.hashCode(encoderHidden),
-                latent, Arrays.hashCode(decoderHidden), activation, likelihood, alpha, beta});
+                latent, Arrays.hashCode(decoderHidden), activation, likelihood, alpha, beta, conv});
     }
 
     @Override
@@ -163,6 +181,7 @@ public record M2Config(int inputDim, int classes, int[] classifierHidden, int[] 
         return String.format(Locale.ROOT, "M2 q(y|x) %d-%s%d, q(z|x,y) %d(+y)-%s(%d,%d), p(x|y,z) %d(+y)-%s%d, %s, %s%s, alpha=%s, beta=%s",
                 inputDim, CvaeConfig.join(classifierHidden), classes, inputDim, CvaeConfig.join(encoderHidden), latent, latent,
                 latent, CvaeConfig.join(decoderHidden), inputDim, activation.name().toLowerCase(Locale.ROOT), likelihood.id(),
-                likelihood.kind() == Likelihood.Kind.GAUSSIAN_FIXED ? "(sigma=" + likelihood.sigma() + ")" : "", alpha, beta);
+                likelihood.kind() == Likelihood.Kind.GAUSSIAN_FIXED ? "(sigma=" + likelihood.sigma() + ")" : "", alpha, beta)
+                + (conv != null ? ", " + conv : "");
     }
 }

@@ -55,8 +55,12 @@ public final class PlanarPosterior {
      */
     public static double[] uHat(Parameters params) {
         Backend be = params.backend();
-        double[] u = be.download(params.value(U)), w = be.download(params.value(W));
-        int k = params.value(B).size(), z = u.length / k;
+        return uHat(be.download(params.value(U)), be.download(params.value(W)), params.value(B).size());
+    }
+
+    /** {@link #uHat(Parameters)} from the values of u and w (K x Z each, row-major) and K. */
+    public static double[] uHat(double[] u, double[] w, int k) {
+        int z = u.length / k;
         double[] out = new double[u.length];
         for (int s = 0; s < k; s++) {
             double alpha = 0, n = 0;
@@ -64,10 +68,26 @@ public final class PlanarPosterior {
                 alpha += w[s * z + j] * u[s * z + j];
                 n += w[s * z + j] * w[s * z + j];
             }
-            double m = -1 + (alpha > 0 ? alpha + Math.log1p(Math.exp(-alpha)) : Math.log1p(Math.exp(alpha)));
+            double m = -1 + softplus(alpha);
             for (int j = 0; j < z; j++) out[s * z + j] = u[s * z + j] + (m - alpha) * w[s * z + j] / n;
         }
         return out;
+    }
+
+    /** softplus(w_k . u_k) for every step: log|det_k| = log(tanh^2 a + (1 - tanh^2 a) softplus(w_k . u_k)), a = w_k . z_k + b_k. */
+    public static double[] softplusWu(double[] u, double[] w, int k) {
+        int z = u.length / k;
+        double[] out = new double[k];
+        for (int s = 0; s < k; s++) {
+            double alpha = 0;
+            for (int j = 0; j < z; j++) alpha += w[s * z + j] * u[s * z + j];
+            out[s] = softplus(alpha);
+        }
+        return out;
+    }
+
+    private static double softplus(double a) {
+        return a > 0 ? a + Math.log1p(Math.exp(-a)) : Math.log1p(Math.exp(a));
     }
 
     /**

@@ -101,6 +101,30 @@ class ConvModelTest {
         }
     }
 
+    /**
+     * M2 with conv layers in its classifier and encoder (each its own) and a transposed-conv
+     * decoder: the whole step (unlabelled bound over every class plus the labelled term and the
+     * cross-entropy) against finite differences, grey and colour.
+     */
+    @ParameterizedTest(name = "m2 {0} {1} channels={2}")
+    @CsvSource({"'conv:2x3s2p1', 'deconv:2x3s2p1', 1", "'conv:2x3s2p1', mlp, 3", "mlp, 'deconv:2x3s2p1', 1"})
+    void m2Gradients(String enc, String dec, int channels) {
+        ConvLayout conv = layout(channels, enc, dec);
+        M2Config cfg = new M2Config(conv.inputDim(), 3, new int[]{4}, new int[]{4}, 2, new int[]{3}, Activation.TANH,
+                Likelihood.bernoulli(), 0.7, 1.4, conv);
+        if (!"mlp".equals(enc)) {
+            assertTrue(cfg.parameterLayout().specs().stream().anyMatch(sp -> sp.name().startsWith("classifier.conv.0")),
+                    "the classifier has conv layers of its own");
+        }
+        double[] y = new double[2 * 3];
+        y[1] = y[3 + 2] = 1;
+        try (M2 m = M2.create(be, cfg, DType.F64, 9); M2.Step step = m.trainStep(3)) {
+            Tensor xu = be.upload(Rand.uniform(51, 3 * cfg.inputDim(), 0, 1), Shape.of(3, cfg.inputDim()));
+            Tensor xl = be.upload(Rand.uniform(52, 2 * cfg.inputDim(), 0, 1), Shape.of(2, cfg.inputDim()));
+            check(m, step, new Batch(xu, null, xl, be.upload(y, Shape.of(2, 3))), 5e-5);
+        }
+    }
+
     @Test
     void convLayersNameTheirParametersAfterPyTorchLayouts() {
         ConvLayout conv = ConvLayout.of(new int[]{28, 28}, "conv:32x4s2p1,64x4s2p1", "deconv:64x4s2p1,32x4s2p1");
@@ -127,6 +151,10 @@ class ConvModelTest {
         Map<String, Object> json = dev.elbo4j.io.Json.parseObject(dev.elbo4j.io.Json.write(cfg.toJson()));
         assertEquals(cfg, VaeConfig.fromJson(json));
         assertEquals("conv:16x3p1,32x4s2p1", json.get("encoder_conv"));
+        M2Config m2 = M2Config.defaults(28 * 28 * 3, 10).withConv(conv);
+        M2Config back = M2Config.fromJson(dev.elbo4j.io.Json.parseObject(dev.elbo4j.io.Json.write(m2.toJson())));
+        assertEquals(m2, back);
+        assertNotEquals(M2Config.defaults(28 * 28 * 3, 10), back, "the layout is part of the model");
         assertNull(ConvLayout.of(new int[]{28, 28}, "mlp", null));
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> ConvLayout.of(new int[]{28, 28}, "conv:32x4s2p1,64x4q2", null));
         assertTrue(e.getMessage().contains("'64x4q2'"), e.getMessage());
