@@ -14,7 +14,7 @@ import java.io.UncheckedIOException;
         description = "Variational autoencoders trained at the speed of the hardware.%n"
                 + "Run `elbo4j COMMAND --help` for the options of each command.",
         subcommands = {TrainCommand.class, EvalCommand.class, SampleCommand.class, ReconstructCommand.class, LatentCommand.class,
-                ExportCommand.class,
+                ExportCommand.class, InfoCommand.class,
                 CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
 
