@@ -91,6 +91,13 @@ final class Candidates {
         }
     }
 
+    /** export --label-input; ExportCommand parses these words. */
+    static final class LabelInputs extends Of {
+        LabelInputs() {
+            super(List.of("one-hot", "index"));
+        }
+    }
+
     static final class NanPolicies extends Of {
         NanPolicies() {
             super(List.of("stop", "skip"));

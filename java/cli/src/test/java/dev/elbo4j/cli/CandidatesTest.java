@@ -61,6 +61,10 @@ class CandidatesTest {
         for (String d : new Candidates.Devices()) assertTrue(Backends.known(d), d);
         assertEquals(ModelOptions.MODELS, list(new Candidates.Models()));
         assertEquals(List.of("mnist", "fashion-mnist"), list(new Candidates.Datasets()));
+        for (String form : new Candidates.LabelInputs()) {
+            CliTest.Result r = CliTest.run("export", "-c", "no-such-run", "--label-input", form);
+            assertFalse(r.err().contains("--label-input must be"), form + " is a form export takes: " + r.err());
+        }
     }
 
     /** The generated script offers them: --model's and --device's lists are in it. */
