@@ -70,7 +70,9 @@ consumer-test: build
 
 # The elbo4j command for this user: PREFIX/bin/elbo4j (the launcher, which finds a JDK >= 22),
 # the CLI jar and its libraries in PREFIX/share/elbo4j, and PREFIX/share/elbo4j/data linked to this
-# checkout's data/ so the named data sets of `make data` are found from any folder. Re-run after a rebuild to update it.
+# checkout's data/ so the named data sets of `make data` are found from any folder, and the bash completion
+# script in PREFIX/share/bash-completion/completions/elbo4j (where bash-completion looks for a user's, with the
+# default PREFIX). Re-run after a rebuild to update it.
 install: build
 	rm -rf $(PREFIX)/share/elbo4j.partial && mkdir -p $(PREFIX)/share/elbo4j.partial/lib $(PREFIX)/bin
 	cp $(CLI_JAR) $(PREFIX)/share/elbo4j.partial/elbo4j-cli.jar
@@ -79,6 +81,9 @@ install: build
 	ln -sfn $(CURDIR)/data $(PREFIX)/share/elbo4j.partial/data
 	rm -rf $(PREFIX)/share/elbo4j && mv $(PREFIX)/share/elbo4j.partial $(PREFIX)/share/elbo4j
 	install -m 755 bin/elbo4j $(PREFIX)/bin/elbo4j
+	mkdir -p $(PREFIX)/share/bash-completion/completions
+	$(PREFIX)/bin/elbo4j generate-completion > $(PREFIX)/share/bash-completion/completions/elbo4j.tmp
+	mv $(PREFIX)/share/bash-completion/completions/elbo4j.tmp $(PREFIX)/share/bash-completion/completions/elbo4j
 	@case ":$$PATH:" in *":$(PREFIX)/bin:"*) echo "installed: $(PREFIX)/bin/elbo4j";; \
 	  *) echo "installed: $(PREFIX)/bin/elbo4j; $(PREFIX)/bin is not on PATH: add it (export PATH=\"$(PREFIX)/bin:\$$PATH\")";; esac
 

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Builds the README's Java example, exactly as printed under "## The Java API", in a fresh Maven
-# project that depends on dev.elbo4j:elbo4j-core as installed in the local repository, and checks
+# Builds the README's Java examples, every ```java block under "## The Java API" exactly as printed,
+# each in the file its public class names, in a fresh Maven project that depends on
+# dev.elbo4j:elbo4j-core as installed in the local repository, and checks
 # the library jar's module name. Exits non-zero when either fails. Needs a build (`make`): it
 # installs this checkout's jar and parent pom first (install:install-file, seconds), so the test
-# is of this checkout even where another build shares ~/.m2.
+# is of this checkout even where another build shares ~/.m2. The OwnArrays example, which needs no
+# data files, is also run.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 version=0.1.0-SNAPSHOT
@@ -14,10 +16,20 @@ core_jar="$root/java/core/target/elbo4j-core-$version.jar"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 mkdir -p "$tmp/src/main/java"
-# The first ```java block after the "## The Java API" heading.
-awk '/^## The Java API/{api=1} api&&/^```java$/{on=1;next} on&&/^```$/{exit} on{print}' "$root/README.md" \
-  > "$tmp/src/main/java/Example.java"
-[ -s "$tmp/src/main/java/Example.java" ] || { echo "consumer-test: no java block under '## The Java API' in README.md" >&2; exit 1; }
+# Every ```java block from the "## The Java API" heading to the next "## " heading, as block1.txt, ...
+mkdir -p "$tmp/blocks"
+awk -v dir="$tmp/blocks" '/^## /{api = ($0 == "## The Java API")} api&&/^```java$/{on=1; f=dir "/block" (++n) ".txt"; next}
+  on&&/^```$/{on=0; close(f); next} on{print > f}' "$root/README.md"
+classes=()
+for block in "$tmp"/blocks/block*.txt; do
+  [ -s "$block" ] || continue
+  name=$(sed -n 's/^public class \([A-Za-z0-9_]*\).*/\1/p' "$block" | head -1)
+  [ -n "$name" ] || { echo "consumer-test: a java block under '## The Java API' has no public class" >&2; exit 1; }
+  [ ! -e "$tmp/src/main/java/$name.java" ] || { echo "consumer-test: two java blocks declare class $name" >&2; exit 1; }
+  cp "$block" "$tmp/src/main/java/$name.java"
+  classes+=("$name")
+done
+[ ${#classes[@]} -gt 0 ] || { echo "consumer-test: no java block under '## The Java API' in README.md" >&2; exit 1; }
 cat > "$tmp/pom.xml" <<POM
 <?xml version="1.0" encoding="UTF-8"?>
 <project xmlns="http://maven.apache.org/POM/4.0.0">
@@ -48,7 +60,9 @@ cat > "$tmp/pom.xml" <<POM
 </project>
 POM
 "$root/scripts/mvn.sh" -q -f "$tmp/pom.xml" compile
-[ -f "$tmp/target/classes/Example.class" ] || { echo "consumer-test: Example.class was not built" >&2; exit 1; }
+for name in "${classes[@]}"; do
+  [ -f "$tmp/target/classes/$name.class" ] || { echo "consumer-test: $name.class was not built" >&2; exit 1; }
+done
 jar_file="$HOME/.m2/repository/dev/elbo4j/elbo4j-core/$version/elbo4j-core-$version.jar"
 java_home=$("$root/scripts/find-jdk.sh")
 # Without Automatic-Module-Name the name would be derived from the file name (elbo4j.core).
@@ -57,4 +71,11 @@ case "$module" in
   dev.elbo4j@*) ;;
   *) echo "consumer-test: $jar_file is the module '$module', expected dev.elbo4j (Automatic-Module-Name)" >&2; exit 1 ;;
 esac
-echo "consumer-test: the README example compiles against the installed elbo4j-core ($module)"
+# OwnArrays needs no data files: run it as a user would, and check it trained and printed its codes.
+if [[ " ${classes[*]} " == *" OwnArrays "* ]]; then
+  out=$(cd "$tmp" && timeout 300 "$java_home/bin/java" --enable-native-access=ALL-UNNAMED --add-modules jdk.incubator.vector \
+    -cp "$tmp/target/classes:$jar_file" OwnArrays 2>&1) || { echo "consumer-test: the README's OwnArrays example failed:" >&2; echo "$out" >&2; exit 1; }
+  grep -q '^epoch 5/5: train ELBO' <<<"$out" && grep -q '^first code (' <<<"$out" \
+    || { echo "consumer-test: the README's OwnArrays example ran but did not print its epochs and codes:" >&2; echo "$out" >&2; exit 1; }
+fi
+echo "consumer-test: the README's Java examples (${classes[*]}) compile against the installed elbo4j-core ($module); OwnArrays runs"

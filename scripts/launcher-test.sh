@@ -61,5 +61,20 @@ else
   echo "launcher-test: no 'script' command: the Ctrl-C case did not run"
 fi
 
+# 6. The bash completion script (`elbo4j generate-completion`, installed by `make install`) completes
+#    commands, nested subcommands, flags and a flag's values.
+if "$elbo4j" generate-completion >"$tmp/completion.bash" 2>"$tmp/err"; then
+  cat >"$tmp/complete.sh" <<'SH'
+source "$1"
+c() { COMP_LINE="$*"; COMP_WORDS=($@); COMP_CWORD=$((${#COMP_WORDS[@]} - 1)); COMP_POINT=${#COMP_LINE}; COMPREPLY=()
+      _complete_elbo4j 2>/dev/null; echo "${COMPREPLY[*]}"; }
+c elbo4j in; c elbo4j latent sc; c elbo4j train --mo; c elbo4j train --preset kingma
+SH
+  got=$(bash "$tmp/complete.sh" "$tmp/completion.bash" | paste -sd'|')
+  if [ "$got" = "info|scatter|--model|kingma2014-m2" ]; then ok; else echo "got: $got" >"$tmp/got"; bad "bash completion" "$tmp/got"; fi
+else
+  bad "generate-completion: exit $?" "$tmp/err"
+fi
+
 echo "launcher: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

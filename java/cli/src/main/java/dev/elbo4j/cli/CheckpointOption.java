@@ -14,12 +14,17 @@ final class CheckpointOption {
             description = "Checkpoint file, or a run folder with checkpoint.safetensors (default: ${DEFAULT-VALUE}).")
     Path path;
 
-    Checkpoint load() throws IOException {
+    /** The checkpoint file: the given file, or the folder's checkpoint.safetensors; a usage error when there is none. */
+    Path file() {
         Path f = Files.isDirectory(path) ? path.resolve("checkpoint.safetensors") : path;
         if (!Files.isRegularFile(f)) {
             throw new Main.UsageException("--checkpoint " + path + ": no checkpoint file there (train one with `elbo4j train`)");
         }
-        Checkpoint c = Checkpoint.load(f);
+        return f;
+    }
+
+    Checkpoint load() throws IOException {
+        Checkpoint c = Checkpoint.load(file());
         c.requireFinite(false); // a diverged model computes nothing meaningful: NaN ELBOs, black pictures
         return c;
     }

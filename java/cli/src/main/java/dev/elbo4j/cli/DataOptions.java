@@ -24,7 +24,7 @@ import java.util.Map;
  */
 final class DataOptions {
 
-    @Option(names = "--dataset", paramLabel = "NAME",
+    @Option(names = "--dataset", completionCandidates = Candidates.Datasets.class, paramLabel = "DATASET",
             description = "Data set under the data folder: mnist or fashion-mnist (default: the checkpoint's data, else mnist).")
     String dataset;
 

@@ -7,7 +7,7 @@ import picocli.CommandLine.Option;
 /** Which backend runs the work, and through which CUDA binding. */
 final class DeviceOptions {
 
-    @Option(names = "--device", paramLabel = "DEVICE", defaultValue = "auto",
+    @Option(names = "--device", completionCandidates = Candidates.Devices.class, paramLabel = "DEVICE", defaultValue = "auto",
             description = "cpu, cuda, or auto: the GPU when one is usable, else the CPU with a line saying why "
                     + "(default: ${DEFAULT-VALUE}).")
     String device;

@@ -36,7 +36,7 @@ final class ExportCommand implements Callable<Integer> {
             description = "Folder for the files (default: export/ inside the run folder).")
     Path out;
 
-    @Option(names = "--label-input", paramLabel = "FORM",
+    @Option(names = "--label-input", completionCandidates = Candidates.LabelInputs.class, paramLabel = "FORM",
             description = "How the CVAE's and M2's encoder.onnx and decoder.onnx take the label y: one-hot (default; float32 "
                     + "[N, classes], soft labels allowed) or index (int64 class indices [N], made one-hot inside the graph; a label "
                     + "outside 0..classes-1 gives a row of zeros, as if no class were given). Only for cvae and m2 checkpoints.")

@@ -14,8 +14,8 @@ import java.io.UncheckedIOException;
         description = "Variational autoencoders trained at the speed of the hardware.%n"
                 + "Run `elbo4j COMMAND --help` for the options of each command.",
         subcommands = {TrainCommand.class, EvalCommand.class, SampleCommand.class, ReconstructCommand.class, LatentCommand.class,
-                ExportCommand.class,
-                CommandLine.HelpCommand.class})
+                ExportCommand.class, InfoCommand.class,
+                CommandLine.HelpCommand.class, picocli.AutoComplete.GenerateCompletion.class})
 public final class Main implements Runnable {
 
     @CommandLine.Spec
@@ -24,7 +24,8 @@ public final class Main implements Runnable {
     @Override
     public void run() {
         throw new CommandLine.ParameterException(spec.commandLine(), "a command is required ("
-                + String.join(", ", spec.subcommands().keySet().stream().filter(n -> !n.equals("help")).toList()) + ")");
+                + String.join(", ", spec.subcommands().keySet().stream()
+                .filter(n -> !n.equals("help") && !n.equals("generate-completion")).toList()) + ")");
     }
 
     public static void main(String[] args) {

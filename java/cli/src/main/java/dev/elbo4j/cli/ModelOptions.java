@@ -17,7 +17,7 @@ final class ModelOptions {
     /** The values {@code --model} accepts. */
     static final List<String> MODELS = List.of("vae", "ae", "cvae", "m2", "nice", "rbm", "dbn", "fvbm");
 
-    @Option(names = "--model", paramLabel = "MODEL", defaultValue = "vae",
+    @Option(names = "--model", completionCandidates = Candidates.Models.class, paramLabel = "MODEL", defaultValue = "vae",
             description = "Model family: vae; ae (autoencoder: plain, denoising, sparse, tied); "
                     + "cvae (conditional VAE, needs labels); m2 (semi-supervised VAE with a classifier, uses --labels "
                     + "labelled examples; its --beta defaults to 3); nice (NICE flow density model); rbm (restricted "
@@ -33,9 +33,9 @@ final class ModelOptions {
     int[] decoderHidden;
     @Option(names = "--latent", paramLabel = "Z", defaultValue = "20", description = "Latent (code) dimension (default: ${DEFAULT-VALUE}).")
     int latent;
-    @Option(names = "--activation", paramLabel = "ACT", defaultValue = "relu", description = "relu, tanh, sigmoid or identity (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--activation", completionCandidates = Candidates.Activations.class, paramLabel = "ACT", defaultValue = "relu", description = "relu, tanh, sigmoid or identity (default: ${DEFAULT-VALUE}).")
     String activation;
-    @Option(names = "--likelihood", paramLabel = "LIK", defaultValue = "bernoulli",
+    @Option(names = "--likelihood", completionCandidates = Candidates.Likelihoods.class, paramLabel = "LIK", defaultValue = "bernoulli",
             description = "bernoulli, gaussian (fixed --sigma) or gaussian-learned (per-pixel variance) (default: ${DEFAULT-VALUE}).")
     String likelihood;
     @Option(names = "--sigma", paramLabel = "S", defaultValue = "0.1", description = "Standard deviation of the fixed Gaussian (default: ${DEFAULT-VALUE}).")
@@ -86,19 +86,19 @@ final class ModelOptions {
     int samples;
     @Option(names = "--beta", paramLabel = "BETA", defaultValue = "1", description = "Weight of the KL term (default: ${DEFAULT-VALUE}).")
     double beta;
-    @Option(names = "--objective", paramLabel = "OBJ", defaultValue = "elbo",
+    @Option(names = "--objective", completionCandidates = Candidates.Objectives.class, paramLabel = "OBJ", defaultValue = "elbo",
             description = "Training objective: elbo, or iwae (importance-weighted bound with k = --samples; "
                     + "needs --beta 1 and no --warmup) (default: ${DEFAULT-VALUE}).")
     String objective;
 
     // ---- ae (autoencoders: plain, denoising, sparse, tied) -----------------------------------
-    @Option(names = "--reconstruction", paramLabel = "LOSS",
+    @Option(names = "--reconstruction", completionCandidates = Candidates.Reconstructions.class, paramLabel = "LOSS",
             description = "ae: reconstruction loss per example, bernoulli (cross-entropy with logits) or mse (sum of squares) "
                     + "(default: bernoulli).")
     String reconstruction;
     @Option(names = "--tied", description = "ae: the decoder uses the transposed encoder weights (only its biases are its own).")
     boolean tied;
-    @Option(names = "--corruption", paramLabel = "KIND",
+    @Option(names = "--corruption", completionCandidates = Candidates.Corruptions.class, paramLabel = "KIND",
             description = "ae: denoising input corruption, none, gaussian (x + level * N(0, 1)) or mask (pixels zeroed with "
                     + "probability level) (default: none).")
     String corruption;
@@ -218,7 +218,7 @@ final class ModelOptions {
     int layerSteps;
 
     // ---- nice and flows ------------------------------------------------------------------------
-    @Option(names = "--flow", paramLabel = "FLOW",
+    @Option(names = "--flow", completionCandidates = Candidates.Flows.class, paramLabel = "FLOW",
             description = "vae: normalizing flow after the Gaussian posterior: none or planar (default: none).")
     String flow;
     @Option(names = "--flow-steps", paramLabel = "K", description = "vae: planar flow steps K >= 1 (default with --flow planar: 10).")
@@ -226,7 +226,7 @@ final class ModelOptions {
     @Option(names = "--couplings", paramLabel = "N", defaultValue = "4",
             description = "nice: additive coupling layers; their shift MLPs have the --hidden sizes (default: ${DEFAULT-VALUE}).")
     int couplings;
-    @Option(names = "--prior", paramLabel = "PRIOR", defaultValue = "logistic",
+    @Option(names = "--prior", completionCandidates = Candidates.Priors.class, paramLabel = "PRIOR", defaultValue = "logistic",
             description = "nice: prior of the latent space, logistic or gaussian (default: ${DEFAULT-VALUE}).")
     String prior;
 

@@ -97,7 +97,7 @@ final class TrainCommand implements Callable<Integer> {
             description = "Labelled training examples of a semi-supervised model, balanced over the classes "
                     + "(default: ${DEFAULT-VALUE}).")
     int labels;
-    @Option(names = "--binarize", paramLabel = "MODE",
+    @Option(names = "--binarize", completionCandidates = Candidates.Binarizations.class, paramLabel = "MODE",
             description = "dynamic (fresh Bernoulli draw every epoch), fixed (one draw) or none (grey levels) "
                     + "(default: the model's: dynamic for a Bernoulli likelihood; none for a Gaussian one and for nice).")
     String binarize;
@@ -121,7 +121,7 @@ final class TrainCommand implements Callable<Integer> {
             description = "Also write the checkpoint every N optimizer steps within an epoch; 0: only at epoch ends "
                     + "(default: ${DEFAULT-VALUE}).")
     int checkpointEvery;
-    @Option(names = "--on-nan", paramLabel = "POLICY", defaultValue = "stop",
+    @Option(names = "--on-nan", completionCandidates = Candidates.NanPolicies.class, paramLabel = "POLICY", defaultValue = "stop",
             description = "When a step's loss or gradients are NaN or infinite: stop (exit 1 naming the step and the "
                     + "first bad tensor; the last checkpoint is kept) or skip (drop the batch and go on) "
                     + "(default: ${DEFAULT-VALUE}).")

@@ -207,7 +207,7 @@ class CliTest {
         assertTrue(r.err().contains("--binding opencl: unknown"), r.err());
         r = run();
         assertEquals(2, r.code(), "no command");
-        assertTrue(r.err().contains("a command is required (train, eval, sample, reconstruct, latent, export)"), r.err());
+        assertTrue(r.err().contains("a command is required (train, eval, sample, reconstruct, latent, export, info)"), r.err());
     }
 
     static Path copyData(String name) throws IOException {

@@ -19,7 +19,9 @@ public final class DeviceDataset implements AutoCloseable {
     private final Tensor oneHot;
     /** Scaling without binarisation draws no random numbers; the gather still takes a key. */
     private static final RngKey UNUSED_KEY = new RngKey(0, 0, 0);
+    private boolean closed;
 
+    /** The images of {@code host} uploaded to {@code backend} (as 8-bit levels), without labels: what {@link dev.elbo4j.eval.Evaluator} reads for an unconditional model. Close it to free the copy. */
     public DeviceDataset(Backend backend, Dataset host) {
         this(backend, host, 0);
     }
@@ -54,10 +56,12 @@ public final class DeviceDataset implements AutoCloseable {
         this.index = backend.upload(identity, Shape.of(n));
     }
 
+    /** The data set it was uploaded from. */
     public Dataset host() {
         return host;
     }
 
+    /** N, the number of examples. */
     public int size() {
         return host.n();
     }
@@ -77,6 +81,7 @@ public final class DeviceDataset implements AutoCloseable {
 
     /** Writes examples order[from .. from + out.rows) into out, scaled and binarised. */
     public void gather(int from, Binarization mode, RngKey key, Tensor out) {
+        checkOpen();
         backend.gather(pixels, index, from, mode, key, out);
     }
 
@@ -90,6 +95,7 @@ public final class DeviceDataset implements AutoCloseable {
 
     /** Writes the examples numbered {@code rows[0 .. out.rows)} (I32, data set rows) into out, scaled and binarised. */
     public void gatherRows(Tensor rows, Binarization mode, RngKey key, Tensor out) {
+        checkOpen();
         backend.gather(pixels, rows, 0, mode, key, out);
     }
 
@@ -100,18 +106,27 @@ public final class DeviceDataset implements AutoCloseable {
 
     /** Writes the one-hot labels of examples order[from .. from + out.rows) into out (F32, rows x classes). */
     public void gatherLabels(int from, Tensor out) {
+        checkOpen();
         if (oneHot == null) throw new IllegalStateException("this data set was uploaded without labels");
         backend.gather(oneHot, index, from, Binarization.NONE, UNUSED_KEY, out);
     }
 
     /** Writes the one-hot labels of the examples numbered {@code rows[0 .. out.rows)} (I32, data set rows) into out. */
     public void gatherLabelRows(Tensor rows, Tensor out) {
+        checkOpen();
         if (oneHot == null) throw new IllegalStateException("this data set was uploaded without labels");
         backend.gather(oneHot, rows, 0, Binarization.NONE, UNUSED_KEY, out);
     }
 
+    /** Refuses a data set whose device copy was freed (a gather would read freed memory on a GPU). */
+    private void checkOpen() {
+        if (closed) throw new IllegalStateException("this DeviceDataset was closed; upload the data set again");
+    }
+
     @Override
     public void close() {
+        if (closed) return;
+        closed = true;
         if (oneHot != null) oneHot.close();
         pixels.close();
         index.close();

@@ -26,7 +26,20 @@ public final class Evaluator {
     private final Binarization binarization;
     private final long seed;
 
+    /**
+     * @param model             a VAE or CVAE (e.g. {@code checkpoint.restoreModel(backend, Vae.class)})
+     * @param data              the inputs, {@code new DeviceDataset(backend, dataset)}; for a CVAE with its labels,
+     *                          {@code new DeviceDataset(backend, dataset, classes)}
+     * @param trainBinarization how the model was trained ({@code checkpoint.training().binarization()}): a
+     *                          stochastic binarisation is evaluated on one fixed draw of the inputs
+     * @param seed              the seed of that draw and of the draws of z
+     */
     public Evaluator(ImportanceSampled model, DeviceDataset data, Binarization trainBinarization, long seed) {
+        if (model == null || data == null || trainBinarization == null) {
+            throw new IllegalArgumentException((model == null ? "model" : data == null ? "data" : "trainBinarization")
+                    + " must not be null");
+        }
+        if (model.parameters().isClosed()) throw new IllegalStateException("the " + model.config().type() + " model was closed");
         if (data.dim() != model.config().inputDim()) {
             throw new IllegalArgumentException("data has " + data.dim() + " pixels per example, the model expects "
                     + model.config().inputDim());
@@ -34,7 +47,7 @@ public final class Evaluator {
         int classes = model.conditioningClasses();
         if (classes > 0 && data.classes() != classes) {
             throw new IllegalArgumentException("the model needs the data's labels as " + classes + " one-hot classes, got "
-                    + data.classes());
+                    + data.classes() + (data.classes() == 0 ? " (upload them: new DeviceDataset(backend, dataset, " + classes + "))" : ""));
         }
         this.model = model;
         this.rowsPerPass = model.evaluationRows();
@@ -50,10 +63,17 @@ public final class Evaluator {
 
     /** Per-example ELBO (nats, higher is better) with {@code samples} draws of z. */
     public double[] elbo(int samples) {
+        if (samples < 1) throw new IllegalArgumentException("samples must be >= 1, got " + samples);
         return run(samples, samples, false, null);
     }
 
-    /** Per-example importance-sampled log p(x) (log p(x|y) for a conditional model) with k samples; {@code progress} gets examples done. */
+    /**
+     * Per-example importance-sampled log p(x) (log p(x|y) for a conditional model), nats, with
+     * {@code k} draws of z per input: a lower bound in expectation that tightens as k grows (the
+     * CLI's default is k = 100, papers report k = 5000).
+     *
+     * @param progress gets the number of examples done after each pass; may be null
+     */
     public double[] logLikelihood(int k, LongConsumer progress) {
         if (k < 1) throw new IllegalArgumentException("k must be >= 1, got " + k);
         return run(k, Math.min(k, rowsPerPass), true, progress);

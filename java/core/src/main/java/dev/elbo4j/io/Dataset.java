@@ -48,6 +48,79 @@ public record Dataset(byte[] images, byte[] labels, int n, int rows, int cols, i
         this(images, labels, n, rows, cols, 1);
     }
 
+    /**
+     * A grey data set from values in [0, 1] held in memory, e.g. pixel intensities: {@code values}
+     * holds the examples one after another, {@code rows * cols} values each, row-major; {@code labels}
+     * (0..255, one per example) may be null. Each value becomes the nearest of the 256 levels
+     * ({@link Scaling#UNIT}). Data on another scale: divide by its maximum first, or use
+     * {@link #fromFloats(float[], int[], int, int, int, Scaling)}.
+     *
+     * @throws IllegalArgumentException naming the first value that is NaN, infinite or outside [0, 1],
+     *                                  the first label outside 0..255, or sizes that do not fit
+     */
+    public static Dataset fromFloats(float[] values, int[] labels, int rows, int cols) {
+        return fromFloats(values, labels, rows, cols, 1, Scaling.UNIT);
+    }
+
+    /**
+     * {@link #fromFloats(float[], int[], int, int)} for values on the scale {@code scaling}
+     * (level 0 is {@code scaling.min()}, level 255 {@code scaling.max()}; values outside it are
+     * refused) and images of {@code channels} (1 grey, 3 RGB, channels last).
+     */
+    public static Dataset fromFloats(float[] values, int[] labels, int rows, int cols, int channels, Scaling scaling) {
+        if (values == null) throw new IllegalArgumentException("values must not be null");
+        if (scaling == null) throw new IllegalArgumentException("scaling must not be null");
+        if (rows <= 0 || cols <= 0 || (channels != 1 && channels != 3)) {
+            throw new IllegalArgumentException("need positive rows and cols and 1 or 3 channels; got rows=" + rows + ", cols="
+                    + cols + ", channels=" + channels);
+        }
+        long per = (long) rows * cols * channels;
+        if (values.length % per != 0) {
+            throw new IllegalArgumentException("values has " + values.length + " entries, not a whole number of " + rows + "x" + cols
+                    + (channels == 1 ? "" : "x" + channels) + " examples (" + per + " values each)");
+        }
+        int n = (int) (values.length / per);
+        byte[] images = new byte[values.length];
+        for (int i = 0; i < values.length; i++) {
+            float v = values[i];
+            if (!(v >= scaling.min() && v <= scaling.max())) { // NaN fails both
+                throw new IllegalArgumentException("values[" + i + "] (example " + i / per + ", value " + i % per + ") is " + v
+                        + "; every value must be a number in [" + scaling.min() + ", " + scaling.max() + "]");
+            }
+            images[i] = (byte) scaling.level(v);
+        }
+        byte[] lab = null;
+        if (labels != null) {
+            if (labels.length != n) {
+                throw new IllegalArgumentException("labels has " + labels.length + " entries for " + n + " examples; give one per example");
+            }
+            lab = new byte[n];
+            for (int i = 0; i < n; i++) {
+                if (labels[i] < 0 || labels[i] > 255) {
+                    throw new IllegalArgumentException("labels[" + i + "] is " + labels[i] + "; labels are classes 0..255");
+                }
+                lab[i] = (byte) labels[i];
+            }
+        }
+        return new Dataset(images, lab, n, rows, cols, channels);
+    }
+
+    /**
+     * Images {@code from .. from + count - 1} as values in [0, 1] (level / 255), row-major, one
+     * image after another: the inverse of {@link #fromFloats(float[], int[], int, int)}, and what
+     * the models' {@code float[]} methods take (e.g. {@code vae.encodeMean(test.floats(0, 10))}).
+     */
+    public float[] floats(int from, int count) {
+        if (from < 0 || count < 0 || from > n - count) {
+            throw new IndexOutOfBoundsException("images [" + from + ", " + ((long) from + count) + ") are outside this data set's "
+                    + n + " images");
+        }
+        int d = dim();
+        float[] v = new float[count * d];
+        for (int i = 0; i < v.length; i++) v[i] = (images[from * d + i] & 0xff) / 255f;
+        return v;
+    }
+
     /** Values per image, {@code rows * cols * channels}. */
     public int dim() {
         return rows * cols * channels;
@@ -66,11 +139,18 @@ public record Dataset(byte[] images, byte[] labels, int n, int rows, int cols, i
     /** The label of image {@code i} (0..255). */
     public int label(int i) {
         if (labels == null) throw new IllegalStateException("this data set has no labels");
+        checkImage(i);
         return labels[i] & 0xff;
+    }
+
+    private void checkImage(int i) {
+        if (i < 0 || i >= n) throw new IndexOutOfBoundsException("image " + i + " is outside 0.." + (n - 1) + " of this data set's " + n);
     }
 
     /** Pixel {@code p} (0..dim-1) of image {@code i}, 0..255. */
     public int pixel(int i, int p) {
+        checkImage(i);
+        if (p < 0 || p >= dim()) throw new IndexOutOfBoundsException("pixel " + p + " is outside 0.." + (dim() - 1) + " of an image");
         return images[i * dim() + p] & 0xff;
     }
 

@@ -100,6 +100,11 @@ public final class Autoencoder extends ModelBase<AutoencoderConfig> implements R
         return pb;
     }
 
+    /** A freshly initialised model in F32, parameters drawn from {@code seed}. */
+    public static Autoencoder create(Backend backend, AutoencoderConfig cfg, long seed) {
+        return create(backend, cfg, DType.F32, seed);
+    }
+
     /** A freshly initialised model in F32 or F64 (F64 for gradient checks on the CPU), parameters drawn from {@code seed}. */
     public static Autoencoder create(Backend backend, AutoencoderConfig cfg, DType dtype, long seed) {
         return new Autoencoder(backend, cfg, dtype, seed);
@@ -146,16 +151,24 @@ public final class Autoencoder extends ModelBase<AutoencoderConfig> implements R
 
     /** The codes enc(x) of clean inputs x (N x D), a host array N x Z. */
     public float[] encode(Tensor x) {
+        checkBatch("x", x, cfg.inputDim(), "values");
         try (Workspace ws = encoder.workspace(backend, dtype, x.rows(), false)) {
             return floats(backend.download(encoder.forward(params, ws, x)));
+        }
+    }
+
+    /** {@link #encode(Tensor)} of host inputs: N examples of D values each, row-major, on the training data's scale; returns N x Z. */
+    public float[] encode(float[] x) {
+        try (Tensor xt = HostArrays.upload(this, "x", x, cfg.inputDim(), "values")) {
+            return encode(xt);
         }
     }
 
     /** Reconstructions of clean inputs x (N x D): sigmoid of the logits (Bernoulli) or the outputs (MSE), N x D. */
     @Override
     public float[] reconstruct(Tensor x, Tensor y) {
+        checkBatch("x", x, cfg.inputDim(), "values");
         int n = x.rows();
-        if (x.cols() != cfg.inputDim()) throw new IllegalArgumentException("input " + x.shape() + " needs " + cfg.inputDim() + " columns");
         try (Workspace ws = encoder.workspace(backend, dtype, n, false);
              Tensor mean = backend.alloc(dtype, n, cfg.inputDim())) {
             Tensor code = encoder.forward(params, ws, x);

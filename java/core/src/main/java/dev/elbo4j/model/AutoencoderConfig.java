@@ -211,36 +211,43 @@ public record AutoencoderConfig(int inputDim, int[] hidden, int latent, Activati
         private double sparsityWeight;
         private ConvLayout conv;
 
+        /** D, values per example (default 784, a 28x28 image). */
         public Builder inputDim(int d) {
             this.inputDim = d;
             return this;
         }
 
+        /** Hidden sizes of the encoder, input side first; the decoder mirrors them (default 400). */
         public Builder hidden(int... h) {
             this.hidden = h.clone();
             return this;
         }
 
+        /** The code's size (default 20). */
         public Builder latent(int z) {
             this.latent = z;
             return this;
         }
 
+        /** The activation of every hidden layer (default ReLU). */
         public Builder activation(Activation a) {
             this.activation = a;
             return this;
         }
 
+        /** The reconstruction loss (default Bernoulli cross-entropy, for pixels in [0, 1]). */
         public Builder reconstruction(Reconstruction r) {
             this.reconstruction = r;
             return this;
         }
 
+        /** Whether the decoder uses the encoder's transposed weights (default false). */
         public Builder tied(boolean t) {
             this.tied = t;
             return this;
         }
 
+        /** A denoising autoencoder's input corruption and its level (default none). */
         public Builder corruption(Corruption kind, double level) {
             this.corruption = kind;
             this.corruptionLevel = level;
@@ -260,6 +267,7 @@ public record AutoencoderConfig(int inputDim, int[] hidden, int latent, Activati
             return this;
         }
 
+        /** The config; its constructor's checks apply. */
         public AutoencoderConfig build() {
             return new AutoencoderConfig(inputDim, hidden, latent, activation, reconstruction, tied, corruption,
                     corruptionLevel, sparsity, sparsityWeight, conv);

@@ -56,6 +56,11 @@ public final class Cvae extends ModelBase<CvaeConfig> implements LatentModel, Im
         return pb;
     }
 
+    /** A freshly initialised model in F32, parameters drawn from {@code seed}. */
+    public static Cvae create(Backend backend, CvaeConfig cfg, long seed) {
+        return create(backend, cfg, DType.F32, seed);
+    }
+
     /** A freshly initialised model in F32 or F64 (F64 for gradient checks on the CPU). */
     public static Cvae create(Backend backend, CvaeConfig cfg, DType dtype, long seed) {
         return new Cvae(backend, cfg, dtype, seed);
@@ -235,6 +240,7 @@ public final class Cvae extends ModelBase<CvaeConfig> implements LatentModel, Im
     /** The posterior means mu(x, y), N x Z; y (N x C one-hot) is required. */
     @Override
     public float[] encodeMean(Tensor x, Tensor y) {
+        checkBatch("x", x, cfg.inputDim(), "values");
         checkLabels(x, y);
         return elbo.encodeMean(params, dtype, x, y);
     }
@@ -242,6 +248,7 @@ public final class Cvae extends ModelBase<CvaeConfig> implements LatentModel, Im
     /** Means of p(x|z,y), N x D; y (N x C one-hot) is required. */
     @Override
     public float[] decodeMean(Tensor z, Tensor y) {
+        checkBatch("z", z, cfg.latent(), "latent values");
         checkLabels(z, y);
         return elbo.decodeMean(params, dtype, z, y);
     }
@@ -249,6 +256,7 @@ public final class Cvae extends ModelBase<CvaeConfig> implements LatentModel, Im
     /** Decoded at z = mu(x, y); y (N x C one-hot) is required. */
     @Override
     public float[] reconstruct(Tensor x, Tensor y) {
+        checkBatch("x", x, cfg.inputDim(), "values");
         checkLabels(x, y);
         return elbo.reconstruct(params, dtype, x, y);
     }
@@ -256,6 +264,7 @@ public final class Cvae extends ModelBase<CvaeConfig> implements LatentModel, Im
     /** z from the prior (noise of {@code key}), class {@code label}, or i mod C for sample i when label < 0. */
     @Override
     public float[] sample(int n, RngKey key, int label) {
+        checkSampling(key);
         return elbo.sample(params, dtype, n, key, label);
     }
 

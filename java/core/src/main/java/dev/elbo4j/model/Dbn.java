@@ -61,6 +61,12 @@ public final class Dbn extends ModelBase<DbnConfig> implements Generative, Recon
         return pb;
     }
 
+    /** A freshly initialised model in F32, parameters drawn from {@code seed}. */
+    public static Dbn create(Backend backend, DbnConfig cfg, long seed) {
+        return create(backend, cfg, DType.F32, seed);
+    }
+
+    /** A freshly initialised model in the given precision (F32, or F64 for gradient checks on the CPU). */
     public static Dbn create(Backend backend, DbnConfig cfg, DType dtype, long seed) {
         return new Dbn(backend, cfg, dtype, seed);
     }
@@ -241,6 +247,7 @@ public final class Dbn extends ModelBase<DbnConfig> implements Generative, Recon
     /** sigmoid of the up-down mean-field reconstruction logits of x (N x D). */
     @Override
     public float[] reconstruct(Tensor x, Tensor y) {
+        checkBatch("x", x, cfg.inputDim(), "values");
         try (Tensor logits = backend.alloc(dtype, x.rows(), cfg.inputDim()); Tensor p = backend.alloc(dtype, x.rows(), cfg.inputDim())) {
             upDownLogits(x, logits);
             backend.likelihoodMean(Likelihood.bernoulli(), logits, p);
@@ -250,6 +257,7 @@ public final class Dbn extends ModelBase<DbnConfig> implements Generative, Recon
 
     @Override
     public float[] sample(int n, RngKey key, int label) {
+        checkSampling(key);
         if (label >= 0) throw new IllegalArgumentException("a DBN is unconditional: it takes no label");
         if (n < 1) throw new IllegalArgumentException("number of samples must be >= 1, got " + n);
         int top = cfg.layers() - 1;

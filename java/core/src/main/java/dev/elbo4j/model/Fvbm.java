@@ -39,6 +39,12 @@ public final class Fvbm extends ModelBase<FvbmConfig> implements Generative {
         return pb;
     }
 
+    /** A freshly initialised model in F32, parameters drawn from {@code seed}. */
+    public static Fvbm create(Backend backend, FvbmConfig cfg, long seed) {
+        return create(backend, cfg, DType.F32, seed);
+    }
+
+    /** A freshly initialised model in the given precision (F32, or F64 for gradient checks on the CPU). */
     public static Fvbm create(Backend backend, FvbmConfig cfg, DType dtype, long seed) {
         return new Fvbm(backend, cfg, dtype, seed);
     }
@@ -201,6 +207,7 @@ public final class Fvbm extends ModelBase<FvbmConfig> implements Generative {
      */
     @Override
     public float[] sample(int n, RngKey key, int label) {
+        checkSampling(key);
         if (label >= 0) throw new IllegalArgumentException("an FVBM is unconditional: it takes no label");
         if (n < 1) throw new IllegalArgumentException("number of samples must be >= 1, got " + n);
         int d = cfg.inputDim();

@@ -24,4 +24,43 @@ public interface LatentModel extends Generative, Reconstructing {
 
     /** Decodes codes z (N x Z) into the likelihood's means, a host array N x D. {@code y} as in {@link #reconstruct}. */
     float[] decodeMean(Tensor z, Tensor y);
+
+    /**
+     * {@link #encodeMean(Tensor, Tensor)} of host inputs: {@code x} holds N examples of D values
+     * each, row-major, on the scale the model was trained on (pixels in [0, 1] for the image data
+     * of {@link dev.elbo4j.io.Dataset}); the result is N x Z. {@code labels} holds each example's
+     * class (0..C-1) for a conditional model (for M2, null uses its classifier's guess) and must be
+     * null for an unconditional one.
+     *
+     * @throws IllegalArgumentException naming the argument when x is not a whole number of examples,
+     *                                  holds a NaN or infinity, or a label is missing or out of range
+     */
+    default float[] encodeMean(float[] x, int[] labels) {
+        try (Tensor xt = HostArrays.upload(this, "x", x, config().inputDim(), "values");
+             Tensor yt = HostArrays.oneHot(this, "labels", labels, xt.rows(), config().labelUse() == LabelUse.ALL)) {
+            return encodeMean(xt, yt);
+        }
+    }
+
+    /** {@link #encodeMean(float[], int[])} for an unconditional model (or M2's guessed classes). */
+    default float[] encodeMean(float[] x) {
+        return encodeMean(x, null);
+    }
+
+    /**
+     * {@link #decodeMean(Tensor, Tensor)} of host codes: {@code z} holds N codes of Z values,
+     * row-major; {@code labels} as in {@link #encodeMean(float[], int[])} (required by the
+     * conditional models). Returns the likelihood's means, N x D.
+     */
+    default float[] decodeMean(float[] z, int[] labels) {
+        try (Tensor zt = HostArrays.upload(this, "z", z, latent(), "latent values");
+             Tensor yt = HostArrays.oneHot(this, "labels", labels, zt.rows(), true)) {
+            return decodeMean(zt, yt);
+        }
+    }
+
+    /** {@link #decodeMean(float[], int[])} for an unconditional model. */
+    default float[] decodeMean(float[] z) {
+        return decodeMean(z, null);
+    }
 }

@@ -94,6 +94,11 @@ public final class M2 extends ModelBase<M2Config> implements LatentModel {
         return pb;
     }
 
+    /** A freshly initialised model in F32, parameters drawn from {@code seed}. */
+    public static M2 create(Backend backend, M2Config cfg, long seed) {
+        return create(backend, cfg, DType.F32, seed);
+    }
+
     /** A freshly initialised model in F32 or F64 (F64 for gradient checks on the CPU). */
     public static M2 create(Backend backend, M2Config cfg, DType dtype, long seed) {
         return new M2(backend, cfg, dtype, seed);
@@ -396,8 +401,28 @@ public final class M2 extends ModelBase<M2Config> implements LatentModel {
 
     /** The classifier's logits q(y|x) before the softmax, N x C, as a host array. */
     public double[] logits(Tensor x) {
+        checkBatch("x", x, cfg.inputDim(), "values");
         try (Workspace ws = classifier.workspace(backend, dtype, x.rows(), false)) {
             return backend.download(classifier.forward(params, ws, x));
+        }
+    }
+
+    /**
+     * {@link #logits(Tensor)} of host inputs: {@code x} holds N examples of D values each,
+     * row-major, on the training data's scale (pixels in [0, 1]); returns N x C.
+     *
+     * @throws IllegalArgumentException naming x when it is not a whole number of examples or holds a NaN or infinity
+     */
+    public double[] logits(float[] x) {
+        try (Tensor xt = HostArrays.upload(this, "x", x, cfg.inputDim(), "values")) {
+            return logits(xt);
+        }
+    }
+
+    /** {@link #predict(Tensor)} of host inputs laid out as in {@link #logits(float[])}: the class (0..C-1) of each example. */
+    public int[] predict(float[] x) {
+        try (Tensor xt = HostArrays.upload(this, "x", x, cfg.inputDim(), "values")) {
+            return predict(xt);
         }
     }
 
@@ -437,6 +462,7 @@ public final class M2 extends ModelBase<M2Config> implements LatentModel {
     /** The means of q(z|x,y), N x Z; without y, y is the classifier's argmax. */
     @Override
     public float[] encodeMean(Tensor x, Tensor y) {
+        checkBatch("x", x, cfg.inputDim(), "values");
         try (Tensor own = labelsOrPredicted(x, y)) {
             return elbo.encodeMean(params, dtype, x, own == null ? y : own);
         }
@@ -445,6 +471,7 @@ public final class M2 extends ModelBase<M2Config> implements LatentModel {
     /** Means of p(x|y,z), N x D; y (N x C one-hot) is required. */
     @Override
     public float[] decodeMean(Tensor z, Tensor y) {
+        checkBatch("z", z, cfg.latent(), "latent values");
         if (y == null || y.rows() != z.rows() || y.cols() != cfg.classes()) {
             throw new IllegalArgumentException("M2 decodes with one-hot labels of " + z.rows() + " x " + cfg.classes() + ", got "
                     + (y == null ? "none" : y.shape()));
@@ -455,6 +482,7 @@ public final class M2 extends ModelBase<M2Config> implements LatentModel {
     /** Decoded at z = mean of q(z|x,y); without y, y is the classifier's argmax. */
     @Override
     public float[] reconstruct(Tensor x, Tensor y) {
+        checkBatch("x", x, cfg.inputDim(), "values");
         try (Tensor own = labelsOrPredicted(x, y)) {
             return elbo.reconstruct(params, dtype, x, own == null ? y : own);
         }
@@ -463,6 +491,7 @@ public final class M2 extends ModelBase<M2Config> implements LatentModel {
     /** z from the prior (noise of {@code key}), class {@code label}, or i mod C for sample i when label < 0. */
     @Override
     public float[] sample(int n, RngKey key, int label) {
+        checkSampling(key);
         return elbo.sample(params, dtype, n, key, label);
     }
 

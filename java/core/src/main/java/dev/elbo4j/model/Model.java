@@ -19,10 +19,13 @@ public interface Model extends AutoCloseable {
     /** The architecture, enough to build the same model again (and to write a checkpoint). */
     ModelConfig config();
 
+    /** The backend holding the parameters: where inputs must be uploaded. */
     Backend backend();
 
+    /** The precision of parameters and inputs (F32 unless created with F64). */
     DType dtype();
 
+    /** Every parameter in one flat buffer, by name (e.g. {@code enc.0.weight}), with their gradients. */
     Parameters parameters();
 
     /** Buffers for training steps on batches of up to {@code maxBatch} examples. */

@@ -3,6 +3,7 @@ package dev.elbo4j.model;
 import dev.elbo4j.backend.Backend;
 import dev.elbo4j.nn.Parameters;
 import dev.elbo4j.tensor.DType;
+import dev.elbo4j.tensor.Tensor;
 
 /**
  * What every model family holds the same way: its backend, architecture, precision and the flat
@@ -44,6 +45,33 @@ public abstract class ModelBase<C extends ModelConfig> implements Model {
     @Override
     public Parameters parameters() {
         return params;
+    }
+
+    /**
+     * Refuses a model that was closed: its parameters (on a GPU, device memory) are gone, and a
+     * call would read freed memory instead of failing.
+     */
+    protected final void checkOpen() {
+        if (params.isClosed()) {
+            throw new IllegalStateException("this " + cfg.type() + " model was closed; create or restore it again to use it");
+        }
+    }
+
+    /** What {@code sample} checks first: the model is open and the noise key is given. */
+    protected final void checkSampling(dev.elbo4j.rng.RngKey key) {
+        checkOpen();
+        if (key == null) {
+            throw new IllegalArgumentException("key must not be null: the samples' noise comes from it, e.g. new RngKey(seed, Streams.SAMPLE, 0)");
+        }
+    }
+
+    /**
+     * Checks a batch a caller passes in, {@code name} (x, z, y) holding one example of {@code cols}
+     * values ({@code what}) per row in the model's precision, and that the model is open.
+     */
+    protected final void checkBatch(String name, Tensor t, int cols, String what) {
+        checkOpen();
+        HostArrays.checkBatch(this, name, t, cols, what);
     }
 
     /** Frees the parameters; families with more device memory free it too. */

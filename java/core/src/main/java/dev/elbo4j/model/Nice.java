@@ -72,6 +72,11 @@ public final class Nice extends ModelBase<NiceConfig> implements Generative {
         return pb;
     }
 
+    /** A freshly initialised model in F32, parameters drawn from {@code seed}. */
+    public static Nice create(Backend backend, NiceConfig cfg, long seed) {
+        return create(backend, cfg, DType.F32, seed);
+    }
+
     /** A fresh model (F32, or F64 for checks on the CPU), parameters drawn from {@code seed}. */
     public static Nice create(Backend backend, NiceConfig cfg, DType dtype, long seed) {
         return new Nice(backend, cfg, dtype, seed);
@@ -311,6 +316,7 @@ public final class Nice extends ModelBase<NiceConfig> implements Generative {
      */
     @Override
     public float[] sample(int n, RngKey key, int label) {
+        checkSampling(key);
         if (label >= 0) throw new IllegalArgumentException("NICE is unconditional: it takes no label");
         if (n < 1) throw new IllegalArgumentException("number of samples must be >= 1, got " + n);
         try (Tensor e = backend.alloc(dtype, n, cfg.evenDim()); Tensor o = backend.alloc(dtype, n, cfg.oddDim())) {

@@ -55,6 +55,11 @@ public final class Rbm extends ModelBase<RbmConfig> implements Generative, Recon
         backend.write(params.value("visible_bias"), RbmLayer.logOdds(train, cfg.inputDim()));
     }
 
+    /** A freshly initialised model in F32, parameters drawn from {@code seed}. */
+    public static Rbm create(Backend backend, RbmConfig cfg, long seed) {
+        return create(backend, cfg, DType.F32, seed);
+    }
+
     /** A freshly initialised RBM in F32 or F64, weights drawn from {@code seed}. */
     public static Rbm create(Backend backend, RbmConfig cfg, DType dtype, long seed) {
         return new Rbm(backend, cfg, dtype, seed);
@@ -168,6 +173,7 @@ public final class Rbm extends ModelBase<RbmConfig> implements Generative, Recon
 
     @Override
     public float[] sample(int n, RngKey key, int label) {
+        checkSampling(key);
         if (label >= 0) throw new IllegalArgumentException("an RBM is unconditional: it takes no label");
         if (n < 1) throw new IllegalArgumentException("number of samples must be >= 1, got " + n);
         int v = cfg.inputDim(), h = cfg.hidden();
@@ -190,6 +196,7 @@ public final class Rbm extends ModelBase<RbmConfig> implements Generative, Recon
     /** Reconstructions sigmoid(b + W p(h|x)) of x (N x D). */
     @Override
     public float[] reconstruct(Tensor x, Tensor y) {
+        checkBatch("x", x, cfg.inputDim(), "values");
         int n = x.rows();
         try (Tensor ha = backend.alloc(dtype, n, cfg.hidden()); Tensor ph = backend.alloc(dtype, n, cfg.hidden());
              Tensor va = backend.alloc(dtype, n, cfg.inputDim()); Tensor pv = backend.alloc(dtype, n, cfg.inputDim())) {

@@ -375,6 +375,7 @@ public final class Vae extends ModelBase<VaeConfig> implements LatentModel, Impo
      */
     @Override
     public float[] encodeMean(Tensor x, Tensor y) {
+        checkBatch("x", x, cfg.inputDim(), "values");
         int n = x.rows(), zd = cfg.latent();
         double[] stats;
         try (Workspace ws = encoder.workspace(backend, dtype, n, false)) {
@@ -392,6 +393,7 @@ public final class Vae extends ModelBase<VaeConfig> implements LatentModel, Impo
      * Bernoulli, the mean for a Gaussian), as a host array N x D.
      */
     public float[] decodeMean(Tensor z) {
+        checkBatch("z", z, cfg.latent(), "latent values");
         int n = z.rows();
         try (Workspace ws = decoder.workspace(backend, dtype, n, false);
              Tensor mean = backend.alloc(dtype, n, cfg.inputDim())) {
@@ -406,6 +408,7 @@ public final class Vae extends ModelBase<VaeConfig> implements LatentModel, Impo
 
     /** {@code n} samples from the model: z from the prior (noise of {@code key}), decoded to means. */
     public float[] sample(int n, RngKey key) {
+        checkSampling(key);
         if (n < 1) throw new IllegalArgumentException("number of samples must be >= 1, got " + n);
         try (Tensor z = backend.alloc(dtype, n, cfg.latent())) {
             backend.normal(key, z);

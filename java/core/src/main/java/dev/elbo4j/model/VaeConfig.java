@@ -166,10 +166,12 @@ public record VaeConfig(int inputDim, int[] encoderHidden, int latent, int[] dec
                 .conv(ConvLayout.fromJson(m)).build();
     }
 
+    /** A builder with the defaults above. */
     public static Builder builder() {
         return new Builder();
     }
 
+    /** A builder holding this config's values, to change some of them. */
     public Builder toBuilder() {
         return new Builder().inputDim(inputDim).encoderHidden(encoderHidden).latent(latent).decoderHidden(decoderHidden)
                 .activation(activation).likelihood(likelihood).samples(samples).beta(beta).objective(objective).flow(flow, flowSteps).conv(conv);
@@ -220,16 +222,19 @@ public record VaeConfig(int inputDim, int[] encoderHidden, int latent, int[] dec
         private int flowSteps = 0;
         private ConvLayout conv;
 
+        /** D, values per example (default 784, a 28x28 image). */
         public Builder inputDim(int d) {
             this.inputDim = d;
             return this;
         }
 
+        /** Hidden sizes of the encoder, input side first (default 400). */
         public Builder encoderHidden(int... h) {
             this.encoderHidden = h.clone();
             return this;
         }
 
+        /** Hidden sizes of the decoder, latent side first (default 400). */
         public Builder decoderHidden(int... h) {
             this.decoderHidden = h.clone();
             return this;
@@ -243,26 +248,31 @@ public record VaeConfig(int inputDim, int[] encoderHidden, int latent, int[] dec
             return this;
         }
 
+        /** Z, the latent dimension (default 20). */
         public Builder latent(int z) {
             this.latent = z;
             return this;
         }
 
+        /** The activation of every hidden layer (default ReLU). */
         public Builder activation(Activation a) {
             this.activation = a;
             return this;
         }
 
+        /** p(x|z) (default Bernoulli, for pixels in [0, 1]). */
         public Builder likelihood(Likelihood l) {
             this.likelihood = l;
             return this;
         }
 
+        /** L, draws of z per example in training (default 1); k of the IWAE bound. */
         public Builder samples(int l) {
             this.samples = l;
             return this;
         }
 
+        /** The KL term's weight in the training loss (default 1: the ELBO). */
         public Builder beta(double b) {
             this.beta = b;
             return this;
@@ -287,6 +297,7 @@ public record VaeConfig(int inputDim, int[] encoderHidden, int latent, int[] dec
             return this;
         }
 
+        /** The config; its constructor's checks apply. */
         public VaeConfig build() {
             return new VaeConfig(inputDim, encoderHidden, latent, decoderHidden, activation, likelihood, samples, beta,
                     objective, flow, flowSteps, conv);

@@ -26,6 +26,7 @@ import java.util.Map;
  * depend on the padding.
  */
 public final class Parameters implements AutoCloseable {
+    private volatile boolean closed;
 
     /** Each view's offset is a multiple of this many elements: 256 bytes of F32 (512 of F64). */
     public static final int ALIGN = 64;
@@ -208,8 +209,14 @@ public final class Parameters implements AutoCloseable {
         return backend;
     }
 
+    /** Whether {@link #close()} was called: the model that owns these parameters can no longer be used. */
+    public boolean isClosed() {
+        return closed;
+    }
+
     @Override
     public void close() {
+        closed = true;
         values.close();
         grads.close();
     }

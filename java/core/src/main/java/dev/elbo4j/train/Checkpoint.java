@@ -142,7 +142,21 @@ public record Checkpoint(ModelConfig model, int[] image, TrainConfig training, S
         SafeTensors.write(path, modelFile(vae, image, null));
     }
 
+    /** An example's image shape: [rows, cols] or [rows, cols, 3], multiplying to the model's input size. */
+    private static void checkImage(ModelConfig cfg, int[] image, String name) {
+        if (image == null) throw new IllegalArgumentException(name + " must not be null; give the rows and columns of one example");
+        long size = 1;
+        for (int v : image) size *= v;
+        boolean positive = java.util.Arrays.stream(image).allMatch(v -> v > 0);
+        if (image.length < 2 || image.length > 3 || image.length == 3 && image[2] != 3 || !positive || size != cfg.inputDim()) {
+            throw new IllegalArgumentException(name + " " + java.util.Arrays.toString(image)
+                    + " must be [rows, cols] or [rows, cols, 3] and multiply to input_dim " + cfg.inputDim());
+        }
+    }
+
     private static SafeTensors.File modelFile(Model vae, int[] image, String[] bad) {
+        if (vae.parameters().isClosed()) throw new IllegalStateException("the " + vae.config().type() + " model was closed: there are no parameters left to save");
+        checkImage(vae.config(), image, "image"); // a file load() would refuse is not written
         SafeTensors.File f = new SafeTensors.File();
         f.putMetadata("format", FORMAT);
         f.putMetadata("model", Json.write(modelJson(vae.config(), image)));
@@ -203,12 +217,7 @@ public record Checkpoint(ModelConfig model, int[] image, TrainConfig training, S
         try {
             cfg = ModelConfigs.fromJson(m);
             image = JsonFields.ints(m, "image_shape");
-            long size = 1;
-            for (int v : image) size *= v;
-            if (image.length < 2 || image.length > 3 || image.length == 3 && image[2] != 3 || size != cfg.inputDim()) {
-                throw new IllegalArgumentException("image_shape " + java.util.Arrays.toString(image)
-                        + " must be [rows, cols] or [rows, cols, 3] and multiply to input_dim " + cfg.inputDim());
-            }
+            checkImage(cfg, image, "image_shape");
         } catch (IllegalArgumentException e) {
             throw new DataFormatException(path, "metadata 'model' is invalid: " + e.getMessage());
         }
@@ -309,11 +318,29 @@ public record Checkpoint(ModelConfig model, int[] image, TrainConfig training, S
      * {@code train.<name>} tensors, e.g. PCD's chains; a file without them, older or of a model
      * that keeps none, leaves the step as a new one starts).
      *
+     * The trainer must be built as a resume builds it:
+     * {@code new Trainer(checkpoint.restoreModel(backend), train, test, checkpoint.training())}, or
+     * {@code checkpoint.training().withEpochs(n)} to train longer. A trainer of another model, or
+     * with another batch size, seed or labelled count (which fix the position's meaning and the
+     * shuffle), is refused.
+     *
      * @throws DataFormatException naming the file and tensor when the step cannot take a
      *                             {@code train.<name>} tensor (unknown name, wrong shape, bad values)
+     * @throws IllegalArgumentException when the trainer's model or training settings are not this checkpoint's
      */
     public void restoreTraining(Trainer trainer) throws DataFormatException {
         if (state == null) throw new IllegalStateException("this checkpoint holds a bare model, no training state");
+        if (!trainer.model().config().equals(model)) {
+            throw new IllegalArgumentException("the trainer's model (" + trainer.model().config() + ") is not this checkpoint's ("
+                    + model + "); build the trainer on checkpoint.restoreModel(backend)");
+        }
+        TrainConfig t = trainer.config();
+        if (t.batchSize() != training.batchSize() || t.seed() != training.seed() || t.labelled() != training.labelled()) {
+            throw new IllegalArgumentException("the trainer's batch size " + t.batchSize() + ", seed " + t.seed() + ", labelled "
+                    + t.labelled() + " are not the checkpoint's (" + training.batchSize() + ", " + training.seed() + ", "
+                    + training.labelled() + "), which place the run's position; build the trainer with checkpoint.training()"
+                    + " (withEpochs(n) to train longer)");
+        }
         Parameters ps = trainer.model().parameters();
         trainer.optimizer().restore(ps.padded(file.getFloats(OPTIM_M)), ps.padded(file.getFloats(OPTIM_V)), state.step());
         trainer.restorePosition(state.epoch(), state.batchInEpoch());

@@ -55,8 +55,23 @@ public record TrainConfig(int epochs, int batchSize, AdamConfig adam, Binarizati
         return new TrainConfig(e, batchSize, adam, binarization, seed, warmupEpochs, labelled, schedule);
     }
 
+    /** A builder with the defaults below. */
     public static Builder builder() {
         return new Builder();
+    }
+
+    /** A builder holding this config's values, to change some of them. */
+    public Builder toBuilder() {
+        Builder b = new Builder();
+        b.epochs = epochs;
+        b.batchSize = batchSize;
+        b.adam = adam;
+        b.binarization = binarization;
+        b.seed = seed;
+        b.warmupEpochs = warmupEpochs;
+        b.labelled = labelled;
+        b.schedule = schedule;
+        return b;
     }
 
     /** Defaults: 10 epochs, batch 128, Adam 1e-3, dynamic binarisation, seed 1. */
@@ -70,51 +85,61 @@ public record TrainConfig(int epochs, int batchSize, AdamConfig adam, Binarizati
         private int labelled = 0;
         private LrSchedule schedule = LrSchedule.CONSTANT;
 
+        /** The learning-rate schedule (default constant). */
         public Builder schedule(LrSchedule s) {
             schedule = s;
             return this;
         }
 
+        /** Epochs over which the KL weight rises from 0 to 1 (default 0: none). */
         public Builder warmupEpochs(double w) {
             warmupEpochs = w;
             return this;
         }
 
+        /** Labelled training examples of a semi-supervised model (M2), balanced over the classes; required there. */
         public Builder labelled(int n) {
             labelled = n;
             return this;
         }
 
+        /** Epochs to train in all (default 10). */
         public Builder epochs(int e) {
             epochs = e;
             return this;
         }
 
+        /** Examples per step (default 128). */
         public Builder batchSize(int b) {
             batchSize = b;
             return this;
         }
 
+        /** Adam's settings (default {@code AdamConfig.of(1e-3)}). */
         public Builder adam(AdamConfig a) {
             adam = a;
             return this;
         }
 
+        /** Adam's learning rate, keeping its other settings (default 1e-3). */
         public Builder learningRate(double lr) {
             adam = new AdamConfig(lr, adam.beta1(), adam.beta2(), adam.eps(), adam.weightDecay());
             return this;
         }
 
+        /** How pixels become training inputs (default dynamic binarisation; {@code NONE} trains on the grey levels). */
         public Builder binarization(Binarization b) {
             binarization = b;
             return this;
         }
 
+        /** The seed of every random draw of the run: shuffles, binarisation, noise (default 1). */
         public Builder seed(long s) {
             seed = s;
             return this;
         }
 
+        /** The config; its constructor's checks apply. */
         public TrainConfig build() {
             return new TrainConfig(epochs, batchSize, adam, binarization, seed, warmupEpochs, labelled, schedule);
         }

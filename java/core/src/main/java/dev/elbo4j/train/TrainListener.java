@@ -1,6 +1,23 @@
 package dev.elbo4j.train;
 
-/** Callbacks from a {@link Trainer}; every method has an empty default. */
+/**
+ * Callbacks from a {@link Trainer}, on the thread that calls {@link Trainer#run}; every method has
+ * an empty default, so a listener overrides only what it needs ({@code new TrainListener() {}} is
+ * none; {@link PrintingListener} prints the CLI's epoch lines).
+ * <ul>
+ * <li>Progress: {@link #step} with {@link Trainer#runningObjective()} (call that a few times a
+ *     second, not every step, on a GPU).
+ * <li>The best model: in {@link #epochEnd}, compare {@link EpochResult#testElbo()} and
+ *     {@code Checkpoint.save(path, trainer, image)} when it improved.
+ * <li>Stopping early or cancelling from another thread: let the other thread set a flag (e.g. an
+ *     {@code AtomicBoolean}) and, in {@link #step}, when it is set, save a checkpoint and throw an
+ *     unchecked exception of your own; {@link Trainer#run} passes it on. After {@link #step} the
+ *     trainer is at a step boundary, so that checkpoint resumes exactly:
+ *     {@code Checkpoint c = Checkpoint.load(path)}, a new {@code Trainer} on
+ *     {@code c.restoreModel(backend)} with {@code c.training()}, {@code c.restoreTraining(trainer)},
+ *     then {@code run} again. {@link #epochEnd} is such a boundary too.
+ * </ul>
+ */
 public interface TrainListener {
 
     /** An epoch (0-based) starts with {@code steps} batches, of which {@code done} are already done (resume). */

@@ -57,6 +57,7 @@ public final class Trainer implements AutoCloseable {
     private double replayLossSum;
     private TrainListener replayListener;
     private long skipped;
+    private boolean closed;
     private int epoch;
     private int batchInEpoch;
 
@@ -69,6 +70,12 @@ public final class Trainer implements AutoCloseable {
      *                                  (including its own {@link dev.elbo4j.model.ModelConfig#checkTraining} checks)
      */
     public Trainer(Model model, Dataset train, Dataset test, TrainConfig cfg) {
+        if (model == null || train == null || cfg == null) {
+            throw new IllegalArgumentException((model == null ? "model" : train == null ? "train" : "cfg") + " must not be null");
+        }
+        if (model.parameters().isClosed()) {
+            throw new IllegalStateException("the " + model.config().type() + " model was closed; a Trainer needs an open model");
+        }
         model.config().checkTraining(cfg.binarization(), cfg.warmupEpochs());
         int d = train.dim();
         if (d != model.config().inputDim()) {
@@ -81,7 +88,7 @@ public final class Trainer implements AutoCloseable {
         int classes = model.config().classes();
         if (use == LabelUse.SOME && (cfg.labelled() < 1 || cfg.labelled() > train.n())) {
             throw new IllegalArgumentException("a semi-supervised model needs 1.." + train.n()
-                    + " labelled examples, got " + cfg.labelled());
+                    + " labelled examples, got " + cfg.labelled() + " (TrainConfig.builder().labelled(n))");
         }
         this.model = model;
         this.cfg = cfg;
@@ -181,6 +188,7 @@ public final class Trainer implements AutoCloseable {
         return skipped;
     }
 
+    /** The model being trained (not owned: close it yourself). */
     public Model model() {
         return model;
     }
@@ -200,6 +208,7 @@ public final class Trainer implements AutoCloseable {
         return adam;
     }
 
+    /** The training settings, as given. */
     public TrainConfig config() {
         return cfg;
     }
@@ -243,6 +252,7 @@ public final class Trainer implements AutoCloseable {
 
     /** Trains until {@code cfg.epochs()} epochs are complete; returns the epochs run by this call. */
     public List<EpochResult> run(TrainListener listener) {
+        if (closed) throw new IllegalStateException("this Trainer was closed; create a new one (and restore a checkpoint) to train on");
         List<EpochResult> results = new ArrayList<>();
         while (epoch < cfg.epochs()) {
             results.add(runEpoch(listener));
@@ -252,6 +262,11 @@ public final class Trainer implements AutoCloseable {
 
     /** Runs (the rest of) the current epoch. */
     public EpochResult runEpoch(TrainListener listener) {
+        if (closed) throw new IllegalStateException("this Trainer was closed; create a new one (and restore a checkpoint) to train on");
+        if (model.parameters().isClosed()) {
+            throw new IllegalStateException("the " + model.config().type() + " model of this Trainer was closed before the Trainer");
+        }
+        if (listener == null) throw new IllegalArgumentException("listener must not be null; pass new TrainListener() {} for none");
         Backend be = model.backend();
         int n = train.size(), steps = stepsPerEpoch();
         train.order(Philox.permutation(new RngKey(cfg.seed(), Streams.SHUFFLE, epoch), n));
@@ -500,6 +515,8 @@ public final class Trainer implements AutoCloseable {
 
     @Override
     public void close() {
+        if (closed) return;
+        closed = true;
         if (replay != null) replay.close();
         pass.close();
         x.close();

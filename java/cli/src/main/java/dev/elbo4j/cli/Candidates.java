@@ -1,0 +1,106 @@
+package dev.elbo4j.cli;
+
+import java.util.Iterator;
+import java.util.List;
+
+/**
+ * The values of the flags that take a word from a fixed list, for the shell completion script
+ * ({@code elbo4j generate-completion}, picocli's {@code completionCandidates}). Each list is the
+ * one its flag's parser accepts; CandidatesTest holds them to the parsers.
+ */
+final class Candidates {
+    private Candidates() {
+    }
+
+    private abstract static class Of implements Iterable<String> {
+        private final List<String> values;
+
+        Of(List<String> values) {
+            this.values = values;
+        }
+
+        @Override
+        public Iterator<String> iterator() {
+            return values.iterator();
+        }
+    }
+
+    static final class Models extends Of {
+        Models() {
+            super(ModelOptions.MODELS);
+        }
+    }
+
+    static final class Devices extends Of {
+        Devices() {
+            super(List.of("auto", "cpu", "cuda"));
+        }
+    }
+
+    static final class Datasets extends Of {
+        Datasets() {
+            super(List.of("mnist", "fashion-mnist"));
+        }
+    }
+
+    static final class Activations extends Of {
+        Activations() {
+            super(List.of("relu", "tanh", "sigmoid", "identity"));
+        }
+    }
+
+    static final class Likelihoods extends Of {
+        Likelihoods() {
+            super(List.of("bernoulli", "gaussian", "gaussian-learned"));
+        }
+    }
+
+    static final class Objectives extends Of {
+        Objectives() {
+            super(List.of("elbo", "iwae"));
+        }
+    }
+
+    static final class Binarizations extends Of {
+        Binarizations() {
+            super(List.of("dynamic", "fixed", "none"));
+        }
+    }
+
+    static final class Reconstructions extends Of {
+        Reconstructions() {
+            super(List.of("bernoulli", "mse"));
+        }
+    }
+
+    static final class Corruptions extends Of {
+        Corruptions() {
+            super(List.of("none", "gaussian", "mask"));
+        }
+    }
+
+    static final class Flows extends Of {
+        Flows() {
+            super(List.of("none", "planar"));
+        }
+    }
+
+    static final class Priors extends Of {
+        Priors() {
+            super(List.of("logistic", "gaussian"));
+        }
+    }
+
+    /** export --label-input; ExportCommand parses these words. */
+    static final class LabelInputs extends Of {
+        LabelInputs() {
+            super(List.of("one-hot", "index"));
+        }
+    }
+
+    static final class NanPolicies extends Of {
+        NanPolicies() {
+            super(List.of("stop", "skip"));
+        }
+    }
+}

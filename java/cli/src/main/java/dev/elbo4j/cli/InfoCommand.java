@@ -1,0 +1,256 @@
+package dev.elbo4j.cli;
+
+import dev.elbo4j.backend.HostMemory;
+import dev.elbo4j.io.Json;
+import dev.elbo4j.io.JsonFields;
+import dev.elbo4j.nn.Parameters;
+import dev.elbo4j.train.Checkpoint;
+import dev.elbo4j.train.TrainConfig;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+
+/**
+ * What a run or checkpoint holds, read from the file alone (no backend, no data): the model and
+ * its size, where training stands and with which settings, the data it was trained on, the
+ * figures of its log.jsonl, whether every weight is finite, and the command that continues it.
+ */
+@Command(name = "info", sortOptions = false, mixinStandardHelpOptions = true,
+        description = {"Describe a run or checkpoint without loading a backend or data: the model and its parameter count, "
+                + "where training stands (epoch, step, settings), the data it was trained on (path, sizes, content hash), the "
+                + "figures in the run's log.jsonl (last and best test figure), whether every weight is finite, and the command "
+                + "that continues the run. --json prints the same as one JSON object."})
+final class InfoCommand implements Callable<Integer> {
+    private static final DateTimeFormatter TIME = DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm 'UTC'", Locale.ROOT)
+            .withZone(ZoneOffset.UTC);
+
+    @Mixin
+    CheckpointOption checkpoint = new CheckpointOption();
+
+    @Option(names = "--json", description = "Print one JSON object instead of the lines.")
+    boolean json;
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public Integer call() throws IOException {
+        Path file = checkpoint.file();
+        Checkpoint c = Checkpoint.load(file);
+        Map<String, Object> info = describe(file, c, checkpoint.runFolder());
+        PrintWriter out = spec.commandLine().getOut();
+        if (json) {
+            out.println(Json.write(info));
+        } else {
+            for (String line : lines(info)) out.println(line);
+        }
+        return 0;
+    }
+
+    /** Everything the command reports, as the JSON object it prints with --json. */
+    @SuppressWarnings("unchecked")
+    static Map<String, Object> describe(Path file, Checkpoint c, Path run) throws IOException {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("checkpoint", file.toString());
+        m.put("bytes", Files.size(file));
+        m.put("modified", TIME.format(Files.getLastModifiedTime(file).toInstant()));
+        long params = 0;
+        for (Parameters.Spec s : c.model().parameterLayout().specs()) params += s.shape().size();
+        Map<String, Object> model = new LinkedHashMap<>();
+        model.put("type", c.model().type());
+        model.put("description", c.model().toString());
+        model.put("parameters", params);
+        model.put("image_shape", c.image());
+        m.put("model", model);
+        TrainConfig t = c.training();
+        if (t != null) {
+            Checkpoint.State s = c.state();
+            Map<String, Object> tr = new LinkedHashMap<>();
+            tr.put("epoch", s.epoch());
+            tr.put("batch_in_epoch", s.batchInEpoch());
+            tr.put("epochs", t.epochs());
+            tr.put("step", s.step());
+            tr.put("finished", s.epoch() == t.epochs() && s.batchInEpoch() == 0);
+            tr.put("batch_size", t.batchSize());
+            tr.put("lr", t.adam().lr());
+            tr.put("lr_schedule", t.schedule().spec());
+            tr.put("weight_decay", t.adam().weightDecay());
+            tr.put("binarization", t.binarization().name().toLowerCase(Locale.ROOT));
+            tr.put("seed", t.seed());
+            if (t.warmupEpochs() > 0) tr.put("warmup_epochs", t.warmupEpochs());
+            if (t.labelled() > 0) tr.put("labelled", t.labelled());
+            m.put("training", tr);
+        }
+        Map<String, Object> data = c.dataSource();
+        if (data != null) m.put("data", data);
+        String bad = c.nonFinite(t != null);
+        m.put("finite", bad == null);
+        if (bad != null) m.put("non_finite", bad);
+        Path log = run.resolve("log.jsonl");
+        if (Files.isRegularFile(log) && Files.isSameFile(file.toAbsolutePath().getParent(), run.toAbsolutePath())) {
+            m.put("log", logSummary(log));
+        }
+        if (t != null) {
+            String out = run.toString();
+            m.put("continue", (Boolean) ((Map<String, Object>) m.get("training")).get("finished")
+                    ? "elbo4j train --out " + out + " --resume --epochs N   (N > " + t.epochs() + ")"
+                    : "elbo4j train --out " + out + " --resume");
+        }
+        return m;
+    }
+
+    /**
+     * The log's epochs: how many, the objective's name, the last epoch's train and test figures,
+     * the best test figure and its epoch, the seconds of training, and the last "final" record
+     * (the figures train printed at its end). Lines that are not JSON objects are counted, not read.
+     */
+    static Map<String, Object> logSummary(Path log) throws IOException {
+        Map<String, Object> s = new LinkedHashMap<>();
+        int epochs = 0, unreadable = 0;
+        Map<String, Object> last = null, best = null, fin = null;
+        double seconds = 0;
+        for (String line : Files.readAllLines(log)) {
+            if (line.isBlank()) continue;
+            Map<String, Object> r;
+            try {
+                r = Json.parseObject(line);
+            } catch (IllegalArgumentException e) {
+                unreadable++;
+                continue;
+            }
+            if ("final".equals(r.get("event"))) {
+                fin = r;
+            } else if (r.get("epoch") instanceof Number) {
+                epochs++;
+                last = r;
+                if (r.get("seconds") instanceof Number n) seconds += n.doubleValue();
+                if (r.get("test_objective") instanceof Number n && Double.isFinite(n.doubleValue())
+                        && (best == null || n.doubleValue() > ((Number) best.get("test_objective")).doubleValue())) {
+                    best = r;
+                }
+            }
+        }
+        s.put("path", log.toString());
+        s.put("epochs", epochs);
+        if (unreadable > 0) s.put("unreadable_lines", unreadable);
+        if (last != null) {
+            s.put("objective", last.getOrDefault("objective", "ELBO"));
+            s.put("last_epoch", last.get("epoch"));
+            s.put("last_train", last.get("train_objective"));
+            s.put("last_test", last.get("test_objective"));
+        }
+        if (best != null) {
+            s.put("best_test", best.get("test_objective"));
+            s.put("best_epoch", best.get("epoch"));
+        }
+        s.put("training_seconds", seconds);
+        if (fin != null) {
+            Map<String, Object> f = new LinkedHashMap<>(fin);
+            f.remove("event");
+            s.put("final", f);
+        }
+        return s;
+    }
+
+    /** The report as lines: a label column, then the values. */
+    @SuppressWarnings("unchecked")
+    static List<String> lines(Map<String, Object> m) {
+        List<String> l = new ArrayList<>();
+        l.add(row("checkpoint", String.format(Locale.ROOT, "%s (%s, written %s)", m.get("checkpoint"),
+                HostMemory.format(((Number) m.get("bytes")).longValue()), m.get("modified"))));
+        Map<String, Object> model = (Map<String, Object>) m.get("model");
+        int[] image = (int[]) model.get("image_shape");
+        l.add(row("model", String.format(Locale.ROOT, "%s (%,d parameters)", model.get("description"), (Long) model.get("parameters"))));
+        l.add(row("images", image.length == 3 ? image[0] + "x" + image[1] + " RGB" : image[0] + "x" + image[1] + " grey"));
+        Map<String, Object> tr = (Map<String, Object>) m.get("training");
+        if (tr == null) {
+            l.add(row("training", "none recorded: the model's weights alone (no optimizer state; it cannot be resumed)"));
+        } else {
+            int batch = (Integer) tr.get("batch_in_epoch");
+            String where = (Boolean) tr.get("finished")
+                    ? String.format(Locale.ROOT, "finished: %d of %d epochs", (Integer) tr.get("epoch"), (Integer) tr.get("epochs"))
+                    : batch > 0
+                    ? String.format(Locale.ROOT, "stopped in epoch %d of %d, after batch %d", (Integer) tr.get("epoch") + 1,
+                    (Integer) tr.get("epochs"), batch)
+                    : String.format(Locale.ROOT, "stopped after epoch %d of %d", (Integer) tr.get("epoch"), (Integer) tr.get("epochs"));
+            l.add(row("training", String.format(Locale.ROOT, "%s (step %,d)", where, (Long) tr.get("step"))));
+            StringBuilder set = new StringBuilder(String.format(Locale.ROOT, "batch %d, Adam lr %s (%s)", (Integer) tr.get("batch_size"),
+                    tr.get("lr"), tr.get("lr_schedule")));
+            if (((Double) tr.get("weight_decay")) != 0) set.append(", weight decay ").append(tr.get("weight_decay"));
+            set.append(", ").append(tr.get("binarization")).append(" binarisation, seed ").append(tr.get("seed"));
+            if (tr.containsKey("warmup_epochs")) set.append(", KL warm-up ").append(tr.get("warmup_epochs")).append(" epochs");
+            if (tr.containsKey("labelled")) set.append(", ").append(tr.get("labelled")).append(" labelled examples");
+            l.add(row("settings", set.toString()));
+        }
+        Map<String, Object> data = (Map<String, Object>) m.get("data");
+        if (data != null) {
+            StringBuilder d = new StringBuilder();
+            d.append(data.getOrDefault("path", "?"));
+            if (data.get("dataset") != null) d.append(" (the '").append(data.get("dataset")).append("' data set)");
+            d.append(String.format(Locale.ROOT, ", %s train / %s test examples", count(data.get("train_examples")),
+                    count(data.get("test_examples"))));
+            if (data.get("sha256") instanceof String h) d.append(", sha256 ").append(h, 0, Math.min(12, h.length()));
+            for (String k : List.of("train_limit", "test_limit")) {
+                if (data.get(k) instanceof Number n && n.longValue() > 0) d.append(", --").append(k.replace('_', '-')).append(' ').append(n);
+            }
+            l.add(row("data", d.toString()));
+        } else {
+            l.add(row("data", "not recorded"));
+        }
+        Map<String, Object> log = (Map<String, Object>) m.get("log");
+        if (log != null) {
+            int n = (Integer) log.get("epochs");
+            StringBuilder s = new StringBuilder(String.format(Locale.ROOT, "%d epoch%s in %s", n, n == 1 ? "" : "s", log.get("path")));
+            if (log.containsKey("last_epoch")) {
+                s.append(String.format(Locale.ROOT, "; epoch %s: train %s %s, test %s", log.get("last_epoch"), log.get("objective"),
+                        nats(log.get("last_train")), nats(log.get("last_test"))));
+            }
+            if (log.containsKey("best_test")) {
+                s.append(String.format(Locale.ROOT, "; best test %s at epoch %s", nats(log.get("best_test")), log.get("best_epoch")));
+            }
+            s.append(String.format(Locale.ROOT, "; %.0f s of training", ((Number) log.get("training_seconds")).doubleValue()));
+            if (log.containsKey("unreadable_lines")) s.append("; ").append(log.get("unreadable_lines")).append(" lines unreadable");
+            l.add(row("log", s.toString()));
+            if (log.get("final") instanceof Map<?, ?> f) {
+                List<String> parts = new ArrayList<>();
+                f.forEach((k, v) -> parts.add(k + " " + (v instanceof Double x ? figure(x) : v)));
+                l.add(row("last figures", String.join(", ", parts)));
+            }
+        }
+        l.add(row("weights", (Boolean) m.get("finite") ? "all finite" : "NOT finite: " + m.get("non_finite")));
+        if (m.get("continue") != null) l.add(row("continue", (String) m.get("continue")));
+        return l;
+    }
+
+    /** A figure as the other commands print it: nats to 2 decimals, a fraction (an accuracy) to 4. */
+    private static String figure(double x) {
+        return String.format(Locale.ROOT, Math.abs(x) < 1 ? "%.4f" : "%.2f", x);
+    }
+
+    private static String count(Object v) {
+        return v instanceof Number n ? String.format(Locale.ROOT, "%,d", n.longValue()) : String.valueOf(v);
+    }
+
+    private static String nats(Object v) {
+        return v instanceof Number n ? String.format(Locale.ROOT, "%.2f", n.doubleValue()) : "n/a";
+    }
+
+    private static String row(String label, String value) {
+        return String.format(Locale.ROOT, "%-13s%s", label, value);
+    }
+
+}

@@ -1,0 +1,151 @@
+package dev.elbo4j.cli;
+
+import dev.elbo4j.io.Json;
+import dev.elbo4j.io.SafeTensors;
+import dev.elbo4j.train.Checkpoint;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.List;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/**
+ * {@code elbo4j info}: what it reports of a trained run is what the run's files hold (the parameter
+ * count against the file's own tensors, the position and settings against the training, the best
+ * test figure against the log), for a finished run, one stopped mid-epoch, a bare model and one
+ * with a non-finite weight; and a missing or foreign file is refused.
+ */
+class InfoCliTest {
+    @TempDir
+    static Path tmp;
+    static Path data, run;
+
+    @BeforeAll
+    static void train() throws IOException {
+        data = CliTest.mnistSubset(tmp.resolve("subset"), 300, 60);
+        run = tmp.resolve("run");
+        CliTest.Result r = CliTest.run("train", "--data", data.toString(), "--out", run.toString(), "--device", "cpu", "--hidden", "16",
+                "--latent", "3", "--batch-size", "50", "--epochs", "3", "--lr", "0.002", "--seed", "5", "--eval-k", "0", "--no-progress");
+        assertEquals(0, r.code(), r.err());
+    }
+
+    @SuppressWarnings("unchecked")
+    static Map<String, Object> json(Path c) {
+        CliTest.Result r = CliTest.run("info", "-c", c.toString(), "--json");
+        assertEquals(0, r.code(), r.err());
+        return Json.parseObject(r.out().strip());
+    }
+
+    @Test
+    @SuppressWarnings("unchecked")
+    void aFinishedRunIsDescribedFromItsFiles() throws IOException {
+        Map<String, Object> info = json(run);
+        SafeTensors.File f = SafeTensors.read(run.resolve("checkpoint.safetensors"));
+        long params = 0;
+        for (String name : f.names()) {
+            if (!name.startsWith("optim.") && !name.startsWith(Checkpoint.TRAIN_STATE)) params += f.entry(name).numel();
+        }
+        Map<String, Object> model = (Map<String, Object>) info.get("model");
+        assertEquals("vae", model.get("type"));
+        assertEquals(params, ((Number) model.get("parameters")).longValue(), "the file's parameter tensors");
+        Map<String, Object> tr = (Map<String, Object>) info.get("training");
+        assertEquals(3, ((Number) tr.get("epoch")).intValue());
+        assertEquals(Boolean.TRUE, tr.get("finished"));
+        assertEquals(3L * 6, ((Number) tr.get("step")).longValue(), "3 epochs of 300 / 50 batches");
+        assertEquals(0.002, ((Number) tr.get("lr")).doubleValue());
+        assertEquals("5", String.valueOf(tr.get("seed")));
+        Map<String, Object> d = (Map<String, Object>) info.get("data");
+        assertEquals(300, ((Number) d.get("train_examples")).intValue());
+        // The best test figure is the log's largest test_objective.
+        double best = Double.NEGATIVE_INFINITY;
+        for (String line : Files.readAllLines(run.resolve("log.jsonl"))) {
+            Map<String, Object> rec = Json.parseObject(line);
+            if (rec.get("test_objective") instanceof Number n) best = Math.max(best, n.doubleValue());
+        }
+        Map<String, Object> log = (Map<String, Object>) info.get("log");
+        assertEquals(3, ((Number) log.get("epochs")).intValue());
+        assertEquals(best, ((Number) log.get("best_test")).doubleValue());
+        assertEquals(Boolean.TRUE, info.get("finite"));
+        assertTrue(((String) info.get("continue")).contains("--resume --epochs N"), info.toString());
+
+        CliTest.Result r = CliTest.run("info", "-c", run.toString());
+        assertEquals(0, r.code(), r.err());
+        List<String> lines = r.out().lines().toList();
+        String count = String.format(java.util.Locale.ROOT, "%,d parameters", params);
+        assertTrue(lines.stream().anyMatch(l -> l.startsWith("model") && l.contains(count)), r.out());
+        assertTrue(lines.stream().anyMatch(l -> l.startsWith("training") && l.contains("finished: 3 of 3 epochs") && l.contains("step 18")), r.out());
+        assertTrue(lines.stream().anyMatch(l -> l.startsWith("settings") && l.contains("batch 50") && l.contains("seed 5")), r.out());
+        assertTrue(lines.stream().anyMatch(l -> l.startsWith("data") && l.contains("300 train / 60 test examples")), r.out());
+        assertTrue(lines.stream().anyMatch(l -> l.startsWith("weights") && l.contains("all finite")), r.out());
+        assertEquals("", r.err().strip(), "nothing on stderr");
+    }
+
+    /** A checkpoint written mid-epoch (as Ctrl-C or --checkpoint-every leave one) is not finished: resume it as it is. */
+    @Test
+    @SuppressWarnings("unchecked")
+    void aRunStoppedMidEpochSaysWhereAndHowToGoOn() throws IOException {
+        Path stopped = copy("stopped");
+        Path f = stopped.resolve("checkpoint.safetensors");
+        SafeTensors.File st = SafeTensors.read(f);
+        st.putMetadata("state", "{\"epoch\":1,\"batch_in_epoch\":4,\"step\":10}");
+        SafeTensors.write(f, st);
+        Map<String, Object> tr = (Map<String, Object>) json(stopped).get("training");
+        assertEquals(Boolean.FALSE, tr.get("finished"));
+        CliTest.Result r = CliTest.run("info", "-c", stopped.toString());
+        assertTrue(r.out().contains("stopped in epoch 2 of 3, after batch 4 (step 10)"), r.out());
+        assertTrue(r.out().contains("elbo4j train --out " + stopped + " --resume\n"), r.out());
+    }
+
+    @Test
+    void aNonFiniteWeightIsNamedAndABareModelHasNoTraining() throws IOException {
+        Path bad = copy("bad");
+        Path f = bad.resolve("checkpoint.safetensors");
+        SafeTensors.File st = SafeTensors.read(f);
+        float[] v = st.getFloats("decoder.1.weight");
+        v[3] = Float.NaN;
+        st.putFloats("decoder.1.weight", st.entry("decoder.1.weight").shape(), v);
+        SafeTensors.write(f, st);
+        CliTest.Result r = CliTest.run("info", "-c", bad.toString());
+        assertEquals(0, r.code(), "info describes a diverged model too: " + r.err());
+        assertTrue(r.out().contains("NOT finite: parameter decoder.1.weight (1 of"), r.out());
+
+        Path bare = tmp.resolve("bare.safetensors");
+        SafeTensors.File b = SafeTensors.read(run.resolve("checkpoint.safetensors"));
+        SafeTensors.File model = new SafeTensors.File();
+        for (String k : List.of("format", "model")) model.putMetadata(k, b.metadata(k));
+        for (String name : b.names()) if (!name.startsWith("optim.")) model.put(name, b.entry(name));
+        SafeTensors.write(bare, model);
+        r = CliTest.run("info", "-c", bare.toString());
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("none recorded"), r.out());
+        assertFalse(r.out().contains("continue"), r.out());
+    }
+
+    @Test
+    void aMissingOrForeignFileIsRefusedInOneLine() throws IOException {
+        CliTest.Result r = CliTest.run("info", "-c", tmp.resolve("nowhere").toString());
+        assertEquals(2, r.code(), r.err());
+        assertTrue(r.err().contains("no checkpoint file there"), r.err());
+        Path foreign = tmp.resolve("foreign.safetensors");
+        SafeTensors.write(foreign, new SafeTensors.File().putFloats("w", new int[]{2}, new float[]{1, 2}));
+        r = CliTest.run("info", "-c", foreign.toString());
+        assertEquals(1, r.code(), r.err());
+        assertTrue(r.err().contains(foreign + ": not an elbo4j checkpoint"), r.err());
+        assertEquals(1, r.err().strip().lines().count(), r.err());
+    }
+
+    private static Path copy(String name) throws IOException {
+        Path to = Files.createDirectories(tmp.resolve(name));
+        try (var s = Files.list(run)) {
+            for (Path p : s.toList()) if (Files.isRegularFile(p)) Files.copy(p, to.resolve(p.getFileName()), StandardCopyOption.REPLACE_EXISTING);
+        }
+        return to;
+    }
+}
