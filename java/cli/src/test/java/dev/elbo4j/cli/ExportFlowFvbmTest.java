@@ -137,21 +137,7 @@ class ExportFlowFvbmTest {
         for (var c : List.of(Map.entry(flowRun, Set.of("encoder.onnx", "flow.onnx", "decoder.onnx")),
                 Map.entry(fvbmRun, Set.of("conditionals.onnx", "energy.onnx")))) {
             Checkpoint ckpt = c.getKey() == flowRun ? flow : fvbm;
-            Path export = c.getKey().resolve("export");
-            SafeTensors.File f = SafeTensors.read(export.resolve("model.safetensors"));
-            Set<String> expected = new HashSet<>();
-            for (var s : ckpt.model().parameterLayout().specs()) {
-                expected.add(s.name());
-                assertArrayEquals(ckpt.file().getFloats(s.name()), f.getFloats(s.name()), s.name());
-            }
-            assertEquals(expected, new HashSet<>(f.names()), "the parameters alone");
-            Set<String> files = new HashSet<>(c.getValue());
-            files.addAll(List.of("model.safetensors", "model.py"));
-            Set<String> got = new HashSet<>();
-            try (var s = Files.list(export)) {
-                s.forEach(p -> got.add(p.getFileName().toString()));
-            }
-            assertEquals(files, got);
+            ExportFiles.assertFilesAndWeights(ckpt, c.getKey().resolve("export"), c.getValue());
         }
     }
 

@@ -231,21 +231,7 @@ class ExportNiceRbmTest {
         for (var c : List.of(Map.entry(niceRun, Set.of("forward.onnx", "inverse.onnx")), Map.entry(rbmRun, Set.of("hidden.onnx", "visible.onnx", "gibbs.onnx")),
                 Map.entry(dbnRun, Set.of("up.onnx", "down.onnx", "gibbs.onnx")))) {
             Checkpoint ckpt = c.getKey() == niceRun ? nice : c.getKey() == rbmRun ? rbm : dbn;
-            Path export = c.getKey().resolve("export");
-            SafeTensors.File f = SafeTensors.read(export.resolve("model.safetensors"));
-            Set<String> expected = new HashSet<>();
-            for (var s : ckpt.model().parameterLayout().specs()) {
-                expected.add(s.name());
-                assertArrayEquals(ckpt.file().getFloats(s.name()), f.getFloats(s.name()), s.name());
-            }
-            assertEquals(expected, new HashSet<>(f.names()), "the parameters alone");
-            Set<String> files = new HashSet<>(c.getValue());
-            files.addAll(List.of("model.safetensors", "model.py"));
-            Set<String> got = new HashSet<>();
-            try (var s = Files.list(export)) {
-                s.forEach(p -> got.add(p.getFileName().toString()));
-            }
-            assertEquals(files, got);
+            ExportFiles.assertFilesAndWeights(ckpt, c.getKey().resolve("export"), c.getValue());
         }
     }
 
