@@ -34,10 +34,11 @@ final class CheckpointOption {
      * this model cannot do what the command asks and which command can.
      */
     static <M extends dev.elbo4j.model.Model> M restore(Checkpoint c, dev.elbo4j.backend.Backend be, Class<M> type, String why) {
-        dev.elbo4j.model.Model m = c.restoreModel(be);
-        if (type.isInstance(m)) return type.cast(m);
-        m.close();
-        throw new Main.UsageException("the checkpoint holds a '" + c.model().type() + "' model, " + why);
+        try {
+            return c.restoreModel(be, type, why);
+        } catch (dev.elbo4j.train.WrongModelException e) {
+            throw new Main.UsageException(e.getMessage());
+        }
     }
 
     /** The run folder: the folder given, or the checkpoint file's folder. */

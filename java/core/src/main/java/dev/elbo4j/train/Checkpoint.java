@@ -299,15 +299,27 @@ public record Checkpoint(ModelConfig model, int[] image, TrainConfig training, S
     }
 
     /**
-     * The model as the given class (e.g. {@code Vae.class}); an IllegalArgumentException saying
+     * The model as the given class (e.g. {@code Vae.class}); a {@link WrongModelException} saying
      * which type the file holds when it is another.
      */
     public <M extends Model> M restoreModel(Backend backend, Class<M> type) {
+        return restoreAs(backend, type, "; this needs a " + type.getSimpleName());
+    }
+
+    /**
+     * {@link #restoreModel(Backend, Class)} whose {@link WrongModelException} reads "the checkpoint
+     * holds a 'TYPE' model, " then {@code why} (in the caller's terms: what the model lacks, and
+     * what would work instead).
+     */
+    public <M extends Model> M restoreModel(Backend backend, Class<M> type, String why) {
+        return restoreAs(backend, type, ", " + why);
+    }
+
+    private <M extends Model> M restoreAs(Backend backend, Class<M> type, String tail) {
         Model m = restoreModel(backend);
         if (!type.isInstance(m)) {
             m.close();
-            throw new IllegalArgumentException("the checkpoint holds a '" + model.type() + "' model; this needs a "
-                    + type.getSimpleName());
+            throw new WrongModelException("the checkpoint holds a '" + model.type() + "' model" + tail, model.type());
         }
         return type.cast(m);
     }

@@ -50,8 +50,11 @@ class CheckpointTypesTest {
         assertEquals("vae", c.model().type());
         interface Other extends dev.elbo4j.model.Model {
         }
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> c.restoreModel(be, Other.class));
+        WrongModelException e = assertThrows(WrongModelException.class, () -> c.restoreModel(be, Other.class));
         assertTrue(e.getMessage().contains("'vae'"), e.getMessage());
+        assertEquals("vae", e.held());
+        e = assertThrows(WrongModelException.class, () -> c.restoreModel(be, Other.class, "which has no other side"));
+        assertEquals("the checkpoint holds a 'vae' model, which has no other side", e.getMessage());
     }
 
     /** Files written before warm-up and labelled counts existed read as "none". */
