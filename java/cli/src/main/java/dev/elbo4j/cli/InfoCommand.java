@@ -33,7 +33,9 @@ import java.util.concurrent.Callable;
         description = {"Describe a run or checkpoint without loading a backend or data: the model and its parameter count, "
                 + "where training stands (epoch, step, settings), the data it was trained on (path, sizes, content hash), the "
                 + "figures in the run's log.jsonl (last and best test figure), whether every weight is finite, and the command "
-                + "that continues the run. --json prints the same as one JSON object."})
+                + "that continues the run. --json prints the same as one JSON object. Given several runs (elbo4j info runs/*), "
+                + "one line each: family, parameters, where training stands, the last and best test figure; folders without a "
+                + "checkpoint, and files not named *.safetensors, are left out."})
 final class InfoCommand implements Callable<Integer> {
     private static final DateTimeFormatter TIME = DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm 'UTC'", Locale.ROOT)
             .withZone(ZoneOffset.UTC);
@@ -41,14 +43,20 @@ final class InfoCommand implements Callable<Integer> {
     @Mixin
     CheckpointOption checkpoint = new CheckpointOption();
 
-    @Option(names = "--json", description = "Print one JSON object instead of the lines.")
+    @Option(names = "--json", description = "Print one JSON object (several runs: a JSON array) instead of the lines.")
     boolean json;
+
+    @CommandLine.Parameters(paramLabel = "RUN", arity = "0..*",
+            description = "Run folders or checkpoint files to describe (instead of -c); several give one line each.")
+    List<Path> runs = new ArrayList<>();
 
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
     @Override
     public Integer call() throws IOException {
+        if (runs.size() > 1) return table();
+        if (runs.size() == 1) checkpoint.path = runs.getFirst();
         Path file = checkpoint.file();
         Checkpoint c = Checkpoint.load(file);
         Map<String, Object> info = describe(file, c, checkpoint.runFolder());
@@ -59,6 +67,63 @@ final class InfoCommand implements Callable<Integer> {
             for (String line : lines(info)) out.println(line);
         }
         return 0;
+    }
+
+    /**
+     * One line per run that holds a checkpoint (folders without one, e.g. other files of a
+     * {@code runs/*} glob, are left out); a checkpoint that cannot be read gets a line saying why
+     * and makes the exit status 1.
+     */
+    private int table() throws IOException {
+        PrintWriter out = spec.commandLine().getOut();
+        List<Object> all = new ArrayList<>();
+        List<String[]> rows = new ArrayList<>();
+        int status = 0;
+        for (Path run : runs) {
+            Path file = Files.isDirectory(run) ? run.resolve("checkpoint.safetensors") : run;
+            if (!Files.isRegularFile(file) || !file.getFileName().toString().endsWith(".safetensors")) continue;
+            Path folder = Files.isDirectory(run) ? run : file.toAbsolutePath().getParent();
+            Map<String, Object> info;
+            try {
+                info = describe(file, Checkpoint.load(file), folder);
+            } catch (IOException | IllegalArgumentException e) {
+                status = 1;
+                rows.add(new String[]{run.toString(), "unreadable: " + e.getMessage()});
+                all.add(Map.of("checkpoint", file.toString(), "error", String.valueOf(e.getMessage())));
+                continue;
+            }
+            all.add(info);
+            rows.add(row(run, info));
+        }
+        if (json) {
+            out.println(Json.write(all));
+            return status;
+        }
+        if (rows.isEmpty()) throw new Main.UsageException("none of the " + runs.size() + " paths holds a checkpoint");
+        String[] head = {"RUN", "MODEL", "PARAMETERS", "TRAINED", "LAST TEST", "BEST TEST"};
+        int[] w = new int[head.length];
+        for (String[] r : rows) for (int i = 0; i < r.length && r.length == w.length; i++) w[i] = Math.max(w[i], r[i].length());
+        for (int i = 0; i < w.length; i++) w[i] = Math.max(w[i], head[i].length());
+        for (String[] r : java.util.stream.Stream.concat(java.util.stream.Stream.<String[]>of(head), rows.stream()).toList()) {
+            StringBuilder b = new StringBuilder();
+            for (int i = 0; i < r.length; i++) b.append(i == 0 ? "" : "  ").append(String.format(Locale.ROOT, "%-" + w[i] + "s", r[i]));
+            out.println(b.toString().stripTrailing());
+        }
+        return status;
+    }
+
+    @SuppressWarnings("unchecked")
+    private static String[] row(Path run, Map<String, Object> info) {
+        Map<String, Object> model = (Map<String, Object>) info.get("model");
+        Map<String, Object> tr = (Map<String, Object>) info.get("training");
+        Map<String, Object> log = (Map<String, Object>) info.get("log");
+        String trained = tr == null ? "model only"
+                : String.format(Locale.ROOT, "%s/%s epochs%s", tr.get("epoch"), tr.get("epochs"),
+                (Integer) tr.get("batch_in_epoch") > 0 ? " +" + tr.get("batch_in_epoch") + " batches" : "");
+        String last = log == null || !log.containsKey("last_test") ? "" : nats(log.get("last_test"));
+        String best = log == null || !log.containsKey("best_test") ? "" : nats(log.get("best_test")) + " (epoch " + log.get("best_epoch") + ")";
+        String type = (String) model.get("type") + ((Boolean) info.get("finite") ? "" : " NOT FINITE");
+        return new String[]{run.toString(), type, String.format(Locale.ROOT, "%,d", (Long) model.get("parameters")), trained, last, best};
     }
 
     /** Everything the command reports, as the JSON object it prints with --json. */

@@ -141,6 +141,27 @@ class InfoCliTest {
         assertEquals(1, r.err().strip().lines().count(), r.err());
     }
 
+    /** Several runs: one line each, folders without a checkpoint and other files left out, an unreadable checkpoint named. */
+    @Test
+    void severalRunsGiveOneLineEach() throws IOException {
+        Path other = copy("other");
+        Path empty = Files.createDirectories(tmp.resolve("empty"));
+        Path notes = Files.writeString(tmp.resolve("notes.txt"), "not a run");
+        CliTest.Result r = CliTest.run("info", run.toString(), other.toString(), empty.toString(), notes.toString());
+        assertEquals(0, r.code(), r.err());
+        List<String> lines = r.out().lines().toList();
+        assertEquals(3, lines.size(), "a header and two runs: " + r.out());
+        assertTrue(lines.get(0).startsWith("RUN") && lines.get(0).contains("BEST TEST"), r.out());
+        assertTrue(lines.get(1).startsWith(run.toString()) && lines.get(1).contains("3/3 epochs"), r.out());
+        Path broken = Files.writeString(tmp.resolve("broken.safetensors"), "junk");
+        r = CliTest.run("info", run.toString(), broken.toString(), "--json");
+        assertEquals(1, r.code(), "an unreadable checkpoint fails the command: " + r.err());
+        List<?> all = (List<?>) Json.parse(r.out().strip());
+        assertEquals(2, all.size());
+        assertTrue(String.valueOf(((Map<?, ?>) all.get(1)).get("error")).contains("broken.safetensors"), r.out());
+        assertEquals(2, CliTest.run("info", empty.toString(), notes.toString()).code(), "nothing to describe is a usage error");
+    }
+
     private static Path copy(String name) throws IOException {
         Path to = Files.createDirectories(tmp.resolve(name));
         try (var s = Files.list(run)) {
