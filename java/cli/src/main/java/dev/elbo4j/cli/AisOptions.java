@@ -32,7 +32,7 @@ final class AisOptions {
             description = "rbm: AIS inverse temperatures, segments of N equally spaced betas up to BETA, ending at 1.0 "
                     + "(default: ${DEFAULT-VALUE}, Salakhutdinov and Murray's 14,500).")
     String schedule;
-    @Option(names = "--ais-base", paramLabel = "BASE", defaultValue = "data",
+    @Option(names = "--ais-base", paramLabel = "BASE", defaultValue = "data", completionCandidates = Candidates.AisBases.class,
             description = "rbm: AIS base-rate model: data (visible biases from the training data's pixel means) or "
                     + "uniform (all 0) (default: ${DEFAULT-VALUE}).")
     String base;

@@ -103,4 +103,18 @@ final class Candidates {
             super(List.of("stop", "skip"));
         }
     }
+
+    /** --binding; DeviceOptions checks the word with CudaBindings.known. */
+    static final class Bindings extends Of {
+        Bindings() {
+            super(List.of("ffm", "jcuda", "jcuda:strict"));
+        }
+    }
+
+    /** eval --ais-base; AisOptions checks the word. */
+    static final class AisBases extends Of {
+        AisBases() {
+            super(List.of("data", "uniform"));
+        }
+    }
 }

@@ -12,7 +12,7 @@ final class DeviceOptions {
                     + "(default: ${DEFAULT-VALUE}).")
     String device;
 
-    @Option(names = "--binding", paramLabel = "BINDING", defaultValue = "ffm",
+    @Option(names = "--binding", paramLabel = "BINDING", defaultValue = "ffm", completionCandidates = Candidates.Bindings.class,
             description = "How the CUDA backend reaches the driver and cuBLAS: ffm (java.lang.foreign), jcuda "
                     + "(JCuda 12.6; GEMMs fall back to FFM cuBLAS, with a note, where JCublas2 lacks "
                     + "libcublas.so.12) or jcuda:strict (JCublas2 or nothing) (default: ${DEFAULT-VALUE}).")

@@ -2,7 +2,12 @@ package dev.elbo4j.cli;
 
 import dev.elbo4j.backend.HostMemory;
 import dev.elbo4j.io.Json;
+import dev.elbo4j.export.Export;
+import dev.elbo4j.io.DataFormatException;
 import dev.elbo4j.io.JsonFields;
+import dev.elbo4j.io.SafeTensors;
+import dev.elbo4j.model.ModelConfig;
+import dev.elbo4j.model.ModelConfigs;
 import dev.elbo4j.nn.Parameters;
 import dev.elbo4j.train.Checkpoint;
 import dev.elbo4j.train.TrainConfig;
@@ -33,8 +38,10 @@ import java.util.concurrent.Callable;
         description = {"Describe a run or checkpoint without loading a backend or data: the model and its parameter count, "
                 + "where training stands (epoch, step, settings), the data it was trained on (path, sizes, content hash), the "
                 + "figures in the run's log.jsonl (last and best test figure), whether every weight is finite, and the command "
-                + "that continues the run. --json prints the same as one JSON object. Given several runs (elbo4j info runs/*), "
-                + "one line each: family, parameters, where training stands, the last and best test figure; folders without a "
+                + "that continues the run. An export's model.safetensors (elbo4j export) is described as a bare model. "
+                + "--json prints the same as one JSON object. Given several runs (elbo4j info runs/*), "
+                + "one line each: family, parameters, where training stands, which figure the log holds (ELBO, -loss, ...), "
+                + "the last and best test figure (an M2's accuracy beside it); folders without a "
                 + "checkpoint, and files not named *.safetensors, are left out."})
 final class InfoCommand implements Callable<Integer> {
     private static final DateTimeFormatter TIME = DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm 'UTC'", Locale.ROOT)
@@ -56,9 +63,18 @@ final class InfoCommand implements Callable<Integer> {
     @Override
     public Integer call() throws IOException {
         if (runs.size() > 1) return table();
-        if (runs.size() == 1) checkpoint.path = runs.getFirst();
+        if (runs.size() == 1) {
+            checkpoint.path = runs.getFirst();
+            Path f = Files.isDirectory(checkpoint.path) ? checkpoint.path.resolve("checkpoint.safetensors") : checkpoint.path;
+            if (!Files.isRegularFile(f)) {
+                Path export = checkpoint.path.resolve("model.safetensors");
+                throw new Main.UsageException(checkpoint.path + ": no checkpoint file there"
+                        + (Files.isDirectory(checkpoint.path) && Files.isRegularFile(export)
+                        ? " (its model.safetensors is an export: elbo4j info " + export + ")" : " (train one with `elbo4j train`)"));
+            }
+        }
         Path file = checkpoint.file();
-        Checkpoint c = Checkpoint.load(file);
+        Checkpoint c = read(file);
         Map<String, Object> info = describe(file, c, checkpoint.runFolder());
         PrintWriter out = spec.commandLine().getOut();
         if (json) {
@@ -85,10 +101,12 @@ final class InfoCommand implements Callable<Integer> {
             Path folder = Files.isDirectory(run) ? run : file.toAbsolutePath().getParent();
             Map<String, Object> info;
             try {
-                info = describe(file, Checkpoint.load(file), folder);
+                info = describe(file, read(file), folder);
             } catch (IOException | IllegalArgumentException e) {
                 status = 1;
-                rows.add(new String[]{run.toString(), "unreadable: " + e.getMessage()});
+                String why = String.valueOf(e.getMessage());
+                if (why.startsWith(file + ": ")) why = why.substring(file.toString().length() + 2);
+                rows.add(new String[]{run.toString(), "unreadable: " + why});
                 all.add(Map.of("checkpoint", file.toString(), "error", String.valueOf(e.getMessage())));
                 continue;
             }
@@ -100,9 +118,9 @@ final class InfoCommand implements Callable<Integer> {
             return status;
         }
         if (rows.isEmpty()) throw new Main.UsageException("none of the " + runs.size() + " paths holds a checkpoint");
-        String[] head = {"RUN", "MODEL", "PARAMETERS", "TRAINED", "LAST TEST", "BEST TEST"};
+        String[] head = {"RUN", "MODEL", "PARAMETERS", "TRAINED", "FIGURE", "LAST TEST", "BEST TEST"};
         int[] w = new int[head.length];
-        for (String[] r : rows) for (int i = 0; i < r.length && r.length == w.length; i++) w[i] = Math.max(w[i], r[i].length());
+        for (String[] r : rows) for (int i = 0; i < (r.length == w.length ? r.length : 1); i++) w[i] = Math.max(w[i], r[i].length());
         for (int i = 0; i < w.length; i++) w[i] = Math.max(w[i], head[i].length());
         for (String[] r : java.util.stream.Stream.concat(java.util.stream.Stream.<String[]>of(head), rows.stream()).toList()) {
             StringBuilder b = new StringBuilder();
@@ -123,7 +141,30 @@ final class InfoCommand implements Callable<Integer> {
         String last = log == null || !log.containsKey("last_test") ? "" : nats(log.get("last_test"));
         String best = log == null || !log.containsKey("best_test") ? "" : nats(log.get("best_test")) + " (epoch " + log.get("best_epoch") + ")";
         String type = (String) model.get("type") + ((Boolean) info.get("finite") ? "" : " NOT FINITE");
-        return new String[]{run.toString(), type, String.format(Locale.ROOT, "%,d", (Long) model.get("parameters")), trained, last, best};
+        String figure = log == null || !log.containsKey("objective") ? "" : String.valueOf(log.get("objective"));
+        if (log != null && log.get("last_test_accuracy") instanceof Number a) last += String.format(Locale.ROOT, ", accuracy %.4f", a.doubleValue());
+        return new String[]{run.toString(), type, String.format(Locale.ROOT, "%,d", (Long) model.get("parameters")), trained, figure, last, best};
+    }
+
+    /**
+     * The checkpoint in {@code file}; an export's model.safetensors ({@code elbo4j export}: the
+     * weights and the model's metadata, no training) is read as a bare model.
+     */
+    static Checkpoint read(Path file) throws IOException {
+        SafeTensors.File f = SafeTensors.read(file);
+        if (!Export.FORMAT.equals(f.metadata("format"))) return Checkpoint.load(file);
+        String json = f.metadata("model");
+        if (json == null) throw new DataFormatException(file, "metadata 'model' is missing");
+        try {
+            Map<String, Object> m = Json.parseObject(json);
+            ModelConfig cfg = ModelConfigs.fromJson(m);
+            int[] image = JsonFields.ints(m, "image_shape");
+            if (image.length != 2 && image.length != 3) throw new IllegalArgumentException("image_shape " + java.util.Arrays.toString(image));
+            for (Parameters.Spec s : cfg.parameterLayout().specs()) f.require(s.name(), "F32", s.shape().dims());
+            return new Checkpoint(cfg, image, null, null, f);
+        } catch (IllegalArgumentException e) {
+            throw new DataFormatException(file, "metadata 'model' is invalid: " + e.getMessage());
+        }
     }
 
     /** Everything the command reports, as the JSON object it prints with --json. */
@@ -141,6 +182,7 @@ final class InfoCommand implements Callable<Integer> {
         model.put("parameters", params);
         model.put("image_shape", c.image());
         m.put("model", model);
+        if (Export.FORMAT.equals(c.file().metadata("format"))) m.put("export", true);
         TrainConfig t = c.training();
         if (t != null) {
             Checkpoint.State s = c.state();
@@ -169,7 +211,12 @@ final class InfoCommand implements Callable<Integer> {
         if (Files.isRegularFile(log) && Files.isSameFile(file.toAbsolutePath().getParent(), run.toAbsolutePath())) {
             m.put("log", logSummary(log));
         }
-        if (t != null) {
+        boolean runFile = file.getFileName().toString().equals("checkpoint.safetensors");
+        if (t != null && !runFile) {
+            // train --resume reads RUN/checkpoint.safetensors only.
+            m.put("continue", "copy " + file + " to RUN/checkpoint.safetensors, then: elbo4j train --out RUN --resume"
+                    + ((Boolean) ((Map<String, Object>) m.get("training")).get("finished") ? " --epochs N   (N > " + t.epochs() + ")" : ""));
+        } else if (t != null) {
             String out = run.toString();
             m.put("continue", (Boolean) ((Map<String, Object>) m.get("training")).get("finished")
                     ? "elbo4j train --out " + out + " --resume --epochs N   (N > " + t.epochs() + ")"
@@ -217,6 +264,7 @@ final class InfoCommand implements Callable<Integer> {
             s.put("last_epoch", last.get("epoch"));
             s.put("last_train", last.get("train_objective"));
             s.put("last_test", last.get("test_objective"));
+            if (last.get("test_accuracy") instanceof Number a) s.put("last_test_accuracy", a);
         }
         if (best != null) {
             s.put("best_test", best.get("test_objective"));
@@ -243,7 +291,9 @@ final class InfoCommand implements Callable<Integer> {
         l.add(row("images", image.length == 3 ? image[0] + "x" + image[1] + " RGB" : image[0] + "x" + image[1] + " grey"));
         Map<String, Object> tr = (Map<String, Object>) m.get("training");
         if (tr == null) {
-            l.add(row("training", "none recorded: the model's weights alone (no optimizer state; it cannot be resumed)"));
+            l.add(row("training", m.containsKey("export")
+                    ? "none recorded: an export (elbo4j export) holds the weights for model.py and the ONNX graphs; the run's checkpoint.safetensors holds its training"
+                    : "none recorded: the model's weights alone (no optimizer state; it cannot be resumed)"));
         } else {
             int batch = (Integer) tr.get("batch_in_epoch");
             String where = (Boolean) tr.get("finished")
@@ -256,7 +306,7 @@ final class InfoCommand implements Callable<Integer> {
             StringBuilder set = new StringBuilder(String.format(Locale.ROOT, "batch %d, Adam lr %s (%s)", (Integer) tr.get("batch_size"),
                     tr.get("lr"), tr.get("lr_schedule")));
             if (((Double) tr.get("weight_decay")) != 0) set.append(", weight decay ").append(tr.get("weight_decay"));
-            set.append(", ").append(tr.get("binarization")).append(" binarisation, seed ").append(tr.get("seed"));
+            set.append(", ").append("none".equals(tr.get("binarization")) ? "no" : tr.get("binarization")).append(" binarisation, seed ").append(tr.get("seed"));
             if (tr.containsKey("warmup_epochs")) set.append(", KL warm-up ").append(tr.get("warmup_epochs")).append(" epochs");
             if (tr.containsKey("labelled")) set.append(", ").append(tr.get("labelled")).append(" labelled examples");
             l.add(row("settings", set.toString()));
@@ -290,15 +340,39 @@ final class InfoCommand implements Callable<Integer> {
             s.append(String.format(Locale.ROOT, "; %.0f s of training", ((Number) log.get("training_seconds")).doubleValue()));
             if (log.containsKey("unreadable_lines")) s.append("; ").append(log.get("unreadable_lines")).append(" lines unreadable");
             l.add(row("log", s.toString()));
-            if (log.get("final") instanceof Map<?, ?> f) {
-                List<String> parts = new ArrayList<>();
-                f.forEach((k, v) -> parts.add(k + " " + (v instanceof Double x ? figure(x) : v)));
-                l.add(row("last figures", String.join(", ", parts)));
-            }
+            if (log.get("final") instanceof Map<?, ?> f) l.add(row("last figures", finalFigures(f)));
         }
         l.add(row("weights", (Boolean) m.get("finite") ? "all finite" : "NOT finite: " + m.get("non_finite")));
         if (m.get("continue") != null) l.add(row("continue", (String) m.get("continue")));
         return l;
+    }
+
+    /**
+     * The figures train printed at its end (the log's "final" record) in train's words: "test ELBO
+     * -320.58, log p(x) -293.59 (k=100)"; a key without a name of its own is shown as it is.
+     */
+    static String finalFigures(Map<?, ?> f) {
+        List<String> parts = new ArrayList<>();
+        Object objective = f.get("objective");
+        for (Map.Entry<?, ?> e : f.entrySet()) {
+            String k = String.valueOf(e.getKey());
+            Object v = e.getValue();
+            String value = v instanceof Number x ? figure(x.doubleValue()) : String.valueOf(v);
+            switch (k) {
+                case "event", "epochs", "objective", "k", "eval_seconds" -> { }
+                case "test_objective" -> {
+                    if (!f.containsKey("test_elbo")) parts.add("test " + (objective == null ? "objective" : objective) + " " + value);
+                }
+                case "test_elbo" -> parts.add("test ELBO " + value);
+                case "test_log_px", "test_log_px_given_y" -> parts.add((k.endsWith("given_y") ? "log p(x|y) " : "log p(x) ") + value
+                        + (f.get("k") instanceof Number n ? " (k=" + n.longValue() + ")" : ""));
+                case "test_accuracy" -> parts.add("test accuracy " + value);
+                case "test_bits_per_dim" -> parts.add("test bits_per_dim " + value);
+                default -> parts.add(k + " " + value);
+            }
+        }
+        if (f.get("epochs") instanceof Number n) parts.add("after epoch " + n.longValue());
+        return String.join(", ", parts);
     }
 
     /** A figure as the other commands print it: nats to 2 decimals, a fraction (an accuracy) to 4. */

@@ -61,6 +61,8 @@ class CandidatesTest {
         for (String d : new Candidates.Devices()) assertTrue(Backends.known(d), d);
         assertEquals(ModelOptions.MODELS, list(new Candidates.Models()));
         assertEquals(List.of("mnist", "fashion-mnist"), list(new Candidates.Datasets()));
+        for (String b : new Candidates.Bindings()) assertTrue(dev.elbo4j.backend.cuda.CudaBindings.known(b), b);
+        assertEquals(List.of("data", "uniform"), list(new Candidates.AisBases()), "AisOptions.betas takes these two");
         for (String form : new Candidates.LabelInputs()) {
             CliTest.Result r = CliTest.run("export", "-c", "no-such-run", "--label-input", form);
             assertFalse(r.err().contains("--label-input must be"), form + " is a form export takes: " + r.err());
@@ -75,6 +77,9 @@ class CandidatesTest {
         String models = String.join("\" \"", ModelOptions.MODELS);
         assertTrue(r.out().contains("(\"" + models + "\") # --model values"), r.out().lines().filter(l -> l.contains("--model")).toList().toString());
         assertTrue(r.out().contains("(\"auto\" \"cpu\" \"cuda\") # --device values"), "device values");
+        // --binding and --ais-base take a word from a fixed list too (they completed to nothing).
+        assertTrue(r.out().contains("(\"ffm\" \"jcuda\" \"jcuda:strict\") # --binding values"), "binding values");
+        assertTrue(r.out().contains("(\"data\" \"uniform\") # --ais-base values"), "ais-base values");
         assertTrue(Arrays.stream(r.out().split("\n")).anyMatch(l -> l.contains("local commands=\"train eval sample reconstruct latent export info")));
         // picocli names each list after its flag's paramLabel: two flags of one command with the same label would
         // share one variable, and the first flag would offer the second's values.

@@ -162,6 +162,48 @@ class InfoCliTest {
         assertEquals(2, CliTest.run("info", empty.toString(), notes.toString()).code(), "nothing to describe is a usage error");
     }
 
+    /** An export's model.safetensors is described as a bare model; its folder, given as RUN, points to it. */
+    @Test
+    void anExportIsDescribedAndItsFolderPointsToIt() throws IOException {
+        Path export = tmp.resolve("export");
+        assertEquals(0, CliTest.run("export", "-c", run.toString(), "-o", export.toString()).code());
+        CliTest.Result r = CliTest.run("info", export.resolve("model.safetensors").toString());
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("none recorded: an export"), r.out());
+        assertFalse(r.out().contains("continue"), r.out());
+        r = CliTest.run("info", export.toString());
+        assertEquals(2, r.code(), r.err());
+        assertFalse(r.err().contains("--checkpoint"), "RUN was given, not --checkpoint: " + r.err());
+        assertTrue(r.err().contains("elbo4j info " + export.resolve("model.safetensors")), r.err());
+    }
+
+    /** train --resume reads RUN/checkpoint.safetensors only: a checkpoint under another name is copied there first. */
+    @Test
+    void aCheckpointUnderAnotherNameSaysToCopyIt() throws IOException {
+        Path other = tmp.resolve("renamed.safetensors");
+        Files.copy(run.resolve("checkpoint.safetensors"), other, StandardCopyOption.REPLACE_EXISTING);
+        CliTest.Result r = CliTest.run("info", other.toString());
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("copy " + other + " to RUN/checkpoint.safetensors, then: elbo4j train --out RUN --resume"), r.out());
+    }
+
+    /** The log's final figures in train's words; the table names each run's figure and shows an M2's accuracy. */
+    @Test
+    void theFiguresAreNamed() throws IOException {
+        CliTest.Result r = CliTest.run("info", run.toString());
+        String fin = r.out().lines().filter(l -> l.startsWith("last figures")).findFirst().orElse("");
+        assertTrue(fin.contains("test ELBO ") && fin.contains("after epoch 3") && !fin.contains("_"), r.out());
+
+        Path m2 = copy("m2log");
+        Files.writeString(m2.resolve("log.jsonl"), "{\"epoch\":3,\"objective\":\"ELBO\",\"train_objective\":-120.5,"
+                + "\"test_objective\":-110.25,\"test_accuracy\":0.865}\n");
+        r = CliTest.run("info", run.toString(), m2.toString());
+        assertEquals(0, r.code(), r.err());
+        List<String> lines = r.out().lines().toList();
+        assertTrue(lines.get(0).contains("FIGURE"), r.out());
+        assertTrue(lines.get(2).contains("ELBO") && lines.get(2).contains("-110.25, accuracy 0.8650"), r.out());
+    }
+
     private static Path copy(String name) throws IOException {
         Path to = Files.createDirectories(tmp.resolve(name));
         try (var s = Files.list(run)) {
