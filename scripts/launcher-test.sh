@@ -61,7 +61,17 @@ else
   echo "launcher-test: no 'script' command: the Ctrl-C case did not run"
 fi
 
-# 6. The bash completion script (`elbo4j generate-completion`, installed by `make install`) completes
+# 6. SIGTERM after the last epoch (the final log p(x), here k=20000 to keep it busy): the run is saved; a line
+#    says so and how to get the figures, exit 143 (it ended with nothing said).
+"$elbo4j" train --dataset mnist --train-limit 2000 --test-limit 200 --epochs 1 --hidden 64 --device cpu --eval-k 20000 \
+  --no-progress --out "$tmp/fin" >"$tmp/fin.out" 2>"$tmp/fin.err" &
+pid=$!
+for _ in $(seq 1200); do grep -q 'epoch 1/1:' "$tmp/fin.err" 2>/dev/null && break; sleep 0.1; done
+sleep 0.5; kill -TERM "$pid"; wait "$pid"; code=$?
+if [ "$code" -eq 143 ] && grep -q 'stopped by SIGTERM after the last epoch' "$tmp/fin.err" && grep -q "elbo4j eval -c $tmp/fin" "$tmp/fin.err"; then ok
+else bad "SIGTERM in the final evaluation: exit $code, want 143 with a line saying the run is saved" "$tmp/fin.err"; fi
+
+# 7. The bash completion script (`elbo4j generate-completion`, installed by `make install`) completes
 #    commands, nested subcommands, flags and a flag's values.
 if "$elbo4j" generate-completion >"$tmp/completion.bash" 2>"$tmp/err"; then
   cat >"$tmp/complete.sh" <<'SH'

@@ -2,6 +2,7 @@ package dev.elbo4j.cli;
 
 import sun.misc.Signal;
 
+import java.io.PrintWriter;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -22,13 +23,33 @@ final class StopSignal implements AutoCloseable {
     /** Catches INT and TERM until {@link #close()}; a platform without them leaves the defaults. */
     static StopSignal arm() {
         StopSignal s = new StopSignal();
+        return s.install(got -> {
+            if (s.requested != null) Runtime.getRuntime().halt(128 + got.getNumber()); // the second: now
+            s.requested = "SIG" + got.getName();
+        });
+    }
+
+    /**
+     * After the last epoch (pictures, the final evaluation), when the run is finished and saved:
+     * INT or TERM runs {@code before} (e.g. erase a progress bar), prints "elbo4j train: stopped by
+     * SIGTERM " + {@code message} and ends the process at once (exit 128 + signal), instead of
+     * ending it with nothing said.
+     */
+    static StopSignal armFinished(PrintWriter err, Runnable before, String message) {
+        return new StopSignal().install(got -> {
+            before.run();
+            err.println("elbo4j train: stopped by SIG" + got.getName() + " " + message);
+            err.flush();
+            Runtime.getRuntime().halt(128 + got.getNumber());
+        });
+    }
+
+    private StopSignal install(sun.misc.SignalHandler handler) {
+        StopSignal s = this;
         for (String name : List.of("INT", "TERM")) {
             try {
                 Signal sig = new Signal(name);
-                s.previous.add(Signal.handle(sig, got -> {
-                    if (s.requested != null) Runtime.getRuntime().halt(128 + got.getNumber()); // the second: now
-                    s.requested = "SIG" + got.getName();
-                }));
+                s.previous.add(Signal.handle(sig, handler));
                 s.signals.add(sig);
             } catch (IllegalArgumentException | UnsupportedOperationException e) {
                 // not available here (another OS, or the JVM reserves it: -Xrs): the default handling stays

@@ -329,7 +329,10 @@ final class TrainCommand implements Callable<Integer> {
                 err.flush();
                 return e.exitCode;
             }
-            finish(trainer, vae, tc, progress, image, test, log, be, cfg, objective, isElbo, outw, err);
+            try (StopSignal finished = StopSignal.armFinished(err, progress::clear, "after the last epoch, before the final "
+                    + "figures: " + ckpt + " holds the finished run; `elbo4j eval -c " + out + "` computes its test figures")) {
+                finish(trainer, vae, tc, progress, image, test, log, be, cfg, objective, isElbo, outw, err);
+            }
         }
         return 0;
     }
