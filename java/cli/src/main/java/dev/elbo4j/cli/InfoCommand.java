@@ -214,10 +214,10 @@ final class InfoCommand implements Callable<Integer> {
         boolean runFile = file.getFileName().toString().equals("checkpoint.safetensors");
         if (t != null && !runFile) {
             // train --resume reads RUN/checkpoint.safetensors only.
-            m.put("continue", "copy " + file + " to RUN/checkpoint.safetensors, then: elbo4j train --out RUN --resume"
+            m.put("continue", "copy " + ShellWord.of(file) + " to RUN/checkpoint.safetensors, then: elbo4j train --out RUN --resume"
                     + ((Boolean) ((Map<String, Object>) m.get("training")).get("finished") ? " --epochs N   (N > " + t.epochs() + ")" : ""));
         } else if (t != null) {
-            String out = run.toString();
+            String out = ShellWord.of(run);
             m.put("continue", (Boolean) ((Map<String, Object>) m.get("training")).get("finished")
                     ? "elbo4j train --out " + out + " --resume --epochs N   (N > " + t.epochs() + ")"
                     : "elbo4j train --out " + out + " --resume");

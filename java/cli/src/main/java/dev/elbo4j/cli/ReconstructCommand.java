@@ -47,7 +47,7 @@ final class ReconstructCommand implements Callable<Integer> {
         Binarization mode = c.training() == null ? Binarization.NONE : c.training().binarization();
         long seed = c.training() == null ? 1 : c.training().seed();
         try (Backend be = device.open(c.model()); Reconstructing vae = CheckpointOption.restore(c, be, Reconstructing.class,
-                "which has no code to reconstruct an input through; `elbo4j sample -c " + checkpoint.path + "` draws from it")) {
+                "which has no code to reconstruct an input through; `elbo4j sample -c " + ShellWord.of(checkpoint.path) + "` draws from it")) {
             // Test image i gets the same binarisation whatever --from: it is drawn at its test index.
             Pictures.reconstructions(out, vae, test, from, n, mode, seed);
         }

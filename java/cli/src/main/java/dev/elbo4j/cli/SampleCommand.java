@@ -53,7 +53,7 @@ final class SampleCommand implements Callable<Integer> {
             }
         }
         try (Backend be = device.open(c.model()); Generative vae = CheckpointOption.restore(c, be, Generative.class,
-                "which has no prior to draw samples from; `elbo4j reconstruct -c " + checkpoint.path + "` shows what it learned")) {
+                "which has no prior to draw samples from; `elbo4j reconstruct -c " + ShellWord.of(checkpoint.path) + "` shows what it learned")) {
             if (gibbsSteps != null) GibbsSteps.apply(vae, gibbsSteps); // rbm, dbn
             if (out.getFileName() != null && out.getFileName().toString().toLowerCase(java.util.Locale.ROOT).endsWith(".npy")) {
                 float[] v = vae.sample(count, new dev.elbo4j.rng.RngKey(seed, dev.elbo4j.rng.Streams.SAMPLE, 0), label == null ? -1 : label);

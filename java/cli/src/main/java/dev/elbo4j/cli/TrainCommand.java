@@ -330,7 +330,7 @@ final class TrainCommand implements Callable<Integer> {
                 return e.exitCode;
             }
             try (StopSignal finished = StopSignal.armFinished(err, progress::clear, "after the last epoch, before the final "
-                    + "figures: " + ckpt + " holds the finished run; `elbo4j eval -c " + out + "` computes its test figures")) {
+                    + "figures: " + ckpt + " holds the finished run; `elbo4j eval -c " + ShellWord.of(out) + "` computes its test figures")) {
                 finish(trainer, vae, tc, progress, image, test, log, be, cfg, objective, isElbo, outw, err);
             }
         }
@@ -408,7 +408,7 @@ final class TrainCommand implements Callable<Integer> {
             private StopSignal.Stopped stopped(int epoch, String where) {
                 return new StopSignal.Stopped(String.format(Locale.ROOT, "stopped by %s in epoch %d/%d after %s (step %d); "
                                 + "%s holds it: `elbo4j train --out %s --resume` continues the run",
-                        stop.requested(), epoch + 1, tc.epochs(), where, saved[0], ckpt, out), stop.exitCode());
+                        stop.requested(), epoch + 1, tc.epochs(), where, saved[0], ckpt, ShellWord.of(out)), stop.exitCode());
             }
 
             @Override

@@ -187,6 +187,17 @@ class InfoCliTest {
         assertTrue(r.out().contains("copy " + other + " to RUN/checkpoint.safetensors, then: elbo4j train --out RUN --resume"), r.out());
     }
 
+    /** A folder whose name the shell would split: the command that continues the run quotes it. */
+    @Test
+    void theContinueCommandQuotesAPathWithASpace() throws IOException {
+        Path spaced = copy("my run");
+        CliTest.Result r = CliTest.run("info", spaced.toString());
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("elbo4j train --out '" + spaced + "' --resume --epochs N"), r.out());
+        assertEquals("'it'\\''s'", ShellWord.of("it's"));
+        assertEquals("runs/a-b_c.1", ShellWord.of("runs/a-b_c.1"));
+    }
+
     /** The log's final figures in train's words; the table names each run's figure and shows an M2's accuracy. */
     @Test
     void theFiguresAreNamed() throws IOException {
