@@ -62,6 +62,9 @@ final class InfoCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
+        if (!runs.isEmpty() && spec.commandLine().getParseResult().hasMatchedOption("--checkpoint")) {
+            throw new Main.UsageException("give the runs as -c RUN or as RUN..., not both");
+        }
         if (runs.size() > 1) return table();
         if (runs.size() == 1) {
             checkpoint.path = runs.getFirst();

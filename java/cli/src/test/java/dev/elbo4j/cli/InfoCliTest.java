@@ -160,6 +160,9 @@ class InfoCliTest {
         assertEquals(2, all.size());
         assertTrue(String.valueOf(((Map<?, ?>) all.get(1)).get("error")).contains("broken.safetensors"), r.out());
         assertEquals(2, CliTest.run("info", empty.toString(), notes.toString()).code(), "nothing to describe is a usage error");
+        CliTest.Result both = CliTest.run("info", "-c", run.toString(), other.toString());
+        assertEquals(2, both.code(), "-c beside RUN arguments was ignored: " + both.out());
+        assertTrue(both.err().contains("not both"), both.err());
     }
 
     /** An export's model.safetensors is described as a bare model; its folder, given as RUN, points to it. */
