@@ -16,7 +16,7 @@ final class CheckpointOption {
 
     /** The checkpoint file: the given file, or the folder's checkpoint.safetensors; a usage error when there is none. */
     Path file() {
-        Path f = Files.isDirectory(path) ? path.resolve("checkpoint.safetensors") : path;
+        Path f = fileOf(path);
         if (!Files.isRegularFile(f)) {
             throw new Main.UsageException("--checkpoint " + path + ": no checkpoint file there (train one with `elbo4j train`)");
         }
@@ -39,6 +39,11 @@ final class CheckpointOption {
         } catch (dev.elbo4j.train.WrongModelException e) {
             throw new Main.UsageException(e.getMessage());
         }
+    }
+
+    /** {@code run}'s checkpoint.safetensors when it is a folder, else {@code run} itself (a checkpoint file). */
+    static Path fileOf(Path run) {
+        return Files.isDirectory(run) ? run.resolve("checkpoint.safetensors") : run;
     }
 
     /** The run folder: the folder given, or the checkpoint file's folder. */

@@ -3,11 +3,6 @@ package dev.elbo4j.cli;
 import dev.elbo4j.backend.HostMemory;
 import dev.elbo4j.io.Json;
 import dev.elbo4j.export.Export;
-import dev.elbo4j.io.DataFormatException;
-import dev.elbo4j.io.JsonFields;
-import dev.elbo4j.io.SafeTensors;
-import dev.elbo4j.model.ModelConfig;
-import dev.elbo4j.model.ModelConfigs;
 import dev.elbo4j.nn.Parameters;
 import dev.elbo4j.train.Checkpoint;
 import dev.elbo4j.train.TrainConfig;
@@ -27,6 +22,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.Callable;
 
 /**
@@ -68,8 +64,7 @@ final class InfoCommand implements Callable<Integer> {
         if (runs.size() > 1) return table();
         if (runs.size() == 1) {
             checkpoint.path = runs.getFirst();
-            Path f = Files.isDirectory(checkpoint.path) ? checkpoint.path.resolve("checkpoint.safetensors") : checkpoint.path;
-            if (!Files.isRegularFile(f)) {
+            if (!Files.isRegularFile(CheckpointOption.fileOf(checkpoint.path))) {
                 Path export = checkpoint.path.resolve("model.safetensors");
                 throw new Main.UsageException(checkpoint.path + ": no checkpoint file there"
                         + (Files.isDirectory(checkpoint.path) && Files.isRegularFile(export)
@@ -99,7 +94,7 @@ final class InfoCommand implements Callable<Integer> {
         List<String[]> rows = new ArrayList<>();
         int status = 0;
         for (Path run : runs) {
-            Path file = Files.isDirectory(run) ? run.resolve("checkpoint.safetensors") : run;
+            Path file = CheckpointOption.fileOf(run);
             if (!Files.isRegularFile(file) || !file.getFileName().toString().endsWith(".safetensors")) continue;
             Path folder = Files.isDirectory(run) ? run : file.toAbsolutePath().getParent();
             Map<String, Object> info;
@@ -154,24 +149,10 @@ final class InfoCommand implements Callable<Integer> {
      * weights and the model's metadata, no training) is read as a bare model.
      */
     static Checkpoint read(Path file) throws IOException {
-        SafeTensors.File f = SafeTensors.read(file);
-        if (!Export.FORMAT.equals(f.metadata("format"))) return Checkpoint.load(file);
-        String json = f.metadata("model");
-        if (json == null) throw new DataFormatException(file, "metadata 'model' is missing");
-        try {
-            Map<String, Object> m = Json.parseObject(json);
-            ModelConfig cfg = ModelConfigs.fromJson(m);
-            int[] image = JsonFields.ints(m, "image_shape");
-            if (image.length != 2 && image.length != 3) throw new IllegalArgumentException("image_shape " + java.util.Arrays.toString(image));
-            for (Parameters.Spec s : cfg.parameterLayout().specs()) f.require(s.name(), "F32", s.shape().dims());
-            return new Checkpoint(cfg, image, null, null, f);
-        } catch (IllegalArgumentException e) {
-            throw new DataFormatException(file, "metadata 'model' is invalid: " + e.getMessage());
-        }
+        return Checkpoint.load(file, Set.of(Checkpoint.FORMAT, Export.FORMAT));
     }
 
     /** Everything the command reports, as the JSON object it prints with --json. */
-    @SuppressWarnings("unchecked")
     static Map<String, Object> describe(Path file, Checkpoint c, Path run) throws IOException {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("checkpoint", file.toString());
@@ -187,6 +168,7 @@ final class InfoCommand implements Callable<Integer> {
         m.put("model", model);
         if (Export.FORMAT.equals(c.file().metadata("format"))) m.put("export", true);
         TrainConfig t = c.training();
+        boolean finished = t != null && c.state().epoch() == t.epochs() && c.state().batchInEpoch() == 0;
         if (t != null) {
             Checkpoint.State s = c.state();
             Map<String, Object> tr = new LinkedHashMap<>();
@@ -194,7 +176,7 @@ final class InfoCommand implements Callable<Integer> {
             tr.put("batch_in_epoch", s.batchInEpoch());
             tr.put("epochs", t.epochs());
             tr.put("step", s.step());
-            tr.put("finished", s.epoch() == t.epochs() && s.batchInEpoch() == 0);
+            tr.put("finished", finished);
             tr.put("batch_size", t.batchSize());
             tr.put("lr", t.adam().lr());
             tr.put("lr_schedule", t.schedule().spec());
@@ -214,16 +196,12 @@ final class InfoCommand implements Callable<Integer> {
         if (Files.isRegularFile(log) && Files.isSameFile(file.toAbsolutePath().getParent(), run.toAbsolutePath())) {
             m.put("log", logSummary(log));
         }
-        boolean runFile = file.getFileName().toString().equals("checkpoint.safetensors");
-        if (t != null && !runFile) {
+        if (t != null) {
+            String further = finished ? " --epochs N   (N > " + t.epochs() + ")" : "";
             // train --resume reads RUN/checkpoint.safetensors only.
-            m.put("continue", "copy " + ShellWord.of(file) + " to RUN/checkpoint.safetensors, then: elbo4j train --out RUN --resume"
-                    + ((Boolean) ((Map<String, Object>) m.get("training")).get("finished") ? " --epochs N   (N > " + t.epochs() + ")" : ""));
-        } else if (t != null) {
-            String out = ShellWord.of(run);
-            m.put("continue", (Boolean) ((Map<String, Object>) m.get("training")).get("finished")
-                    ? "elbo4j train --out " + out + " --resume --epochs N   (N > " + t.epochs() + ")"
-                    : "elbo4j train --out " + out + " --resume");
+            m.put("continue", file.getFileName().toString().equals("checkpoint.safetensors")
+                    ? "elbo4j train --out " + ShellWord.of(run) + " --resume" + further
+                    : "copy " + ShellWord.of(file) + " to RUN/checkpoint.safetensors, then: elbo4j train --out RUN --resume" + further);
         }
         return m;
     }

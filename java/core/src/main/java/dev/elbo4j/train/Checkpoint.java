@@ -20,6 +20,7 @@ import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * A trained model, and optionally the training state, in a safetensors file: every parameter as
@@ -204,12 +205,22 @@ public record Checkpoint(ModelConfig model, int[] image, TrainConfig training, S
 
     /** Reads and validates a checkpoint: the metadata must describe a model whose tensors are all present. */
     public static Checkpoint load(Path path) throws IOException {
+        return load(path, Set.of(FORMAT));
+    }
+
+    /**
+     * {@link #load(Path)} of a file whose metadata format is one of {@code formats}: {@link #FORMAT},
+     * or another that carries the same model metadata and parameters (an export's
+     * {@code model.safetensors}, which holds no training, reads as a bare model).
+     */
+    public static Checkpoint load(Path path, Set<String> formats) throws IOException {
         SafeTensors.File f = SafeTensors.read(path);
         Meta meta = new Meta(path, f);
         String format = f.metadata("format");
-        if (!FORMAT.equals(format)) {
+        if (format == null || !formats.contains(format)) { // Set.of(...).contains(null) throws
             throw new DataFormatException(path, "not an elbo4j checkpoint (metadata format is "
-                    + (format == null ? "missing" : "'" + format + "'") + ", expected '" + FORMAT + "')");
+                    + (format == null ? "missing" : "'" + format + "'") + ", expected '" + String.join("' or '", new java.util.TreeSet<>(formats))
+                    + "')");
         }
         Map<String, Object> m = meta.object("model");
         ModelConfig cfg;
