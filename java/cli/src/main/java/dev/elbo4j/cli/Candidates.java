@@ -6,7 +6,8 @@ import java.util.List;
 /**
  * The values of the flags that take a word from a fixed list, for the shell completion script
  * ({@code elbo4j generate-completion}, picocli's {@code completionCandidates}). Each list is the
- * one its flag's parser accepts; CandidatesTest holds them to the parsers.
+ * one its flag's parser accepts (taken from the parser's enum or list where it has one);
+ * CandidatesTest holds them to the parsers.
  */
 final class Candidates {
     private Candidates() {
@@ -17,6 +18,11 @@ final class Candidates {
 
         Of(List<String> values) {
             this.values = values;
+        }
+
+        /** The enum's values as its parser reads them: lower case, '_' as '-'. */
+        Of(Enum<?>[] values) {
+            this(java.util.Arrays.stream(values).map(e -> e.name().toLowerCase(java.util.Locale.ROOT).replace('_', '-')).toList());
         }
 
         @Override
@@ -39,13 +45,13 @@ final class Candidates {
 
     static final class Datasets extends Of {
         Datasets() {
-            super(List.of("mnist", "fashion-mnist"));
+            super(DataOptions.DATASETS);
         }
     }
 
     static final class Activations extends Of {
         Activations() {
-            super(List.of("relu", "tanh", "sigmoid", "identity"));
+            super(dev.elbo4j.backend.Activation.values());
         }
     }
 
@@ -57,25 +63,25 @@ final class Candidates {
 
     static final class Objectives extends Of {
         Objectives() {
-            super(List.of("elbo", "iwae"));
+            super(dev.elbo4j.model.VaeObjective.values());
         }
     }
 
     static final class Binarizations extends Of {
         Binarizations() {
-            super(List.of("dynamic", "fixed", "none"));
+            super(dev.elbo4j.backend.Binarization.values());
         }
     }
 
     static final class Reconstructions extends Of {
         Reconstructions() {
-            super(List.of("bernoulli", "mse"));
+            super(dev.elbo4j.model.AutoencoderConfig.Reconstruction.values());
         }
     }
 
     static final class Corruptions extends Of {
         Corruptions() {
-            super(List.of("none", "gaussian", "mask"));
+            super(dev.elbo4j.backend.Corruption.values());
         }
     }
 
@@ -100,7 +106,7 @@ final class Candidates {
 
     static final class NanPolicies extends Of {
         NanPolicies() {
-            super(List.of("stop", "skip"));
+            super(dev.elbo4j.train.NanPolicy.values());
         }
     }
 

@@ -23,6 +23,8 @@ import java.util.Map;
  * checkpoint records it was trained on.
  */
 final class DataOptions {
+    /** The named data sets `make data` fetches into the data folder. */
+    static final List<String> DATASETS = List.of("mnist", "fashion-mnist");
 
     @Option(names = "--dataset", completionCandidates = Candidates.Datasets.class, paramLabel = "DATASET",
             description = "Data set under the data folder: mnist or fashion-mnist (default: the checkpoint's data, else mnist).")
@@ -109,8 +111,8 @@ final class DataOptions {
             return dir;
         }
         String name = dataset == null ? "mnist" : dataset;
-        if (!name.equals("mnist") && !name.equals("fashion-mnist")) {
-            throw new Main.UsageException("--dataset " + name + ": unknown (known: mnist, fashion-mnist; or use --data PATH)");
+        if (!DATASETS.contains(name)) {
+            throw new Main.UsageException("--dataset " + name + ": unknown (known: " + String.join(", ", DATASETS) + "; or use --data PATH)");
         }
         Path base = namedRoot(name);
         Path d = base.resolve(name);
