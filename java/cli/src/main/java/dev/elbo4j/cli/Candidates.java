@@ -100,7 +100,7 @@ final class Candidates {
     /** export --label-input; ExportCommand parses these words. */
     static final class LabelInputs extends Of {
         LabelInputs() {
-            super(List.of("one-hot", "index"));
+            super(dev.elbo4j.export.Onnx.Labels.values());
         }
     }
 
