@@ -2,7 +2,6 @@ package dev.elbo4j.cli;
 
 import dev.elbo4j.backend.HostMemory;
 import dev.elbo4j.model.ModelConfig;
-import dev.elbo4j.nn.Parameters;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -20,8 +19,7 @@ final class DiskRoom {
     }
 
     static void checkCheckpoint(ModelConfig cfg, Path out) throws IOException {
-        long params = 0;
-        for (Parameters.Spec s : cfg.parameterLayout().specs()) params += s.shape().size();
+        long params = cfg.parameterLayout().count();
         long need = params * 4L * 3;
         long free;
         try {

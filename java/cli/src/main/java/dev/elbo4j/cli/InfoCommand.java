@@ -3,7 +3,6 @@ package dev.elbo4j.cli;
 import dev.elbo4j.backend.HostMemory;
 import dev.elbo4j.io.Json;
 import dev.elbo4j.export.Export;
-import dev.elbo4j.nn.Parameters;
 import dev.elbo4j.train.Checkpoint;
 import dev.elbo4j.train.TrainConfig;
 import picocli.CommandLine;
@@ -158,8 +157,7 @@ final class InfoCommand implements Callable<Integer> {
         m.put("checkpoint", file.toString());
         m.put("bytes", Files.size(file));
         m.put("modified", TIME.format(Files.getLastModifiedTime(file).toInstant()));
-        long params = 0;
-        for (Parameters.Spec s : c.model().parameterLayout().specs()) params += s.shape().size();
+        long params = c.model().parameterLayout().count();
         Map<String, Object> model = new LinkedHashMap<>();
         model.put("type", c.model().type());
         model.put("description", c.model().toString());

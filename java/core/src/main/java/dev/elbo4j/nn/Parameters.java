@@ -73,6 +73,13 @@ public final class Parameters implements AutoCloseable {
             return List.copyOf(specs.values());
         }
 
+        /** The number of parameter values declared so far (without the alignment padding). */
+        public long count() {
+            long n = 0;
+            for (Spec s : specs.values()) n += s.shape().size();
+            return n;
+        }
+
         public Parameters build(Backend backend, DType dtype, long seed) {
             return new Parameters(backend, dtype, List.copyOf(specs.values()), size, seed);
         }
