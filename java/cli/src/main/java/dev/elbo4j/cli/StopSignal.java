@@ -45,17 +45,16 @@ final class StopSignal implements AutoCloseable {
     }
 
     private StopSignal install(sun.misc.SignalHandler handler) {
-        StopSignal s = this;
         for (String name : List.of("INT", "TERM")) {
             try {
                 Signal sig = new Signal(name);
-                s.previous.add(Signal.handle(sig, handler));
-                s.signals.add(sig);
+                previous.add(Signal.handle(sig, handler));
+                signals.add(sig);
             } catch (IllegalArgumentException | UnsupportedOperationException e) {
                 // not available here (another OS, or the JVM reserves it: -Xrs): the default handling stays
             }
         }
-        return s;
+        return this;
     }
 
     /** The signal that asked to stop ("SIGINT"), or null. */
