@@ -51,10 +51,12 @@ fi
 # 5. Ctrl-C at a terminal (a pseudo-terminal by `script`; the terminal sends SIGINT to the whole
 #    foreground process group, the filter included): exit 130, the stop line gets out.
 if command -v script >/dev/null; then
-  # (stdin stays open until the command has ended: at its end `script` would hang up the terminal)
+  # (stdin stays open until the command has ended: at its end `script` would hang up the terminal.
+  # `script` runs the line with $SHELL, else /bin/sh: dash, in CI, dies of the SIGINT before its
+  # `echo EXIT=`, where bash waits for java and goes on when java exits 130 itself; so bash, always.)
   { await_training "$tmp/int.log"; printf '\003'
     for _ in $(seq 600); do grep -q 'EXIT=' "$tmp/int.log" && break; sleep 0.1; done; } |
-    timeout 150 script -qfec "$elbo4j ${train_args[*]} --out $tmp/int; echo EXIT=\$?" /dev/null >"$tmp/int.log" 2>&1
+    SHELL=$(command -v bash) timeout 150 script -qfec "$elbo4j ${train_args[*]} --out $tmp/int; echo EXIT=\$?" /dev/null >"$tmp/int.log" 2>&1
   if grep -q 'stopped by SIGINT' "$tmp/int.log" && grep -q 'EXIT=130' "$tmp/int.log" && [ -f "$tmp/int/checkpoint.safetensors" ]; then ok
   else bad "Ctrl-C at a terminal: want the stop line and exit 130" "$tmp/int.log"; fi
 else
