@@ -9,13 +9,16 @@ package dev.elbo4j.train;
  *     second, not every step, on a GPU).
  * <li>The best model: in {@link #epochEnd}, compare {@link EpochResult#testElbo()} and
  *     {@code Checkpoint.save(path, trainer, image)} when it improved.
- * <li>Stopping early or cancelling from another thread: let the other thread set a flag (e.g. an
- *     {@code AtomicBoolean}) and, in {@link #step}, when it is set, save a checkpoint and throw an
- *     unchecked exception of your own; {@link Trainer#run} passes it on. After {@link #step} the
- *     trainer is at a step boundary, so that checkpoint resumes exactly:
- *     {@code Checkpoint c = Checkpoint.load(path)}, a new {@code Trainer} on
+ * <li>Stopping early or cancelling from another thread (a button, a shutdown hook, a signal
+ *     handler): call {@link Trainer#requestStop()} there; {@link Trainer#run} returns after the
+ *     step in flight, with {@link Trainer#stopped()} true. The trainer is then at a step boundary:
+ *     {@code Checkpoint.save(path, trainer, image)} writes a checkpoint that resumes exactly
+ *     ({@code Checkpoint c = Checkpoint.load(path)}, a new {@code Trainer} on
  *     {@code c.restoreModel(backend)} with {@code c.training()}, {@code c.restoreTraining(trainer)},
- *     then {@code run} again. {@link #epochEnd} is such a boundary too.
+ *     then {@code run} again), or {@code run} on the same trainer goes on. To stop from a listener
+ *     itself, call {@code requestStop()} in {@link #step} (the step just done is the last), or
+ *     throw an unchecked exception of your own, which {@code run} passes on; {@link #step} and
+ *     {@link #epochEnd} are step boundaries too, where such a checkpoint resumes exactly.
  * </ul>
  */
 public interface TrainListener {

@@ -32,6 +32,10 @@ import java.util.List;
  * <p>Before each update the trainer checks the batch's loss and gradients ({@link FiniteGuard});
  * a NaN or infinity never reaches the parameters: the run stops with a {@link NonFiniteException}
  * naming the step and the first bad tensor, or, under {@link NanPolicy#SKIP}, drops the batch.
+ *
+ * <p>{@link #requestStop()}, from any thread, makes {@link #run} or {@link #runEpoch} return at the
+ * next step boundary; the trainer is then where a checkpoint resumes exactly, and {@code run}
+ * again continues as if it had never stopped.
  */
 public final class Trainer implements AutoCloseable {
     private final Model model;
@@ -58,6 +62,10 @@ public final class Trainer implements AutoCloseable {
     private TrainListener replayListener;
     private long skipped;
     private boolean closed;
+    /** Set by {@link #requestStop} on any thread; cleared when {@link #run} or {@link #runEpoch} returns. */
+    private volatile boolean stopRequested;
+    /** Whether the last {@link #run} or {@link #runEpoch} returned because of a stop request. */
+    private boolean stopped;
     private int epoch;
     private int batchInEpoch;
 
@@ -250,23 +258,81 @@ public final class Trainer implements AutoCloseable {
         pass.restoreState(name, shape, values);
     }
 
-    /** Trains until {@code cfg.epochs()} epochs are complete; returns the epochs run by this call. */
-    public List<EpochResult> run(TrainListener listener) {
-        if (closed) throw new IllegalStateException("this Trainer was closed; create a new one (and restore a checkpoint) to train on");
-        List<EpochResult> results = new ArrayList<>();
-        while (epoch < cfg.epochs()) {
-            results.add(runEpoch(listener));
-        }
-        return results;
+    /**
+     * Asks {@link #run} or {@link #runEpoch} to return at the next step boundary: the step in flight
+     * (on a GPU, the replayed step launched last) completes, its update applied and
+     * {@link TrainListener#step} called for it, and no further step starts. Safe from any thread,
+     * a signal handler included: it only sets a flag. A request made while no run is in progress
+     * holds for the next call, which then returns without a step; {@code run} and
+     * {@code runEpoch} clear the request when they return, whether it stopped them or came too late
+     * (during the run's last step: the run finished).
+     *
+     * <p>After the stop the trainer is at a step boundary: {@link #epoch()}, {@link #batchInEpoch()}
+     * and the optimizer's step count say where, {@code Checkpoint.save} writes a checkpoint that
+     * resumes bit for bit, and {@code run} again continues the run as if it had not stopped (the
+     * interrupted epoch's {@link EpochResult} then covers the steps after the stop, as after a
+     * resume). A request during an epoch's last step lets that epoch end as usual (test figures,
+     * {@link TrainListener#epochEnd}); {@code run} then returns before the next one.
+     */
+    public void requestStop() {
+        stopRequested = true;
     }
 
-    /** Runs (the rest of) the current epoch. */
+    /**
+     * Whether the last {@link #run} or {@link #runEpoch} returned because of {@link #requestStop}
+     * before its work was done ({@code run}: before {@code cfg.epochs()} epochs; {@code runEpoch}:
+     * before the epoch's last batch); false while none has returned.
+     */
+    public boolean stopped() {
+        return stopped;
+    }
+
+    /**
+     * Trains until {@code cfg.epochs()} epochs are complete or a {@link #requestStop} stops it
+     * ({@link #stopped()}); returns the epochs this call completed.
+     */
+    public List<EpochResult> run(TrainListener listener) {
+        if (closed) throw new IllegalStateException("this Trainer was closed; create a new one (and restore a checkpoint) to train on");
+        stopped = false;
+        try {
+            List<EpochResult> results = new ArrayList<>();
+            while (epoch < cfg.epochs()) {
+                EpochResult r = stopRequested ? null : epoch(listener);
+                if (r == null) {
+                    stopped = true;
+                    break;
+                }
+                results.add(r);
+            }
+            return results;
+        } finally {
+            stopRequested = false;
+        }
+    }
+
+    /**
+     * Runs (the rest of) the current epoch; returns its figures, or null when a
+     * {@link #requestStop} stopped it before its last batch ({@link #stopped()} is then true).
+     */
     public EpochResult runEpoch(TrainListener listener) {
+        stopped = false;
+        try {
+            EpochResult r = epoch(listener);
+            stopped = r == null;
+            return r;
+        } finally {
+            stopRequested = false;
+        }
+    }
+
+    /** {@link #runEpoch} without the stop request's bookkeeping; null: stopped at a step boundary. */
+    private EpochResult epoch(TrainListener listener) {
         if (closed) throw new IllegalStateException("this Trainer was closed; create a new one (and restore a checkpoint) to train on");
         if (model.parameters().isClosed()) {
             throw new IllegalStateException("the " + model.config().type() + " model of this Trainer was closed before the Trainer");
         }
         if (listener == null) throw new IllegalArgumentException("listener must not be null; pass new TrainListener() {} for none");
+        if (stopRequested) return null;
         Backend be = model.backend();
         int n = train.size(), steps = stepsPerEpoch();
         train.order(Philox.permutation(new RngKey(cfg.seed(), Streams.SHUFFLE, epoch), n));
@@ -321,6 +387,7 @@ public final class Trainer implements AutoCloseable {
             }
             batchInEpoch++;
             listener.step(epoch, batchInEpoch, adam.steps());
+            if (stopRequested && batchInEpoch < steps) return null;
         }
         double seconds = (System.nanoTime() - t0) / 1e9;
         double trainElbo = seen == 0 ? Double.NaN : -be.sum(lossAcc) / seen;
@@ -388,6 +455,10 @@ public final class Trainer implements AutoCloseable {
                 batchInEpoch++;
                 launched++;
                 listener.step(epoch, batchInEpoch, replayStepAtStart + launched - (skipped - replaySkippedAtStart));
+                if (stopRequested && batchInEpoch < steps) {
+                    sync(); // the launched steps complete: the host's position, steps and skips are the device's
+                    return null;
+                }
             }
             sync();
         } finally {
