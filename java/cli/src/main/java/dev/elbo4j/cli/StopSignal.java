@@ -7,9 +7,9 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Ctrl-C (SIGINT) and SIGTERM during training: the first one asks the training loop to stop after
- * the step it is in, so it can write a checkpoint and say how to resume; a second one ends the
- * process at once (exit 128 + signal). Outside {@link #arm()}...{@link #close()} the signals keep
+ * Ctrl-C (SIGINT) and SIGTERM during training: the first one asks the trainer to stop after the
+ * step it is in ({@code Trainer.requestStop}), so the command can write a checkpoint and say how to
+ * resume; a second one ends the process at once (exit 128 + signal). Outside {@link #arm()}...{@link #close()} the signals keep
  * the JVM's own handling.
  */
 final class StopSignal implements AutoCloseable {
@@ -20,12 +20,16 @@ final class StopSignal implements AutoCloseable {
     private StopSignal() {
     }
 
-    /** Catches INT and TERM until {@link #close()}; a platform without them leaves the defaults. */
-    static StopSignal arm() {
+    /**
+     * Catches INT and TERM until {@link #close()}, the first running {@code stop} (on the JVM's
+     * signal thread) once {@link #requested()} says which; a platform without them leaves the defaults.
+     */
+    static StopSignal arm(Runnable stop) {
         StopSignal s = new StopSignal();
         return s.install(got -> {
             if (s.requested != null) Runtime.getRuntime().halt(128 + got.getNumber()); // the second: now
             s.requested = "SIG" + got.getName();
+            stop.run();
         });
     }
 
@@ -71,15 +75,5 @@ final class StopSignal implements AutoCloseable {
     public void close() {
         for (int i = 0; i < signals.size(); i++) Signal.handle(signals.get(i), previous.get(i));
         signals.clear();
-    }
-
-    /** Thrown from the training listener once the checkpoint of the stopping step is written. */
-    static final class Stopped extends RuntimeException {
-        final int exitCode;
-
-        Stopped(String message, int exitCode) {
-            super(message, null, false, false);
-            this.exitCode = exitCode;
-        }
     }
 }

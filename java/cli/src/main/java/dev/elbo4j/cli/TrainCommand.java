@@ -318,16 +318,22 @@ final class TrainCommand implements Callable<Integer> {
             Progress progress = new Progress(err, !noProgress);
             String objective = cfg.objectiveName();
             boolean isElbo = objective.equals("ELBO");
-            try (StopSignal stop = StopSignal.arm()) {
-                trainer.run(listener(trainer, tc, progress, ckpt, image, saved, log, be, objective, isElbo, train, err, stop));
+            try (StopSignal stop = StopSignal.arm(trainer::requestStop)) {
+                trainer.run(listener(trainer, tc, progress, ckpt, image, saved, log, be, objective, isElbo, train, err));
+                // A signal in the last epoch's last step (or its test figures) finds the run done: it stops there too.
+                if (stop.requested() != null) {
+                    if (saved[0] != trainer.optimizer().steps()) { // stopped mid-epoch: epochEnd saved the others
+                        Checkpoint.save(ckpt, trainer, image, dataRecord);
+                        saved[0] = trainer.optimizer().steps();
+                    }
+                    progress.clear();
+                    err.println("elbo4j train: " + stopped(stop, trainer, tc, ckpt, saved[0]));
+                    err.flush();
+                    return stop.exitCode();
+                }
             } catch (NonFiniteException e) {
                 throw new NonFiniteRun(e.getMessage() + "; " + (saved[0] >= 0 ? ckpt + " holds the parameters after step " + saved[0]
                         : "no checkpoint was written"), e);
-            } catch (StopSignal.Stopped e) {
-                progress.clear();
-                err.println("elbo4j train: " + e.getMessage());
-                err.flush();
-                return e.exitCode;
             }
             try (StopSignal finished = StopSignal.armFinished(err, progress::clear, "after the last epoch, before the final "
                     + "figures: " + ckpt + " holds the finished run; `elbo4j eval -c " + ShellWord.of(out) + "` computes its test figures")) {
@@ -335,6 +341,15 @@ final class TrainCommand implements Callable<Integer> {
             }
         }
         return 0;
+    }
+
+    /** The one line of a run stopped by a signal, its checkpoint written: where it stopped and how to go on. */
+    private String stopped(StopSignal stop, Trainer trainer, TrainConfig tc, Path ckpt, long step) {
+        boolean atEpochEnd = trainer.batchInEpoch() == 0 && trainer.epoch() > 0;
+        int epoch = atEpochEnd ? trainer.epoch() - 1 : trainer.epoch();
+        String where = atEpochEnd ? "its last batch and test figures" : trainer.batchInEpoch() + " of " + trainer.stepsPerEpoch() + " batches";
+        return String.format(Locale.ROOT, "stopped by %s in epoch %d/%d after %s (step %d); %s holds it: `elbo4j train --out %s --resume` "
+                + "continues the run", stop.requested(), epoch + 1, tc.epochs(), where, step, ckpt, ShellWord.of(out));
     }
 
     /** The trainer; its refusals (a batch times --samples beyond an array, data that does not fit) are usage errors. */
@@ -354,8 +369,7 @@ final class TrainCommand implements Callable<Integer> {
     }
 
     private TrainListener listener(Trainer trainer, TrainConfig tc, Progress progress, Path ckpt, int[] image, long[] saved,
-                                   RunLog log, Backend be, String objective, boolean isElbo, Dataset train, PrintWriter err,
-                                   StopSignal stop) {
+                                   RunLog log, Backend be, String objective, boolean isElbo, Dataset train, PrintWriter err) {
         return new TrainListener() {
             private int stepsInEpoch;
             private int sinceCheckpoint;
@@ -391,8 +405,7 @@ final class TrainCommand implements Callable<Integer> {
                     return Double.isNaN(o) ? lr : String.format(Locale.ROOT, "%s %.2f, %s", objective, o, lr);
                 });
                 // The epoch's last step is saved by epochEnd, after the test ELBO.
-                boolean stopping = stop.requested() != null && stepInEpoch < stepsInEpoch;
-                if (stopping || checkpointEvery > 0 && ++sinceCheckpoint >= checkpointEvery && stepInEpoch < stepsInEpoch) {
+                if (checkpointEvery > 0 && ++sinceCheckpoint >= checkpointEvery && stepInEpoch < stepsInEpoch) {
                     sinceCheckpoint = 0;
                     try {
                         Checkpoint.save(ckpt, trainer, image, dataRecord);
@@ -401,14 +414,6 @@ final class TrainCommand implements Callable<Integer> {
                         throw new UncheckedIOException(e);
                     }
                 }
-                if (stopping) throw stopped(epoch, stepInEpoch + " of " + stepsInEpoch + " batches");
-            }
-
-            /** The one line of a run stopped by a signal, its checkpoint written: where it stopped and how to go on. */
-            private StopSignal.Stopped stopped(int epoch, String where) {
-                return new StopSignal.Stopped(String.format(Locale.ROOT, "stopped by %s in epoch %d/%d after %s (step %d); "
-                                + "%s holds it: `elbo4j train --out %s --resume` continues the run",
-                        stop.requested(), epoch + 1, tc.epochs(), where, saved[0], ckpt, ShellWord.of(out)), stop.exitCode());
             }
 
             @Override
@@ -454,7 +459,6 @@ final class TrainCommand implements Callable<Integer> {
                         r.epoch(), tc.epochs(), objective, r.trainElbo(), objective, r.testElbo(), extra,
                         r.seconds(), train.n() / r.seconds(), rate(r.epoch() - 1, trainer.stepsPerEpoch() - 1));
                 err.flush();
-                if (stop.requested() != null) throw stopped(r.epoch() - 1, "its last batch and test figures");
             }
         };
     }
