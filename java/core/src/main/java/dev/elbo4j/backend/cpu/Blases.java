@@ -18,8 +18,8 @@ import java.util.Optional;
  *       {@code openblas} fails with {@link IllegalStateException} when the library cannot be
  *       loaded;</li>
  *   <li>{@value #THREADS_PROPERTY} = threads per GEMM for either implementation (default:
- *       available processors). OpenBLAS itself runs single-threaded and {@link SplitBlas} cuts
- *       each large product across that many threads;</li>
+ *       available processors; {@link CpuThreads#set} overrides it). OpenBLAS itself runs
+ *       single-threaded and {@link SplitBlas} cuts each large product across that many threads;</li>
  *   <li>{@value OpenBlas#LIBRARY_PROPERTY} (or environment {@value OpenBlas#LIBRARY_ENV}) =
  *       the OpenBLAS shared library file to load.</li>
  * </ul>
@@ -29,8 +29,8 @@ public final class Blases {
 
     /** System property choosing the implementation: {@code auto}, {@code openblas}, {@code java}. */
     public static final String BLAS_PROPERTY = "elbo4j.blas";
-    /** System property with the number of threads per GEMM. */
-    public static final String THREADS_PROPERTY = "elbo4j.threads";
+    /** System property with the number of threads per GEMM: {@link CpuThreads#PROPERTY}. */
+    public static final String THREADS_PROPERTY = CpuThreads.PROPERTY;
 
     private static volatile Blas best;
     private static volatile JavaBlas java;
@@ -107,25 +107,12 @@ public final class Blases {
     }
 
     /**
-     * Threads per GEMM: {@value #THREADS_PROPERTY}, default available processors.
+     * Threads per GEMM: {@link CpuThreads#get()} (which this fixes), default available processors.
      *
-     * @throws IllegalStateException if the property is not a positive integer
+     * @throws IllegalStateException if {@value #THREADS_PROPERTY} is not a positive integer
      */
     public static int threads() {
-        String v = System.getProperty(THREADS_PROPERTY);
-        if (v == null || v.isBlank()) {
-            return Runtime.getRuntime().availableProcessors();
-        }
-        try {
-            int t = Integer.parseInt(v.strip());
-            if (t >= 1) {
-                return t;
-            }
-        } catch (NumberFormatException e) {
-            // fall through
-        }
-        throw new IllegalStateException(
-                THREADS_PROPERTY + " must be a positive integer, got '" + v + "'");
+        return CpuThreads.get();
     }
 
     private static Blas select(String choice) {

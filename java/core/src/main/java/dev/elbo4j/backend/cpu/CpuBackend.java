@@ -22,7 +22,9 @@ public final class CpuBackend implements Backend {
         this(Blases.best());
     }
 
+    /** A CPU backend with {@code blas}; fixes the process's CPU threads ({@link CpuThreads}) if not yet. */
     public CpuBackend(Blas blas) {
+        CpuThreads.get();
         this.linear = new CpuLinear(blas);
     }
 
@@ -33,7 +35,9 @@ public final class CpuBackend implements Backend {
 
     @Override
     public String description() {
-        return "cpu (" + Runtime.getRuntime().availableProcessors() + " cores, GEMM: " + linear.blas().name() + ")";
+        int cores = Runtime.getRuntime().availableProcessors(), threads = CpuThreads.get();
+        return "cpu (" + threads + " thread" + (threads == 1 ? "" : "s") + " on " + cores + " core" + (cores == 1 ? "" : "s")
+                + ", GEMM: " + linear.blas().name() + ")";
     }
 
     private static CpuTensor t(Tensor x) {
