@@ -18,6 +18,11 @@ final class DeviceOptions {
                     + "libcublas.so.12) or jcuda:strict (JCublas2 or nothing) (default: ${DEFAULT-VALUE}).")
     String binding;
 
+    @Option(names = "--threads", paramLabel = "N",
+            description = "Threads the CPU backend computes on (its GEMMs and row loops; the header of train and eval "
+                    + "shows them). Default: every core, or -Delbo4j.threads. The GPU backend takes no threads of its own.")
+    Integer threads;
+
     /** The GPU's two ways of running dense layers (docs/GPU.md, "The cuBLASLt path"). */
     enum Dense { hand, cublaslt }
 
@@ -37,6 +42,9 @@ final class DeviceOptions {
         if (!dev.elbo4j.backend.cuda.CudaBindings.known(binding)) {
             throw new Main.UsageException("--binding " + binding + ": unknown (choices: " + dev.elbo4j.backend.cuda.CudaBindings.CHOICES + ")");
         }
+        if (threads != null && threads < 1) {
+            throw new Main.UsageException("--threads must be a positive integer, got " + threads);
+        }
         if (dense == Dense.cublaslt && device != null && device.strip().equalsIgnoreCase("cpu")) {
             throw new Main.UsageException("--dense cublaslt runs on the GPU: use --device cuda (or auto), or leave --dense out");
         }
@@ -44,6 +52,7 @@ final class DeviceOptions {
 
     Backend open() {
         check();
+        if (threads != null) dev.elbo4j.backend.cpu.CpuThreads.set(threads); // before the process's first CPU backend
         Backend be = Backends.select(device, binding, System.err::println);
         if (dense == null) return be;
         try {
