@@ -18,10 +18,25 @@ final class DeviceOptions {
                     + "libcublas.so.12) or jcuda:strict (JCublas2 or nothing) (default: ${DEFAULT-VALUE}).")
     String binding;
 
-    @Option(names = "--threads", paramLabel = "N",
+    @Option(names = "--threads", paramLabel = "N", converter = PositiveCount.class,
             description = "Threads the CPU backend computes on (its GEMMs and row loops; the header of train and eval "
                     + "shows them). Default: every core, or -Delbo4j.threads. The GPU backend takes no threads of its own.")
     Integer threads;
+
+    /** A count of at least 1, refused at parsing (before a command reads any file), the flag named by picocli. */
+    static final class PositiveCount implements picocli.CommandLine.ITypeConverter<Integer> {
+        @Override
+        public Integer convert(String value) {
+            int n;
+            try {
+                n = Integer.parseInt(value.strip());
+            } catch (NumberFormatException e) {
+                throw new picocli.CommandLine.TypeConversionException("'" + value + "' is not a whole number");
+            }
+            if (n < 1) throw new picocli.CommandLine.TypeConversionException("must be at least 1, got " + n);
+            return n;
+        }
+    }
 
     /** The GPU's two ways of running dense layers (docs/GPU.md, "The cuBLASLt path"). */
     enum Dense { hand, cublaslt }
@@ -41,9 +56,6 @@ final class DeviceOptions {
         }
         if (!dev.elbo4j.backend.cuda.CudaBindings.known(binding)) {
             throw new Main.UsageException("--binding " + binding + ": unknown (choices: " + dev.elbo4j.backend.cuda.CudaBindings.CHOICES + ")");
-        }
-        if (threads != null && threads < 1) {
-            throw new Main.UsageException("--threads must be a positive integer, got " + threads);
         }
         if (dense == Dense.cublaslt && device != null && device.strip().equalsIgnoreCase("cpu")) {
             throw new Main.UsageException("--dense cublaslt runs on the GPU: use --device cuda (or auto), or leave --dense out");

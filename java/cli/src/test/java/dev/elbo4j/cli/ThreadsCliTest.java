@@ -27,10 +27,15 @@ class ThreadsCliTest {
             assertEquals(2, r.code(), "--threads " + bad + ": " + r.err());
             assertTrue(r.err().contains("--threads"), "--threads " + bad + ": " + r.err());
         }
-        for (String command : List.of("eval", "sample", "reconstruct")) { // every command with --device has the flag
-            CliTest.Result r = CliTest.run(command, "--threads", "two", "-c", tmp.resolve("none").toString());
-            assertEquals(2, r.code(), command + ": " + r.err());
-            assertTrue(r.err().contains("--threads"), command + ": " + r.err());
+        // Every command with --device has the flag, refused before it reads its checkpoint (which does not exist: exit 1).
+        for (String command : List.of("eval", "sample", "reconstruct", "latent scatter")) {
+            for (String bad : List.of("0", "two")) {
+                List<String> args = new java.util.ArrayList<>(List.of(command.split(" ")));
+                args.addAll(List.of("--threads", bad, "-c", tmp.resolve("none").toString()));
+                CliTest.Result r = CliTest.run(args.toArray(String[]::new));
+                assertEquals(2, r.code(), command + " --threads " + bad + ": " + r.err());
+                assertTrue(r.err().startsWith("elbo4j " + command + ": ") && r.err().contains("--threads"), r.err());
+            }
         }
     }
 
