@@ -6,18 +6,14 @@ import java.util.concurrent.ForkJoinTask;
 /**
  * Splits row loops of the CPU backend across cores. Each row is computed by one thread in a fixed
  * way, so results do not depend on the split: parallel runs are as deterministic as serial ones.
- * The parts run on the calling thread and on elbo4j's own pool of {@code THREADS - 1} workers,
- * not the common pool: exactly the threads {@link CpuThreads} says, whatever the common pool's size
- * and whatever else runs on it.
+ * A split has at most {@link #THREADS} parts, run on the calling thread and the common pool, so at
+ * most the common pool's parallelism + 1 of them (the cores, by default) run at once, whatever
+ * {@link CpuThreads} allows. A pool of elbo4j's own with {@code THREADS - 1} workers was tried and
+ * made the training step slower (TrainStepBenchmark, batch 1024, on a loaded 2-core machine).
  */
 final class CpuParallel {
     /** Threads to use, the calling thread included: {@link CpuThreads#get()}. */
     static final int THREADS = CpuThreads.get();
-    /**
-     * The workers besides the calling thread, started on first need (none while every split is one
-     * part); a split into more parts than threads queues the extra parts on them.
-     */
-    private static final ForkJoinPool POOL = new ForkJoinPool(Math.max(1, THREADS - 1));
     /** Below this much work (rows x cost) a split costs more than it saves. */
     private static final long MIN_WORK = 1 << 16;
 
@@ -60,7 +56,7 @@ final class CpuParallel {
         ForkJoinTask<?>[] tasks = new ForkJoinTask<?>[parts - 1];
         for (int p = 1; p < parts; p++) {
             int part = p, from = (int) ((long) rows * p / parts), to = (int) ((long) rows * (p + 1) / parts);
-            tasks[p - 1] = POOL.submit(() -> body.run(part, from, to));
+            tasks[p - 1] = ForkJoinPool.commonPool().submit(() -> body.run(part, from, to));
         }
         body.run(0, 0, (int) ((long) rows / parts));
         for (ForkJoinTask<?> t : tasks) t.join();
