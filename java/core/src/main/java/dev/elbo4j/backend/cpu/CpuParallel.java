@@ -8,8 +8,8 @@ import java.util.concurrent.ForkJoinTask;
  * way, so results do not depend on the split: parallel runs are as deterministic as serial ones.
  * A split has at most {@link #THREADS} parts, run on the calling thread and the common pool, so at
  * most the common pool's parallelism + 1 of them (the cores, by default) run at once, whatever
- * {@link CpuThreads} allows. A pool of elbo4j's own with {@code THREADS - 1} workers was tried and
- * made the training step slower (TrainStepBenchmark, batch 1024, on a loaded 2-core machine).
+ * {@link CpuThreads} allows. A pool of elbo4j's own with {@code THREADS - 1} workers was tried: no
+ * faster on a quiet 2-core machine, and slower at batch 1024 on a loaded one (TrainStepBenchmark).
  */
 final class CpuParallel {
     /** Threads to use, the calling thread included: {@link CpuThreads#get()}. */
