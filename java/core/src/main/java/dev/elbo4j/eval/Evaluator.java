@@ -27,6 +27,9 @@ public final class Evaluator {
     private final long seed;
 
     /**
+     * An evaluator of {@code model} on {@code data}; it borrows both (closing them stays the caller's) and
+     * allocates its buffers per call.
+     *
      * @param model             a VAE or CVAE (e.g. {@code checkpoint.restoreModel(backend, Vae.class)})
      * @param data              the inputs, {@code new DeviceDataset(backend, dataset)}; for a CVAE with its labels,
      *                          {@code new DeviceDataset(backend, dataset, classes)}

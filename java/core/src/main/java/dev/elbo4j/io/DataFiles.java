@@ -65,7 +65,7 @@ public final class DataFiles {
      * Loads {@code path} (a file or a folder).
      *
      * @param testFraction the fraction held out as test data when the files have no test split
-     *     (0 < f < 1), or 0 for {@link #DEFAULT_TEST_FRACTION}
+     *     (0 &lt; f &lt; 1), or 0 for {@link #DEFAULT_TEST_FRACTION}
      * @throws DataFormatException naming the file and the problem
      * @throws NoSuchFileException if {@code path} does not exist or holds no recognisable data
      */

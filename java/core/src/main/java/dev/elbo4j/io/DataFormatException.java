@@ -16,6 +16,8 @@ public class DataFormatException extends IOException {
     private final String problem;
 
     /**
+     * A data file that cannot be read; the message is "{@code file}: {@code problem}".
+     *
      * @param file the offending file
      * @param problem what is wrong with it, phrased so a user can act on it
      */

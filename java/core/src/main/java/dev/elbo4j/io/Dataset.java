@@ -255,7 +255,7 @@ public record Dataset(byte[] images, byte[] labels, int n, int rows, int cols, i
     /**
      * The images shrunk to {@code newRows x newCols} by block means (average pooling over
      * (rows/newRows) x (cols/newCols) blocks, rounded to the nearest level), labels kept: how a
-     * small model (a fully visible Boltzmann machine, d <= 20) sees MNIST. The sizes must divide
+     * small model (a fully visible Boltzmann machine, d &lt;= 20) sees MNIST. The sizes must divide
      * the image's.
      */
     public Dataset downsample(int newRows, int newCols) {

@@ -14,8 +14,8 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
- * A fully visible Boltzmann machine on d <= 20 binary units: p(x) = exp(b^T x + x^T S x / 2) / Z
- * with S = (W + W^T) / 2 and zero diagonal, so x^T S x / 2 = sum_{i<j} S_ij x_i x_j. Parameters
+ * A fully visible Boltzmann machine on d &lt;= 20 binary units: p(x) = exp(b^T x + x^T S x / 2) / Z
+ * with S = (W + W^T) / 2 and zero diagonal, so x^T S x / 2 = sum_{i&lt;j} S_ij x_i x_j. Parameters
  * {@code visible_bias} (d) and {@code weight} (d x d, starting at 0; its gradient is symmetric with
  * a zero diagonal, so Adam keeps W symmetric with a zero diagonal).
  *

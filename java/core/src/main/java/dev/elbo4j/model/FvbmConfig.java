@@ -9,7 +9,7 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
- * A fully visible Boltzmann machine on d binary units, d <= {@link #MAX_DIM} (exact enumeration of
+ * A fully visible Boltzmann machine on d binary units, d &lt;= {@link #MAX_DIM} (exact enumeration of
  * all 2^d states).
  *
  * @param inputDim d, pixels per example

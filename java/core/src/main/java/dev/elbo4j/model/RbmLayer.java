@@ -179,7 +179,7 @@ public final class RbmLayer {
 
         /**
          * Puts back chains saved from {@link #startedChains()}: {@code shape} must be [R, V] with
-         * 1 <= R <= maxBatch and every value 0 or 1 (the chains hold binary visible states).
+         * 1 &lt;= R &lt;= maxBatch and every value 0 or 1 (the chains hold binary visible states).
          *
          * @throws IllegalArgumentException saying what does not fit
          */
@@ -202,7 +202,7 @@ public final class RbmLayer {
         }
 
         /**
-         * One CD-k (persistent: PCD-k) gradient estimate on v0 (B x V, B <= maxBatch) with the noise
+         * One CD-k (persistent: PCD-k) gradient estimate on v0 (B x V, B &lt;= maxBatch) with the noise
          * of {@code key}; overwrites the layer's parameter gradients and {@link #rowLoss}. The
          * persistent chains start as copies of the first data rows they meet (chain r from the first
          * batch with more than r rows) and are never reset; chains beyond B rows of a smaller batch

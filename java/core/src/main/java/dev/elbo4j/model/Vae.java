@@ -210,7 +210,7 @@ public final class Vae extends ModelBase<VaeConfig> implements LatentModel, Impo
         }
 
         /**
-         * Evaluates the model on x (B x D, B <= maxBatch) with the noise of {@code key}; in a
+         * Evaluates the model on x (B x D, B &lt;= maxBatch) with the noise of {@code key}; in a
          * training pass also writes every parameter's gradient of the mean training loss.
          */
         public void run(Tensor x, RngKey key) {

@@ -20,6 +20,8 @@ public final class ConvStack {
     private final int inChannels, outChannels;
 
     /**
+     * A stack of {@code layers} in order.
+     *
      * @param layers          at least one, each one's input size the previous one's output size
      * @param channelsLastIn  whether the input rows are H x W x C (else C x H x W)
      * @param channelsLastOut whether the output rows are H x W x C (else C x H x W)

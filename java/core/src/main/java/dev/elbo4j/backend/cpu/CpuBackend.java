@@ -22,6 +22,7 @@ public final class CpuBackend implements Backend {
         this(Blases.best());
     }
 
+    /** A CPU backend whose dense products go through {@code blas}. */
     public CpuBackend(Blas blas) {
         this.linear = new CpuLinear(blas);
     }

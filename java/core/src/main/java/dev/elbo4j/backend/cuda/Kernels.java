@@ -160,7 +160,7 @@ public final class Kernels {
     /** Unnormalised log-probability of every state (one thread per state): bias, weight, lu; d. */
     public static final KernelSpec FVBM_STATES = KernelSpec.of("fvbm.cu", "elbo4j_fvbm_states_f32",
             BLOCK_ELEMENTWISE, PTR, PTR, PTR, I32);
-    /** log Z and E[x_i x_j], one block per pair i <= j: lu, second, logZ; d. */
+    /** log Z and E[x_i x_j], one block per pair i &lt;= j: lu, second, logZ; d. */
     public static final KernelSpec FVBM_MOMENTS = KernelSpec.of("fvbm.cu", "elbo4j_fvbm_moments_f32",
             BLOCK_REDUCE, PTR, PTR, PTR, I32);
     /** The gradient (one thread per d x d entry) and the rows' loss: x, bias, weight, second, logZ, rowLoss, dBias, dWeight; R, d. */
