@@ -11,6 +11,11 @@ import java.util.List;
  */
 public record KernelSpec(String name, String file, int threads, List<KernelArgs.Kind> params) {
 
+    /**
+     * Copies {@code params} and checks {@code threads}: 32 to 1024, a multiple of the warp size.
+     *
+     * @throws IllegalArgumentException naming the kernel when {@code threads} is not
+     */
     public KernelSpec {
         params = List.copyOf(params);
         if (threads < 1 || threads > 1024 || threads % 32 != 0) {
