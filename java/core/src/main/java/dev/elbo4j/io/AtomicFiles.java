@@ -38,6 +38,10 @@ public final class AtomicFiles {
      */
     @FunctionalInterface
     public interface IOConsumer<T> {
+        /**
+         * Consumes {@code t}, e.g. writes a file's contents to the stream it is given. @throws IOException when
+         * writing fails; the atomic write then leaves the target unchanged
+         */
         void accept(T t) throws IOException;
     }
 

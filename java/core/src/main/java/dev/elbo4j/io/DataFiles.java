@@ -39,7 +39,18 @@ public final class DataFiles {
     }
 
     /** The data formats found by content. */
-    public enum Format { IDX, NPY, NPZ, CSV, IMAGES }
+    public enum Format {
+        /** IDX (MNIST's format, any element type), plain or gzip-compressed. */
+        IDX,
+        /** A NumPy {@code .npy} array. */
+        NPY,
+        /** A NumPy {@code .npz} archive of arrays. */
+        NPZ,
+        /** Numeric delimited text ({@link Csv}), one example per line: any file not recognised by its first bytes. */
+        CSV,
+        /** A folder of images ({@link ImageFolder}), one example per image, labelled by sub-folder. */
+        IMAGES
+    }
 
     /**
      * Where a data set came from and how it was turned into levels.

@@ -13,6 +13,7 @@ public class DataFormatException extends IOException {
     private static final long serialVersionUID = 1L;
 
     private final transient Path file;
+    /** What is wrong with the file, without its name. */
     private final String problem;
 
     /**

@@ -28,6 +28,12 @@ public record Dataset(byte[] images, byte[] labels, int n, int rows, int cols, i
     private static final String[] TRAIN = {"train-images-idx3-ubyte", "train-labels-idx1-ubyte"};
     private static final String[] TEST = {"t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"};
 
+    /**
+     * Checks the sizes: {@code n >= 0}, positive {@code rows} and {@code cols}, 1 or 3 {@code channels},
+     * {@code images} of exactly {@code n * rows * cols * channels} bytes and, when present, {@code n} labels.
+     * The arrays are kept, not copied. @throws IllegalArgumentException naming the sizes when one of those does
+     * not hold
+     */
     public Dataset {
         if (images == null) throw new IllegalArgumentException("images must not be null");
         if (n < 0 || rows <= 0 || cols <= 0 || (channels != 1 && channels != 3)) {

@@ -50,6 +50,10 @@ public final class Idx {
      * @param data the elements, row-major, length = product of dims
      */
     public record IdxArray(int[] dims, byte[] data) {
+        /**
+         * Checks 1 to 4 positive dimensions whose product is the data's length; copies {@code dims}, shares
+         * {@code data}. @throws IllegalArgumentException naming the dimensions when they do not fit the data
+         */
         public IdxArray {
             if (dims.length < 1 || dims.length > 4) {
                 throw new IllegalArgumentException("an IDX array has 1 to 4 dimensions, got " + dims.length);
@@ -71,6 +75,7 @@ public final class Idx {
             }
         }
 
+        /** A copy of the dimensions, outermost first. */
         @Override
         public int[] dims() {
             return dims.clone();
