@@ -211,6 +211,10 @@ public record AutoencoderConfig(int inputDim, int[] hidden, int latent, Activati
         private double sparsityWeight;
         private ConvLayout conv;
 
+        /** A builder with the defaults; {@link AutoencoderConfig#builder()} is the same. */
+        public Builder() {
+        }
+
         /** D, values per example (default 784, a 28x28 image). */
         public Builder inputDim(int d) {
             this.inputDim = d;

@@ -222,6 +222,10 @@ public record VaeConfig(int inputDim, int[] encoderHidden, int latent, int[] dec
         private int flowSteps = 0;
         private ConvLayout conv;
 
+        /** A builder with the defaults; {@link VaeConfig#builder()} is the same. */
+        public Builder() {
+        }
+
         /** D, values per example (default 784, a 28x28 image). */
         public Builder inputDim(int d) {
             this.inputDim = d;

@@ -54,6 +54,10 @@ public final class Parameters implements AutoCloseable {
         private final Map<String, Spec> specs = new LinkedHashMap<>();
         private int size;
 
+        /** An empty layout: no parameter declared yet. */
+        public Builder() {
+        }
+
         /** Declares a parameter at the next multiple of {@link #ALIGN}; returns its index. */
         public int add(String name, Shape shape, Init init) {
             if (specs.containsKey(name)) {

@@ -16,6 +16,11 @@ import dev.elbo4j.backend.Binarization;
 public record TrainConfig(int epochs, int batchSize, AdamConfig adam, Binarization binarization, long seed,
                           double warmupEpochs, int labelled, LrSchedule schedule) {
 
+    /**
+     * Checks the values: {@code epochs >= 0}, {@code batchSize >= 1}, a finite {@code warmupEpochs >= 0},
+     * {@code labelled >= 0}, and a schedule. @throws IllegalArgumentException naming the value that is out of
+     * range @throws NullPointerException when {@code schedule} is null
+     */
     public TrainConfig {
         if (epochs < 0) throw new IllegalArgumentException("epochs must be >= 0, got " + epochs);
         if (batchSize < 1) throw new IllegalArgumentException("batch size must be >= 1, got " + batchSize);
@@ -84,6 +89,10 @@ public record TrainConfig(int epochs, int batchSize, AdamConfig adam, Binarizati
         private double warmupEpochs = 0;
         private int labelled = 0;
         private LrSchedule schedule = LrSchedule.CONSTANT;
+
+        /** A builder with the defaults; {@link TrainConfig#builder()} is the same. */
+        public Builder() {
+        }
 
         /** The learning-rate schedule (default constant). */
         public Builder schedule(LrSchedule s) {
