@@ -60,6 +60,12 @@ public record AutoencoderConfig(int inputDim, int[] hidden, int latent, Activati
         }
     }
 
+    /**
+     * Copies {@code hidden} and checks every setting: positive sizes, non-null activation, loss and corruption,
+     * a corruption level its kind accepts, {@code sparsity} in (0, 1), a finite {@code sparsityWeight >= 0},
+     * and a conv layout that fits {@code inputDim} and is not tied. @throws IllegalArgumentException naming the
+     * setting that does not hold
+     */
     public AutoencoderConfig {
         hidden = hidden.clone();
         if (inputDim <= 0) throw new IllegalArgumentException("input dimension must be positive, got " + inputDim);
@@ -77,6 +83,7 @@ public record AutoencoderConfig(int inputDim, int[] hidden, int latent, Activati
         }
     }
 
+    /** A copy of the encoder's hidden sizes, input side first. */
     @Override
     public int[] hidden() {
         return hidden.clone();

@@ -18,6 +18,10 @@ public record FvbmConfig(int inputDim) implements ModelConfig {
     /** The largest d: 2^20 states are enumerated per training step. */
     public static final int MAX_DIM = 20;
 
+    /**
+     * Checks {@code inputDim}: 1 to {@link #MAX_DIM}. @throws IllegalArgumentException when it is outside that
+     * range
+     */
     public FvbmConfig {
         if (inputDim < 1 || inputDim > MAX_DIM) {
             throw new IllegalArgumentException("a fully visible Boltzmann machine enumerates 2^d states and takes 1.."

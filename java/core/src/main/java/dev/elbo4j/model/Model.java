@@ -63,6 +63,7 @@ public interface Model extends AutoCloseable {
      * @param metrics   as {@link #testMetrics} (an unmodifiable copy, in the model's order)
      */
     record TestFigures(double objective, Map<String, Double> metrics) {
+        /** Copies {@code metrics} into an unmodifiable map that keeps their order. */
         public TestFigures {
             metrics = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(metrics));
         }

@@ -56,18 +56,22 @@ public final class RbmLayer {
         return new RngKey(key.seed() + (i + 1L) * MIX, key.stream(), key.step());
     }
 
+    /** V, the visible units. */
     public int visible() {
         return vis;
     }
 
+    /** H, the hidden units. */
     public int hidden() {
         return hid;
     }
 
+    /** The backend of the parameters. */
     public Backend backend() {
         return backend;
     }
 
+    /** The precision of the parameters and of the buffers this layer allocates. */
     public DType dtype() {
         return dtype;
     }
