@@ -29,6 +29,11 @@ public record ConvLayout(int channels, int height, int width, List<ConvLayerSpec
     /** What the encoder and decoder strings start with. */
     public static final String CONV = "conv:", DECONV = "deconv:", MLP = "mlp";
 
+    /**
+     * Copies the lists and checks the layout against the image: not both sides empty, positive image sizes, and
+     * every layer's geometry valid on the planes it receives. @throws IllegalArgumentException naming the
+     * problem (and the layer) when one of those does not hold
+     */
     public ConvLayout {
         encoder = List.copyOf(encoder);
         decoder = List.copyOf(decoder);
@@ -71,10 +76,12 @@ public record ConvLayout(int channels, int height, int width, List<ConvLayerSpec
         }
     }
 
+    /** Whether the encoder has conv layers. */
     public boolean hasEncoder() {
         return !encoder.isEmpty();
     }
 
+    /** Whether the decoder has transposed-conv layers. */
     public boolean hasDecoder() {
         return !decoder.isEmpty();
     }
@@ -89,6 +96,7 @@ public record ConvLayout(int channels, int height, int width, List<ConvLayerSpec
         return decoder.isEmpty() ? MLP : DECONV + ConvLayerSpec.join(decoder);
     }
 
+    /** D = channels x height x width, the values of one image. */
     public int inputDim() {
         return channels * height * width;
     }

@@ -42,18 +42,22 @@ public final class ConvStack {
         this.permuteOut = channelsLastOut && outChannels > 1;
     }
 
+    /** The layers, in order; unmodifiable. */
     public List<ConvLayer> layers() {
         return layers;
     }
 
+    /** Values per input row: the first layer's input size. */
     public int in() {
         return layers.getFirst().in();
     }
 
+    /** Values per output row: the last layer's output size. */
     public int out() {
         return layers.getLast().out();
     }
 
+    /** Declares every layer's parameters, in order, into a model's layout. */
     public void declare(Parameters.Builder p) {
         for (ConvLayer l : layers) l.declare(p);
     }

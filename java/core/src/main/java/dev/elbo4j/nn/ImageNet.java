@@ -35,14 +35,17 @@ public final class ImageNet implements Network {
         this.back = back;
     }
 
+    /** The conv stack before the dense layers, or null. */
     public ConvStack front() {
         return front;
     }
 
+    /** The dense layers. */
     public Mlp dense() {
         return dense;
     }
 
+    /** The transposed-conv stack after the dense layers, or null. */
     public ConvStack back() {
         return back;
     }

@@ -33,6 +33,7 @@ public final class Mlp implements Network {
         this.layers = List.copyOf(l);
     }
 
+    /** The layers, input side first; unmodifiable. */
     public List<Linear> layers() {
         return layers;
     }

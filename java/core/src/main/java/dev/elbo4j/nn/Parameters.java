@@ -36,10 +36,12 @@ public final class Parameters implements AutoCloseable {
 
     /** How a parameter starts: uniform in [-bound, bound] from the seeded Philox, or a constant. */
     public record Init(double bound, double constant) {
+        /** Uniform in [-bound, bound]. */
         public static Init uniform(double bound) {
             return new Init(bound, 0);
         }
 
+        /** The constant {@code c}. */
         public static Init constant(double c) {
             return new Init(0, c);
         }
@@ -84,6 +86,10 @@ public final class Parameters implements AutoCloseable {
             return n;
         }
 
+        /**
+         * Allocates the values (initialised from {@code seed}, each parameter from its own Philox stream) and
+         * the zeroed gradients on {@code backend}. The caller owns the result and closes it.
+         */
         public Parameters build(Backend backend, DType dtype, long seed) {
             return new Parameters(backend, dtype, List.copyOf(specs.values()), size, seed);
         }
@@ -121,6 +127,7 @@ public final class Parameters implements AutoCloseable {
         this.grads = backend.alloc(dtype, flat);
     }
 
+    /** The declared parameters, in order; unmodifiable. */
     public List<Spec> specs() {
         return Collections.unmodifiableList(specs);
     }
@@ -201,21 +208,31 @@ public final class Parameters implements AutoCloseable {
         return s;
     }
 
+    /**
+     * The values of parameter {@code name}: a view of the flat buffer, valid until {@link #close()}. @throws
+     * IllegalArgumentException naming the parameter and the known names when there is none of that name
+     */
     public Tensor value(String name) {
         Spec s = spec(name);
         return values.view(s.offset(), s.shape());
     }
 
+    /**
+     * The gradient of parameter {@code name}: a view of the flat gradient buffer, valid until {@link #close()}.
+     * @throws IllegalArgumentException naming the parameter and the known names when there is none of that name
+     */
     public Tensor grad(String name) {
         Spec s = spec(name);
         return grads.view(s.offset(), s.shape());
     }
 
+    /** The parameter names, in declaration (checkpoint) order; unmodifiable. */
     public List<String> names() {
         List<String> n = new ArrayList<>(byName.keySet());
         return Collections.unmodifiableList(n);
     }
 
+    /** The backend holding the buffers. */
     public Backend backend() {
         return backend;
     }
