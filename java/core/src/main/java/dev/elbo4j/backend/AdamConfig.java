@@ -2,6 +2,13 @@ package dev.elbo4j.backend;
 
 /**
  * Adam / AdamW hyper-parameters. {@code weightDecay} is decoupled (AdamW); 0 gives plain Adam.
+ *
+ * @param lr          the learning rate, > 0 (a schedule multiplies it; {@code dev.elbo4j.train.LrSchedule})
+ * @param beta1       decay of the first-moment average, in [0, 1)
+ * @param beta2       decay of the second-moment average, in [0, 1)
+ * @param eps         added to the root of the second moment, > 0
+ * @param weightDecay decoupled weight decay, >= 0: each step first multiplies the parameters by
+ *                    {@code 1 - lr * weightDecay} (0: Adam)
  */
 public record AdamConfig(double lr, double beta1, double beta2, double eps, double weightDecay) {
 

@@ -64,7 +64,13 @@ public final class DataFiles {
     public record Source(Path path, Format format, double testFraction, Scaling scaling, List<String> classes) {
     }
 
-    /** A loaded data set: its two splits and where they came from. */
+    /**
+     * A loaded data set: its two splits and where they came from.
+     *
+     * @param train  the training split
+     * @param test   the test split (from the files, or held out by the test fraction)
+     * @param source where they came from and how they were scaled
+     */
     public record Split(Dataset train, Dataset test, Source source) {
     }
 

@@ -52,6 +52,12 @@ public final class Fvbm extends ModelBase<FvbmConfig> implements Generative {
     /**
      * The model enumerated: log Z, E[x_i] and E[x_i x_j] (d x d, row-major; the diagonal is E[x_i]),
      * and the unnormalised log-probabilities of every state (bit i of the state index is x_i).
+     *
+     * @param logZ            log Z, the log partition function
+     * @param mean            E[x_i], d values
+     * @param second          E[x_i x_j], d x d, row-major, the diagonal E[x_i]
+     * @param logUnnormalised b^T x + x^T S x / 2 of every state x, 2^d values indexed by the state (bit i is
+     *                        x_i)
      */
     public record Exact(double logZ, double[] mean, double[] second, double[] logUnnormalised) {
     }

@@ -24,6 +24,12 @@ import java.util.Map;
  *
  * <p>Colour images (3 channels) are stored channels last (H x W x C rows) by elbo4j's readers;
  * the stacks permute them to and from NCHW at the ends.
+ *
+ * @param channels C, the image planes (1 grey, 3 colour)
+ * @param height   H, image rows
+ * @param width    W, image columns
+ * @param encoder  the conv layers after the input, in order; empty: a fully connected encoder
+ * @param decoder  the transposed-conv layers before the output, in order; empty: a fully connected decoder
  */
 public record ConvLayout(int channels, int height, int width, List<ConvLayerSpec> encoder, List<ConvLayerSpec> decoder) {
     /** What the encoder and decoder strings start with. */

@@ -34,7 +34,12 @@ public final class Parameters implements AutoCloseable {
     /** The alignment {@link Builder#add} uses: {@link #ALIGN}; 1 (no gaps) only in the test that shows the gaps change nothing. */
     static int alignment = ALIGN;
 
-    /** How a parameter starts: uniform in [-bound, bound] from the seeded Philox, or a constant. */
+    /**
+     * How a parameter starts: uniform in [-bound, bound] from the seeded Philox, or a constant.
+     *
+     * @param bound    the half-width of the uniform range; 0: the constant
+     * @param constant the value of every element when {@code bound} is 0
+     */
     public record Init(double bound, double constant) {
         /** Uniform in [-bound, bound]. */
         public static Init uniform(double bound) {
@@ -47,7 +52,14 @@ public final class Parameters implements AutoCloseable {
         }
     }
 
-    /** A declared parameter. */
+    /**
+     * A declared parameter.
+     *
+     * @param name   the parameter's name, e.g. "encoder.0.weight"
+     * @param shape  its shape, row-major
+     * @param init   how it starts
+     * @param offset its first element in the flat buffers, a multiple of {@link #ALIGN}
+     */
     public record Spec(String name, Shape shape, Init init, int offset) {
     }
 

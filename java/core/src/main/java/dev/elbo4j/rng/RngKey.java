@@ -4,6 +4,10 @@ package dev.elbo4j.rng;
  * Names one stream of random numbers: {@code seed} (the user's), {@code stream} (what it is for,
  * see {@link Streams}) and {@code step} (which training step, epoch or evaluation chunk). Element
  * {@code j} of a draw is a pure function of (key, j); see {@link Philox} for the layout.
+ *
+ * @param seed   the user's seed, the Philox key
+ * @param stream what the numbers are for, in [0, 255] ({@link Streams})
+ * @param step   the position in that stream (training step, epoch, chunk), in [0, 2^56)
  */
 public record RngKey(long seed, int stream, long step) {
 

@@ -2,7 +2,11 @@ package dev.elbo4j.tensor;
 
 import java.util.Arrays;
 
-/** Dimensions of a tensor, row-major. Immutable; validated on construction. */
+/**
+ * Dimensions of a tensor, row-major. Immutable; validated on construction.
+ *
+ * @param dims the dimensions, outermost first: 1 to 4, each >= 0
+ */
 public record Shape(int[] dims) {
 
     /**

@@ -119,7 +119,11 @@ public sealed interface LrSchedule {
         }
     }
 
-    /** Factor {@code gamma^epoch}: PyTorch's {@code ExponentialLR}, stepped once per epoch. */
+    /**
+     * Factor {@code gamma^epoch}: PyTorch's {@code ExponentialLR}, stepped once per epoch.
+     *
+     * @param gamma the factor per epoch, > 0
+     */
     record Exponential(double gamma) implements LrSchedule {
         /** Checks {@code gamma}. @throws IllegalArgumentException when it is not a positive finite number */
         public Exponential {

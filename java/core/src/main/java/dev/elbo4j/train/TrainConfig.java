@@ -8,6 +8,11 @@ import dev.elbo4j.backend.Binarization;
  * (initialisation, shuffling, binarisation, noise) derives from, the KL warm-up, and for
  * semi-supervised models the number of labelled examples.
  *
+ * @param epochs       epochs to train (the total, counting those of a resumed run), >= 0
+ * @param batchSize    examples per optimizer step, >= 1 (the last batch of an epoch may be smaller)
+ * @param adam         the optimizer; its {@code lr} is the base rate of the schedule
+ * @param binarization how 8-bit pixels become inputs
+ * @param seed         the seed of every random choice
  * @param warmupEpochs the KL term's weight rises linearly from 0 to 1 over this many epochs (0: none)
  * @param labelled     labelled training examples for semi-supervised models (0: not used)
  * @param schedule     the learning-rate schedule: the rate of each step is {@code adam.lr()} times its

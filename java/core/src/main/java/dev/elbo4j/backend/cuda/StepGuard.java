@@ -282,6 +282,7 @@ public final class StepGuard implements AutoCloseable {
      * @param badSum     which sum was non-finite first: the loss terms from 0, then {@link #plan}'s
      *                   other tensors; -1 when none (a parameter sum is looked at before the others)
      * @param tableMiss  an update found no row in the schedule (and was not applied)
+     * @param alsoSum the sum of the tensor passed to {@link #read(Tensor)}, 0 for none
      */
     public record Readout(long step, double lossSum, long examples, long skipped, boolean stopped, long badStep,
                           int badSum, boolean tableMiss, double alsoSum) {
