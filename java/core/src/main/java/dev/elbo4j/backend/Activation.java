@@ -44,8 +44,9 @@ public enum Activation {
     }
 
     /**
-     * The activation named {@code s}, case-insensitively: identity, relu, tanh or sigmoid. @throws
-     * IllegalArgumentException naming {@code s} and the known names when it is none of them
+     * The activation named {@code s}, case-insensitively: identity, relu, tanh or sigmoid.
+     *
+     * @throws IllegalArgumentException naming {@code s} and the known names when it is none of them
      */
     public static Activation parse(String s) {
         try {

@@ -13,9 +13,10 @@ package dev.elbo4j.backend;
 public record AdamConfig(double lr, double beta1, double beta2, double eps, double weightDecay) {
 
     /**
-     * Checks the ranges: {@code lr > 0}, {@code beta1} and {@code beta2} in [0, 1), {@code eps > 0}, {@code
-     * weightDecay >= 0} (NaN fails every check). @throws IllegalArgumentException listing all five values when
-     * one is out of range
+     * Checks the ranges: {@code lr > 0}, {@code beta1} and {@code beta2} in [0, 1), {@code eps > 0},
+     * {@code weightDecay >= 0} (NaN fails every check).
+     *
+     * @throws IllegalArgumentException listing all five values when one is out of range
      */
     public AdamConfig {
         if (!(lr > 0) || !(beta1 >= 0 && beta1 < 1) || !(beta2 >= 0 && beta2 < 1) || !(eps > 0) || !(weightDecay >= 0)) {

@@ -42,26 +42,30 @@ public interface Backend extends AutoCloseable {
     }
 
     /**
-     * A new F32 tensor of {@code shape} holding a copy of {@code host}. @throws IllegalArgumentException when
-     * {@code host.length} is not {@code shape.size()}
+     * A new F32 tensor of {@code shape} holding a copy of {@code host}.
+     *
+     * @throws IllegalArgumentException when {@code host.length} is not {@code shape.size()}
      */
     Tensor upload(float[] host, Shape shape);
 
     /**
-     * A new F64 tensor of {@code shape} holding a copy of {@code host}. @throws IllegalArgumentException when
-     * {@code host.length} is not {@code shape.size()}
+     * A new F64 tensor of {@code shape} holding a copy of {@code host}.
+     *
+     * @throws IllegalArgumentException when {@code host.length} is not {@code shape.size()}
      */
     Tensor upload(double[] host, Shape shape);
 
     /**
-     * A new U8 tensor of {@code shape} holding a copy of {@code host} (bytes read as 0..255). @throws
-     * IllegalArgumentException when {@code host.length} is not {@code shape.size()}
+     * A new U8 tensor of {@code shape} holding a copy of {@code host} (bytes read as 0..255).
+     *
+     * @throws IllegalArgumentException when {@code host.length} is not {@code shape.size()}
      */
     Tensor upload(byte[] host, Shape shape);
 
     /**
-     * A new I32 tensor of {@code shape} holding a copy of {@code host}. @throws IllegalArgumentException when
-     * {@code host.length} is not {@code shape.size()}
+     * A new I32 tensor of {@code shape} holding a copy of {@code host}.
+     *
+     * @throws IllegalArgumentException when {@code host.length} is not {@code shape.size()}
      */
     Tensor upload(int[] host, Shape shape);
 
@@ -69,8 +73,9 @@ public interface Backend extends AutoCloseable {
     void write(Tensor dst, float[] host);
 
     /**
-     * Copies a host array into an existing I32 tensor (sizes must match). @throws IllegalArgumentException when
-     * {@code dst} is not I32 or the sizes differ
+     * Copies a host array into an existing I32 tensor (sizes must match).
+     *
+     * @throws IllegalArgumentException when {@code dst} is not I32 or the sizes differ
      */
     void write(Tensor dst, int[] host);
 

@@ -9,7 +9,9 @@ public class BackendUnavailableException extends RuntimeException {
 
     /**
      * An exception whose message is "{@code backend} backend unavailable: " and the reasons joined by "; ".
-     * @param backend the backend's name ("cuda") @param reasons why it cannot run, one sentence each (copied)
+     *
+     * @param backend the backend's name ("cuda")
+     * @param reasons why it cannot run, one sentence each (copied)
      */
     public BackendUnavailableException(String backend, List<String> reasons) {
         super(backend + " backend unavailable: " + String.join("; ", reasons));

@@ -10,8 +10,9 @@ public enum Binarization {
     FIXED;
 
     /**
-     * The binarisation named {@code s}, case-insensitively: none, dynamic or fixed. @throws
-     * IllegalArgumentException naming {@code s} and the known names when it is none of them
+     * The binarisation named {@code s}, case-insensitively: none, dynamic or fixed.
+     *
+     * @throws IllegalArgumentException naming {@code s} and the known names when it is none of them
      */
     public static Binarization parse(String s) {
         try {

@@ -23,7 +23,9 @@ public record ConvGeometry(int channels, int height, int width, int kernelH, int
     /**
      * Checks the geometry: every size, the kernel and the stride at least 1, {@code padding} in [0,
      * min(kernelH, kernelW)), the kernel no larger than the padded image, and an image and a patch of at most
-     * 2^31-1 elements. @throws IllegalArgumentException naming the size that breaks one of those
+     * 2^31-1 elements.
+     *
+     * @throws IllegalArgumentException naming the size that breaks one of those
      */
     public ConvGeometry {
         positive("channels", channels);

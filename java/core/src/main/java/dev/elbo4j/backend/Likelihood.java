@@ -20,8 +20,9 @@ public record Likelihood(Kind kind, double sigma) {
     }
 
     /**
-     * Checks that a fixed Gaussian's {@code sigma} is positive and finite; other kinds ignore it. @throws
-     * IllegalArgumentException when it is not
+     * Checks that a fixed Gaussian's {@code sigma} is positive and finite; other kinds ignore it.
+     *
+     * @throws IllegalArgumentException when it is not
      */
     public Likelihood {
         if (kind == Kind.GAUSSIAN_FIXED && !(sigma > 0 && Double.isFinite(sigma))) {
@@ -35,8 +36,9 @@ public record Likelihood(Kind kind, double sigma) {
     }
 
     /**
-     * Gaussian with the decoder's output as mean and standard deviation {@code sigma} for every pixel. @throws
-     * IllegalArgumentException when {@code sigma} is not positive and finite
+     * Gaussian with the decoder's output as mean and standard deviation {@code sigma} for every pixel.
+     *
+     * @throws IllegalArgumentException when {@code sigma} is not positive and finite
      */
     public static Likelihood gaussian(double sigma) {
         return new Likelihood(Kind.GAUSSIAN_FIXED, sigma);
@@ -70,9 +72,11 @@ public record Likelihood(Kind kind, double sigma) {
     }
 
     /**
-     * The likelihood named by {@link #id()} ({@code id} is trimmed and compared case-insensitively); {@code
-     * sigma} is used by "gaussian" only. @throws IllegalArgumentException naming {@code id} and the known names
-     * when it is none of them, or when "gaussian" gets a {@code sigma} that is not positive and finite
+     * The likelihood named by {@link #id()} ({@code id} is trimmed and compared case-insensitively);
+     * {@code sigma} is used by "gaussian" only.
+     *
+     * @throws IllegalArgumentException naming {@code id} and the known names when it is none of them, or when
+     *     "gaussian" gets a {@code sigma} that is not positive and finite
      */
     public static Likelihood parse(String id, double sigma) {
         return switch (id.trim().toLowerCase(java.util.Locale.ROOT)) {

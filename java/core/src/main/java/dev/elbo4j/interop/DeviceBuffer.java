@@ -16,8 +16,9 @@ public record DeviceBuffer(long address, long bytes) {
     public static final long UNKNOWN_SIZE = -1;
 
     /**
-     * Checks the size: non-negative, or {@link #UNKNOWN_SIZE}. @throws IllegalArgumentException for any other
-     * negative size
+     * Checks the size: non-negative, or {@link #UNKNOWN_SIZE}.
+     *
+     * @throws IllegalArgumentException for any other negative size
      */
     public DeviceBuffer {
         if (bytes < 0 && bytes != UNKNOWN_SIZE) throw new IllegalArgumentException("negative buffer size " + bytes);

@@ -95,6 +95,10 @@ public final class DataFiles {
      * all) where the files hold the split themselves as MNIST-style IDX pairs: the limits apply while
      * reading, so a file declaring more examples than memory holds can still be used in part. Other
      * formats are read whole and the caller takes its subset.
+     *
+     * @throws DataFormatException naming the file and the problem
+     * @throws NoSuchFileException if {@code path} does not exist or holds no recognisable data
+     * @throws IOException when a file cannot be read
      */
     public static Split load(Path path, double testFraction, int maxTrain, int maxTest) throws IOException {
         if (testFraction < 0 || testFraction >= 1) throw new IllegalArgumentException("test fraction must be in [0, 1), got " + testFraction);
@@ -185,7 +189,11 @@ public final class DataFiles {
         }
     }
 
-    /** The format of a file, from its first bytes. */
+    /**
+     * The format of a file, from its first bytes.
+     *
+     * @throws IOException when the file cannot be read
+     */
     public static Format formatOf(Path p) throws IOException {
         if (Files.isDirectory(p)) return Format.IMAGES;
         byte[] head;

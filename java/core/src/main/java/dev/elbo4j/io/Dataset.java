@@ -31,8 +31,9 @@ public record Dataset(byte[] images, byte[] labels, int n, int rows, int cols, i
     /**
      * Checks the sizes: {@code n >= 0}, positive {@code rows} and {@code cols}, 1 or 3 {@code channels},
      * {@code images} of exactly {@code n * rows * cols * channels} bytes and, when present, {@code n} labels.
-     * The arrays are kept, not copied. @throws IllegalArgumentException naming the sizes when one of those does
-     * not hold
+     * The arrays are kept, not copied.
+     *
+     * @throws IllegalArgumentException naming the sizes when one of those does not hold
      */
     public Dataset {
         if (images == null) throw new IllegalArgumentException("images must not be null");
@@ -174,6 +175,9 @@ public record Dataset(byte[] images, byte[] labels, int n, int rows, int cols, i
     /**
      * The first {@code maxItems} images and labels only, reading no more than they need (see
      * {@link Idx#read(Path, int)}); the label count is checked over the entries read.
+     *
+     * @throws DataFormatException if either file is malformed, or their counts differ
+     * @throws IOException when a file cannot be read
      */
     public static Dataset load(Path images, Path labels, int maxItems) throws IOException {
         Idx.IdxArray im = Idx.read(images, maxItems);
@@ -212,7 +216,13 @@ public record Dataset(byte[] images, byte[] labels, int n, int rows, int cols, i
         return loadDir(dir, split, Integer.MAX_VALUE);
     }
 
-    /** {@link #loadDir(Path, String)} reading only the first {@code maxItems} examples. */
+    /**
+     * {@link #loadDir(Path, String)} reading only the first {@code maxItems} examples.
+     *
+     * @throws NoSuchFileException naming the expected files if one is missing
+     * @throws DataFormatException if a file is malformed
+     * @throws IOException when a file cannot be read
+     */
     public static Dataset loadDir(Path dir, String split, int maxItems) throws IOException {
         String[] names = switch (split) {
             case "train" -> TRAIN;

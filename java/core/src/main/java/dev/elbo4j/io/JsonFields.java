@@ -23,8 +23,9 @@ public final class JsonFields {
     }
 
     /**
-     * The string at {@code key}. @throws IllegalArgumentException naming the key when it is missing or not a
-     * string
+     * The string at {@code key}.
+     *
+     * @throws IllegalArgumentException naming the key when it is missing or not a string
      */
     public static String string(Map<String, Object> m, String key) {
         if (get(m, key) instanceof String s) return s;
@@ -32,8 +33,9 @@ public final class JsonFields {
     }
 
     /**
-     * The number at {@code key}, as a double. @throws IllegalArgumentException naming the key when it is
-     * missing or not a number
+     * The number at {@code key}, as a double.
+     *
+     * @throws IllegalArgumentException naming the key when it is missing or not a number
      */
     public static double number(Map<String, Object> m, String key) {
         if (get(m, key) instanceof Number n) return n.doubleValue();
@@ -41,8 +43,9 @@ public final class JsonFields {
     }
 
     /**
-     * The boolean at {@code key}. @throws IllegalArgumentException naming the key when it is missing or not
-     * true or false
+     * The boolean at {@code key}.
+     *
+     * @throws IllegalArgumentException naming the key when it is missing or not true or false
      */
     public static boolean bool(Map<String, Object> m, String key) {
         if (get(m, key) instanceof Boolean b) return b;
@@ -50,8 +53,9 @@ public final class JsonFields {
     }
 
     /**
-     * The integer at {@code key} (a JSON number without fraction or exponent). @throws IllegalArgumentException
-     * naming the key when it is missing or not an integer
+     * The integer at {@code key} (a JSON number without fraction or exponent).
+     *
+     * @throws IllegalArgumentException naming the key when it is missing or not an integer
      */
     public static long longValue(Map<String, Object> m, String key) {
         if (get(m, key) instanceof Long n) return n;
@@ -59,8 +63,9 @@ public final class JsonFields {
     }
 
     /**
-     * The integer at {@code key}, which must fit an {@code int}. @throws IllegalArgumentException naming the
-     * key when it is missing, not an integer, or out of range
+     * The integer at {@code key}, which must fit an {@code int}.
+     *
+     * @throws IllegalArgumentException naming the key when it is missing, not an integer, or out of range
      */
     public static int integer(Map<String, Object> m, String key) {
         long v = longValue(m, key);
@@ -69,9 +74,10 @@ public final class JsonFields {
     }
 
     /**
-     * The array of at most 64 non-negative {@code int}s at {@code key} (e.g. a shape or layer sizes). @throws
-     * IllegalArgumentException naming the key when it is missing, not an array, too long, or holds anything
-     * else
+     * The array of at most 64 non-negative {@code int}s at {@code key} (e.g. a shape or layer sizes).
+     *
+     * @throws IllegalArgumentException naming the key when it is missing, not an array, too long, or holds
+     *     anything else
      */
     public static int[] ints(Map<String, Object> m, String key) {
         if (!(get(m, key) instanceof List<?> l)) throw new IllegalArgumentException("'" + key + "' must be an array");

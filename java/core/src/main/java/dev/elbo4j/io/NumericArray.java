@@ -19,8 +19,9 @@ public record NumericArray(int[] shape, byte[] u8, float[] f32) {
 
     /**
      * Checks that exactly one of {@code u8} and {@code f32} is given and that its length is the product of a
-     * non-empty {@code shape} of positive dimensions; copies {@code shape}, shares the element array. @throws
-     * IllegalArgumentException naming the shape when one of those does not hold
+     * non-empty {@code shape} of positive dimensions; copies {@code shape}, shares the element array.
+     *
+     * @throws IllegalArgumentException naming the shape when one of those does not hold
      */
     public NumericArray {
         if ((u8 == null) == (f32 == null)) throw new IllegalArgumentException("exactly one of u8 and f32 must be given");

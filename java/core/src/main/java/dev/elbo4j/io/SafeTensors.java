@@ -104,8 +104,10 @@ public final class SafeTensors {
     public record Entry(String dtype, int[] shape, byte[] bytes) {
         /**
          * Checks the dtype name and that {@code bytes} holds exactly the shape's elements (at most 2^31-1
-         * bytes); copies {@code shape}, shares {@code bytes}. @throws IllegalArgumentException for an unknown
-         * dtype, a negative dimension or a size that does not match
+         * bytes); copies {@code shape}, shares {@code bytes}.
+         *
+         * @throws IllegalArgumentException for an unknown dtype, a negative dimension or a size that does not
+         *     match
          */
         public Entry {
             int size = dtypeSize(dtype);
@@ -257,8 +259,10 @@ public final class SafeTensors {
 
         /**
          * Adds or replaces F32 tensor {@code name} holding {@code values} (copied, little-endian); returns
-         * {@code this}. @throws IllegalArgumentException when the name is invalid or {@code values} does not
-         * fit {@code shape}
+         * {@code this}.
+         *
+         * @throws IllegalArgumentException when the name is invalid or {@code values} does not fit
+         *     {@code shape}
          */
         public File putFloats(String name, int[] shape, float[] values) {
             ByteBuffer b = ByteBuffer.allocate(checkedBytes(values.length, 4)).order(ByteOrder.LITTLE_ENDIAN);
@@ -268,8 +272,10 @@ public final class SafeTensors {
 
         /**
          * Adds or replaces F64 tensor {@code name} holding {@code values} (copied, little-endian); returns
-         * {@code this}. @throws IllegalArgumentException when the name is invalid or {@code values} does not
-         * fit {@code shape}
+         * {@code this}.
+         *
+         * @throws IllegalArgumentException when the name is invalid or {@code values} does not fit
+         *     {@code shape}
          */
         public File putDoubles(String name, int[] shape, double[] values) {
             ByteBuffer b = ByteBuffer.allocate(checkedBytes(values.length, 8)).order(ByteOrder.LITTLE_ENDIAN);
@@ -279,8 +285,10 @@ public final class SafeTensors {
 
         /**
          * Adds or replaces I32 tensor {@code name} holding {@code values} (copied, little-endian); returns
-         * {@code this}. @throws IllegalArgumentException when the name is invalid or {@code values} does not
-         * fit {@code shape}
+         * {@code this}.
+         *
+         * @throws IllegalArgumentException when the name is invalid or {@code values} does not fit
+         *     {@code shape}
          */
         public File putInts(String name, int[] shape, int[] values) {
             ByteBuffer b = ByteBuffer.allocate(checkedBytes(values.length, 4)).order(ByteOrder.LITTLE_ENDIAN);
@@ -290,8 +298,10 @@ public final class SafeTensors {
 
         /**
          * Adds or replaces I64 tensor {@code name} holding {@code values} (copied, little-endian); returns
-         * {@code this}. @throws IllegalArgumentException when the name is invalid or {@code values} does not
-         * fit {@code shape}
+         * {@code this}.
+         *
+         * @throws IllegalArgumentException when the name is invalid or {@code values} does not fit
+         *     {@code shape}
          */
         public File putLongs(String name, int[] shape, long[] values) {
             ByteBuffer b = ByteBuffer.allocate(checkedBytes(values.length, 8)).order(ByteOrder.LITTLE_ENDIAN);
@@ -326,40 +336,50 @@ public final class SafeTensors {
         }
 
         /**
-         * The elements of F32 tensor {@code name}, row-major. @throws IllegalArgumentException naming the file
-         * (when read from one) when the tensor is missing or not F32
+         * The elements of F32 tensor {@code name}, row-major.
+         *
+         * @throws IllegalArgumentException naming the file (when read from one) when the tensor is missing or
+         *     not F32
          */
         public float[] getFloats(String name) {
             return get(name).toFloats();
         }
 
         /**
-         * The elements of F64 tensor {@code name}, row-major. @throws IllegalArgumentException naming the file
-         * (when read from one) when the tensor is missing or not F64
+         * The elements of F64 tensor {@code name}, row-major.
+         *
+         * @throws IllegalArgumentException naming the file (when read from one) when the tensor is missing or
+         *     not F64
          */
         public double[] getDoubles(String name) {
             return get(name).toDoubles();
         }
 
         /**
-         * The elements of I32 tensor {@code name}, row-major. @throws IllegalArgumentException naming the file
-         * (when read from one) when the tensor is missing or not I32
+         * The elements of I32 tensor {@code name}, row-major.
+         *
+         * @throws IllegalArgumentException naming the file (when read from one) when the tensor is missing or
+         *     not I32
          */
         public int[] getInts(String name) {
             return get(name).toInts();
         }
 
         /**
-         * The elements of I64 tensor {@code name}, row-major. @throws IllegalArgumentException naming the file
-         * (when read from one) when the tensor is missing or not I64
+         * The elements of I64 tensor {@code name}, row-major.
+         *
+         * @throws IllegalArgumentException naming the file (when read from one) when the tensor is missing or
+         *     not I64
          */
         public long[] getLongs(String name) {
             return get(name).toLongs();
         }
 
         /**
-         * A copy of the bytes of U8 tensor {@code name}, row-major (read with {@code & 0xff}). @throws
-         * IllegalArgumentException naming the file (when read from one) when the tensor is missing or not U8
+         * A copy of the bytes of U8 tensor {@code name}, row-major (read with {@code & 0xff}).
+         *
+         * @throws IllegalArgumentException naming the file (when read from one) when the tensor is missing or
+         *     not U8
          */
         public byte[] getBytes(String name) {
             return get(name).toBytes();
@@ -421,6 +441,8 @@ public final class SafeTensors {
     /**
      * Writes {@code file} to {@code path} atomically: a reader sees the old file or the complete new
      * one, never a partial one (see {@link AtomicFiles}).
+     *
+     * @throws IOException when the file cannot be written; the target is then unchanged
      */
     public static void write(Path path, File file) throws IOException {
         byte[] json = header(file);

@@ -19,8 +19,9 @@ public record Scaling(double min, double max) {
     public static final Scaling UNIT = new Scaling(0, 1);
 
     /**
-     * Checks that both ends are finite and {@code max > min}. @throws IllegalArgumentException when they are
-     * not
+     * Checks that both ends are finite and {@code max > min}.
+     *
+     * @throws IllegalArgumentException when they are not
      */
     public Scaling {
         if (!(max > min) || !Double.isFinite(min) || !Double.isFinite(max)) {

@@ -63,8 +63,9 @@ public record AutoencoderConfig(int inputDim, int[] hidden, int latent, Activati
     /**
      * Copies {@code hidden} and checks every setting: positive sizes, non-null activation, loss and corruption,
      * a corruption level its kind accepts, {@code sparsity} in (0, 1), a finite {@code sparsityWeight >= 0},
-     * and a conv layout that fits {@code inputDim} and is not tied. @throws IllegalArgumentException naming the
-     * setting that does not hold
+     * and a conv layout that fits {@code inputDim} and is not tied.
+     *
+     * @throws IllegalArgumentException naming the setting that does not hold
      */
     public AutoencoderConfig {
         hidden = hidden.clone();

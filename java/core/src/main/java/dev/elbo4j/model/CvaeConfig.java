@@ -41,8 +41,9 @@ public record CvaeConfig(int inputDim, int classes, int[] encoderHidden, int lat
 
     /**
      * Copies the hidden sizes and checks the settings: positive sizes, at least 2 classes, at least one sample,
-     * a finite {@code beta >= 0}, and a conv layout that fits {@code inputDim}. @throws
-     * IllegalArgumentException naming the setting that does not hold
+     * a finite {@code beta >= 0}, and a conv layout that fits {@code inputDim}.
+     *
+     * @throws IllegalArgumentException naming the setting that does not hold
      */
     public CvaeConfig {
         encoderHidden = encoderHidden.clone();

@@ -28,8 +28,9 @@ public record DbnConfig(int inputDim, int[] hidden, int cdK, boolean persistent,
 
     /**
      * Copies {@code hidden} and checks the settings: positive sizes, at least one hidden layer, and
-     * {@code cdK}, {@code layerSteps} and {@code gibbsSteps} of at least 1. @throws IllegalArgumentException
-     * naming the setting (as its CLI flag) that does not hold
+     * {@code cdK}, {@code layerSteps} and {@code gibbsSteps} of at least 1.
+     *
+     * @throws IllegalArgumentException naming the setting (as its CLI flag) that does not hold
      */
     public DbnConfig {
         hidden = hidden.clone();

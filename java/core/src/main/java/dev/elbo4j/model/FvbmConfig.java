@@ -19,8 +19,9 @@ public record FvbmConfig(int inputDim) implements ModelConfig {
     public static final int MAX_DIM = 20;
 
     /**
-     * Checks {@code inputDim}: 1 to {@link #MAX_DIM}. @throws IllegalArgumentException when it is outside that
-     * range
+     * Checks {@code inputDim}: 1 to {@link #MAX_DIM}.
+     *
+     * @throws IllegalArgumentException when it is outside that range
      */
     public FvbmConfig {
         if (inputDim < 1 || inputDim > MAX_DIM) {

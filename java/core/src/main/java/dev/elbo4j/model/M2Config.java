@@ -49,7 +49,9 @@ public record M2Config(int inputDim, int classes, int[] classifierHidden, int[] 
     /**
      * Copies the hidden sizes and checks the settings: positive sizes, at least 2 classes, a likelihood with a
      * fixed variance, finite {@code alpha >= 0} and {@code beta >= 0}, and a conv layout that fits
-     * {@code inputDim}. @throws IllegalArgumentException naming the setting that does not hold
+     * {@code inputDim}.
+     *
+     * @throws IllegalArgumentException naming the setting that does not hold
      */
     public M2Config {
         classifierHidden = classifierHidden.clone();

@@ -25,7 +25,9 @@ public record NiceConfig(int inputDim, int couplings, int[] hidden, boolean logi
 
     /**
      * Copies {@code hidden} and checks the settings: at least 2 inputs, at least one coupling, positive hidden
-     * sizes. @throws IllegalArgumentException naming the setting that does not hold
+     * sizes.
+     *
+     * @throws IllegalArgumentException naming the setting that does not hold
      */
     public NiceConfig {
         hidden = hidden.clone();

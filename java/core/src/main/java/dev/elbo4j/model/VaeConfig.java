@@ -41,8 +41,9 @@ public record VaeConfig(int inputDim, int[] encoderHidden, int latent, int[] dec
     /**
      * Copies the hidden sizes and checks the settings: positive sizes, at least one sample, a finite
      * {@code beta >= 0} (exactly 1 under IWAE), a non-null objective, a flow of "none" with 0 steps or "planar"
-     * with at least 1 (not under IWAE), and a conv layout that fits {@code inputDim}. @throws
-     * IllegalArgumentException naming the setting that does not hold
+     * with at least 1 (not under IWAE), and a conv layout that fits {@code inputDim}.
+     *
+     * @throws IllegalArgumentException naming the setting that does not hold
      */
     public VaeConfig {
         encoderHidden = encoderHidden.clone();

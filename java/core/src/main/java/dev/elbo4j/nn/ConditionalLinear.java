@@ -23,8 +23,9 @@ public final class ConditionalLinear {
 
     /**
      * A layer {@code name} from {@code in} values and a {@code classes}-way one-hot label to {@code out}
-     * values; nothing is allocated until the parameters are declared and built. @throws
-     * IllegalArgumentException when a size is not positive
+     * values; nothing is allocated until the parameters are declared and built.
+     *
+     * @throws IllegalArgumentException when a size is not positive
      */
     public ConditionalLinear(String name, int in, int classes, int out, Activation act) {
         if (in <= 0 || classes <= 0 || out <= 0) {

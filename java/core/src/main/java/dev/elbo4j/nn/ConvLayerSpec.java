@@ -19,8 +19,9 @@ public record ConvLayerSpec(int channels, int kernel, int stride, int padding) {
     private static final Pattern TOKEN = Pattern.compile("(\\d{1,6})x(\\d{1,3})(?:s(\\d{1,3}))?(?:p(\\d{1,3}))?");
 
     /**
-     * Checks the numbers: channels, kernel and stride at least 1, padding at least 0. @throws
-     * IllegalArgumentException naming the token when one is out of range
+     * Checks the numbers: channels, kernel and stride at least 1, padding at least 0.
+     *
+     * @throws IllegalArgumentException naming the token when one is out of range
      */
     public ConvLayerSpec {
         if (channels < 1 || kernel < 1 || stride < 1 || padding < 0) {

@@ -37,8 +37,9 @@ public record ConvLayout(int channels, int height, int width, List<ConvLayerSpec
 
     /**
      * Copies the lists and checks the layout against the image: not both sides empty, positive image sizes, and
-     * every layer's geometry valid on the planes it receives. @throws IllegalArgumentException naming the
-     * problem (and the layer) when one of those does not hold
+     * every layer's geometry valid on the planes it receives.
+     *
+     * @throws IllegalArgumentException naming the problem (and the layer) when one of those does not hold
      */
     public ConvLayout {
         encoder = List.copyOf(encoder);

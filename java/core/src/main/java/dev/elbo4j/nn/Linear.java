@@ -15,8 +15,9 @@ public final class Linear {
 
     /**
      * A layer {@code name} from {@code in} to {@code out} values with activation {@code act}; its parameters
-     * are {@code name.weight} and {@code name.bias}. @throws IllegalArgumentException when a size is not
-     * positive
+     * are {@code name.weight} and {@code name.bias}.
+     *
+     * @throws IllegalArgumentException when a size is not positive
      */
     public Linear(String name, int in, int out, Activation act) {
         if (in <= 0 || out <= 0) {

@@ -221,8 +221,9 @@ public final class Parameters implements AutoCloseable {
     }
 
     /**
-     * The values of parameter {@code name}: a view of the flat buffer, valid until {@link #close()}. @throws
-     * IllegalArgumentException naming the parameter and the known names when there is none of that name
+     * The values of parameter {@code name}: a view of the flat buffer, valid until {@link #close()}.
+     *
+     * @throws IllegalArgumentException naming the parameter and the known names when there is none of that name
      */
     public Tensor value(String name) {
         Spec s = spec(name);

@@ -12,8 +12,10 @@ package dev.elbo4j.rng;
 public record RngKey(long seed, int stream, long step) {
 
     /**
-     * Checks the ranges the counter layout has room for. @throws IllegalArgumentException when {@code stream}
-     * is outside [0, 255] or {@code step} outside [0, 2^56)
+     * Checks the ranges the counter layout has room for.
+     *
+     * @throws IllegalArgumentException when {@code stream} is outside [0, 255] or {@code step} outside [0,
+     *     2^56)
      */
     public RngKey {
         if (stream < 0 || stream > 0xff) {
@@ -45,8 +47,9 @@ public record RngKey(long seed, int stream, long step) {
     }
 
     /**
-     * The same seed and stream at step {@code s} (e.g. the next epoch's shuffle). @throws
-     * IllegalArgumentException when {@code s} is outside [0, 2^56)
+     * The same seed and stream at step {@code s} (e.g. the next epoch's shuffle).
+     *
+     * @throws IllegalArgumentException when {@code s} is outside [0, 2^56)
      */
     public RngKey withStep(long s) {
         return new RngKey(seed, stream, s);

@@ -10,8 +10,9 @@ import java.util.Arrays;
 public record Shape(int[] dims) {
 
     /**
-     * Checks and copies {@code dims}: 1 to 4 dimensions, none negative, at most 2^31-1 elements in all. @throws
-     * IllegalArgumentException when one of those does not hold
+     * Checks and copies {@code dims}: 1 to 4 dimensions, none negative, at most 2^31-1 elements in all.
+     *
+     * @throws IllegalArgumentException when one of those does not hold
      */
     public Shape {
         if (dims.length == 0 || dims.length > 4) {
@@ -31,8 +32,9 @@ public record Shape(int[] dims) {
     }
 
     /**
-     * The shape with these dimensions, outermost first ({@code of(b, d)}: b rows of d). @throws
-     * IllegalArgumentException as the constructor
+     * The shape with these dimensions, outermost first ({@code of(b, d)}: b rows of d).
+     *
+     * @throws IllegalArgumentException as the constructor
      */
     public static Shape of(int... dims) {
         return new Shape(dims);
@@ -50,8 +52,9 @@ public record Shape(int[] dims) {
     }
 
     /**
-     * Dimension {@code i} (0 is the outermost). @throws ArrayIndexOutOfBoundsException when {@code i} is not in
-     * [0, rank())
+     * Dimension {@code i} (0 is the outermost).
+     *
+     * @throws ArrayIndexOutOfBoundsException when {@code i} is not in [0, rank())
      */
     public int dim(int i) {
         return dims[i];

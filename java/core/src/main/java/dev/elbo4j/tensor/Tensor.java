@@ -45,8 +45,9 @@ public abstract class Tensor implements AutoCloseable {
     public abstract Tensor view(int offset, Shape shape);
 
     /**
-     * {@link #view(int, Shape)} with {@code Shape.of(dims)}. @throws IllegalArgumentException when the view
-     * would reach past this tensor's elements
+     * {@link #view(int, Shape)} with {@code Shape.of(dims)}.
+     *
+     * @throws IllegalArgumentException when the view would reach past this tensor's elements
      */
     public final Tensor view(int offset, int... dims) {
         return view(offset, Shape.of(dims));
@@ -70,9 +71,10 @@ public abstract class Tensor implements AutoCloseable {
     }
 
     /**
-     * For subclasses' {@link #view(int, Shape)}: checks that {@code s.size()} elements from element {@code
-     * offset} lie inside this tensor. @throws IllegalArgumentException naming the view and this shape when they
-     * do not
+     * For subclasses' {@link #view(int, Shape)}: checks that {@code s.size()} elements from element
+     * {@code offset} lie inside this tensor.
+     *
+     * @throws IllegalArgumentException naming the view and this shape when they do not
      */
     protected final void checkView(int offset, Shape s) {
         if (offset < 0 || (long) offset + s.size() > size()) {

@@ -55,7 +55,12 @@ public record Checkpoint(ModelConfig model, int[] image, TrainConfig training, S
     public record State(int epoch, int batchInEpoch, long step) {
     }
 
-    /** Writes the model and the trainer's complete state atomically. */
+    /**
+     * Writes the model and the trainer's complete state atomically.
+     *
+     * @throws IOException when the file cannot be written; a previous file at {@code path} is then unchanged
+     * @throws NonFiniteException when a parameter or optimizer tensor is not finite; nothing is written
+     */
     public static void save(Path path, Trainer trainer, int[] image) throws IOException {
         save(path, trainer, image, null);
     }
@@ -64,6 +69,9 @@ public record Checkpoint(ModelConfig model, int[] image, TrainConfig training, S
      * As {@link #save(Path, Trainer, int[])}, recording where the training data came from under
      * the {@code training} metadata's {@code data} key (docs/FORMAT.md lists what the CLI
      * records: path, format, sizes, content hash, limits, scaling); {@code null} records nothing.
+     *
+     * @throws IOException when the file cannot be written; a previous file at {@code path} is then unchanged
+     * @throws NonFiniteException when a parameter or optimizer tensor is not finite; nothing is written
      */
     public static void save(Path path, Trainer trainer, int[] image, Map<String, Object> data) throws IOException {
         Model vae = trainer.model();
@@ -129,7 +137,12 @@ public record Checkpoint(ModelConfig model, int[] image, TrainConfig training, S
         return null;
     }
 
-    /** Throws a {@link DataFormatException} naming the file and the first non-finite tensor, if any. */
+    /**
+     * Throws a {@link DataFormatException} naming the file and the first non-finite tensor, if any.
+     *
+     * @throws DataFormatException naming the file and the first NaN or infinity, among the parameters and, with
+     *     {@code trainingState}, the optimizer moments and the training step's state
+     */
     public void requireFinite(boolean trainingState) throws DataFormatException {
         String bad = nonFinite(trainingState);
         if (bad != null) {
@@ -138,7 +151,11 @@ public record Checkpoint(ModelConfig model, int[] image, TrainConfig training, S
         }
     }
 
-    /** Writes the model alone (no optimizer state): enough for eval, sample and reconstruct. */
+    /**
+     * Writes the model alone (no optimizer state): enough for eval, sample and reconstruct.
+     *
+     * @throws IOException when the file cannot be written; a previous file at {@code path} is then unchanged
+     */
     public static void saveModel(Path path, Model vae, int[] image) throws IOException {
         SafeTensors.write(path, modelFile(vae, image, null));
     }
@@ -203,7 +220,12 @@ public record Checkpoint(ModelConfig model, int[] image, TrainConfig training, S
         return m;
     }
 
-    /** Reads and validates a checkpoint: the metadata must describe a model whose tensors are all present. */
+    /**
+     * Reads and validates a checkpoint: the metadata must describe a model whose tensors are all present.
+     *
+     * @throws DataFormatException naming the file and the problem when it is not a valid checkpoint
+     * @throws IOException when it cannot be read
+     */
     public static Checkpoint load(Path path) throws IOException {
         return load(path, Set.of(FORMAT));
     }
@@ -212,6 +234,10 @@ public record Checkpoint(ModelConfig model, int[] image, TrainConfig training, S
      * {@link #load(Path)} of a file whose metadata format is one of {@code formats}: {@link #FORMAT},
      * or another that carries the same model metadata and parameters (an export's
      * {@code model.safetensors}, which holds no training, reads as a bare model).
+     *
+     * @throws DataFormatException naming the file and the problem when it is not a valid checkpoint of one of
+     *     {@code formats}
+     * @throws IOException when it cannot be read
      */
     public static Checkpoint load(Path path, Set<String> formats) throws IOException {
         SafeTensors.File f = SafeTensors.read(path);
@@ -312,6 +338,9 @@ public record Checkpoint(ModelConfig model, int[] image, TrainConfig training, S
     /**
      * The model as the given class (e.g. {@code Vae.class}); a {@link WrongModelException} saying
      * which type the file holds when it is another.
+     *
+     * @param <M> the model class wanted
+     * @throws WrongModelException when the checkpoint holds another family
      */
     public <M extends Model> M restoreModel(Backend backend, Class<M> type) {
         return restoreAs(backend, type, "; this needs a " + type.getSimpleName());
@@ -321,6 +350,9 @@ public record Checkpoint(ModelConfig model, int[] image, TrainConfig training, S
      * {@link #restoreModel(Backend, Class)} whose {@link WrongModelException} reads "the checkpoint
      * holds a 'TYPE' model, " then {@code why} (in the caller's terms: what the model lacks, and
      * what would work instead).
+     *
+     * @param <M> the model class wanted
+     * @throws WrongModelException when the checkpoint holds another family
      */
     public <M extends Model> M restoreModel(Backend backend, Class<M> type, String why) {
         return restoreAs(backend, type, ", " + why);

@@ -66,9 +66,10 @@ public sealed interface LrSchedule {
      */
     record MultiStep(int[] milestones, double gamma) implements LrSchedule {
         /**
-         * Copies {@code milestones} and checks them and {@code gamma}. @throws IllegalArgumentException when
-         * there is no milestone, they are not positive and strictly increasing, or {@code gamma} is not a
-         * positive finite number
+         * Copies {@code milestones} and checks them and {@code gamma}.
+         *
+         * @throws IllegalArgumentException when there is no milestone, they are not positive and strictly
+         *     increasing, or {@code gamma} is not a positive finite number
          */
         public MultiStep {
             milestones = milestones.clone();
@@ -125,7 +126,11 @@ public sealed interface LrSchedule {
      * @param gamma the factor per epoch, > 0
      */
     record Exponential(double gamma) implements LrSchedule {
-        /** Checks {@code gamma}. @throws IllegalArgumentException when it is not a positive finite number */
+        /**
+         * Checks {@code gamma}.
+         *
+         * @throws IllegalArgumentException when it is not a positive finite number
+         */
         public Exponential {
             if (!(gamma > 0) || Double.isInfinite(gamma)) throw new IllegalArgumentException("exponential gamma must be > 0, got " + gamma);
         }
@@ -152,8 +157,10 @@ public sealed interface LrSchedule {
      */
     record Cosine(double epochs, double minFactor) implements LrSchedule {
         /**
-         * Checks the horizon and the final factor. @throws IllegalArgumentException when {@code epochs} is not
-         * a positive finite number or {@code minFactor} is outside [0, 1]
+         * Checks the horizon and the final factor.
+         *
+         * @throws IllegalArgumentException when {@code epochs} is not a positive finite number or
+         *     {@code minFactor} is outside [0, 1]
          */
         public Cosine {
             if (!(epochs > 0) || Double.isInfinite(epochs)) throw new IllegalArgumentException("cosine epochs must be > 0, got " + epochs);

@@ -23,8 +23,10 @@ public record TrainConfig(int epochs, int batchSize, AdamConfig adam, Binarizati
 
     /**
      * Checks the values: {@code epochs >= 0}, {@code batchSize >= 1}, a finite {@code warmupEpochs >= 0},
-     * {@code labelled >= 0}, and a schedule. @throws IllegalArgumentException naming the value that is out of
-     * range @throws NullPointerException when {@code schedule} is null
+     * {@code labelled >= 0}, and a schedule.
+     *
+     * @throws IllegalArgumentException naming the value that is out of range
+     * @throws NullPointerException when {@code schedule} is null
      */
     public TrainConfig {
         if (epochs < 0) throw new IllegalArgumentException("epochs must be >= 0, got " + epochs);
