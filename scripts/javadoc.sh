@@ -4,7 +4,9 @@
 # doclint's every check on (-Xdoclint:all). Exits non-zero, listing each problem with its file and
 # line, when a public or protected element has no comment, a comment is broken (HTML, a {@link} that
 # does not resolve, a bad tag), a record component has no @param, a type parameter no @param, or a
-# declared checked exception no @throws. Allowed: the @param and @return tags of methods and
+# declared checked exception no @throws, or when the generated pages list a member without a
+# description (what doclint misses: a static field of a record, an undocumented close() or
+# toString() override). Allowed: the @param and @return tags of methods and
 # constructors, which doclint also wants but the project's prose style folds into the description
 # ("The number of elements." rather than "@return the number of elements").
 # Needs a build (make): reads the compile classpath java/core's Maven build writes.
@@ -56,8 +58,35 @@ awk -v root="$root/" '
   END { flush(); printf "%d %d\n", problems + 0, tags + 0 > "/dev/stderr" }
 ' "$log" 2>"$log.counts" || true
 read -r problems tags <"$log.counts"; rm -f "$log.counts"
+# What doclint does not see: a member listed in a class's summary with no description (a static field of
+# a record; an override of a JDK method, e.g. close(), whose comment javadoc cannot inherit here).
+if [ "$status" -eq 0 ]; then
+  undescribed=$(OUT="$out" python3 - <<'PY'
+import glob, os, re, sys
+out = os.environ["OUT"]
+rows = missing = 0
+for f in sorted(glob.glob(out + "/dev/**/*.html", recursive=True)):
+    if "/class-use/" in f or f.endswith(("-summary.html", "-tree.html", "-use.html")):
+        continue
+    page = open(f, encoding="utf-8").read()
+    for m in re.finditer(r'<div class="col-(?:first|second|constructor-name)[^"]*"><code>((?:(?!</code>).)*?'
+                         r'member-name-link(?:(?!</code>).)*?)</code></div>\s*<div class="col-last[^"]*">(.*?)</div>',
+                         page, re.S):
+        rows += 1
+        if not re.sub(r"<[^>]+>|&nbsp;", "", m.group(2)).strip():
+            cls = f[len(out) + 1:-len(".html")].replace("/", ".")
+            print(cls + "." + re.sub(r"<[^>]+>|&nbsp;", "", m.group(1)).replace("\n", " ")
+                  + ": listed without a description")
+            missing += 1
+if rows == 0:
+    print("no member summary found in " + out + ": the javadoc page layout changed; update scripts/javadoc.sh")
+    missing += 1
+sys.exit(1 if missing else 0)
+PY
+) || { printf '%s\n' "$undescribed"; problems=$((problems + $(printf '%s\n' "$undescribed" | wc -l))); }
+fi
 if [ "$problems" -gt 0 ] || [ "$status" -ne 0 ]; then
-  echo "javadoc: $problems doclint problem(s) in java/core (javadoc exit $status): every public or protected element needs a comment that doclint accepts (scripts/javadoc.sh)" >&2
+  echo "javadoc: $problems documentation problem(s) in java/core (javadoc exit $status): every public or protected element needs a comment, and doclint must accept it (scripts/javadoc.sh)" >&2
   exit 1
 fi
 echo "javadoc: $out/index.html; doclint clean ($tags method @param/@return tags left to the prose)"

@@ -522,6 +522,11 @@ public interface Backend extends AutoCloseable {
      */
     void channelBiasActivationBackward(Tensor y, Tensor dy, int channels, Activation act, Tensor dBias);
 
+    /**
+     * Releases what the backend holds (on a GPU: every device allocation left and the context). Close it after
+     * the models, data sets and tensors made on it; they cannot be used afterwards. Throws no checked
+     * exception.
+     */
     @Override
     void close();
 }

@@ -77,6 +77,11 @@ public interface Model extends AutoCloseable {
     default void initializeFrom(dev.elbo4j.io.Dataset train) {
     }
 
+    /**
+     * Frees the parameters on the backend; the model is unusable afterwards
+     * ({@link dev.elbo4j.nn.Parameters#isClosed()}). Training steps and passes made from it hold their
+     * own buffers and are closed on their own. The backend stays open. Throws no checked exception.
+     */
     @Override
     void close();
 }

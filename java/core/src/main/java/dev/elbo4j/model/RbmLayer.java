@@ -265,6 +265,9 @@ public final class RbmLayer {
             return batch;
         }
 
+        /**
+         * Frees this step's buffers (its persistent chains included); the layer's parameters stay the model's.
+         */
         @Override
         public void close() {
             for (Tensor t : new Tensor[]{hAct, ph0, hs, vAct, vk, phk, ones, rowLoss, chain}) t.close();

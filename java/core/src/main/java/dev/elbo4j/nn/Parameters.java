@@ -255,6 +255,10 @@ public final class Parameters implements AutoCloseable {
         return closed;
     }
 
+    /**
+     * Frees the value and gradient buffers; every view from {@link #value} and {@link #grad} is invalid
+     * afterwards.
+     */
     @Override
     public void close() {
         closed = true;

@@ -81,6 +81,7 @@ public final class Adam implements AutoCloseable {
         this.step = steps;
     }
 
+    /** Frees the two moment buffers; the parameters are the model's and stay open. */
     @Override
     public void close() {
         m.close();

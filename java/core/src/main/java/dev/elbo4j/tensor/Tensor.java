@@ -82,10 +82,15 @@ public abstract class Tensor implements AutoCloseable {
         }
     }
 
+    /**
+     * Frees the memory of an owning tensor; closing a view does nothing. This base implementation does nothing;
+     * backends' tensors override it.
+     */
     @Override
     public void close() {
     }
 
+    /** For messages: the class, dtype and shape. */
     @Override
     public String toString() {
         return getClass().getSimpleName() + "(" + dtype + " " + shape + ")";

@@ -38,8 +38,14 @@ import java.util.Set;
  */
 public record Checkpoint(ModelConfig model, int[] image, TrainConfig training, State state, SafeTensors.File file) {
 
+    /** The {@code format} metadata of a checkpoint elbo4j writes. */
     public static final String FORMAT = "elbo4j.vae/1";
+    /**
+     * The tensor name of Adam's first moments, stored densely (the parameters' values without alignment gaps,
+     * in order).
+     */
     public static final String OPTIM_M = "optim.m";
+    /** The tensor name of Adam's second moments, stored as {@link #OPTIM_M}. */
     public static final String OPTIM_V = "optim.v";
     /** Prefix of the training step's own state ({@link Trainer#stepState()}): tensor {@code train.<name>}. */
     public static final String TRAIN_STATE = "train.";

@@ -517,6 +517,10 @@ public final class Trainer implements AutoCloseable {
                 FiniteGuard.nameOf(what));
     }
 
+    /**
+     * Frees what the trainer allocated (its copies of the data, batch buffers, Adam's moments, the training
+     * step, a captured CUDA graph); idempotent. The model stays open: the caller closes it.
+     */
     @Override
     public void close() {
         if (closed) return;

@@ -420,6 +420,7 @@ public final class CpuBackend implements Backend {
                 dBias == null ? null : floating(dBias, "dBias"));
     }
 
+    /** Nothing to release: the CPU tensors are Java arrays the garbage collector reclaims. */
     @Override
     public void close() {
     }

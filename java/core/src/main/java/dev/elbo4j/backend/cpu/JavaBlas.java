@@ -103,6 +103,7 @@ public final class JavaBlas implements Blas {
         return threads;
     }
 
+    /** For messages: the thread count. */
     @Override
     public String toString() {
         return "JavaBlas[threads=" + threads + "]";

@@ -91,6 +91,7 @@ public final class BatchCursor implements AutoCloseable {
         be.launch(Kernels.BATCH_INDEX, Kernels.blocks(rows, Kernels.BLOCK_ELEMENTWISE, be.wave(Kernels.BATCH_INDEX)));
     }
 
+    /** Frees the index buffer and, for a cursor of its own, the cursor; a borrowed batch number stays open. */
     @Override
     public void close() {
         if (ownsCursor) cursor.close();

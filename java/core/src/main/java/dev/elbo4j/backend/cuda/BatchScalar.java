@@ -59,6 +59,7 @@ public final class BatchScalar implements AutoCloseable {
         be.launch(Kernels.SELECT_F64, 1);
     }
 
+    /** Frees the table and the cell. */
     @Override
     public void close() {
         table.close();

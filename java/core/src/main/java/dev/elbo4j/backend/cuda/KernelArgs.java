@@ -125,6 +125,7 @@ public final class KernelArgs {
         return Arrays.copyOf(kinds, count);
     }
 
+    /** For messages: the arguments in order, each with its kind. */
     @Override
     public String toString() {
         StringBuilder b = new StringBuilder("(");

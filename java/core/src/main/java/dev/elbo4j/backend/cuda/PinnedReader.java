@@ -46,6 +46,10 @@ public final class PinnedReader implements AutoCloseable {
         driver.readHost(host, dst, 0, dst.length);
     }
 
+    /**
+     * Frees the pinned block and the event; idempotent, and a no-op once the backend is closed (its context
+     * took them along).
+     */
     @Override
     public void close() {
         if (closed) return;

@@ -316,6 +316,7 @@ public final class StepGuard implements AutoCloseable {
         return (w[lo] & 0xffffffffL) | ((long) w[lo + 1] << 32);
     }
 
+    /** Frees the guard's device buffers, its step counter and its pinned reader. */
     @Override
     public void close() {
         step.close();
