@@ -36,6 +36,9 @@ public final class Evaluator {
      * @param trainBinarization how the model was trained ({@code checkpoint.training().binarization()}): a
      *                          stochastic binarisation is evaluated on one fixed draw of the inputs
      * @param seed              the seed of that draw and of the draws of z
+     * @throws IllegalArgumentException when an argument is null, or the data's width or label classes do not
+     *                                  fit the model
+     * @throws IllegalStateException    when the model was closed
      */
     public Evaluator(ImportanceSampled model, DeviceDataset data, Binarization trainBinarization, long seed) {
         if (model == null || data == null || trainBinarization == null) {

@@ -136,7 +136,7 @@ public record CvaeConfig(int inputDim, int classes, int[] encoderHidden, int lat
     }
 
     /**
-     * The defaults with the given input dimension and classes: encoder D-400-20 and decoder 20-400-D
+     * The defaults with the given input dimension and classes: encoder D-400-(20, 20) and decoder 20-400-D
      * (label joined to the first layer of each), ReLU, Bernoulli likelihood, one sample, beta 1.
      */
     public static CvaeConfig defaults(int inputDim, int classes) {

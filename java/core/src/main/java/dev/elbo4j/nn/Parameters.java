@@ -99,7 +99,7 @@ public final class Parameters implements AutoCloseable {
         }
 
         /**
-         * Allocates the values (initialised from {@code seed}, each parameter from its own Philox stream) and
+         * Allocates the values (initialised from {@code seed}: parameter i draws from the Philox key (seed, INIT, i)) and
          * the zeroed gradients on {@code backend}. The caller owns the result and closes it.
          */
         public Parameters build(Backend backend, DType dtype, long seed) {
@@ -232,6 +232,7 @@ public final class Parameters implements AutoCloseable {
 
     /**
      * The gradient of parameter {@code name}: a view of the flat gradient buffer, valid until {@link #close()}.
+     *
      * @throws IllegalArgumentException naming the parameter and the known names when there is none of that name
      */
     public Tensor grad(String name) {

@@ -65,7 +65,8 @@ public record Checkpoint(ModelConfig model, int[] image, TrainConfig training, S
      * Writes the model and the trainer's complete state atomically.
      *
      * @throws IOException when the file cannot be written; a previous file at {@code path} is then unchanged
-     * @throws NonFiniteException when a parameter or optimizer tensor is not finite; nothing is written
+     * @throws NonFiniteException when a parameter, optimizer or training-state tensor is not finite; nothing is
+     *     written
      */
     public static void save(Path path, Trainer trainer, int[] image) throws IOException {
         save(path, trainer, image, null);
@@ -77,7 +78,8 @@ public record Checkpoint(ModelConfig model, int[] image, TrainConfig training, S
      * records: path, format, sizes, content hash, limits, scaling); {@code null} records nothing.
      *
      * @throws IOException when the file cannot be written; a previous file at {@code path} is then unchanged
-     * @throws NonFiniteException when a parameter or optimizer tensor is not finite; nothing is written
+     * @throws NonFiniteException when a parameter, optimizer or training-state tensor is not finite; nothing is
+     *     written
      */
     public static void save(Path path, Trainer trainer, int[] image, Map<String, Object> data) throws IOException {
         Model vae = trainer.model();
