@@ -99,8 +99,9 @@ public final class Parameters implements AutoCloseable {
         }
 
         /**
-         * Allocates the values (initialised from {@code seed}: parameter i draws from the Philox key (seed, INIT, i)) and
-         * the zeroed gradients on {@code backend}. The caller owns the result and closes it.
+         * Allocates the values, initialised from {@code seed} (parameter i draws from the Philox key
+         * (seed, INIT, i)), and the zeroed gradients on {@code backend}. The caller owns the result and
+         * closes it.
          */
         public Parameters build(Backend backend, DType dtype, long seed) {
             return new Parameters(backend, dtype, List.copyOf(specs.values()), size, seed);
