@@ -40,6 +40,10 @@ await_training() {
 "$elbo4j" "${train_args[@]}" --no-progress --out "$tmp/term" >"$tmp/term.out" 2>"$tmp/term.err" &
 pid=$!
 if await_training "$tmp/term.err"; then
+  # By now the CLI writes to the launcher's own stderr, not the startup filter's pipe.
+  fd2=$(readlink "/proc/$pid/fd/2" 2>/dev/null || echo "?")
+  if [ "$fd2" = "$tmp/term.err" ] || [ ! -d /proc/$pid ]; then ok
+  else bad "stderr reclaimed from the startup filter: the JVM's descriptor 2 is $fd2" "$tmp/term.err"; fi
   kill -TERM "$pid"; wait "$pid"; code=$?
   if [ "$code" -eq 143 ] && grep -q 'stopped by SIGTERM' "$tmp/term.err" && grep -q -- '--resume' "$tmp/term.err" \
       && [ -f "$tmp/term/checkpoint.safetensors" ] && ! grep -q 'incubator' "$tmp/term.err"; then ok
