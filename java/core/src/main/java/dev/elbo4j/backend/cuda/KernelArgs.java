@@ -44,7 +44,7 @@ public final class KernelArgs {
     public KernelArgs() {
     }
 
-    /** More parameters than any elbo4j kernel has (the widest, Adam, has 17). */
+    /** More parameters than any elbo4j kernel has (the widest, {@link Kernels#STEP_GUARD}, has 19). */
     public static final int MAX_ARGS = 24;
 
     private final Kind[] kinds = new Kind[MAX_ARGS];
