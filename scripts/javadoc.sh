@@ -19,7 +19,7 @@ cp_file=java/core/target/javadoc-classpath.txt
 [ -f "$cp_file" ] || { echo "javadoc: $cp_file is missing: build first (make)" >&2; exit 1; }
 JAVA_HOME=$(scripts/find-jdk.sh) || exit 1
 log=$(mktemp)
-trap 'rm -f "$log"' EXIT
+trap 'rm -f "$log" "$log.counts"' EXIT
 rm -rf "$out"
 status=0
 # English messages whatever the locale: the filter below reads them.
