@@ -82,6 +82,22 @@ public record Checkpoint(ModelConfig model, int[] image, TrainConfig training, S
      *     written
      */
     public static void save(Path path, Trainer trainer, int[] image, Map<String, Object> data) throws IOException {
+        save(path, trainer, image, data, null);
+    }
+
+    /**
+     * As {@link #save(Path, Trainer, int[], Map)}, also writing {@code selection} as the
+     * {@code selection} metadata: the model-selection state of the run (the CLI's: what the best
+     * epoch is selected on, {@code --keep-best}, {@code --early-stop}'s patience and a
+     * {@link BestTracker#toJson()}; docs/FORMAT.md), read back by {@link #selection()} on resume;
+     * {@code null} writes none.
+     *
+     * @throws IOException when the file cannot be written; a previous file at {@code path} is then unchanged
+     * @throws NonFiniteException when a parameter, optimizer or training-state tensor is not finite; nothing is
+     *     written
+     */
+    public static void save(Path path, Trainer trainer, int[] image, Map<String, Object> data, Map<String, Object> selection)
+            throws IOException {
         Model vae = trainer.model();
         String[] bad = new String[2]; // the first non-finite parameter, the first non-finite training tensor
         SafeTensors.File f = modelFile(vae, image, bad);
@@ -100,6 +116,7 @@ public record Checkpoint(ModelConfig model, int[] image, TrainConfig training, S
         state.put("batch_in_epoch", trainer.batchInEpoch());
         state.put("step", adam.steps());
         f.putMetadata("state", Json.write(state));
+        if (selection != null) f.putMetadata("selection", Json.write(selection));
         String first = bad[0] != null ? bad[0] : bad[1];
         if (first != null) {
             // A diverged update (a huge learning rate or weight decay, a moment that overflowed)
@@ -295,6 +312,7 @@ public record Checkpoint(ModelConfig model, int[] image, TrainConfig training, S
                 throw new DataFormatException(path, "metadata 'training'/'state' is invalid: " + e.getMessage());
             }
         }
+        if (f.metadata("selection") != null) meta.object("selection"); // a JSON object, or the file is refused here
         Checkpoint c = new Checkpoint(cfg, image, training, state, f);
         // Every parameter the architecture implies must be there with its exact shape.
         int total = 0;
@@ -332,6 +350,16 @@ public record Checkpoint(ModelConfig model, int[] image, TrainConfig training, S
         if (t == null) return null;
         Object d = Json.parseObject(t).get("data");
         return d instanceof Map<?, ?> m ? (Map<String, Object>) m : null;
+    }
+
+    /**
+     * The model-selection state written by {@link #save(Path, Trainer, int[], Map, Map)}, or
+     * {@code null} when the file holds none (a run without model selection). {@link #load} checked
+     * that it is a JSON object.
+     */
+    public Map<String, Object> selection() {
+        String s = file.metadata("selection");
+        return s == null ? null : Json.parseObject(s);
     }
 
     /** A model on {@code backend} with this checkpoint's parameters. */
