@@ -7,8 +7,9 @@ package dev.elbo4j.train;
  * <ul>
  * <li>Progress: {@link #step} with {@link Trainer#runningObjective()} (call that a few times a
  *     second, not every step, on a GPU).
- * <li>The best model: in {@link #epochEnd}, compare {@link EpochResult#testElbo()} and
- *     {@code Checkpoint.save(path, trainer, image)} when it improved.
+ * <li>The best model: in {@link #epochEnd}, feed the result to a {@link BestTracker} and
+ *     {@code Checkpoint.save(path, trainer, image)} when it improved; stop early when
+ *     {@link BestTracker#shouldStop()} says so (throw, as below).
  * <li>Stopping early or cancelling from another thread: let the other thread set a flag (e.g. an
  *     {@code AtomicBoolean}) and, in {@link #step}, when it is set, save a checkpoint and throw an
  *     unchecked exception of your own; {@link Trainer#run} passes it on. After {@link #step} the
