@@ -146,6 +146,26 @@ class SelectionCliTest {
     }
 
     @Test
+    void infoSaysTheRunStoppedEarlyAndHowToGoOn() {
+        int best = bestEpoch(stoppedLog);
+        CliTest.Result r = CliTest.run("info", stopped.toString());
+        assertEquals(0, r.code(), r.err());
+        String out = r.out();
+        assertTrue(out.contains("stopped early (no improvement) after epoch " + (best + 2) + " of 80"), out);
+        assertTrue(out.contains("selection    on the validation figure (100 examples): best "), out);
+        assertTrue(out.contains(" at epoch " + best + ", kept in best.safetensors; early stop after 2 epochs without improvement: stopped"), out);
+        assertTrue(out.contains("--validation 100"), out);
+        // A bare --resume is refused for an early-stopped run; info names the flag that goes on.
+        assertTrue(out.contains("--resume --early-stop P   (P > 2, or 0)"), out);
+        assertFalse(out.contains("best_epoch"), out); // no raw log keys in the last figures
+        // The best file's state: the best epoch itself, nothing counted since, so no stop.
+        CliTest.Result b = CliTest.run("info", "--json", stopped.resolve("best.safetensors").toString());
+        assertEquals(0, b.code(), b.err());
+        assertTrue(b.out().contains("\"stopped_early\":false"), b.out());
+        assertTrue(b.out().contains("\"best_epoch\":" + best), b.out());
+    }
+
+    @Test
     void theBestFileHoldsTheBestEpochsCheckpoint() throws IOException {
         int best = bestEpoch(stoppedLog);
         assertTrue(best < stoppedLog.size());
