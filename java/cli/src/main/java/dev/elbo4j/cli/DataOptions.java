@@ -274,7 +274,7 @@ final class DataOptions {
     static List<String> differences(Map<String, Object> was, Map<String, Object> now) {
         List<String> out = new ArrayList<>();
         for (String k : List.of("path", "sha256", "train_examples", "test_examples", "test_fraction", "train_limit", "test_limit",
-                "downsample", "scale_min", "scale_max")) {
+                "validation", "downsample", "scale_min", "scale_max")) {
             Object a = was.get(k), b = now.get(k);
             if (a instanceof Number x && b instanceof Number y ? x.doubleValue() != y.doubleValue() : !java.util.Objects.equals(a, b)) {
                 out.add(k.equals("sha256") ? "content (sha256) differs" : k + ": " + a + " -> " + b);

@@ -187,6 +187,16 @@ final class InfoCommand implements Callable<Integer> {
         }
         Map<String, Object> data = c.dataSource();
         if (data != null) m.put("data", data);
+        Map<String, Object> selection = c.selection();
+        boolean stoppedEarly = false;
+        if (selection != null) {
+            Map<String, Object> sel = new LinkedHashMap<>(selection);
+            stoppedEarly = !finished && sel.get("patience") instanceof Number p && p.intValue() > 0
+                    && sel.get("epochs_since_best") instanceof Number since && since.intValue() >= p.intValue();
+            sel.put("stopped_early", stoppedEarly);
+            if (data != null && data.get("validation") instanceof Number v) sel.put("validation_examples", v);
+            m.put("selection", sel);
+        }
         String bad = c.nonFinite(t != null);
         m.put("finite", bad == null);
         if (bad != null) m.put("non_finite", bad);
@@ -195,7 +205,8 @@ final class InfoCommand implements Callable<Integer> {
             m.put("log", logSummary(log));
         }
         if (t != null) {
-            String further = finished ? " --epochs N   (N > " + t.epochs() + ")" : "";
+            String further = finished ? " --epochs N   (N > " + t.epochs() + ")"
+                    : stoppedEarly ? " --early-stop P   (P > " + selection.get("patience") + ", or 0)" : "";
             // train --resume reads RUN/checkpoint.safetensors only.
             m.put("continue", file.getFileName().toString().equals("checkpoint.safetensors")
                     ? "elbo4j train --out " + ShellWord.of(run) + " --resume" + further
@@ -269,6 +280,8 @@ final class InfoCommand implements Callable<Integer> {
         l.add(row("model", String.format(Locale.ROOT, "%s (%,d parameters)", model.get("description"), (Long) model.get("parameters"))));
         l.add(row("images", image.length == 3 ? image[0] + "x" + image[1] + " RGB" : image[0] + "x" + image[1] + " grey"));
         Map<String, Object> tr = (Map<String, Object>) m.get("training");
+        Map<String, Object> sel = (Map<String, Object>) m.get("selection");
+        boolean early = sel != null && Boolean.TRUE.equals(sel.get("stopped_early"));
         if (tr == null) {
             l.add(row("training", m.containsKey("export")
                     ? "none recorded: an export (elbo4j export) holds the weights for model.py and the ONNX graphs; the run's checkpoint.safetensors holds its training"
@@ -280,7 +293,8 @@ final class InfoCommand implements Callable<Integer> {
                     : batch > 0
                     ? String.format(Locale.ROOT, "stopped in epoch %d of %d, after batch %d", (Integer) tr.get("epoch") + 1,
                     (Integer) tr.get("epochs"), batch)
-                    : String.format(Locale.ROOT, "stopped after epoch %d of %d", (Integer) tr.get("epoch"), (Integer) tr.get("epochs"));
+                    : String.format(Locale.ROOT, "stopped %safter epoch %d of %d", early ? "early (no improvement) " : "",
+                    (Integer) tr.get("epoch"), (Integer) tr.get("epochs"));
             l.add(row("training", String.format(Locale.ROOT, "%s (step %,d)", where, (Long) tr.get("step"))));
             StringBuilder set = new StringBuilder(String.format(Locale.ROOT, "batch %d, Adam lr %s (%s)", (Integer) tr.get("batch_size"),
                     tr.get("lr"), tr.get("lr_schedule")));
@@ -298,7 +312,7 @@ final class InfoCommand implements Callable<Integer> {
             d.append(String.format(Locale.ROOT, ", %s train / %s test examples", count(data.get("train_examples")),
                     count(data.get("test_examples"))));
             if (data.get("sha256") instanceof String h) d.append(", sha256 ").append(h, 0, Math.min(12, h.length()));
-            for (String k : List.of("train_limit", "test_limit")) {
+            for (String k : List.of("train_limit", "test_limit", "validation")) {
                 if (data.get(k) instanceof Number n && n.longValue() > 0) d.append(", --").append(k.replace('_', '-')).append(' ').append(n);
             }
             l.add(row("data", d.toString()));
@@ -321,9 +335,33 @@ final class InfoCommand implements Callable<Integer> {
             l.add(row("log", s.toString()));
             if (log.get("final") instanceof Map<?, ?> f) l.add(row("last figures", finalFigures(f)));
         }
+        if (sel != null) l.add(row("selection", selection(sel)));
         l.add(row("weights", (Boolean) m.get("finite") ? "all finite" : "NOT finite: " + m.get("non_finite")));
         if (m.get("continue") != null) l.add(row("continue", (String) m.get("continue")));
         return l;
+    }
+
+    /**
+     * The model-selection row (train --keep-best / --early-stop): "on the validation figure (300
+     * examples): best -129.20 at epoch 36, kept in best.safetensors; early stop after 3 epochs
+     * without improvement: stopped".
+     */
+    static String selection(Map<String, Object> sel) {
+        StringBuilder b = new StringBuilder("on the ").append(sel.get("on")).append(" figure");
+        if (sel.get("validation_examples") instanceof Number v) b.append(String.format(Locale.ROOT, " (%,d examples)", v.longValue()));
+        b.append(": ");
+        if (sel.get("best") instanceof Number best) {
+            b.append("best ").append(figure(best.doubleValue())).append(" at epoch ").append(sel.get("best_epoch"));
+            if (Boolean.TRUE.equals(sel.get("keep_best"))) b.append(", kept in best.safetensors");
+        } else {
+            b.append("no epoch evaluated yet");
+        }
+        if (sel.get("patience") instanceof Number p && p.intValue() > 0) {
+            b.append(String.format(Locale.ROOT, "; early stop after %d epochs without improvement", p.intValue()));
+            b.append(Boolean.TRUE.equals(sel.get("stopped_early")) ? ": stopped"
+                    : String.format(Locale.ROOT, " (%s so far)", sel.get("epochs_since_best")));
+        }
+        return b.toString();
     }
 
     /**
@@ -338,7 +376,8 @@ final class InfoCommand implements Callable<Integer> {
             Object v = e.getValue();
             String value = v instanceof Number x ? figure(x.doubleValue()) : String.valueOf(v);
             switch (k) {
-                case "event", "epochs", "objective", "k", "eval_seconds" -> { }
+                case "event", "epochs", "objective", "k", "eval_seconds", "selection", "best_epoch", "best_objective",
+                     "stopped_early" -> { } // the selection row says these
                 case "test_objective" -> {
                     if (!f.containsKey("test_elbo")) parts.add("test " + (objective == null ? "objective" : objective) + " " + value);
                 }

@@ -60,6 +60,8 @@ final class TrainCommand implements Callable<Integer> {
     DataOptions data = new DataOptions();
     @Mixin
     DeviceOptions device = new DeviceOptions();
+    @Mixin
+    SelectionOptions selection = new SelectionOptions();
 
     @Option(names = {"-o", "--out"}, paramLabel = "DIR", defaultValue = "runs/default",
             description = "Run folder for checkpoint, log and pictures; one train at a time holds it (a lock file, "
@@ -68,6 +70,8 @@ final class TrainCommand implements Callable<Integer> {
 
     /** What the checkpoint records about the data (docs/FORMAT.md, training.data); set once the data is read. */
     private Map<String, Object> dataRecord;
+    /** Whether --early-stop ended the epochs (said in the final log record). */
+    private boolean stoppedEarly;
     @Option(names = "--epochs", paramLabel = "N", description = "Epochs to train in all (default: 10, or the checkpoint's with --resume).")
     Integer epochs;
     @Option(names = "--batch-size", paramLabel = "B", defaultValue = "128", description = "Examples per step (default: ${DEFAULT-VALUE}).")
@@ -155,6 +159,7 @@ final class TrainCommand implements Callable<Integer> {
         Flags.atLeast("--train-limit", trainLimit, 0);
         Flags.atLeast("--test-limit", testLimit, 0);
         Flags.atLeast("--eval-k", evalK, 0);
+        selection.check();
         NanPolicy nanPolicy;
         try {
             nanPolicy = NanPolicy.parse(onNan);
@@ -182,6 +187,7 @@ final class TrainCommand implements Callable<Integer> {
                         + "; pass --epochs N with N > " + done + " to train it further");
             }
             if (!modelOptions.given("--model")) modelOptions.model = from.model().type(); // the flags name the checkpoint's family
+            selection.defaultTo(from, out.toString());
         }
         if (from != null) {
             data.defaultTo(from, err, "elbo4j train");
@@ -196,13 +202,14 @@ final class TrainCommand implements Callable<Integer> {
             }
         }
         data.readAtMost(trainLimit, testLimit);
-        Dataset train = data.load("train", trainLimit), test = data.load("test", testLimit);
+        Dataset train = selection.holdOut(data.load("train", trainLimit)), test = data.load("test", testLimit);
         int[] image = train.imageShape();
         if (!Arrays.equals(test.imageShape(), image)) {
             throw new IOException(data.name() + ": the test images are " + DataOptions.shape(test.imageShape())
                     + ", the training images " + DataOptions.shape(image) + "; both splits must have one shape");
         }
         dataRecord = data.record(trainLimit, testLimit);
+        selection.record(dataRecord);
         if (from != null && from.dataSource() != null) {
             List<String> diff = DataOptions.differences(from.dataSource(), dataRecord);
             if (DataOptions.onlyMoved(from.dataSource(), dataRecord, diff)) {
@@ -302,6 +309,7 @@ final class TrainCommand implements Callable<Integer> {
         long[] saved = {from != null ? from.state().step() : -1}; // the step of the checkpoint on disk
         try (Model vae = from != null ? from.restoreModel(be) : cfg.create(be, DType.F32, tc.seed());
              Trainer trainer = newTrainer(vae, train, test, tc);
+             DeviceDataset validation = selection.upload(be, cfg);
              RunLog log = new RunLog(out.resolve("log.jsonl"))) {
             if (from != null) from.restoreTraining(trainer);
             else vae.initializeFrom(train);
@@ -314,12 +322,23 @@ final class TrainCommand implements Callable<Integer> {
                             ? "resuming at epoch " + (trainer.epoch() + 1L) + " step " + trainer.optimizer().steps() : "new run",
                     tc.epochs(), tc.batchSize(), tc.adam().lr(), tc.adam().beta1(), tc.adam().beta2(), tc.adam().eps(),
                     tc.schedule().spec(), tc.binarization().name().toLowerCase(Locale.ROOT), tc.seed());
+            String objective = cfg.objectiveName();
+            String selected = selection.describe(objective);
+            if (selected != null) err.println("  " + selected);
             err.flush();
             Progress progress = new Progress(err, !noProgress);
-            String objective = cfg.objectiveName();
             boolean isElbo = objective.equals("ELBO");
             try (StopSignal stop = StopSignal.arm(trainer::requestStop)) {
-                trainer.run(listener(trainer, tc, progress, ckpt, image, saved, log, be, objective, isElbo, train, err));
+                try {
+                    trainer.run(listener(trainer, tc, progress, ckpt, image, saved, log, be, objective, isElbo, train, err));
+                } catch (SelectionOptions.EarlyStop e) { // thrown at an epoch's end, its checkpoint written: finish as usual
+                    if (stop.requested() == null) {       // a signal at the same epoch's end wins: the run stops there
+                        progress.clear();
+                        err.println("elbo4j train: " + e.getMessage());
+                        err.flush();
+                        stoppedEarly = true;
+                    }
+                }
                 // A signal in the last epoch's last step (or its test figures) finds the run done: it stops there too.
                 if (stop.requested() != null) {
                     if (saved[0] != trainer.optimizer().steps()) { // stopped mid-epoch: epochEnd saved the others
@@ -408,7 +427,7 @@ final class TrainCommand implements Callable<Integer> {
                 if (checkpointEvery > 0 && ++sinceCheckpoint >= checkpointEvery && stepInEpoch < stepsInEpoch) {
                     sinceCheckpoint = 0;
                     try {
-                        Checkpoint.save(ckpt, trainer, image, dataRecord);
+                        Checkpoint.save(ckpt, trainer, image, dataRecord, selection.state());
                         saved[0] = trainer.optimizer().steps();
                     } catch (IOException e) {
                         throw new UncheckedIOException(e);
@@ -428,9 +447,12 @@ final class TrainCommand implements Callable<Integer> {
             @Override
             public void epochEnd(EpochResult r) {
                 sinceCheckpoint = 0;
+                Model.TestFigures v = selection.validate(trainer.model(), tc);
+                boolean best = selection.update(r, v);
                 try {
-                    Checkpoint.save(ckpt, trainer, image, dataRecord);
+                    Checkpoint.save(ckpt, trainer, image, dataRecord, selection.state());
                     saved[0] = trainer.optimizer().steps();
+                    if (best) selection.keep(ckpt);
                     Map<String, Object> rec = new LinkedHashMap<>();
                     rec.put("epoch", r.epoch());
                     rec.put("step", r.steps());
@@ -448,17 +470,21 @@ final class TrainCommand implements Callable<Integer> {
                     rec.put("samples_per_s", train.n() / r.seconds());
                     rec.put("device", be.name());
                     if (skippedInEpoch > 0) rec.put("skipped_batches", skippedInEpoch);
-                    r.testMetrics().forEach((k, v) -> rec.put("test_" + k, v));
+                    r.testMetrics().forEach((k, x) -> rec.put("test_" + k, x));
+                    SelectionOptions.log(rec, v);
+                    if (best) rec.put("best", true);
                     log.write(rec);
                 } catch (IOException e) {
                     throw new UncheckedIOException(e);
                 }
                 StringBuilder extra = new StringBuilder();
-                r.testMetrics().forEach((k, v) -> extra.append(String.format(Locale.ROOT, ", test %s %.4f", k, v)));
+                r.testMetrics().forEach((k, x) -> extra.append(String.format(Locale.ROOT, ", test %s %.4f", k, x)));
+                extra.append(SelectionOptions.line(objective, v)).append(best ? " (best)" : "");
                 err.printf(Locale.ROOT, "epoch %d/%d: train %s %.2f, test %s %.2f nats%s (%.1f s, %.0f samples/s, %s)%n",
                         r.epoch(), tc.epochs(), objective, r.trainElbo(), objective, r.testElbo(), extra,
                         r.seconds(), train.n() / r.seconds(), rate(r.epoch() - 1, trainer.stepsPerEpoch() - 1));
                 err.flush();
+                if (selection.shouldStop()) throw selection.earlyStop(r.epoch(), tc.epochs(), objective);
             }
         };
     }
@@ -480,6 +506,8 @@ final class TrainCommand implements Callable<Integer> {
         Map<String, Object> rec = new LinkedHashMap<>();
         rec.put("event", "final");
         rec.put("epochs", trainer.epoch());
+        selection.finalRecord(rec, stoppedEarly);
+        if (selection.keepsBest() && Files.exists(out.resolve(SelectionOptions.BEST))) wrote.add(out.resolve(SelectionOptions.BEST));
         String line;
         if (vae instanceof ImportanceSampled v) {
             // The VAE and the CVAE; the CVAE with each input's own label: log p(x|y).
@@ -525,7 +553,8 @@ final class TrainCommand implements Callable<Integer> {
     private void removeStaleTemporaries(PrintWriter err) throws IOException {
         List<Path> stale;
         try (Stream<Path> s = Files.list(out)) {
-            stale = s.filter(p -> p.getFileName().toString().startsWith(".checkpoint.safetensors.tmp-")).toList();
+            stale = s.filter(p -> p.getFileName().toString().startsWith(".checkpoint.safetensors.tmp-")
+                    || p.getFileName().toString().startsWith("." + SelectionOptions.BEST + ".tmp-")).toList();
         }
         for (Path p : stale) Files.deleteIfExists(p);
         if (!stale.isEmpty()) {

@@ -5,8 +5,16 @@ package dev.elbo4j.backend;
  * layer keeps only its output for the backward pass.
  */
 public enum Activation {
-    IDENTITY, RELU, TANH, SIGMOID;
+    /** y = x. */
+    IDENTITY,
+    /** y = max(x, 0); its derivative at 0 is taken as 0. */
+    RELU,
+    /** y = tanh(x). */
+    TANH,
+    /** y = 1 / (1 + exp(-x)), computed stably ({@link #sigmoid}). */
+    SIGMOID;
 
+    /** The activation of {@code x}. */
     public double apply(double x) {
         return switch (this) {
             case IDENTITY -> x;
@@ -35,6 +43,11 @@ public enum Activation {
         return e / (1 + e);
     }
 
+    /**
+     * The activation named {@code s}, case-insensitively: identity, relu, tanh or sigmoid.
+     *
+     * @throws IllegalArgumentException naming {@code s} and the known names when it is none of them
+     */
     public static Activation parse(String s) {
         try {
             return valueOf(s.trim().toUpperCase(java.util.Locale.ROOT));

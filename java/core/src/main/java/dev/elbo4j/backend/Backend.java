@@ -36,23 +36,50 @@ public interface Backend extends AutoCloseable {
     /** A zero-filled tensor. */
     Tensor alloc(DType dtype, Shape shape);
 
+    /** {@link #alloc(DType, Shape)} with {@code Shape.of(dims)}. */
     default Tensor alloc(DType dtype, int... dims) {
         return alloc(dtype, Shape.of(dims));
     }
 
+    /**
+     * A new F32 tensor of {@code shape} holding a copy of {@code host}.
+     *
+     * @throws IllegalArgumentException when {@code host.length} is not {@code shape.size()}
+     */
     Tensor upload(float[] host, Shape shape);
 
+    /**
+     * A new F64 tensor of {@code shape} holding a copy of {@code host}.
+     *
+     * @throws IllegalArgumentException when {@code host.length} is not {@code shape.size()}
+     */
     Tensor upload(double[] host, Shape shape);
 
+    /**
+     * A new U8 tensor of {@code shape} holding a copy of {@code host} (bytes read as 0..255).
+     *
+     * @throws IllegalArgumentException when {@code host.length} is not {@code shape.size()}
+     */
     Tensor upload(byte[] host, Shape shape);
 
+    /**
+     * A new I32 tensor of {@code shape} holding a copy of {@code host}.
+     *
+     * @throws IllegalArgumentException when {@code host.length} is not {@code shape.size()}
+     */
     Tensor upload(int[] host, Shape shape);
 
     /** Copies a host array into an existing tensor (sizes must match). */
     void write(Tensor dst, float[] host);
 
+    /**
+     * Copies a host array into an existing I32 tensor (sizes must match).
+     *
+     * @throws IllegalArgumentException when {@code dst} is not I32 or the sizes differ
+     */
     void write(Tensor dst, int[] host);
 
+    /** Copies a host array into an existing F32 or F64 tensor (sizes must match), rounding to float for F32. */
     void write(Tensor dst, double[] host);
 
     /** Copies a F32 or F64 tensor to a new host array of doubles. */
@@ -61,6 +88,7 @@ public interface Backend extends AutoCloseable {
     /** Copies {@code src} to {@code dst} of the same dtype and size. */
     void copy(Tensor src, Tensor dst);
 
+    /** Sets every element of {@code t} to {@code value}, converted to the tensor's type. */
     void fill(Tensor t, double value);
 
     /** Sum of all elements, in double, in a fixed order. Waits for pending work. */
@@ -326,8 +354,8 @@ public interface Backend extends AutoCloseable {
     // ---- fvbm.cu: fully visible Boltzmann machines, exact maximum likelihood ----
 
     /**
-     * One exact maximum-likelihood step of a fully visible Boltzmann machine on d <= 20 binary units,
-     * p(x) = exp(b^T x + sum_{i<j} s_ij x_i x_j) / Z with s_ij = (w_ij + w_ji) / 2. {@code x} is
+     * One exact maximum-likelihood step of a fully visible Boltzmann machine on d &lt;= 20 binary units,
+     * p(x) = exp(b^T x + sum_{i&lt;j} s_ij x_i x_j) / Z with s_ij = (w_ij + w_ji) / 2. {@code x} is
      * R x d, {@code bias} d, {@code weight} d x d; {@code scratch} is F64 with 2^d + d*d + 1 elements
      * and receives the unnormalised log-probability of every state (bit i of the state index is
      * x_i), then E[x_i x_j] (d x d, the diagonal E[x_i]), then log Z. Writes
@@ -494,6 +522,11 @@ public interface Backend extends AutoCloseable {
      */
     void channelBiasActivationBackward(Tensor y, Tensor dy, int channels, Activation act, Tensor dBias);
 
+    /**
+     * Releases what the backend holds (on a GPU: every device allocation left and the context). Close it after
+     * the models, data sets and tensors made on it; they cannot be used afterwards. Throws no checked
+     * exception.
+     */
     @Override
     void close();
 }

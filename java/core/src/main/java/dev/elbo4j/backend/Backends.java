@@ -66,6 +66,10 @@ public final class Backends {
     }
 
     /**
+     * The backend for a {@code --device} value (see the class comment), reaching CUDA through {@code cuda};
+     * {@code auto}'s fallback line lists every reason when {@link #verbose()}. The caller owns the backend and
+     * closes it.
+     *
      * @param device   the flag's value
      * @param cuda     how to reach CUDA (the FFM binding; tests pass their own)
      * @param warnings receives the one line {@code auto} prints when it falls back to the CPU

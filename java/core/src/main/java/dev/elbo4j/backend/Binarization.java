@@ -9,6 +9,11 @@ public enum Binarization {
     /** x ~ Bernoulli(pixel / 255), drawn once per (example, seed) and the same in every epoch. */
     FIXED;
 
+    /**
+     * The binarisation named {@code s}, case-insensitively: none, dynamic or fixed.
+     *
+     * @throws IllegalArgumentException naming {@code s} and the known names when it is none of them
+     */
     public static Binarization parse(String s) {
         try {
             return valueOf(s.trim().toUpperCase(java.util.Locale.ROOT));

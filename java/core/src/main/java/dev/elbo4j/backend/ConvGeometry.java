@@ -9,9 +9,24 @@ package dev.elbo4j.backend;
  * <p>The same geometry describes a transposed convolution the other way round: its input is the
  * convolution's output grid ({@code outHeight x outWidth}) and its output the convolution's input
  * ({@code channels x height x width}); see {@link #transposed}.
+ *
+ * @param channels C, input planes
+ * @param height   H, input rows
+ * @param width    W, input columns
+ * @param kernelH  KH, kernel rows
+ * @param kernelW  KW, kernel columns
+ * @param stride   the window's step along both axes
+ * @param padding  zeros added on every side of the input
  */
 public record ConvGeometry(int channels, int height, int width, int kernelH, int kernelW, int stride, int padding) {
 
+    /**
+     * Checks the geometry: every size, the kernel and the stride at least 1, {@code padding} in [0,
+     * min(kernelH, kernelW)), the kernel no larger than the padded image, and an image and a patch of at most
+     * 2^31-1 elements.
+     *
+     * @throws IllegalArgumentException naming the size that breaks one of those
+     */
     public ConvGeometry {
         positive("channels", channels);
         positive("height", height);

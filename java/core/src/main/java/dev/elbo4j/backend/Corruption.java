@@ -11,7 +11,7 @@ public enum Corruption {
     NONE,
     /** Additive Gaussian noise: x + level * eps, eps ~ N(0, 1) per pixel. */
     GAUSSIAN,
-    /** Masking noise: each pixel set to 0 with probability level (0 <= level < 1), else kept. */
+    /** Masking noise: each pixel set to 0 with probability level (0 &lt;= level &lt; 1), else kept. */
     MASK;
 
     /** The name used on the command line and in checkpoints: "none", "gaussian", "mask". */

@@ -19,7 +19,9 @@ public final class HostMemory {
 
     /** Thrown when an allocation would not fit the heap; the message names what and how much. */
     public static final class ShortfallException extends IllegalStateException {
+        /** Bytes the request needs. */
         private final long needed;
+        /** Bytes the JVM could still give when it was refused. */
         private final long available;
 
         ShortfallException(String message, long needed, long available) {

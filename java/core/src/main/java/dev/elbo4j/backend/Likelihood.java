@@ -9,6 +9,7 @@ package dev.elbo4j.backend;
  */
 public record Likelihood(Kind kind, double sigma) {
 
+    /** The observation model's family. */
     public enum Kind {
         /** Bernoulli with logits: -log p = softplus(l) - x l, gradient sigmoid(l) - x. */
         BERNOULLI,
@@ -18,24 +19,40 @@ public record Likelihood(Kind kind, double sigma) {
         GAUSSIAN_LEARNED
     }
 
+    /**
+     * Checks that a fixed Gaussian's {@code sigma} is positive and finite; other kinds ignore it.
+     *
+     * @throws IllegalArgumentException when it is not
+     */
     public Likelihood {
         if (kind == Kind.GAUSSIAN_FIXED && !(sigma > 0 && Double.isFinite(sigma))) {
             throw new IllegalArgumentException("Gaussian sigma must be a positive finite number, got " + sigma);
         }
     }
 
+    /** Bernoulli with the decoder's output as logits, for binary or [0, 1] data. */
     public static Likelihood bernoulli() {
         return new Likelihood(Kind.BERNOULLI, 0);
     }
 
+    /**
+     * Gaussian with the decoder's output as mean and standard deviation {@code sigma} for every pixel.
+     *
+     * @throws IllegalArgumentException when {@code sigma} is not positive and finite
+     */
     public static Likelihood gaussian(double sigma) {
         return new Likelihood(Kind.GAUSSIAN_FIXED, sigma);
     }
 
+    /** Gaussian with the decoder's output as mean and a learned log variance per pixel. */
     public static Likelihood gaussianLearned() {
         return new Likelihood(Kind.GAUSSIAN_LEARNED, 0);
     }
 
+    /**
+     * True for {@link Kind#GAUSSIAN_LEARNED}: the model holds a log-variance parameter vector of the input's
+     * size.
+     */
     public boolean learnsVariance() {
         return kind == Kind.GAUSSIAN_LEARNED;
     }
@@ -54,6 +71,13 @@ public record Likelihood(Kind kind, double sigma) {
         };
     }
 
+    /**
+     * The likelihood named by {@link #id()} ({@code id} is trimmed and compared case-insensitively);
+     * {@code sigma} is used by "gaussian" only.
+     *
+     * @throws IllegalArgumentException naming {@code id} and the known names when it is none of them, or when
+     *     "gaussian" gets a {@code sigma} that is not positive and finite
+     */
     public static Likelihood parse(String id, double sigma) {
         return switch (id.trim().toLowerCase(java.util.Locale.ROOT)) {
             case "bernoulli" -> bernoulli();

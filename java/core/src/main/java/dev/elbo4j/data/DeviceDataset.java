@@ -123,6 +123,7 @@ public final class DeviceDataset implements AutoCloseable {
         if (closed) throw new IllegalStateException("this DeviceDataset was closed; upload the data set again");
     }
 
+    /** Frees the pixels, the labels and the index buffer on the backend; idempotent. */
     @Override
     public void close() {
         if (closed) return;

@@ -22,7 +22,7 @@ import java.util.function.LongConsumer;
  * </pre>
  * from the base-rate model (beta = 0: independent visible units with biases bA, Z_0 = 2^H
  * prod_i (1 + e^{bA_i})) to the RBM (beta = 1). Each of M runs draws v_1 ~ p_0, then for
- * k = 1..K adds log p*_k(v_k) - log p*_{k-1}(v_k) to its log weight and, for k < K, moves v_k to
+ * k = 1..K adds log p*_k(v_k) - log p*_{k-1}(v_k) to its log weight and, for k &lt; K, moves v_k to
  * v_{k+1} by one Gibbs sweep that leaves p_k invariant (h ~ sigmoid(beta_k (c + W^T v)),
  * v ~ sigmoid(beta_k (b + W h) + (1 - beta_k) bA)). log Z = log Z_0 + log mean_m w_m, with the
  * bounds log Z_0 + log(mean w +- 3 std(w) / sqrt(M)) (the lower one -infinity when the
@@ -39,7 +39,7 @@ public final class Ais {
     public static final String DEFAULT_SCHEDULE = "500:0.5,4000:0.9,10000:1.0";
 
     /**
-     * The inverse temperatures 0 = beta_0 < ... < beta_K = 1, from segments "n:target,...": each
+     * The inverse temperatures 0 = beta_0 &lt; ... &lt; beta_K = 1, from segments "n:target,...": each
      * segment adds n equally spaced betas from the previous target (0 at first) to its target,
      * ending at the target; the last target must be 1. "500:0.5,4000:0.9,10000:1.0" gives K = 14,500.
      */
@@ -217,7 +217,7 @@ public final class Ais {
 
     /**
      * Exact log Z of a small RBM by enumerating all 2^V visible states: log sum_v exp(-F(v)), in
-     * double on the host (V <= 24). The anchor AIS is tested against.
+     * double on the host (V &lt;= 24). The anchor AIS is tested against.
      */
     public static double exactLogZ(RbmLayer rbm) {
         int v = rbm.visible(), h = rbm.hidden();

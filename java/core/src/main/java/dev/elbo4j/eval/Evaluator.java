@@ -27,12 +27,18 @@ public final class Evaluator {
     private final long seed;
 
     /**
+     * An evaluator of {@code model} on {@code data}; it borrows both (closing them stays the caller's) and
+     * allocates its buffers per call.
+     *
      * @param model             a VAE or CVAE (e.g. {@code checkpoint.restoreModel(backend, Vae.class)})
      * @param data              the inputs, {@code new DeviceDataset(backend, dataset)}; for a CVAE with its labels,
      *                          {@code new DeviceDataset(backend, dataset, classes)}
      * @param trainBinarization how the model was trained ({@code checkpoint.training().binarization()}): a
      *                          stochastic binarisation is evaluated on one fixed draw of the inputs
      * @param seed              the seed of that draw and of the draws of z
+     * @throws IllegalArgumentException when an argument is null, or the data's width or label classes do not
+     *                                  fit the model
+     * @throws IllegalStateException    when the model was closed
      */
     public Evaluator(ImportanceSampled model, DeviceDataset data, Binarization trainBinarization, long seed) {
         if (model == null || data == null || trainBinarization == null) {

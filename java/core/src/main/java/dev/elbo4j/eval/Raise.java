@@ -21,7 +21,7 @@ import java.util.function.LongConsumer;
  * <pre>
  *   log w = log p_0(v_0) + sum_{k=1..K} (F_k(v_{k-1}) - F_k(v_k)),     E[w] = p_ann(x).
  * </pre>
- * No partition function appears. By Jensen's inequality E[log w] <= log p_ann(x), and the annealed
+ * No partition function appears. By Jensen's inequality E[log w] &lt;= log p_ann(x), and the annealed
  * model approaches the RBM as the schedule gets finer; when annealing is imperfect the annealed
  * model is the worse one (it cannot reach modes the chains miss), so the estimate errs low. AIS's
  * log Z is a stochastic lower bound on log Z, so its log p(x) errs high: together they bracket the
@@ -36,7 +36,7 @@ public final class Raise {
 
     /**
      * One RAISE chain per row of {@code x} (R x V binary inputs, left unchanged) through the betas
-     * 0 = beta_0 < ... < beta_K = 1 (from {@link Ais#schedule}), from the base rates {@code base}
+     * 0 = beta_0 &lt; ... &lt; beta_K = 1 (from {@link Ais#schedule}), from the base rates {@code base}
      * (V values; null: the uniform base). Returns the R estimates log w of log p(x_r), in nats.
      * {@code progress} (may be null) receives the betas done, every 100.
      */

@@ -58,6 +58,8 @@ public final class Export {
      *
      * @param scaleMin the data value of level 0 (0 for bytes), written into model.py
      * @param scaleMax the data value of level 255 (255 for bytes)
+     * @throws IllegalArgumentException when the checkpoint's family cannot be exported
+     * @throws IOException when {@code dir} or a file cannot be written
      */
     public static List<Path> write(Checkpoint c, Path dir, double scaleMin, double scaleMax) throws IOException {
         return write(c, dir, scaleMin, scaleMax, Onnx.Labels.ONE_HOT);
@@ -66,6 +68,9 @@ public final class Export {
     /**
      * As {@link #write(Checkpoint, Path, double, double)}, the label-taking graphs (CVAE, M2)
      * reading their label y as {@code labels} says.
+     *
+     * @throws IllegalArgumentException when the checkpoint's family cannot be exported
+     * @throws IOException when {@code dir} or a file cannot be written
      */
     public static List<Path> write(Checkpoint c, Path dir, double scaleMin, double scaleMax, Onnx.Labels labels) throws IOException {
         String why = unsupported(c);

@@ -15,6 +15,11 @@ public record DeviceBuffer(long address, long bytes) {
     /** The size of a buffer made from a bare address. */
     public static final long UNKNOWN_SIZE = -1;
 
+    /**
+     * Checks the size: non-negative, or {@link #UNKNOWN_SIZE}.
+     *
+     * @throws IllegalArgumentException for any other negative size
+     */
     public DeviceBuffer {
         if (bytes < 0 && bytes != UNKNOWN_SIZE) throw new IllegalArgumentException("negative buffer size " + bytes);
     }

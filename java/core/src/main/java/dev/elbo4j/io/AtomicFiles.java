@@ -38,6 +38,11 @@ public final class AtomicFiles {
      */
     @FunctionalInterface
     public interface IOConsumer<T> {
+        /**
+         * Consumes {@code t}, e.g. writes a file's contents to the stream it is given.
+         *
+         * @throws IOException when writing fails; the atomic write then leaves the target unchanged
+         */
         void accept(T t) throws IOException;
     }
 
@@ -102,12 +107,22 @@ public final class AtomicFiles {
         fsyncDirectory(dir);
     }
 
-    /** Atomically replaces {@code target} with {@code bytes}. */
+    /**
+     * Atomically replaces {@code target} with {@code bytes}.
+     *
+     * @throws IOException when the file cannot be written; the target is then unchanged and no temporary file
+     *     remains
+     */
     public static void writeBytes(Path target, byte[] bytes) throws IOException {
         write(target, out -> out.write(bytes));
     }
 
-    /** Atomically replaces {@code target} with {@code text} encoded as UTF-8. */
+    /**
+     * Atomically replaces {@code target} with {@code text} encoded as UTF-8.
+     *
+     * @throws IOException when the file cannot be written; the target is then unchanged and no temporary file
+     *     remains
+     */
     public static void writeString(Path target, String text) throws IOException {
         writeBytes(target, text.getBytes(StandardCharsets.UTF_8));
     }

@@ -43,7 +43,13 @@ public final class Csv {
         }
     }
 
-    /** Reads {@code file} as CSV. */
+    /**
+     * Reads {@code file} as CSV.
+     *
+     * @throws DataFormatException naming the file, line and column of a field that is not a number, or a line
+     *     with another number of columns
+     * @throws IOException when the file cannot be read
+     */
     public static Table read(Path file) throws IOException {
         var decoder = StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
                 .onUnmappableCharacter(CodingErrorAction.REPORT);

@@ -39,7 +39,18 @@ public final class DataFiles {
     }
 
     /** The data formats found by content. */
-    public enum Format { IDX, NPY, NPZ, CSV, IMAGES }
+    public enum Format {
+        /** IDX (MNIST's format, any element type), plain or gzip-compressed. */
+        IDX,
+        /** A NumPy {@code .npy} array. */
+        NPY,
+        /** A NumPy {@code .npz} archive of arrays. */
+        NPZ,
+        /** Numeric delimited text ({@link Csv}), one example per line: any file not recognised by its first bytes. */
+        CSV,
+        /** A folder of images ({@link ImageFolder}), one example per image, labelled by sub-folder. */
+        IMAGES
+    }
 
     /**
      * Where a data set came from and how it was turned into levels.
@@ -53,7 +64,13 @@ public final class DataFiles {
     public record Source(Path path, Format format, double testFraction, Scaling scaling, List<String> classes) {
     }
 
-    /** A loaded data set: its two splits and where they came from. */
+    /**
+     * A loaded data set: its two splits and where they came from.
+     *
+     * @param train  the training split
+     * @param test   the test split (from the files, or held out by the test fraction)
+     * @param source where they came from and how they were scaled
+     */
     public record Split(Dataset train, Dataset test, Source source) {
     }
 
@@ -65,7 +82,7 @@ public final class DataFiles {
      * Loads {@code path} (a file or a folder).
      *
      * @param testFraction the fraction held out as test data when the files have no test split
-     *     (0 < f < 1), or 0 for {@link #DEFAULT_TEST_FRACTION}
+     *     (0 &lt; f &lt; 1), or 0 for {@link #DEFAULT_TEST_FRACTION}
      * @throws DataFormatException naming the file and the problem
      * @throws NoSuchFileException if {@code path} does not exist or holds no recognisable data
      */
@@ -78,6 +95,10 @@ public final class DataFiles {
      * all) where the files hold the split themselves as MNIST-style IDX pairs: the limits apply while
      * reading, so a file declaring more examples than memory holds can still be used in part. Other
      * formats are read whole and the caller takes its subset.
+     *
+     * @throws DataFormatException naming the file and the problem
+     * @throws NoSuchFileException if {@code path} does not exist or holds no recognisable data
+     * @throws IOException when a file cannot be read
      */
     public static Split load(Path path, double testFraction, int maxTrain, int maxTest) throws IOException {
         if (testFraction < 0 || testFraction >= 1) throw new IllegalArgumentException("test fraction must be in [0, 1), got " + testFraction);
@@ -168,7 +189,11 @@ public final class DataFiles {
         }
     }
 
-    /** The format of a file, from its first bytes. */
+    /**
+     * The format of a file, from its first bytes.
+     *
+     * @throws IOException when the file cannot be read
+     */
     public static Format formatOf(Path p) throws IOException {
         if (Files.isDirectory(p)) return Format.IMAGES;
         byte[] head;

@@ -13,9 +13,12 @@ public class DataFormatException extends IOException {
     private static final long serialVersionUID = 1L;
 
     private final transient Path file;
+    /** What is wrong with the file, without its name. */
     private final String problem;
 
     /**
+     * A data file that cannot be read; the message is "{@code file}: {@code problem}".
+     *
      * @param file the offending file
      * @param problem what is wrong with it, phrased so a user can act on it
      */

@@ -28,6 +28,13 @@ public record Dataset(byte[] images, byte[] labels, int n, int rows, int cols, i
     private static final String[] TRAIN = {"train-images-idx3-ubyte", "train-labels-idx1-ubyte"};
     private static final String[] TEST = {"t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"};
 
+    /**
+     * Checks the sizes: {@code n >= 0}, positive {@code rows} and {@code cols}, 1 or 3 {@code channels},
+     * {@code images} of exactly {@code n * rows * cols * channels} bytes and, when present, {@code n} labels.
+     * The arrays are kept, not copied.
+     *
+     * @throws IllegalArgumentException naming the sizes when one of those does not hold
+     */
     public Dataset {
         if (images == null) throw new IllegalArgumentException("images must not be null");
         if (n < 0 || rows <= 0 || cols <= 0 || (channels != 1 && channels != 3)) {
@@ -168,6 +175,9 @@ public record Dataset(byte[] images, byte[] labels, int n, int rows, int cols, i
     /**
      * The first {@code maxItems} images and labels only, reading no more than they need (see
      * {@link Idx#read(Path, int)}); the label count is checked over the entries read.
+     *
+     * @throws DataFormatException if either file is malformed, or their counts differ
+     * @throws IOException when a file cannot be read
      */
     public static Dataset load(Path images, Path labels, int maxItems) throws IOException {
         Idx.IdxArray im = Idx.read(images, maxItems);
@@ -206,7 +216,13 @@ public record Dataset(byte[] images, byte[] labels, int n, int rows, int cols, i
         return loadDir(dir, split, Integer.MAX_VALUE);
     }
 
-    /** {@link #loadDir(Path, String)} reading only the first {@code maxItems} examples. */
+    /**
+     * {@link #loadDir(Path, String)} reading only the first {@code maxItems} examples.
+     *
+     * @throws NoSuchFileException naming the expected files if one is missing
+     * @throws DataFormatException if a file is malformed
+     * @throws IOException when a file cannot be read
+     */
     public static Dataset loadDir(Path dir, String split, int maxItems) throws IOException {
         String[] names = switch (split) {
             case "train" -> TRAIN;
@@ -255,7 +271,7 @@ public record Dataset(byte[] images, byte[] labels, int n, int rows, int cols, i
     /**
      * The images shrunk to {@code newRows x newCols} by block means (average pooling over
      * (rows/newRows) x (cols/newCols) blocks, rounded to the nearest level), labels kept: how a
-     * small model (a fully visible Boltzmann machine, d <= 20) sees MNIST. The sizes must divide
+     * small model (a fully visible Boltzmann machine, d &lt;= 20) sees MNIST. The sizes must divide
      * the image's.
      */
     public Dataset downsample(int newRows, int newCols) {

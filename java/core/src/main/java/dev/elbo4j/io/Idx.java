@@ -50,6 +50,12 @@ public final class Idx {
      * @param data the elements, row-major, length = product of dims
      */
     public record IdxArray(int[] dims, byte[] data) {
+        /**
+         * Checks 1 to 4 positive dimensions whose product is the data's length; copies {@code dims}, shares
+         * {@code data}.
+         *
+         * @throws IllegalArgumentException naming the dimensions when they do not fit the data
+         */
         public IdxArray {
             if (dims.length < 1 || dims.length > 4) {
                 throw new IllegalArgumentException("an IDX array has 1 to 4 dimensions, got " + dims.length);
@@ -71,6 +77,7 @@ public final class Idx {
             }
         }
 
+        /** A copy of the dimensions, outermost first. */
         @Override
         public int[] dims() {
             return dims.clone();
@@ -278,6 +285,8 @@ public final class Idx {
     /**
      * Writes {@code array} as an IDX file, atomically (see {@link AtomicFiles}). If the file name
      * ends in {@code .gz} the file is gzip-compressed.
+     *
+     * @throws IOException when the file cannot be written; the target is then unchanged
      */
     public static void write(Path file, IdxArray array) throws IOException {
         boolean gzip = file.getFileName() != null && file.getFileName().toString().endsWith(".gz");
@@ -292,12 +301,20 @@ public final class Idx {
         });
     }
 
-    /** Writes an image file: {@code images} holds {@code count} images of rows x cols, row-major. */
+    /**
+     * Writes an image file: {@code images} holds {@code count} images of rows x cols, row-major.
+     *
+     * @throws IOException when the file cannot be written; the target is then unchanged
+     */
     public static void writeImages(Path file, byte[] images, int count, int rows, int cols) throws IOException {
         write(file, new IdxArray(new int[] {count, rows, cols}, images));
     }
 
-    /** Writes a label file with one u8 label per element of {@code labels}. */
+    /**
+     * Writes a label file with one u8 label per element of {@code labels}.
+     *
+     * @throws IOException when the file cannot be written; the target is then unchanged
+     */
     public static void writeLabels(Path file, byte[] labels) throws IOException {
         write(file, new IdxArray(new int[] {labels.length}, labels));
     }

@@ -37,7 +37,12 @@ public final class IdxTyped {
         };
     }
 
-    /** Reads an IDX file of any element type. */
+    /**
+     * Reads an IDX file of any element type.
+     *
+     * @throws DataFormatException naming the file and the problem when it is not a valid IDX file
+     * @throws IOException when it cannot be read
+     */
     public static NumericArray read(Path file) throws IOException {
         return read(file, Integer.MAX_VALUE);
     }
@@ -45,6 +50,9 @@ public final class IdxTyped {
     /**
      * Reads an IDX file of any element type; of an unsigned-byte file only the first {@code maxItems}
      * entries are read ({@link Idx#read(Path, int)}), other element types are read whole.
+     *
+     * @throws DataFormatException naming the file and the problem when it is not a valid IDX file
+     * @throws IOException when it cannot be read
      */
     public static NumericArray read(Path file, int maxItems) throws IOException {
         int type;

@@ -44,14 +44,25 @@ public final class ImageFolder {
     public record Images(NumericArray images, int[] labels, List<String> classes) {
     }
 
-    /** Whether {@code dir} holds images directly or in sub-folders, so {@link #read} would find some. */
+    /**
+     * Whether {@code dir} holds images directly or in sub-folders, so {@link #read} would find some.
+     *
+     * @throws IOException when the folder cannot be listed
+     */
     public static boolean looksLikeImages(Path dir) throws IOException {
         if (!listImages(dir).isEmpty()) return true;
         for (Path sub : listDirs(dir)) if (!listImages(sub).isEmpty()) return true;
         return false;
     }
 
-    /** Reads the images of {@code dir}. */
+    /**
+     * Reads the images of {@code dir}.
+     *
+     * @throws DataFormatException naming the folder or file: no images, images both in the folder and in
+     *     sub-folders, an image that cannot be decoded, or one of another size than the
+     *     first
+     * @throws IOException when the folder or a file cannot be read
+     */
     public static Images read(Path dir) throws IOException {
         List<Path> direct = listImages(dir);
         List<Path> subs = listDirs(dir);

@@ -40,9 +40,17 @@ public final class Json {
     /** A JSON document that does not parse; {@link #offset()} is where the parser gave up. */
     public static final class ParseException extends IllegalArgumentException {
         private static final long serialVersionUID = 1L;
+        /** Offset (in characters, from 0) at which the problem was found. */
         private final int offset;
+        /** The problem, without the offset. */
         private final String problem;
 
+        /**
+         * A parse failure whose message is "invalid JSON at character {@code offset}: {@code problem}".
+         *
+         * @param problem what is wrong, e.g. "expected ':'"
+         * @param offset  where, in characters from 0
+         */
         public ParseException(String problem, int offset) {
             super("invalid JSON at character " + offset + ": " + problem);
             this.offset = offset;

@@ -43,7 +43,12 @@ public final class Npy {
         return true;
     }
 
-    /** Reads a .npy file. */
+    /**
+     * Reads a .npy file.
+     *
+     * @throws DataFormatException naming the file and the problem when it is not a valid .npy file
+     * @throws IOException when it cannot be read
+     */
     public static NumericArray read(Path file) throws IOException {
         try (InputStream in = new BufferedInputStream(Files.newInputStream(file), 1 << 16)) {
             return read(in, file, Files.size(file));
@@ -132,7 +137,11 @@ public final class Npy {
         return new NumericArray(ishape, null, type.toFloats(raw, (int) count, name));
     }
 
-    /** Writes {@code a} as a version 1.0 .npy file ({@code |u1} or {@code <f4}), atomically. */
+    /**
+     * Writes {@code a} as a version 1.0 .npy file ({@code |u1} or {@code <f4}), atomically.
+     *
+     * @throws IOException when the file cannot be written; the target is then unchanged
+     */
     public static void write(Path file, NumericArray a) throws IOException {
         StringBuilder shape = new StringBuilder("(");
         for (int d : a.shape()) shape.append(d).append(", ");

@@ -27,7 +27,13 @@ public final class Npz {
         return head.length >= 4 && head[0] == 'P' && head[1] == 'K' && head[2] == 3 && head[3] == 4;
     }
 
-    /** The arrays of an .npz file, by member name without ".npy". */
+    /**
+     * The arrays of an .npz file, by member name without ".npy".
+     *
+     * @throws DataFormatException naming the file and the member when it is not a valid .npz archive of .npy
+     *     arrays
+     * @throws IOException when it cannot be read
+     */
     public static Map<String, NumericArray> read(Path file) throws IOException {
         Map<String, NumericArray> out = new LinkedHashMap<>();
         try (ZipFile zip = new ZipFile(file.toFile())) {

@@ -17,6 +17,12 @@ public record NumericArray(int[] shape, byte[] u8, float[] f32) {
     /** The most elements one array may hold (a Java array's limit). */
     public static final long MAX_ELEMENTS = Integer.MAX_VALUE - 16;
 
+    /**
+     * Checks that exactly one of {@code u8} and {@code f32} is given and that its length is the product of a
+     * non-empty {@code shape} of positive dimensions; copies {@code shape}, shares the element array.
+     *
+     * @throws IllegalArgumentException naming the shape when one of those does not hold
+     */
     public NumericArray {
         if ((u8 == null) == (f32 == null)) throw new IllegalArgumentException("exactly one of u8 and f32 must be given");
         if (shape.length < 1) throw new IllegalArgumentException("an array needs at least one dimension");
@@ -50,6 +56,7 @@ public record NumericArray(int[] shape, byte[] u8, float[] f32) {
         return c;
     }
 
+    /** A copy of the dimensions, outermost first. */
     @Override
     public int[] shape() {
         return shape.clone();

@@ -40,6 +40,7 @@ public final class Png {
      *
      * @throws IllegalArgumentException for non-positive sizes, no images, an image of the wrong
      *     length, or a grid too large for one image
+     * @throws IOException when the file cannot be written; the target is then unchanged
      */
     public static void writeGrid(Path file, float[][] images, int rows, int cols, int gridCols, int scale)
             throws IOException {
@@ -58,6 +59,8 @@ public final class Png {
     /**
      * Writes the first {@code count} images of {@code flat} (image after image, each
      * {@code rows * cols} values in [0, 1]) as a grid PNG; see {@link #writeGrid(Path, float[][], int, int, int, int)}.
+     *
+     * @throws IOException when the file cannot be written; the target is then unchanged
      */
     public static void writeGrid(Path file, float[] flat, int count, int rows, int cols, int gridCols, int scale)
             throws IOException {
@@ -75,6 +78,8 @@ public final class Png {
     /**
      * Writes the first {@code count} images of {@code flat} as a grid PNG, each of shape
      * {@code image}: {rows, cols} (grey) or {rows, cols, 3} (RGB, channels last), values in [0, 1].
+     *
+     * @throws IOException when the file cannot be written; the target is then unchanged
      */
     public static void writeGrid(Path file, float[] flat, int count, int[] image, int gridCols, int scale) throws IOException {
         if (image.length == 2) {
@@ -114,6 +119,8 @@ public final class Png {
     /**
      * Writes {@code count} images (e.g. {@code Vae.sample}'s output) as a square-ish grid, each
      * pixel drawn 2x2: the picture the CLI's {@code sample} writes.
+     *
+     * @throws IOException when the file cannot be written; the target is then unchanged
      */
     public static void writeGrid(Path file, float[] flat, int count, int[] image) throws IOException {
         writeGrid(file, flat, count, image, (int) Math.ceil(Math.sqrt(count)), 2);

@@ -102,6 +102,13 @@ public final class SafeTensors {
      * @param bytes exactly dtype size x product(shape) bytes, little-endian
      */
     public record Entry(String dtype, int[] shape, byte[] bytes) {
+        /**
+         * Checks the dtype name and that {@code bytes} holds exactly the shape's elements (at most 2^31-1
+         * bytes); copies {@code shape}, shares {@code bytes}.
+         *
+         * @throws IllegalArgumentException for an unknown dtype, a negative dimension or a size that does not
+         *     match
+         */
         public Entry {
             int size = dtypeSize(dtype);
             shape = shape.clone();
@@ -119,6 +126,7 @@ public final class SafeTensors {
             }
         }
 
+        /** A copy of the dimensions, outermost first ({@code []} for a scalar). */
         @Override
         public int[] shape() {
             return shape.clone();
@@ -249,24 +257,52 @@ public final class SafeTensors {
             return this;
         }
 
+        /**
+         * Adds or replaces F32 tensor {@code name} holding {@code values} (copied, little-endian); returns
+         * {@code this}.
+         *
+         * @throws IllegalArgumentException when the name is invalid or {@code values} does not fit
+         *     {@code shape}
+         */
         public File putFloats(String name, int[] shape, float[] values) {
             ByteBuffer b = ByteBuffer.allocate(checkedBytes(values.length, 4)).order(ByteOrder.LITTLE_ENDIAN);
             b.asFloatBuffer().put(values);
             return put(name, new Entry("F32", shape, b.array()));
         }
 
+        /**
+         * Adds or replaces F64 tensor {@code name} holding {@code values} (copied, little-endian); returns
+         * {@code this}.
+         *
+         * @throws IllegalArgumentException when the name is invalid or {@code values} does not fit
+         *     {@code shape}
+         */
         public File putDoubles(String name, int[] shape, double[] values) {
             ByteBuffer b = ByteBuffer.allocate(checkedBytes(values.length, 8)).order(ByteOrder.LITTLE_ENDIAN);
             b.asDoubleBuffer().put(values);
             return put(name, new Entry("F64", shape, b.array()));
         }
 
+        /**
+         * Adds or replaces I32 tensor {@code name} holding {@code values} (copied, little-endian); returns
+         * {@code this}.
+         *
+         * @throws IllegalArgumentException when the name is invalid or {@code values} does not fit
+         *     {@code shape}
+         */
         public File putInts(String name, int[] shape, int[] values) {
             ByteBuffer b = ByteBuffer.allocate(checkedBytes(values.length, 4)).order(ByteOrder.LITTLE_ENDIAN);
             b.asIntBuffer().put(values);
             return put(name, new Entry("I32", shape, b.array()));
         }
 
+        /**
+         * Adds or replaces I64 tensor {@code name} holding {@code values} (copied, little-endian); returns
+         * {@code this}.
+         *
+         * @throws IllegalArgumentException when the name is invalid or {@code values} does not fit
+         *     {@code shape}
+         */
         public File putLongs(String name, int[] shape, long[] values) {
             ByteBuffer b = ByteBuffer.allocate(checkedBytes(values.length, 8)).order(ByteOrder.LITTLE_ENDIAN);
             b.asLongBuffer().put(values);
@@ -284,6 +320,7 @@ public final class SafeTensors {
             return (int) b;
         }
 
+        /** Whether the file has a tensor {@code name}. */
         public boolean contains(String name) {
             return tensors.containsKey(name);
         }
@@ -298,22 +335,52 @@ public final class SafeTensors {
             return List.copyOf(tensors.keySet());
         }
 
+        /**
+         * The elements of F32 tensor {@code name}, row-major.
+         *
+         * @throws IllegalArgumentException naming the file (when read from one) when the tensor is missing or
+         *     not F32
+         */
         public float[] getFloats(String name) {
             return get(name).toFloats();
         }
 
+        /**
+         * The elements of F64 tensor {@code name}, row-major.
+         *
+         * @throws IllegalArgumentException naming the file (when read from one) when the tensor is missing or
+         *     not F64
+         */
         public double[] getDoubles(String name) {
             return get(name).toDoubles();
         }
 
+        /**
+         * The elements of I32 tensor {@code name}, row-major.
+         *
+         * @throws IllegalArgumentException naming the file (when read from one) when the tensor is missing or
+         *     not I32
+         */
         public int[] getInts(String name) {
             return get(name).toInts();
         }
 
+        /**
+         * The elements of I64 tensor {@code name}, row-major.
+         *
+         * @throws IllegalArgumentException naming the file (when read from one) when the tensor is missing or
+         *     not I64
+         */
         public long[] getLongs(String name) {
             return get(name).toLongs();
         }
 
+        /**
+         * A copy of the bytes of U8 tensor {@code name}, row-major (read with {@code & 0xff}).
+         *
+         * @throws IllegalArgumentException naming the file (when read from one) when the tensor is missing or
+         *     not U8
+         */
         public byte[] getBytes(String name) {
             return get(name).toBytes();
         }
@@ -374,6 +441,8 @@ public final class SafeTensors {
     /**
      * Writes {@code file} to {@code path} atomically: a reader sees the old file or the complete new
      * one, never a partial one (see {@link AtomicFiles}).
+     *
+     * @throws IOException when the file cannot be written; the target is then unchanged
      */
     public static void write(Path path, File file) throws IOException {
         byte[] json = header(file);

@@ -18,6 +18,11 @@ public record Scaling(double min, double max) {
     /** Floats in [0, 1]. */
     public static final Scaling UNIT = new Scaling(0, 1);
 
+    /**
+     * Checks that both ends are finite and {@code max > min}.
+     *
+     * @throws IllegalArgumentException when they are not
+     */
     public Scaling {
         if (!(max > min) || !Double.isFinite(min) || !Double.isFinite(max)) {
             throw new IllegalArgumentException("a scaling needs finite min < max, got " + min + ", " + max);

@@ -231,7 +231,7 @@ public final class Autoencoder extends ModelBase<AutoencoderConfig> implements R
         }
 
         /**
-         * Evaluates the model on clean inputs x (B x D, B <= maxBatch). In a training pass the
+         * Evaluates the model on clean inputs x (B x D, B &lt;= maxBatch). In a training pass the
          * corruption noise is element r*D + d of {@code RngKey(key.seed(), CORRUPT, key.step())} and
          * every parameter gradient is overwritten with that of the batch's mean training loss.
          */

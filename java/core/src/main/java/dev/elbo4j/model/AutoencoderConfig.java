@@ -60,6 +60,13 @@ public record AutoencoderConfig(int inputDim, int[] hidden, int latent, Activati
         }
     }
 
+    /**
+     * Copies {@code hidden} and checks every setting: positive sizes, non-null activation, loss and corruption,
+     * a corruption level its kind accepts, {@code sparsity} in (0, 1), a finite {@code sparsityWeight >= 0},
+     * and a conv layout that fits {@code inputDim} and is not tied.
+     *
+     * @throws IllegalArgumentException naming the setting that does not hold
+     */
     public AutoencoderConfig {
         hidden = hidden.clone();
         if (inputDim <= 0) throw new IllegalArgumentException("input dimension must be positive, got " + inputDim);
@@ -77,6 +84,7 @@ public record AutoencoderConfig(int inputDim, int[] hidden, int latent, Activati
         }
     }
 
+    /** A copy of the encoder's hidden sizes, input side first. */
     @Override
     public int[] hidden() {
         return hidden.clone();
@@ -210,6 +218,10 @@ public record AutoencoderConfig(int inputDim, int[] hidden, int latent, Activati
         private double sparsity = 0.05;
         private double sparsityWeight;
         private ConvLayout conv;
+
+        /** A builder with the defaults; {@link AutoencoderConfig#builder()} is the same. */
+        public Builder() {
+        }
 
         /** D, values per example (default 784, a 28x28 image). */
         public Builder inputDim(int d) {

@@ -12,10 +12,12 @@ import dev.elbo4j.tensor.Tensor;
  */
 public record Batch(Tensor x, Tensor y, Tensor xLabelled, Tensor yLabelled) {
 
+    /** An unlabelled batch of inputs {@code x} (B x D). */
     public static Batch of(Tensor x) {
         return new Batch(x, null, null, null);
     }
 
+    /** B, the number of (unlabelled) inputs: the rows of {@code x}. */
     public int size() {
         return x.rows();
     }

@@ -261,7 +261,7 @@ public final class Cvae extends ModelBase<CvaeConfig> implements LatentModel, Im
         return elbo.reconstruct(params, dtype, x, y);
     }
 
-    /** z from the prior (noise of {@code key}), class {@code label}, or i mod C for sample i when label < 0. */
+    /** z from the prior (noise of {@code key}), class {@code label}, or i mod C for sample i when label &lt; 0. */
     @Override
     public float[] sample(int n, RngKey key, int label) {
         checkSampling(key);

@@ -39,6 +39,12 @@ public record CvaeConfig(int inputDim, int classes, int[] encoderHidden, int lat
         this(inputDim, classes, encoderHidden, latent, decoderHidden, activation, likelihood, samples, beta, null);
     }
 
+    /**
+     * Copies the hidden sizes and checks the settings: positive sizes, at least 2 classes, at least one sample,
+     * a finite {@code beta >= 0}, and a conv layout that fits {@code inputDim}.
+     *
+     * @throws IllegalArgumentException naming the setting that does not hold
+     */
     public CvaeConfig {
         encoderHidden = encoderHidden.clone();
         decoderHidden = decoderHidden.clone();
@@ -52,11 +58,13 @@ public record CvaeConfig(int inputDim, int classes, int[] encoderHidden, int lat
         if (conv != null) conv.checkInputDim(inputDim);
     }
 
+    /** A copy of the encoder's hidden sizes, input side first. */
     @Override
     public int[] encoderHidden() {
         return encoderHidden.clone();
     }
 
+    /** A copy of the decoder's hidden sizes, latent side first. */
     @Override
     public int[] decoderHidden() {
         return decoderHidden.clone();
@@ -122,12 +130,15 @@ public record CvaeConfig(int inputDim, int classes, int[] encoderHidden, int lat
                 JsonFields.integer(m, "samples"), JsonFields.number(m, "beta"), ConvLayout.fromJson(m));
     }
 
-    /** The defaults above with the given input dimension and classes. */
     /** This CVAE with conv layers (null: fully connected). */
     public CvaeConfig withConv(ConvLayout layout) {
         return new CvaeConfig(inputDim, classes, encoderHidden, latent, decoderHidden, activation, likelihood, samples, beta, layout);
     }
 
+    /**
+     * The defaults with the given input dimension and classes: encoder D-400-(20, 20) and decoder 20-400-D
+     * (label joined to the first layer of each), ReLU, Bernoulli likelihood, one sample, beta 1.
+     */
     public static CvaeConfig defaults(int inputDim, int classes) {
         return new CvaeConfig(inputDim, classes, new int[]{400}, 20, new int[]{400}, Activation.RELU, Likelihood.bernoulli(), 1, 1);
     }

@@ -54,7 +54,10 @@ public final class Dbn extends ModelBase<DbnConfig> implements Generative, Recon
         return "layer" + l + ".";
     }
 
-    /** layer<l>.weight (V_l x H_l), layer<l>.visible_bias, layer<l>.hidden_bias for each layer bottom up. */
+    /**
+     * {@code layer<l>.weight} (V_l x H_l), {@code layer<l>.visible_bias}, {@code layer<l>.hidden_bias}
+     * for each layer l, bottom up.
+     */
     public static Parameters.Builder parameterLayout(DbnConfig cfg) {
         Parameters.Builder pb = new Parameters.Builder();
         for (int l = 0; l < cfg.layers(); l++) RbmLayer.declare(pb, prefix(l), cfg.visibleOf(l), cfg.hidden()[l]);

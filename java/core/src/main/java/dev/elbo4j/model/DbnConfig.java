@@ -26,6 +26,12 @@ public record DbnConfig(int inputDim, int[] hidden, int cdK, boolean persistent,
     /** Default steps per layer: 6,000 (10 epochs of MNIST at batch 100). */
     public static final int DEFAULT_LAYER_STEPS = 6000;
 
+    /**
+     * Copies {@code hidden} and checks the settings: positive sizes, at least one hidden layer, and
+     * {@code cdK}, {@code layerSteps} and {@code gibbsSteps} of at least 1.
+     *
+     * @throws IllegalArgumentException naming the setting (as its CLI flag) that does not hold
+     */
     public DbnConfig {
         hidden = hidden.clone();
         if (inputDim < 1) throw new IllegalArgumentException("input dimension must be positive, got " + inputDim);
@@ -36,6 +42,7 @@ public record DbnConfig(int inputDim, int[] hidden, int cdK, boolean persistent,
         if (gibbsSteps < 1) throw new IllegalArgumentException("--gibbs-steps must be >= 1, got " + gibbsSteps);
     }
 
+    /** A copy of the hidden sizes, bottom up. */
     @Override
     public int[] hidden() {
         return hidden.clone();

@@ -14,8 +14,8 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
- * A fully visible Boltzmann machine on d <= 20 binary units: p(x) = exp(b^T x + x^T S x / 2) / Z
- * with S = (W + W^T) / 2 and zero diagonal, so x^T S x / 2 = sum_{i<j} S_ij x_i x_j. Parameters
+ * A fully visible Boltzmann machine on d &lt;= 20 binary units: p(x) = exp(b^T x + x^T S x / 2) / Z
+ * with S = (W + W^T) / 2 and zero diagonal, so x^T S x / 2 = sum_{i&lt;j} S_ij x_i x_j. Parameters
  * {@code visible_bias} (d) and {@code weight} (d x d, starting at 0; its gradient is symmetric with
  * a zero diagonal, so Adam keeps W symmetric with a zero diagonal).
  *
@@ -52,6 +52,12 @@ public final class Fvbm extends ModelBase<FvbmConfig> implements Generative {
     /**
      * The model enumerated: log Z, E[x_i] and E[x_i x_j] (d x d, row-major; the diagonal is E[x_i]),
      * and the unnormalised log-probabilities of every state (bit i of the state index is x_i).
+     *
+     * @param logZ            log Z, the log partition function
+     * @param mean            E[x_i], d values
+     * @param second          E[x_i x_j], d x d, row-major, the diagonal E[x_i]
+     * @param logUnnormalised b^T x + x^T S x / 2 of every state x, 2^d values indexed by the state (bit i is
+     *                        x_i)
      */
     public record Exact(double logZ, double[] mean, double[] second, double[] logUnnormalised) {
     }

@@ -9,7 +9,7 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
- * A fully visible Boltzmann machine on d binary units, d <= {@link #MAX_DIM} (exact enumeration of
+ * A fully visible Boltzmann machine on d binary units, d &lt;= {@link #MAX_DIM} (exact enumeration of
  * all 2^d states).
  *
  * @param inputDim d, pixels per example
@@ -18,6 +18,11 @@ public record FvbmConfig(int inputDim) implements ModelConfig {
     /** The largest d: 2^20 states are enumerated per training step. */
     public static final int MAX_DIM = 20;
 
+    /**
+     * Checks {@code inputDim}: 1 to {@link #MAX_DIM}.
+     *
+     * @throws IllegalArgumentException when it is outside that range
+     */
     public FvbmConfig {
         if (inputDim < 1 || inputDim > MAX_DIM) {
             throw new IllegalArgumentException("a fully visible Boltzmann machine enumerates 2^d states and takes 1.."

@@ -41,6 +41,7 @@ public interface ImportanceSampled extends Model {
         /** log p(z) - log q(z|x[,y]) of the last batch's L*B rows. */
         Tensor logRatio();
 
+        /** Frees the pass's buffers; the model stays open. Throws no checked exception. */
         @Override
         void close();
     }

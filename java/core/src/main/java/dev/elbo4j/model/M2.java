@@ -488,7 +488,7 @@ public final class M2 extends ModelBase<M2Config> implements LatentModel {
         }
     }
 
-    /** z from the prior (noise of {@code key}), class {@code label}, or i mod C for sample i when label < 0. */
+    /** z from the prior (noise of {@code key}), class {@code label}, or i mod C for sample i when label &lt; 0. */
     @Override
     public float[] sample(int n, RngKey key, int label) {
         checkSampling(key);

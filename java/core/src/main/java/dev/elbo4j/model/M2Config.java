@@ -46,6 +46,13 @@ public record M2Config(int inputDim, int classes, int[] classifierHidden, int[] 
         this(inputDim, classes, classifierHidden, encoderHidden, latent, decoderHidden, activation, likelihood, alpha, beta, null);
     }
 
+    /**
+     * Copies the hidden sizes and checks the settings: positive sizes, at least 2 classes, a likelihood with a
+     * fixed variance, finite {@code alpha >= 0} and {@code beta >= 0}, and a conv layout that fits
+     * {@code inputDim}.
+     *
+     * @throws IllegalArgumentException naming the setting that does not hold
+     */
     public M2Config {
         classifierHidden = classifierHidden.clone();
         encoderHidden = encoderHidden.clone();
@@ -70,16 +77,19 @@ public record M2Config(int inputDim, int classes, int[] classifierHidden, int[] 
                 beta, layout);
     }
 
+    /** A copy of the classifier's hidden sizes, input side first. */
     @Override
     public int[] classifierHidden() {
         return classifierHidden.clone();
     }
 
+    /** A copy of the encoder's hidden sizes, input side first. */
     @Override
     public int[] encoderHidden() {
         return encoderHidden.clone();
     }
 
+    /** A copy of the decoder's hidden sizes, latent side first. */
     @Override
     public int[] decoderHidden() {
         return decoderHidden.clone();

@@ -63,6 +63,7 @@ public interface Model extends AutoCloseable {
      * @param metrics   as {@link #testMetrics} (an unmodifiable copy, in the model's order)
      */
     record TestFigures(double objective, Map<String, Double> metrics) {
+        /** Copies {@code metrics} into an unmodifiable map that keeps their order. */
         public TestFigures {
             metrics = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(metrics));
         }
@@ -76,6 +77,11 @@ public interface Model extends AutoCloseable {
     default void initializeFrom(dev.elbo4j.io.Dataset train) {
     }
 
+    /**
+     * Frees the parameters on the backend; the model is unusable afterwards
+     * ({@link dev.elbo4j.nn.Parameters#isClosed()}). Training steps and passes made from it hold their
+     * own buffers and are closed on their own. The backend stays open. Throws no checked exception.
+     */
     @Override
     void close();
 }

@@ -13,9 +13,13 @@ import dev.elbo4j.tensor.Tensor;
  * @param <C> the family's config
  */
 public abstract class ModelBase<C extends ModelConfig> implements Model {
+    /** The backend that holds the parameters and runs every operation. */
     protected final Backend backend;
+    /** The architecture. */
     protected final C cfg;
+    /** F32 or F64: the type of the parameters and of every buffer. */
     protected final DType dtype;
+    /** The flat parameter buffer with its gradients, owned by the model ({@link #close} frees it). */
     protected final Parameters params;
 
     /** Allocates the parameters of {@code cfg} on {@code backend}, initialised from {@code seed}. */

@@ -23,6 +23,12 @@ import java.util.Map;
  */
 public record NiceConfig(int inputDim, int couplings, int[] hidden, boolean logistic) implements ModelConfig {
 
+    /**
+     * Copies {@code hidden} and checks the settings: at least 2 inputs, at least one coupling, positive hidden
+     * sizes.
+     *
+     * @throws IllegalArgumentException naming the setting that does not hold
+     */
     public NiceConfig {
         hidden = hidden.clone();
         if (inputDim < 2) throw new IllegalArgumentException("NICE needs at least 2 input dimensions, got " + inputDim);
@@ -30,6 +36,7 @@ public record NiceConfig(int inputDim, int couplings, int[] hidden, boolean logi
         for (int h : hidden) if (h <= 0) throw new IllegalArgumentException("coupling hidden sizes must be positive: " + Arrays.toString(hidden));
     }
 
+    /** A copy of the shift MLPs' hidden sizes. */
     @Override
     public int[] hidden() {
         return hidden.clone();

@@ -23,6 +23,12 @@ public record RbmConfig(int inputDim, int hidden, int cdK, boolean persistent, i
     /** Default sampling chain length (sweeps). */
     public static final int DEFAULT_GIBBS_STEPS = 1000;
 
+    /**
+     * Checks the settings: positive {@code inputDim} and {@code hidden}, and {@code cdK} and {@code gibbsSteps}
+     * of at least 1.
+     *
+     * @throws IllegalArgumentException naming the setting (as its CLI flag where it has one) that does not hold
+     */
     public RbmConfig {
         if (inputDim < 1) throw new IllegalArgumentException("input dimension must be positive, got " + inputDim);
         if (hidden < 1) throw new IllegalArgumentException("hidden units must be positive, got " + hidden);

@@ -59,7 +59,7 @@ public final class RbmEval {
     }
 
     /**
-     * Calls {@code perRow(x, out)} for each chunk x (R x D, R <= {@link #ROWS}) with out (R) to fill
+     * Calls {@code perRow(x, out)} for each chunk x (R x D, R &lt;= {@link #ROWS}) with out (R) to fill
      * with a per-example figure; returns all the figures in data order.
      */
     public static double[] perExample(Backend be, DType dtype, DeviceDataset data, Binarization train, long seed,

@@ -56,18 +56,22 @@ public final class RbmLayer {
         return new RngKey(key.seed() + (i + 1L) * MIX, key.stream(), key.step());
     }
 
+    /** V, the visible units. */
     public int visible() {
         return vis;
     }
 
+    /** H, the hidden units. */
     public int hidden() {
         return hid;
     }
 
+    /** The backend of the parameters. */
     public Backend backend() {
         return backend;
     }
 
+    /** The precision of the parameters and of the buffers this layer allocates. */
     public DType dtype() {
         return dtype;
     }
@@ -179,7 +183,7 @@ public final class RbmLayer {
 
         /**
          * Puts back chains saved from {@link #startedChains()}: {@code shape} must be [R, V] with
-         * 1 <= R <= maxBatch and every value 0 or 1 (the chains hold binary visible states).
+         * 1 &lt;= R &lt;= maxBatch and every value 0 or 1 (the chains hold binary visible states).
          *
          * @throws IllegalArgumentException saying what does not fit
          */
@@ -202,7 +206,7 @@ public final class RbmLayer {
         }
 
         /**
-         * One CD-k (persistent: PCD-k) gradient estimate on v0 (B x V, B <= maxBatch) with the noise
+         * One CD-k (persistent: PCD-k) gradient estimate on v0 (B x V, B &lt;= maxBatch) with the noise
          * of {@code key}; overwrites the layer's parameter gradients and {@link #rowLoss}. The
          * persistent chains start as copies of the first data rows they meet (chain r from the first
          * batch with more than r rows) and are never reset; chains beyond B rows of a smaller batch
@@ -261,6 +265,9 @@ public final class RbmLayer {
             return batch;
         }
 
+        /**
+         * Frees this step's buffers (its persistent chains included); the layer's parameters stay the model's.
+         */
         @Override
         public void close() {
             for (Tensor t : new Tensor[]{hAct, ph0, hs, vAct, vk, phk, ones, rowLoss, chain}) t.close();

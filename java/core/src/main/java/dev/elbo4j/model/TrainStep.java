@@ -114,6 +114,10 @@ public interface TrainStep extends AutoCloseable {
         throw new IllegalArgumentException("this model keeps no training state of that name");
     }
 
+    /**
+     * Frees the step's buffers (activations, gradients, its own state); the model and its parameters stay open.
+     * Throws no checked exception.
+     */
     @Override
     void close();
 }

@@ -80,10 +80,12 @@ public final class Vae extends ModelBase<VaeConfig> implements LatentModel, Impo
         return new Vae(backend, cfg, dtype, seed);
     }
 
+    /** The encoder network: x (B x D) to [mu, log sigma^2] (B x 2Z). */
     public Network encoder() {
         return encoder;
     }
 
+    /** The decoder network: z (B x Z) to logits or means (B x D). */
     public Network decoder() {
         return decoder;
     }
@@ -162,6 +164,7 @@ public final class Vae extends ModelBase<VaeConfig> implements LatentModel, Impo
             flow = cfg.hasFlow() ? new PlanarPosterior.Buffers(backend, params, dtype, rows, zd, cfg.flowSteps(), training) : null;
         }
 
+        /** L, the draws of z per input this pass makes. */
         public int samples() {
             return samples;
         }
@@ -210,7 +213,7 @@ public final class Vae extends ModelBase<VaeConfig> implements LatentModel, Impo
         }
 
         /**
-         * Evaluates the model on x (B x D, B <= maxBatch) with the noise of {@code key}; in a
+         * Evaluates the model on x (B x D, B &lt;= maxBatch) with the noise of {@code key}; in a
          * training pass also writes every parameter's gradient of the mean training loss.
          */
         public void run(Tensor x, RngKey key) {

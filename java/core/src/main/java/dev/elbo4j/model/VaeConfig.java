@@ -38,6 +38,13 @@ public record VaeConfig(int inputDim, int[] encoderHidden, int latent, int[] dec
     /** K planar steps after the Gaussian ({@link PlanarPosterior}). */
     public static final String FLOW_PLANAR = "planar";
 
+    /**
+     * Copies the hidden sizes and checks the settings: positive sizes, at least one sample, a finite
+     * {@code beta >= 0} (exactly 1 under IWAE), a non-null objective, a flow of "none" with 0 steps or "planar"
+     * with at least 1 (not under IWAE), and a conv layout that fits {@code inputDim}.
+     *
+     * @throws IllegalArgumentException naming the setting that does not hold
+     */
     public VaeConfig {
         encoderHidden = encoderHidden.clone();
         decoderHidden = decoderHidden.clone();
@@ -69,11 +76,13 @@ public record VaeConfig(int inputDim, int[] encoderHidden, int latent, int[] dec
         return FLOW_PLANAR.equals(flow);
     }
 
+    /** A copy of the encoder's hidden sizes, input side first. */
     @Override
     public int[] encoderHidden() {
         return encoderHidden.clone();
     }
 
+    /** A copy of the decoder's hidden sizes, latent side first. */
     @Override
     public int[] decoderHidden() {
         return decoderHidden.clone();
@@ -221,6 +230,10 @@ public record VaeConfig(int inputDim, int[] encoderHidden, int latent, int[] dec
         private String flow = FLOW_NONE;
         private int flowSteps = 0;
         private ConvLayout conv;
+
+        /** A builder with the defaults; {@link VaeConfig#builder()} is the same. */
+        public Builder() {
+        }
 
         /** D, values per example (default 784, a 28x28 image). */
         public Builder inputDim(int d) {

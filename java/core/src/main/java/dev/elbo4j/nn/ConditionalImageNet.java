@@ -13,6 +13,14 @@ public final class ConditionalImageNet implements ConditionalNetwork {
     private final ConvStack front, back;
     private final ConditionalMlp dense;
 
+    /**
+     * A network of {@code front}, then {@code dense}, then {@code back}; at least one stack is present.
+     *
+     * @param front conv stack on x before the dense layers, or null
+     * @param dense the dense layers, the first of which takes the label
+     * @param back transposed-conv stack after them, or null
+     * @throws IllegalArgumentException when both stacks are null or neighbouring sizes do not match
+     */
     public ConditionalImageNet(ConvStack front, ConditionalMlp dense, ConvStack back) {
         if (front == null && back == null) throw new IllegalArgumentException("an image network needs a conv stack (else use the ConditionalMlp)");
         if (front != null && front.out() != dense.in()) {

@@ -21,6 +21,12 @@ public final class ConditionalLinear {
     private final int in, classes, out;
     private final Activation act;
 
+    /**
+     * A layer {@code name} from {@code in} values and a {@code classes}-way one-hot label to {@code out}
+     * values; nothing is allocated until the parameters are declared and built.
+     *
+     * @throws IllegalArgumentException when a size is not positive
+     */
     public ConditionalLinear(String name, int in, int classes, int out, Activation act) {
         if (in <= 0 || classes <= 0 || out <= 0) {
             throw new IllegalArgumentException("layer " + name + " needs positive sizes, got " + in + " (+ " + classes
@@ -57,14 +63,17 @@ public final class ConditionalLinear {
         return act;
     }
 
+    /** Values per input row of x. */
     public int in() {
         return in;
     }
 
+    /** C, the width of the one-hot label. */
     public int classes() {
         return classes;
     }
 
+    /** Values per output row. */
     public int out() {
         return out;
     }

@@ -19,6 +19,9 @@ public final class ConditionalMlp implements ConditionalNetwork {
     private final List<Linear> rest;
 
     /**
+     * Layers {@code prefix.0} (conditional) to {@code prefix.(n-2)}, activated with {@code hidden} except the
+     * last, which uses {@code last}.
+     *
      * @param prefix  parameter name prefix: layer i is "prefix.i"
      * @param sizes   in, hidden..., out (at least two); the label joins the first layer
      * @param classes C, the width of the one-hot label

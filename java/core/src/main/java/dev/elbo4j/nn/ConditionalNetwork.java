@@ -11,12 +11,16 @@ import dev.elbo4j.tensor.Tensor;
  * conv stacks.
  */
 public interface ConditionalNetwork {
+    /** Values per input row of x. */
     int in();
 
+    /** Values per output row. */
     int out();
 
+    /** C, the width of the one-hot label y. */
     int classes();
 
+    /** Declares this network's parameters, in order, into a model's layout. */
     void declare(Parameters.Builder p);
 
     /** Buffers for up to {@code maxRows} output rows; gradient buffers only for {@code training}. */

@@ -19,6 +19,12 @@ public final class Conv2d implements ConvLayer {
     private final int outChannels;
     private final Activation act;
 
+    /**
+     * A layer {@code name} of geometry {@code g} with {@code outChannels} output planes.
+     *
+     * @throws IllegalArgumentException when {@code outChannels} is below 1 or an output image would pass 2^31-1
+     *     elements
+     */
     public Conv2d(String name, ConvGeometry g, int outChannels, Activation act) {
         if (outChannels < 1) throw new IllegalArgumentException("layer " + name + " needs >= 1 output channels, got " + outChannels);
         if ((long) outChannels * g.outPixels() > Integer.MAX_VALUE) {
@@ -45,6 +51,7 @@ public final class Conv2d implements ConvLayer {
         return g;
     }
 
+    /** OC, the output planes. */
     public int outChannels() {
         return outChannels;
     }

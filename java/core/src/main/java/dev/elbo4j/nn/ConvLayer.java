@@ -30,6 +30,7 @@ public sealed interface ConvLayer permits Conv2d, ConvTranspose2d {
     /** The convolution's geometry (for a transposed convolution: of the convolution it is the adjoint of). */
     ConvGeometry geometry();
 
+    /** Declares this layer's weight and bias into a model's layout. */
     void declare(Parameters.Builder p);
 
     /** Elements each scratch buffer needs for {@code rows} images, indexed as {@link #COLS}... */

@@ -9,10 +9,20 @@ import java.util.regex.Pattern;
  * One layer of a conv architecture string: {@code CxK[sS][pP]}, C channels (a conv layer's
  * output channels; a transposed-conv layer's input channels), a K x K kernel, stride S (default 1),
  * padding P (default 0). "32x4s2p1" is 32 channels, 4 x 4, stride 2, padding 1.
+ *
+ * @param channels C: output planes of a conv layer, input planes of a transposed-conv layer
+ * @param kernel   K, the side of the square kernel
+ * @param stride   S, the step of the window (default 1)
+ * @param padding  P, zeros added on every side (default 0)
  */
 public record ConvLayerSpec(int channels, int kernel, int stride, int padding) {
     private static final Pattern TOKEN = Pattern.compile("(\\d{1,6})x(\\d{1,3})(?:s(\\d{1,3}))?(?:p(\\d{1,3}))?");
 
+    /**
+     * Checks the numbers: channels, kernel and stride at least 1, padding at least 0.
+     *
+     * @throws IllegalArgumentException naming the token when one is out of range
+     */
     public ConvLayerSpec {
         if (channels < 1 || kernel < 1 || stride < 1 || padding < 0) {
             throw new IllegalArgumentException("layer " + token(channels, kernel, stride, padding)

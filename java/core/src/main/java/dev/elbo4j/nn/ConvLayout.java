@@ -24,11 +24,23 @@ import java.util.Map;
  *
  * <p>Colour images (3 channels) are stored channels last (H x W x C rows) by elbo4j's readers;
  * the stacks permute them to and from NCHW at the ends.
+ *
+ * @param channels C, the image planes (1 grey, 3 colour)
+ * @param height   H, image rows
+ * @param width    W, image columns
+ * @param encoder  the conv layers after the input, in order; empty: a fully connected encoder
+ * @param decoder  the transposed-conv layers before the output, in order; empty: a fully connected decoder
  */
 public record ConvLayout(int channels, int height, int width, List<ConvLayerSpec> encoder, List<ConvLayerSpec> decoder) {
     /** What the encoder and decoder strings start with. */
     public static final String CONV = "conv:", DECONV = "deconv:", MLP = "mlp";
 
+    /**
+     * Copies the lists and checks the layout against the image: not both sides empty, positive image sizes, and
+     * every layer's geometry valid on the planes it receives.
+     *
+     * @throws IllegalArgumentException naming the problem (and the layer) when one of those does not hold
+     */
     public ConvLayout {
         encoder = List.copyOf(encoder);
         decoder = List.copyOf(decoder);
@@ -71,10 +83,12 @@ public record ConvLayout(int channels, int height, int width, List<ConvLayerSpec
         }
     }
 
+    /** Whether the encoder has conv layers. */
     public boolean hasEncoder() {
         return !encoder.isEmpty();
     }
 
+    /** Whether the decoder has transposed-conv layers. */
     public boolean hasDecoder() {
         return !decoder.isEmpty();
     }
@@ -89,6 +103,7 @@ public record ConvLayout(int channels, int height, int width, List<ConvLayerSpec
         return decoder.isEmpty() ? MLP : DECONV + ConvLayerSpec.join(decoder);
     }
 
+    /** D = channels x height x width, the values of one image. */
     public int inputDim() {
         return channels * height * width;
     }

@@ -20,6 +20,8 @@ public final class ConvStack {
     private final int inChannels, outChannels;
 
     /**
+     * A stack of {@code layers} in order.
+     *
      * @param layers          at least one, each one's input size the previous one's output size
      * @param channelsLastIn  whether the input rows are H x W x C (else C x H x W)
      * @param channelsLastOut whether the output rows are H x W x C (else C x H x W)
@@ -40,18 +42,22 @@ public final class ConvStack {
         this.permuteOut = channelsLastOut && outChannels > 1;
     }
 
+    /** The layers, in order; unmodifiable. */
     public List<ConvLayer> layers() {
         return layers;
     }
 
+    /** Values per input row: the first layer's input size. */
     public int in() {
         return layers.getFirst().in();
     }
 
+    /** Values per output row: the last layer's output size. */
     public int out() {
         return layers.getLast().out();
     }
 
+    /** Declares every layer's parameters, in order, into a model's layout. */
     public void declare(Parameters.Builder p) {
         for (ConvLayer l : layers) l.declare(p);
     }

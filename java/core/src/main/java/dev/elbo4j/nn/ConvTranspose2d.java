@@ -21,6 +21,13 @@ public final class ConvTranspose2d implements ConvLayer {
     private final int inChannels;
     private final Activation act;
 
+    /**
+     * A layer {@code name}, the adjoint of the convolution of geometry {@code g}, taking {@code inChannels}
+     * planes.
+     *
+     * @throws IllegalArgumentException when {@code inChannels} is below 1 or an input image would pass 2^31-1
+     *     elements
+     */
     public ConvTranspose2d(String name, ConvGeometry g, int inChannels, Activation act) {
         if (inChannels < 1) throw new IllegalArgumentException("layer " + name + " needs >= 1 input channels, got " + inChannels);
         if ((long) inChannels * g.outPixels() > Integer.MAX_VALUE) {
@@ -50,6 +57,7 @@ public final class ConvTranspose2d implements ConvLayer {
         return g;
     }
 
+    /** C_in, the input planes. */
     public int inChannels() {
         return inChannels;
     }

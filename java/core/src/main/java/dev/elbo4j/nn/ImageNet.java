@@ -14,7 +14,14 @@ public final class ImageNet implements Network {
     private final ConvStack front, back;
     private final Mlp dense;
 
-    /** @param front conv stack before the dense layers, or null; @param back stack after them, or null */
+    /**
+     * A network of {@code front}, then {@code dense}, then {@code back}; at least one stack is present.
+     *
+     * @param front conv stack before the dense layers, or null
+     * @param dense the dense layers
+     * @param back  transposed-conv stack after them, or null
+     * @throws IllegalArgumentException when both stacks are null or neighbouring sizes do not match
+     */
     public ImageNet(ConvStack front, Mlp dense, ConvStack back) {
         if (front == null && back == null) throw new IllegalArgumentException("an image network needs a conv stack (else use the Mlp)");
         if (front != null && front.out() != dense.in()) {
@@ -28,14 +35,17 @@ public final class ImageNet implements Network {
         this.back = back;
     }
 
+    /** The conv stack before the dense layers, or null. */
     public ConvStack front() {
         return front;
     }
 
+    /** The dense layers. */
     public Mlp dense() {
         return dense;
     }
 
+    /** The transposed-conv stack after the dense layers, or null. */
     public ConvStack back() {
         return back;
     }

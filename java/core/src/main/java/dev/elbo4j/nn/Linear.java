@@ -13,6 +13,12 @@ public final class Linear {
     private final int in, out;
     private final Activation act;
 
+    /**
+     * A layer {@code name} from {@code in} to {@code out} values with activation {@code act}; its parameters
+     * are {@code name.weight} and {@code name.bias}.
+     *
+     * @throws IllegalArgumentException when a size is not positive
+     */
     public Linear(String name, int in, int out, Activation act) {
         if (in <= 0 || out <= 0) {
             throw new IllegalArgumentException("layer " + name + " needs positive sizes, got " + in + " -> " + out);
@@ -32,18 +38,22 @@ public final class Linear {
         p.add(bias, Shape.of(out), Parameters.Init.uniform(bound));
     }
 
+    /** The layer's name, the prefix of its parameters' names. */
     public String name() {
         return name;
     }
 
+    /** Values per input row. */
     public int in() {
         return in;
     }
 
+    /** Values per output row. */
     public int out() {
         return out;
     }
 
+    /** The activation applied after the bias. */
     public Activation activation() {
         return act;
     }

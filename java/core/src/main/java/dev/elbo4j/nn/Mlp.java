@@ -16,6 +16,9 @@ public final class Mlp implements Network {
     private final List<Linear> layers;
 
     /**
+     * Layers {@code prefix.0} to {@code prefix.(n-2)} for n sizes, activated with {@code hidden} except the
+     * last, which uses {@code last}.
+     *
      * @param prefix parameter name prefix ("encoder", "decoder"): layer i is "prefix.i"
      * @param sizes  in, hidden..., out (at least two)
      */
@@ -30,6 +33,7 @@ public final class Mlp implements Network {
         this.layers = List.copyOf(l);
     }
 
+    /** The layers, input side first; unmodifiable. */
     public List<Linear> layers() {
         return layers;
     }

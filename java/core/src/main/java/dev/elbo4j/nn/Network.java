@@ -16,6 +16,7 @@ public interface Network {
     /** Values per output row. */
     int out();
 
+    /** Declares this network's parameters, in order, into a model's layout. */
     void declare(Parameters.Builder p);
 
     /** Buffers for up to {@code maxRows} rows; gradient buffers only for {@code training}. */

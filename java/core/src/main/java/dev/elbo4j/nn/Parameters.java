@@ -34,18 +34,32 @@ public final class Parameters implements AutoCloseable {
     /** The alignment {@link Builder#add} uses: {@link #ALIGN}; 1 (no gaps) only in the test that shows the gaps change nothing. */
     static int alignment = ALIGN;
 
-    /** How a parameter starts: uniform in [-bound, bound] from the seeded Philox, or a constant. */
+    /**
+     * How a parameter starts: uniform in [-bound, bound] from the seeded Philox, or a constant.
+     *
+     * @param bound    the half-width of the uniform range; 0: the constant
+     * @param constant the value of every element when {@code bound} is 0
+     */
     public record Init(double bound, double constant) {
+        /** Uniform in [-bound, bound]. */
         public static Init uniform(double bound) {
             return new Init(bound, 0);
         }
 
+        /** The constant {@code c}. */
         public static Init constant(double c) {
             return new Init(0, c);
         }
     }
 
-    /** A declared parameter. */
+    /**
+     * A declared parameter.
+     *
+     * @param name   the parameter's name, e.g. "encoder.0.weight"
+     * @param shape  its shape, row-major
+     * @param init   how it starts
+     * @param offset its first element in the flat buffers, a multiple of {@link #ALIGN}
+     */
     public record Spec(String name, Shape shape, Init init, int offset) {
     }
 
@@ -53,6 +67,10 @@ public final class Parameters implements AutoCloseable {
     public static final class Builder {
         private final Map<String, Spec> specs = new LinkedHashMap<>();
         private int size;
+
+        /** An empty layout: no parameter declared yet. */
+        public Builder() {
+        }
 
         /** Declares a parameter at the next multiple of {@link #ALIGN}; returns its index. */
         public int add(String name, Shape shape, Init init) {
@@ -80,6 +98,11 @@ public final class Parameters implements AutoCloseable {
             return n;
         }
 
+        /**
+         * Allocates the values, initialised from {@code seed} (parameter i draws from the Philox key
+         * (seed, INIT, i)), and the zeroed gradients on {@code backend}. The caller owns the result and
+         * closes it.
+         */
         public Parameters build(Backend backend, DType dtype, long seed) {
             return new Parameters(backend, dtype, List.copyOf(specs.values()), size, seed);
         }
@@ -117,6 +140,7 @@ public final class Parameters implements AutoCloseable {
         this.grads = backend.alloc(dtype, flat);
     }
 
+    /** The declared parameters, in order; unmodifiable. */
     public List<Spec> specs() {
         return Collections.unmodifiableList(specs);
     }
@@ -197,21 +221,33 @@ public final class Parameters implements AutoCloseable {
         return s;
     }
 
+    /**
+     * The values of parameter {@code name}: a view of the flat buffer, valid until {@link #close()}.
+     *
+     * @throws IllegalArgumentException naming the parameter and the known names when there is none of that name
+     */
     public Tensor value(String name) {
         Spec s = spec(name);
         return values.view(s.offset(), s.shape());
     }
 
+    /**
+     * The gradient of parameter {@code name}: a view of the flat gradient buffer, valid until {@link #close()}.
+     *
+     * @throws IllegalArgumentException naming the parameter and the known names when there is none of that name
+     */
     public Tensor grad(String name) {
         Spec s = spec(name);
         return grads.view(s.offset(), s.shape());
     }
 
+    /** The parameter names, in declaration (checkpoint) order; unmodifiable. */
     public List<String> names() {
         List<String> n = new ArrayList<>(byName.keySet());
         return Collections.unmodifiableList(n);
     }
 
+    /** The backend holding the buffers. */
     public Backend backend() {
         return backend;
     }
@@ -221,6 +257,10 @@ public final class Parameters implements AutoCloseable {
         return closed;
     }
 
+    /**
+     * Frees the value and gradient buffers; every view from {@link #value} and {@link #grad} is invalid
+     * afterwards.
+     */
     @Override
     public void close() {
         closed = true;

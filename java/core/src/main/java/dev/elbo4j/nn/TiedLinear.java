@@ -18,6 +18,9 @@ public final class TiedLinear {
     private final Activation act;
 
     /**
+     * A layer computing y = act(x W^T-of-the-owner + b): the weight is read from the owner's parameter, only
+     * the bias is this layer's.
+     *
      * @param name   this layer's name ("decoder.0"): its bias is {@code name + ".bias"}
      * @param weight the borrowed weight's parameter name, a tensor of shape [in, out]
      * @param in     input size (the owner's output size)

@@ -22,6 +22,9 @@ public final class TiedMlp {
     private final List<TiedLinear> layers;
 
     /**
+     * The mirror of an owner {@link Mlp} named {@code ownerName} with sizes {@code ownerSizes}; hidden layers
+     * use {@code hidden}, the last {@code last}.
+     *
      * @param prefix     parameter name prefix of the biases ("decoder")
      * @param ownerName  parameter name prefix of the owner ("encoder")
      * @param ownerSizes the owner's sizes: in, hidden..., out (at least two)

@@ -166,6 +166,7 @@ public final class Workspace implements AutoCloseable {
         return grad(grads.length - 1, rows);
     }
 
+    /** Frees every buffer of this workspace and of the workspaces it chains. */
     @Override
     public void close() {
         for (Tensor t : acts) t.close();

@@ -13,6 +13,10 @@ public final class Adam implements AutoCloseable {
     /** The config of the next step: {@link #cfg} with the rate of {@link #learningRate(double)}. */
     private AdamConfig current;
 
+    /**
+     * Allocates the two moment buffers (zeros, the shape and type of {@code params.values()}) on the
+     * parameters' backend; {@link #close} frees them. The parameters stay the caller's.
+     */
     public Adam(Parameters params, AdamConfig cfg) {
         this.params = params;
         this.cfg = cfg;
@@ -77,6 +81,7 @@ public final class Adam implements AutoCloseable {
         this.step = steps;
     }
 
+    /** Frees the two moment buffers; the parameters are the model's and stay open. */
     @Override
     public void close() {
         m.close();

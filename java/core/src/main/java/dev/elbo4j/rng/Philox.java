@@ -8,9 +8,9 @@ package dev.elbo4j.rng;
  * <h2>How elbo4j lays out the counter (the contract shared with the CUDA kernels)</h2>
  * A draw is named by an {@link RngKey} (seed, stream, step) and an element index {@code j}:
  * <pre>
- *   key     = (k0, k1)           = (seed & 0xffffffff, seed >>> 32)
- *   counter = (c0, c1, c2, c3)   = (block & 0xffffffff, block >>> 32,
- *                                   step & 0xffffffff, (stream << 24) | ((step >>> 32) & 0xffffff))
+ *   key     = (k0, k1)           = (seed &amp; 0xffffffff, seed >>> 32)
+ *   counter = (c0, c1, c2, c3)   = (block &amp; 0xffffffff, block >>> 32,
+ *                                   step &amp; 0xffffffff, (stream &lt;&lt; 24) | ((step >>> 32) &amp; 0xffffff))
  *   block   = j / 4,  lane = j % 4: element j is word {@code lane} of philox(counter, key)
  * </pre>
  * so the four words of one block feed four consecutive elements; a GPU thread that produces four

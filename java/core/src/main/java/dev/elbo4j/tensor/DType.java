@@ -2,7 +2,14 @@ package dev.elbo4j.tensor;
 
 /** Element types a backend stores. F64 exists for the CPU reference (gradient checks in double). */
 public enum DType {
-    F32(4), F64(8), I32(4), U8(1);
+    /** 32-bit IEEE float: parameters, activations and data on every backend. */
+    F32(4),
+    /** 64-bit IEEE double: the CPU reference's gradient checks, and loss accumulators. */
+    F64(8),
+    /** 32-bit signed integer: indices (permutations, labels) and counters. */
+    I32(4),
+    /** Unsigned byte: raw 0..255 pixels of a data set kept on the device, and ReLU bit masks. */
+    U8(1);
 
     private final int bytes;
 

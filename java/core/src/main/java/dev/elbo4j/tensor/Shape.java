@@ -2,9 +2,18 @@ package dev.elbo4j.tensor;
 
 import java.util.Arrays;
 
-/** Dimensions of a tensor, row-major. Immutable; validated on construction. */
+/**
+ * Dimensions of a tensor, row-major. Immutable; validated on construction.
+ *
+ * @param dims the dimensions, outermost first: 1 to 4, each >= 0
+ */
 public record Shape(int[] dims) {
 
+    /**
+     * Checks and copies {@code dims}: 1 to 4 dimensions, none negative, at most 2^31-1 elements in all.
+     *
+     * @throws IllegalArgumentException when one of those does not hold
+     */
     public Shape {
         if (dims.length == 0 || dims.length > 4) {
             throw new IllegalArgumentException("a shape has 1 to 4 dimensions, got " + dims.length);
@@ -22,19 +31,31 @@ public record Shape(int[] dims) {
         }
     }
 
+    /**
+     * The shape with these dimensions, outermost first ({@code of(b, d)}: b rows of d).
+     *
+     * @throws IllegalArgumentException as the constructor
+     */
     public static Shape of(int... dims) {
         return new Shape(dims);
     }
 
+    /** A copy of the dimensions, outermost first. */
     @Override
     public int[] dims() {
         return dims.clone();
     }
 
+    /** The number of dimensions, 1 to 4. */
     public int rank() {
         return dims.length;
     }
 
+    /**
+     * Dimension {@code i} (0 is the outermost).
+     *
+     * @throws ArrayIndexOutOfBoundsException when {@code i} is not in [0, rank())
+     */
     public int dim(int i) {
         return dims[i];
     }

@@ -10,27 +10,33 @@ public abstract class Tensor implements AutoCloseable {
     private final DType dtype;
     private final Shape shape;
 
+    /** For backends: a tensor of {@code dtype} with {@code shape}; the subclass holds the memory. */
     protected Tensor(DType dtype, Shape shape) {
         this.dtype = dtype;
         this.shape = shape;
     }
 
+    /** The element type. */
     public final DType dtype() {
         return dtype;
     }
 
+    /** The dimensions, row-major. */
     public final Shape shape() {
         return shape;
     }
 
+    /** The number of elements, {@code shape().size()}. */
     public final int size() {
         return shape.size();
     }
 
+    /** Everything but the last dimension, flattened: the row count of the row-major matrix view. */
     public final int rows() {
         return shape.rows();
     }
 
+    /** The last dimension: the row length of the row-major matrix view. */
     public final int cols() {
         return shape.cols();
     }
@@ -38,6 +44,11 @@ public abstract class Tensor implements AutoCloseable {
     /** A view of {@code shape.size()} elements starting at element {@code offset} of this tensor. */
     public abstract Tensor view(int offset, Shape shape);
 
+    /**
+     * {@link #view(int, Shape)} with {@code Shape.of(dims)}.
+     *
+     * @throws IllegalArgumentException when the view would reach past this tensor's elements
+     */
     public final Tensor view(int offset, int... dims) {
         return view(offset, Shape.of(dims));
     }
@@ -59,16 +70,27 @@ public abstract class Tensor implements AutoCloseable {
         return view(0, s);
     }
 
+    /**
+     * For subclasses' {@link #view(int, Shape)}: checks that {@code s.size()} elements from element
+     * {@code offset} lie inside this tensor.
+     *
+     * @throws IllegalArgumentException naming the view and this shape when they do not
+     */
     protected final void checkView(int offset, Shape s) {
         if (offset < 0 || (long) offset + s.size() > size()) {
             throw new IllegalArgumentException("view of " + s + " at " + offset + " exceeds " + shape);
         }
     }
 
+    /**
+     * Frees the memory of an owning tensor; closing a view does nothing. This base implementation does nothing;
+     * backends' tensors override it.
+     */
     @Override
     public void close() {
     }
 
+    /** For messages: the class, dtype and shape. */
     @Override
     public String toString() {
         return getClass().getSimpleName() + "(" + dtype + " " + shape + ")";

@@ -38,8 +38,14 @@ import java.util.Set;
  */
 public record Checkpoint(ModelConfig model, int[] image, TrainConfig training, State state, SafeTensors.File file) {
 
+    /** The {@code format} metadata of a checkpoint elbo4j writes. */
     public static final String FORMAT = "elbo4j.vae/1";
+    /**
+     * The tensor name of Adam's first moments, stored densely (the parameters' values without alignment gaps,
+     * in order).
+     */
     public static final String OPTIM_M = "optim.m";
+    /** The tensor name of Adam's second moments, stored as {@link #OPTIM_M}. */
     public static final String OPTIM_V = "optim.v";
     /** Prefix of the training step's own state ({@link Trainer#stepState()}): tensor {@code train.<name>}. */
     public static final String TRAIN_STATE = "train.";
@@ -55,7 +61,13 @@ public record Checkpoint(ModelConfig model, int[] image, TrainConfig training, S
     public record State(int epoch, int batchInEpoch, long step) {
     }
 
-    /** Writes the model and the trainer's complete state atomically. */
+    /**
+     * Writes the model and the trainer's complete state atomically.
+     *
+     * @throws IOException when the file cannot be written; a previous file at {@code path} is then unchanged
+     * @throws NonFiniteException when a parameter, optimizer or training-state tensor is not finite; nothing is
+     *     written
+     */
     public static void save(Path path, Trainer trainer, int[] image) throws IOException {
         save(path, trainer, image, null);
     }
@@ -64,8 +76,28 @@ public record Checkpoint(ModelConfig model, int[] image, TrainConfig training, S
      * As {@link #save(Path, Trainer, int[])}, recording where the training data came from under
      * the {@code training} metadata's {@code data} key (docs/FORMAT.md lists what the CLI
      * records: path, format, sizes, content hash, limits, scaling); {@code null} records nothing.
+     *
+     * @throws IOException when the file cannot be written; a previous file at {@code path} is then unchanged
+     * @throws NonFiniteException when a parameter, optimizer or training-state tensor is not finite; nothing is
+     *     written
      */
     public static void save(Path path, Trainer trainer, int[] image, Map<String, Object> data) throws IOException {
+        save(path, trainer, image, data, null);
+    }
+
+    /**
+     * As {@link #save(Path, Trainer, int[], Map)}, also writing {@code selection} as the
+     * {@code selection} metadata: the model-selection state of the run (the CLI's: what the best
+     * epoch is selected on, {@code --keep-best}, {@code --early-stop}'s patience and a
+     * {@link BestTracker#toJson()}; docs/FORMAT.md), read back by {@link #selection()} on resume;
+     * {@code null} writes none.
+     *
+     * @throws IOException when the file cannot be written; a previous file at {@code path} is then unchanged
+     * @throws NonFiniteException when a parameter, optimizer or training-state tensor is not finite; nothing is
+     *     written
+     */
+    public static void save(Path path, Trainer trainer, int[] image, Map<String, Object> data, Map<String, Object> selection)
+            throws IOException {
         Model vae = trainer.model();
         String[] bad = new String[2]; // the first non-finite parameter, the first non-finite training tensor
         SafeTensors.File f = modelFile(vae, image, bad);
@@ -84,6 +116,7 @@ public record Checkpoint(ModelConfig model, int[] image, TrainConfig training, S
         state.put("batch_in_epoch", trainer.batchInEpoch());
         state.put("step", adam.steps());
         f.putMetadata("state", Json.write(state));
+        if (selection != null) f.putMetadata("selection", Json.write(selection));
         String first = bad[0] != null ? bad[0] : bad[1];
         if (first != null) {
             // A diverged update (a huge learning rate or weight decay, a moment that overflowed)
@@ -129,7 +162,12 @@ public record Checkpoint(ModelConfig model, int[] image, TrainConfig training, S
         return null;
     }
 
-    /** Throws a {@link DataFormatException} naming the file and the first non-finite tensor, if any. */
+    /**
+     * Throws a {@link DataFormatException} naming the file and the first non-finite tensor, if any.
+     *
+     * @throws DataFormatException naming the file and the first NaN or infinity, among the parameters and, with
+     *     {@code trainingState}, the optimizer moments and the training step's state
+     */
     public void requireFinite(boolean trainingState) throws DataFormatException {
         String bad = nonFinite(trainingState);
         if (bad != null) {
@@ -138,7 +176,11 @@ public record Checkpoint(ModelConfig model, int[] image, TrainConfig training, S
         }
     }
 
-    /** Writes the model alone (no optimizer state): enough for eval, sample and reconstruct. */
+    /**
+     * Writes the model alone (no optimizer state): enough for eval, sample and reconstruct.
+     *
+     * @throws IOException when the file cannot be written; a previous file at {@code path} is then unchanged
+     */
     public static void saveModel(Path path, Model vae, int[] image) throws IOException {
         SafeTensors.write(path, modelFile(vae, image, null));
     }
@@ -203,7 +245,12 @@ public record Checkpoint(ModelConfig model, int[] image, TrainConfig training, S
         return m;
     }
 
-    /** Reads and validates a checkpoint: the metadata must describe a model whose tensors are all present. */
+    /**
+     * Reads and validates a checkpoint: the metadata must describe a model whose tensors are all present.
+     *
+     * @throws DataFormatException naming the file and the problem when it is not a valid checkpoint
+     * @throws IOException when it cannot be read
+     */
     public static Checkpoint load(Path path) throws IOException {
         return load(path, Set.of(FORMAT));
     }
@@ -212,6 +259,10 @@ public record Checkpoint(ModelConfig model, int[] image, TrainConfig training, S
      * {@link #load(Path)} of a file whose metadata format is one of {@code formats}: {@link #FORMAT},
      * or another that carries the same model metadata and parameters (an export's
      * {@code model.safetensors}, which holds no training, reads as a bare model).
+     *
+     * @throws DataFormatException naming the file and the problem when it is not a valid checkpoint of one of
+     *     {@code formats}
+     * @throws IOException when it cannot be read
      */
     public static Checkpoint load(Path path, Set<String> formats) throws IOException {
         SafeTensors.File f = SafeTensors.read(path);
@@ -261,6 +312,7 @@ public record Checkpoint(ModelConfig model, int[] image, TrainConfig training, S
                 throw new DataFormatException(path, "metadata 'training'/'state' is invalid: " + e.getMessage());
             }
         }
+        if (f.metadata("selection") != null) meta.object("selection"); // a JSON object, or the file is refused here
         Checkpoint c = new Checkpoint(cfg, image, training, state, f);
         // Every parameter the architecture implies must be there with its exact shape.
         int total = 0;
@@ -300,6 +352,16 @@ public record Checkpoint(ModelConfig model, int[] image, TrainConfig training, S
         return d instanceof Map<?, ?> m ? (Map<String, Object>) m : null;
     }
 
+    /**
+     * The model-selection state written by {@link #save(Path, Trainer, int[], Map, Map)}, or
+     * {@code null} when the file holds none (a run without model selection). {@link #load} checked
+     * that it is a JSON object.
+     */
+    public Map<String, Object> selection() {
+        String s = file.metadata("selection");
+        return s == null ? null : Json.parseObject(s);
+    }
+
     /** A model on {@code backend} with this checkpoint's parameters. */
     public Model restoreModel(Backend backend) {
         Model vae = model.create(backend, DType.F32, 0);
@@ -312,6 +374,9 @@ public record Checkpoint(ModelConfig model, int[] image, TrainConfig training, S
     /**
      * The model as the given class (e.g. {@code Vae.class}); a {@link WrongModelException} saying
      * which type the file holds when it is another.
+     *
+     * @param <M> the model class wanted
+     * @throws WrongModelException when the checkpoint holds another family
      */
     public <M extends Model> M restoreModel(Backend backend, Class<M> type) {
         return restoreAs(backend, type, "; this needs a " + type.getSimpleName());
@@ -321,6 +386,9 @@ public record Checkpoint(ModelConfig model, int[] image, TrainConfig training, S
      * {@link #restoreModel(Backend, Class)} whose {@link WrongModelException} reads "the checkpoint
      * holds a 'TYPE' model, " then {@code why} (in the caller's terms: what the model lacks, and
      * what would work instead).
+     *
+     * @param <M> the model class wanted
+     * @throws WrongModelException when the checkpoint holds another family
      */
     public <M extends Model> M restoreModel(Backend backend, Class<M> type, String why) {
         return restoreAs(backend, type, ", " + why);

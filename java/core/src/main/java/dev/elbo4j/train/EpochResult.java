@@ -14,6 +14,7 @@ package dev.elbo4j.train;
  */
 public record EpochResult(int epoch, long steps, double trainElbo, double testElbo, double seconds,
                           java.util.Map<String, Double> testMetrics) {
+    /** Copies {@code testMetrics} (unmodifiable; no null keys or values). */
     public EpochResult {
         testMetrics = java.util.Map.copyOf(testMetrics);
     }

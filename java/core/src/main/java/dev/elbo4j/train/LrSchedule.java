@@ -65,6 +65,12 @@ public sealed interface LrSchedule {
      * @param gamma      factor applied at each milestone, > 0
      */
     record MultiStep(int[] milestones, double gamma) implements LrSchedule {
+        /**
+         * Copies {@code milestones} and checks them and {@code gamma}.
+         *
+         * @throws IllegalArgumentException when there is no milestone, they are not positive and strictly
+         *     increasing, or {@code gamma} is not a positive finite number
+         */
         public MultiStep {
             milestones = milestones.clone();
             if (milestones.length == 0) throw new IllegalArgumentException("multistep needs at least one milestone");
@@ -77,6 +83,7 @@ public sealed interface LrSchedule {
             if (!(gamma > 0) || Double.isInfinite(gamma)) throw new IllegalArgumentException("multistep gamma must be > 0, got " + gamma);
         }
 
+        /** A copy of the milestones, in increasing order. */
         @Override
         public int[] milestones() {
             return milestones.clone();
@@ -113,8 +120,17 @@ public sealed interface LrSchedule {
         }
     }
 
-    /** Factor {@code gamma^epoch}: PyTorch's {@code ExponentialLR}, stepped once per epoch. */
+    /**
+     * Factor {@code gamma^epoch}: PyTorch's {@code ExponentialLR}, stepped once per epoch.
+     *
+     * @param gamma the factor per epoch, > 0
+     */
     record Exponential(double gamma) implements LrSchedule {
+        /**
+         * Checks {@code gamma}.
+         *
+         * @throws IllegalArgumentException when it is not a positive finite number
+         */
         public Exponential {
             if (!(gamma > 0) || Double.isInfinite(gamma)) throw new IllegalArgumentException("exponential gamma must be > 0, got " + gamma);
         }
@@ -140,6 +156,12 @@ public sealed interface LrSchedule {
      * @param minFactor the final factor, in [0, 1]
      */
     record Cosine(double epochs, double minFactor) implements LrSchedule {
+        /**
+         * Checks the horizon and the final factor.
+         *
+         * @throws IllegalArgumentException when {@code epochs} is not a positive finite number or
+         *     {@code minFactor} is outside [0, 1]
+         */
         public Cosine {
             if (!(epochs > 0) || Double.isInfinite(epochs)) throw new IllegalArgumentException("cosine epochs must be > 0, got " + epochs);
             if (!(minFactor >= 0 && minFactor <= 1)) throw new IllegalArgumentException("cosine minimum factor must be in [0, 1], got " + minFactor);

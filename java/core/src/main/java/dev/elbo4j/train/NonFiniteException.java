@@ -8,7 +8,9 @@ package dev.elbo4j.train;
  * message says which, and which step's parameters are kept.
  */
 public final class NonFiniteException extends IllegalStateException {
+    /** The 1-based number of the optimizer step that failed. */
     private final long step;
+    /** The first tensor found non-finite. */
     private final String tensor;
 
     NonFiniteException(String message, long step, String tensor) {

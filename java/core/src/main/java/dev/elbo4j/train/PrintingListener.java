@@ -13,6 +13,8 @@ public class PrintingListener implements TrainListener {
     private final int epochs;
 
     /**
+     * A listener printing one line per epoch (and one per skipped batch) to {@code out}.
+     *
      * @param out where the lines go
      * @param epochs the run's epoch count, for "epoch e/N" (0 prints "epoch e")
      */

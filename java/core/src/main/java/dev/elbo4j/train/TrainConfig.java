@@ -8,6 +8,11 @@ import dev.elbo4j.backend.Binarization;
  * (initialisation, shuffling, binarisation, noise) derives from, the KL warm-up, and for
  * semi-supervised models the number of labelled examples.
  *
+ * @param epochs       epochs to train (the total, counting those of a resumed run), >= 0
+ * @param batchSize    examples per optimizer step, >= 1 (the last batch of an epoch may be smaller)
+ * @param adam         the optimizer; its {@code lr} is the base rate of the schedule
+ * @param binarization how 8-bit pixels become inputs
+ * @param seed         the seed of every random choice
  * @param warmupEpochs the KL term's weight rises linearly from 0 to 1 over this many epochs (0: none)
  * @param labelled     labelled training examples for semi-supervised models (0: not used)
  * @param schedule     the learning-rate schedule: the rate of each step is {@code adam.lr()} times its
@@ -16,6 +21,13 @@ import dev.elbo4j.backend.Binarization;
 public record TrainConfig(int epochs, int batchSize, AdamConfig adam, Binarization binarization, long seed,
                           double warmupEpochs, int labelled, LrSchedule schedule) {
 
+    /**
+     * Checks the values: {@code epochs >= 0}, {@code batchSize >= 1}, a finite {@code warmupEpochs >= 0},
+     * {@code labelled >= 0}, and a schedule.
+     *
+     * @throws IllegalArgumentException naming the value that is out of range
+     * @throws NullPointerException when {@code schedule} is null
+     */
     public TrainConfig {
         if (epochs < 0) throw new IllegalArgumentException("epochs must be >= 0, got " + epochs);
         if (batchSize < 1) throw new IllegalArgumentException("batch size must be >= 1, got " + batchSize);
@@ -84,6 +96,10 @@ public record TrainConfig(int epochs, int batchSize, AdamConfig adam, Binarizati
         private double warmupEpochs = 0;
         private int labelled = 0;
         private LrSchedule schedule = LrSchedule.CONSTANT;
+
+        /** A builder with the defaults; {@link TrainConfig#builder()} is the same. */
+        public Builder() {
+        }
 
         /** The learning-rate schedule (default constant). */
         public Builder schedule(LrSchedule s) {

@@ -7,8 +7,10 @@ package dev.elbo4j.train;
  * <ul>
  * <li>Progress: {@link #step} with {@link Trainer#runningObjective()} (call that a few times a
  *     second, not every step, on a GPU).
- * <li>The best model: in {@link #epochEnd}, compare {@link EpochResult#testElbo()} and
- *     {@code Checkpoint.save(path, trainer, image)} when it improved.
+ * <li>The best model: in {@link #epochEnd}, feed the result to a {@link BestTracker} and
+ *     {@code Checkpoint.save(path, trainer, image)} when it improved; stop early when
+ *     {@link BestTracker#shouldStop()} says so ({@link Trainer#requestStop()} there: {@code run}
+ *     returns before the next epoch).
  * <li>Stopping early or cancelling from another thread (a button, a shutdown hook, a signal
  *     handler): call {@link Trainer#requestStop()} there; {@link Trainer#run} returns after the
  *     step in flight, with {@link Trainer#stopped()} true. The trainer is then at a step boundary:

@@ -73,6 +73,10 @@ public final class Trainer implements AutoCloseable {
     private int seenInEpoch;
 
     /**
+     * A trainer of {@code model} on {@code train}: copies the data sets to the model's backend and allocates
+     * Adam's moments and the batch buffers there; {@link #close} frees what it allocated (the model stays the
+     * caller's). Not thread-safe: one thread calls {@link #run} and the other methods.
+     *
      * @param test may be null: no test ELBO per epoch
      * @throws IllegalArgumentException when the data or the training config does not fit the model
      *                                  (including its own {@link dev.elbo4j.model.ModelConfig#checkTraining} checks)
@@ -584,6 +588,10 @@ public final class Trainer implements AutoCloseable {
                 FiniteGuard.nameOf(what));
     }
 
+    /**
+     * Frees what the trainer allocated (its copies of the data, batch buffers, Adam's moments, the training
+     * step, a captured CUDA graph); idempotent. The model stays open: the caller closes it.
+     */
     @Override
     public void close() {
         if (closed) return;

@@ -6,6 +6,7 @@ package dev.elbo4j.train;
  * family the file holds and why the other is needed.
  */
 public final class WrongModelException extends IllegalArgumentException {
+    /** The family the checkpoint holds, as its metadata names it. */
     private final String held;
 
     WrongModelException(String message, String held) {

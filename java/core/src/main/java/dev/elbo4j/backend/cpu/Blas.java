@@ -9,12 +9,19 @@ package dev.elbo4j.backend.cpu;
  */
 public interface Blas {
 
+    /** The implementation's name for messages and {@code elbo4j info}: "openblas", "java". */
     String name();
 
+    /**
+     * Single-precision C = alpha op(A) op(B) + beta C on the arrays from their offsets; op(X) is X transposed
+     * when its flag is set. With beta 0, C is overwritten without being read (NaN or garbage there does not
+     * propagate).
+     */
     void sgemm(boolean transA, boolean transB, int m, int n, int k, float alpha,
                float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
                float beta, float[] c, int cOff, int ldc);
 
+    /** Double-precision {@link #sgemm}, for the CPU reference's F64 tensors. */
     void dgemm(boolean transA, boolean transB, int m, int n, int k, double alpha,
                double[] a, int aOff, int lda, double[] b, int bOff, int ldb,
                double beta, double[] c, int cOff, int ldc);

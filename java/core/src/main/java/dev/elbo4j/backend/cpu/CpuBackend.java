@@ -22,7 +22,11 @@ public final class CpuBackend implements Backend {
         this(Blases.best());
     }
 
+<<<<<<< HEAD
     /** A CPU backend with {@code blas}; fixes the process's CPU threads ({@link CpuThreads}) if not yet. */
+=======
+    /** A CPU backend whose dense products go through {@code blas}. */
+>>>>>>> main
     public CpuBackend(Blas blas) {
         CpuThreads.get();
         this.linear = new CpuLinear(blas);
@@ -423,6 +427,7 @@ public final class CpuBackend implements Backend {
                 dBias == null ? null : floating(dBias, "dBias"));
     }
 
+    /** Nothing to release: the CPU tensors are Java arrays the garbage collector reclaims. */
     @Override
     public void close() {
     }

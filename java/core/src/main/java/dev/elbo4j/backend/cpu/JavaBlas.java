@@ -81,6 +81,8 @@ public final class JavaBlas implements Blas {
     }
 
     /**
+     * A pure-Java GEMM that splits one large product over {@code threads} threads.
+     *
      * @param threads threads a single large GEMM may use, calling thread included ({@code >= 1});
      *                {@code threads - 1} daemon worker threads are started on first need
      */
@@ -101,6 +103,7 @@ public final class JavaBlas implements Blas {
         return threads;
     }
 
+    /** For messages: the thread count. */
     @Override
     public String toString() {
         return "JavaBlas[threads=" + threads + "]";

@@ -21,7 +21,12 @@ public final class BatchCursor implements AutoCloseable {
     private final long wrap;
     private final DeviceTensor indices;
 
-    /** @param batch the full batch size (a short last batch selects fewer rows of the same stride) */
+    /**
+     * A cursor of its own, at batch 0, with an index buffer of {@code batch} entries; {@link #close} frees
+     * both.
+     *
+     * @param batch the full batch size (a short last batch selects fewer rows of the same stride)
+     */
     public BatchCursor(CudaBackend be, int batch) {
         if (batch < 1) throw new IllegalArgumentException("batch must be >= 1, got " + batch);
         this.be = be;
@@ -76,7 +81,7 @@ public final class BatchCursor implements AutoCloseable {
         return indices.view(0, Shape.of(rows));
     }
 
-    /** Enqueues indices[i] = perm[c * batch + i] for i < rows, with c the cursor (mod wrap for a cycling one). */
+    /** Enqueues indices[i] = perm[c * batch + i] for i &lt; rows, with c the cursor (mod wrap for a cycling one). */
     public void select(Tensor perm, int rows) {
         DeviceTensor p = be.dev(perm, "permutation");
         if (p.dtype() != DType.I32) throw new IllegalArgumentException("the permutation must be I32, got " + p.dtype());
@@ -86,6 +91,7 @@ public final class BatchCursor implements AutoCloseable {
         be.launch(Kernels.BATCH_INDEX, Kernels.blocks(rows, Kernels.BLOCK_ELEMENTWISE, be.wave(Kernels.BATCH_INDEX)));
     }
 
+    /** Frees the index buffer and, for a cursor of its own, the cursor; a borrowed batch number stays open. */
     @Override
     public void close() {
         if (ownsCursor) cursor.close();

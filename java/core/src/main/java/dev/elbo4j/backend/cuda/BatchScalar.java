@@ -16,7 +16,11 @@ public final class BatchScalar implements AutoCloseable {
     private final DeviceTensor table;
     private final DeviceTensor cell;
 
-    /** @param maxBatches the most entries an {@link #upload} holds (an epoch's batches) */
+    /**
+     * Allocates the table and the cell on {@code be}, zero-filled; {@link #close} frees them.
+     *
+     * @param maxBatches the most entries an {@link #upload} holds (an epoch's batches)
+     */
     public BatchScalar(CudaBackend be, int maxBatches) {
         if (maxBatches < 1) throw new IllegalArgumentException("maxBatches must be >= 1, got " + maxBatches);
         this.be = be;
@@ -55,6 +59,7 @@ public final class BatchScalar implements AutoCloseable {
         be.launch(Kernels.SELECT_F64, 1);
     }
 
+    /** Frees the table and the cell. */
     @Override
     public void close() {
         table.close();

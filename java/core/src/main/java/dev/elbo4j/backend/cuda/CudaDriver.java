@@ -51,19 +51,25 @@ public interface CudaDriver extends AutoCloseable {
     /** Copies {@code count} elements of {@code src} from {@code offset} to device address {@code dst}, ordered on {@code stream}. The array may be reused when the call returns. */
     void copyToDevice(long dst, float[] src, int offset, int count, long stream);
 
+    /** As {@link #copyToDevice(long, float[], int, int, long)}, for double[]. */
     void copyToDevice(long dst, double[] src, int offset, int count, long stream);
 
+    /** As {@link #copyToDevice(long, float[], int, int, long)}, for int[]. */
     void copyToDevice(long dst, int[] src, int offset, int count, long stream);
 
+    /** As {@link #copyToDevice(long, float[], int, int, long)}, for byte[]. */
     void copyToDevice(long dst, byte[] src, int offset, int count, long stream);
 
     /** Copies {@code count} elements from device address {@code src} into {@code dst}; returns when they are there (waits for the work before it on {@code stream}). */
     void copyToHost(float[] dst, int offset, int count, long src, long stream);
 
+    /** As {@link #copyToHost(float[], int, int, long, long)}, for double[]. */
     void copyToHost(double[] dst, int offset, int count, long src, long stream);
 
+    /** As {@link #copyToHost(float[], int, int, long, long)}, for int[]. */
     void copyToHost(int[] dst, int offset, int count, long src, long stream);
 
+    /** As {@link #copyToHost(float[], int, int, long, long)}, for byte[]. */
     void copyToHost(byte[] dst, int offset, int count, long src, long stream);
 
     /** {@code cuMemHostAlloc} (flags 0): {@code bytes > 0} of page-locked host memory; returns its address. */

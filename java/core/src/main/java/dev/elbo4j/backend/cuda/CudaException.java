@@ -9,10 +9,20 @@ package dev.elbo4j.backend.cuda;
  * close the backend and start a new process.
  */
 public class CudaException extends RuntimeException {
+    /** The failing function, e.g. {@code cuMemAlloc_v2}. */
     private final String call;
+    /** The numeric {@code CUresult} or {@code cublasStatus_t}. */
     private final int code;
+    /** The code's symbolic name, e.g. {@code CUDA_ERROR_OUT_OF_MEMORY}. */
     private final String codeName;
 
+    /**
+     * An exception whose message is "{@code call} failed: {@code codeName} ({@code code})".
+     *
+     * @param call     the failing function
+     * @param code     the numeric result
+     * @param codeName the result's symbolic name ({@code cuGetErrorName}'s, or cuBLAS's status name)
+     */
     public CudaException(String call, int code, String codeName) {
         super(call + " failed: " + codeName + " (" + code + ")");
         this.call = call;

@@ -30,6 +30,7 @@ public final class CudaGraph implements AutoCloseable {
         backend.launchGraph(exec, gathers);
     }
 
+    /** Destroys the executable graph and the captured one; idempotent. The work it captured is not affected. */
     @Override
     public void close() {
         if (closed) return;

@@ -40,6 +40,7 @@ public final class DeviceCounter implements AutoCloseable {
         return cell;
     }
 
+    /** Unbinds the counter from the kernels bound to it and frees its cell. */
     @Override
     public void close() {
         backend.unbind(this);

@@ -66,11 +66,13 @@ public final class DeviceTensor extends Tensor {
         return new DeviceTensor(memory, dtype(), shape, this.offset + offset, false);
     }
 
+    /** Frees the allocation if this tensor owns it; a view's close does nothing. */
     @Override
     public void close() {
         if (owner) memory.free();
     }
 
+    /** For messages: dtype, shape, and the offset of a view. */
     @Override
     public String toString() {
         return "DeviceTensor(" + dtype() + " " + shape() + (owner ? "" : " view@" + offset) + ")";

@@ -17,7 +17,16 @@ public final class KernelArgs {
 
     /** A parameter's C type class and its size in bytes. */
     public enum Kind {
-        I32(4), I64(8), F32(4), F64(8), PTR(8);
+        /** {@code int} or {@code unsigned int}, 4 bytes. */
+        I32(4),
+        /** {@code long long} or {@code unsigned long long}, 8 bytes. */
+        I64(8),
+        /** {@code float}, 4 bytes. */
+        F32(4),
+        /** {@code double}, 8 bytes. */
+        F64(8),
+        /** A device pointer ({@code CUdeviceptr}), 8 bytes. */
+        PTR(8);
 
         private final int bytes;
 
@@ -25,12 +34,17 @@ public final class KernelArgs {
             this.bytes = bytes;
         }
 
+        /** The parameter's size in bytes, as {@code cuLaunchKernel} reads it. */
         public int bytes() {
             return bytes;
         }
     }
 
-    /** More parameters than any elbo4j kernel has (the widest, Adam, has 17). */
+    /** An empty list; the setters append, {@link #clear()} empties it again. */
+    public KernelArgs() {
+    }
+
+    /** More parameters than any elbo4j kernel has (the widest, {@link Kernels#STEP_GUARD}, has 19). */
     public static final int MAX_ARGS = 24;
 
     private final Kind[] kinds = new Kind[MAX_ARGS];
@@ -63,10 +77,12 @@ public final class KernelArgs {
         return add(Kind.I64, v);
     }
 
+    /** A {@code float}. */
     public KernelArgs f32(float v) {
         return add(Kind.F32, Float.floatToRawIntBits(v) & 0xffffffffL);
     }
 
+    /** A {@code double}. */
     public KernelArgs f64(double v) {
         return add(Kind.F64, Double.doubleToRawLongBits(v));
     }
@@ -76,10 +92,16 @@ public final class KernelArgs {
         return add(Kind.PTR, address);
     }
 
+    /** The number of arguments added since the last {@link #clear()}. */
     public int count() {
         return count;
     }
 
+    /**
+     * The kind of argument {@code i} (0-based, in the order added).
+     *
+     * @throws IndexOutOfBoundsException when {@code i} is not in [0, count())
+     */
     public Kind kind(int i) {
         checkIndex(i);
         return kinds[i];
@@ -103,6 +125,7 @@ public final class KernelArgs {
         return Arrays.copyOf(kinds, count);
     }
 
+    /** For messages: the arguments in order, each with its kind. */
     @Override
     public String toString() {
         StringBuilder b = new StringBuilder("(");

@@ -8,9 +8,19 @@ import java.util.List;
  * order. {@link #check(KernelArgs)} runs before every launch: an argument list that does not match
  * the declaration would make the kernel read garbage, so it never reaches the driver.
  * KernelSourceTest checks each declaration against the .cu source.
+ *
+ * @param name    the {@code extern "C"} entry point, e.g. {@code elbo4j_adam_f32}
+ * @param file    the source file under {@code kernels/}, e.g. {@code optim.cu}
+ * @param threads threads per block, 32 to 1024, a multiple of 32
+ * @param params  the parameter kinds in declaration order
  */
 public record KernelSpec(String name, String file, int threads, List<KernelArgs.Kind> params) {
 
+    /**
+     * Copies {@code params} and checks {@code threads}: 32 to 1024, a multiple of the warp size.
+     *
+     * @throws IllegalArgumentException naming the kernel when {@code threads} is not
+     */
     public KernelSpec {
         params = List.copyOf(params);
         if (threads < 1 || threads > 1024 || threads % 32 != 0) {

@@ -27,9 +27,11 @@ public final class Kernels {
     public static final int BLOCK_LATENT = 256;
     /** Column-reduction tile (bias gradient): x = columns (one warp), y = row lanes. */
     public static final int COLS_TILE_X = 32;
+    /** Column-reduction tile, y: the row lanes per column. */
     public static final int COLS_TILE_Y = 8;
     /** Threads per block and maximum blocks of the full reductions. */
     public static final int BLOCK_REDUCE = 256;
+    /** Maximum blocks of a full reduction (its partials buffer holds this many doubles). */
     public static final int REDUCE_MAX_BLOCKS = 256;
 
     // ---- host-side launch policy (not in the sources) ---------------------------------------------
@@ -47,28 +49,68 @@ public final class Kernels {
     }
 
     // random.cu
+    /**
+     * The Philox words of blocks [first, first + blocks): out; first, blocks; key. For the generator's parity
+     * test.
+     */
     public static final KernelSpec PHILOX_U32 = KernelSpec.of("random.cu", "elbo4j_philox_u32", BLOCK_ELEMENTWISE, withKey(PTR, I64, I64));
+    /** Uniform floats in [0, 1) of elements [0, n) ({@code Philox.uniforms}): out, n; key. */
     public static final KernelSpec UNIFORM_F32 = KernelSpec.of("random.cu", "elbo4j_uniform_f32", BLOCK_ELEMENTWISE, withKey(PTR, I64));
+    /**
+     * Standard normals of elements [0, n) ({@code Philox.normals}, {@link dev.elbo4j.backend.Backend#normal}):
+     * out, n; key.
+     */
     public static final KernelSpec NORMAL_F32 = KernelSpec.of("random.cu", "elbo4j_normal_f32", BLOCK_ELEMENTWISE, withKey(PTR, I64));
+    /**
+     * {@code *counter += delta} in one thread, the last node of a captured step (the next replay reads the next
+     * step): counter, delta.
+     */
     public static final KernelSpec COUNTER_ADD_U64 = KernelSpec.of("random.cu", "elbo4j_counter_add_u64", 32, PTR, I64);
 
     // latent.cu
+    /**
+     * The reparameterised latent layer: stats (mean | log variance), eps, z, kl, logRatio; batch, latent, rows,
+     * group; key.
+     */
     public static final KernelSpec LATENT_FORWARD = KernelSpec.of("latent.cu", "elbo4j_latent_forward_f32",
             BLOCK_LATENT, withKey(PTR, PTR, PTR, PTR, PTR, I32, I32, I32, I32));
+    /**
+     * The latent layer's backward: stats, eps, dz, dStats; batch, latent, samples, klWeight, klWeightPtr (null:
+     * the argument).
+     */
     public static final KernelSpec LATENT_BACKWARD = KernelSpec.of("latent.cu", "elbo4j_latent_backward_f32",
             BLOCK_ELEMENTWISE, PTR, PTR, PTR, PTR, I32, I32, I32, F64, PTR);
 
     // likelihood.cu
+    /**
+     * Bernoulli likelihood on logits, loss per row and its gradient: out, x, rowLoss, dOut; rows, batch, cols,
+     * rowsPerBlock, gradScale.
+     */
     public static final KernelSpec BERNOULLI = KernelSpec.of("likelihood.cu", "elbo4j_bernoulli_f32",
             BLOCK_ROW, PTR, PTR, PTR, PTR, I32, I32, I32, I32, F32);
+    /**
+     * Gaussian likelihood, loss per row, gradient and the log-variance column partials: out, x, logVar,
+     * rowLoss, dOut, colPartial; rows, batch, cols, rowsPerBlock, accInShared, fixedLogVar, fixedPrec,
+     * gradScale.
+     */
     public static final KernelSpec GAUSSIAN = KernelSpec.of("likelihood.cu", "elbo4j_gaussian_f32",
             BLOCK_ROW, PTR, PTR, PTR, PTR, PTR, PTR, I32, I32, I32, I32, I32, F64, F32, F32);
+    /**
+     * The learned log variance's gradient, the second pass over {@link #GAUSSIAN}'s column partials:
+     * colPartial, dLogVar; blocks, cols, gradScale.
+     */
     public static final KernelSpec GAUSSIAN_DLOGVAR = KernelSpec.of("likelihood.cu", "elbo4j_gaussian_dlogvar_f32",
             COLS_TILE_X * COLS_TILE_Y, PTR, PTR, I32, I32, F64);
+    /** The logistic function element-wise: in, out, n. */
     public static final KernelSpec SIGMOID = KernelSpec.of("likelihood.cu", "elbo4j_sigmoid_f32", BLOCK_ELEMENTWISE, PTR, PTR, I64);
 
     // linear.cu
+    /**
+     * Adds the bias to every row and applies the activation in place: y, bias; rows, cols, act (the
+     * {@link dev.elbo4j.backend.Activation} ordinal).
+     */
     public static final KernelSpec BIAS_ACT = KernelSpec.of("linear.cu", "elbo4j_bias_act_f32", BLOCK_ELEMENTWISE, PTR, PTR, I32, I32, I32);
+    /** Multiplies dy in place by the activation's derivative, written through its output y: y, dy; n, act. */
     public static final KernelSpec ACT_BACKWARD = KernelSpec.of("linear.cu", "elbo4j_act_backward_f32", BLOCK_ELEMENTWISE, PTR, PTR, I64, I32);
     /** y, dy, partial (chunks x cols doubles, or null for one chunk), dBias; rows, cols, chunkRows, act. */
     public static final KernelSpec BIAS_ACT_BACKWARD = KernelSpec.of("linear.cu", "elbo4j_bias_act_backward_f32",
@@ -80,6 +122,10 @@ public final class Kernels {
             COLS_TILE_X * COLS_TILE_Y, PTR, PTR, I32, I32, F64);
 
     // optim.cu
+    /**
+     * One Adam(W) update: param, grad, m, v; n, b1, b2, c1, c2, eps, decay, stepSize, invSqrtBc2; stepPtr, lr,
+     * beta1, beta2.
+     */
     public static final KernelSpec ADAM = KernelSpec.of("optim.cu", "elbo4j_adam_f32",
             BLOCK_ELEMENTWISE, PTR, PTR, PTR, PTR, I64, F32, F32, F32, F32, F32, F32, F32, F32, PTR, F64, F64, F64);
 
@@ -102,19 +148,35 @@ public final class Kernels {
     public static final KernelSpec SELECT_F64 = KernelSpec.of("step.cu", "elbo4j_select_f64", 32, PTR, I32, PTR, PTR);
 
     // data.cu
+    /**
+     * Gathers a batch of U8 examples into F32 inputs (binarised or scaled), flagging a bad index: data, index,
+     * out, error; from, rows, examples, cols, mode; key.
+     */
     public static final KernelSpec GATHER = KernelSpec.of("data.cu", "elbo4j_gather_u8_f32",
             BLOCK_ELEMENTWISE, withKey(PTR, PTR, PTR, PTR, I32, I32, I32, I32, I32));
 
     // reduce.cu
+    /**
+     * Sum of an F32 tensor in double, in a fixed order (out = sum, or out += scale sum): x, n, partials,
+     * counter, out; scale, accumulate.
+     */
     public static final KernelSpec SUM_F32 = KernelSpec.of("reduce.cu", "elbo4j_sum_f32", BLOCK_REDUCE, PTR, I64, PTR, PTR, PTR, F64, I32);
+    /** {@link #SUM_F32} for F64. */
     public static final KernelSpec SUM_F64 = KernelSpec.of("reduce.cu", "elbo4j_sum_f64", BLOCK_REDUCE, PTR, I64, PTR, PTR, PTR, F64, I32);
+    /** {@link #SUM_F32} for I32. */
     public static final KernelSpec SUM_I32 = KernelSpec.of("reduce.cu", "elbo4j_sum_i32", BLOCK_REDUCE, PTR, I64, PTR, PTR, PTR, F64, I32);
+    /** {@link #SUM_F32} for U8. */
     public static final KernelSpec SUM_U8 = KernelSpec.of("reduce.cu", "elbo4j_sum_u8", BLOCK_REDUCE, PTR, I64, PTR, PTR, PTR, F64, I32);
 
     // memory.cu
+    /** Fills n 8-byte words with the same bits (an F64 fill): p, n, bits. */
     public static final KernelSpec FILL_U64 = KernelSpec.of("memory.cu", "elbo4j_fill_u64", BLOCK_ELEMENTWISE, PTR, I64, I64);
 
     // ---- autoencoder.cu: denoising and sparse autoencoders (issue 6) ----
+    /**
+     * Corrupts a denoising autoencoder's input (copy, Gaussian noise or masking; out may be x): x, out, n,
+     * kind, level; key.
+     */
     public static final KernelSpec CORRUPT = KernelSpec.of("autoencoder.cu", "elbo4j_corrupt_f32",
             BLOCK_ELEMENTWISE, withKey(PTR, PTR, I64, I32, F64));
     /** code, partial (chunks x units doubles, or null for one chunk), rhoHat, kl; batch, units, chunkRows; rho. */
@@ -123,26 +185,53 @@ public final class Kernels {
     /** The second pass of the sparsity sums: partial, rhoHat, kl; chunks, units, batch; rho. */
     public static final KernelSpec SPARSITY_FINISH = KernelSpec.of("autoencoder.cu", "elbo4j_sparsity_finish_f32",
             COLS_TILE_X * COLS_TILE_Y, PTR, PTR, PTR, I32, I32, I32, F64);
+    /** The sparsity penalty's gradient added to the code's: rhoHat, dCode; batch, units, rho, scale. */
     public static final KernelSpec SPARSITY_BACKWARD = KernelSpec.of("autoencoder.cu", "elbo4j_sparsity_backward_f32",
             BLOCK_ELEMENTWISE, PTR, PTR, I32, I32, F64, F64);
 
     // ---- iwae.cu: importance-weighted objective (issue 6) ----
+    /**
+     * IWAE's normalised importance weights and the loss per input: rowLoss, logRatio, weights, loss; batch,
+     * samples.
+     */
     public static final KernelSpec IWAE_WEIGHTS = KernelSpec.of("iwae.cu", "elbo4j_iwae_weights_f32",
             BLOCK_ELEMENTWISE, PTR, PTR, PTR, PTR, I32, I32);
+    /**
+     * IWAE's learned log-variance gradient, weighted by the samples' weights: weights, dOut, logVar, partial,
+     * dLogVar; rows, cols, chunkRows, scale.
+     */
     public static final KernelSpec IWAE_DLOGVAR = KernelSpec.of("iwae.cu", "elbo4j_iwae_dlogvar_f32",
             COLS_TILE_X * COLS_TILE_Y, PTR, PTR, PTR, PTR, PTR, I32, I32, I32, F64);
+    /** Scales each row of dOut in place by scale times its sample's weight: weights, dOut; n, cols, scale. */
     public static final KernelSpec IWAE_SCALE_ROWS = KernelSpec.of("iwae.cu", "elbo4j_iwae_scale_rows_f32",
             BLOCK_ELEMENTWISE, PTR, PTR, I64, I32, F64);
+    /**
+     * The latent layer's backward under IWAE's weights: stats, eps, z, dz, weights, dStats; batch, latent,
+     * samples, scale.
+     */
     public static final KernelSpec IWAE_LATENT_BACKWARD = KernelSpec.of("iwae.cu", "elbo4j_iwae_latent_backward_f32",
             BLOCK_ELEMENTWISE, PTR, PTR, PTR, PTR, PTR, PTR, I32, I32, I32, F64);
 
     // ---- classify.cu: conditional and semi-supervised models (issue 6) ----
+    /**
+     * Softmax cross-entropy of the classifier with its gradient: logits, target, loss, dLogits; batch, classes,
+     * gradScale.
+     */
     public static final KernelSpec SOFTMAX_XENT = KernelSpec.of("classify.cu", "elbo4j_softmax_xent_f32",
             BLOCK_ELEMENTWISE, PTR, PTR, PTR, PTR, I32, I32, F64);
+    /**
+     * M2's bound for an unlabelled input, summed over the classes under q(y|x), and its gradient: logits, rec,
+     * kl, u, weights, dLogits; batch, classes, klWeight, offset, gradScale, klWeightPtr.
+     */
     public static final KernelSpec UNLABELLED_BOUND = KernelSpec.of("classify.cu", "elbo4j_unlabelled_bound_f32",
             BLOCK_ELEMENTWISE, PTR, PTR, PTR, PTR, PTR, PTR, I32, I32, F64, F64, F64, PTR);
+    /** Scales each row in place by scale times its row weight: x, w; rows, cols, scale. */
     public static final KernelSpec SCALE_ROWS = KernelSpec.of("classify.cu", "elbo4j_scale_rows_f32",
             BLOCK_ELEMENTWISE, PTR, PTR, I32, I32, F64);
+    /**
+     * The latent backward with one sample and a KL weight per row: stats, eps, dz, klWeights, dStats; rows,
+     * latent, klWeight, klRows, klWeightPtr.
+     */
     public static final KernelSpec LATENT_BACKWARD_ROWS = KernelSpec.of("classify.cu", "elbo4j_latent_backward_rows_f32",
             BLOCK_ELEMENTWISE, PTR, PTR, PTR, PTR, PTR, I32, I32, F64, I32, PTR);
 
@@ -160,7 +249,7 @@ public final class Kernels {
     /** Unnormalised log-probability of every state (one thread per state): bias, weight, lu; d. */
     public static final KernelSpec FVBM_STATES = KernelSpec.of("fvbm.cu", "elbo4j_fvbm_states_f32",
             BLOCK_ELEMENTWISE, PTR, PTR, PTR, I32);
-    /** log Z and E[x_i x_j], one block per pair i <= j: lu, second, logZ; d. */
+    /** log Z and E[x_i x_j], one block per pair i &lt;= j: lu, second, logZ; d. */
     public static final KernelSpec FVBM_MOMENTS = KernelSpec.of("fvbm.cu", "elbo4j_fvbm_moments_f32",
             BLOCK_REDUCE, PTR, PTR, PTR, I32);
     /** The gradient (one thread per d x d entry) and the rows' loss: x, bias, weight, second, logZ, rowLoss, dBias, dWeight; R, d. */
@@ -251,6 +340,10 @@ public final class Kernels {
 
     // ---- grid sizing ------------------------------------------------------------------------------
 
+    /**
+     * ceil(a / b) for positive {@code a} and {@code b}: the blocks that cover {@code a} items at {@code b} per
+     * block.
+     */
     public static long ceilDiv(long a, long b) {
         return (a + b - 1) / b;
     }

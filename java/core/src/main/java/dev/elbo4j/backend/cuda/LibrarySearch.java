@@ -31,13 +31,18 @@ public record LibrarySearch(String library, List<String> names, List<Path> dirs,
 
     /** System property naming the driver library ({@code libcuda.so.1}) to load. */
     public static final String CUDA_PROPERTY = "elbo4j.libcuda";
+    /** Environment variable naming the driver library, read when {@link #CUDA_PROPERTY} is unset. */
     public static final String CUDA_ENV = "ELBO4J_LIBCUDA";
     /** System property naming the cuBLAS library to load. */
     public static final String CUBLAS_PROPERTY = "elbo4j.cublas";
+    /** Environment variable naming the cuBLAS library, read when {@link #CUBLAS_PROPERTY} is unset. */
     public static final String CUBLAS_ENV = "ELBO4J_CUBLAS";
+    /** System property naming the cuBLASLt library to load. */
     public static final String CUBLASLT_PROPERTY = "elbo4j.cublaslt.library";
+    /** Environment variable naming the cuBLASLt library, read when {@link #CUBLASLT_PROPERTY} is unset. */
     public static final String CUBLASLT_ENV = "ELBO4J_CUBLASLT_LIBRARY";
 
+    /** Copies the lists; a blank {@code explicit} counts as none (null). */
     public LibrarySearch {
         names = List.copyOf(names);
         dirs = List.copyOf(dirs);

@@ -13,7 +13,11 @@ public final class PinnedReader implements AutoCloseable {
     private final long event;
     private boolean closed;
 
-    /** @param words the most 32-bit words a {@link #read} copies */
+    /**
+     * Allocates the pinned host block and the event once; {@link #close} frees them.
+     *
+     * @param words the most 32-bit words a {@link #read} copies
+     */
     public PinnedReader(CudaBackend be, int words) {
         if (words < 1) throw new IllegalArgumentException("words must be >= 1, got " + words);
         this.be = be;
@@ -42,6 +46,10 @@ public final class PinnedReader implements AutoCloseable {
         driver.readHost(host, dst, 0, dst.length);
     }
 
+    /**
+     * Frees the pinned block and the event; idempotent, and a no-op once the backend is closed (its context
+     * took them along).
+     */
     @Override
     public void close() {
         if (closed) return;

@@ -62,6 +62,9 @@ public final class StepGuard implements AutoCloseable {
     private int rows;
 
     /**
+     * A guard for one run on {@code be}. Every device buffer is allocated here, once, so a captured
+     * graph's pointers stay valid whatever is planned or scheduled later; {@link #close} frees them.
+     *
      * @param skipNonFinite false: the first bad step stops every later update (sticky); true: bad
      *                      steps are counted and skipped, except a bad sum at or past
      *                      {@code stopFrom} of {@link #plan}
@@ -69,9 +72,6 @@ public final class StepGuard implements AutoCloseable {
      * @param maxTensors    the most tensors a {@link #plan} checks besides the first loss term
      * @param maxSteps      the most steps a {@link #schedule} covers and the batches the skip log
      *                      keeps (an epoch's batches)
-     *
-     * <p>Every device buffer is allocated here, once, so a captured graph's pointers stay valid
-     * whatever is planned or scheduled later.
      */
     public StepGuard(CudaBackend be, boolean skipNonFinite, long step, int maxTensors, int maxSteps) {
         if (maxTensors < 0 || maxSteps < 1) {
@@ -282,6 +282,7 @@ public final class StepGuard implements AutoCloseable {
      * @param badSum     which sum was non-finite first: the loss terms from 0, then {@link #plan}'s
      *                   other tensors; -1 when none (a parameter sum is looked at before the others)
      * @param tableMiss  an update found no row in the schedule (and was not applied)
+     * @param alsoSum the sum of the tensor passed to {@link #read(Tensor)}, 0 for none
      */
     public record Readout(long step, double lossSum, long examples, long skipped, boolean stopped, long badStep,
                           int badSum, boolean tableMiss, double alsoSum) {
@@ -315,6 +316,7 @@ public final class StepGuard implements AutoCloseable {
         return (w[lo] & 0xffffffffL) | ((long) w[lo + 1] << 32);
     }
 
+    /** Frees the guard's device buffers, its step counter and its pinned reader. */
     @Override
     public void close() {
         step.close();

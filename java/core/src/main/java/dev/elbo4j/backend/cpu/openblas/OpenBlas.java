@@ -288,6 +288,7 @@ public final class OpenBlas implements Blas {
         return new IllegalStateException(call + " (" + library + ") failed: " + t, t);
     }
 
+    /** For messages: the library and its thread count. */
     @Override
     public String toString() {
         return "OpenBlas[" + library + ", threads=" + threads() + "]";

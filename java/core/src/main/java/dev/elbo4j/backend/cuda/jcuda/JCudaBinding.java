@@ -38,6 +38,8 @@ public final class JCudaBinding implements CudaBinding {
     }
 
     /**
+     * A binding that loads nothing until {@link #loadDriver} or {@link #loadBlas} is called.
+     *
      * @param strictBlas    fail (a reason) instead of falling back to FFM cuBLAS when JCublas2 cannot load
      * @param ffmBlasSearch where the fallback looks for libcublas
      * @param notes         receives the one line saying GEMMs go through the FFM cuBLAS binding

@@ -43,7 +43,11 @@ public final class JCudaHandles {
         return handle instanceof Pointer p ? base + (long) BYTE_OFFSET.get(p) : base;
     }
 
-    /** Sets {@code empty}'s native value to {@code value} (a freshly constructed handle object) and returns it. */
+    /**
+     * Sets {@code empty}'s native value to {@code value} (a freshly constructed handle object) and returns it.
+     *
+     * @param <T> the JCuda handle class
+     */
     public static <T extends NativePointerObject> T wrap(T empty, long value) {
         NATIVE_POINTER.set(empty, value);
         return empty;
