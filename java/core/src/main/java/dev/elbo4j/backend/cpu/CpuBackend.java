@@ -22,11 +22,10 @@ public final class CpuBackend implements Backend {
         this(Blases.best());
     }
 
-<<<<<<< HEAD
-    /** A CPU backend with {@code blas}; fixes the process's CPU threads ({@link CpuThreads}) if not yet. */
-=======
-    /** A CPU backend whose dense products go through {@code blas}. */
->>>>>>> main
+    /**
+     * A CPU backend whose dense products go through {@code blas}; fixes the process's CPU threads
+     * ({@link CpuThreads}) if they are not yet.
+     */
     public CpuBackend(Blas blas) {
         CpuThreads.get();
         this.linear = new CpuLinear(blas);
