@@ -69,10 +69,15 @@ class SelectionCliTest {
 
     /** The epoch (1-based) of the highest validation objective in {@code log}, the earliest of ties. */
     static int bestEpoch(List<Map<String, Object>> log) {
+        return bestEpoch(log, "validation_objective");
+    }
+
+    /** The epoch (1-based) of the highest figure under {@code key} in {@code log}, the earliest of ties. */
+    static int bestEpoch(List<Map<String, Object>> log, String key) {
         int best = 0;
         double v = Double.NEGATIVE_INFINITY;
         for (Map<String, Object> m : log) {
-            double x = ((Number) m.get("validation_objective")).doubleValue();
+            double x = ((Number) m.get(key)).doubleValue();
             if (x > v) {
                 v = x;
                 best = ((Number) m.get("epoch")).intValue();
@@ -121,15 +126,7 @@ class SelectionCliTest {
             assertNotEquals(m.get("validation_objective"), m.get("test_objective"), m.toString());
         }
         // The epoch kept is the one with the best validation figure, not the best test figure.
-        int byTest = 0;
-        double v = Double.NEGATIVE_INFINITY;
-        for (Map<String, Object> m : stoppedLog) {
-            double x = ((Number) m.get("test_objective")).doubleValue();
-            if (x > v) {
-                v = x;
-                byTest = ((Number) m.get("epoch")).intValue();
-            }
-        }
+        int byTest = bestEpoch(stoppedLog, "test_objective");
         int best = bestEpoch(stoppedLog);
         assertEquals(best, ((Number) c.selection().get("best_epoch")).intValue());
         assertNotEquals(byTest, best, "the setting should pick different epochs by test and by validation");

@@ -22,7 +22,7 @@ import static org.junit.jupiter.api.Assertions.*;
  * bit as the run never stopped; a request before the run makes no step; one during an epoch's last
  * step lets the epoch end first.
  */
-class StopRequestTest {
+public class StopRequestTest {
     private static final Backend BE = new CpuBackend();
     private static final int[] IMAGE = {28, 28};
     private static Dataset train;
@@ -67,13 +67,7 @@ class StopRequestTest {
         @Override
         public void gradientsReady(int epoch, int stepInEpoch, long step) {
             if (step != stopIn) return;
-            Thread other = new Thread(t::requestStop, "stopper");
-            other.start();
-            try {
-                other.join();
-            } catch (InterruptedException e) {
-                throw new AssertionError(e);
-            }
+            requestStopFromAnotherThread(t);
         }
 
         @Override
@@ -177,6 +171,17 @@ class StopRequestTest {
             assertEquals(1, r.epoch(), "the same epoch, finished");
             assertEquals(10, r.steps());
             assertEquals(List.of("start 0/0", "step 1", "step 2", "step 3", "start 0/3", "step 4"), l.calls.subList(0, 6));
+        }
+    }
+
+    /** Calls {@code t.requestStop()} on a thread of its own and returns once that thread has. */
+    public static void requestStopFromAnotherThread(Trainer t) {
+        Thread other = new Thread(t::requestStop, "stopper");
+        other.start();
+        try {
+            other.join();
+        } catch (InterruptedException e) {
+            throw new AssertionError(e);
         }
     }
 }

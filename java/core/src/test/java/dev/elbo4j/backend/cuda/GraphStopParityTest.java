@@ -6,6 +6,7 @@ import dev.elbo4j.model.VaeConfig;
 import dev.elbo4j.train.Checkpoint;
 import dev.elbo4j.train.EpochResult;
 import dev.elbo4j.train.NanPolicy;
+import dev.elbo4j.train.StopRequestTest;
 import dev.elbo4j.train.TrainConfig;
 import dev.elbo4j.train.TrainListener;
 import dev.elbo4j.train.Trainer;
@@ -41,13 +42,7 @@ class GraphStopParityTest {
             @Override
             public void step(int epoch, int stepInEpoch, long globalStep) {
                 if (globalStep != at) return;
-                Thread other = new Thread(t::requestStop, "stopper");
-                other.start();
-                try {
-                    other.join();
-                } catch (InterruptedException e) {
-                    throw new AssertionError(e);
-                }
+                StopRequestTest.requestStopFromAnotherThread(t);
             }
         };
     }
