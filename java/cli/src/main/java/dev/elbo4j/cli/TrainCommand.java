@@ -342,7 +342,7 @@ final class TrainCommand implements Callable<Integer> {
                 // A signal in the last epoch's last step (or its test figures) finds the run done: it stops there too.
                 if (stop.requested() != null) {
                     if (saved[0] != trainer.optimizer().steps()) { // stopped mid-epoch: epochEnd saved the others
-                        Checkpoint.save(ckpt, trainer, image, dataRecord);
+                        Checkpoint.save(ckpt, trainer, image, dataRecord, selection.state());
                         saved[0] = trainer.optimizer().steps();
                     }
                     progress.clear();

@@ -10,6 +10,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -29,11 +30,14 @@ class StopSignalCliTest {
     @TempDir
     Path tmp;
 
-    /** 600 digits in batches of 8: 75 steps an epoch; no checkpoints but the epoch ends (and the stop). */
+    /**
+     * 600 digits in batches of 8: 75 steps an epoch; no checkpoints but the epoch ends (and the stop).
+     * Model selection on (on the test figure), so the stop's checkpoint must carry its state too.
+     */
     private static List<String> args(Path data, Path out, int epochs) {
         return new ArrayList<>(List.of("train", "--data", data.toString(), "--out", out.toString(), "--device", "cpu",
                 "--hidden", "32", "--latent", "4", "--batch-size", "8", "--epochs", Integer.toString(epochs), "--seed", "3",
-                "--checkpoint-every", "0", "--eval-k", "0", "--no-progress"));
+                "--checkpoint-every", "0", "--eval-k", "0", "--no-progress", "--keep-best", "--early-stop", "400"));
     }
 
     @Test
@@ -57,7 +61,13 @@ class StopSignalCliTest {
                 + Pattern.quote(out.resolve("checkpoint.safetensors") + " holds it: `elbo4j train --out " + out + " --resume`")).matcher(said);
         assertTrue(m.find(), said);
         long step = Long.parseLong(m.group(2));
-        assertEquals(step, Checkpoint.load(out.resolve("checkpoint.safetensors")).state().step(), "the checkpoint is the stopping step");
+        Checkpoint stoppedAt = Checkpoint.load(out.resolve("checkpoint.safetensors"));
+        assertEquals(step, stoppedAt.state().step(), "the checkpoint is the stopping step");
+        Map<String, Object> selection = stoppedAt.selection();
+        assertNotNull(selection, "the stop's checkpoint keeps the model selection's state");
+        assertEquals(true, selection.get("keep_best"));
+        assertEquals(400, ((Number) selection.get("patience")).intValue());
+        assertTrue(((Number) selection.get("best_epoch")).intValue() >= 1, selection.toString());
         assertTrue(step >= 75, "at least the first epoch: " + step);
         try (Stream<Path> s = Files.list(out)) {
             assertEquals(List.of(), s.map(f -> f.getFileName().toString()).filter(n -> n.contains(".tmp-")).toList(),
@@ -77,6 +87,7 @@ class StopSignalCliTest {
             assertArrayEquals(a.entry(name).bytes(), b.entry(name).bytes(), name + " differs from the run never stopped");
         }
         assertEquals(a.metadata("state"), b.metadata("state"));
+        assertEquals(a.metadata("selection"), b.metadata("selection"), "the best so far, as the run never stopped has it");
     }
 
     private static String read(Path log) {
