@@ -200,11 +200,11 @@ final class SelectionOptions {
         return active() && tracker.shouldStop();
     }
 
-    /** The exception that ends the epoch loop when the patience runs out; {@code train} catches it and finishes the run. */
-    EarlyStop earlyStop(int epoch, int epochs, String objective) {
-        return new EarlyStop(String.format(Locale.ROOT, "stopped early after epoch %d/%d: no improvement of the %s %s for %d epochs; "
+    /** The line {@code train} prints when the patience ran out after {@code epoch}. */
+    String earlyStopLine(int epoch, int epochs, String objective) {
+        return String.format(Locale.ROOT, "stopped early after epoch %d/%d: no improvement of the %s %s for %d epochs; "
                         + "the best, %.2f, was at epoch %d%s", epoch, epochs, on(), objective, tracker.epochsSinceBest(),
-                tracker.best(), tracker.bestEpoch(), keepsBest() ? " (" + BEST + ")" : ""));
+                tracker.best(), tracker.bestEpoch(), keepsBest() ? " (" + BEST + ")" : "");
     }
 
     /** The best epoch and figure for the final log record, when a selection is active. */
@@ -214,13 +214,6 @@ final class SelectionOptions {
         rec.put("best_epoch", tracker.bestEpoch());
         rec.put("best_objective", tracker.best());
         if (stoppedEarly) rec.put("stopped_early", true);
-    }
-
-    /** Thrown from the listener's epoch end (a clean boundary: the checkpoint is written) to end training early. */
-    static final class EarlyStop extends RuntimeException {
-        EarlyStop(String message) {
-            super(message, null, false, false);
-        }
     }
 
     /** N (a whole number, at most {@code n - 1}) or a fraction F in (0,1) of {@code n}, rounded, as a count. */

@@ -70,7 +70,7 @@ final class TrainCommand implements Callable<Integer> {
 
     /** What the checkpoint records about the data (docs/FORMAT.md, training.data); set once the data is read. */
     private Map<String, Object> dataRecord;
-    /** Whether --early-stop ended the epochs (said in the final log record). */
+    /** Whether --early-stop ended the epochs (said in the final log record), unless a signal stopped the run. */
     private boolean stoppedEarly;
     @Option(names = "--epochs", paramLabel = "N", description = "Epochs to train in all (default: 10, or the checkpoint's with --resume).")
     Integer epochs;
@@ -329,15 +329,13 @@ final class TrainCommand implements Callable<Integer> {
             Progress progress = new Progress(err, !noProgress);
             boolean isElbo = objective.equals("ELBO");
             try (StopSignal stop = StopSignal.arm(trainer::requestStop)) {
-                try {
-                    trainer.run(listener(trainer, tc, progress, ckpt, image, saved, log, be, objective, isElbo, train, err));
-                } catch (SelectionOptions.EarlyStop e) { // thrown at an epoch's end, its checkpoint written: finish as usual
-                    if (stop.requested() == null) {       // a signal at the same epoch's end wins: the run stops there
-                        progress.clear();
-                        err.println("elbo4j train: " + e.getMessage());
-                        err.flush();
-                        stoppedEarly = true;
-                    }
+                trainer.run(listener(trainer, tc, progress, ckpt, image, saved, log, be, objective, isElbo, train, err));
+                // --early-stop asked at an epoch's end, its checkpoint written: finish as usual, unless a
+                // signal came too (it wins: the run stops there).
+                if (stoppedEarly && stop.requested() == null) {
+                    progress.clear();
+                    err.println("elbo4j train: " + selection.earlyStopLine(trainer.epoch(), tc.epochs(), objective));
+                    err.flush();
                 }
                 // A signal in the last epoch's last step (or its test figures) finds the run done: it stops there too.
                 if (stop.requested() != null) {
@@ -484,7 +482,10 @@ final class TrainCommand implements Callable<Integer> {
                         r.epoch(), tc.epochs(), objective, r.trainElbo(), objective, r.testElbo(), extra,
                         r.seconds(), train.n() / r.seconds(), rate(r.epoch() - 1, trainer.stepsPerEpoch() - 1));
                 err.flush();
-                if (selection.shouldStop()) throw selection.earlyStop(r.epoch(), tc.epochs(), objective);
+                if (selection.shouldStop()) {
+                    stoppedEarly = true;
+                    trainer.requestStop(); // at an epoch's end: run returns before the next epoch
+                }
             }
         };
     }

@@ -301,7 +301,7 @@ public final class Trainer implements AutoCloseable {
         try {
             List<EpochResult> results = new ArrayList<>();
             while (epoch < cfg.epochs()) {
-                EpochResult r = stopRequested ? null : epoch(listener);
+                EpochResult r = epoch(listener);
                 if (r == null) {
                     stopped = true;
                     break;
