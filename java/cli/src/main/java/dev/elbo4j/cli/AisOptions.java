@@ -19,6 +19,7 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.io.PrintWriter;
 import java.util.Locale;
+import java.util.Map;
 
 /**
  * {@code elbo4j eval} on an RBM checkpoint: log Z by annealed importance sampling ({@link Ais}) and
@@ -66,9 +67,12 @@ final class AisOptions {
         }
     }
 
-    /** Runs AIS on the checkpoint's RBM and prints log Z and the test log p(x); returns the exit code. */
-    int evaluate(Checkpoint c, DataOptions data, Dataset test, String split, Backend be, Binarization mode, long seed,
-                 boolean progressBar, PrintWriter out, PrintWriter err) throws IOException {
+    /**
+     * Runs AIS on the checkpoint's RBM and prints log Z and the test log p(x); puts the settings and
+     * the figures printed into {@code record} (evals.jsonl, docs/FORMAT.md).
+     */
+    void evaluate(Checkpoint c, DataOptions data, Dataset test, String split, Backend be, Binarization mode, long seed,
+                  boolean progressBar, PrintWriter out, PrintWriter err, Map<String, Object> record) throws IOException {
         double[] betas = betas();
         double[] rates = base.equals("data") ? Ais.baseRates(data.loadFor("train", 0, c.image())) : null;
         try (Rbm rbm = c.restoreModel(be, Rbm.class); DeviceDataset td = new DeviceDataset(be, test)) {
@@ -93,12 +97,28 @@ final class AisOptions {
                     runs, betas.length - 1, secs, meanF, test.n());
             double ess = est.effectiveRuns();
             out.printf(Locale.ROOT, "AIS weights: %.1f effective runs of %d, log-weight std %.3f%n", ess, runs, est.logWeightStd());
+            record.put("method", "AIS");
+            record.put("ais_runs", runs);
+            record.put("ais_betas", betas.length - 1);
+            record.put("ais_schedule", schedule);
+            record.put("ais_base", base);
+            record.put("raise", raise);
+            record.put("log_px", -meanF - est.logZ());
+            record.put("log_z", est.logZ());
+            record.put("log_z_low", est.low());
+            record.put("log_z_high", est.high());
+            record.put("log_px_low", -meanF - est.high());
+            record.put("log_px_high", -meanF - est.low());
+            record.put("free_energy", meanF);
+            record.put("effective_runs", ess);
+            record.put("log_weight_std", est.logWeightStd());
+            record.put("ais_seconds", secs);
             if (runs > 1 && (ess < Math.max(2, FEW_RUNS * runs) || est.low() == Double.NEGATIVE_INFINITY)) {
                 err.printf(Locale.ROOT, "elbo4j eval: warning: the AIS estimate rests on a few runs (%.1f effective of %d): "
                         + "log Z is then likely underestimated and log p(x) optimistic; compare estimates with other --seed values "
                         + "and more betas (--ais-schedule), and a conservative RAISE estimate (--raise N)%n", ess, runs);
             }
-            if (raise > 0) raise(rbm, rates, betas, f, est.logZ(), td, mode, seed, progress, out);
+            if (raise > 0) raise(rbm, rates, betas, f, est.logZ(), td, mode, seed, progress, out, record);
             if (weightsFile != null) {
                 StringBuilder csv = new StringBuilder("run,log_weight\n");
                 double[] lw = est.logWeights();
@@ -107,7 +127,6 @@ final class AisOptions {
                 out.println("wrote " + weightsFile);
             }
         }
-        return 0;
     }
 
     /**
@@ -116,7 +135,7 @@ final class AisOptions {
      * of the same examples with the mean per-example gap between the two.
      */
     private void raise(Rbm rbm, double[] rates, double[] betas, double[] freeEnergy, double logZ, DeviceDataset td,
-                       Binarization mode, long seed, Progress progress, PrintWriter out) {
+                       Binarization mode, long seed, Progress progress, PrintWriter out, Map<String, Object> record) {
         Backend be = rbm.backend();
         int n = Math.min(raise, td.size());
         double[] lw = new double[n];
@@ -146,5 +165,10 @@ final class AisOptions {
         out.printf(Locale.ROOT, "RAISE log p(x) %.3f nats +- %.3f (std error) on the first %d examples (conservative; %d betas, "
                         + "%.1f s); AIS on the same examples %.3f (optimistic); AIS - RAISE %.3f +- %.3f%n",
                 mean, se, n, betas.length - 1, secs, ais, ais - mean, gapSe);
+        record.put("raise_examples", n);
+        record.put("raise_log_px", mean);
+        record.put("raise_std_error", se);
+        record.put("raise_ais_log_px", ais);
+        record.put("raise_seconds", secs);
     }
 }

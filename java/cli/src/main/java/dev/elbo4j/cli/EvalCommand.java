@@ -19,7 +19,9 @@ import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.util.LinkedHashMap;
 import java.util.Locale;
+import java.util.Map;
 import java.util.concurrent.Callable;
 
 @Command(name = "eval", sortOptions = false, mixinStandardHelpOptions = true,
@@ -54,6 +56,9 @@ final class EvalCommand implements Callable<Integer> {
     Long seed;
     @Option(names = "--no-progress", description = "No progress bar.")
     boolean noProgress;
+    @Option(names = "--no-record", description = "Do not record the evaluation in the run folder's " + EvalLog.FILE
+            + " (by default each completed evaluation appends its settings and figures there; elbo4j info shows them).")
+    boolean noRecord;
     @Mixin
     AisOptions ais = new AisOptions(); // rbm: log Z by AIS
 
@@ -66,19 +71,38 @@ final class EvalCommand implements Callable<Integer> {
         if (k < 1) throw new Main.UsageException("-k must be >= 1, got " + k);
         if (elboSamples < 1) throw new Main.UsageException("--elbo-samples must be >= 1, got " + elboSamples);
         if (!split.equals("test") && !split.equals("train")) throw new Main.UsageException("--split must be test or train, got " + split);
+        long start = System.nanoTime();
+        Path file = checkpoint.file();
         Checkpoint c = checkpoint.load();
         Dataset test = data.loadFor(c, split, Flags.atLeast("--limit", limit, 0), err, "elbo4j eval");
         Binarization mode = c.training() == null ? Binarization.DYNAMIC : c.training().binarization();
         long s = seed != null ? seed : c.training() == null ? 1 : c.training().seed();
+        // The record of this evaluation (evals.jsonl): its setting here, its figures below, written once all is printed.
+        Map<String, Object> rec = new LinkedHashMap<>();
+        rec.put("time", null); // set when written; first in the line
+        rec.put("elbo4j", EvalLog.version());
+        rec.put("checkpoint", file.getFileName().toString());
+        if (c.state() != null) {
+            rec.put("step", c.state().step());
+            rec.put("epoch", c.state().epoch());
+        }
+        rec.put("data", data.name());
+        rec.put("split", split);
+        rec.put("limit", limit);
+        rec.put("examples", test.n());
+        rec.put("seed", s);
         if (c.model() instanceof dev.elbo4j.model.RbmConfig) { // rbm: AIS
             try (Backend be = device.open()) {
-                return ais.evaluate(c, data, test, split, be, mode, s, !noProgress, out, err);
+                rec.put("device", be.name());
+                ais.evaluate(c, data, test, split, be, mode, s, !noProgress, out, err, rec);
             }
+            return record(rec, start, err);
         }
         int classes = c.model().labelUse() == LabelUse.NONE ? 0 : c.model().classes();
         try (Backend be = device.open(c.model()); Model m = c.restoreModel(be); DeviceDataset td = new DeviceDataset(be, test, classes)) {
             err.printf(Locale.ROOT, "elbo4j eval: %s%n  %d %s examples of %s; %s%n", c.model(), test.n(), split, data.name(),
                     be.description());
+            rec.put("device", be.name());
             if (!(m instanceof ImportanceSampled model)) {
                 // Models without importance-sampled likelihood: the model's own test objective and metrics.
                 Model.TestFigures f = m.testFigures(td, mode, s);
@@ -86,7 +110,11 @@ final class EvalCommand implements Callable<Integer> {
                         c.model().objectiveName(), f.objective()));
                 f.metrics().forEach((key, v) -> line.append(String.format(Locale.ROOT, ", %s %.4f", key, v)));
                 out.println(line.append(", ").append(test.n()).append(" examples"));
-                return 0;
+                rec.put("method", "objective");
+                rec.put("objective", c.model().objectiveName());
+                rec.put("value", f.objective());
+                if (!f.metrics().isEmpty()) rec.put("metrics", new LinkedHashMap<>(f.metrics()));
+                return record(rec, start, err);
             }
             // A conditional model (the CVAE) is evaluated with each input's own label: log p(x|y).
             boolean conditional = model.conditioningClasses() > 0;
@@ -105,6 +133,12 @@ final class EvalCommand implements Callable<Integer> {
             double secs = (System.nanoTime() - t0) / 1e9;
             out.printf(Locale.ROOT, "%s ELBO %.3f nats (L=%d), %s %.3f nats (importance sampling, k=%d, %.1f s), %d examples%n",
                     split, Evaluator.mean(elbo), elboSamples, what, Evaluator.mean(lpx), k, secs, test.n());
+            rec.put("method", "importance sampling");
+            rec.put("k", k);
+            rec.put("elbo_samples", elboSamples);
+            rec.put("elbo", Evaluator.mean(elbo));
+            rec.put(conditional ? "log_px_given_y" : "log_px", Evaluator.mean(lpx));
+            rec.put("log_px_seconds", secs);
             if (scores != null) {
                 StringBuilder b = new StringBuilder(conditional ? "index,label,elbo,log_px_given_y\n" : "index,label,elbo,log_px\n");
                 for (int i = 0; i < test.n(); i++) {
@@ -116,6 +150,23 @@ final class EvalCommand implements Callable<Integer> {
                 out.println("wrote " + scores);
             }
         }
+        return record(rec, start, err);
+    }
+
+    /**
+     * Appends the completed evaluation's record to the run folder's evals.jsonl (unless
+     * --no-record); a failure to write it is a warning, the exit status stays 0.
+     */
+    private int record(Map<String, Object> rec, long start, PrintWriter err) {
+        if (noRecord) return 0;
+        out().flush(); // the figures first, then any warning about their record
+        rec.put("seconds", (System.nanoTime() - start) / 1e9);
+        rec.put("time", EvalLog.now());
+        EvalLog.record(checkpoint.runFolder(), rec, err);
         return 0;
+    }
+
+    private PrintWriter out() {
+        return spec.commandLine().getOut();
     }
 }

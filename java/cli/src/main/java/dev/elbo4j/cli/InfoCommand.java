@@ -27,12 +27,13 @@ import java.util.concurrent.Callable;
 /**
  * What a run or checkpoint holds, read from the file alone (no backend, no data): the model and
  * its size, where training stands and with which settings, the data it was trained on, the
- * figures of its log.jsonl, whether every weight is finite, and the command that continues it.
+ * figures of its log.jsonl and the evaluations of its evals.jsonl, whether every weight is finite, and the command that continues it.
  */
 @Command(name = "info", sortOptions = false, mixinStandardHelpOptions = true,
         description = {"Describe a run or checkpoint without loading a backend or data: the model and its parameter count, "
                 + "where training stands (epoch, step, settings), the data it was trained on (path, sizes, content hash), the "
-                + "figures in the run's log.jsonl (last and best test figure), whether every weight is finite, and the command "
+                + "figures in the run's log.jsonl (last and best test figure), the evaluations elbo4j eval recorded in its evals.jsonl "
+                + "(the latest of each setting, marked when of an older step than the checkpoint), whether every weight is finite, and the command "
                 + "that continues the run. An export's model.safetensors (elbo4j export) is described as a bare model. "
                 + "--json prints the same as one JSON object. Given several runs (elbo4j info runs/*), "
                 + "one line each: family, parameters, where training stands, which figure the log holds (ELBO, -loss, ...), "
@@ -200,9 +201,12 @@ final class InfoCommand implements Callable<Integer> {
         String bad = c.nonFinite(t != null);
         m.put("finite", bad == null);
         if (bad != null) m.put("non_finite", bad);
-        Path log = run.resolve("log.jsonl");
+        Path log = run.resolve("log.jsonl"), evals = run.resolve(EvalLog.FILE);
         if (Files.isRegularFile(log) && Files.isSameFile(file.toAbsolutePath().getParent(), run.toAbsolutePath())) {
             m.put("log", logSummary(log));
+        }
+        if (Files.isRegularFile(evals) && Files.isSameFile(file.toAbsolutePath().getParent(), run.toAbsolutePath())) {
+            m.put("evals", EvalLog.summary(evals, name -> stepOf(name, file, c, run)));
         }
         if (t != null) {
             String further = finished ? " --epochs N   (N > " + t.epochs() + ")"
@@ -213,6 +217,26 @@ final class InfoCommand implements Callable<Integer> {
                     : "copy " + ShellWord.of(file) + " to RUN/checkpoint.safetensors, then: elbo4j train --out RUN --resume" + further);
         }
         return m;
+    }
+
+    /**
+     * The step of the checkpoint file {@code name} in {@code run} as it is now, for the records of
+     * evals.jsonl: {@code c}'s when it is the file described, else read from the file; null when it
+     * holds no training or is not there or not readable.
+     */
+    private static Long stepOf(String name, Path file, Checkpoint c, Path run) {
+        Checkpoint.State s;
+        if (name.equals(file.getFileName().toString())) {
+            s = c.state();
+        } else {
+            Path other = run.resolve(name);
+            try {
+                s = Files.isRegularFile(other) ? read(other).state() : null;
+            } catch (IOException | RuntimeException e) {
+                s = null;
+            }
+        }
+        return s == null ? null : s.step();
     }
 
     /**
@@ -334,6 +358,11 @@ final class InfoCommand implements Callable<Integer> {
             if (log.containsKey("unreadable_lines")) s.append("; ").append(log.get("unreadable_lines")).append(" lines unreadable");
             l.add(row("log", s.toString()));
             if (log.get("final") instanceof Map<?, ?> f) l.add(row("last figures", finalFigures(f)));
+        }
+        Map<String, Object> evals = (Map<String, Object>) m.get("evals");
+        if (evals != null) {
+            for (String e : EvalLog.lines(evals)) l.add(row("eval", e));
+            if (evals.containsKey("unreadable_lines")) l.add(row("eval", evals.get("unreadable_lines") + " lines of " + evals.get("path") + " unreadable"));
         }
         if (sel != null) l.add(row("selection", selection(sel)));
         l.add(row("weights", (Boolean) m.get("finite") ? "all finite" : "NOT finite: " + m.get("non_finite")));

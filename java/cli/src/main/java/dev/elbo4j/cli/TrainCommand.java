@@ -285,7 +285,11 @@ final class TrainCommand implements Callable<Integer> {
                 DiskRoom.checkCheckpoint(cfg, out);
                 // A new run starts a new log, once the device is open and the run fits: a run refused
                 // before it starts leaves the folder's earlier run (log beside checkpoint) as it was.
-                if (!resume) Files.deleteIfExists(out.resolve("log.jsonl"));
+                // The earlier run's evaluations (evals.jsonl) go with it: they are of a model no longer there.
+                if (!resume) {
+                    Files.deleteIfExists(out.resolve("log.jsonl"));
+                    Files.deleteIfExists(out.resolve(EvalLog.FILE));
+                }
                 return train(be, from, cfg, tc, train, test, image, ckpt, nanPolicy, err, outw);
             } catch (IOException | RuntimeException | Error e) {
                 if (newFolder) lock.removeFolderIfOnlyLock(out); // refused before its first file: no empty folder left
