@@ -20,7 +20,8 @@ import java.util.Locale;
  * (the top layer's RBM, where the sampling chains run), as
  * {@link dev.elbo4j.model.Dbn}. {@code Elbo4jFvbm}: {@code visible_bias} and {@code weight} [d, d];
  * {@code conditionals(v)}, {@code energy(v)} and, enumerating the 2^d states, {@code log_z()}, as
- * {@link dev.elbo4j.model.Fvbm}.
+ * {@link dev.elbo4j.model.Fvbm}. Each class is an {@code Elbo4jModule}, the nn.Module whose
+ * {@code load(path)} every class of the file shares.
  */
 final class TorchRbm {
     private TorchRbm() {
@@ -35,7 +36,7 @@ final class TorchRbm {
                         HIDDEN = %d
                         SCALE_MIN, SCALE_MAX = %s, %s
                         """, cfg.inputDim(), cfg.hidden(), Double.toString(scaleMin), Double.toString(scaleMax))
-                + RBM;
+                + MODULE + RBM;
     }
 
     static String source(DbnConfig cfg, int[] image, double scaleMin, double scaleMax) {
@@ -49,7 +50,7 @@ final class TorchRbm {
                         SIZES = %s
                         SCALE_MIN, SCALE_MAX = %s, %s
                         """, sizes, Double.toString(scaleMin), Double.toString(scaleMax))
-                + RBM + DBN;
+                + MODULE + RBM + DBN;
     }
 
     static String source(FvbmConfig cfg, int[] image, double scaleMin, double scaleMax) {
@@ -60,7 +61,7 @@ final class TorchRbm {
                         VISIBLE = %d
                         SCALE_MIN, SCALE_MAX = %s, %s
                         """, cfg.inputDim(), Double.toString(scaleMin), Double.toString(scaleMax))
-                + FVBM;
+                + MODULE + FVBM;
     }
 
     private static final String FVBM_DOC = """
@@ -111,10 +112,24 @@ final class TorchRbm {
             \"""
             """;
 
+    /** The base of the file's modules: {@code load(path)}, once for all its classes. */
+    private static final String MODULE = """
+
+
+            class Elbo4jModule(nn.Module):
+                \"""An nn.Module with load(path): the module of this file's sizes, its parameters read from path, in eval mode.\"""
+
+                @classmethod
+                def load(cls, path):
+                    m = cls()
+                    m.load_state_dict(read_safetensors(path))
+                    return m.eval()
+            """;
+
     private static final String RBM = """
 
 
-            class Elbo4jRbm(nn.Module):
+            class Elbo4jRbm(Elbo4jModule):
                 def __init__(self, visible=None, hidden=None):
                     super().__init__()
                     visible = VISIBLE if visible is None else visible
@@ -122,12 +137,6 @@ final class TorchRbm {
                     self.weight = nn.Parameter(torch.zeros(visible, hidden))
                     self.visible_bias = nn.Parameter(torch.zeros(visible))
                     self.hidden_bias = nn.Parameter(torch.zeros(hidden))
-
-                @classmethod
-                def load(cls, path):
-                    m = cls()
-                    m.load_state_dict(read_safetensors(path))
-                    return m.eval()
 
                 def hidden(self, v):
                     return torch.sigmoid(v @ self.weight + self.hidden_bias)
@@ -153,17 +162,11 @@ final class TorchRbm {
     private static final String FVBM = """
 
 
-            class Elbo4jFvbm(nn.Module):
+            class Elbo4jFvbm(Elbo4jModule):
                 def __init__(self):
                     super().__init__()
                     self.visible_bias = nn.Parameter(torch.zeros(VISIBLE))
                     self.weight = nn.Parameter(torch.zeros(VISIBLE, VISIBLE))
-
-                @classmethod
-                def load(cls, path):
-                    m = cls()
-                    m.load_state_dict(read_safetensors(path))
-                    return m.eval()
 
                 def couplings(self):
                     \"""S = (W + W^T) / 2 with a zero diagonal.\"""
@@ -187,18 +190,12 @@ final class TorchRbm {
     private static final String DBN = """
 
 
-            class Elbo4jDbn(nn.Module):
+            class Elbo4jDbn(Elbo4jModule):
                 def __init__(self):
                     super().__init__()
                     self.layers = len(SIZES) - 1
                     for l in range(self.layers):
                         self.add_module(f"layer{l}", Elbo4jRbm(SIZES[l], SIZES[l + 1]))
-
-                @classmethod
-                def load(cls, path):
-                    m = cls()
-                    m.load_state_dict(read_safetensors(path))
-                    return m.eval()
 
                 def up(self, v):
                     \"""Every layer's p(h = 1 | the layer below's probabilities), bottom up.\"""
