@@ -30,7 +30,9 @@ import java.util.concurrent.Callable;
                 "A CVAE is evaluated with each input's own label: the conditional ELBO and log p(x|y) = "
                         + "log (1/k) sum_i p(x|z_i,y) p(z_i) / q(z_i|x,y) (--scores column log_px_given_y).",
                 "Other families report their own test objective and metrics.",
-                "Binarised models are evaluated on one fixed binarisation of the test set (from --seed)."})
+                "Binarised models are evaluated on one fixed binarisation of the test set (from --seed).",
+                "Each completed evaluation is recorded in the run folder's " + EvalLog.FILE
+                        + " (elbo4j info shows the latest of each setting; --no-record: not)."})
 final class EvalCommand implements Callable<Integer> {
 
     @Mixin
