@@ -244,7 +244,7 @@ final class DataOptions {
      */
     Dataset loadSplit(Checkpoint c, String which, int limit, PrintWriter err, String command) throws IOException {
         if (!SPLITS.contains(which)) {
-            throw new Main.UsageException("--split must be one of " + String.join(", ", SPLITS) + "; got " + which);
+            throw new Main.UsageException("--split must be one of " + String.join(", ", SPLITS) + ", got " + which);
         }
         if (limit < 0) throw new Main.UsageException("an example limit must be >= 0 (0: all), got " + limit);
         if (which.equals("test")) return loadFor(c, which, limit, err, command);

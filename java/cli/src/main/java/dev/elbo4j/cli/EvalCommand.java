@@ -28,7 +28,8 @@ import java.util.concurrent.Callable;
                 "A CVAE is evaluated with each input's own label: the conditional ELBO and log p(x|y) = "
                         + "log (1/k) sum_i p(x|z_i,y) p(z_i) / q(z_i|x,y) (--scores column log_px_given_y).",
                 "Other families report their own test objective and metrics.",
-                "Binarised models are evaluated on one fixed binarisation of the test set (from --seed)."})
+                "Binarised models are evaluated on one fixed binarisation of the test set (from --seed).",
+                "--split train takes the examples the run trained on instead, --split validation those train --validation held out."})
 final class EvalCommand implements Callable<Integer> {
 
     @Mixin
