@@ -22,9 +22,9 @@ BURDA_STAGES = [1, 4, 13, 40, 121, 364, 1093, 3280]
 # the 2-core build machine, shared, k = 5000 over the 10,000 test digits takes 10 minutes on an idle
 # core and far longer under load, more than the early stages' training (docs/MODELS.md, "Reproduced").
 RUNS = {
-    "burda2015-vae": {"stages": BURDA_STAGES, "figure": "log_px", "checkpoint_every": 0, "k5000_from": 121},
-    "burda2015-iwae5": {"stages": BURDA_STAGES, "figure": "log_px", "checkpoint_every": 0, "k5000_from": 121},
-    "kingma2014-m2": {"stages": [1, 4, 13, 40, 100], "figure": "accuracy", "checkpoint_every": 100},
+    "burda2015-vae": {"stages": BURDA_STAGES, "figure": "log_px", "checkpoint_every": 0, "k5000_from": 121, "dataset": "mnist"},
+    "burda2015-iwae5": {"stages": BURDA_STAGES, "figure": "log_px", "checkpoint_every": 0, "k5000_from": 121, "dataset": "mnist"},
+    "kingma2014-m2": {"stages": [1, 4, 13, 40, 100], "figure": "accuracy", "checkpoint_every": 100, "dataset": "mnist"},
 }
 CLI_JAR = "java/cli/target/elbo4j-cli-0.1.0-SNAPSHOT.jar"
 
@@ -151,6 +151,12 @@ class Runner:
         self.jar = os.path.join(dst, os.path.basename(CLI_JAR))
         self.jar_commit = commit()  # the checkout's commit when the jar was taken (built from it, if built since)
 
+    def fetch_data(self):
+        """The data set, fetched and verified if this checkout lacks it (a fresh clone, a new machine)."""
+        rc = subprocess.run([os.path.join(ROOT, "scripts", "fetch-data.sh"), self.spec["dataset"]], cwd=ROOT).returncode
+        if rc != 0:
+            sys.exit(f"repro: scripts/fetch-data.sh {self.spec['dataset']} failed ({rc}); the run needs the data")
+
     def elbo4j(self, args):
         return [os.path.join(ROOT, "scripts", "java.sh"), "-jar", self.jar] + args
 
@@ -159,7 +165,9 @@ class Runner:
         ckpt = os.path.join(self.run_dir, "checkpoint.safetensors")
         args = ["train", "--out", self.run_dir, "--epochs", str(epochs), "--eval-k", "0", "--no-progress",
                 "--checkpoint-every", str(self.spec["checkpoint_every"])] + self.extra
-        args += ["--resume"] if os.path.isfile(ckpt) else ["--preset", self.name]
+        # The data by name on resume too: the checkpoint records the folder it was read from, which a
+        # clone elsewhere (a new machine) does not have; the content hash still checks it is the same.
+        args += ["--resume", "--dataset", self.spec["dataset"]] if os.path.isfile(ckpt) else ["--preset", self.name]
         cmd = self.elbo4j(args)
         self.train_commands.append("elbo4j " + " ".join(args))
         say("running " + " ".join(cmd))
@@ -248,6 +256,7 @@ class Runner:
         except OSError:
             sys.exit(f"repro: {self.name} is already running (lock {self.work}/lock)")
         self.snapshot_jar()
+        self.fetch_data()
         say(f"{self.name}: stages {self.spec['stages']}, run folder {self.run_dir}, results {self.results}, "
             f"{self.threads} thread(s), commit {commit()}")
         worker = threading.Thread(target=self.eval_worker, daemon=True)

@@ -49,6 +49,12 @@ final class Candidates {
         }
     }
 
+    static final class Splits extends Of {
+        Splits() {
+            super(DataOptions.SPLITS);
+        }
+    }
+
     static final class Activations extends Of {
         Activations() {
             super(dev.elbo4j.backend.Activation.values());

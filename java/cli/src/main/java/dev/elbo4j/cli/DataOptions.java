@@ -229,6 +229,43 @@ final class DataOptions {
         return d;
     }
 
+    /** The splits {@link #loadSplit} takes: eval's --split. */
+    static final List<String> SPLITS = List.of("test", "train", "validation");
+
+    /**
+     * A split of the data for the model read from {@code c}, as the run used it: "test" the test
+     * split (whole: the run's --test-limit only shortened its per-epoch figures); "train" the
+     * examples the run trained on, its training split under its recorded --train-limit without the
+     * validation examples it held out; "validation" those held-out examples, the rows the trainer
+     * evaluated after every epoch ({@link SelectionOptions#holdOut}). Then the first {@code limit}
+     * of the split (0: all). Loaded as {@link #loadFor(Checkpoint, String, int, PrintWriter, String)}
+     * loads. A run without a validation split refuses "validation" (a usage error saying how to get
+     * one).
+     */
+    Dataset loadSplit(Checkpoint c, String which, int limit, PrintWriter err, String command) throws IOException {
+        if (!SPLITS.contains(which)) {
+            throw new Main.UsageException("--split must be one of " + String.join(", ", SPLITS) + ", got " + which);
+        }
+        if (limit < 0) throw new Main.UsageException("an example limit must be >= 0 (0: all), got " + limit);
+        if (which.equals("test")) return loadFor(c, which, limit, err, command);
+        Map<String, Object> rec = c.dataSource();
+        int trainLimit = rec != null && JsonFields.has(rec, "train_limit") ? (int) JsonFields.longValue(rec, "train_limit") : 0;
+        int held = rec != null && JsonFields.has(rec, "validation") ? (int) JsonFields.longValue(rec, "validation") : 0;
+        if (which.equals("validation") && held == 0) {
+            throw new Main.UsageException("--split validation: the run was trained without a validation split"
+                    + (rec == null ? " (its checkpoint records no training data)" : "")
+                    + "; train with --validation N (or a fraction F) to hold out the last N training examples, "
+                    + "or evaluate --split test or train");
+        }
+        Dataset train = loadFor(c, "train", trainLimit, err, command);
+        if (held >= train.n()) {
+            throw new Main.UsageException("--split " + which + ": the run held out " + held + " validation examples, but the "
+                    + "training split of " + name() + " has only " + train.n() + (trainLimit > 0 ? " (--train-limit " + trainLimit + ")" : ""));
+        }
+        Dataset d = which.equals("train") ? SelectionOptions.trainedOn(train, held) : SelectionOptions.heldOut(train, held);
+        return limit > 0 && limit < d.n() ? d.subset(limit) : d;
+    }
+
     /**
      * A note when the data differs from what the checkpoint records (the files changed since
      * training), or null. Compares the content hash of the whole splits.

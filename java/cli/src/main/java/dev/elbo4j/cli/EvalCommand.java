@@ -31,6 +31,7 @@ import java.util.concurrent.Callable;
                         + "log (1/k) sum_i p(x|z_i,y) p(z_i) / q(z_i|x,y) (--scores column log_px_given_y).",
                 "Other families report their own test objective and metrics.",
                 "Binarised models are evaluated on one fixed binarisation of the test set (from --seed).",
+                "--split train takes the examples the run trained on instead, --split validation those train --validation held out.",
                 "Each completed evaluation is recorded in the run folder's " + EvalLog.FILE
                         + " (elbo4j info shows the latest of each setting; --no-record: not)."})
 final class EvalCommand implements Callable<Integer> {
@@ -50,7 +51,10 @@ final class EvalCommand implements Callable<Integer> {
     @Option(names = {"--limit", "--test-limit"}, paramLabel = "N", defaultValue = "0",
             description = "Evaluate only the first N examples of the split (0: all); --test-limit is the same flag, as train names it.")
     int limit;
-    @Option(names = "--split", paramLabel = "SPLIT", defaultValue = "test", description = "test or train (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--split", paramLabel = "SPLIT", defaultValue = "test", completionCandidates = Candidates.Splits.class,
+            description = "test, train (the examples the run trained on: under its --train-limit, without its validation "
+                    + "examples) or validation (the examples train --validation held out, as the run evaluated them "
+                    + "after every epoch) (default: ${DEFAULT-VALUE}).")
     String split;
     @Option(names = "--scores", paramLabel = "FILE.csv", description = "Also write per-example scores (index, label, elbo, log_px; for a CVAE log_px_given_y) to this CSV.")
     Path scores;
@@ -72,11 +76,13 @@ final class EvalCommand implements Callable<Integer> {
         PrintWriter err = spec.commandLine().getErr(), out = spec.commandLine().getOut();
         if (k < 1) throw new Main.UsageException("-k must be >= 1, got " + k);
         if (elboSamples < 1) throw new Main.UsageException("--elbo-samples must be >= 1, got " + elboSamples);
-        if (!split.equals("test") && !split.equals("train")) throw new Main.UsageException("--split must be test or train, got " + split);
+        if (!DataOptions.SPLITS.contains(split)) {
+            throw new Main.UsageException("--split must be one of " + String.join(", ", DataOptions.SPLITS) + ", got " + split);
+        }
         long start = System.nanoTime();
         Path file = checkpoint.file();
         Checkpoint c = checkpoint.load();
-        Dataset test = data.loadFor(c, split, Flags.atLeast("--limit", limit, 0), err, "elbo4j eval");
+        Dataset test = data.loadSplit(c, split, Flags.atLeast("--limit", limit, 0), err, "elbo4j eval");
         Binarization mode = c.training() == null ? Binarization.DYNAMIC : c.training().binarization();
         long s = seed != null ? seed : c.training() == null ? 1 : c.training().seed();
         // The record of this evaluation (evals.jsonl): its setting here, its figures below, written once all is printed.

@@ -37,7 +37,9 @@ import java.util.concurrent.Callable;
                 + "that continues the run. An export's model.safetensors (elbo4j export) is described as a bare model. "
                 + "--json prints the same as one JSON object. Given several runs (elbo4j info runs/*), "
                 + "one line each: family, parameters, where training stands, which figure the log holds (ELBO, -loss, ...), "
-                + "the last and best test figure (an M2's accuracy beside it); folders without a "
+                + "the last and best test figure (an M2's accuracy beside it), and where any run selected a model "
+                + "(train --keep-best / --early-stop) a SELECTED column: its best figure, epoch and the split selected on; "
+                + "folders without a "
                 + "checkpoint, and files not named *.safetensors, are left out."})
 final class InfoCommand implements Callable<Integer> {
     private static final DateTimeFormatter TIME = DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm 'UTC'", Locale.ROOT)
@@ -116,7 +118,15 @@ final class InfoCommand implements Callable<Integer> {
             return status;
         }
         if (rows.isEmpty()) throw new Main.UsageException("none of the " + runs.size() + " paths holds a checkpoint");
-        String[] head = {"RUN", "MODEL", "PARAMETERS", "TRAINED", "FIGURE", "LAST TEST", "BEST TEST"};
+        String[] head = {"RUN", "MODEL", "PARAMETERS", "TRAINED", "FIGURE", "LAST TEST", "BEST TEST", "SELECTED"};
+        int columns = head.length;
+        // The model selection's column only where some run selected (train --keep-best / --early-stop).
+        if (rows.stream().noneMatch(r -> r.length == columns && !r[columns - 1].isEmpty())) {
+            head = java.util.Arrays.copyOf(head, head.length - 1);
+            for (int i = 0; i < rows.size(); i++) {
+                if (rows.get(i).length > head.length) rows.set(i, java.util.Arrays.copyOf(rows.get(i), head.length));
+            }
+        }
         int[] w = new int[head.length];
         for (String[] r : rows) for (int i = 0; i < (r.length == w.length ? r.length : 1); i++) w[i] = Math.max(w[i], r[i].length());
         for (int i = 0; i < w.length; i++) w[i] = Math.max(w[i], head[i].length());
@@ -141,7 +151,18 @@ final class InfoCommand implements Callable<Integer> {
         String type = (String) model.get("type") + ((Boolean) info.get("finite") ? "" : " NOT FINITE");
         String figure = log == null || !log.containsKey("objective") ? "" : String.valueOf(log.get("objective"));
         if (log != null && log.get("last_test_accuracy") instanceof Number a) last += String.format(Locale.ROOT, ", accuracy %.4f", a.doubleValue());
-        return new String[]{run.toString(), type, String.format(Locale.ROOT, "%,d", (Long) model.get("parameters")), trained, figure, last, best};
+        return new String[]{run.toString(), type, String.format(Locale.ROOT, "%,d", (Long) model.get("parameters")), trained, figure, last, best,
+                selected((Map<String, Object>) info.get("selection"))};
+    }
+
+    /**
+     * The table's SELECTED cell: the best figure of the run's model selection and its epoch, and
+     * the figure selected on, "-153.62 (epoch 23, validation)"; blank for a run without one.
+     */
+    static String selected(Map<String, Object> sel) {
+        if (sel == null) return "";
+        if (!(sel.get("best") instanceof Number best)) return "none yet (" + sel.get("on") + ")";
+        return String.format(Locale.ROOT, "%s (epoch %s, %s)", nats(best), sel.get("best_epoch"), sel.get("on"));
     }
 
     /**

@@ -15,7 +15,8 @@ import java.util.concurrent.Callable;
         description = {"Plot a run's loss curves: the train and test objective (ELBO, or -loss for autoencoders; nats "
                 + "per example, higher is better) per epoch from its log.jsonl, as a " + Plots.CURVES_WIDTH + "x"
                 + Plots.CURVES_HEIGHT + " PNG line plot with axes, legend and title (a run of " + Plots.LOG_AXIS_FROM
-                + " epochs or more on a logarithmic epoch axis).",
+                + " epochs or more on a logarithmic epoch axis). A run trained with --validation gets its validation "
+                + "line too, and one that kept a best epoch (--keep-best, --early-stop) a ring on that epoch's point.",
                 "`elbo4j train` writes the same plot to curves.png in the run folder when it ends."})
 final class LatentCurvesCommand implements Callable<Integer> {
 

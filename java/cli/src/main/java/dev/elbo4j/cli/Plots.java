@@ -54,14 +54,22 @@ final class Plots {
      * The per-epoch figures of a run's log.jsonl: for each line holding an {@code "epoch"} number,
      * its {@code train_objective} and {@code test_objective}, or in logs written before those keys
      * existed (and in hand-written ones) its {@code train_elbo} and {@code test_elbo} (NaN where
-     * absent or null, as RunLog writes non-finite values). {@code objective} is the name the last
-     * such line gives the figures ({@code "objective"}, e.g. "ELBO", "IWAE bound", "-loss"), null
-     * if none does (older logs). A resumed run may log an epoch twice; the later line wins. Epochs
-     * are sorted ascending.
+     * absent or null, as RunLog writes non-finite values); {@code validation} its
+     * {@code validation_objective} (train --validation; NaN where absent). {@code objective} is the
+     * name the last such line gives the figures ({@code "objective"}, e.g. "ELBO", "IWAE bound",
+     * "-loss"), null if none does (older logs). {@code bestEpoch} is the last epoch whose line says
+     * {@code "best": true} (train --keep-best or --early-stop: the epoch kept), NaN if none. A resumed
+     * run may log an epoch twice; the later line wins. Epochs are sorted ascending.
      */
-    record Curves(double[] epochs, double[] train, double[] test, String objective) {
+    record Curves(double[] epochs, double[] train, double[] test, double[] validation, String objective, double bestEpoch) {
         int size() {
             return epochs.length;
+        }
+
+        /** Whether any epoch has a finite validation figure. */
+        boolean hasValidation() {
+            for (double v : validation) if (Double.isFinite(v)) return true;
+            return false;
         }
     }
 
@@ -90,17 +98,21 @@ final class Plots {
                 throw new IllegalArgumentException(log + " line " + (i + 1) + ": \"epoch\" is " + Json.typeName(rec.get("epoch"))
                         + ", not a number");
             }
-            byEpoch.put(epoch.doubleValue(), new double[]{figure(rec, "train"), figure(rec, "test")});
+            byEpoch.put(epoch.doubleValue(), new double[]{figure(rec, "train"), figure(rec, "test"),
+                    number(rec.get("validation_objective")), Boolean.TRUE.equals(rec.get("best")) ? 1 : 0});
             if (rec.get("objective") instanceof String name) objective = name;
         }
         int n = byEpoch.size(), k = 0;
-        double[] e = new double[n], tr = new double[n], te = new double[n];
+        double[] e = new double[n], tr = new double[n], te = new double[n], va = new double[n];
+        double best = Double.NaN;
         for (var entry : byEpoch.entrySet()) {
             e[k] = entry.getKey();
             tr[k] = entry.getValue()[0];
-            te[k++] = entry.getValue()[1];
+            te[k] = entry.getValue()[1];
+            va[k++] = entry.getValue()[2];
+            if (entry.getValue()[3] == 1) best = entry.getKey();
         }
-        return new Curves(e, tr, te, objective);
+        return new Curves(e, tr, te, va, objective, best);
     }
 
     /** {@code split_objective} if the line has that key, else {@code split_elbo} (older logs). */
@@ -117,12 +129,24 @@ final class Plots {
      * Writes the train and test curves of {@code log} (see {@link #readCurves}) as a
      * {@value #CURVES_WIDTH} x {@value #CURVES_HEIGHT} PNG line plot: x the epoch, y nats per
      * example (higher is better), one line with markers per series, a legend and {@code title}; a run
-     * of {@value #LOG_AXIS_FROM} epochs or more gets a logarithmic epoch axis and no markers.
-     * Non-finite points are left out of their series. Returns false, writing nothing, when the log
-     * has no epoch with a finite figure.
+     * of {@value #LOG_AXIS_FROM} epochs or more gets a logarithmic epoch axis and no markers. A log
+     * with validation figures adds their line, and one whose run kept a best epoch rings that
+     * epoch's point on the figure selected on (validation, else test). Non-finite points are left
+     * out of their series. Returns false, writing nothing, when the log has no epoch with a finite
+     * figure.
      */
     static boolean lossCurves(Path log, Path png, String title) throws IOException {
-        Curves c = readCurves(log);
+        XYChart chart = curvesChart(readCurves(log), title);
+        if (chart == null) return false;
+        write(chart, CURVES_WIDTH, CURVES_HEIGHT, png);
+        return true;
+    }
+
+    /** The colours of the curves: train, test, validation, and the ring around the best epoch. */
+    static final Color TRAIN = PALETTE[0], TEST = PALETTE[1], VALIDATION = PALETTE[2], BEST = PALETTE[3];
+
+    /** {@link #lossCurves}'s chart of {@code c}, or null when it has no finite figure. */
+    static XYChart curvesChart(Curves c, String title) {
         XYChart chart = new XYChart(CURVES_WIDTH, CURVES_HEIGHT);
         chart.setTitle(title);
         chart.setXAxisTitle("epoch");
@@ -140,11 +164,33 @@ final class Plots {
         chart.getStyler().setMarkerSize(7);
         chart.getStyler().setXAxisDecimalPattern("0.#");
         chart.getStyler().setYAxisDecimalPattern("0.0");
-        boolean any = addLine(chart, "train", c.epochs(), c.train(), PALETTE[0], !longRun);
-        any |= addLine(chart, "test", c.epochs(), c.test(), PALETTE[1], !longRun);
-        if (!any) return false;
-        write(chart, CURVES_WIDTH, CURVES_HEIGHT, png);
-        return true;
+        boolean any = addLine(chart, "train", c.epochs(), c.train(), TRAIN, !longRun);
+        any |= addLine(chart, "test", c.epochs(), c.test(), TEST, !longRun);
+        boolean validation = c.hasValidation();
+        if (validation) any |= addLine(chart, "validation", c.epochs(), c.validation(), VALIDATION, !longRun);
+        if (!any) return null;
+        if (!Double.isNaN(c.bestEpoch())) {
+            int i = java.util.Arrays.binarySearch(c.epochs(), c.bestEpoch());
+            double y = validation ? c.validation()[i] : c.test()[i];
+            if (Double.isFinite(y)) {
+                XYSeries s = chart.addSeries(String.format(Locale.ROOT, "best (epoch %.0f, %s)", c.bestEpoch(),
+                        validation ? "validation" : "test"), new double[]{c.bestEpoch()}, new double[]{y});
+                s.setXYSeriesRenderStyle(XYSeries.XYSeriesRenderStyle.Scatter);
+                s.setMarker(new Ring());
+                s.setMarkerColor(BEST);
+            }
+        }
+        return chart;
+    }
+
+    /** A hollow circle three marker sizes across: rings a point of a line without hiding it. */
+    private static final class Ring extends org.knowm.xchart.style.markers.Marker {
+        @Override
+        public void paint(Graphics2D g, double x, double y, int markerSize) {
+            double d = 3.0 * markerSize;
+            g.setStroke(new BasicStroke(2.5f));
+            g.draw(new java.awt.geom.Ellipse2D.Double(x - d / 2, y - d / 2, d, d));
+        }
     }
 
     /**

@@ -92,8 +92,22 @@ final class SelectionOptions {
         if (validation == null) return train;
         held = parse(validation, train.n());
         if (held == 0) return train;
-        validationSet = train.slice(train.n() - held, held);
-        return train.subset(train.n() - held);
+        validationSet = heldOut(train, held);
+        return trainedOn(train, held);
+    }
+
+    /**
+     * The examples a run trains on when it holds out {@code held} of its training split
+     * {@code train}: all but the last {@code held} (all of them for 0). {@code eval --split train}
+     * takes the same rows.
+     */
+    static Dataset trainedOn(Dataset train, int held) {
+        return held == 0 ? train : train.subset(train.n() - held);
+    }
+
+    /** The validation examples of a run that holds out {@code held} (> 0) of {@code train}: the last ones. */
+    static Dataset heldOut(Dataset train, int held) {
+        return train.slice(train.n() - held, held);
     }
 
     /** The held-out examples {@link #holdOut} kept; null without a split. */

@@ -298,6 +298,26 @@ final class TrainCommand implements Callable<Integer> {
         }
     }
 
+    /**
+     * The line --resume prints when the checkpoint was computed with other numerics than this
+     * process's ({@link Backend#numerics()}), naming what differs, or null when nothing does (or
+     * the checkpoint does not say). Not an error: the run goes on, as asked; but its numbers no
+     * longer follow the uninterrupted run's, which someone comparing or reproducing runs needs to know.
+     */
+    static String numericsNote(String was, String now) {
+        if (was == null || was.equals(now)) return null;
+        List<String> then = List.of(was.split(", ")), here = List.of(now.split(", "));
+        String gone = String.join(", ", then.stream().filter(t -> !here.contains(t)).toList());
+        String come = String.join(", ", here.stream().filter(t -> !then.contains(t)).toList());
+        java.util.regex.Matcher threads = java.util.regex.Pattern.compile("(?:^|, )GEMM threads (\\d+)(?:,|$)").matcher(was);
+        boolean onlyThreads = gone.matches("GEMM threads \\d+") && come.matches("GEMM threads \\d+");
+        return "note: the checkpoint was computed with other numerics (then: " + (gone.isEmpty() ? "-" : gone) + "; now: "
+                + (come.isEmpty() ? "-" : come) + "): the run continues, but rounds otherwise than it would have"
+                + (onlyThreads && threads.find() ? "; --threads " + threads.group(1) + " continues it bit for bit"
+                : "; resume with the same numerics to continue it bit for bit")
+                + " (docs/RELIABILITY.md, \"Resume is exact\")";
+    }
+
     /** The options of the data and device mixins: not the run's settings (the data is checked by its provenance). */
     private java.util.Set<String> mixinFlags() {
         java.util.Set<String> s = new java.util.HashSet<>();
@@ -329,6 +349,8 @@ final class TrainCommand implements Callable<Integer> {
             String objective = cfg.objectiveName();
             String selected = selection.describe(objective);
             if (selected != null) err.println("  " + selected);
+            String note = from != null ? numericsNote(from.numerics(), be.numerics()) : null;
+            if (note != null) err.println("  " + note);
             err.flush();
             Progress progress = new Progress(err, !noProgress);
             boolean isElbo = objective.equals("ELBO");

@@ -61,6 +61,7 @@ class CandidatesTest {
         for (String d : new Candidates.Devices()) assertTrue(Backends.known(d), d);
         assertEquals(ModelOptions.MODELS, list(new Candidates.Models()));
         assertEquals(List.of("mnist", "fashion-mnist"), list(new Candidates.Datasets()));
+        assertEquals(List.of("test", "train", "validation"), list(new Candidates.Splits()), "eval --split");
         for (String b : new Candidates.Bindings()) assertTrue(dev.elbo4j.backend.cuda.CudaBindings.known(b), b);
         assertEquals(List.of("data", "uniform"), list(new Candidates.AisBases()), "AisOptions.betas takes these two");
         for (String form : new Candidates.LabelInputs()) {

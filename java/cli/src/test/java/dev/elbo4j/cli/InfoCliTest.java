@@ -151,7 +151,7 @@ class InfoCliTest {
         assertEquals(0, r.code(), r.err());
         List<String> lines = r.out().lines().toList();
         assertEquals(3, lines.size(), "a header and two runs: " + r.out());
-        assertTrue(lines.get(0).startsWith("RUN") && lines.get(0).contains("BEST TEST"), r.out());
+        assertTrue(lines.get(0).startsWith("RUN") && lines.get(0).endsWith("BEST TEST"), "no SELECTED column without selection: " + r.out());
         assertTrue(lines.get(1).startsWith(run.toString()) && lines.get(1).contains("3/3 epochs"), r.out());
         Path broken = Files.writeString(tmp.resolve("broken.safetensors"), "junk");
         r = CliTest.run("info", run.toString(), broken.toString(), "--json");

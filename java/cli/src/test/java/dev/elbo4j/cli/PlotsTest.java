@@ -98,6 +98,84 @@ class PlotsTest {
         assertTrue(blue > 100 && orange > 100, "train (blue) and test (orange) lines drawn: " + blue + ", " + orange);
     }
 
+    /** The number of pixels of exactly {@code rgb}. */
+    private static int count(BufferedImage img, int rgb) {
+        int n = 0;
+        for (int y = 0; y < img.getHeight(); y++) for (int x = 0; x < img.getWidth(); x++) if ((img.getRGB(x, y) & 0xffffff) == rgb) n++;
+        return n;
+    }
+
+    /** train --validation logs validation_objective, --keep-best / --early-stop "best": true; a resumed epoch's later line wins. */
+    @Test
+    void readsTheValidationFiguresAndTheBestEpoch() throws IOException {
+        Path log = tmp.resolve("log.jsonl");
+        Files.writeString(log, """
+                {"epoch":1,"objective":"ELBO","train_objective":-200,"test_objective":-190,"validation_objective":-191,"best":true}
+                {"epoch":2,"objective":"ELBO","train_objective":-180,"test_objective":-170,"validation_objective":-172,"best":true}
+                {"epoch":3,"objective":"ELBO","train_objective":-170,"test_objective":-171,"validation_objective":-175,"best":true}
+                {"epoch":3,"objective":"ELBO","train_objective":-170,"test_objective":-171,"validation_objective":-175}
+                {"epoch":4,"objective":"ELBO","train_objective":-165,"test_objective":-169,"validation_objective":null}
+                {"event":"final","epochs":4,"selection":"validation","best_epoch":2}
+                """);
+        Plots.Curves c = Plots.readCurves(log);
+        assertArrayEquals(new double[]{-191, -172, -175, Double.NaN}, c.validation());
+        assertTrue(c.hasValidation());
+        assertEquals(2, c.bestEpoch(), "epoch 3's later line has no best flag");
+        Files.writeString(log, "{\"epoch\":1,\"train_elbo\":-200,\"test_elbo\":-190}\n");
+        c = Plots.readCurves(log);
+        assertFalse(c.hasValidation());
+        assertTrue(Double.isNaN(c.bestEpoch()));
+    }
+
+    /**
+     * With validation figures a third line in the third colour (green) and a legend entry; the best
+     * epoch ringed (red) on the validation line. A log without them draws train and test alone:
+     * the same series and the same bytes as a log whose validation figures are all null.
+     */
+    @Test
+    void theValidationCurveIsDrawnInItsColourAndTheBestEpochRinged() throws IOException {
+        Path log = tmp.resolve("log.jsonl"), png = tmp.resolve("c.png");
+        Files.writeString(log, """
+                {"epoch":1,"train_objective":-200,"test_objective":-190,"validation_objective":-195,"best":true}
+                {"epoch":2,"train_objective":-150,"test_objective":-160,"validation_objective":-150,"best":true}
+                {"epoch":3,"train_objective":-140,"test_objective":-158,"validation_objective":-155}
+                """);
+        var chart = Plots.curvesChart(Plots.readCurves(log), "t");
+        assertEquals(java.util.List.of("train", "test", "validation", "best (epoch 2, validation)"),
+                java.util.List.copyOf(chart.getSeriesMap().keySet()));
+        var best = chart.getSeriesMap().get("best (epoch 2, validation)");
+        assertEquals(-150, best.getYData()[0], "the ring sits on the validation figure of the best epoch");
+        assertTrue(Plots.lossCurves(log, png, "t"));
+        BufferedImage img = ImageIO.read(png.toFile());
+        assertTrue(count(img, 0x1f77b4) > 100 && count(img, 0xff7f0e) > 100, "train and test still drawn");
+        assertTrue(count(img, 0x2ca02c) > 100, "the validation line (green): " + count(img, 0x2ca02c));
+        assertTrue(count(img, 0xd62728) > 50, "the best epoch's ring (red): " + count(img, 0xd62728));
+
+        // Selection on the test figure (--keep-best without --validation): the ring on the test line.
+        Files.writeString(log, """
+                {"epoch":1,"train_objective":-200,"test_objective":-190,"best":true}
+                {"epoch":2,"train_objective":-150,"test_objective":-195}
+                """);
+        chart = Plots.curvesChart(Plots.readCurves(log), "t");
+        assertEquals(java.util.List.of("train", "test", "best (epoch 1, test)"), java.util.List.copyOf(chart.getSeriesMap().keySet()));
+        assertEquals(-190, chart.getSeriesMap().get("best (epoch 1, test)").getYData()[0]);
+
+        // Without selection: train and test only, no green, no red.
+        Path plain = tmp.resolve("plain.jsonl"), nulls = tmp.resolve("nulls.jsonl");
+        Files.writeString(plain, "{\"epoch\":1,\"train_objective\":-200,\"test_objective\":-190}\n"
+                + "{\"epoch\":2,\"train_objective\":-150,\"test_objective\":-160}\n");
+        Files.writeString(nulls, "{\"epoch\":1,\"train_objective\":-200,\"test_objective\":-190,\"validation_objective\":null}\n"
+                + "{\"epoch\":2,\"train_objective\":-150,\"test_objective\":-160,\"validation_objective\":null}\n");
+        chart = Plots.curvesChart(Plots.readCurves(plain), "t");
+        assertEquals(java.util.List.of("train", "test"), java.util.List.copyOf(chart.getSeriesMap().keySet()));
+        Path a = tmp.resolve("plain.png"), b = tmp.resolve("nulls.png");
+        assertTrue(Plots.lossCurves(plain, a, "t"));
+        assertTrue(Plots.lossCurves(nulls, b, "t"));
+        img = ImageIO.read(a.toFile());
+        assertEquals(0, count(img, 0x2ca02c) + count(img, 0xd62728), "no validation line, no ring");
+        assertArrayEquals(Files.readAllBytes(a), Files.readAllBytes(b));
+    }
+
     /**
      * A long run (here 1,000 epochs of -90 - 80 / epoch) gets a logarithmic epoch axis: a quarter of
      * the way across, the train line is still well below where it ends (about epoch 3 there), where a

@@ -162,6 +162,49 @@ class SelectionCliTest {
         assertTrue(b.out().contains("\"best_epoch\":" + best), b.out());
     }
 
+    /**
+     * info over several runs: a SELECTED column with the best figure, its epoch and what it was
+     * selected on for the run that selected, blank for the one that did not; without any such run
+     * the table has no such column.
+     */
+    @Test
+    void infoOverSeveralRunsShowsTheSelectedBest() throws IOException {
+        Path plain = tmp.resolve("plain");
+        CliTest.Result t = CliTest.run(train(plain, "--epochs", "1"));
+        assertEquals(0, t.code(), t.err());
+        CliTest.Result r = CliTest.run("info", stopped.toString(), plain.toString());
+        assertEquals(0, r.code(), r.err());
+        List<String> lines = r.out().lines().toList();
+        assertEquals(3, lines.size(), r.out());
+        assertTrue(lines.get(0).matches("RUN .*BEST TEST +SELECTED"), r.out());
+        int column = lines.get(0).indexOf("SELECTED");
+        Checkpoint c = Checkpoint.load(stopped.resolve("checkpoint.safetensors"));
+        String expected = String.format(java.util.Locale.ROOT, "%.2f (epoch %d, validation)",
+                ((Number) c.selection().get("best")).doubleValue(), bestEpoch(stoppedLog));
+        assertEquals(expected, lines.get(1).substring(column), r.out());
+        assertEquals(String.format(java.util.Locale.ROOT, "%.2f", ((Number) stoppedLog.get(bestEpoch(stoppedLog) - 1)
+                .get("validation_objective")).doubleValue()), expected.substring(0, expected.indexOf(' ')), "the log's figure");
+        assertTrue(lines.get(2).length() <= column, "blank for the run without selection: " + r.out());
+        r = CliTest.run("info", plain.toString(), plain.toString());
+        assertEquals(0, r.code(), r.err());
+        assertFalse(r.out().contains("SELECTED"), r.out());
+    }
+
+    /** train's curves.png of a run with a validation split draws its line (green) and rings the best epoch (red). */
+    @Test
+    void theRunsCurvesShowTheValidationLineAndTheBest() throws IOException {
+        java.awt.image.BufferedImage img = javax.imageio.ImageIO.read(stopped.resolve("curves.png").toFile());
+        int green = 0, red = 0;
+        for (int y = 0; y < img.getHeight(); y++) {
+            for (int x = 0; x < img.getWidth(); x++) {
+                int rgb = img.getRGB(x, y) & 0xffffff;
+                if (rgb == 0x2ca02c) green++;
+                if (rgb == 0xd62728) red++;
+            }
+        }
+        assertTrue(green > 100 && red > 50, "validation line " + green + ", best ring " + red);
+    }
+
     @Test
     void theBestFileHoldsTheBestEpochsCheckpoint() throws IOException {
         int best = bestEpoch(stoppedLog);

@@ -25,6 +25,19 @@ public interface Backend extends AutoCloseable {
     String description();
 
     /**
+     * What decides this backend's rounding besides the inputs: two backends whose numerics are
+     * equal compute the same bits from the same inputs, so a run resumed on one continues exactly
+     * as it would have on the other. The default is {@link #description()}; the CPU backend names
+     * its maths and GEMM implementations, and the thread count only where its GEMM's results depend
+     * on it.
+     *
+     * @return a one-line description, compared as a whole
+     */
+    default String numerics() {
+        return description();
+    }
+
+    /**
      * Waits until all work queued on this backend has finished. The CPU backend runs each call to
      * completion, so there is nothing to wait for; device backends override this.
      */

@@ -28,7 +28,8 @@ import java.util.Set;
  * Adam's moments as {@code optim.m} / {@code optim.v} (flat, in parameter order), the training
  * step's own state as {@code train.<name>} (e.g. {@code train.chains}, PCD's persistent chains), and JSON
  * metadata: {@code model} (architecture, with its {@code type}: vae, ae, cvae, m2), {@code training} (hyper-parameters and seed) and
- * {@code state} (position). {@code docs/FORMAT.md} documents every key.
+ * {@code state} (position), and {@code compute} (the numerics of the backend that computed it).
+ * {@code docs/FORMAT.md} documents every key.
  *
  * @param model    the architecture
  * @param image    rows and columns of one example (for pictures)
@@ -117,6 +118,10 @@ public record Checkpoint(ModelConfig model, int[] image, TrainConfig training, S
         state.put("step", adam.steps());
         f.putMetadata("state", Json.write(state));
         if (selection != null) f.putMetadata("selection", Json.write(selection));
+        Map<String, Object> compute = new LinkedHashMap<>();
+        compute.put("backend", vae.backend().name());
+        compute.put("numerics", vae.backend().numerics());
+        f.putMetadata("compute", Json.write(compute));
         String first = bad[0] != null ? bad[0] : bad[1];
         if (first != null) {
             // A diverged update (a huge learning rate or weight decay, a moment that overflowed)
@@ -313,6 +318,7 @@ public record Checkpoint(ModelConfig model, int[] image, TrainConfig training, S
             }
         }
         if (f.metadata("selection") != null) meta.object("selection"); // a JSON object, or the file is refused here
+        if (f.metadata("compute") != null) meta.object("compute");
         Checkpoint c = new Checkpoint(cfg, image, training, state, f);
         // Every parameter the architecture implies must be there with its exact shape.
         int total = 0;
@@ -360,6 +366,21 @@ public record Checkpoint(ModelConfig model, int[] image, TrainConfig training, S
     public Map<String, Object> selection() {
         String s = file.metadata("selection");
         return s == null ? null : Json.parseObject(s);
+    }
+
+    /**
+     * The {@link dev.elbo4j.backend.Backend#numerics() numerics} of the backend that computed the
+     * state this checkpoint holds (its {@code compute} metadata), or {@code null} when the file
+     * records none (a bare model, or one written before it was recorded). A run resumed on a
+     * backend with other numerics continues, but not bit for bit as it would have.
+     *
+     * @return the numerics, or {@code null}
+     */
+    public String numerics() {
+        String s = file.metadata("compute");
+        if (s == null) return null;
+        Object n = Json.parseObject(s).get("numerics");
+        return n instanceof String str ? str : null;
     }
 
     /** A model on {@code backend} with this checkpoint's parameters. */

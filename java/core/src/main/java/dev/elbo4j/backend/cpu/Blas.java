@@ -13,6 +13,16 @@ public interface Blas {
     String name();
 
     /**
+     * What decides this GEMM's rounding ({@link dev.elbo4j.backend.Backend#numerics()}): its
+     * name, and anything else its results depend on.
+     *
+     * @return a one-line description, compared as a whole
+     */
+    default String numerics() {
+        return name();
+    }
+
+    /**
      * Single-precision C = alpha op(A) op(B) + beta C on the arrays from their offsets; op(X) is X transposed
      * when its flag is set. With beta 0, C is overwritten without being read (NaN or garbage there does not
      * propagate).

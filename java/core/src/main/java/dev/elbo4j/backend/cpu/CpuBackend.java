@@ -43,6 +43,20 @@ public final class CpuBackend implements Backend {
                 + ", GEMM: " + linear.blas().name() + ")";
     }
 
+    /**
+     * The float maths (scalar, or the vector width its sums run in lanes of), the GEMM's numerics,
+     * and the thread count unless the GEMM is the pure-Java one: the backend's own loops do not
+     * depend on it (each row by one thread, column sums in fixed blocks), nor does {@link JavaBlas}
+     * (each element summed over k in one order), but another GEMM cut into one block per thread
+     * ({@link SplitBlas}) does.
+     */
+    @Override
+    public String numerics() {
+        Blas blas = linear.blas();
+        return "cpu, maths " + F32Math.best().name() + ", GEMM " + blas.numerics()
+                + (blas instanceof JavaBlas ? "" : ", GEMM threads " + CpuThreads.get());
+    }
+
     private static CpuTensor t(Tensor x) {
         if (x == null) return null;
         if (x instanceof CpuTensor c) return c;

@@ -4,6 +4,9 @@ import dev.elbo4j.backend.Activation;
 
 /** CPU reference of {@code kernels/linear.cu}: GEMM dispatch and the bias + activation epilogue. */
 final class CpuLinear {
+    /** Rows per block of the bias gradient's column sums (summed in float, blocks in double). */
+    static final int BLOCK = 32;
+
     private final Blas blas;
 
     CpuLinear(Blas blas) {
@@ -73,6 +76,11 @@ final class CpuLinear {
     }
 
     static void biasActivationBackward(CpuTensor y, CpuTensor dy, Activation act, CpuTensor dBias) {
+        biasActivationBackward(y, dy, act, dBias, CpuParallel.parts(y.rows(), y.cols()));
+    }
+
+    /** As above, the rows split into at most {@code parts} ranges (tests: the result is the same for any). */
+    static void biasActivationBackward(CpuTensor y, CpuTensor dy, Activation act, CpuTensor dBias, int parts) {
         int rows = y.rows(), cols = y.cols();
         if (dy.size() != y.size() || (dBias != null && dBias.size() != cols)) {
             throw new IllegalArgumentException("bias/activation backward: y " + y.shape() + ", dy " + dy.shape()
@@ -96,12 +104,13 @@ final class CpuLinear {
         }
         float[] g = dy.f, v = y.f;
         F32Math math = F32Math.best();
-        int parts = CpuParallel.parts(rows, cols);
-        double[][] partial = dBias == null ? null : new double[parts][cols];
-        CpuParallel.split(rows, parts, (p, from, to) -> {
-            // Column sums: float over blocks of 32 rows (vectorised), blocks added in double.
-            float[] block = partial == null ? null : new float[cols];
-            for (int r = from; r < to; r++) {
+        // Column sums: float within each block of BLOCK rows (vectorised), the blocks' sums then added
+        // in double in block order. Blocks start at multiples of BLOCK whatever the split, so the sum
+        // is the same on any number of threads (a checkpoint resumes exactly with another --threads).
+        int blocks = (rows + BLOCK - 1) / BLOCK;
+        float[] blockSums = dBias == null ? null : new float[blocks * cols];
+        CpuParallel.split(blocks, Math.max(1, Math.min(parts, blocks)), (p, b0, b1) -> {
+            for (int r = b0 * BLOCK, end = Math.min(rows, b1 * BLOCK); r < end; r++) {
                 int oy = y.off + r * cols, og = dy.off + r * cols;
                 switch (act) {
                     case RELU -> math.reluBackward(v, oy, g, og, cols);
@@ -111,24 +120,18 @@ final class CpuLinear {
                         for (int c = 0; c < cols; c++) g[og + c] *= (float) act.derivativeFromOutput(v[oy + c]);
                     }
                 }
-                if (block != null) {
-                    for (int c = 0; c < cols; c++) block[c] += g[og + c];
-                    if ((r - from) % 32 == 31 || r == to - 1) {
-                        double[] acc = partial[p];
-                        for (int c = 0; c < cols; c++) {
-                            acc[c] += block[c];
-                            block[c] = 0f;
-                        }
-                    }
+                if (blockSums != null) {
+                    int ob = (r / BLOCK) * cols;
+                    for (int c = 0; c < cols; c++) blockSums[ob + c] += g[og + c];
                 }
             }
         });
         if (dBias != null) {
-            for (int c = 0; c < cols; c++) {
-                double s = 0;
-                for (double[] acc : partial) s += acc[c];
-                dBias.f[dBias.off + c] = (float) s;
+            double[] s = new double[cols];
+            for (int b = 0; b < blocks; b++) {
+                for (int c = 0; c < cols; c++) s[c] += blockSums[b * cols + c];
             }
+            for (int c = 0; c < cols; c++) dBias.f[dBias.off + c] = (float) s[c];
         }
     }
 }

@@ -5,7 +5,9 @@ import java.util.concurrent.ForkJoinTask;
 
 /**
  * Splits row loops of the CPU backend across cores. Each row is computed by one thread in a fixed
- * way, so results do not depend on the split: parallel runs are as deterministic as serial ones.
+ * way, and sums across rows are cut into blocks that do not depend on the split (CpuLinear's column
+ * sums), so results do not depend on the thread count: parallel runs give a serial run's bits
+ * (ThreadCountInvarianceTest).
  * A split has at most {@link #THREADS} parts, run on the calling thread and the common pool, so at
  * most the common pool's parallelism + 1 of them (the cores, by default) run at once, whatever
  * {@link CpuThreads} allows. A pool of elbo4j's own with {@code THREADS - 1} workers was tried: no

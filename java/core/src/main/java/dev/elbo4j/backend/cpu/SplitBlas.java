@@ -31,6 +31,16 @@ final class SplitBlas implements Blas {
         return inner.name() + " (split over " + threads + " threads)";
     }
 
+    /**
+     * The inner GEMM's. A product cut into blocks rounds otherwise than the same product whole
+     * (OpenBLAS chooses its kernels and blocking per call), so the bits also depend on the thread
+     * count, which {@link CpuBackend#numerics()} adds.
+     */
+    @Override
+    public String numerics() {
+        return inner.numerics();
+    }
+
     private int parts(int m, int n, int k) {
         if (Math.min(m, Math.min(n, k)) < NARROW || (long) m * n * k < SMALL) return 1;
         return Math.min(threads, Math.max(m, n) / NARROW);

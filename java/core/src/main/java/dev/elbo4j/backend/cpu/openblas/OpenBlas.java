@@ -70,10 +70,12 @@ public final class OpenBlas implements Blas {
     private final MethodHandle dgemm;
     private final MethodHandle setNumThreads; // null when the library does not export it
     private final MethodHandle getNumThreads; // null when the library does not export it
+    private final String build; // openblas_get_config() and openblas_get_corename(), or the library's file
 
     private OpenBlas(String library, MethodHandle sgemm, MethodHandle dgemm,
-                     MethodHandle setNumThreads, MethodHandle getNumThreads) {
+                     MethodHandle setNumThreads, MethodHandle getNumThreads, String build) {
         this.library = library;
+        this.build = build;
         this.sgemm = sgemm;
         this.dgemm = dgemm;
         this.setNumThreads = setNumThreads;
@@ -154,11 +156,34 @@ public final class OpenBlas implements Blas {
             MethodHandle get = lookup.find("openblas_get_num_threads")
                     .map(a -> linker.downcallHandle(a, FunctionDescriptor.of(JAVA_INT)))
                     .orElse(null);
-            return new OpenBlas(library, s, d, set, get);
+            return new OpenBlas(library, s, d, set, get, build(lookup, linker, library));
         } catch (RuntimeException | LinkageError e) {
             arena.close();
             throw e;
         }
+    }
+
+    /**
+     * The library's build and the kernels it picked for this CPU ("OpenBLAS 0.3.21 DYNAMIC_ARCH
+     * NO_AFFINITY Haswell MAX_THREADS=64, core Haswell"): its results depend on both. The file
+     * name when the library does not say.
+     */
+    @SuppressWarnings("restricted")
+    private static String build(SymbolLookup lookup, Linker linker, String library) {
+        StringBuilder b = new StringBuilder();
+        for (String f : List.of("openblas_get_config", "openblas_get_corename")) {
+            Optional<MemorySegment> sym = lookup.find(f);
+            if (sym.isEmpty()) continue;
+            try {
+                MemorySegment str = (MemorySegment) linker.downcallHandle(sym.get(), FunctionDescriptor.of(ADDRESS)).invokeExact();
+                if (str.equals(MemorySegment.NULL)) continue;
+                String v = str.reinterpret(4096).getString(0).strip();
+                if (!v.isEmpty()) b.append(b.length() == 0 ? "" : ", core ").append(v);
+            } catch (Throwable e) {
+                // a library whose entry points misbehave is described by its file below
+            }
+        }
+        return b.length() > 0 ? b.toString() : library;
     }
 
     private static MemorySegment symbol(SymbolLookup lookup, String name) {
@@ -181,6 +206,12 @@ public final class OpenBlas implements Blas {
     @Override
     public String name() {
         return "openblas";
+    }
+
+    /** The library's build and the CPU kernels it picked (openblas_get_config, openblas_get_corename). */
+    @Override
+    public String numerics() {
+        return build;
     }
 
     /** Whether the library exports {@code openblas_set_num_threads}. */
