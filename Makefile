@@ -121,7 +121,7 @@ test: deps data-mnist kernels native
 
 # The GPU suite (package dev.elbo4j.backend.cuda) against build/emu/libcuda.so.1, a CPU emulator of
 # the device running kernels/*.cu compiled by g++ (kernels/README.md, "Emulated device").
-# EMU_TESTS: a surefire -Dtest pattern (default: the whole package); CI runs the kernel parity classes.
+# EMU_TESTS: a surefire -Dtest pattern (default: the whole package and CudaCliEmuTest, as CI runs it).
 test-emu:
 	scripts/test-emu.sh $(EMU_TESTS)
 

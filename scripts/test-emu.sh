@@ -7,7 +7,7 @@
 # -Delbo4j.gpu.required=true makes a backend that fails to open a failure rather than a skip.
 #
 # Usage: scripts/test-emu.sh [TEST]   TEST: a surefire -Dtest pattern over the core and CLI modules (default: the
-#                                     whole package dev.elbo4j.backend.cuda; CudaCliEmuTest: the CLI on the device),
+#                                     whole package dev.elbo4j.backend.cuda and CudaCliEmuTest, the CLI on the device),
 #                                     e.g. CudaParityTest or 'CudaParityTest#adam*'
 # The device names itself "elbo4j CPU emulator (not a GPU)" in every backend description.
 # Kernels' transcendentals return glibc's result moved by up to CUDA's documented ulp error
@@ -26,7 +26,7 @@ if [ -n "${ELBO4J_EMU_RACE:-}" ] && [ "${ELBO4J_EMU_RACE}" != 0 ]; then
 else
   scripts/build-emu.sh --selftest  # the grid runner and the capture graph: both schedules
 fi
-test=${1:-'dev.elbo4j.backend.cuda.**'}
+test=${1:-'dev.elbo4j.backend.cuda.**,CudaCliEmuTest'}
 # JCuda's JNI libraries (JCudaParityTest, InteropParityTest) find libcuda.so.1 by soname.
 marker=$(mktemp)
 coverage=$(mktemp)

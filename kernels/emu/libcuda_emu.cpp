@@ -23,7 +23,10 @@
 //   - cuLaunchKernel holds the launch to an sm_90 device's limits with the kernel's own sm_90
 //     resource usage (kernels/sm_90.resources, ptxas's figures; see launch_check) and fails it with
 //     the CUresult an H100 gives, then runs the grid (emu::run_grid): blocks one after another, the
-//     threads of a block as fibers switching at __syncthreads() and shuffles.
+//     threads of a block as fibers switching at __syncthreads() and shuffles (on x86-64 by a
+//     register switch of our own, elbo4j_emu_switch: glibc's ucontext calls make a system call for
+//     the signal mask at every switch, about 1.1 us each on the build VM, which made launches of many
+//     small blocks cost tenths of a second; elsewhere ucontext).
 //     cuFuncGetAttribute, cuFuncSetAttribute (the dynamic shared memory opt-in) and
 //     cuOccupancyMaxActiveBlocksPerMultiprocessor answer from the same table;
 //     A barrier that not every thread of the block (or warp) reaches is reported as
@@ -84,14 +87,78 @@ constexpr size_t kStackBytes = 128 * 1024;
 
 enum State { kRun, kWaitBlock, kWaitWarp, kDone };
 
+#if defined(__x86_64__)
+// A fiber's context is its saved stack pointer: elbo4j_emu_switch pushes the System V callee-saved
+// registers (rbp, rbx, r12-r15) and the return address on the running stack, stores the stack
+// pointer in *save, loads load and pops the same from there. The FP control state is not switched:
+// nothing in the kernels or the runtime changes it.
+struct Context {
+    void* sp = nullptr;
+};
+
+extern "C" void elbo4j_emu_switch(void** save, void* load);
+asm(R"(
+    .text
+    .p2align 4
+    .globl elbo4j_emu_switch
+    .hidden elbo4j_emu_switch
+    .type elbo4j_emu_switch, @function
+elbo4j_emu_switch:
+    pushq %rbp
+    pushq %rbx
+    pushq %r12
+    pushq %r13
+    pushq %r14
+    pushq %r15
+    movq %rsp, (%rdi)
+    movq %rsi, %rsp
+    popq %r15
+    popq %r14
+    popq %r13
+    popq %r12
+    popq %rbx
+    popq %rbp
+    ret
+    .size elbo4j_emu_switch, .-elbo4j_emu_switch
+)");
+
+// A context that starts entry() on the stack [stack, stack + bytes) at its first switch: the six
+// registers' slots (zero), then entry as the return address, at a 16-byte boundary so that entry
+// starts as if called (rsp = 8 mod 16), with a null return address above it (entry never returns).
+void context_start(Context& c, char* stack, size_t bytes, void (*entry)()) {
+    uintptr_t top = (reinterpret_cast<uintptr_t>(stack) + bytes) & ~uintptr_t{15};
+    void** p = reinterpret_cast<void**>(top);
+    *--p = nullptr;
+    *--p = reinterpret_cast<void*>(entry);
+    for (int i = 0; i < 6; ++i) *--p = nullptr;
+    c.sp = p;
+}
+
+void context_switch(Context& save, Context& load) { elbo4j_emu_switch(&save.sp, load.sp); }
+#else
+struct Context {
+    ucontext_t uc;
+};
+
+void context_start(Context& c, char* stack, size_t bytes, void (*entry)()) {
+    getcontext(&c.uc);
+    c.uc.uc_stack.ss_sp = stack;
+    c.uc.uc_stack.ss_size = bytes;
+    c.uc.uc_link = nullptr;  // entry never returns: it switches away for good
+    makecontext(&c.uc, entry, 0);
+}
+
+void context_switch(Context& save, Context& load) { swapcontext(&save.uc, &load.uc); }
+#endif
+
 struct Fiber {
-    ucontext_t ctx;
+    Context ctx;
     State state;
 };
 
 Fiber* fibers;
 char* stacks;
-ucontext_t scheduler;
+Context scheduler;
 int nthreads, current, done_count, block_arrived;
 int warp_arrived[kMaxThreads / 32];
 uint64_t shfl_slots[kMaxThreads];
@@ -112,14 +179,15 @@ int warp_lanes(int warp) {
 
 void wait(State s) {
     fibers[current].state = s;
-    swapcontext(&fibers[current].ctx, &scheduler);
+    context_switch(fibers[current].ctx, scheduler);
 }
 
-void fiber_main() {
+[[noreturn]] void fiber_main() {
     (*running)();
     fibers[current].state = kDone;
     ++done_count;
-    // returning resumes uc_link, the scheduler
+    context_switch(fibers[current].ctx, scheduler);  // never resumed: the scheduler starts a new context
+    __builtin_unreachable();
 }
 
 void set_thread(int i) {
@@ -211,13 +279,8 @@ int run_grid(const Bound& kernel, const char* name, dim3 grid, dim3 block, unsig
                 done_count = block_arrived = 0;
                 for (int w = 0; w < kMaxThreads / 32; ++w) warp_arrived[w] = 0;
                 for (int i = 0; i < nthreads; ++i) {
-                    Fiber& f = fibers[i];
-                    getcontext(&f.ctx);
-                    f.ctx.uc_stack.ss_sp = stacks + kStackBytes * i;
-                    f.ctx.uc_stack.ss_size = kStackBytes;
-                    f.ctx.uc_link = &scheduler;
-                    makecontext(&f.ctx, fiber_main, 0);
-                    f.state = kRun;
+                    context_start(fibers[i].ctx, stacks + kStackBytes * i, kStackBytes, fiber_main);
+                    fibers[i].state = kRun;
                 }
                 while (done_count < nthreads && !failed) {
                     bool progress = false;
@@ -226,7 +289,7 @@ int run_grid(const Bound& kernel, const char* name, dim3 grid, dim3 block, unsig
                         if (fibers[i].state != kRun) continue;
                         progress = true;
                         set_thread(i);
-                        swapcontext(&scheduler, &fibers[i].ctx);
+                        context_switch(scheduler, fibers[i].ctx);
                         if (const char* race = race::report()) fail(race);
                     }
                     if (!progress && done_count < nthreads) {
