@@ -207,6 +207,7 @@ final class InfoCommand implements Callable<Integer> {
             if (t.labelled() > 0) tr.put("labelled", t.labelled());
             m.put("training", tr);
         }
+        if (c.numerics() != null) m.put("numerics", c.numerics());
         Map<String, Object> data = c.dataSource();
         if (data != null) m.put("data", data);
         Map<String, Object> selection = c.selection();
@@ -349,6 +350,8 @@ final class InfoCommand implements Callable<Integer> {
             if (tr.containsKey("labelled")) set.append(", ").append(tr.get("labelled")).append(" labelled examples");
             l.add(row("settings", set.toString()));
         }
+        // What a resume must compute with to continue bit for bit (docs/RELIABILITY.md, "Resume is exact").
+        if (m.get("numerics") != null) l.add(row("computed", "with " + m.get("numerics")));
         Map<String, Object> data = (Map<String, Object>) m.get("data");
         if (data != null) {
             StringBuilder d = new StringBuilder();

@@ -74,6 +74,12 @@ class InfoCliTest {
         assertEquals(best, ((Number) log.get("best_test")).doubleValue());
         assertEquals(Boolean.TRUE, info.get("finite"));
         assertTrue(((String) info.get("continue")).contains("--resume --epochs N"), info.toString());
+        // The numerics the run computed with: this JVM's CPU backend's, where train ran.
+        String numerics;
+        try (dev.elbo4j.backend.cpu.CpuBackend be = new dev.elbo4j.backend.cpu.CpuBackend()) {
+            numerics = be.numerics();
+        }
+        assertEquals(numerics, info.get("numerics"));
 
         CliTest.Result r = CliTest.run("info", "-c", run.toString());
         assertEquals(0, r.code(), r.err());
@@ -84,6 +90,7 @@ class InfoCliTest {
         assertTrue(lines.stream().anyMatch(l -> l.startsWith("settings") && l.contains("batch 50") && l.contains("seed 5")), r.out());
         assertTrue(lines.stream().anyMatch(l -> l.startsWith("data") && l.contains("300 train / 60 test examples")), r.out());
         assertTrue(lines.stream().anyMatch(l -> l.startsWith("weights") && l.contains("all finite")), r.out());
+        assertTrue(lines.stream().anyMatch(l -> l.startsWith("computed") && l.endsWith("with " + numerics)), r.out());
         assertEquals("", r.err().strip(), "nothing on stderr");
     }
 
