@@ -14,11 +14,21 @@
 # Then it checks, outside the calls, which kernels of kernels/sm_90.resources the sanitizer subset
 # (call1.sh's SANITIZE) launches (the emulator's launch trace), within COVERAGE_TIMEOUT_S.
 #
-# Usage: scripts/gpu-check/rehearse.sh [LOG_DIR] [CALLS]   (defaults: bench/results/gpu-rehearsal-<UTC date>, "1 2 coverage")
+# Usage: scripts/gpu-check/rehearse.sh [LOG_DIR] [CALLS]   (defaults: bench/results/gpu-rehearsal-<UTC date>,
+#                                                          or with the next free letter after it; "1 2 coverage")
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$root"
-logs=${1:-bench/results/gpu-rehearsal-$(date -u +%Y%m%d)}
+if [ -n "${1:-}" ]; then
+  logs=$1
+else
+  # The day's folder, or the next free b, c, ...: an earlier rehearsal's committed logs are never overwritten.
+  logs=bench/results/gpu-rehearsal-$(date -u +%Y%m%d)
+  for s in "" b c d e f g h i j k l m n o p q r s t u v w x y z; do
+    [ -e "$logs$s" ] || { logs=$logs$s; break; }
+  done
+  [ ! -e "$logs" ] || { echo "rehearse: every bench/results/gpu-rehearsal-$(date -u +%Y%m%d)* name is taken; give LOG_DIR" >&2; exit 2; }
+fi
 calls=${2:-1 2 coverage}
 b=build/gpu-bundle
 [ -d $b/core ] && [ -f .device/jre.txz ] || { echo "rehearse: make gpu-bundle first" >&2; exit 1; }

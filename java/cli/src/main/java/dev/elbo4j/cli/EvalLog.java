@@ -107,17 +107,9 @@ final class EvalLog {
      */
     static Map<String, Object> summary(Path log, Function<String, Long> stepOf) throws IOException {
         Map<List<Object>, Map<String, Object>> latest = new LinkedHashMap<>();
-        int records = 0, unreadable = 0;
-        for (String line : Files.readAllLines(log)) {
-            if (line.isBlank()) continue;
-            Map<String, Object> r;
-            try {
-                r = Json.parseObject(line);
-            } catch (IllegalArgumentException e) {
-                unreadable++;
-                continue;
-            }
-            records++;
+        RunLog.Lines lines = RunLog.read(log);
+        int records = lines.records().size(), unreadable = lines.unreadable();
+        for (Map<String, Object> r : lines.records()) {
             List<Object> key = new ArrayList<>();
             for (String k : SETTING) key.add(r.get(k) instanceof Number n ? (Object) n.doubleValue() : r.get(k));
             latest.remove(key); // the latest line of a setting goes last

@@ -268,18 +268,11 @@ final class InfoCommand implements Callable<Integer> {
      */
     static Map<String, Object> logSummary(Path log) throws IOException {
         Map<String, Object> s = new LinkedHashMap<>();
-        int epochs = 0, unreadable = 0;
+        RunLog.Lines lines = RunLog.read(log);
+        int epochs = 0, unreadable = lines.unreadable();
         Map<String, Object> last = null, best = null, fin = null;
         double seconds = 0;
-        for (String line : Files.readAllLines(log)) {
-            if (line.isBlank()) continue;
-            Map<String, Object> r;
-            try {
-                r = Json.parseObject(line);
-            } catch (IllegalArgumentException e) {
-                unreadable++;
-                continue;
-            }
+        for (Map<String, Object> r : lines.records()) {
             if ("final".equals(r.get("event"))) {
                 fin = r;
             } else if (r.get("epoch") instanceof Number) {

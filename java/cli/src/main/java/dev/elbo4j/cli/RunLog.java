@@ -5,8 +5,11 @@ import dev.elbo4j.io.Json;
 import java.io.IOException;
 import java.io.Writer;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 
 /** Appends one JSON object per line to a log file, flushed and synced after each line. */
@@ -47,5 +50,27 @@ final class RunLog implements AutoCloseable {
     @Override
     public void close() throws IOException {
         out.close();
+    }
+
+    /** The JSON objects of a JSON-lines file in order, and how many non-blank lines were not one. */
+    record Lines(List<Map<String, Object>> records, int unreadable) {
+    }
+
+    /**
+     * Reads a JSON-lines file (log.jsonl, evals.jsonl) for a summary: blank lines skipped, a line
+     * that is not a JSON object (one cut by a kill) counted, not read.
+     */
+    static Lines read(Path file) throws IOException {
+        List<Map<String, Object>> records = new ArrayList<>();
+        int unreadable = 0;
+        for (String line : Files.readAllLines(file, StandardCharsets.UTF_8)) {
+            if (line.isBlank()) continue;
+            try {
+                records.add(Json.parseObject(line));
+            } catch (IllegalArgumentException e) {
+                unreadable++;
+            }
+        }
+        return new Lines(records, unreadable);
     }
 }
