@@ -155,23 +155,23 @@ final class EvalLog {
             String what = r.containsKey("log_px_given_y") ? "log p(x|y)" : "log p(x)";
             switch (method) {
                 case "importance sampling" -> {
-                    b.append(what).append(", k = ").append(count(r.get("k")));
+                    b.append(what).append(", k = ").append(InfoCommand.count(r.get("k")));
                     if (r.get("elbo_samples") instanceof Number l && l.longValue() != 1) b.append(", L = ").append(l);
                 }
                 case "AIS" -> {
-                    b.append("AIS log p(x), ").append(count(r.get("ais_runs"))).append(" runs, ").append(count(r.get("ais_betas")))
+                    b.append("AIS log p(x), ").append(InfoCommand.count(r.get("ais_runs"))).append(" runs, ").append(InfoCommand.count(r.get("ais_betas")))
                             .append(" betas, ").append(r.get("ais_base")).append(" base");
-                    if (r.get("raise") instanceof Number n && n.longValue() > 0) b.append(", RAISE on ").append(count(n));
+                    if (r.get("raise") instanceof Number n && n.longValue() > 0) b.append(", RAISE on ").append(InfoCommand.count(n));
                 }
                 default -> b.append(r.getOrDefault("objective", "objective"));
             }
             b.append(", ").append(r.get("split"));
-            if (r.get("limit") instanceof Number n && n.longValue() > 0) b.append(" (first ").append(count(n)).append(")");
+            if (r.get("limit") instanceof Number n && n.longValue() > 0) b.append(" (first ").append(InfoCommand.count(n)).append(")");
             if (data.size() > 1) b.append(", data ").append(r.get("data"));
             if (seeds.size() > 1) b.append(", seed ").append(r.get("seed"));
             String file = String.valueOf(r.get("checkpoint"));
             b.append(", ").append(file.equals("checkpoint.safetensors") ? "checkpoint" : file);
-            if (r.get("step") instanceof Number s) b.append(" step ").append(count(s));
+            if (r.get("step") instanceof Number s) b.append(" step ").append(InfoCommand.count(s));
             b.append(": ");
             switch (method) {
                 case "importance sampling" -> b.append(nats(r.get(what.equals("log p(x)") ? "log_px" : "log_px_given_y")))
@@ -200,15 +200,11 @@ final class EvalLog {
             if (r.get("seconds") instanceof Number s) b.append(String.format(Locale.ROOT, ", %.0f s", s.doubleValue()));
             b.append(")");
             if (Boolean.TRUE.equals(r.get("older_step"))) {
-                b.append("; of an older step: ").append(file).append(" is now at step ").append(count(r.get("current_step")));
+                b.append("; of an older step: ").append(file).append(" is now at step ").append(InfoCommand.count(r.get("current_step")));
             }
             out.add(b.toString());
         }
         return out;
-    }
-
-    private static String count(Object v) {
-        return v instanceof Number n ? String.format(Locale.ROOT, "%,d", n.longValue()) : String.valueOf(v);
     }
 
     private static String number(Object v) {

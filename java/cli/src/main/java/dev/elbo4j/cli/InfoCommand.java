@@ -224,10 +224,11 @@ final class InfoCommand implements Callable<Integer> {
         m.put("finite", bad == null);
         if (bad != null) m.put("non_finite", bad);
         Path log = run.resolve("log.jsonl"), evals = run.resolve(EvalLog.FILE);
-        if (Files.isRegularFile(log) && Files.isSameFile(file.toAbsolutePath().getParent(), run.toAbsolutePath())) {
+        boolean inRun = Files.isSameFile(file.toAbsolutePath().getParent(), run.toAbsolutePath()); // the run's files describe it
+        if (inRun && Files.isRegularFile(log)) {
             m.put("log", logSummary(log));
         }
-        if (Files.isRegularFile(evals) && Files.isSameFile(file.toAbsolutePath().getParent(), run.toAbsolutePath())) {
+        if (inRun && Files.isRegularFile(evals)) {
             m.put("evals", EvalLog.summary(evals, name -> stepOf(name, file, c, run)));
         }
         if (t != null) {
@@ -444,7 +445,7 @@ final class InfoCommand implements Callable<Integer> {
         return String.format(Locale.ROOT, Math.abs(x) < 1 ? "%.4f" : "%.2f", x);
     }
 
-    private static String count(Object v) {
+    static String count(Object v) {
         return v instanceof Number n ? String.format(Locale.ROOT, "%,d", n.longValue()) : String.valueOf(v);
     }
 

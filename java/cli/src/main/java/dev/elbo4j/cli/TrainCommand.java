@@ -309,11 +309,11 @@ final class TrainCommand implements Callable<Integer> {
         List<String> then = List.of(was.split(", ")), here = List.of(now.split(", "));
         String gone = String.join(", ", then.stream().filter(t -> !here.contains(t)).toList());
         String come = String.join(", ", here.stream().filter(t -> !then.contains(t)).toList());
-        java.util.regex.Matcher threads = java.util.regex.Pattern.compile("(?:^|, )GEMM threads (\\d+)(?:,|$)").matcher(was);
-        boolean onlyThreads = gone.matches("GEMM threads \\d+") && come.matches("GEMM threads \\d+");
+        String threads = "GEMM threads ";
+        boolean onlyThreads = gone.matches(threads + "\\d+") && come.matches(threads + "\\d+");
         return "note: the checkpoint was computed with other numerics (then: " + (gone.isEmpty() ? "-" : gone) + "; now: "
                 + (come.isEmpty() ? "-" : come) + "): the run continues, but rounds otherwise than it would have"
-                + (onlyThreads && threads.find() ? "; --threads " + threads.group(1) + " continues it bit for bit"
+                + (onlyThreads ? "; --threads " + gone.substring(threads.length()) + " continues it bit for bit"
                 : "; resume with the same numerics to continue it bit for bit")
                 + " (docs/RELIABILITY.md, \"Resume is exact\")";
     }
