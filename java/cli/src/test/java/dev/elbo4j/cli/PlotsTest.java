@@ -87,19 +87,12 @@ class PlotsTest {
         BufferedImage img = ImageIO.read(png.toFile());
         assertEquals(Plots.CURVES_WIDTH, img.getWidth());
         assertEquals(Plots.CURVES_HEIGHT, img.getHeight());
-        int blue = 0, orange = 0;
-        for (int y = 0; y < img.getHeight(); y++) {
-            for (int x = 0; x < img.getWidth(); x++) {
-                int rgb = img.getRGB(x, y) & 0xffffff;
-                if (rgb == 0x1f77b4) blue++;
-                if (rgb == 0xff7f0e) orange++;
-            }
-        }
+        int blue = count(img, 0x1f77b4), orange = count(img, 0xff7f0e);
         assertTrue(blue > 100 && orange > 100, "train (blue) and test (orange) lines drawn: " + blue + ", " + orange);
     }
 
     /** The number of pixels of exactly {@code rgb}. */
-    private static int count(BufferedImage img, int rgb) {
+    static int count(BufferedImage img, int rgb) {
         int n = 0;
         for (int y = 0; y < img.getHeight(); y++) for (int x = 0; x < img.getWidth(); x++) if ((img.getRGB(x, y) & 0xffffff) == rgb) n++;
         return n;

@@ -194,14 +194,7 @@ class SelectionCliTest {
     @Test
     void theRunsCurvesShowTheValidationLineAndTheBest() throws IOException {
         java.awt.image.BufferedImage img = javax.imageio.ImageIO.read(stopped.resolve("curves.png").toFile());
-        int green = 0, red = 0;
-        for (int y = 0; y < img.getHeight(); y++) {
-            for (int x = 0; x < img.getWidth(); x++) {
-                int rgb = img.getRGB(x, y) & 0xffffff;
-                if (rgb == 0x2ca02c) green++;
-                if (rgb == 0xd62728) red++;
-            }
-        }
+        int green = PlotsTest.count(img, 0x2ca02c), red = PlotsTest.count(img, 0xd62728);
         assertTrue(green > 100 && red > 50, "validation line " + green + ", best ring " + red);
     }
 
