@@ -70,7 +70,7 @@ upload() {
 {
   echo "# gpu-check rehearsal, $(date -u +%Y-%m-%dT%H:%M:%SZ), commit $(cat $b/core/COMMIT)"
   echo "# machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg); no GPU"
-  echo "# emulated device: $JAVA_TOOL_OPTIONS"
+  echo "# emulated device: $JAVA_TOOL_OPTIONS; ELBO4J_EMU_ASYNC=$ELBO4J_EMU_ASYNC (asynchronous streams)"
   echo "# system java (not used by the calls): ${sysjava:-none} ($(java -version 2>&1 | head -1))"
   echo "# PyTorch peer: $("$PYTHON" -c 'import torch; print("torch", torch.__version__, "cuda available:", torch.cuda.is_available())' 2>&1 | tail -1)"
   echo "# settings for the emulator: TRAIN_ARGS='$TRAIN_ARGS' SIZES=$SIZES BATCHES=$BATCHES PEER_DEVICE=$PEER_DEVICE TORCH_MODES=$TORCH_MODES JMH_STEP='$JMH_STEP' JMH_KERNEL='$JMH_KERNEL' PEER_ARGS='$PEER_ARGS'"
