@@ -112,12 +112,13 @@ doc: build
 	scripts/javadoc.sh
 
 # Maven's suites, then the launcher's own tests on the built jars (scripts/launcher-test.sh), then the
-# doclint gate of `make doc` on the library's sources.
+# doclint gate of `make doc` on the library's sources, then the docs' links and paths (scripts/doc-links.py).
 test: deps data-mnist kernels native
 	@scripts/deps.sh numpy
 	status=0; $(MVN) install || status=$$?; scripts/test-summary.sh; \
 	  if [ $$status -eq 0 ]; then scripts/launcher-test.sh || status=$$?; fi; \
-	  if [ $$status -eq 0 ]; then scripts/javadoc.sh || status=$$?; fi; exit $$status
+	  if [ $$status -eq 0 ]; then scripts/javadoc.sh || status=$$?; fi; \
+	  if [ $$status -eq 0 ]; then python3 scripts/doc-links.py || status=$$?; fi; exit $$status
 
 # The GPU suite (package dev.elbo4j.backend.cuda) against build/emu/libcuda.so.1, a CPU emulator of
 # the device running kernels/*.cu compiled by g++ (kernels/README.md, "Emulated device").
