@@ -32,7 +32,7 @@ help:
 	@echo "make deps       install the optional native libraries (OpenBLAS, fonts for plots) when run as root"
 	@echo "make fuzz       fuzz the safetensors, IDX and data-file readers (Jazzer), FUZZ_SECONDS each (default 300)"
 	@echo "make bench-cpu  elbo4j vs PyTorch training-step throughput on this CPU"
-	@echo "make test-emu   the GPU test suite on a CPU emulator of the device (no GPU; scripts/test-emu.sh, ~6 min)"
+	@echo "make test-emu   the GPU test suite on a CPU emulator of the device (no GPU; scripts/test-emu.sh, about 3 min on 2 idle cores)"
 	@echo "make test-emu-race  the kernel parity classes on the emulator with its race checker (kernels/README.md)"
 	@echo "make perf-model PREDICTED per-kernel and per-step times on an H100 / H200 (no GPU) into docs/PERFORMANCE.md"
 	@echo "make kernels    compile kernels/*.cu into build/kernels/elbo4j.fatbin (needs nvcc; skipped without)"
