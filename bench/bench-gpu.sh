@@ -4,7 +4,7 @@
 # FP32 and TF32, eager and CUDA graph, -prof gc) and ../shared/peers/pytorch_vae.py --device cuda
 # --modes eager,graph,compile in the same rounds. The work is scripts/run-gpu-bench.sh (which also
 # runs from build/gpu-bundle on a GPU host without Java tools); this wrapper points it at
-# bench/target and keeps the output under bench/results/gpu-<UTC time>/.
+# bench/target and keeps the output under bench/results/cuda-<UTC time>/ (DEVICE=cpu: cpu-<UTC time>/).
 # Needs: make build (or scripts/mvn.sh -DskipTests install), python3 with PyTorch, a GPU.
 # DEVICE=cpu runs the same plumbing on the CPU (small sizes, eager only): a dry run.
 set -euo pipefail

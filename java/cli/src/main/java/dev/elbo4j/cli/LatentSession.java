@@ -79,7 +79,8 @@ final class LatentSession implements AutoCloseable {
     /**
      * The backend and the checkpoint's model without test data ({@code test} null), for work that
      * only decodes: {@link #n()}, {@link #inputs()}, {@link #encode} and {@link #labels()} then do
-     * not apply. A usage error when the model is not a {@link LatentModel}.
+     * not apply. A usage error when the model is not a {@link LatentModel}, or is one whose decoder needs
+     * a class beside each code (M2's; {@link LabelUse#SOME}).
      */
     static LatentSession openModel(Checkpoint c, DeviceOptions device, Long seed) {
         Binarization mode = c.training() == null ? Binarization.DYNAMIC : c.training().binarization();
@@ -92,11 +93,14 @@ final class LatentSession implements AutoCloseable {
             be.close();
             throw e;
         }
-        if (!(m instanceof LatentModel lm)) {
+        // M2 is a LatentModel too, but it decodes a code only with a class beside it, which latent does not give it
+        if (!(m instanceof LatentModel lm) || lm.config().labelUse() == LabelUse.SOME) {
+            boolean latent = m instanceof LatentModel;
             m.close();
             be.close();
-            throw new Main.UsageException("the checkpoint holds a '" + c.model().type()
-                    + "' model, which has no latent code to encode and decode (latent needs a vae or cvae)");
+            throw new Main.UsageException("the checkpoint holds a '" + c.model().type() + "' model, which "
+                    + (latent ? "decodes a code only together with a class" : "has no latent code to encode and decode")
+                    + " (latent needs a vae or cvae)");
         }
         return new LatentSession(null, be, lm, s, mode, c.image());
     }
