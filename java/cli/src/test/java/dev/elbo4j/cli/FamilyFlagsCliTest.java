@@ -82,6 +82,36 @@ class FamilyFlagsCliTest {
         assertTrue(Arrays.equals(before, Files.readAllBytes(run.resolve("checkpoint.safetensors"))), "the checkpoint untouched");
     }
 
+    /**
+     * eval's importance-sampling flags with a model it does not sample, and the AIS flags with
+     * anything but an rbm, are usage errors: before, they were dropped, and {@code --scores FILE}
+     * on an autoencoder exited 0 without writing FILE.
+     */
+    @Test
+    void evalRefusesFlagsItWouldNotUse() {
+        Path ae = tmp.resolve("ae"), vae = tmp.resolve("vae"), rbm = tmp.resolve("rbm-eval");
+        assertEquals(0, train(ae, "--model", "ae", "--hidden", "8", "--latent", "2").code());
+        assertEquals(0, train(vae, "--hidden", "8", "--latent", "2").code());
+        assertEquals(0, train(rbm, "--model", "rbm", "--hidden", "8", "--gibbs-steps", "2").code());
+        Path csv = tmp.resolve("ae-scores.csv");
+        String d = data.toString();
+        CliTest.Result r = CliTest.run("eval", "-c", ae.toString(), "--data", d, "--limit", "5", "--scores", csv.toString(), "--no-progress");
+        assertRefused(r, "--scores applies to importance sampling", "'ae' model", "its test -loss");
+        assertFalse(Files.exists(csv));
+        assertRefused(CliTest.run("eval", "-c", ae.toString(), "--data", d, "--limit", "5", "-k", "50", "--no-progress"), "-k applies to");
+        assertRefused(CliTest.run("eval", "-c", rbm.toString(), "--data", d, "--limit", "5", "--elbo-samples", "3", "--no-progress"),
+                "--elbo-samples applies to", "its log p(x) by AIS");
+        assertRefused(CliTest.run("eval", "-c", vae.toString(), "--data", d, "--limit", "5", "--raise", "3", "--no-progress"),
+                "--raise applies to the AIS estimate of an rbm's log p(x), which a 'vae' model does not get");
+        assertRefused(CliTest.run("eval", "-c", ae.toString(), "--data", d, "--limit", "5", "--ais-base", "uniform", "--no-progress"),
+                "--ais-base applies to");
+        // The flags of the model's own evaluation still pass.
+        r = CliTest.run("eval", "-c", vae.toString(), "--data", d, "--limit", "5", "-k", "3", "--scores", csv.toString(), "--no-progress",
+                "--no-record");
+        assertEquals(0, r.code(), r.err());
+        assertTrue(Files.exists(csv));
+    }
+
     /** Flags that shape the family still pass (the refusal is not a blanket one). */
     @Test
     void flagsOfTheFamilyPass() {
