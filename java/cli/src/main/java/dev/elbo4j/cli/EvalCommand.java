@@ -71,6 +71,21 @@ final class EvalCommand implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
+    /**
+     * A usage error naming the first of {@code flags} given on the command line: they set
+     * {@code what}, which the checkpoint's model does not get (before, they were dropped without a
+     * word, and --scores wrote no file while eval exited 0).
+     */
+    private void refuseGiven(String what, Checkpoint c, String... flags) {
+        for (String f : flags) {
+            if (spec.commandLine().getParseResult().hasMatchedOption(f)) {
+                throw new Main.UsageException(f + " applies to " + what + ", which a '" + c.model().type() + "' model does not get; eval reports "
+                        + (c.model() instanceof dev.elbo4j.model.RbmConfig ? "its log p(x) by AIS (--ais-runs, --ais-schedule, --raise)"
+                        : "its test " + c.model().objectiveName()) + " (drop " + f + ")");
+            }
+        }
+    }
+
     @Override
     public Integer call() throws IOException {
         PrintWriter err = spec.commandLine().getErr(), out = spec.commandLine().getOut();
@@ -99,7 +114,11 @@ final class EvalCommand implements Callable<Integer> {
         rec.put("limit", limit);
         rec.put("examples", test.n());
         rec.put("seed", s);
+        if (!(c.model() instanceof dev.elbo4j.model.RbmConfig)) {
+            refuseGiven("the AIS estimate of an rbm's log p(x)", c, "--ais-runs", "--ais-schedule", "--ais-base", "--ais-weights", "--raise");
+        }
         if (c.model() instanceof dev.elbo4j.model.RbmConfig) { // rbm: AIS
+            refuseGiven("importance sampling (vae, cvae)", c, "-k", "--elbo-samples", "--scores");
             try (Backend be = device.open()) {
                 rec.put("device", be.name());
                 ais.evaluate(c, data, test, split, be, mode, s, !noProgress, out, err, rec);
@@ -108,6 +127,7 @@ final class EvalCommand implements Callable<Integer> {
         }
         int classes = c.model().labelUse() == LabelUse.NONE ? 0 : c.model().classes();
         try (Backend be = device.open(c.model()); Model m = c.restoreModel(be); DeviceDataset td = new DeviceDataset(be, test, classes)) {
+            if (!(m instanceof ImportanceSampled)) refuseGiven("importance sampling (vae, cvae)", c, "-k", "--elbo-samples", "--scores");
             err.printf(Locale.ROOT, "elbo4j eval: %s%n  %d %s examples of %s; %s%n", c.model(), test.n(), split, data.name(),
                     be.description());
             rec.put("device", be.name());

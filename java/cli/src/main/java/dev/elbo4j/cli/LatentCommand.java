@@ -5,7 +5,7 @@ import picocli.CommandLine.Command;
 
 /** {@code elbo4j latent}: tools that look into a trained model's code space, and the run's loss curves. */
 @Command(name = "latent", sortOptions = false, mixinStandardHelpOptions = true,
-        description = {"Look into a trained model's latent space (models with a continuous code z: vae, cvae).",
+        description = {"Look into a trained model's latent space (models with a continuous code z: vae, cvae, m2).",
                 "Inputs are test examples as the model sees them; their code is the posterior mean (with a planar flow, "
                         + "the mean pushed through the flow). "
                         + "Run `elbo4j latent SUBCOMMAND --help` for each subcommand's options."},

@@ -23,7 +23,8 @@ import java.io.IOException;
  * fixed binarisation that {@code eval} and {@code reconstruct} use (stream EVAL_BINARIZE of the
  * evaluation seed, drawn per example index of the test set, so an input is the same whichever
  * subcommand or subset shows it). A conditional model ({@link LabelUse#ALL}) is given each input's
- * one-hot label when encoding and the given labels when decoding.
+ * one-hot label when encoding and the given labels when decoding; M2 encodes with its classifier's
+ * guess of each input's class and decodes with the given labels, as a conditional model does.
  */
 final class LatentSession implements AutoCloseable {
     /** Rows encoded in one call. */
@@ -93,14 +94,11 @@ final class LatentSession implements AutoCloseable {
             be.close();
             throw e;
         }
-        // M2 is a LatentModel too, but it decodes a code only with a class beside it, which latent does not give it
-        if (!(m instanceof LatentModel lm) || lm.config().labelUse() == LabelUse.SOME) {
-            boolean latent = m instanceof LatentModel;
+        if (!(m instanceof LatentModel lm)) {
             m.close();
             be.close();
-            throw new Main.UsageException("the checkpoint holds a '" + c.model().type() + "' model, which "
-                    + (latent ? "decodes a code only together with a class" : "has no latent code to encode and decode")
-                    + " (latent needs a vae or cvae)");
+            throw new Main.UsageException("the checkpoint holds a '" + c.model().type()
+                    + "' model, which has no latent code to encode and decode (latent needs a vae, cvae or m2)");
         }
         return new LatentSession(null, be, lm, s, mode, c.image());
     }
@@ -123,6 +121,14 @@ final class LatentSession implements AutoCloseable {
     /** Whether the model takes one-hot labels with its inputs. */
     boolean conditional() {
         return model.config().labelUse() == LabelUse.ALL;
+    }
+
+    /**
+     * Whether the decoder takes a one-hot label with each code: the conditional models and M2,
+     * whose p(x|y,z) needs y although its encoder can guess y from x.
+     */
+    boolean decodesWithLabels() {
+        return model.config().classes() > 0;
     }
 
     /** The test labels (N), or null for unlabelled data. */
@@ -197,10 +203,10 @@ final class LatentSession implements AutoCloseable {
      */
     float[] decode(float[] codes, int[] labels) {
         int z = latent(), rows = codes.length / z;
-        if (conditional() && (labels == null || labels.length != rows)) {
-            throw new IllegalArgumentException("a conditional model needs a label for each of the " + rows + " codes");
+        if (decodesWithLabels() && (labels == null || labels.length != rows)) {
+            throw new IllegalArgumentException("a '" + model.config().type() + "' model decodes with a label for each of the " + rows + " codes");
         }
-        try (Tensor t = backend.alloc(model.dtype(), rows, z); Tensor y = conditional() ? oneHot(labels) : null) {
+        try (Tensor t = backend.alloc(model.dtype(), rows, z); Tensor y = decodesWithLabels() ? oneHot(labels) : null) {
             backend.write(t, codes);
             return model.decodeMean(t, y);
         }
@@ -243,13 +249,13 @@ final class LatentSession implements AutoCloseable {
     }
 
     /**
-     * The class to decode with for a conditional model: {@code label} (a usage error outside
-     * 0..C-1), else {@code fallback}; for an unconditional model a usage error if a label was
-     * given, else -1.
+     * The class to decode with for a model that decodes with labels (cvae, m2): {@code label} (a
+     * usage error outside 0..C-1), else {@code fallback}; for an unconditional model a usage error
+     * if a label was given, else -1.
      */
     int decodeLabel(Integer label, int fallback) {
         int c = model.config().classes();
-        if (!conditional()) {
+        if (!decodesWithLabels()) {
             if (label != null) {
                 throw new Main.UsageException("--label: the checkpoint's '" + model.config().type()
                         + "' model is unconditional; it takes no label");

@@ -83,6 +83,10 @@ public final class Main implements Runnable {
         if (t instanceof java.nio.file.NoSuchFileException n) {
             return n.getFile() + ": " + (n.getReason() != null ? n.getReason() : "no such file");
         }
+        if (t instanceof java.nio.file.FileSystemException f && f.getReason() == null && f.getFile() != null) {
+            // Files.createDirectories and friends say only the path ("afile"): name the problem too.
+            return f.getFile() + (f.getOtherFile() != null ? " -> " + f.getOtherFile() : "") + ": " + reason(f);
+        }
         if (t instanceof HostMemory.ShortfallException m) {
             return m.getMessage() + "; set ELBO4J_JAVA_OPTS=-Xmx" + (m.suggestedMaxHeap() >> 30) + "g to give the JVM more, "
                     + "or use less data or a smaller model";
@@ -92,6 +96,19 @@ public final class Main implements Runnable {
             return t.getMessage();
         }
         return t.toString();
+    }
+
+    /** What a file-system exception that carries no reason of its own means, in words. */
+    private static String reason(java.nio.file.FileSystemException f) {
+        if (f instanceof java.nio.file.AccessDeniedException) return "permission denied";
+        if (f instanceof java.nio.file.NotDirectoryException) return "not a folder";
+        if (f instanceof java.nio.file.DirectoryNotEmptyException) return "the folder is not empty";
+        if (f instanceof java.nio.file.FileAlreadyExistsException) {
+            java.nio.file.Path p = java.nio.file.Path.of(f.getFile());
+            return java.nio.file.Files.isDirectory(p) ? "already exists"
+                    : "is a file, where a folder is needed (give the path of a folder, or remove the file)";
+        }
+        return f.getClass().getSimpleName().replace("Exception", "").replaceAll("([a-z])([A-Z])", "$1 $2").toLowerCase(java.util.Locale.ROOT);
     }
 
     /** A problem with the user's request found after parsing (e.g. a file that does not fit a flag). */

@@ -141,6 +141,56 @@ final class ModelOptions {
         return matched(flag);
     }
 
+    /**
+     * The families each model flag shapes: a flag given (or set by a preset) with any other --model
+     * would be dropped without a word, and the run would not be the one asked for (an rbm trained
+     * "with --objective iwae", NICE "with --likelihood gaussian"), so it is a usage error. The ae
+     * flags and --flow have messages of their own ({@link #checkAeFlags}, {@link #rejectFlowFlags}).
+     */
+    private static final java.util.Map<String, List<String>> FAMILIES = familyTable();
+
+    private static java.util.Map<String, List<String>> familyTable() {
+        java.util.Map<String, List<String>> m = new java.util.LinkedHashMap<>();
+        List<String> latent = List.of("vae", "ae", "cvae", "m2"), variational = List.of("vae", "cvae", "m2");
+        m.put("--hidden", List.of("vae", "ae", "cvae", "m2", "nice", "rbm", "dbn"));
+        m.put("--decoder-hidden", variational);
+        m.put("--latent", latent);
+        m.put("--activation", latent);
+        m.put("--likelihood", variational);
+        m.put("--sigma", variational);
+        m.put("--samples", List.of("vae", "cvae"));
+        m.put("--beta", variational);
+        m.put("--objective", List.of("vae"));
+        m.put("--classes", List.of("cvae", "m2"));
+        m.put("--alpha", List.of("m2"));
+        m.put("--classifier-hidden", List.of("m2"));
+        m.put("--cd-k", List.of("rbm", "dbn"));
+        m.put("--pcd", List.of("rbm", "dbn"));
+        m.put("--gibbs-steps", List.of("rbm", "dbn"));
+        m.put("--layer-steps", List.of("dbn"));
+        m.put("--couplings", List.of("nice"));
+        m.put("--prior", List.of("nice"));
+        return java.util.Collections.unmodifiableMap(m);
+    }
+
+    /** A usage error naming the first given flag that shapes no part of a {@code model} model. */
+    private void checkFamilyFlags() {
+        if (!MODELS.contains(model)) return; // the switch below names the unknown model
+        for (var e : FAMILIES.entrySet()) {
+            if (!e.getValue().contains(model) && matched(e.getKey())) {
+                throw new Main.UsageException(e.getKey() + " does not apply to --model " + model + " (it shapes "
+                        + words(e.getValue()) + " models only)" + ("fvbm".equals(model) && "--hidden".equals(e.getKey())
+                        ? "; a fully visible Boltzmann machine has no hidden units" : ""));
+            }
+        }
+    }
+
+    /** "vae, cvae and m2". */
+    private static String words(List<String> names) {
+        return names.size() == 1 ? names.getFirst()
+                : String.join(", ", names.subList(0, names.size() - 1)) + " and " + names.getLast();
+    }
+
     /** Rejects the ae flags with another --model, and other families' flags with --model ae. */
     private void checkAeFlags() {
         if ("ae".equals(model)) {
@@ -241,6 +291,7 @@ final class ModelOptions {
         try {
             checkAeFlags();
             rejectFlowFlags(model);
+            checkFamilyFlags();
             return switch (model) {
                 case "vae" -> flows(vae(inputDim)).toBuilder().conv(conv).build();
                 case "ae" -> {

@@ -38,7 +38,9 @@ final class RunLock implements AutoCloseable {
         try {
             ch = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);
         } catch (IOException e) {
-            throw new IOException(file + ": cannot open the run folder's lock file: " + Main.describe(e), e);
+            String why = Main.describe(e);
+            if (why.startsWith(file + ": ")) why = why.substring(file.toString().length() + 2); // the path once, not twice
+            throw new IOException(file + ": cannot open the run folder's lock file: " + why, e);
         }
         FileLock lock;
         try {

@@ -231,6 +231,11 @@ final class TrainCommand implements Callable<Integer> {
             throw new Main.UsageException("the checkpoint's model takes " + DataOptions.shape(from.image()) + " images, "
                     + data.name() + " has " + DataOptions.shape(image));
         }
+        if (cfg.labelUse() != LabelUse.SOME && modelOptions.given("--labels")) {
+            // Only M2 trains on a labelled part; another family would drop the flag without a word.
+            throw new Main.UsageException("--labels does not apply to --model " + cfg.type() + " (it sets the labelled examples "
+                    + "of m2 models only" + (cfg.labelUse() == LabelUse.ALL ? "; a " + cfg.type() + " model uses every label" : "") + ")");
+        }
         if (cfg.labelUse() == LabelUse.SOME && (labels < 1 || labels > train.n())) {
             throw new Main.UsageException("--labels must be in 1.." + train.n() + ", got " + labels);
         }

@@ -13,6 +13,7 @@ import java.util.Arrays;
 import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** {@code --model cvae} and {@code --model m2} end to end on a small MNIST subset, and their bad flags. */
@@ -131,6 +132,33 @@ class ConditionalCliTest {
         assertEquals(0, r.code(), r.err());
         assertEquals(2 * 56 + 3 * 2, pngWidth(png));
         r = CliTest.run("reconstruct", "-c", run.toString(), "--data", data.toString(), "-n", "8", "-o", tmp.resolve("mr.png").toString());
+        assertEquals(0, r.code(), r.err());
+    }
+
+    /**
+     * {@code elbo4j latent} on M2, whose decoder takes a label: interpolate, manifold and attribute
+     * decode with the given (or the input's) class. They used to exit 1 with the library's "M2
+     * decodes with one-hot labels of 10 x 10, got none", and manifold's --label was refused as
+     * "unconditional".
+     */
+    @Test
+    void m2LatentDecodesWithTheLabel() throws IOException {
+        Path run = tmp.resolve("m2-2d");
+        CliTest.Result r = CliTest.run(train(run, "m2", "--latent", "2", "--epochs", "1", "--labels", "50", "--test-limit", "50"));
+        assertEquals(0, r.code(), r.err());
+        Path three = tmp.resolve("m2-manifold-3.png"), five = tmp.resolve("m2-manifold-5.png");
+        r = CliTest.run("latent", "manifold", "-c", run.toString(), "--grid", "3", "--label", "3", "-o", three.toString());
+        assertEquals(0, r.code(), r.err());
+        r = CliTest.run("latent", "manifold", "-c", run.toString(), "--grid", "3", "--label", "5", "-o", five.toString());
+        assertEquals(0, r.code(), r.err());
+        assertFalse(Arrays.equals(Files.readAllBytes(three), Files.readAllBytes(five)), "the label changes what is decoded");
+        assertUsage(CliTest.run("latent", "manifold", "-c", run.toString(), "--label", "10", "-o", five.toString()), "--label must be in 0..9");
+        r = CliTest.run("latent", "interpolate", "-c", run.toString(), "--data", data.toString(), "--limit", "20", "--steps", "4",
+                "-o", tmp.resolve("m2-path.png").toString());
+        assertEquals(0, r.code(), r.err());
+        assertEquals(6 * 56 + 7 * 2, pngWidth(tmp.resolve("m2-path.png")));  // both inputs and 4 decoded codes, twice the size
+        r = CliTest.run("latent", "attribute", "-c", run.toString(), "--data", data.toString(), "--limit", "50", "--class-a", "1",
+                "--class-b", "7", "-o", tmp.resolve("m2-attr.png").toString());
         assertEquals(0, r.code(), r.err());
     }
 

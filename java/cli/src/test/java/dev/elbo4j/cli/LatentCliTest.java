@@ -299,28 +299,6 @@ class LatentCliTest {
         for (String f : fragments) assertTrue(line.contains(f), "'" + f + "' in " + r.err());
     }
 
-    /**
-     * M2 implements LatentModel but decodes only with a class beside each code: latent refuses it up front, as
-     * its help says (vae, cvae), instead of failing in the middle with exit 1 ("M2 decodes with one-hot labels").
-     */
-    @Test
-    void anM2IsRefusedAsAUsageError() {
-        Path m2 = tmp.resolve("m2");
-        CliTest.Result t = run("train", "--model", "m2", "--labels", "20", "--data", mnist.toString(), "--out", m2.toString(),
-                "--device", "cpu", "--train-limit", "100", "--test-limit", "50", "--epochs", "1", "--latent", "2", "--hidden", "16",
-                "--classifier-hidden", "16", "--eval-k", "0", "--no-progress");
-        assertEquals(0, t.code(), t.err());
-        String data = "--data=" + mnist;
-        for (String[] sub : List.of(new String[] {"interpolate", data}, new String[] {"manifold"}, new String[] {"scatter", data},
-                new String[] {"attribute", data, "--class-a", "1", "--class-b", "0"})) {
-            List<String> a = new ArrayList<>(List.of("latent", sub[0], "-c", m2.toString(), "--device", "cpu", "-o",
-                    tmp.resolve("m2-" + sub[0] + ".png").toString()));
-            a.addAll(Arrays.asList(sub).subList(1, sub.length));
-            assertUsageError(run(a.toArray(String[]::new)), "'m2' model", "latent needs a vae or cvae");
-            assertFalse(Files.exists(tmp.resolve("m2-" + sub[0] + ".png")), "nothing written for " + sub[0]);
-        }
-    }
-
     @Test
     void badFlagsAreOneLineUsageErrors() throws IOException {
         for (CliTest.Result r : List.of(latent("interpolate", "--from", "200", "-o", tmp.resolve("x.png").toString()),
