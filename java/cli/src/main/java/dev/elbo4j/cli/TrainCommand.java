@@ -527,19 +527,18 @@ final class TrainCommand implements Callable<Integer> {
             throws IOException {
         Path ckpt = out.resolve("checkpoint.safetensors");
         List<Path> wrote = new java.util.ArrayList<>(List.of(ckpt, log.path()));
+        if (selection.keepsBest() && Files.exists(out.resolve(SelectionOptions.BEST))) wrote.add(out.resolve(SelectionOptions.BEST));
         if (vae instanceof Generative g) {
-            Pictures.samples(out.resolve("samples.png"), g, image, 64, tc.seed(), 0, -1);
-            wrote.add(out.resolve("samples.png"));
+            picture(wrote, out.resolve("samples.png"), () -> Pictures.samples(out.resolve("samples.png"), g, image, 64, tc.seed(), 0, -1));
         }
         if (vae instanceof Reconstructing rm) {
-            Pictures.reconstructions(out.resolve("reconstructions.png"), rm, test, 0, 32, tc.binarization(), tc.seed());
-            wrote.add(out.resolve("reconstructions.png"));
+            picture(wrote, out.resolve("reconstructions.png"),
+                    () -> Pictures.reconstructions(out.resolve("reconstructions.png"), rm, test, 0, 32, tc.binarization(), tc.seed()));
         }
         Map<String, Object> rec = new LinkedHashMap<>();
         rec.put("event", "final");
         rec.put("epochs", trainer.epoch());
         selection.finalRecord(rec, stoppedEarly);
-        if (selection.keepsBest() && Files.exists(out.resolve(SelectionOptions.BEST))) wrote.add(out.resolve(SelectionOptions.BEST));
         String line;
         if (vae instanceof ImportanceSampled v) {
             // The VAE and the CVAE; the CVAE with each input's own label: log p(x|y).
@@ -575,6 +574,30 @@ final class TrainCommand implements Callable<Integer> {
         if (curves != null) wrote.add(curves);
         outw.println(line);
         outw.println("wrote " + String.join(", ", wrote.stream().map(Path::toString).toList()));
+    }
+
+    /** Writes one picture of the finished run. */
+    @FunctionalInterface
+    private interface PictureWriter {
+        void write() throws IOException;
+    }
+
+    /**
+     * Writes a picture after the last epoch and adds it to {@code wrote}. A picture that cannot be
+     * written (a full disk) fails the command, but the run itself is on disk by then: the message
+     * names the picture, the files already saved, and the commands that finish the job from them.
+     */
+    private void picture(List<Path> wrote, Path file, PictureWriter writer) throws IOException {
+        try {
+            writer.write();
+        } catch (IOException e) {
+            String cause = Main.describe(e);
+            throw new IOException(cause + (cause.contains(file.getFileName().toString()) ? "" : " (" + file + ")")
+                    + "; the trained run is saved (" + String.join(", ", wrote.stream().map(Path::toString).toList())
+                    + "); `elbo4j eval -c " + ShellWord.of(out) + "` computes its test figures, `elbo4j sample` and "
+                    + "`elbo4j reconstruct` draw its pictures", e);
+        }
+        wrote.add(file);
     }
 
     /**
