@@ -187,6 +187,11 @@ final class TrainCommand implements Callable<Integer> {
                         + "; pass --epochs N with N > " + done + " to train it further");
             }
             if (!modelOptions.given("--model")) modelOptions.model = from.model().type(); // the flags name the checkpoint's family
+            // ... and its likelihood, which --sigma is checked against (a gaussian run resumed with its own --sigma).
+            if (!modelOptions.given("--likelihood") && Json.parseObject(from.file().metadata("model")).get("likelihood") instanceof String l) {
+                modelOptions.likelihood = l;
+                modelOptions.likelihoodOfRun = true;
+            }
             selection.defaultTo(from, out.toString());
         }
         if (from != null) {
