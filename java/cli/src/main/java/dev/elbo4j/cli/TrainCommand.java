@@ -169,10 +169,6 @@ final class TrainCommand implements Callable<Integer> {
         if (resume && !Files.isRegularFile(ckpt)) {
             throw new Main.UsageException("--resume: no checkpoint at " + ckpt);
         }
-        if (!resume && !force && Files.exists(ckpt)) {
-            throw new Main.UsageException(out + " already holds a run (" + ckpt.getFileName()
-                    + "): pass --resume to continue it, --force to replace it, or another --out");
-        }
         Checkpoint from = resume ? Checkpoint.load(ckpt) : null;
         if (from != null && from.state() == null) {
             throw new Main.UsageException("--resume: " + ckpt + " holds a bare model without training state");
@@ -281,6 +277,11 @@ final class TrainCommand implements Callable<Integer> {
                             + "), but " + data.name() + " has label " + d.label(i) + " (example " + i + ")");
                 }
             }
+        }
+        // After every flag is checked, so that a bad flag shows before --force is asked for (not only after).
+        if (!resume && !force && Files.exists(ckpt)) {
+            throw new Main.UsageException(out + " already holds a run (" + ckpt.getFileName()
+                    + "): pass --resume to continue it, --force to replace it, or another --out");
         }
         TrainConfig tc = from != null ? from.training().withEpochs(epochs != null ? epochs : from.training().epochs()) : asGiven;
         device.check();
