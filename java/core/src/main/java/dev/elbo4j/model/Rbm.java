@@ -72,7 +72,7 @@ public final class Rbm extends ModelBase<RbmConfig> implements Generative, Recon
 
     /** Sweeps of the sampling chains of {@link #sample} (default: the config's gibbsSteps). */
     public void sampleGibbsSteps(int steps) {
-        if (steps < 1) throw new IllegalArgumentException("--gibbs-steps must be >= 1, got " + steps);
+        if (steps < 1) throw new IllegalArgumentException("Gibbs steps must be >= 1, got " + steps);
         this.sampleSteps = steps;
     }
 

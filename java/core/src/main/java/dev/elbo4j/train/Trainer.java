@@ -292,6 +292,14 @@ public final class Trainer implements AutoCloseable {
     }
 
     /**
+     * {@link #run(TrainListener)} with no listener: trains silently, e.g.
+     * {@code trainer.run().getLast().testElbo()} is the last epoch's test objective.
+     */
+    public List<EpochResult> run() {
+        return run(new TrainListener() { });
+    }
+
+    /**
      * Trains until {@code cfg.epochs()} epochs are complete or a {@link #requestStop} stops it
      * ({@link #stopped()}); returns the epochs this call completed.
      */

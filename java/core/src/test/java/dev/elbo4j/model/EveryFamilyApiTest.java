@@ -80,4 +80,29 @@ class EveryFamilyApiTest {
             assertTrue(e.getMessage().startsWith("x has 6 values, not a whole number of examples of 5 values"), e.getMessage());
         }
     }
+
+    @Test
+    void aTrainerRunsWithoutAListener() {
+        float[] x = new float[40 * D];
+        for (int i = 0; i < x.length; i++) x[i] = (i * 7 % 5) / 4f;
+        dev.elbo4j.io.Dataset data = dev.elbo4j.io.Dataset.fromFloats(x, null, 2, 3);
+        try (Vae v = Vae.create(be, VaeConfig.builder().inputDim(D).latent(2).hidden(4).build(), 1);
+             dev.elbo4j.train.Trainer t = new dev.elbo4j.train.Trainer(v, data, data,
+                     dev.elbo4j.train.TrainConfig.builder().epochs(2).batchSize(10).build())) {
+            List<dev.elbo4j.train.EpochResult> r = t.run();
+            assertEquals(2, r.size());
+            assertEquals(2, r.getLast().epoch());
+            assertEquals(8, r.getLast().steps());
+            assertTrue(Double.isFinite(r.getLast().testElbo()));
+        }
+    }
+
+    @Test
+    void gibbsStepsRefusalsNameNoCommandLineFlag() {
+        try (Rbm rbm = Rbm.create(be, new RbmConfig(D, 3, 1, false, 5), 1);
+             Dbn dbn = Dbn.create(be, new DbnConfig(D, new int[] {3}, 1, false, 10, 5), 1)) {
+            assertEquals("Gibbs steps must be >= 1, got 0", assertThrows(IllegalArgumentException.class, () -> rbm.sampleGibbsSteps(0)).getMessage());
+            assertEquals("Gibbs steps must be >= 1, got 0", assertThrows(IllegalArgumentException.class, () -> dbn.sampleGibbsSteps(0)).getMessage());
+        }
+    }
 }
