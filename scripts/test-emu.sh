@@ -14,6 +14,9 @@
 # (kernels/emu/cuda_math_emu.h); ELBO4J_EMU_MATH=glibc for glibc's own, ELBO4J_EMU_MATH_SCALE=8 for 8 times the error.
 # ELBO4J_EMU_RACE=1: the race-checking build (build/emu-race/, scripts/build-emu.sh --race) instead; a
 # race in a kernel fails its launch (CUDA_ERROR_LAUNCH_FAILED, the two accesses on stderr). Slower.
+# ELBO4J_EMU_REVERSE=1: blocks, threads between barriers and a graph's ready branches in reverse order.
+# ELBO4J_EMU_ASYNC=1: each stream's work queued until the host waits for it (kernels/README.md,
+# "Asynchronous streams"). The summary line names the modes set.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
@@ -38,7 +41,13 @@ LD_LIBRARY_PATH="$root/$emu${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" scripts/mvn.sh
   -Delbo4j.libcuda="$root/$emu/libcuda.so.1" -Delbo4j.cublas="$root/$emu/libcublas.so.13" \
   -Delbo4j.cublaslt.library="$root/$emu/libcublasLt.so.13" \
   -Delbo4j.kernels="$root/$emu/emu.fatbin" -Delbo4j.gpu.required=true || status=$?
-scripts/test-summary.sh --newer "$marker" "emulated device:"
+modes=()
+on() { [ -n "${1:-}" ] && [ "$1" != 0 ]; }
+on "${ELBO4J_EMU_REVERSE:-}" && modes+=("reverse order")
+on "${ELBO4J_EMU_ASYNC:-}" && modes+=("asynchronous streams")
+label="emulated device"
+[ ${#modes[@]} = 0 ] || label="$label ($(IFS=,; echo "${modes[*]}" | sed 's/,/, /g'))"
+scripts/test-summary.sh --newer "$marker" "$label:"
 if [ "$race" = 1 ]; then
   all=$(grep -c EMU_KERNEL "$emu/src/emu_registry.inc")
   awk -v all="$all" '{ l[$1] += $2; a[$1] += $3 } END {

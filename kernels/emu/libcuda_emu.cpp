@@ -9,7 +9,9 @@
 //     (before the start) of an allocation crashes the process (SIGSEGV in the kernel's frame)
 //     instead of corrupting the heap;
 //   - every stream operation runs synchronously when it is enqueued, so an eager cuStreamWaitEvent
-//     has nothing left to wait for; under stream capture it is recorded instead (kernel launches
+//     has nothing left to wait for (with ELBO4J_EMU_ASYNC=1 it is queued instead, and runs only
+//     when the host waits for it; see "Asynchronous streams" below); under stream capture it is
+//     recorded instead (kernel launches
 //     with their argument values, memcpy, memset, cuBLAS GEMMs) as a graph node that depends on the
 //     stream's last nodes. Fork and join follow CUDA's capture rules: cuEventRecord in a capturing
 //     stream marks the point it has reached, and a stream that waits on that event joins the capture
@@ -52,6 +54,7 @@
 #include <cstdio>
 #include <algorithm>
 #include <cstdlib>
+#include <deque>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -329,7 +332,8 @@ constexpr CUresult kOk = 0, kInvalidValue = 1, kOutOfMemory = 2, kNotInitialized
                    kInvalidDevice = 101, kInvalidImage = 200, kInvalidContext = 201, kInvalidHandle = 400,
                    kNotFound = 500, kLaunchOutOfResources = 701, kLaunchFailed = 719, kCaptureUnsupported = 900,
                    kCaptureInvalidated = 901, kCaptureUnmatched = 903, kCaptureUnjoined = 904,
-                   kCaptureIsolation = 905, kNotCapturing = 401;  // CUDA_ERROR_ILLEGAL_STATE
+                   kCaptureIsolation = 905, kNotCapturing = 401,  // CUDA_ERROR_ILLEGAL_STATE
+                   kNotReady = 600;
 
 using Op = std::function<CUresult()>;
 
@@ -403,6 +407,8 @@ struct Event {
     std::chrono::steady_clock::time_point at;
     unsigned long long capture = 0;
     std::vector<int> deps;
+    void* stream = nullptr;          // eager record (ELBO4J_EMU_ASYNC): complete when stream has run
+    unsigned long long target = 0;   // this many operations
 };
 struct Mapping { void* base; size_t bytes; };
 std::map<uintptr_t, Mapping> allocations;
@@ -419,6 +425,87 @@ int sms() {
     return n > 0 ? n : 2;
 }
 
+bool is_capturing() { return !capturing.empty(); }
+
+// ---- Asynchronous streams (ELBO4J_EMU_ASYNC=1) --------------------------------------------------------
+// By default every eager stream operation runs when it is enqueued, which hides two kinds of bug a
+// GPU shows: the host reading pinned memory that an asynchronous copy has not reached yet (no event
+// wait before the read), and one stream reading what another writes without a cuStreamWaitEvent
+// between them. With ELBO4J_EMU_ASYNC=1 an operation enqueued on a created stream is queued, not run,
+// and runs only when the host must wait for it, as late as CUDA allows:
+//   - cuStreamSynchronize(s) runs s's queue; cuEventSynchronize(e) runs the queue of the stream e was
+//     recorded on, up to the record; cuStreamWaitEvent(s, e) queues on s an operation that runs e's
+//     stream up to the record. Work on other streams stays queued, so a read without its wait sees
+//     the memory as it was before the write (and a write that should wait for a read lands first);
+//   - a copy to pageable host memory returns once the copy is done (CUDA's rule for pageable memory:
+//     the stream's queue runs first); a copy into pinned memory (cuMemHostAlloc) is queued, and its
+//     destination reads as 0xAB bytes until it runs, so a read before the event wait sees garbage;
+//   - a copy from pageable memory takes its bytes at the call (CUDA stages them; the caller may reuse
+//     the buffer at once); from pinned memory, when it runs;
+//   - the calls CUDA makes wait for the whole device run every queue first: cuMemFree, cuMemFreeHost,
+//     cuModuleUnload, cuDevicePrimaryCtxRelease, cuGraphExecDestroy, and work on the legacy stream 0;
+//     cuStreamDestroy runs the stream's queue (CUDA completes it after the destroy);
+//   - an operation that fails when it runs (a divergent barrier, a race) returns its CUresult from the
+//     call that ran it (a synchronisation, or a later call that had to run the queue), once;
+//   - cuEventElapsedTime of an event whose work has not run is CUDA_ERROR_NOT_READY.
+bool async_streams = [] {
+    const char* a = std::getenv("ELBO4J_EMU_ASYNC");
+    return a != nullptr && *a != 0 && *a != '0';
+}();
+struct Queue {
+    std::deque<Op> ops;
+    unsigned long long queued = 0, done = 0;  // operations ever queued; run (the front is number done)
+    bool running = false;
+};
+std::map<void*, Queue> queues;                // by stream
+std::map<uintptr_t, size_t> pinned;           // cuMemHostAlloc's blocks: start -> bytes
+
+bool is_pinned(const void* p, size_t n) {
+    const uintptr_t a = reinterpret_cast<uintptr_t>(p);
+    auto it = pinned.upper_bound(a);
+    if (it == pinned.begin()) return false;
+    --it;
+    return a >= it->first && a - it->first < it->second && n <= it->second - (a - it->first);
+}
+
+// Runs stream s's queued operations up to number upto (all of them: ~0ull); the first failure's CUresult.
+CUresult drain(void* s, unsigned long long upto) {
+    auto it = queues.find(s);
+    if (it == queues.end()) return kOk;
+    Queue& q = it->second;
+    if (q.done >= upto) return kOk;
+    if (q.running) {  // a wait, run from this stream's own queue, on this stream's later work: a GPU hangs
+        fprintf(stderr, "elbo4j-emu: a cuStreamWaitEvent chain waits on later work of its own stream (a GPU would hang)\n");
+        return kLaunchFailed;
+    }
+    q.running = true;
+    CUresult first = kOk;
+    while (q.done < upto && !q.ops.empty()) {
+        Op op = std::move(q.ops.front());
+        q.ops.pop_front();
+        ++q.done;
+        CUresult rc = op();
+        if (rc && !first) first = rc;
+    }
+    q.running = false;
+    return first;
+}
+
+CUresult drain_all() {
+    CUresult first = kOk;
+    for (auto& [s, q] : queues) {
+        CUresult rc = drain(s, ~0ull);
+        if (rc && !first) first = rc;
+    }
+    return first;
+}
+
+// The number an operation queued on s now would get: an event recorded now completes when s has run this many.
+unsigned long long queued(void* s) {
+    auto it = queues.find(s);
+    return it == queues.end() ? 0 : it->second.queued;
+}
+
 CUresult enqueue(void* stream, Op op) {
     auto it = capturing.find(stream);
     if (it != capturing.end()) {
@@ -427,10 +514,17 @@ CUresult enqueue(void* stream, Op op) {
         it->second.tail = {static_cast<int>(g.nodes.size()) - 1};
         return kOk;
     }
+    if (async_streams) {
+        if (stream != nullptr) {
+            Queue& q = queues[stream];
+            q.ops.push_back(std::move(op));
+            ++q.queued;
+            return kOk;
+        }
+        if (CUresult rc = drain_all()) return rc;  // the legacy stream waits for the others
+    }
     return op();
 }
-
-bool is_capturing() { return !capturing.empty(); }
 
 // ---- sm_90 limits (CUDA C Programming Guide, "Compute Capabilities", 9.0) ----------------------------
 constexpr int kRegsPerSm = 65536, kRegsPerBlock = 65536, kRegAllocUnit = 256, kWarpsPerSm = 64, kBlocksPerSm = 32,
@@ -527,6 +621,7 @@ const char* error_name(int e) {
         case kCaptureUnjoined: return "CUDA_ERROR_STREAM_CAPTURE_UNJOINED";
         case kCaptureIsolation: return "CUDA_ERROR_STREAM_CAPTURE_ISOLATION";
         case kNotCapturing: return "CUDA_ERROR_ILLEGAL_STATE";
+        case kNotReady: return "CUDA_ERROR_NOT_READY";
         default: return nullptr;
     }
 }
@@ -571,7 +666,11 @@ CUresult cuDeviceGetAttribute(int* v, int attr, int dev) {
     return kOk;
 }
 CUresult cuDevicePrimaryCtxRetain(void** ctx, int dev) { if (dev != 0) return kInvalidDevice; *ctx = kContext; return kOk; }
-CUresult cuDevicePrimaryCtxRelease_v2(int dev) { return dev == 0 ? kOk : kInvalidDevice; }
+CUresult cuDevicePrimaryCtxRelease_v2(int dev) {
+    if (dev != 0) return kInvalidDevice;
+    std::lock_guard g(lock);
+    return drain_all();
+}
 CUresult cuCtxSetCurrent(void* ctx) { return ctx == kContext || ctx == nullptr ? kOk : kInvalidContext; }
 
 CUresult cuMemAlloc_v2(CUdeviceptr* p, size_t bytes) {
@@ -604,6 +703,7 @@ CUresult cuMemFree_v2(CUdeviceptr p) {
     if (is_capturing()) return kCaptureUnsupported;
     auto it = allocations.find(p);
     if (it == allocations.end()) return kInvalidValue;
+    CUresult queued_rc = drain_all();  // cuMemFree waits for the device (ELBO4J_EMU_ASYNC)
     // Freed memory is never handed out again: its pages go back to the system but the range stays
     // reserved and inaccessible, so a late use (a graph replayed over a freed buffer) faults at once
     // instead of landing in whatever a later allocation put there.
@@ -612,7 +712,7 @@ CUresult cuMemFree_v2(CUdeviceptr p) {
     emu::race::on_free(reinterpret_cast<void*>(p));
     allocations.erase(it);
     --live_allocs;
-    return kOk;
+    return queued_rc;
 }
 // Pinned host memory is plain host memory here (every copy is host to host); refused while
 // capturing, as the driver refuses it.
@@ -621,21 +721,34 @@ CUresult cuMemHostAlloc(void** p, size_t bytes, unsigned flags) {
     if (is_capturing()) return kCaptureUnsupported;
     if (bytes == 0) return kInvalidValue;
     *p = std::malloc(bytes);
-    return *p == nullptr ? kOutOfMemory : kOk;
+    if (*p == nullptr) return kOutOfMemory;
+    pinned[reinterpret_cast<uintptr_t>(*p)] = bytes;
+    return kOk;
 }
 CUresult cuMemFreeHost(void* p) {
     std::lock_guard g(lock);
     if (is_capturing()) return kCaptureUnsupported;
+    CUresult rc = drain_all();  // cuMemFreeHost waits for the device (ELBO4J_EMU_ASYNC)
+    pinned.erase(reinterpret_cast<uintptr_t>(p));
     std::free(p);
-    return kOk;
+    return rc;
 }
 CUresult cuMemcpyHtoDAsync_v2(CUdeviceptr d, const void* s, size_t n, void* st) {
     std::lock_guard g(lock);
+    if (async_streams && st != nullptr && !capturing.count(st) && !is_pinned(s, n)) {
+        // Pageable: CUDA stages the bytes before it returns, so the caller may reuse its buffer at once.
+        auto bytes = std::make_shared<std::vector<char>>(static_cast<const char*>(s), static_cast<const char*>(s) + n);
+        return enqueue(st, [=] { memcpy(reinterpret_cast<void*>(d), bytes->data(), n); return kOk; });
+    }
     return enqueue(st, [=] { memcpy(reinterpret_cast<void*>(d), s, n); return kOk; });
 }
 CUresult cuMemcpyDtoHAsync_v2(void* d, CUdeviceptr s, size_t n, void* st) {
     std::lock_guard g(lock);
-    return enqueue(st, [=] { memcpy(d, reinterpret_cast<const void*>(s), n); return kOk; });
+    CUresult rc = enqueue(st, [=] { memcpy(d, reinterpret_cast<const void*>(s), n); return kOk; });
+    if (rc || !async_streams || st == nullptr || capturing.count(st)) return rc;
+    if (!is_pinned(d, n)) return drain(st, ~0ull);  // pageable: returns once the copy is done
+    memset(d, 0xAB, n);  // pinned: undefined until the copy runs
+    return kOk;
 }
 CUresult cuMemcpyDtoDAsync_v2(CUdeviceptr d, CUdeviceptr s, size_t n, void* st) {
     std::lock_guard g(lock);
@@ -662,7 +775,11 @@ CUresult cuModuleLoadData(void** m, const void* image) {
     *m = kModule;
     return kOk;
 }
-CUresult cuModuleUnload(void* m) { return m == kModule ? kOk : kInvalidHandle; }
+CUresult cuModuleUnload(void* m) {
+    if (m != kModule) return kInvalidHandle;
+    std::lock_guard g(lock);
+    return drain_all();
+}
 CUresult cuModuleGetFunction(void** f, void* m, const char* name) {
     if (m != kModule) return kInvalidHandle;
     for (const emu::Entry& e : kEntries) {
@@ -738,12 +855,15 @@ CUresult cuStreamCreate(void** s, unsigned flags) { *s = new char(static_cast<ch
 CUresult cuStreamDestroy_v2(void* s) {
     std::lock_guard g(lock);
     if (capturing.count(s)) return kCaptureUnsupported;
+    CUresult rc = drain(s, ~0ull);  // CUDA completes a destroyed stream's work
+    queues.erase(s);
     delete static_cast<char*>(s);
-    return kOk;
+    return rc;
 }
 CUresult cuStreamSynchronize(void* s) {
     std::lock_guard g(lock);
-    return capturing.count(s) ? kCaptureUnsupported : kOk;
+    if (capturing.count(s)) return kCaptureUnsupported;
+    return s == nullptr ? drain_all() : drain(s, ~0ull);
 }
 
 using Clock = std::chrono::steady_clock;
@@ -760,7 +880,14 @@ CUresult cuEventRecord(void* e, void* s) {
     }
     ev->capture = 0;
     ev->deps.clear();
-    ev->at = Clock::now();  // the work before it has run
+    ev->at = Clock::now();  // the work before it has run (ELBO4J_EMU_ASYNC: was enqueued)
+    if (s == nullptr) {
+        ev->stream = nullptr;
+        ev->target = 0;
+        return async_streams ? drain_all() : kOk;
+    }
+    ev->stream = s;
+    ev->target = queued(s);
     return kOk;
 }
 // Eagerly every operation has run when it returns, so there is nothing to wait for. An event
@@ -772,7 +899,14 @@ CUresult cuStreamWaitEvent(void* s, void* e, unsigned flags) {
     if (flags != 0) return kInvalidValue;  // CU_EVENT_WAIT_EXTERNAL is a graph-node flag the backend never uses
     const auto* ev = static_cast<const Event*>(e);
     auto it = capturing.find(s);
-    if (ev->capture == 0 || !captures.count(ev->capture)) return kOk;
+    if (ev->capture == 0 || !captures.count(ev->capture)) {
+        if (!async_streams || ev->stream == nullptr || ev->stream == s) return kOk;
+        void* from = ev->stream;
+        const unsigned long long target = ev->target;
+        if (s == nullptr) return drain(from, target);
+        if (it != capturing.end()) return kOk;  // as without ELBO4J_EMU_ASYNC
+        return enqueue(s, [from, target] { return drain(from, target); });
+    }
     if (it == capturing.end()) {
         if (s == nullptr) return kCaptureUnsupported;  // the legacy default stream cannot capture
         capturing[s] = Capturing{ev->capture, ev->deps};
@@ -784,8 +918,21 @@ CUresult cuStreamWaitEvent(void* s, void* e, unsigned flags) {
         if (std::find(tail.begin(), tail.end(), d) == tail.end()) tail.push_back(d);
     return kOk;
 }
-CUresult cuEventSynchronize(void* e) { return is_capturing() ? kCaptureUnsupported : kOk; }
+CUresult cuEventSynchronize(void* e) {
+    std::lock_guard g(lock);
+    if (is_capturing()) return kCaptureUnsupported;
+    if (!e) return kInvalidHandle;
+    const auto* ev = static_cast<const Event*>(e);
+    return ev->stream == nullptr ? kOk : drain(ev->stream, ev->target);
+}
+static bool complete(const Event* ev) {
+    if (ev->stream == nullptr) return true;
+    auto it = queues.find(ev->stream);
+    return it == queues.end() || it->second.done >= ev->target;
+}
 CUresult cuEventElapsedTime_v2(float* ms, void* a, void* b) {
+    std::lock_guard g(lock);
+    if (!complete(static_cast<Event*>(a)) || !complete(static_cast<Event*>(b))) return kNotReady;
     *ms = std::chrono::duration<float, std::milli>(static_cast<Event*>(b)->at - static_cast<Event*>(a)->at).count();
     return kOk;
 }
@@ -847,7 +994,12 @@ CUresult cuGraphLaunch(void* exec, void* s) {
     Graph* gr = static_cast<Graph*>(exec);
     return enqueue(s, [gr] { return run_graph(*gr); });
 }
-CUresult cuGraphExecDestroy(void* e) { delete static_cast<Graph*>(e); return kOk; }
+CUresult cuGraphExecDestroy(void* e) {
+    std::lock_guard g(lock);
+    CUresult rc = drain_all();  // a queued launch may still replay it (ELBO4J_EMU_ASYNC)
+    delete static_cast<Graph*>(e);
+    return rc;
+}
 CUresult cuGraphDestroy(void* g) { delete static_cast<Graph*>(g); return kOk; }
 
 // ---- cuBLAS's GEMM, called by libcublas.so.13 of the emulator (so a capture records it) -----------

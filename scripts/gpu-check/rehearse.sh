@@ -43,6 +43,9 @@ sysjava=$(command -v java || true)
 # The emulated device, for every JVM; the rehearsal's stand-ins first on PATH; Debian's PyTorch.
 export JAVA_TOOL_OPTIONS="-Delbo4j.libcuda=$emu/libcuda.so.1 -Delbo4j.cublas=$emu/libcublas.so.13 -Delbo4j.kernels=$emu/emu.fatbin"
 export LD_LIBRARY_PATH=$emu${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+# Streams as a GPU runs them: each stream's work waits until the host waits for it (kernels/README.md,
+# "Asynchronous streams"), so a host read the calls make without its wait fails here first.
+export ELBO4J_EMU_ASYNC=${ELBO4J_EMU_ASYNC:-1}
 export PATH=$root/scripts/gpu-check/rehearsal:$PATH
 export PYTHON=${PYTHON:-/usr/bin/python3}
 export JRE_DIR=$scratch/jre

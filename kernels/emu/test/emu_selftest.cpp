@@ -2,7 +2,8 @@
 // common.cuh give the right sums under both schedules, and the launch fails, with a reason, where a
 // kernel's barriers or shuffles are not reached by every thread that must reach them; a capture that
 // forks onto a second stream and joins back replays right in both graph orders, one that does not
-// join back fails as CUDA fails it, and a dependency the capture lacks changes the result in one order.
+// join back fails as CUDA fails it, and a dependency the capture lacks changes the result in one order;
+// with asynchronous streams (ELBO4J_EMU_ASYNC), work runs only when the host waits for it.
 #include "../libcuda_emu.cpp"
 
 #include <cstdio>
@@ -104,6 +105,7 @@ int fork_join(bool join, bool missing, bool reverse, unsigned out[5]) {
 }  // namespace
 
 int main() {
+    async_streams = false;  // the cases before the asynchronous ones below are of the default, synchronous streams
     std::vector<double> x(4 * 256);
     double want[4] = {0, 0, 0, 0};
     for (int i = 0; i < 4 * 256; ++i) {
@@ -160,6 +162,63 @@ int main() {
         cuEventDestroy_v2(ev);
         cuStreamDestroy_v2(s1);
         cuStreamDestroy_v2(s2);
+    }
+    // Asynchronous streams (ELBO4J_EMU_ASYNC=1): work waits in its stream's queue until the host waits for it.
+    {
+        async_streams = true;
+        void *s1, *s2, *ev, *ev2;
+        cuStreamCreate(&s1, 1);
+        cuStreamCreate(&s2, 1);
+        cuEventCreate(&ev, 0);
+        cuEventCreate(&ev2, 0);
+        unsigned a = 0, b = 0;
+        rc = cuMemsetD32Async(word(&a), 7, 1, s1);
+        expect(rc == 0 && a == 0, "async: a memset is queued, not run");
+        rc = cuMemcpyDtoDAsync_v2(word(&b), word(&a), 4, s2) | cuStreamSynchronize(s2);
+        expect(rc == 0 && b == 0 && a == 0, "async: a copy on another stream, with no wait, runs before the write it should see");
+        rc = cuStreamSynchronize(s1);
+        expect(rc == 0 && a == 7, "async: cuStreamSynchronize runs the stream's queue");
+        a = 0, b = 0;
+        rc = cuMemsetD32Async(word(&a), 8, 1, s1) | cuEventRecord(ev, s1) | cuMemsetD32Async(word(&a), 9, 1, s1)
+             | cuStreamWaitEvent(s2, ev, 0) | cuMemcpyDtoDAsync_v2(word(&b), word(&a), 4, s2);
+        expect(rc == 0 && a == 0 && b == 0, "async: a cross-stream wait is queued too");
+        rc = cuStreamSynchronize(s2);
+        expect(rc == 0 && b == 8 && a == 8, "async: the wait runs the other stream up to the event, no further");
+        unsigned* pin = nullptr;
+        unsigned dev = 11;
+        rc = cuMemHostAlloc(reinterpret_cast<void**>(&pin), 16, 0);
+        pin[0] = 1;
+        rc |= cuMemcpyDtoHAsync_v2(pin, word(&dev), 4, s1) | cuEventRecord(ev2, s1);
+        expect(rc == 0 && pin[0] == 0xABABABABu, "async: pinned memory reads as garbage until its copy has run");
+        float ms;
+        expect(cuEventElapsedTime_v2(&ms, ev, ev2) == kNotReady, "async: elapsed time of an event not reached is CUDA_ERROR_NOT_READY");
+        rc = cuEventSynchronize(ev2);
+        expect(rc == 0 && pin[0] == 11 && a == 9, "async: cuEventSynchronize runs the queue up to the event");
+        expect(cuEventElapsedTime_v2(&ms, ev, ev2) == 0, "async: elapsed time once both events are reached");
+        unsigned host = 0;
+        rc = cuMemsetD32Async(word(&dev), 12, 1, s1) | cuMemcpyDtoHAsync_v2(&host, word(&dev), 4, s1);
+        expect(rc == 0 && host == 12, "async: a copy into pageable memory returns once it is done");
+        unsigned src = 3, dst = 0;
+        rc = cuMemcpyHtoDAsync_v2(word(&dst), &src, 4, s1);
+        src = 4;
+        rc |= cuStreamSynchronize(s1);
+        expect(rc == 0 && dst == 3, "async: a copy from pageable memory takes its bytes at the call");
+        pin[1] = 5;
+        rc = cuMemcpyHtoDAsync_v2(word(&dst), pin + 1, 4, s1);
+        pin[1] = 6;
+        rc |= cuStreamSynchronize(s1);
+        expect(rc == 0 && dst == 6, "async: a copy from pinned memory reads it when it runs");
+        rc = enqueue(s1, [] { return kLaunchFailed; }) | cuMemsetD32Async(word(&a), 13, 1, s1);
+        expect(rc == 0 && cuStreamSynchronize(s1) == kLaunchFailed && a == 13 && cuStreamSynchronize(s1) == 0,
+               "async: queued work that fails reports at the synchronisation that ran it, once");
+        rc = cuMemsetD32Async(word(&a), 14, 1, s2) | cuMemFreeHost(pin);
+        expect(rc == 0 && a == 14, "async: cuMemFreeHost waits for every stream");
+        rc = cuMemsetD32Async(word(&a), 15, 1, s2) | cuStreamDestroy_v2(s2);
+        expect(rc == 0 && a == 15, "async: a destroyed stream's work still runs");
+        cuEventDestroy_v2(ev);
+        cuEventDestroy_v2(ev2);
+        cuStreamDestroy_v2(s1);
+        async_streams = false;
     }
     printf("%s\n", failures ? "emu selftest: FAILED" : "emu selftest: all passed");
     return failures ? 1 : 0;
