@@ -11,7 +11,6 @@ import dev.elbo4j.model.Rbm;
 import dev.elbo4j.model.RbmEval;
 import dev.elbo4j.rng.RngKey;
 import dev.elbo4j.rng.Streams;
-import dev.elbo4j.tensor.Tensor;
 import dev.elbo4j.train.Checkpoint;
 import picocli.CommandLine.Option;
 
@@ -85,11 +84,7 @@ final class AisOptions {
                     done -> progress.update(done, 1, "betas/s", (String) null));
             double secs = (System.nanoTime() - t0) / 1e9;
             progress.clear();
-            double[] f = RbmEval.perExample(be, rbm.dtype(), td, mode, seed, (x, o) -> {
-                try (Tensor act = be.alloc(rbm.dtype(), x.rows(), rbm.config().hidden())) {
-                    rbm.layer().freeEnergy(x, act, o);
-                }
-            });
+            double[] f = rbm.freeEnergies(td, mode, seed);
             double meanF = RbmEval.mean(f);
             out.printf(Locale.ROOT, "%s log p(x) %.3f nats (AIS log Z %.3f, +-3 std [%.3f, %.3f] gives log p(x) in [%.3f, %.3f]; "
                             + "%d runs, %d betas, %.1f s), mean free energy %.3f, %d examples%n",

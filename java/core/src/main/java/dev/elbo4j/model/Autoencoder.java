@@ -159,7 +159,7 @@ public final class Autoencoder extends ModelBase<AutoencoderConfig> implements R
 
     /** {@link #encode(Tensor)} of host inputs: N examples of D values each, row-major, on the training data's scale; returns N x Z. */
     public float[] encode(float[] x) {
-        try (Tensor xt = HostArrays.upload(this, "x", x, cfg.inputDim(), "values")) {
+        try (Tensor xt = HostArrays.uploadInputs(this, "x", x)) {
             return encode(xt);
         }
     }

@@ -72,7 +72,9 @@ public record AutoencoderConfig(int inputDim, int[] hidden, int latent, Activati
         if (inputDim <= 0) throw new IllegalArgumentException("input dimension must be positive, got " + inputDim);
         if (latent <= 0) throw new IllegalArgumentException("code size (latent) must be positive, got " + latent);
         for (int h : hidden) if (h <= 0) throw new IllegalArgumentException("hidden sizes must be positive: " + Arrays.toString(hidden));
-        if (activation == null || reconstruction == null || corruption == null) throw new IllegalArgumentException("null setting");
+        if (activation == null) throw new IllegalArgumentException("activation must not be null (e.g. Activation.RELU)");
+        if (reconstruction == null) throw new IllegalArgumentException("reconstruction must not be null (e.g. AutoencoderConfig.Reconstruction.BERNOULLI)");
+        if (corruption == null) throw new IllegalArgumentException("corruption must not be null (Corruption.NONE for none)");
         corruption.checkLevel(corruptionLevel);
         if (!(sparsity > 0 && sparsity < 1)) throw new IllegalArgumentException("sparsity target must be in (0, 1), got " + sparsity);
         if (!(sparsityWeight >= 0) || Double.isInfinite(sparsityWeight)) {

@@ -86,7 +86,7 @@ public final class Dbn extends ModelBase<DbnConfig> implements Generative, Recon
 
     /** Sweeps of the top RBM's sampling chains in {@link #sample}. */
     public void sampleGibbsSteps(int steps) {
-        if (steps < 1) throw new IllegalArgumentException("--gibbs-steps must be >= 1, got " + steps);
+        if (steps < 1) throw new IllegalArgumentException("Gibbs steps must be >= 1, got " + steps);
         this.sampleSteps = steps;
     }
 

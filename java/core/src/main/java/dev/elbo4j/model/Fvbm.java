@@ -107,9 +107,31 @@ public final class Fvbm extends ModelBase<FvbmConfig> implements Generative {
         return e;
     }
 
-    /** log p(x) of each row of x (R x d, host values rounded to 0/1 are not required: the formula is used as is). */
+    /**
+     * The exact log p(x) of each example of {@code x} (N examples of d values, row-major, binary or
+     * in [0, 1]), log Z from enumerating the 2^d states ({@link #exact()}) once per call.
+     *
+     * @throws IllegalArgumentException naming x when it is not a whole number of examples or holds a value outside [0, 1]
+     */
+    public double[] logProb(float[] x) {
+        HostArrays.uploadInputs(this, "x", x).close(); // the checks of every float[] entry point
+        double[] v = new double[x.length];
+        for (int i = 0; i < x.length; i++) v[i] = x[i];
+        return logProb(v, x.length / cfg.inputDim(), exact());
+    }
+
+    /**
+     * log p(x) of each row of x (R x d, host values rounded to 0/1 are not required: the formula is used as is).
+     *
+     * @throws IllegalArgumentException when x does not hold {@code rows} rows of d values
+     */
     public double[] logProb(double[] x, int rows, Exact ex) {
         int d = cfg.inputDim();
+        if (x == null || rows < 1 || x.length != (long) rows * d) {
+            throw new IllegalArgumentException("x has " + (x == null ? "no" : Integer.toString(x.length)) + " values, not " + rows
+                    + " rows of this fvbm model's " + d + " values");
+        }
+        if (ex == null) throw new IllegalArgumentException("ex must not be null: pass exact()");
         double[] b = backend.download(params.value("visible_bias")), s = symmetric(backend.download(params.value("weight")), d);
         double[] out = new double[rows];
         for (int r = 0; r < rows; r++) {

@@ -11,4 +11,13 @@ public interface Generative extends Model {
      * classes (sample i has class i mod C); an unconditional model requires {@code label < 0}.
      */
     float[] sample(int n, RngKey key, int label);
+
+    /**
+     * {@code n} samples with no label chosen: {@link #sample(int, RngKey, int) sample(n, key, -1)}, so
+     * every family draws the same way (a conditional model cycles through its classes). For example
+     * {@code model.sample(16, new RngKey(seed, Streams.SAMPLE, 0))} gives 16 x D values.
+     */
+    default float[] sample(int n, RngKey key) {
+        return sample(n, key, -1);
+    }
 }

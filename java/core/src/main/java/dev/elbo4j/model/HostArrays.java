@@ -54,6 +54,27 @@ final class HostArrays {
     }
 
     /**
+     * Host array {@code x} of examples, {@link #upload}ed as N x D (D the model's input dimension),
+     * after checking that every value lies in [0, 1], the scale every model trains on (a
+     * {@link dev.elbo4j.io.Dataset} holds its pixels as 0..255 and hands them over divided by 255):
+     * raw 0..255 pixels, or values in another unit, would otherwise be encoded into meaningless codes
+     * without a word.
+     */
+    static Tensor uploadInputs(Model m, String name, float[] x) {
+        int cols = m.config().inputDim();
+        if (x != null && x.length > 0 && x.length % cols == 0) {
+            for (int i = 0; i < x.length; i++) {
+                if (!(x[i] >= 0 && x[i] <= 1)) {
+                    throw new IllegalArgumentException(name + "[" + i + "] (example " + i / cols + ", value " + i % cols + ") is "
+                            + x[i] + "; this " + m.config().type() + " model takes values in [0, 1], the scale of its training data"
+                            + " (pixels 0..255 divided by 255; Dataset.floats gives examples on that scale)");
+                }
+            }
+        }
+        return upload(m, name, x, cols, "values");
+    }
+
+    /**
      * Class labels 0..C-1 of {@code rows} examples as one-hot rows on the model's backend (the caller
      * closes it), or null when {@code labels} is null. An unconditional model refuses labels; a
      * model that needs them ({@code required}) refuses null.

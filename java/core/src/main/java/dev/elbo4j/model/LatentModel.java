@@ -33,10 +33,10 @@ public interface LatentModel extends Generative, Reconstructing {
      * null for an unconditional one.
      *
      * @throws IllegalArgumentException naming the argument when x is not a whole number of examples,
-     *                                  holds a NaN or infinity, or a label is missing or out of range
+     *                                  holds a value outside [0, 1] (a NaN included), or a label is missing or out of range
      */
     default float[] encodeMean(float[] x, int[] labels) {
-        try (Tensor xt = HostArrays.upload(this, "x", x, config().inputDim(), "values");
+        try (Tensor xt = HostArrays.uploadInputs(this, "x", x);
              Tensor yt = HostArrays.oneHot(this, "labels", labels, xt.rows(), config().labelUse() == LabelUse.ALL)) {
             return encodeMean(xt, yt);
         }

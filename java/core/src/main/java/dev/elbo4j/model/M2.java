@@ -411,17 +411,17 @@ public final class M2 extends ModelBase<M2Config> implements LatentModel {
      * {@link #logits(Tensor)} of host inputs: {@code x} holds N examples of D values each,
      * row-major, on the training data's scale (pixels in [0, 1]); returns N x C.
      *
-     * @throws IllegalArgumentException naming x when it is not a whole number of examples or holds a NaN or infinity
+     * @throws IllegalArgumentException naming x when it is not a whole number of examples or holds a value outside [0, 1] (a NaN included)
      */
     public double[] logits(float[] x) {
-        try (Tensor xt = HostArrays.upload(this, "x", x, cfg.inputDim(), "values")) {
+        try (Tensor xt = HostArrays.uploadInputs(this, "x", x)) {
             return logits(xt);
         }
     }
 
     /** {@link #predict(Tensor)} of host inputs laid out as in {@link #logits(float[])}: the class (0..C-1) of each example. */
     public int[] predict(float[] x) {
-        try (Tensor xt = HostArrays.upload(this, "x", x, cfg.inputDim(), "values")) {
+        try (Tensor xt = HostArrays.uploadInputs(this, "x", x)) {
             return predict(xt);
         }
     }

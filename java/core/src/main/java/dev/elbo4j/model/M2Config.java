@@ -59,6 +59,8 @@ public record M2Config(int inputDim, int classes, int[] classifierHidden, int[] 
         decoderHidden = decoderHidden.clone();
         if (inputDim <= 0) throw new IllegalArgumentException("input dimension must be positive, got " + inputDim);
         if (classes < 2) throw new IllegalArgumentException("a semi-supervised model needs at least 2 classes, got " + classes);
+        if (activation == null) throw new IllegalArgumentException("activation must not be null (e.g. Activation.RELU)");
+        if (likelihood == null) throw new IllegalArgumentException("likelihood must not be null (e.g. Likelihood.bernoulli())");
         if (latent <= 0) throw new IllegalArgumentException("latent dimension must be positive, got " + latent);
         for (int[] hs : new int[][]{classifierHidden, encoderHidden, decoderHidden}) {
             for (int h : hs) if (h <= 0) throw new IllegalArgumentException("hidden sizes must be positive: " + Arrays.toString(hs));

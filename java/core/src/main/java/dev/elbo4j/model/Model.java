@@ -72,7 +72,9 @@ public interface Model extends AutoCloseable {
     /**
      * A data-dependent initialisation before the first step of a new run (not of a resumed one):
      * e.g. an RBM starts its visible biases at the training data's log-odds (Hinton's practical
-     * guide, section 8). The default does nothing. {@code train} calls it for new runs.
+     * guide, section 8). The default does nothing. {@code elbo4j train} calls it for new runs; a
+     * {@link dev.elbo4j.train.Trainer} does not (it cannot tell a new model from a restored one), so
+     * call it yourself on a newly created model before training.
      */
     default void initializeFrom(dev.elbo4j.io.Dataset train) {
     }

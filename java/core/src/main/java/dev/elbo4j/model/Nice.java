@@ -139,6 +139,29 @@ public final class Nice extends ModelBase<NiceConfig> implements Generative {
         return out;
     }
 
+    /**
+     * log p(x) of each example of {@code x} taken as it is, without dequantisation noise: the
+     * density of the flow at points of [0, 1]^D (N examples of D values, row-major), in nats.
+     * {@link #logLikelihoods} is the figure {@code elbo4j eval} reports for grey-level images, each
+     * pixel p dequantised to (p + u)/256 first.
+     *
+     * @throws IllegalArgumentException naming x when it is not a whole number of examples or holds a value outside [0, 1]
+     */
+    public double[] logDensity(float[] x) {
+        try (Tensor xt = HostArrays.uploadInputs(this, "x", x)) {
+            int n = xt.rows();
+            double[] out = new double[n];
+            try (Pass p = new Pass(Math.min(n, EVAL_BATCH), false)) {
+                for (int from = 0; from < n; from += EVAL_BATCH) {
+                    int b = Math.min(EVAL_BATCH, n - from);
+                    p.run(xt.rowSlice(from, b), null);
+                    System.arraycopy(backend.download(p.logLikelihood()), 0, out, from, b);
+                }
+            }
+            return out;
+        }
+    }
+
     /** One forward (and for training, backward) evaluation on a batch; buffers allocated once. */
     public final class Pass implements TrainStep {
         private final int maxBatch;

@@ -72,7 +72,7 @@ public final class Rbm extends ModelBase<RbmConfig> implements Generative, Recon
 
     /** Sweeps of the sampling chains of {@link #sample} (default: the config's gibbsSteps). */
     public void sampleGibbsSteps(int steps) {
-        if (steps < 1) throw new IllegalArgumentException("--gibbs-steps must be >= 1, got " + steps);
+        if (steps < 1) throw new IllegalArgumentException("Gibbs steps must be >= 1, got " + steps);
         this.sampleSteps = steps;
     }
 
@@ -191,6 +191,48 @@ public final class Rbm extends ModelBase<RbmConfig> implements Generative, Recon
             }
             return floats(backend.download(pv));
         }
+    }
+
+    /**
+     * The free energy F(x) = -b^T x - sum_j log(1 + exp(c_j + (W^T x)_j)) of each example of
+     * {@code x} (N examples of D values, row-major, binary or in [0, 1]), so that
+     * log p(x) = -F(x) - log Z, with log Z from {@link dev.elbo4j.eval.Ais#logZ}:
+     * <pre>{@code
+     * Ais.Estimate z = Ais.logZ(rbm.layer(), Ais.baseRates(train), Ais.schedule(Ais.DEFAULT_SCHEDULE),
+     *         Ais.DEFAULT_RUNS, new RngKey(seed, Streams.EVAL, 0), null);
+     * double[] f = rbm.freeEnergy(x);               // log p(x_i) = -f[i] - z.logZ()
+     * }</pre>
+     *
+     * @throws IllegalArgumentException naming x when it is not a whole number of examples or holds a value outside [0, 1]
+     */
+    public double[] freeEnergy(float[] x) {
+        try (Tensor xt = HostArrays.uploadInputs(this, "x", x)) {
+            return freeEnergy(xt);
+        }
+    }
+
+    /** {@link #freeEnergy(float[])} of the rows of x (N x D) on this model's backend. */
+    public double[] freeEnergy(Tensor x) {
+        checkBatch("x", x, cfg.inputDim(), "values");
+        try (Tensor act = backend.alloc(dtype, x.rows(), cfg.hidden()); Tensor out = backend.alloc(dtype, x.rows())) {
+            layer.freeEnergy(x, act, out);
+            return backend.download(out);
+        }
+    }
+
+    /**
+     * The free energy of every example of {@code data}, in its order, binarised as
+     * {@link dev.elbo4j.eval.Evaluator} binarises (a run trained with a stochastic binarisation is
+     * evaluated on one fixed draw from {@code seed}): with log Z, the test log p(x) that
+     * {@code elbo4j eval} prints is {@code -mean(freeEnergies(test, ...)) - logZ}.
+     */
+    public double[] freeEnergies(DeviceDataset data, Binarization trainBinarization, long seed) {
+        checkOpen();
+        return RbmEval.perExample(backend, dtype, data, trainBinarization, seed, (x, out) -> {
+            try (Tensor act = backend.alloc(dtype, x.rows(), cfg.hidden())) {
+                layer.freeEnergy(x, act, out);
+            }
+        });
     }
 
     /** Reconstructions sigmoid(b + W p(h|x)) of x (N x D). */

@@ -17,10 +17,10 @@ public interface Reconstructing extends Model {
      * example (0..C-1) for a conditional model, null otherwise. Returns N x D.
      *
      * @throws IllegalArgumentException naming the argument when x is not a whole number of examples,
-     *                                  holds a NaN or infinity, or a label is missing or out of range
+     *                                  holds a value outside [0, 1] (a NaN included), or a label is missing or out of range
      */
     default float[] reconstruct(float[] x, int[] labels) {
-        try (Tensor xt = HostArrays.upload(this, "x", x, config().inputDim(), "values");
+        try (Tensor xt = HostArrays.uploadInputs(this, "x", x);
              Tensor yt = HostArrays.oneHot(this, "labels", labels, xt.rows(), config().labelUse() == LabelUse.ALL)) {
             return reconstruct(xt, yt);
         }

@@ -410,6 +410,7 @@ public final class Vae extends ModelBase<VaeConfig> implements LatentModel, Impo
     }
 
     /** {@code n} samples from the model: z from the prior (noise of {@code key}), decoded to means. */
+    @Override
     public float[] sample(int n, RngKey key) {
         checkSampling(key);
         if (n < 1) throw new IllegalArgumentException("number of samples must be >= 1, got " + n);

@@ -50,6 +50,8 @@ public record VaeConfig(int inputDim, int[] encoderHidden, int latent, int[] dec
         decoderHidden = decoderHidden.clone();
         if (inputDim <= 0) throw new IllegalArgumentException("input dimension must be positive, got " + inputDim);
         if (latent <= 0) throw new IllegalArgumentException("latent dimension must be positive, got " + latent);
+        if (activation == null) throw new IllegalArgumentException("activation must not be null (e.g. Activation.RELU)");
+        if (likelihood == null) throw new IllegalArgumentException("likelihood must not be null (e.g. Likelihood.bernoulli())");
         for (int h : encoderHidden) if (h <= 0) throw new IllegalArgumentException("encoder hidden sizes must be positive: " + Arrays.toString(encoderHidden));
         for (int h : decoderHidden) if (h <= 0) throw new IllegalArgumentException("decoder hidden sizes must be positive: " + Arrays.toString(decoderHidden));
         if (samples < 1) throw new IllegalArgumentException("samples per input must be >= 1, got " + samples);

@@ -23,7 +23,7 @@ public record TrainConfig(int epochs, int batchSize, AdamConfig adam, Binarizati
 
     /**
      * Checks the values: {@code epochs >= 0}, {@code batchSize >= 1}, a finite {@code warmupEpochs >= 0},
-     * {@code labelled >= 0}, and a schedule.
+     * {@code labelled >= 0}, an Adam setting, a binarisation and a schedule.
      *
      * @throws IllegalArgumentException naming the value that is out of range
      * @throws NullPointerException when {@code schedule} is null
@@ -35,6 +35,10 @@ public record TrainConfig(int epochs, int batchSize, AdamConfig adam, Binarizati
             throw new IllegalArgumentException("warm-up epochs must be >= 0, got " + warmupEpochs);
         }
         if (labelled < 0) throw new IllegalArgumentException("labelled examples must be >= 0, got " + labelled);
+        if (adam == null) throw new IllegalArgumentException("adam must not be null (e.g. AdamConfig.of(1e-3))");
+        if (binarization == null) {
+            throw new IllegalArgumentException("binarization must not be null (Binarization.DYNAMIC, FIXED or NONE)");
+        }
         java.util.Objects.requireNonNull(schedule, "schedule");
     }
 

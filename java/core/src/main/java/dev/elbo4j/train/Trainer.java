@@ -75,7 +75,9 @@ public final class Trainer implements AutoCloseable {
     /**
      * A trainer of {@code model} on {@code train}: copies the data sets to the model's backend and allocates
      * Adam's moments and the batch buffers there; {@link #close} frees what it allocated (the model stays the
-     * caller's). Not thread-safe: one thread calls {@link #run} and the other methods.
+     * caller's). Not thread-safe: one thread calls {@link #run} and the other methods. The model is
+     * trained from the parameters it has: a newly created RBM or DBN should first get its data-dependent
+     * start, {@code model.initializeFrom(train)} ({@link Model#initializeFrom}), as {@code elbo4j train} gives it.
      *
      * @param test may be null: no test ELBO per epoch
      * @throws IllegalArgumentException when the data or the training config does not fit the model
@@ -289,6 +291,14 @@ public final class Trainer implements AutoCloseable {
      */
     public boolean stopped() {
         return stopped;
+    }
+
+    /**
+     * {@link #run(TrainListener)} with no listener: trains silently, e.g.
+     * {@code trainer.run().getLast().testElbo()} is the last epoch's test objective.
+     */
+    public List<EpochResult> run() {
+        return run(new TrainListener() { });
     }
 
     /**

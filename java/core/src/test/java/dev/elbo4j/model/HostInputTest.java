@@ -132,7 +132,38 @@ class HostInputTest {
             float[] nan = new float[2 * D];
             nan[D + 4] = Float.NaN;
             e = assertThrows(IllegalArgumentException.class, () -> m.reconstruct(nan));
-            assertEquals("x[16] (example 1, value 4) is NaN; every value must be finite", e.getMessage());
+            assertTrue(e.getMessage().startsWith("x[16] (example 1, value 4) is NaN; this vae model takes values in [0, 1]"),
+                    e.getMessage());
+        }
+    }
+
+    /**
+     * Inputs off the [0, 1] scale every model trains on (raw 0..255 pixels, the usual slip) are
+     * refused by every float[] entry point that takes examples, not turned into codes, classes or
+     * reconstructions computed from them; 0 and 1 themselves pass.
+     */
+    @Test
+    void inputsOffTheTrainingScaleAreRefused() {
+        float[] raw = unit(2 * D, 6);
+        raw[D + 3] = 255;
+        float[] edges = new float[2 * D];
+        java.util.Arrays.fill(edges, D, 2 * D, 1f);
+        try (Vae v = vae(DType.F32); Cvae c = cvae();
+             Autoencoder ae = Autoencoder.create(be, AutoencoderConfig.builder().inputDim(D).latent(Z).hidden(8).build(), 3);
+             M2 m2 = M2.create(be, M2Config.defaults(D, 4), 3)) {
+            java.util.List<org.junit.jupiter.api.function.Executable> calls = java.util.List.of(
+                    () -> v.encodeMean(raw), () -> v.reconstruct(raw), () -> c.encodeMean(raw, new int[] {0, 1}),
+                    () -> c.reconstruct(raw, new int[] {0, 1}), () -> ae.encode(raw), () -> ae.reconstruct(raw),
+                    () -> m2.logits(raw), () -> m2.predict(raw), () -> m2.encodeMean(raw));
+            for (org.junit.jupiter.api.function.Executable call : calls) {
+                IllegalArgumentException e = assertThrows(IllegalArgumentException.class, call);
+                assertTrue(e.getMessage().startsWith("x[15] (example 1, value 3) is 255.0; this ")
+                        && e.getMessage().contains(" model takes values in [0, 1]"), e.getMessage());
+            }
+            raw[D + 3] = -0.5f;
+            assertThrows(IllegalArgumentException.class, () -> v.encodeMean(raw));
+            assertEquals(2 * Z, v.encodeMean(edges).length);
+            assertEquals(2 * D, ae.reconstruct(edges).length);
         }
     }
 
