@@ -94,6 +94,7 @@ final class EvalCommand implements Callable<Integer> {
         if (!DataOptions.SPLITS.contains(split)) {
             throw new Main.UsageException("--split must be one of " + String.join(", ", DataOptions.SPLITS) + ", got " + split);
         }
+        Flags.writable(scores, ais.weightsFile); // before the evaluation, which can take hours
         long start = System.nanoTime();
         Path file = checkpoint.file();
         Checkpoint c = checkpoint.load();

@@ -37,6 +37,17 @@ final class Flags {
                 .map(e -> e.substring(1).toUpperCase(java.util.Locale.ROOT)).toList()) + "; name it *" + String.join(" or *", extensions));
     }
 
+    /**
+     * Checks that each of {@code files} (nulls skipped) can be written
+     * ({@link dev.elbo4j.io.AtomicFiles#checkWritable}), after the flags are checked and before the
+     * command's work: a read-only or missing folder used to fail the write only once the work was done.
+     *
+     * @throws java.io.IOException naming the first file that cannot be written and why
+     */
+    static void writable(java.nio.file.Path... files) throws java.io.IOException {
+        for (java.nio.file.Path f : files) if (f != null) dev.elbo4j.io.AtomicFiles.checkWritable(f);
+    }
+
     /** {@code value} if it is a finite number > 0, else a usage error. */
     static double finitePositive(String flag, double value) {
         if (!Double.isFinite(value) || value <= 0) {

@@ -50,6 +50,7 @@ final class LatentAttributeCommand implements Callable<Integer> {
         if (count < 1 || count > 100) throw new Main.UsageException("--count must be in 1..100, got " + count);
         if (scales.length < 1 || scales.length > 20) throw new Main.UsageException("--scales takes 1..20 values, got " + scales.length);
         for (double v : scales) if (!Double.isFinite(v)) throw new Main.UsageException("--scales must be finite numbers, got " + v);
+        Flags.writable(out);
         try (LatentSession s = common.open(spec.commandLine().getErr())) {
             int[] labels = s.labels();
             if (labels == null) throw new Main.UsageException("attribute vectors need labelled test data; " + common.data.name() + " has none");

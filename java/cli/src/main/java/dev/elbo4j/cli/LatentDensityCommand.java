@@ -54,6 +54,7 @@ final class LatentDensityCommand implements Callable<Integer> {
         Flags.output("--lowest-out", lowestOut, ".png");
         if (k < 1) throw new Main.UsageException("-k must be >= 1, got " + k);
         if (lowest < 0 || lowest > 1000) throw new Main.UsageException("--lowest must be in 0..1000, got " + lowest);
+        Flags.writable(out, lowest > 0 ? lowestOut : null);
         try (LatentSession s = common.open(spec.commandLine().getErr())) {
             if (!(s.model instanceof Vae vae)) {
                 throw new Main.UsageException("density needs a 'vae' checkpoint (importance-sampled log p(x)); this one holds '"

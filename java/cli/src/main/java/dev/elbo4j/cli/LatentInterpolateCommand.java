@@ -55,6 +55,7 @@ final class LatentInterpolateCommand implements Callable<Integer> {
             case "slerp" -> LatentMath.Mode.SLERP;
             default -> throw new Main.UsageException("--mode must be linear or slerp, got " + mode);
         };
+        Flags.writable(out, codes);
         try (LatentSession s = common.open(spec.commandLine().getErr())) {
             s.checkIndex("--from", from);
             s.checkIndex("--to", to);

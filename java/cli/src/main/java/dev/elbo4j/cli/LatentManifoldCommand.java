@@ -47,6 +47,7 @@ final class LatentManifoldCommand implements Callable<Integer> {
         Flags.output("--out", out, ".png");
         if (grid < 2 || grid > 100) throw new Main.UsageException("--grid must be in 2..100, got " + grid);
         if (scale < 1 || scale > 8) throw new Main.UsageException("--scale must be in 1..8, got " + scale);
+        Flags.writable(out);
         Checkpoint c = checkpoint.load();
         try (LatentSession s = LatentSession.openModel(c, device, null)) {
             s.requireTwoDimensions("latent manifold");

@@ -29,6 +29,7 @@ final class LatentScatterCommand implements Callable<Integer> {
     @Override
     public Integer call() throws IOException {
         Flags.output("--out", out, ".png");
+        Flags.writable(out);
         try (LatentSession s = common.open(spec.commandLine().getErr(), "latent scatter")) {
             float[] codes = s.encodeAll();
             Path dataName = Path.of(common.data.name()).getFileName();

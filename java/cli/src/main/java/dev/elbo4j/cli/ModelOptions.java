@@ -128,6 +128,9 @@ final class ModelOptions {
             new String[]{"--samples", "an autoencoder has no latent samples"},
             new String[]{"--beta", "an autoencoder has no KL term"});
 
+    /** Whether {@link #likelihood} was set from a resumed run's checkpoint (for the words of {@link #checkSigma}). */
+    boolean likelihoodOfRun;
+
     /** Flags a --preset set (they count as given: {@link Presets#apply}). */
     final java.util.Set<String> presetFlags = new java.util.HashSet<>();
 
@@ -183,6 +186,19 @@ final class ModelOptions {
                         ? "; a fully visible Boltzmann machine has no hidden units" : ""));
             }
         }
+    }
+
+    /**
+     * --sigma is the standard deviation of --likelihood gaussian only: with bernoulli (the default)
+     * or gaussian-learned it used to be dropped without a word. A usage error naming both flags.
+     */
+    private void checkSigma() {
+        String lik = likelihood.trim().toLowerCase(java.util.Locale.ROOT);
+        if (!matched("--sigma") || lik.equals("gaussian") || !List.of("bernoulli", "gaussian-learned").contains(lik)) return;
+        throw new Main.UsageException("--sigma does not apply to --likelihood " + lik + " (it is the fixed standard deviation of "
+                + "--likelihood gaussian; " + (lik.equals("bernoulli") ? "a bernoulli likelihood has none" : "gaussian-learned learns "
+                + "a variance per pixel") + (matched("--likelihood") ? "" : likelihoodOfRun ? ", the resumed run's likelihood"
+                : ", and bernoulli is the default") + ")");
     }
 
     /** "vae, cvae and m2". */
@@ -292,6 +308,7 @@ final class ModelOptions {
             checkAeFlags();
             rejectFlowFlags(model);
             checkFamilyFlags();
+            checkSigma();
             return switch (model) {
                 case "vae" -> flows(vae(inputDim)).toBuilder().conv(conv).build();
                 case "ae" -> {

@@ -40,6 +40,7 @@ final class ReconstructCommand implements Callable<Integer> {
     public Integer call() throws IOException {
         Flags.output("--out", out, ".png");
         if (count < 1 || count > 10_000) throw new Main.UsageException("--count must be in 1..10000, got " + count);
+        Flags.writable(out);
         Checkpoint c = checkpoint.load();
         Dataset test = data.loadFor(c, "test", 0, spec.commandLine().getErr(), "elbo4j reconstruct");
         if (from < 0 || from >= test.n()) throw new Main.UsageException("--from must be in 0.." + (test.n() - 1) + ", got " + from);

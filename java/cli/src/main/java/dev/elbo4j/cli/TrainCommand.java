@@ -169,10 +169,6 @@ final class TrainCommand implements Callable<Integer> {
         if (resume && !Files.isRegularFile(ckpt)) {
             throw new Main.UsageException("--resume: no checkpoint at " + ckpt);
         }
-        if (!resume && !force && Files.exists(ckpt)) {
-            throw new Main.UsageException(out + " already holds a run (" + ckpt.getFileName()
-                    + "): pass --resume to continue it, --force to replace it, or another --out");
-        }
         Checkpoint from = resume ? Checkpoint.load(ckpt) : null;
         if (from != null && from.state() == null) {
             throw new Main.UsageException("--resume: " + ckpt + " holds a bare model without training state");
@@ -187,6 +183,11 @@ final class TrainCommand implements Callable<Integer> {
                         + "; pass --epochs N with N > " + done + " to train it further");
             }
             if (!modelOptions.given("--model")) modelOptions.model = from.model().type(); // the flags name the checkpoint's family
+            // ... and its likelihood, which --sigma is checked against (a gaussian run resumed with its own --sigma).
+            if (!modelOptions.given("--likelihood") && Json.parseObject(from.file().metadata("model")).get("likelihood") instanceof String l) {
+                modelOptions.likelihood = l;
+                modelOptions.likelihoodOfRun = true;
+            }
             selection.defaultTo(from, out.toString());
         }
         if (from != null) {
@@ -276,6 +277,11 @@ final class TrainCommand implements Callable<Integer> {
                             + "), but " + data.name() + " has label " + d.label(i) + " (example " + i + ")");
                 }
             }
+        }
+        // After every flag is checked, so that a bad flag shows before --force is asked for (not only after).
+        if (!resume && !force && Files.exists(ckpt)) {
+            throw new Main.UsageException(out + " already holds a run (" + ckpt.getFileName()
+                    + "): pass --resume to continue it, --force to replace it, or another --out");
         }
         TrainConfig tc = from != null ? from.training().withEpochs(epochs != null ? epochs : from.training().epochs()) : asGiven;
         device.check();
@@ -527,19 +533,18 @@ final class TrainCommand implements Callable<Integer> {
             throws IOException {
         Path ckpt = out.resolve("checkpoint.safetensors");
         List<Path> wrote = new java.util.ArrayList<>(List.of(ckpt, log.path()));
+        if (selection.keepsBest() && Files.exists(out.resolve(SelectionOptions.BEST))) wrote.add(out.resolve(SelectionOptions.BEST));
         if (vae instanceof Generative g) {
-            Pictures.samples(out.resolve("samples.png"), g, image, 64, tc.seed(), 0, -1);
-            wrote.add(out.resolve("samples.png"));
+            picture(wrote, out.resolve("samples.png"), () -> Pictures.samples(out.resolve("samples.png"), g, image, 64, tc.seed(), 0, -1));
         }
         if (vae instanceof Reconstructing rm) {
-            Pictures.reconstructions(out.resolve("reconstructions.png"), rm, test, 0, 32, tc.binarization(), tc.seed());
-            wrote.add(out.resolve("reconstructions.png"));
+            picture(wrote, out.resolve("reconstructions.png"),
+                    () -> Pictures.reconstructions(out.resolve("reconstructions.png"), rm, test, 0, 32, tc.binarization(), tc.seed()));
         }
         Map<String, Object> rec = new LinkedHashMap<>();
         rec.put("event", "final");
         rec.put("epochs", trainer.epoch());
         selection.finalRecord(rec, stoppedEarly);
-        if (selection.keepsBest() && Files.exists(out.resolve(SelectionOptions.BEST))) wrote.add(out.resolve(SelectionOptions.BEST));
         String line;
         if (vae instanceof ImportanceSampled v) {
             // The VAE and the CVAE; the CVAE with each input's own label: log p(x|y).
@@ -575,6 +580,30 @@ final class TrainCommand implements Callable<Integer> {
         if (curves != null) wrote.add(curves);
         outw.println(line);
         outw.println("wrote " + String.join(", ", wrote.stream().map(Path::toString).toList()));
+    }
+
+    /** Writes one picture of the finished run. */
+    @FunctionalInterface
+    private interface PictureWriter {
+        void write() throws IOException;
+    }
+
+    /**
+     * Writes a picture after the last epoch and adds it to {@code wrote}. A picture that cannot be
+     * written (a full disk) fails the command, but the run itself is on disk by then: the message
+     * names the picture, the files already saved, and the commands that finish the job from them.
+     */
+    private void picture(List<Path> wrote, Path file, PictureWriter writer) throws IOException {
+        try {
+            writer.write();
+        } catch (IOException e) {
+            String cause = Main.describe(e);
+            throw new IOException(cause + (cause.contains(file.getFileName().toString()) ? "" : " (" + file + ")")
+                    + "; the trained run is saved (" + String.join(", ", wrote.stream().map(Path::toString).toList())
+                    + "); `elbo4j eval -c " + ShellWord.of(out) + "` computes its test figures, `elbo4j sample` and "
+                    + "`elbo4j reconstruct` draw its pictures", e);
+        }
+        wrote.add(file);
     }
 
     /**

@@ -183,6 +183,14 @@ class CliTest {
         Result r = run(train(run, "--epochs", "1", "--eval-k", "0"));
         assertEquals(2, r.code());
         assertTrue(r.err().contains("--resume") && r.err().contains("--force"), r.err());
+        // A bad flag is named first: it used to show only once --force had been given.
+        for (String[] bad : new String[][]{{"--binarize", "bogus"}, {"--cd-k", "3"}, {"--sigma", "0.5"}}) {
+            List<String> a = new java.util.ArrayList<>(List.of(train(run, "--epochs", "1", "--eval-k", "0")));
+            a.addAll(List.of(bad));
+            r = run(a.toArray(String[]::new));
+            assertEquals(2, r.code(), r.err());
+            assertTrue(r.err().contains(bad[bad.length - 2]) && !r.err().contains("already holds a run"), String.join(" ", bad) + ": " + r.err());
+        }
     }
 
     @Test

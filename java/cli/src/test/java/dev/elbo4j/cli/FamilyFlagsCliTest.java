@@ -122,6 +122,38 @@ class FamilyFlagsCliTest {
         assertEquals(0, r.code(), r.err());
     }
 
+    /**
+     * --sigma is the fixed Gaussian's standard deviation: with a bernoulli likelihood (the default)
+     * or gaussian-learned it was dropped without a word (exit 0, a Bernoulli VAE); now refused.
+     */
+    @Test
+    void sigmaWithoutAFixedGaussianIsRefused() {
+        for (String m : List.of("vae", "cvae", "m2")) {
+            Path out = tmp.resolve("sigma-" + m);
+            List<String> a = new ArrayList<>(List.of("--model", m, "--sigma", "0.5", "--hidden", "8", "--latent", "2"));
+            if (m.equals("m2")) a.addAll(List.of("--labels", "20"));
+            assertRefused(train(out, a.toArray(String[]::new)), "--sigma does not apply to --likelihood bernoulli",
+                    "bernoulli is the default");
+            assertFalse(Files.exists(out));
+        }
+        assertRefused(train(tmp.resolve("sigma-b"), "--likelihood", "bernoulli", "--sigma", "0.5"),
+                "--sigma does not apply to --likelihood bernoulli (it is the fixed standard deviation of --likelihood gaussian");
+        assertRefused(train(tmp.resolve("sigma-l"), "--likelihood", "gaussian-learned", "--sigma", "0.5", "--binarize", "none"),
+                "--sigma does not apply to --likelihood gaussian-learned", "learns a variance per pixel");
+        Path ok = tmp.resolve("sigma-ok");
+        CliTest.Result r = train(ok, "--likelihood", "gaussian", "--sigma", "0.5", "--binarize", "none", "--hidden", "8", "--latent", "2");
+        assertEquals(0, r.code(), r.err());
+        // A gaussian run resumed with its own --sigma goes on: the likelihood checked against is the run's, not the default.
+        r = CliTest.run("train", "--data", data.toString(), "--out", ok.toString(), "--resume", "--epochs", "2", "--sigma", "0.5",
+                "--device", "cpu", "--eval-k", "0", "--no-progress");
+        assertEquals(0, r.code(), r.err());
+        Path bern = tmp.resolve("sigma-bernoulli");
+        assertEquals(0, train(bern, "--hidden", "8", "--latent", "2").code());
+        r = CliTest.run("train", "--data", data.toString(), "--out", bern.toString(), "--resume", "--epochs", "2", "--sigma", "0.5",
+                "--device", "cpu", "--eval-k", "0", "--no-progress");
+        assertRefused(r, "--sigma does not apply to --likelihood bernoulli", "the resumed run's likelihood");
+    }
+
     /** Files.createDirectories says only the path; the line now says what is wrong with it. */
     @Test
     void anOutputPathThatIsAFileIsNamed() throws IOException {

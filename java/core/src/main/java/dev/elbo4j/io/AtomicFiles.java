@@ -55,16 +55,7 @@ public final class AtomicFiles {
      */
     public static void write(Path target, IOConsumer<OutputStream> body) throws IOException {
         Path abs = target.toAbsolutePath();
-        Path dir = abs.getParent();
-        if (dir == null || abs.getFileName() == null) {
-            throw new IOException(target + ": not a file path");
-        }
-        if (Files.isDirectory(abs)) {
-            throw new IOException(target + ": is a directory; cannot write a file there");
-        }
-        if (!Files.isDirectory(dir)) {
-            throw new NoSuchFileException(target.toString(), null, "cannot write: the folder " + dir + " does not exist");
-        }
+        Path dir = folderOf(target);
         Path tmp;
         try {
             tmp = createTemp(dir, abs.getFileName().toString());
@@ -105,6 +96,41 @@ public final class AtomicFiles {
             }
         }
         fsyncDirectory(dir);
+    }
+
+    /**
+     * Checks, before any work whose result goes there, that {@link #write} could write
+     * {@code target}: its folder exists and takes a new file (a temporary file is created and
+     * deleted again), and the target is not a directory. The target itself is left as it is.
+     *
+     * @throws IOException naming {@code target} and the cause, as {@link #write} would fail:
+     *     {@code out/s.png: cannot write: permission denied}, {@code ...: the folder /abs/out does not exist}
+     */
+    public static void checkWritable(Path target) throws IOException {
+        Path dir = folderOf(target);
+        Path probe;
+        try {
+            probe = createTemp(dir, target.toAbsolutePath().getFileName().toString());
+        } catch (IOException e) {
+            throw named(target, e);
+        }
+        Files.deleteIfExists(probe);
+    }
+
+    /** The folder {@code target} is written in, or the failure {@link #write} reports when it cannot be. */
+    private static Path folderOf(Path target) throws IOException {
+        Path abs = target.toAbsolutePath();
+        Path dir = abs.getParent();
+        if (dir == null || abs.getFileName() == null) {
+            throw new IOException(target + ": not a file path");
+        }
+        if (Files.isDirectory(abs)) {
+            throw new IOException(target + ": is a directory; cannot write a file there");
+        }
+        if (!Files.isDirectory(dir)) {
+            throw new NoSuchFileException(target.toString(), null, "cannot write: the folder " + dir + " does not exist");
+        }
+        return dir;
     }
 
     /**

@@ -137,4 +137,21 @@ class AtomicFilesTest {
         assertTrue(e.getMessage().contains("is a directory"), e.getMessage());
         assertEquals(List.of("sub"), listing());
     }
+
+    /** The check before the work: it says what the write would say, and leaves the folder and an existing target as they were. */
+    @Test
+    void checkWritableAnswersAsTheWriteWouldAndLeavesNothing() throws IOException {
+        Path target = dir.resolve("a.png");
+        AtomicFiles.checkWritable(target);
+        assertEquals(List.of(), listing(), "the probe is deleted, no target made");
+        Files.writeString(target, "old");
+        AtomicFiles.checkWritable(target);
+        assertEquals("old", Files.readString(target));
+        assertEquals(List.of("a.png"), listing());
+        IOException e = assertThrows(IOException.class, () -> AtomicFiles.checkWritable(dir.resolve("none/b.png")));
+        assertTrue(e.getMessage().contains("cannot write: the folder " + dir.resolve("none") + " does not exist"), e.getMessage());
+        Files.createDirectory(dir.resolve("sub"));
+        e = assertThrows(IOException.class, () -> AtomicFiles.checkWritable(dir.resolve("sub")));
+        assertTrue(e.getMessage().contains("is a directory"), e.getMessage());
+    }
 }
