@@ -194,7 +194,7 @@ final class ModelOptions {
      */
     private void checkSigma() {
         String lik = likelihood.trim().toLowerCase(java.util.Locale.ROOT);
-        if (!matched("--sigma") || lik.equals("gaussian") || !List.of("bernoulli", "gaussian-learned").contains(lik)) return;
+        if (!matched("--sigma") || !List.of("bernoulli", "gaussian-learned").contains(lik)) return;
         throw new Main.UsageException("--sigma does not apply to --likelihood " + lik + " (it is the fixed standard deviation of "
                 + "--likelihood gaussian; " + (lik.equals("bernoulli") ? "a bernoulli likelihood has none" : "gaussian-learned learns "
                 + "a variance per pixel") + (matched("--likelihood") ? "" : likelihoodOfRun ? ", the resumed run's likelihood"

@@ -535,11 +535,12 @@ final class TrainCommand implements Callable<Integer> {
         List<Path> wrote = new java.util.ArrayList<>(List.of(ckpt, log.path()));
         if (selection.keepsBest() && Files.exists(out.resolve(SelectionOptions.BEST))) wrote.add(out.resolve(SelectionOptions.BEST));
         if (vae instanceof Generative g) {
-            picture(wrote, out.resolve("samples.png"), () -> Pictures.samples(out.resolve("samples.png"), g, image, 64, tc.seed(), 0, -1));
+            Path samples = out.resolve("samples.png");
+            picture(wrote, samples, () -> Pictures.samples(samples, g, image, 64, tc.seed(), 0, -1));
         }
         if (vae instanceof Reconstructing rm) {
-            picture(wrote, out.resolve("reconstructions.png"),
-                    () -> Pictures.reconstructions(out.resolve("reconstructions.png"), rm, test, 0, 32, tc.binarization(), tc.seed()));
+            Path recon = out.resolve("reconstructions.png");
+            picture(wrote, recon, () -> Pictures.reconstructions(recon, rm, test, 0, 32, tc.binarization(), tc.seed()));
         }
         Map<String, Object> rec = new LinkedHashMap<>();
         rec.put("event", "final");
